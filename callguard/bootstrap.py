@@ -1,0 +1,20 @@
+"""The one place that wires CallGuard together: the core app plus the Twilio edge.
+
+``webhooks`` imports ``callguard``; within ``callguard`` only this module (and the CLI,
+through it) imports ``webhooks``, as the composition root. A test enforces this.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from callguard.clock import Clock
+from callguard.policy import Policy
+from callguard.settings import Settings
+from callguard.web.app import init_app
+
+
+def build_app(
+    settings: Settings, *, policy: Policy | None = None, clock: Clock | None = None
+) -> web.Application:
+    return init_app(settings, policy=policy, clock=clock)

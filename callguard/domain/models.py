@@ -1,0 +1,344 @@
+"""Domain models (pydantic). Pure: no I/O, no clock reads.
+
+Inputs (``*In``) validate what a client may send; the stored models add identity,
+versions and history. Field names follow CONTRACT §4.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from callguard.phones import InvalidPhone, normalise_phone, normalise_route
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _phone(value: str) -> str:
+    try:
+        return normalise_phone(value)
+    except InvalidPhone as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _route(value: str) -> str:
+    try:
+        return normalise_route(value)
+    except InvalidPhone as exc:
+        raise ValueError(str(exc)) from exc
+
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("not an e-mail address")
+    return value
+
+
+def _hhmm(value: str) -> str:
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00", value):
+        raise ValueError("must be a local time HH:MM")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+Phone = Annotated[str, Field(max_length=40), AfterValidator(_phone)]
+Route = Annotated[str, Field(max_length=200), AfterValidator(_route)]
+Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+HHMM = Annotated[str, AfterValidator(_hhmm)]
+Text = Annotated[str, Field(max_length=4000), AfterValidator(_not_blank)]
+ShortText = Annotated[str, Field(max_length=200), AfterValidator(_not_blank)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+class AdjustmentKind(StrEnum):
+    needs_phone_contact = "needs_phone_contact"
+    needs_extra_time = "needs_extra_time"
+    needs_interpreter = "needs_interpreter"
+    needs_advocate_support = "needs_advocate_support"
+    other = "other"
+
+
+class ReasonableAdjustment(Model):
+    kind: AdjustmentKind
+    detail: str = Field(default="", max_length=2000)
+
+
+def _unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("contains the same value twice")
+    return values
+
+
+class PersonIn(Model):
+    name: ShortText
+    phones: Annotated[list[Phone], Field(max_length=10), AfterValidator(_unique)] = []
+    emails: Annotated[list[Email], Field(max_length=10)] = []
+    reasonable_adjustments: Annotated[list[ReasonableAdjustment], Field(max_length=20)] = []
+
+
+class Person(PersonIn):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+
+    def has_adjustment(self, kind: AdjustmentKind) -> bool:
+        return any(a.kind is kind for a in self.reasonable_adjustments)
+
+
+# --- restrictions (CONTRACT §4, policy §3.9) -----------------------------------------------
+
+
+class Window(Model):
+    days: Annotated[list[Day], Field(min_length=1, max_length=7), AfterValidator(_unique)]
+    start: HHMM
+    end: HHMM
+
+    @field_validator("end")
+    @classmethod
+    def _start_before_end(cls, end: str, info: ValidationInfo) -> str:
+        start = info.data.get("start")
+        if isinstance(start, str) and start >= end:
+            raise ValueError(f"start ({start}) must be before end ({end})")
+        return end
+
+    @property
+    def start_time(self) -> time:
+        return _parse_hhmm(self.start)
+
+    @property
+    def end_time(self) -> time | None:
+        """The end as a time of day; None for ``24:00`` (midnight at the end of the day)."""
+        return None if self.end == "24:00" else _parse_hhmm(self.end)
+
+
+def _parse_hhmm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+class CallWindows(Model):
+    kind: Literal["call_windows"] = "call_windows"
+    windows: Annotated[list[Window], Field(min_length=1, max_length=14)]
+    max_calls: int = Field(ge=1, le=100)
+    per: Literal["window", "week", "month"]
+    max_minutes: int | None = Field(default=None, ge=1, le=240)
+
+
+class Spoc(Model):
+    kind: Literal["spoc"] = "spoc"
+    name: ShortText
+    phone: Route
+
+
+class Recorded(Model):
+    kind: Literal["recorded"] = "recorded"
+
+
+class WrittenOnly(Model):
+    kind: Literal["written_only"] = "written_only"
+    email: Email | None = None
+    postal_address: Annotated[str, Field(max_length=500)] | None = None
+
+    @model_validator(mode="after")
+    def _some_address(self) -> WrittenOnly:
+        if not self.email and not (self.postal_address and self.postal_address.strip()):
+            raise ValueError("give an email or a postal_address (or both)")
+        return self
+
+
+class AdvocateOnly(Model):
+    kind: Literal["advocate_only"] = "advocate_only"
+    advocate_phones: Annotated[
+        list[Phone], Field(min_length=1, max_length=10), AfterValidator(_unique)
+    ]
+
+
+class PhoneBlocked(Model):
+    kind: Literal["phone_blocked"] = "phone_blocked"
+
+
+class NoResponse(Model):
+    kind: Literal["no_response"] = "no_response"
+
+
+Restriction = Annotated[
+    CallWindows | Spoc | Recorded | WrittenOnly | AdvocateOnly | PhoneBlocked | NoResponse,
+    Field(discriminator="kind"),
+]
+
+
+def _one_of_each_kind(restrictions: list[Restriction]) -> list[Restriction]:
+    kinds = [r.kind for r in restrictions]
+    repeated = sorted({k for k in kinds if kinds.count(k) > 1})
+    if repeated:
+        raise ValueError(f"each kind at most once per strategy; repeated: {', '.join(repeated)}")
+    return restrictions
+
+
+Restrictions = Annotated[
+    list[Restriction], Field(min_length=1, max_length=7), AfterValidator(_one_of_each_kind)
+]
+
+
+# --- contact strategies (§3.4–3.15) ---------------------------------------------------------
+
+
+class AdjustmentOverride(Model):
+    """Why a restriction overrides a reasonable adjustment (§2.4, §3.13–3.14, §8.4)."""
+
+    justification: Text
+    equality_advice_from: ShortText
+
+
+class StrategyStatus(StrEnum):
+    active = "active"
+    ended = "ended"
+    lapsed = "lapsed"
+
+
+class StrategyIn(Model):
+    person_id: ShortText
+    matter_ref: Annotated[str, Field(max_length=64), AfterValidator(_not_blank)]
+    reason: Text
+    restrictions: Restrictions
+    notified_on: date | None = None
+    review_due: date
+    adjustment_override: AdjustmentOverride | None = None
+
+
+class StrategyChanges(Model):
+    """What a revision may change; omitted fields stay as they are."""
+
+    matter_ref: Annotated[str, Field(max_length=64), AfterValidator(_not_blank)] | None = None
+    reason: Text | None = None
+    restrictions: Restrictions | None = None
+    review_due: date | None = None
+    adjustment_override: AdjustmentOverride | None = None
+
+
+class RevisionIn(Model):
+    expected_version: int = Field(ge=1)
+    changes: StrategyChanges
+    why: Text
+    notified_on: date | None = None
+
+
+class Revision(Model):
+    version: int
+    at: datetime
+    by: str
+    why: str
+    changed: list[str]
+    before: dict[str, object]
+    after: dict[str, object]
+    notified_on: date | None = None
+
+
+class ReviewIn(Model):
+    outcome: Literal["continue", "revise", "end"]
+    notes: Text
+    expected_version: int = Field(ge=1)
+    next_review_due: date | None = None
+    revision: RevisionIn | None = None
+    notified_on: date | None = None
+
+    @model_validator(mode="after")
+    def _outcome_needs(self) -> ReviewIn:
+        if self.outcome in ("continue", "revise") and self.next_review_due is None:
+            raise ValueError("next_review_due is required to continue or revise")
+        if self.outcome == "revise" and self.revision is None:
+            raise ValueError("revision is required to revise")
+        return self
+
+
+class Review(Model):
+    at: datetime
+    by: str
+    outcome: Literal["continue", "revise", "end"]
+    notes: str
+    next_review_due: date | None = None
+
+
+class EndIn(Model):
+    expected_version: int = Field(ge=1)
+    why: Text
+    notified_on: date | None = None
+
+
+class ShareIn(Model):
+    """Sharing a strategy with a partner agency (§3.15)."""
+
+    shared_with: ShortText
+    why: Text
+    lawful_basis: Text
+    approved_by: ShortText
+
+
+class Share(ShareIn):
+    at: datetime
+    by: str
+
+
+class NotifiedIn(Model):
+    notified_on: date
+
+
+class Strategy(Model):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    person_id: str
+    matter_ref: str
+    reason: str
+    restrictions: list[Restriction]
+    notified_on: date | None
+    review_due: date
+    starts_on: date
+    adjustment_override: AdjustmentOverride | None = None
+    status: StrategyStatus = StrategyStatus.active
+    version: int = 1
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    end_why: str | None = None
+    revisions: list[Revision] = []
+    reviews: list[Review] = []
+    shares: list[Share] = []
+
+    def restriction(self, kind: str) -> Restriction | None:
+        return next((r for r in self.restrictions if r.kind == kind), None)
+
+
+REVISABLE_FIELDS = ("matter_ref", "reason", "restrictions", "review_due", "adjustment_override")

@@ -1,0 +1,74 @@
+"""Phone numbers: normalisation to E.164 (default region GB) and masking for logs."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+DEFAULT_REGION = "GB"
+
+# Ofcom's ranges for drama and testing (07700 900xxx, 01632 960xxx): not "valid" to
+# libphonenumber, but used in examples, demos and tests, so accepted as UK numbers.
+_OFCOM_DRAMA_PREFIXES = ("+447700900", "+441632960")
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
+    """Return ``raw`` in E.164, or raise InvalidPhone.
+
+    Accepts the common UK forms: ``07700 900123``, ``+44 7700 900123``, ``0044 …``, ``44…``.
+    """
+    text = raw.strip()
+    if not text:
+        raise InvalidPhone("empty phone number")
+    if len(text) > 32:
+        raise InvalidPhone("phone number too long")
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.startswith("00"):
+        text = "+" + digits[2:]
+    elif not text.startswith("+") and digits.startswith("44") and len(digits) >= 12:
+        # "447700900123": an international number written without its plus sign.
+        text = "+" + digits
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(f"not a phone number: {exc}") from exc
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    drama = e164.startswith(_OFCOM_DRAMA_PREFIXES) and len(e164) == 13
+    if not (drama or phonenumbers.is_valid_number(parsed)):
+        raise InvalidPhone("not a valid phone number")
+    return e164
+
+
+def try_normalise(raw: str | None) -> str | None:
+    """E.164 for a number that parses; None for withheld, empty or unparseable callers."""
+    if raw is None:
+        return None
+    try:
+        return normalise_phone(raw)
+    except InvalidPhone:
+        return None
+
+
+def normalise_route(raw: str) -> str:
+    """A call route: an E.164 number, a ``sip:`` URI or a ``client:`` identity."""
+    text = raw.strip()
+    if text.startswith(("sip:", "client:")):
+        if len(text.split(":", 1)[1]) == 0:
+            raise InvalidPhone("route URI has nothing after the scheme")
+        return text
+    return normalise_phone(text)
+
+
+def mask_phone(number: str | None) -> str:
+    """Keep only what a log reader needs: ``+44*******123``."""
+    if not number:
+        return "-"
+    if number.startswith(("sip:", "client:")):
+        scheme, _, rest = number.partition(":")
+        return f"{scheme}:{rest[:2]}***"
+    if len(number) <= 5:
+        return "*" * len(number)
+    return number[:3] + "*" * (len(number) - 6) + number[-3:]

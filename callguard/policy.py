@@ -1,0 +1,198 @@
+"""The policy as data: load and validate ``policies/*.toml`` into typed objects.
+
+The file format is documented in ``docs/policy-format.md``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from callguard.domain.roles import Role
+
+RESTRICTION_KINDS = (
+    "call_windows",
+    "spoc",
+    "recorded",
+    "written_only",
+    "advocate_only",
+    "phone_blocked",
+    "no_response",
+)
+REFUSAL_RULES = (
+    "call_windows.outside",
+    "call_windows.quota",
+    "written_only",
+    "advocate_only",
+    "phone_blocked",
+    "no_response",
+)
+REQUIRED_REASONS = (
+    "verbal_abuse",
+    "discriminatory_remarks",
+    "harassment",
+    "threats",
+    "stalking",
+    "manipulation",
+    "coercive_behaviour",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Office(_Strict):
+    name: str = Field(min_length=1)
+    short_name: str = Field(min_length=1)
+    voice: str = "Polly.Amy"
+    language: str = "en-GB"
+    written_contact: str = Field(min_length=1)
+
+
+class Reviews(_Strict):
+    max_interval_months: int = Field(ge=1, le=12)
+    reminder_days_before: list[int] = Field(default_factory=lambda: [14, 3])
+    overdue: Literal["flag", "lapse"] = "flag"
+
+
+class Emergency(_Strict):
+    advice: str = Field(min_length=1)
+
+
+class Messages(_Strict):
+    offer: str = Field(min_length=1)
+    max_seconds: int = Field(ge=10, le=3600)
+    extra_time_factor: int = Field(default=2, ge=1, le=5)
+    triage_within_hours: int = Field(ge=1)
+    unanswered: str = Field(min_length=1)
+    unanswered_spoc: str = Field(min_length=1)
+
+
+class NewMatter(_Strict):
+    digit: str = Field(pattern=r"^[0-9*#]$")
+    prompt: str = Field(min_length=1)
+    action: Literal["message", "connect"] = "message"
+    confirmation: str = Field(min_length=1)
+
+
+class Recording(_Strict):
+    notice: str = Field(min_length=1)
+
+
+class Connect(_Strict):
+    greeting: str = Field(min_length=1)
+
+
+class FileNotes(_Strict):
+    deadline: str = "end_of_next_working_day"
+    working_day_ends: time = time(17, 0)
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline_form(cls, value: str) -> str:
+        if value != "end_of_next_working_day" and not re.fullmatch(r"hours:[1-9][0-9]*", value):
+            raise ValueError("must be 'end_of_next_working_day' or 'hours:N'")
+        return value
+
+
+class Welfare(_Strict):
+    alert_threshold_per_week: int = Field(ge=1)
+
+
+class RepeatCallers(_Strict):
+    calls_per_day: int = Field(ge=1)
+
+
+class Retention(_Strict):
+    call_records_days: int = Field(ge=1)
+    messages_days: int = Field(ge=1)
+    file_notes_days: int = Field(ge=1)
+    audit_days: int = Field(ge=1)
+
+
+class Reason(_Strict):
+    label: str = Field(min_length=1)
+    policy_ref: str = ""
+    warning: str = Field(min_length=1)
+    closing: str = Field(min_length=1)
+    end_immediately: bool = False
+
+
+class Policy(_Strict):
+    office: Office
+    reviews: Reviews
+    restriction_roles: dict[str, Role]
+    emergency: Emergency
+    refusals: dict[str, str]
+    messages: Messages
+    new_matter: NewMatter
+    recording: Recording
+    connect: Connect
+    file_notes: FileNotes = FileNotes()
+    welfare: Welfare
+    repeat_callers: RepeatCallers
+    retention: Retention
+    reasons: dict[str, Reason]
+
+    @model_validator(mode="after")
+    def _complete(self) -> Policy:
+        missing_kinds = [k for k in RESTRICTION_KINDS if k not in self.restriction_roles]
+        unknown_kinds = [k for k in self.restriction_roles if k not in RESTRICTION_KINDS]
+        missing_refusals = [r for r in REFUSAL_RULES if r not in self.refusals]
+        missing_reasons = [r for r in REQUIRED_REASONS if r not in self.reasons]
+        problems = []
+        if missing_kinds:
+            problems.append(f"restriction_roles: missing {', '.join(missing_kinds)}")
+        if unknown_kinds:
+            problems.append(f"restriction_roles: unknown kind {', '.join(unknown_kinds)}")
+        if missing_refusals:
+            problems.append(f"refusals: missing {', '.join(missing_refusals)}")
+        if missing_reasons:
+            problems.append(f"reasons: missing {', '.join(missing_reasons)}")
+        bad_codes = [code for code in self.reasons if not re.fullmatch(r"[a-z][a-z0-9_]*", code)]
+        if bad_codes:
+            problems.append(f"reasons: codes must be lower_snake_case: {', '.join(bad_codes)}")
+        if self.restriction_roles.get("no_response") not in (None, Role.chief_executive):
+            # §8.3–8.6: only the Chief Executive may stop responses altogether.
+            problems.append("restriction_roles.no_response: must be chief_executive (§8.3)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def refusal_text(self, rule: str) -> str:
+        return self.refusals[rule].replace("{office}", self.office.short_name)
+
+    def role_to_create(self, kind: str) -> Role:
+        return self.restriction_roles[kind]
+
+
+class PolicyError(Exception):
+    """The policy file is missing or invalid; ``lines`` holds one clear line per problem."""
+
+    def __init__(self, path: Path, lines: list[str]) -> None:
+        super().__init__(f"{path}: " + "; ".join(lines))
+        self.path = path
+        self.lines = lines
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PolicyError(path, ["file not found"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(path, [f"not valid TOML: {exc}"]) from exc
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for item in exc.errors():
+            where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+            lines.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+        raise PolicyError(path, lines) from exc

@@ -1,0 +1,40 @@
+"""Failures a use case reports; the web layer maps each to one HTTP status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ServiceError(Exception):
+    status = 400
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class Invalid(ServiceError):
+    """422: each bad field and why. Nothing has been stored."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {r}" for f, r in problems))
+        self.problems = list(problems)

@@ -1,0 +1,358 @@
+"""Register use cases: people and contact strategies (§3.4–3.15)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callguard.domain.audit import AuditEntry
+from callguard.domain.models import (
+    REVISABLE_FIELDS,
+    EndIn,
+    NotifiedIn,
+    Person,
+    PersonIn,
+    Review,
+    ReviewIn,
+    Revision,
+    RevisionIn,
+    Share,
+    ShareIn,
+    Strategy,
+    StrategyIn,
+    StrategyStatus,
+)
+from callguard.domain.rules import (
+    FieldProblem,
+    kinds_role_cannot_create,
+    notified_on_problems,
+    restriction_problems,
+    review_due_problems,
+)
+from callguard.domain.users import Actor
+from callguard.policy import Policy
+from callguard.services.errors import Conflict, Forbidden, Invalid, NotFound
+from callguard.store.register import PhoneTaken, RegisterStore
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def _audit(
+    actor: Actor, now: datetime, action: str, target: str, person_id: str, detail: str = ""
+) -> AuditEntry:
+    return AuditEntry(
+        at=now,
+        who=actor.name,
+        role=actor.role.value,
+        action=action,
+        target=target,
+        person_id=person_id,
+        detail=detail,
+    )
+
+
+class Register:
+    def __init__(self, store: RegisterStore, policy: Policy, tz: ZoneInfo) -> None:
+        self.store = store
+        self.policy = policy
+        self.tz = tz
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(self.tz).date()
+
+    # --- people ------------------------------------------------------------------------------
+
+    async def create_person(self, body: PersonIn, actor: Actor, now: datetime) -> Person:
+        person = Person(
+            **body.model_dump(),
+            id=new_id("per"),
+            created_at=now,
+            created_by=actor.name,
+            updated_at=now,
+        )
+        try:
+            await self.store.create_person(
+                person, _audit(actor, now, "person.create", person.id, person.id)
+            )
+        except PhoneTaken as taken:
+            raise Conflict(f"phones[{taken.index}] is already held by another person") from taken
+        return person
+
+    async def person(self, person_id: str, actor: Actor, now: datetime) -> Person:
+        """Read a person's record; every read is audited."""
+        person = await self.store.get_person(person_id)
+        if person is None:
+            raise NotFound(f"no person {person_id}")
+        await self.store.audit(_audit(actor, now, "person.read", person_id, person_id))
+        return person
+
+    async def export(self, person_id: str, actor: Actor, now: datetime) -> dict[str, Any]:
+        """Everything held on the person, for a subject access request (UK GDPR Art. 15)."""
+        person = await self.person(person_id, actor, now)
+        strategies = await self.store.strategies_of(person_id)
+        await self.store.audit(_audit(actor, now, "person.export", person_id, person_id))
+        return {
+            "person": person.model_dump(mode="json"),
+            "strategies": [s.model_dump(mode="json") for s in strategies],
+            "audit": await self.store.audit_of_person(person_id),
+        }
+
+    # --- strategies --------------------------------------------------------------------------
+
+    async def create_strategy(self, body: StrategyIn, actor: Actor, now: datetime) -> Strategy:
+        refused = kinds_role_cannot_create(body.restrictions, actor.role, self.policy)
+        if refused:
+            raise Forbidden(
+                f"the {actor.role.value} role may not create {', '.join(refused)} restrictions"
+                " (§8.3: no_response needs the chief executive)"
+            )
+        person = await self.store.get_person(body.person_id)
+        if person is None:
+            raise Invalid([("person_id", f"no person {body.person_id}")])
+        today = self.today(now)
+        problems: list[FieldProblem] = [
+            *review_due_problems(body.review_due, today, today, self.policy),
+            *restriction_problems(body.restrictions, person, body.adjustment_override),
+            *notified_on_problems(body.notified_on, today),
+        ]
+        if problems:
+            raise Invalid(problems)
+        strategy = Strategy(
+            **body.model_dump(exclude={"restrictions"}),
+            restrictions=body.restrictions,
+            id=new_id("str"),
+            starts_on=today,
+            status=StrategyStatus.active,
+            version=1,
+            created_at=now,
+            created_by=actor.name,
+            updated_at=now,
+        )
+        await self.store.create_strategy(
+            strategy, _audit(actor, now, "strategy.create", strategy.id, person.id)
+        )
+        return strategy
+
+    async def strategy(self, strategy_id: str) -> Strategy:
+        strategy = await self.store.get_strategy(strategy_id)
+        if strategy is None:
+            raise NotFound(f"no strategy {strategy_id}")
+        return strategy
+
+    async def revise(
+        self,
+        strategy_id: str,
+        body: RevisionIn,
+        actor: Actor,
+        now: datetime,
+        *,
+        review: Review | None = None,
+        field_prefix: str = "",
+    ) -> Strategy:
+        current = await self._current(strategy_id, body.expected_version)
+        changes = body.changes.model_dump(exclude_unset=True)
+        if not changes:
+            raise Invalid([(f"{field_prefix}changes", "name at least one field to change")])
+        if "restrictions" in changes:
+            refused = kinds_role_cannot_create(
+                body.changes.restrictions or [], actor.role, self.policy
+            )
+            if refused:
+                raise Forbidden(
+                    f"the {actor.role.value} role may not set {', '.join(refused)} restrictions"
+                )
+        proposed = current.model_copy(
+            update={name: getattr(body.changes, name) for name in changes}
+        )
+        person = await self.store.get_person(current.person_id)
+        assert person is not None
+        today = self.today(now)
+        problems: list[FieldProblem] = [
+            *restriction_problems(
+                proposed.restrictions,
+                person,
+                proposed.adjustment_override,
+                field_prefix + "changes.",
+            ),
+            *notified_on_problems(body.notified_on, today, field_prefix + "notified_on"),
+        ]
+        if "review_due" in changes:
+            problems += review_due_problems(
+                proposed.review_due, today, today, self.policy, field_prefix + "changes.review_due"
+            )
+        if problems:
+            raise Invalid(problems)
+        changed = [
+            name
+            for name in REVISABLE_FIELDS
+            if name in changes and getattr(current, name) != getattr(proposed, name)
+        ]
+        revision = Revision(
+            version=current.version + 1,
+            at=now,
+            by=actor.name,
+            why=body.why,
+            changed=changed,
+            before=current.model_dump(mode="json", include=set(changed)),
+            after=proposed.model_dump(mode="json", include=set(changed)),
+            notified_on=body.notified_on,
+        )
+        new = proposed.model_copy(
+            update={
+                "version": current.version + 1,
+                "updated_at": now,
+                "revisions": [*current.revisions, revision],
+                "reviews": [*current.reviews, review] if review else current.reviews,
+            }
+        )
+        action = "strategy.review.revise" if review else "strategy.revise"
+        await self._replace(current, new, actor, now, action, ",".join(changed))
+        return new
+
+    async def review(
+        self, strategy_id: str, body: ReviewIn, actor: Actor, now: datetime
+    ) -> Strategy:
+        """Record a review (§3.12): continue with a new date, revise, or end."""
+        review = Review(
+            at=now,
+            by=actor.name,
+            outcome=body.outcome,
+            notes=body.notes,
+            next_review_due=body.next_review_due,
+        )
+        today = self.today(now)
+        if body.outcome == "revise":
+            assert body.revision is not None and body.next_review_due is not None
+            changes = body.revision.changes.model_copy(update={"review_due": body.next_review_due})
+            revision = body.revision.model_copy(
+                update={"changes": changes, "expected_version": body.expected_version}
+            )
+            return await self.revise(
+                strategy_id, revision, actor, now, review=review, field_prefix="revision."
+            )
+        current = await self._current(strategy_id, body.expected_version)
+        if body.outcome == "end":
+            return await self._end(current, body.notes, body.notified_on, actor, now, review)
+        assert body.next_review_due is not None
+        problems = review_due_problems(
+            body.next_review_due, today, today, self.policy, "next_review_due"
+        )
+        if problems:
+            raise Invalid(problems)
+        new = current.model_copy(
+            update={
+                "version": current.version + 1,
+                "updated_at": now,
+                "review_due": body.next_review_due,
+                "reviews": [*current.reviews, review],
+            }
+        )
+        await self._replace(current, new, actor, now, "strategy.review.continue")
+        return new
+
+    async def end(self, strategy_id: str, body: EndIn, actor: Actor, now: datetime) -> Strategy:
+        current = await self._current(strategy_id, body.expected_version)
+        problems = notified_on_problems(body.notified_on, self.today(now))
+        if problems:
+            raise Invalid(problems)
+        return await self._end(current, body.why, body.notified_on, actor, now, None)
+
+    async def _end(
+        self,
+        current: Strategy,
+        why: str,
+        notified_on: date | None,
+        actor: Actor,
+        now: datetime,
+        review: Review | None,
+    ) -> Strategy:
+        revision = Revision(
+            version=current.version + 1,
+            at=now,
+            by=actor.name,
+            why=why,
+            changed=["status"],
+            before={"status": current.status.value},
+            after={"status": StrategyStatus.ended.value},
+            notified_on=notified_on,
+        )
+        new = (
+            current.model_copy(
+                update={
+                    "version": current.version + 1,
+                    "updated_at": now,
+                    "status": StrategyStatus.ended,
+                    "ended_at": now,
+                    "ended_by": actor.name,
+                    "end_why": why,
+                    "revisions": [*current.revisions, revision],
+                    "reviews": [*current.reviews, review] if review else current.reviews,
+                }
+            )
+        )
+        await self._replace(current, new, actor, now, "strategy.end")
+        return new
+
+    async def record_notified(
+        self, strategy_id: str, version: int, body: NotifiedIn, actor: Actor, now: datetime
+    ) -> Strategy:
+        """Record the date the person was told of a revision (§3.6, §3.14)."""
+        current = await self.strategy(strategy_id)
+        problems = notified_on_problems(body.notified_on, self.today(now))
+        if problems:
+            raise Invalid(problems)
+        if version == 1:
+            new = current.model_copy(update={"notified_on": body.notified_on})
+        else:
+            matching = [r for r in current.revisions if r.version == version]
+            if not matching:
+                raise NotFound(f"strategy {strategy_id} has no version {version}")
+            revisions = [
+                r.model_copy(update={"notified_on": body.notified_on})
+                if r.version == version
+                else r
+                for r in current.revisions
+            ]
+            new = current.model_copy(update={"revisions": revisions})
+        new = new.model_copy(update={"updated_at": now})
+        await self._replace(current, new, actor, now, "strategy.notified", f"version {version}")
+        return new
+
+    async def share(self, strategy_id: str, body: ShareIn, actor: Actor, now: datetime) -> Strategy:
+        """Record sharing with a partner such as the Constabulary (§3.15)."""
+        current = await self.strategy(strategy_id)
+        share = Share(**body.model_dump(), at=now, by=actor.name)
+        new = current.model_copy(update={"shares": [*current.shares, share], "updated_at": now})
+        await self._replace(current, new, actor, now, "strategy.share", body.shared_with)
+        return new
+
+    async def _current(self, strategy_id: str, expected_version: int) -> Strategy:
+        current = await self.strategy(strategy_id)
+        if current.status is not StrategyStatus.active:
+            raise Conflict(f"strategy {strategy_id} is {current.status.value}, not active")
+        if current.version != expected_version:
+            raise Conflict(
+                f"strategy {strategy_id} is at version {current.version}, not "
+                f"{expected_version}: reload it and try again"
+            )
+        return current
+
+    async def _replace(
+        self,
+        current: Strategy,
+        new: Strategy,
+        actor: Actor,
+        now: datetime,
+        action: str,
+        detail: str = "",
+    ) -> None:
+        entry = _audit(actor, now, action, new.id, new.person_id, detail)
+        stored = await self.store.replace_strategy(current.version, new, entry)
+        if not stored:
+            raise Conflict(
+                f"strategy {new.id} was changed by someone else at the same time: reload it"
+            )

@@ -1,0 +1,106 @@
+"""Typed settings, read from ``CALLGUARD_*`` environment variables (CONTRACT §2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from callguard.phones import InvalidPhone, normalise_route
+
+DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "policies" / "lancashire-opcc.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLGUARD_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    redis_url: str | None = None
+    data_dir: Path = Path("./var")
+    public_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    default_route: str | None = None
+    policy: Path = Path("policies/lancashire-opcc.toml")
+    timezone: str = "Europe/London"
+    # E-mail to line managers (optional; unset host = in-app notifications only).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "callguard@localhost"
+    # Per-operation Redis timeout on the inbound-call path; past it the call fails open.
+    redis_timeout_ms: int = Field(default=250, ge=10, le=5000)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_form(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        if "?" in value or "#" in value:
+            raise ValueError("must not contain a query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("twilio_api_base")
+    @classmethod
+    def _api_base_form(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("default_route")
+    @classmethod
+    def _route_form(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalise_route(value)
+        except InvalidPhone as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def policy_path(self) -> Path:
+        """The policy file; a relative default falls back to the one shipped in the repo."""
+        if self.policy.exists() or self.policy.is_absolute():
+            return self.policy
+        return (
+            DEFAULT_POLICY if self.policy == Path("policies/lancashire-opcc.toml") else self.policy
+        )
+
+
+REQUIRED_BY_SERVE = ("public_url", "twilio_account_sid", "twilio_auth_token", "default_route")
+
+
+def problems_for_serve(settings: Settings) -> list[str]:
+    """One line per missing setting that ``callguard serve`` needs."""
+    return [
+        f"CALLGUARD_{name.upper()}: required by 'callguard serve' but not set"
+        for name in REQUIRED_BY_SERVE
+        if getattr(settings, name) in (None, "")
+    ]
+
+
+def describe_validation_error(error: ValidationError) -> list[str]:
+    """Turn a settings ValidationError into one clear line per problem."""
+    lines = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]) or "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"CALLGUARD_{name.upper()}: {message}")
+    return lines

@@ -1,0 +1,148 @@
+"""Lua scripts: each atomic check-and-write on Redis, named, with its KEYS/ARGV/return.
+
+Registered once per client with ``register_script`` (EVALSHA, falling back to EVAL).
+Keys not known before the script runs (a person's strategies, found from the phone) are
+built inside the script from ARGV[1], the key prefix, with the layout of ``keys.py``.
+"""
+
+from __future__ import annotations
+
+# Shared Lua: write one call record and its indexes from a "plan" table.
+#   plan.sid, plan.score (epoch seconds), plan.fields {name -> JSON text},
+#   plan.indexes [zset keys], plan.live (bool), plan.repeat {key, ttl_s, threshold, phone, board}
+_WRITE_RECORD = """
+local function write_record(call_key, plan, person_id)
+  local flat = {}
+  for name, value in pairs(plan.fields) do
+    flat[#flat + 1] = name
+    flat[#flat + 1] = value
+  end
+  if person_id then
+    flat[#flat + 1] = 'person_id'
+    flat[#flat + 1] = cjson.encode(person_id)
+  end
+  redis.call('HSET', call_key, unpack(flat))
+  for _, index in ipairs(plan.indexes) do
+    redis.call('ZADD', index, plan.score, plan.sid)
+  end
+  if person_id then
+    redis.call('ZADD', ARGV[1] .. 'calls:person:' .. person_id, plan.score, plan.sid)
+  end
+  if plan.live then
+    redis.call('SADD', ARGV[1] .. 'calls:live', plan.sid)
+  end
+  if plan['repeat'] then
+    local r = plan['repeat']
+    local count = redis.call('INCR', r.key)
+    redis.call('EXPIRE', r.key, r.ttl_s)
+    if count == r.threshold + 1 then
+      redis.call('ZADD', r.board, plan.score, r.phone)
+    end
+  end
+end
+"""
+
+# SCREEN_CALL: the first (and for most callers the only) round trip of an inbound call.
+#   KEYS[1] call:{sid}   KEYS[2] phone:{e164}   KEYS[3] advocate:{e164}
+#   ARGV[1] key prefix   ARGV[2] JSON plan of the unrestricted record (used on no match)
+# Returns one of:
+#   {"existing", <HGETALL of the record>}        the same CallSid was seen before
+#   {"recorded"}                                 no active strategy applies; record written
+#   {"match", person_id or "", adjustments JSON,
+#    {person strategy screens}, {advocate strategy screens},
+#    {strategy_id, {HGETALL quota}, ...}}        the caller needs a decision
+SCREEN_CALL = (
+    _WRITE_RECORD
+    + """
+local existing = redis.call('HGETALL', KEYS[1])
+if #existing > 0 then
+  return {'existing', existing}
+end
+local prefix = ARGV[1]
+local person_id = redis.call('GET', KEYS[2])
+local own, adv, quotas = {}, {}, {}
+local adjustments = '[]'
+if person_id then
+  adjustments = redis.call('GET', prefix .. 'person:' .. person_id .. ':adj') or '[]'
+  for _, sid in ipairs(redis.call('SMEMBERS', prefix .. 'person:' .. person_id .. ':active')) do
+    local screen = redis.call('GET', prefix .. 'strategy:' .. sid .. ':screen')
+    if screen then
+      own[#own + 1] = screen
+      quotas[#quotas + 1] = sid
+      quotas[#quotas + 1] = redis.call('HGETALL', prefix .. 'quota:' .. sid)
+    end
+  end
+end
+for _, sid in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local screen = redis.call('GET', prefix .. 'strategy:' .. sid .. ':screen')
+  if screen then adv[#adv + 1] = screen end
+end
+if #own == 0 and #adv == 0 then
+  write_record(KEYS[1], cjson.decode(ARGV[2]), person_id or nil)
+  return {'recorded'}
+end
+return {'match', person_id or '', adjustments, own, adv, quotas}
+"""
+)
+
+# RECORD_CALL: count the quotas a connecting call needs and write its record, atomically.
+#   KEYS[1] call:{sid}
+#   ARGV[1] key prefix   ARGV[2] JSON plan, with plan.claims [{key, period, max, expire_at}]
+# Returns {"existing", <HGETALL>} | {"full", {quota key, period, count, ...}} | {"recorded"}
+# Either every claim has room and all are counted, or none is counted and nothing is written.
+RECORD_CALL = (
+    _WRITE_RECORD
+    + """
+local existing = redis.call('HGETALL', KEYS[1])
+if #existing > 0 then
+  return {'existing', existing}
+end
+local plan = cjson.decode(ARGV[2])
+local counts = {}
+local full = false
+for _, claim in ipairs(plan.claims) do
+  local count = tonumber(redis.call('HGET', claim.key, claim.period) or '0')
+  counts[#counts + 1] = claim.key
+  counts[#counts + 1] = claim.period
+  counts[#counts + 1] = tostring(count)
+  if count >= claim.max then full = true end
+end
+if full then
+  return {'full', counts}
+end
+for _, claim in ipairs(plan.claims) do
+  redis.call('HINCRBY', claim.key, claim.period, 1)
+  local ttl = redis.call('PEXPIRETIME', claim.key)
+  if ttl < claim.expire_at * 1000 then
+    redis.call('EXPIREAT', claim.key, claim.expire_at)
+  end
+end
+write_record(KEYS[1], plan, nil)
+return {'recorded'}
+"""
+)
+
+# CREATE_PERSON: claim every phone for one person, or none; audit it in the same step.
+#   KEYS[1] person:{id}  KEYS[2] person:{id}:adj  KEYS[3] people  KEYS[4] audit
+#   KEYS[5] audit:person:{id}  KEYS[6..] phone:{e164}
+#   ARGV[1] person id  ARGV[2] person JSON  ARGV[3] adjustments JSON  ARGV[4] created epoch
+#   ARGV[5] JSON flat list of audit field, value, ...
+# Returns {"conflict", index of the first phone held by another person} | {"created"}
+CREATE_PERSON = """
+for i = 6, #KEYS do
+  local owner = redis.call('GET', KEYS[i])
+  if owner and owner ~= ARGV[1] then
+    return {'conflict', tostring(i - 6)}
+  end
+end
+for i = 6, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[1])
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+local audit = cjson.decode(ARGV[5])
+redis.call('XADD', KEYS[4], '*', unpack(audit))
+redis.call('XADD', KEYS[5], '*', unpack(audit))
+return {'created'}
+"""

@@ -1,0 +1,1 @@
+"""HTTP: the JSON API, pages and the app factory."""

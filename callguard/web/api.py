@@ -1,0 +1,178 @@
+"""A small route registry for the JSON API.
+
+Each endpoint declares its method, path, least role, body model and response model. The
+same declaration validates requests (422 naming each field), checks the bearer token
+(401) and role (403), and produces the OpenAPI document, so the document cannot drift
+from what the routes accept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from callguard.domain.roles import Role, has_at_least
+from callguard.domain.users import Actor
+from callguard.services.errors import Forbidden, Invalid, ServiceError
+from callguard.web.appkeys import SERVICES
+
+MAX_BODY_BYTES = 256 * 1024
+
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+
+
+class Unauthorised(ServiceError):
+    status = 401
+    code = "unauthorised"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    name: str
+    role: Role
+    handler: Handler
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    content_type: str = "application/json"
+    # Roles other than those ranked at or above ``role`` that may also call it.
+    also: tuple[Role, ...] = ()
+
+
+@dataclass
+class ApiRoutes:
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        role: Role,
+        summary: str,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        content_type: str = "application/json",
+        also: tuple[Role, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(
+                    method, path, handler.__name__, role, handler, summary, body, query,
+                    response, status, content_type, also,
+                )
+            )
+            return handler
+
+        return register
+
+    def install(self, app: web.Application) -> None:
+        for endpoint in self.endpoints:
+            app.router.add_route(
+                endpoint.method, endpoint.path, _wrap(endpoint), name=endpoint.name
+            )
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """``("restrictions", 0, "call_windows", "windows", 0, "end")`` -> ``restrictions[0].windows[0].end``.
+
+    The discriminator tag pydantic adds after a list index is dropped: callers never wrote it.
+    """
+    out = ""
+    previous_was_index = False
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            previous_was_index = True
+            continue
+        if previous_was_index and part in _UNION_TAGS:
+            previous_was_index = False
+            continue
+        out += f".{part}" if out else part
+        previous_was_index = False
+    return out or "(body)"
+
+
+_UNION_TAGS = frozenset(
+    {
+        "call_windows", "spoc", "recorded", "written_only", "advocate_only",
+        "phone_blocked", "no_response",
+    }
+)
+
+
+def invalid_from(error: ValidationError, prefix: tuple[str, ...] = ()) -> Invalid:
+    problems = []
+    for item in error.errors(include_url=False):
+        reason = item["msg"].removeprefix("Value error, ")
+        problems.append((field_path(prefix + tuple(item["loc"])), reason))
+    return Invalid(problems)
+
+
+async def authenticate(request: web.Request) -> Actor:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorised("send Authorization: Bearer TOKEN")
+    resolved = await request.app[SERVICES].users.resolve_token(token.strip())
+    if resolved is None:
+        raise Unauthorised("unknown or revoked token")
+    name, role = resolved
+    return Actor(name=name, role=role)
+
+
+def _allowed(actor: Actor, endpoint: Endpoint) -> bool:
+    return has_at_least(actor.role, endpoint.role) or actor.role in endpoint.also
+
+
+async def _json_body(request: web.Request) -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise Invalid([("(body)", f"larger than {MAX_BODY_BYTES} bytes")])
+    raw = await request.read()
+    if len(raw) > MAX_BODY_BYTES:
+        raise Invalid([("(body)", f"larger than {MAX_BODY_BYTES} bytes")])
+    try:
+        return json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Invalid([("(body)", f"not valid JSON: {exc}")]) from exc
+
+
+def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        actor = await authenticate(request)
+        if not _allowed(actor, endpoint):
+            raise Forbidden(f"the {actor.role.value} role may not {endpoint.summary.lower()}")
+        kwargs: dict[str, Any] = {}
+        if endpoint.body is not None:
+            payload = await _json_body(request)
+            try:
+                kwargs["body"] = endpoint.body.model_validate(payload)
+            except ValidationError as exc:
+                raise invalid_from(exc) from None
+        if endpoint.query is not None:
+            try:
+                kwargs["query"] = endpoint.query.model_validate(dict(request.query))
+            except ValidationError as exc:
+                raise invalid_from(exc) from None
+        return await endpoint.handler(request, actor, **kwargs)
+
+    return handle
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    if isinstance(data, BaseModel):
+        text = data.model_dump_json()
+    else:
+        text = json.dumps(data, default=str)
+    return web.Response(text=text, status=status, content_type="application/json")

@@ -1,0 +1,83 @@
+"""The app factory: ``init_app(settings, ...)``, used by the CLI and by the tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from callguard.clock import Clock, SystemClock
+from callguard.policy import Policy, load_policy
+from callguard.services.container import Services, build_services
+from callguard.settings import Settings
+from callguard.store.connection import connect
+from callguard.web import api_register
+from callguard.web.api import ApiRoutes, json_response
+from callguard.web.appkeys import SERVICES
+from callguard.web.middlewares import error_middleware, security_headers
+from callguard.web.openapi import openapi_document
+
+API_ROUTES: Sequence[ApiRoutes] = (api_register.routes,)
+
+# Something that adds routes and start-up/clean-up steps to the app (the Twilio edge does).
+Installer = Callable[[web.Application], None]
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[SERVICES].redis.ping()
+    except Exception as exc:  # any failure means "not ready", and says why
+        return json_response({"status": "unavailable", "redis": type(exc).__name__}, 503)
+    return json_response({"status": "ready", "redis": "ok"})
+
+
+def init_app(
+    settings: Settings,
+    *,
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    installers: Sequence[Installer] = (),
+    api_routes: Sequence[ApiRoutes] = (),
+) -> web.Application:
+    if settings.redis_url is None:
+        raise ValueError("init_app needs settings.redis_url (the CLI starts an embedded Redis)")
+    policy = policy or load_policy(settings.policy_path())
+    clock = clock or SystemClock()
+    app = web.Application(
+        middlewares=[security_headers, error_middleware], client_max_size=1024 * 1024
+    )
+    redis_url = settings.redis_url
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        redis = connect(redis_url, timeout_s=max(settings.redis_timeout_ms / 1000 * 8, 2.0))
+        app[SERVICES] = build_services(settings, policy, clock, redis)
+        yield
+        await redis.aclose()
+
+    app.cleanup_ctx.append(services_ctx)
+    all_routes = [*API_ROUTES, *api_routes]
+    for routes in all_routes:
+        routes.install(app)
+    document = openapi_document(e for r in all_routes for e in r.endpoints)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(document)
+
+    app.router.add_get("/api/openapi.json", openapi, name="openapi")
+    app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/readyz", readyz, name="readyz")
+    for install in installers:
+        install(app)
+    return app
+
+
+def services_of(app: web.Application) -> Services:
+    return app[SERVICES]
+
+
+__all__: list[Any] = ["init_app", "services_of"]

@@ -1,0 +1,98 @@
+"""A local HTTP server standing in for Twilio's REST API. It records every request.
+
+It answers the few endpoints CallGuard uses with the shape Twilio returns, so twilio's
+own client parses the answers as it would in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from multidict import MultiDict
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    form: MultiDict[str]
+    authorization: str
+
+
+@dataclass
+class TwilioStandIn:
+    requests: list[RecordedRequest] = field(default_factory=list)
+    server: TestServer | None = None
+    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    # Set a status to make every request fail with it (fault tests).
+    fail_with: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server()
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+    async def wait_for(self, count: int, timeout_s: float = 5.0) -> list[RecordedRequest]:
+        """Wait until at least ``count`` requests have arrived (no polling)."""
+        async with asyncio.timeout(timeout_s), self.arrived:
+            await self.arrived.wait_for(lambda: len(self.requests) >= count)
+        return self.requests
+
+    def matching(self, pattern: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if re.search(pattern, r.path)]
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        form = MultiDict(await request.post()) if request.can_read_body else MultiDict()
+        recorded = RecordedRequest(
+            request.method, request.path, MultiDict((k, str(v)) for k, v in form.items()),
+            request.headers.get("Authorization", ""),
+        )
+        async with self.arrived:
+            self.requests.append(recorded)
+            self.arrived.notify_all()
+        if self.fail_with is not None:
+            return web.json_response({"message": "stand-in failure", "status": self.fail_with},
+                                     status=self.fail_with)
+        return web.json_response(_answer(request.path, form), status=_status(request))
+
+
+def _status(request: web.Request) -> int:
+    return 201 if request.method == "POST" and request.path.endswith("Participants.json") else 200
+
+
+def _answer(path: str, form: MultiDict[str]) -> dict[str, object]:
+    account = re.search(r"/Accounts/([^/]+)/", path)
+    sid = account.group(1) if account else "AC0"
+    participant = re.search(r"/Conferences/([^/]+)/Participants(?:/([^/.]+))?", path)
+    if participant:
+        return {
+            "account_sid": sid,
+            "call_sid": participant.group(2) or "CAstandin0000000000000000000000001",
+            "conference_sid": participant.group(1),
+            "label": form.get("Label"),
+            "status": "queued",
+            "muted": False,
+            "hold": False,
+            "uri": path,
+        }
+    call = re.search(r"/Calls/([^/.]+)\.json", path)
+    return {
+        "account_sid": sid,
+        "sid": call.group(1) if call else "CAstandin0000000000000000000000002",
+        "status": form.get("Status", "in-progress"),
+        "uri": path,
+    }
