@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+import webhooks
 from callguard.clock import Clock
 from callguard.policy import Policy
 from callguard.settings import Settings
@@ -17,4 +18,7 @@ from callguard.web.app import init_app
 def build_app(
     settings: Settings, *, policy: Policy | None = None, clock: Clock | None = None
 ) -> web.Application:
-    return init_app(settings, policy=policy, clock=clock)
+    def install_twilio_edge(app: web.Application) -> None:
+        webhooks.install(app, settings)
+
+    return init_app(settings, policy=policy, clock=clock, installers=[install_twilio_edge])

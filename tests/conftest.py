@@ -73,7 +73,7 @@ def settings(redis_url: str, twilio: TwilioStandIn, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         public_url=PUBLIC_URL,
         twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=AUTH_TOKEN,  # type: ignore[arg-type]
+        twilio_auth_token=AUTH_TOKEN,
         twilio_api_base=twilio.base_url,
         default_route=DEFAULT_ROUTE,
         policy=POLICY_PATH,
@@ -96,12 +96,20 @@ async def client(
 
 
 USERS = (
-    User(name="sam.staff", role=Role.staff, display_name="Sam Staff",
-         email="sam@example.org", line_manager="mo.manager"),
-    User(name="mo.manager", role=Role.manager, display_name="Mo Manager",
-         email="mo@example.org"),
-    User(name="ceo", role=Role.chief_executive, display_name="Chief Executive",
-         email="ceo@example.org"),
+    User(
+        name="sam.staff",
+        role=Role.staff,
+        display_name="Sam Staff",
+        email="sam@example.org",
+        line_manager="mo.manager",
+    ),
+    User(name="mo.manager", role=Role.manager, display_name="Mo Manager", email="mo@example.org"),
+    User(
+        name="ceo",
+        role=Role.chief_executive,
+        display_name="Chief Executive",
+        email="ceo@example.org",
+    ),
     User(name="ada.admin", role=Role.admin, display_name="Ada Admin"),
 )
 

@@ -58,16 +58,19 @@ class TwilioStandIn:
     async def _handle(self, request: web.Request) -> web.Response:
         form = MultiDict(await request.post()) if request.can_read_body else MultiDict()
         recorded = RecordedRequest(
-            request.method, request.path, MultiDict((k, str(v)) for k, v in form.items()),
+            request.method,
+            request.path,
+            MultiDict((k, str(v)) for k, v in form.items()),
             request.headers.get("Authorization", ""),
         )
         async with self.arrived:
             self.requests.append(recorded)
             self.arrived.notify_all()
         if self.fail_with is not None:
-            return web.json_response({"message": "stand-in failure", "status": self.fail_with},
-                                     status=self.fail_with)
-        return web.json_response(_answer(request.path, form), status=_status(request))
+            return web.json_response(
+                {"message": "stand-in failure", "status": self.fail_with}, status=self.fail_with
+            )
+        return web.json_response(_answer(request.path, recorded.form), status=_status(request))
 
 
 def _status(request: web.Request) -> int:

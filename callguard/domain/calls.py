@@ -42,6 +42,8 @@ class ScreeningEntry(Frozen):
     """One active strategy as the inbound path needs it (denormalised into the phone index)."""
 
     strategy_id: str
+    # The restricted person (for an advocate's call, the person they speak for).
+    person_id: str
     matter_ref: str
     restrictions: tuple[Restriction, ...]
     # "person": the caller's number is the restricted person's own;

@@ -280,19 +280,17 @@ class Register:
             after={"status": StrategyStatus.ended.value},
             notified_on=notified_on,
         )
-        new = (
-            current.model_copy(
-                update={
-                    "version": current.version + 1,
-                    "updated_at": now,
-                    "status": StrategyStatus.ended,
-                    "ended_at": now,
-                    "ended_by": actor.name,
-                    "end_why": why,
-                    "revisions": [*current.revisions, revision],
-                    "reviews": [*current.reviews, review] if review else current.reviews,
-                }
-            )
+        new = current.model_copy(
+            update={
+                "version": current.version + 1,
+                "updated_at": now,
+                "status": StrategyStatus.ended,
+                "ended_at": now,
+                "ended_by": actor.name,
+                "end_why": why,
+                "revisions": [*current.revisions, revision],
+                "reviews": [*current.reviews, review] if review else current.reviews,
+            }
         )
         await self._replace(current, new, actor, now, "strategy.end")
         return new

@@ -3,11 +3,11 @@
 Layout (all under ``cg:``):
   person:{id}                 JSON Person
   person:{id}:adj             JSON list of reasonable-adjustment kinds (read on the call path)
-  person:{id}:active          SET of active strategy ids
+  person:{id}:active          ZSET active strategy ids by created epoch
   person:{id}:strategies      SET of all strategy ids (any status)
   people                      ZSET person id by created epoch
   phone:{e164}                STRING owning person id (a phone belongs to one person)
-  advocate:{e164}             SET of active strategy ids naming this number as an advocate
+  advocate:{e164}             ZSET active strategy ids naming this number as an advocate
   strategy:{id}               JSON Strategy (with revisions, reviews, shares)
   strategy:{id}:screen        JSON compact form the inbound path reads
   strategies                  ZSET strategy id by created epoch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -26,6 +27,7 @@ def screen_json(strategy: Strategy) -> str:
     return json.dumps(
         {
             "strategy_id": strategy.id,
+            "person_id": strategy.person_id,
             "matter_ref": strategy.matter_ref,
             "restrictions": [r.model_dump(mode="json") for r in strategy.restrictions],
         }
@@ -72,11 +74,10 @@ class RegisterStore:
         return Person.model_validate_json(raw) if raw else None
 
     async def person_for_phone(self, e164: str) -> str | None:
-        owner: str | None = await self.redis.get(keys.phone_owner(e164))
-        return owner
+        return cast(str | None, await self.redis.get(keys.phone_owner(e164)))
 
     async def list_people(self, offset: int, limit: int) -> tuple[list[Person], int]:
-        ids = await self.redis.zrange(keys.PEOPLE, offset, offset + limit - 1)
+        ids = cast(list[str], await self.redis.zrange(keys.PEOPLE, offset, offset + limit - 1))
         total = await self.redis.zcard(keys.PEOPLE)
         raws = await self.redis.mget([keys.person(i) for i in ids]) if ids else []
         return [Person.model_validate_json(r) for r in raws if r], int(total)
@@ -88,16 +89,16 @@ class RegisterStore:
         return Strategy.model_validate_json(raw) if raw else None
 
     async def strategies_of(self, person_id: str) -> list[Strategy]:
-        ids = sorted(await self.redis.smembers(keys.person_strategies(person_id)))
+        ids = sorted(cast(set[str], await self.redis.smembers(keys.person_strategies(person_id))))
         return await self._strategies(ids)
 
     async def list_strategies(self, offset: int, limit: int) -> tuple[list[Strategy], int]:
-        ids = await self.redis.zrange(keys.STRATEGIES, offset, offset + limit - 1)
+        ids = cast(list[str], await self.redis.zrange(keys.STRATEGIES, offset, offset + limit - 1))
         total = await self.redis.zcard(keys.STRATEGIES)
         return await self._strategies(ids), int(total)
 
     async def all_strategy_ids(self) -> list[str]:
-        return list(await self.redis.zrange(keys.STRATEGIES, 0, -1))
+        return cast(list[str], await self.redis.zrange(keys.STRATEGIES, 0, -1))
 
     async def _strategies(self, ids: Sequence[str]) -> list[Strategy]:
         if not ids:
@@ -131,7 +132,7 @@ class RegisterStore:
                 old = Strategy.model_validate_json(raw)
                 if old.version != expected_version:
                     return False
-                pipe.multi()
+                pipe.multi()  # type: ignore[no-untyped-call]
                 self._write_strategy(pipe, old, new)
                 self._audit(pipe, audit)
                 await pipe.execute()
@@ -142,18 +143,20 @@ class RegisterStore:
     def _write_strategy(self, pipe: Pipeline, old: Strategy | None, new: Strategy) -> None:
         pipe.set(keys.strategy(new.id), new.model_dump_json())
         pipe.set(keys.strategy_screen(new.id), screen_json(new))
+        # Sorted by creation, so "the first strategy's SPOC" is the oldest one's.
         active = new.status is StrategyStatus.active
+        created = {new.id: new.created_at.timestamp()}
         if active:
-            pipe.sadd(keys.person_active_strategies(new.person_id), new.id)
+            pipe.zadd(keys.person_active_strategies(new.person_id), created)
         else:
-            pipe.srem(keys.person_active_strategies(new.person_id), new.id)
+            pipe.zrem(keys.person_active_strategies(new.person_id), new.id)
         for phone in set(_advocate_phones(old) if old else []) - set(_advocate_phones(new)):
-            pipe.srem(keys.advocate(phone), new.id)
+            pipe.zrem(keys.advocate(phone), new.id)
         for phone in _advocate_phones(new):
             if active:
-                pipe.sadd(keys.advocate(phone), new.id)
+                pipe.zadd(keys.advocate(phone), created)
             else:
-                pipe.srem(keys.advocate(phone), new.id)
+                pipe.zrem(keys.advocate(phone), new.id)
 
     # --- audit -------------------------------------------------------------------------------
 
@@ -169,9 +172,9 @@ class RegisterStore:
             await pipe.execute()
 
     async def audit_of_person(self, person_id: str) -> list[dict[str, str]]:
-        entries = await self.redis.xrange(keys.audit_person(person_id))
-        return [dict(fields) for _id, fields in entries]
+        entries = await self.redis.xrange(keys.audit_person(person_id)) or []
+        return [cast(dict[str, str], fields) for _id, fields in entries]
 
     async def audit_log(self, count: int) -> list[dict[str, str]]:
-        entries = await self.redis.xrevrange(keys.AUDIT, count=count)
-        return [dict(fields) for _id, fields in entries]
+        entries = await self.redis.xrevrange(keys.AUDIT, count=count) or []
+        return [cast(dict[str, str], fields) for _id, fields in entries]

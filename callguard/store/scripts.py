@@ -42,6 +42,34 @@ local function write_record(call_key, plan, person_id)
 end
 """
 
+# Shared Lua: find who a number belongs to and the active strategies that apply.
+#   phone_key = phone:{e164}, advocate_key = advocate:{e164}
+# Returns person_id (or false), adjustments JSON, own screens, advocate screens, quotas.
+_LOOKUP = """
+local function lookup(prefix, phone_key, advocate_key)
+  local person_id = redis.call('GET', phone_key)
+  local own, adv, quotas = {}, {}, {}
+  local adjustments = '[]'
+  if person_id then
+    adjustments = redis.call('GET', prefix .. 'person:' .. person_id .. ':adj') or '[]'
+    local active = prefix .. 'person:' .. person_id .. ':active'
+    for _, sid in ipairs(redis.call('ZRANGE', active, 0, -1)) do
+      local screen = redis.call('GET', prefix .. 'strategy:' .. sid .. ':screen')
+      if screen then
+        own[#own + 1] = screen
+        quotas[#quotas + 1] = sid
+        quotas[#quotas + 1] = redis.call('HGETALL', prefix .. 'quota:' .. sid)
+      end
+    end
+  end
+  for _, sid in ipairs(redis.call('ZRANGE', advocate_key, 0, -1)) do
+    local screen = redis.call('GET', prefix .. 'strategy:' .. sid .. ':screen')
+    if screen then adv[#adv + 1] = screen end
+  end
+  return person_id, adjustments, own, adv, quotas
+end
+"""
+
 # SCREEN_CALL: the first (and for most callers the only) round trip of an inbound call.
 #   KEYS[1] call:{sid}   KEYS[2] phone:{e164}   KEYS[3] advocate:{e164}
 #   ARGV[1] key prefix   ARGV[2] JSON plan of the unrestricted record (used on no match)
@@ -53,35 +81,29 @@ end
 #    {strategy_id, {HGETALL quota}, ...}}        the caller needs a decision
 SCREEN_CALL = (
     _WRITE_RECORD
+    + _LOOKUP
     + """
 local existing = redis.call('HGETALL', KEYS[1])
 if #existing > 0 then
   return {'existing', existing}
 end
-local prefix = ARGV[1]
-local person_id = redis.call('GET', KEYS[2])
-local own, adv, quotas = {}, {}, {}
-local adjustments = '[]'
-if person_id then
-  adjustments = redis.call('GET', prefix .. 'person:' .. person_id .. ':adj') or '[]'
-  for _, sid in ipairs(redis.call('SMEMBERS', prefix .. 'person:' .. person_id .. ':active')) do
-    local screen = redis.call('GET', prefix .. 'strategy:' .. sid .. ':screen')
-    if screen then
-      own[#own + 1] = screen
-      quotas[#quotas + 1] = sid
-      quotas[#quotas + 1] = redis.call('HGETALL', prefix .. 'quota:' .. sid)
-    end
-  end
-end
-for _, sid in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  local screen = redis.call('GET', prefix .. 'strategy:' .. sid .. ':screen')
-  if screen then adv[#adv + 1] = screen end
-end
+local person_id, adjustments, own, adv, quotas = lookup(ARGV[1], KEYS[2], KEYS[3])
 if #own == 0 and #adv == 0 then
   write_record(KEYS[1], cjson.decode(ARGV[2]), person_id or nil)
   return {'recorded'}
 end
 return {'match', person_id or '', adjustments, own, adv, quotas}
+"""
+)
+
+# LOOKUP_CALLER: the same lookup with no side effects (the manager's preview).
+#   KEYS[1] phone:{e164}   KEYS[2] advocate:{e164}   ARGV[1] key prefix
+# Returns {person_id or "", adjustments JSON, own screens, advocate screens, quotas}
+LOOKUP_CALLER = (
+    _LOOKUP
+    + """
+local person_id, adjustments, own, adv, quotas = lookup(ARGV[1], KEYS[1], KEYS[2])
+return {person_id or '', adjustments, own, adv, quotas}
 """
 )
 
@@ -145,4 +167,30 @@ local audit = cjson.decode(ARGV[5])
 redis.call('XADD', KEYS[4], '*', unpack(audit))
 redis.call('XADD', KEYS[5], '*', unpack(audit))
 return {'created'}
+"""
+
+# UPDATE_CALL: set fields on an existing call record; never creates a partial record.
+#   KEYS[1] call:{sid}  KEYS[2] calls:live
+#   ARGV[1] JSON {field: JSON text}  ARGV[2] "1" when the call is finished (leave the live set)
+#   ARGV[3] call sid   ARGV[4] optional ZSET key to add the sid to, ARGV[5] its score
+# Returns 1 when updated, 0 when there is no such record (the caller spools the update).
+UPDATE_CALL = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local flat = {}
+for name, value in pairs(cjson.decode(ARGV[1])) do
+  flat[#flat + 1] = name
+  flat[#flat + 1] = value
+end
+if #flat > 0 then
+  redis.call('HSET', KEYS[1], unpack(flat))
+end
+if ARGV[2] == '1' then
+  redis.call('SREM', KEYS[2], ARGV[3])
+end
+if ARGV[4] and ARGV[4] ~= '' then
+  redis.call('ZADD', ARGV[4], ARGV[5], ARGV[3])
+end
+return 1
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -34,7 +35,7 @@ class UserStore:
         return User.model_validate_json(raw) if raw else None
 
     async def list_users(self) -> list[User]:
-        names = sorted(await self.redis.smembers(keys.USERS))
+        names = sorted(cast(set[str], await self.redis.smembers(keys.USERS)))
         raws = await self.redis.mget([keys.user(n) for n in names]) if names else []
         return [User.model_validate_json(r) for r in raws if r]
 

@@ -69,8 +69,18 @@ class ApiRoutes:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(
-                    method, path, handler.__name__, role, handler, summary, body, query,
-                    response, status, content_type, also,
+                    method,
+                    path,
+                    handler.__name__,
+                    role,
+                    handler,
+                    summary,
+                    body,
+                    query,
+                    response,
+                    status,
+                    content_type,
+                    also,
                 )
             )
             return handler
@@ -85,7 +95,10 @@ class ApiRoutes:
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
-    """``("restrictions", 0, "call_windows", "windows", 0, "end")`` -> ``restrictions[0].windows[0].end``.
+    """A pydantic error location as the client wrote the field.
+
+    ``("restrictions", 0, "call_windows", "windows", 0, "end")`` becomes
+    ``restrictions[0].windows[0].end``.
 
     The discriminator tag pydantic adds after a list index is dropped: callers never wrote it.
     """
@@ -106,8 +119,13 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 _UNION_TAGS = frozenset(
     {
-        "call_windows", "spoc", "recorded", "written_only", "advocate_only",
-        "phone_blocked", "no_response",
+        "call_windows",
+        "spoc",
+        "recorded",
+        "written_only",
+        "advocate_only",
+        "phone_blocked",
+        "no_response",
     }
 )
 
@@ -172,7 +190,7 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     if isinstance(data, BaseModel):
-        text = data.model_dump_json()
+        text = data.model_dump_json(by_alias=True)
     else:
         text = json.dumps(data, default=str)
     return web.Response(text=text, status=status, content_type="application/json")

@@ -56,26 +56,40 @@ class PersonExport(BaseModel):
     person: Person
 
 
-
-@routes.route("POST", "/api/v1/people", role=Role.manager, summary="Create a person",
-              body=PersonIn, response=Person, status=201)
+@routes.route(
+    "POST",
+    "/api/v1/people",
+    role=Role.manager,
+    summary="Create a person",
+    body=PersonIn,
+    response=Person,
+    status=201,
+)
 async def create_person(request: web.Request, actor: Actor, body: PersonIn) -> web.Response:
     services = request.app[SERVICES]
     person = await services.register.create_person(body, actor, services.clock.now())
     return json_response(person, 201)
 
 
-@routes.route("GET", "/api/v1/people", role=Role.manager, summary="List people",
-              query=Page, response=PeoplePage)
+@routes.route(
+    "GET",
+    "/api/v1/people",
+    role=Role.manager,
+    summary="List people",
+    query=Page,
+    response=PeoplePage,
+)
 async def list_people(request: web.Request, actor: Actor, query: Page) -> web.Response:
     services = request.app[SERVICES]
     people, total = await services.register.store.list_people(query.offset, query.limit)
-    return json_response(PeoplePage(items=people, total=total, offset=query.offset,
-                                    limit=query.limit))
+    return json_response(
+        PeoplePage(items=people, total=total, offset=query.offset, limit=query.limit)
+    )
 
 
-@routes.route("GET", "/api/v1/people/{person_id}", role=Role.manager, summary="Read a person",
-              response=Person)
+@routes.route(
+    "GET", "/api/v1/people/{person_id}", role=Role.manager, summary="Read a person", response=Person
+)
 async def get_person(request: web.Request, actor: Actor) -> web.Response:
     services = request.app[SERVICES]
     person = await services.register.person(
@@ -84,8 +98,13 @@ async def get_person(request: web.Request, actor: Actor) -> web.Response:
     return json_response(person)
 
 
-@routes.route("GET", "/api/v1/people/{person_id}/export", role=Role.manager,
-              summary="Export everything held on a person", response=PersonExport)
+@routes.route(
+    "GET",
+    "/api/v1/people/{person_id}/export",
+    role=Role.manager,
+    summary="Export everything held on a person",
+    response=PersonExport,
+)
 async def export_person(request: web.Request, actor: Actor) -> web.Response:
     services = request.app[SERVICES]
     data = await services.register.export(
@@ -94,16 +113,29 @@ async def export_person(request: web.Request, actor: Actor) -> web.Response:
     return json_response(data)
 
 
-@routes.route("POST", "/api/v1/strategies", role=Role.manager, summary="Create a strategy",
-              body=StrategyIn, response=Strategy, status=201)
+@routes.route(
+    "POST",
+    "/api/v1/strategies",
+    role=Role.manager,
+    summary="Create a strategy",
+    body=StrategyIn,
+    response=Strategy,
+    status=201,
+)
 async def create_strategy(request: web.Request, actor: Actor, body: StrategyIn) -> web.Response:
     services = request.app[SERVICES]
     strategy = await services.register.create_strategy(body, actor, services.clock.now())
     return json_response(strategy, 201)
 
 
-@routes.route("GET", "/api/v1/strategies", role=Role.manager, summary="List strategies",
-              query=StrategyQuery, response=StrategiesPage)
+@routes.route(
+    "GET",
+    "/api/v1/strategies",
+    role=Role.manager,
+    summary="List strategies",
+    query=StrategyQuery,
+    response=StrategiesPage,
+)
 async def list_strategies(request: web.Request, actor: Actor, query: StrategyQuery) -> web.Response:
     store = request.app[SERVICES].register.store
     if query.person_id:
@@ -115,19 +147,32 @@ async def list_strategies(request: web.Request, actor: Actor, query: StrategyQue
         items = [s for s in items if s.status.value == query.status]
     total = len(items)
     page = items[query.offset : query.offset + query.limit]
-    return json_response(StrategiesPage(items=page, total=total, offset=query.offset,
-                                        limit=query.limit))
+    return json_response(
+        StrategiesPage(items=page, total=total, offset=query.offset, limit=query.limit)
+    )
 
 
-@routes.route("GET", "/api/v1/strategies/{strategy_id}", role=Role.manager,
-              summary="Read a strategy with its revision history", response=Strategy)
+@routes.route(
+    "GET",
+    "/api/v1/strategies/{strategy_id}",
+    role=Role.manager,
+    summary="Read a strategy with its revision history",
+    response=Strategy,
+)
 async def get_strategy(request: web.Request, actor: Actor) -> web.Response:
     strategy = await request.app[SERVICES].register.strategy(request.match_info["strategy_id"])
     return json_response(strategy)
 
 
-@routes.route("POST", "/api/v1/strategies/{strategy_id}/revisions", role=Role.manager,
-              summary="Revise a strategy", body=RevisionIn, response=Strategy, status=201)
+@routes.route(
+    "POST",
+    "/api/v1/strategies/{strategy_id}/revisions",
+    role=Role.manager,
+    summary="Revise a strategy",
+    body=RevisionIn,
+    response=Strategy,
+    status=201,
+)
 async def revise_strategy(request: web.Request, actor: Actor, body: RevisionIn) -> web.Response:
     services = request.app[SERVICES]
     strategy = await services.register.revise(
@@ -136,9 +181,15 @@ async def revise_strategy(request: web.Request, actor: Actor, body: RevisionIn) 
     return json_response(strategy, 201)
 
 
-@routes.route("POST", "/api/v1/strategies/{strategy_id}/reviews", role=Role.manager,
-              summary="Record a review of a strategy", body=ReviewIn, response=Strategy,
-              status=201)
+@routes.route(
+    "POST",
+    "/api/v1/strategies/{strategy_id}/reviews",
+    role=Role.manager,
+    summary="Record a review of a strategy",
+    body=ReviewIn,
+    response=Strategy,
+    status=201,
+)
 async def review_strategy(request: web.Request, actor: Actor, body: ReviewIn) -> web.Response:
     services = request.app[SERVICES]
     strategy = await services.register.review(
@@ -147,8 +198,14 @@ async def review_strategy(request: web.Request, actor: Actor, body: ReviewIn) ->
     return json_response(strategy, 201)
 
 
-@routes.route("POST", "/api/v1/strategies/{strategy_id}/end", role=Role.manager,
-              summary="End a strategy", body=EndIn, response=Strategy)
+@routes.route(
+    "POST",
+    "/api/v1/strategies/{strategy_id}/end",
+    role=Role.manager,
+    summary="End a strategy",
+    body=EndIn,
+    response=Strategy,
+)
 async def end_strategy(request: web.Request, actor: Actor, body: EndIn) -> web.Response:
     services = request.app[SERVICES]
     strategy = await services.register.end(
@@ -157,9 +214,14 @@ async def end_strategy(request: web.Request, actor: Actor, body: EndIn) -> web.R
     return json_response(strategy)
 
 
-@routes.route("POST", "/api/v1/strategies/{strategy_id}/versions/{version}/notified",
-              role=Role.manager, summary="Record when the person was told of a version",
-              body=NotifiedIn, response=Strategy)
+@routes.route(
+    "POST",
+    "/api/v1/strategies/{strategy_id}/versions/{version}/notified",
+    role=Role.manager,
+    summary="Record when the person was told of a version",
+    body=NotifiedIn,
+    response=Strategy,
+)
 async def record_notified(request: web.Request, actor: Actor, body: NotifiedIn) -> web.Response:
     services = request.app[SERVICES]
     try:
@@ -172,9 +234,15 @@ async def record_notified(request: web.Request, actor: Actor, body: NotifiedIn) 
     return json_response(strategy)
 
 
-@routes.route("POST", "/api/v1/strategies/{strategy_id}/shares", role=Role.manager,
-              summary="Record sharing a strategy with a partner", body=ShareIn,
-              response=Strategy, status=201)
+@routes.route(
+    "POST",
+    "/api/v1/strategies/{strategy_id}/shares",
+    role=Role.manager,
+    summary="Record sharing a strategy with a partner",
+    body=ShareIn,
+    response=Strategy,
+    status=201,
+)
 async def share_strategy(request: web.Request, actor: Actor, body: ShareIn) -> web.Response:
     services = request.app[SERVICES]
     strategy = await services.register.share(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -9,16 +11,17 @@ from aiohttp import web
 
 from callguard.clock import Clock, SystemClock
 from callguard.policy import Policy, load_policy
+from callguard.services.background import replay_forever
 from callguard.services.container import Services, build_services
 from callguard.settings import Settings
 from callguard.store.connection import connect
-from callguard.web import api_register
+from callguard.web import api_calls, api_register
 from callguard.web.api import ApiRoutes, json_response
 from callguard.web.appkeys import SERVICES
 from callguard.web.middlewares import error_middleware, security_headers
 from callguard.web.openapi import openapi_document
 
-API_ROUTES: Sequence[ApiRoutes] = (api_register.routes,)
+API_ROUTES: Sequence[ApiRoutes] = (api_register.routes, api_calls.routes)
 
 # Something that adds routes and start-up/clean-up steps to the app (the Twilio edge does).
 Installer = Callable[[web.Application], None]
@@ -55,8 +58,18 @@ def init_app(
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         redis = connect(redis_url, timeout_s=max(settings.redis_timeout_ms / 1000 * 8, 2.0))
-        app[SERVICES] = build_services(settings, policy, clock, redis)
+        services = build_services(settings, policy, clock, redis)
+        app[SERVICES] = services
+        # Not in ``background``: that set is for work that finishes (tests drain it).
+        replay = asyncio.get_running_loop().create_task(
+            replay_forever(services.spool.pending, services.screening.replay_spool)
+        )
         yield
+        replay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await replay
+        await services.background.close()
+        await services.telephony.close()
         await redis.aclose()
 
     app.cleanup_ctx.append(services_ctx)

@@ -28,8 +28,10 @@ async def error_middleware(request: web.Request, handler: HandlerFn) -> web.Stre
         return json_response(body, error.status)
     except web.HTTPException as http:
         if http.status >= 400 and request.path.startswith("/api/"):
-            return json_response({"error": http.reason.lower().replace(" ", "_"),
-                                  "message": http.reason}, http.status)
+            return json_response(
+                {"error": http.reason.lower().replace(" ", "_"), "message": http.reason},
+                http.status,
+            )
         raise
     except (RedisError, TimeoutError):
         log.exception("store unavailable on %s %s", request.method, request.path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -36,7 +36,8 @@ def openapi_document(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
     for e in endpoints:
         models.update(m for m in (e.body, e.response) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
-    schema_inputs = [(m, "validation") for m in ordered] + [(m, "serialization") for m in ordered]
+    modes: tuple[Literal["validation", "serialization"], ...] = ("validation", "serialization")
+    schema_inputs = [(m, mode) for mode in modes for m in ordered]
     refs, defs = models_json_schema(schema_inputs, ref_template="#/components/schemas/{model}")
     components: dict[str, Any] = dict(defs.get("$defs", {}))
     components["Error"] = _ERROR

@@ -29,9 +29,12 @@ def strategy_body(person_id: str, **overrides: Any) -> dict[str, Any]:
         "matter_ref": "CMP-2026-0142",
         "reason": "Repeated abusive calls after the complaint was finalised (§5.3, §6.3)",
         "restrictions": [
-            {"kind": "call_windows",
-             "windows": [{"days": ["tue"], "start": "09:00", "end": "12:00"}],
-             "max_calls": 1, "per": "week"},
+            {
+                "kind": "call_windows",
+                "windows": [{"days": ["tue"], "start": "09:00", "end": "12:00"}],
+                "max_calls": 1,
+                "per": "week",
+            },
             {"kind": "spoc", "name": "Jo Bloggs", "phone": "+441772000001"},
             {"kind": "recorded"},
         ],
@@ -43,7 +46,9 @@ def strategy_body(person_id: str, **overrides: Any) -> dict[str, Any]:
 
 
 async def create_person(client: Client, token: str, **overrides: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/people", json={**PERSON, **overrides}, headers=auth(token))
+    response = await client.post(
+        "/api/v1/people", json={**PERSON, **overrides}, headers=auth(token)
+    )
     assert response.status == 201, await response.text()
     data: dict[str, Any] = await response.json()
     return data
@@ -60,7 +65,9 @@ def fields_named(data: dict[str, Any]) -> list[str]:
     return [f["field"] for f in data["fields"]]
 
 
-async def test_a_person_is_created_with_phones_in_e164(client: Client, tokens: dict[str, str]) -> None:
+async def test_a_person_is_created_with_phones_in_e164(
+    client: Client, tokens: dict[str, str]
+) -> None:
     person = await create_person(client, tokens["manager"])
     assert person["id"].startswith("per_")
     assert person["phones"] == ["+447700900123"]
@@ -69,7 +76,9 @@ async def test_a_person_is_created_with_phones_in_e164(client: Client, tokens: d
     assert (await fetched.json())["phones"] == ["+447700900123"]
 
 
-@pytest.mark.parametrize("form", ["07700 900123", "+44 7700 900123", "0044 7700 900123", "447700900123"])
+@pytest.mark.parametrize(
+    "form", ["07700 900123", "+44 7700 900123", "0044 7700 900123", "447700900123"]
+)
 async def test_every_common_uk_form_of_a_number_is_stored_as_e164(
     client: Client, tokens: dict[str, str], form: str
 ) -> None:
@@ -92,15 +101,19 @@ async def test_a_phone_held_by_another_person_is_a_409_and_nothing_is_stored(
     assert people["total"] == 1
     # The other phone of the refused person was not claimed either.
     retry = await client.post(
-        "/api/v1/people", json={**PERSON, "name": "Third", "phones": ["07700 900999"]},
+        "/api/v1/people",
+        json={**PERSON, "name": "Third", "phones": ["07700 900999"]},
         headers=auth(tokens["manager"]),
     )
     assert retry.status == 201
 
 
-async def test_an_invalid_phone_is_a_422_naming_the_field(client: Client, tokens: dict[str, str]) -> None:
+async def test_an_invalid_phone_is_a_422_naming_the_field(
+    client: Client, tokens: dict[str, str]
+) -> None:
     response = await client.post(
-        "/api/v1/people", json={**PERSON, "phones": ["07700 900123", "12345"]},
+        "/api/v1/people",
+        json={**PERSON, "phones": ["07700 900123", "12345"]},
         headers=auth(tokens["manager"]),
     )
     assert response.status == 422
@@ -109,7 +122,9 @@ async def test_an_invalid_phone_is_a_422_naming_the_field(client: Client, tokens
     assert people["total"] == 0
 
 
-async def test_a_strategy_is_created_active_at_version_1(client: Client, tokens: dict[str, str]) -> None:
+async def test_a_strategy_is_created_active_at_version_1(
+    client: Client, tokens: dict[str, str]
+) -> None:
     person = await create_person(client, tokens["manager"])
     response = await client.post(
         "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
@@ -121,7 +136,9 @@ async def test_a_strategy_is_created_active_at_version_1(client: Client, tokens:
     assert data["id"].startswith("str_")
     fetched = await client.get(f"/api/v1/strategies/{data['id']}", headers=auth(tokens["manager"]))
     assert (await fetched.json())["restrictions"][1] == {
-        "kind": "spoc", "name": "Jo Bloggs", "phone": "+441772000001"
+        "kind": "spoc",
+        "name": "Jo Bloggs",
+        "phone": "+441772000001",
     }
 
 
@@ -132,16 +149,40 @@ async def test_a_strategy_is_created_active_at_version_1(client: Client, tokens:
         ({"review_due": "2026-11-27"}, "review_due"),  # not after today
         ({"matter_ref": ""}, "matter_ref"),
         ({"matter_ref": "   "}, "matter_ref"),
-        ({"restrictions": [{"kind": "call_windows", "max_calls": 1, "per": "week",
-                            "windows": [{"days": ["tue"], "start": "12:00", "end": "09:00"}]}]},
-         "restrictions[0].windows[0].end"),
-        ({"restrictions": [{"kind": "call_windows", "max_calls": 1, "per": "week",
-                            "windows": [{"days": ["tue"], "start": "09:00", "end": "09:00"}]}]},
-         "restrictions[0].windows[0].end"),
-        ({"restrictions": [{"kind": "spoc", "name": "Jo", "phone": "not a phone"}]},
-         "restrictions[0].phone"),
-        ({"restrictions": [{"kind": "advocate_only", "advocate_phones": ["0161 496 000"]}]},
-         "restrictions[0].advocate_phones[0]"),
+        (
+            {
+                "restrictions": [
+                    {
+                        "kind": "call_windows",
+                        "max_calls": 1,
+                        "per": "week",
+                        "windows": [{"days": ["tue"], "start": "12:00", "end": "09:00"}],
+                    }
+                ]
+            },
+            "restrictions[0].windows[0].end",
+        ),
+        (
+            {
+                "restrictions": [
+                    {
+                        "kind": "call_windows",
+                        "max_calls": 1,
+                        "per": "week",
+                        "windows": [{"days": ["tue"], "start": "09:00", "end": "09:00"}],
+                    }
+                ]
+            },
+            "restrictions[0].windows[0].end",
+        ),
+        (
+            {"restrictions": [{"kind": "spoc", "name": "Jo", "phone": "not a phone"}]},
+            "restrictions[0].phone",
+        ),
+        (
+            {"restrictions": [{"kind": "advocate_only", "advocate_phones": ["0161 496 000"]}]},
+            "restrictions[0].advocate_phones[0]",
+        ),
         ({"restrictions": []}, "restrictions"),
         ({"reason": ""}, "reason"),
     ],
@@ -151,7 +192,8 @@ async def test_invalid_strategies_are_422_naming_the_field_and_nothing_is_stored
 ) -> None:
     person = await create_person(client, tokens["manager"])
     response = await client.post(
-        "/api/v1/strategies", json=strategy_body(person["id"], **overrides),
+        "/api/v1/strategies",
+        json=strategy_body(person["id"], **overrides),
         headers=auth(tokens["manager"]),
     )
     assert response.status == 422, await response.text()
@@ -164,13 +206,16 @@ async def test_review_due_exactly_three_calendar_months_ahead_is_accepted(
 ) -> None:
     person = await create_person(client, tokens["manager"])
     response = await client.post(
-        "/api/v1/strategies", json=strategy_body(person["id"], review_due="2027-02-27"),
+        "/api/v1/strategies",
+        json=strategy_body(person["id"], review_due="2027-02-27"),
         headers=auth(tokens["manager"]),
     )
     assert response.status == 201
 
 
-async def test_no_response_needs_the_chief_executive(client: Client, tokens: dict[str, str]) -> None:
+async def test_no_response_needs_the_chief_executive(
+    client: Client, tokens: dict[str, str]
+) -> None:
     person = await create_person(client, tokens["manager"])
     body = strategy_body(person["id"], restrictions=[{"kind": "no_response"}])
     refused = await client.post("/api/v1/strategies", json=body, headers=auth(tokens["manager"]))
@@ -186,8 +231,11 @@ async def test_written_only_overriding_a_phone_adjustment_needs_a_justification(
     client: Client, tokens: dict[str, str]
 ) -> None:
     person = await create_person(
-        client, tokens["manager"],
-        reasonable_adjustments=[{"kind": "needs_phone_contact", "detail": "cannot read or write letters"}],
+        client,
+        tokens["manager"],
+        reasonable_adjustments=[
+            {"kind": "needs_phone_contact", "detail": "cannot read or write letters"}
+        ],
     )
     body = strategy_body(
         person["id"], restrictions=[{"kind": "written_only", "email": "complaints@example.org"}]
@@ -205,8 +253,9 @@ async def test_written_only_overriding_a_phone_adjustment_needs_a_justification(
     assert accepted.status == 201
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer cg_nonsense"},
-                                     {"Authorization": "Basic abc"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer cg_nonsense"}, {"Authorization": "Basic abc"}]
+)
 async def test_no_valid_token_is_a_401_and_nothing_is_stored(
     client: Client, tokens: dict[str, str], headers: dict[str, str]
 ) -> None:
@@ -235,25 +284,37 @@ async def test_two_concurrent_revisions_of_one_version_one_wins_and_none_is_lost
     client: Client, tokens: dict[str, str]
 ) -> None:
     person = await create_person(client, tokens["manager"])
-    created = await (await client.post(
-        "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
-    )).json()
+    created = await (
+        await client.post(
+            "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
+        )
+    ).json()
 
     def revision(reason: str) -> dict[str, Any]:
-        return {"expected_version": 1, "changes": {"reason": reason},
-                "why": "behaviour changed", "notified_on": "2026-11-26"}
+        return {
+            "expected_version": 1,
+            "changes": {"reason": reason},
+            "why": "behaviour changed",
+            "notified_on": "2026-11-26",
+        }
 
     first, second = await asyncio.gather(
-        client.post(f"/api/v1/strategies/{created['id']}/revisions", json=revision("A"),
-                    headers=auth(tokens["manager"])),
-        client.post(f"/api/v1/strategies/{created['id']}/revisions", json=revision("B"),
-                    headers=auth(tokens["manager"])),
+        client.post(
+            f"/api/v1/strategies/{created['id']}/revisions",
+            json=revision("A"),
+            headers=auth(tokens["manager"]),
+        ),
+        client.post(
+            f"/api/v1/strategies/{created['id']}/revisions",
+            json=revision("B"),
+            headers=auth(tokens["manager"]),
+        ),
     )
     assert sorted([first.status, second.status]) == [201, 409]
     winner = "A" if first.status == 201 else "B"
-    stored = await (await client.get(
-        f"/api/v1/strategies/{created['id']}", headers=auth(tokens["manager"])
-    )).json()
+    stored = await (
+        await client.get(f"/api/v1/strategies/{created['id']}", headers=auth(tokens["manager"]))
+    ).json()
     assert stored["version"] == 2
     assert stored["reason"] == winner
     assert len(stored["revisions"]) == 1
@@ -264,11 +325,15 @@ async def test_two_concurrent_revisions_of_one_version_one_wins_and_none_is_lost
     assert revision_entry["notified_on"] == "2026-11-26"
 
 
-async def test_a_revision_against_an_old_version_is_a_409(client: Client, tokens: dict[str, str]) -> None:
+async def test_a_revision_against_an_old_version_is_a_409(
+    client: Client, tokens: dict[str, str]
+) -> None:
     person = await create_person(client, tokens["manager"])
-    created = await (await client.post(
-        "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
-    )).json()
+    created = await (
+        await client.post(
+            "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
+        )
+    ).json()
     path = f"/api/v1/strategies/{created['id']}/revisions"
     body = {"expected_version": 1, "changes": {"reason": "first"}, "why": "x"}
     assert (await client.post(path, json=body, headers=auth(tokens["manager"]))).status == 201
@@ -278,12 +343,18 @@ async def test_a_revision_against_an_old_version_is_a_409(client: Client, tokens
 
 async def test_reviews_continue_and_end_a_strategy(client: Client, tokens: dict[str, str]) -> None:
     person = await create_person(client, tokens["manager"])
-    created = await (await client.post(
-        "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
-    )).json()
+    created = await (
+        await client.post(
+            "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
+        )
+    ).json()
     path = f"/api/v1/strategies/{created['id']}/reviews"
-    too_far = {"outcome": "continue", "notes": "Still needed", "expected_version": 1,
-               "next_review_due": "2027-03-01"}
+    too_far = {
+        "outcome": "continue",
+        "notes": "Still needed",
+        "expected_version": 1,
+        "next_review_due": "2027-03-01",
+    }
     refused = await client.post(path, json=too_far, headers=auth(tokens["manager"]))
     assert refused.status == 422
     assert fields_named(await refused.json()) == ["next_review_due"]
@@ -296,17 +367,25 @@ async def test_reviews_continue_and_end_a_strategy(client: Client, tokens: dict[
     assert data["reviews"][0]["outcome"] == "continue"
 
     ended = await client.post(
-        path, json={"outcome": "end", "notes": "Behaviour improved", "expected_version": 2,
-                    "notified_on": "2026-11-27"},
+        path,
+        json={
+            "outcome": "end",
+            "notes": "Behaviour improved",
+            "expected_version": 2,
+            "notified_on": "2026-11-27",
+        },
         headers=auth(tokens["manager"]),
     )
     assert ended.status == 201
     data = await ended.json()
     assert data["status"] == "ended"
     assert data["revisions"][-1]["after"] == {"status": "ended"}
-    active = await (await client.get(
-        f"/api/v1/strategies?person_id={person['id']}&status=active", headers=auth(tokens["manager"])
-    )).json()
+    active = await (
+        await client.get(
+            f"/api/v1/strategies?person_id={person['id']}&status=active",
+            headers=auth(tokens["manager"]),
+        )
+    ).json()
     assert active["total"] == 0
 
 
@@ -314,16 +393,25 @@ async def test_a_review_that_revises_keeps_who_what_and_when_told(
     client: Client, tokens: dict[str, str]
 ) -> None:
     person = await create_person(client, tokens["manager"])
-    created = await (await client.post(
-        "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
-    )).json()
+    created = await (
+        await client.post(
+            "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
+        )
+    ).json()
     response = await client.post(
         f"/api/v1/strategies/{created['id']}/reviews",
-        json={"outcome": "revise", "notes": "Loosen to two calls", "expected_version": 1,
-              "next_review_due": "2027-02-01",
-              "revision": {"expected_version": 1, "why": "Calls now calmer",
-                           "notified_on": "2026-11-27",
-                           "changes": {"restrictions": [{"kind": "recorded"}]}}},
+        json={
+            "outcome": "revise",
+            "notes": "Loosen to two calls",
+            "expected_version": 1,
+            "next_review_due": "2027-02-01",
+            "revision": {
+                "expected_version": 1,
+                "why": "Calls now calmer",
+                "notified_on": "2026-11-27",
+                "changes": {"restrictions": [{"kind": "recorded"}]},
+            },
+        },
         headers=auth(tokens["manager"]),
     )
     assert response.status == 201, await response.text()
@@ -338,21 +426,26 @@ async def test_reads_and_changes_are_audited_and_the_export_holds_everything(
     client: Client, tokens: dict[str, str]
 ) -> None:
     person = await create_person(client, tokens["manager"])
-    created = await (await client.post(
-        "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
-    )).json()
+    created = await (
+        await client.post(
+            "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
+        )
+    ).json()
     await client.get(f"/api/v1/people/{person['id']}", headers=auth(tokens["manager"]))
     share = await client.post(
         f"/api/v1/strategies/{created['id']}/shares",
-        json={"shared_with": "Lancashire Constabulary", "why": "Threats to staff reported",
-              "lawful_basis": "UK GDPR Art. 6(1)(e); DPA 2018 s.35",
-              "approved_by": "Head of Governance"},
+        json={
+            "shared_with": "Lancashire Constabulary",
+            "why": "Threats to staff reported",
+            "lawful_basis": "UK GDPR Art. 6(1)(e); DPA 2018 s.35",
+            "approved_by": "Head of Governance",
+        },
         headers=auth(tokens["manager"]),
     )
     assert share.status == 201
-    export = await (await client.get(
-        f"/api/v1/people/{person['id']}/export", headers=auth(tokens["manager"])
-    )).json()
+    export = await (
+        await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(tokens["manager"]))
+    ).json()
     assert export["person"]["phones"] == ["+447700900123"]
     assert [s["id"] for s in export["strategies"]] == [created["id"]]
     assert export["strategies"][0]["shares"][0]["shared_with"] == "Lancashire Constabulary"
@@ -363,9 +456,11 @@ async def test_reads_and_changes_are_audited_and_the_export_holds_everything(
 
 async def test_staff_may_not_record_a_share(client: Client, tokens: dict[str, str]) -> None:
     person = await create_person(client, tokens["manager"])
-    created = await (await client.post(
-        "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
-    )).json()
+    created = await (
+        await client.post(
+            "/api/v1/strategies", json=strategy_body(person["id"]), headers=auth(tokens["manager"])
+        )
+    ).json()
     response = await client.post(
         f"/api/v1/strategies/{created['id']}/shares",
         json={"shared_with": "X", "why": "y", "lawful_basis": "z", "approved_by": "w"},
@@ -376,8 +471,9 @@ async def test_staff_may_not_record_a_share(client: Client, tokens: dict[str, st
 
 async def test_malformed_json_is_a_422_not_a_500(client: Client, tokens: dict[str, str]) -> None:
     response = await client.post(
-        "/api/v1/people", data=b"{not json", headers={**auth(tokens["manager"]),
-                                                      "Content-Type": "application/json"}
+        "/api/v1/people",
+        data=b"{not json",
+        headers={**auth(tokens["manager"]), "Content-Type": "application/json"},
     )
     assert response.status == 422
     assert fields_named(await response.json()) == ["(body)"]
@@ -389,6 +485,10 @@ async def test_the_openapi_document_describes_the_routes(client: Client) -> None
     schema_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     name = schema_ref.rsplit("/", 1)[1]
     assert set(document["components"]["schemas"][name]["required"]) >= {
-        "person_id", "matter_ref", "reason", "restrictions", "review_due"
+        "person_id",
+        "matter_ref",
+        "reason",
+        "restrictions",
+        "review_due",
     }
     assert {"201", "401", "403", "422"} <= set(operation["responses"])

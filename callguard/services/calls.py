@@ -1,0 +1,118 @@
+"""What happens to a call after it was screened: status, conference and leg events,
+messages and recordings. Each update is idempotent, and is spooled if Redis is away."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from callguard.domain.records import TERMINAL_STATUSES, CallMessage, CallRecord
+from callguard.services.errors import NotFound
+from callguard.store import keys
+from callguard.store.calls import CallStore
+from callguard.store.spool import Spool
+from callguard.telephony import Telephony
+from callguard.urls import Callbacks
+
+log = logging.getLogger("callguard.calls")
+
+UNANSWERED_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
+
+
+class CallEvents:
+    def __init__(
+        self, store: CallStore, spool: Spool, telephony: Telephony, callbacks: Callbacks
+    ) -> None:
+        self.store = store
+        self.spool = spool
+        self.telephony = telephony
+        self.callbacks = callbacks
+
+    async def get(self, call_sid: str) -> CallRecord:
+        record = await self.store.get(call_sid)
+        if record is None:
+            raise NotFound(f"no call {call_sid}")
+        return record
+
+    async def _update(
+        self,
+        call_sid: str,
+        fields: dict[str, Any],
+        finished: bool = False,
+        index: tuple[str, float] | None = None,
+    ) -> None:
+        """Update the record; if it is not in Redis yet (or Redis is away), spool the update
+        behind the record so that replay applies it in order."""
+        try:
+            if await self.store.update(call_sid, fields, finished, index):
+                return
+        except Exception as error:
+            log.warning("update of call spooled (%s)", type(error).__name__)
+        await self.spool.append(
+            {
+                "kind": "update",
+                "call_sid": call_sid,
+                "fields": fields,
+                "finished": finished,
+                "index": list(index) if index else None,
+            }
+        )
+
+    async def status(self, call_sid: str, status: str, duration_s: int | None) -> None:
+        fields: dict[str, Any] = {"status": status}
+        if duration_s is not None:
+            fields["duration_s"] = duration_s
+        await self._update(call_sid, fields, finished=status in TERMINAL_STATUSES)
+
+    async def conference_event(self, call_sid: str, event: str, conference_sid: str) -> None:
+        if conference_sid and event in ("conference-start", "participant-join"):
+            await self._update(call_sid, {"conference_sid": conference_sid})
+
+    async def leg_status(self, call_sid: str, leg_status: str) -> bool:
+        """The other leg's progress. If it was not answered, the caller is not left waiting:
+        they are taken to a message (§3.10). Returns True when the caller was redirected."""
+        await self._update(call_sid, {"other_leg_status": leg_status})
+        if leg_status not in UNANSWERED_STATUSES:
+            return False
+        record = await self.store.get(call_sid)
+        if record is None or not record.in_progress:
+            return False
+        await self.telephony.redirect_call(
+            call_sid=call_sid, url=self.callbacks.unanswered(call_sid)
+        )
+        return True
+
+    async def new_matter_claimed(self, call_sid: str) -> None:
+        await self._update(call_sid, {"new_matter_claimed": True})
+
+    async def message_recorded(
+        self,
+        call_sid: str,
+        *,
+        recording_sid: str,
+        recording_url: str,
+        duration_s: int,
+        new_matter: bool,
+        for_spoc: str | None,
+        now: datetime,
+    ) -> None:
+        """A caller's message, kept for review and added to the list to triage (§3.10)."""
+        message = CallMessage(
+            recording_sid=recording_sid,
+            recording_url=recording_url,
+            duration_s=duration_s,
+            recorded_at=now,
+            new_matter=new_matter,
+            for_spoc=for_spoc,
+        )
+        await self._update(
+            call_sid,
+            {"message": message.model_dump(mode="json")},
+            index=(keys.MESSAGES, now.timestamp()),
+        )
+
+    async def recording_ready(self, call_sid: str, recording_sid: str, recording_url: str) -> None:
+        await self._update(
+            call_sid, {"recording_sid": recording_sid, "recording_url": recording_url}
+        )

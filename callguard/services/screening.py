@@ -1,0 +1,180 @@
+"""Screening an inbound call: load -> decide -> count and record -> answer.
+
+Round trips: one for a caller with no active strategy (lookup and record in one script),
+two for a restricted caller (lookup; then quota count and record atomically), three only
+when a concurrent call took the last permitted call between the two.
+
+Fail open (CONTRACT §3): if Redis is down or slow, or anything here raises, the call is
+connected to the default route and its record is spooled to disk (``degraded: true``),
+to be replayed into Redis when it is back. No call is dropped, no record is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from callguard.domain.calls import Decision, Rule
+from callguard.domain.decision import decide
+from callguard.domain.records import CallRecord, record_for
+from callguard.phones import mask_phone, try_normalise
+from callguard.policy import Policy
+from callguard.store import keys
+from callguard.store.calls import (
+    CallStore,
+    Existing,
+    Matched,
+    QuotaFull,
+    RepeatCounter,
+    plan,
+)
+from callguard.store.spool import Spool
+
+log = logging.getLogger("callguard.screening")
+
+# A quota race can only be lost a few times in a row (each loss means a call was counted).
+MAX_QUOTA_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class InboundCall:
+    call_sid: str
+    caller: str  # From, as Twilio sent it
+    to: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Screened:
+    decision: Decision
+    record: CallRecord
+    # True when this CallSid had been seen before: answer the same, act no further.
+    repeated: bool = False
+
+
+def decision_of(record: CallRecord) -> Decision:
+    """Rebuild the decision from a stored record (for a repeated webhook)."""
+    return Decision(
+        outcome=record.outcome,
+        rule=cast(Rule, record.rule),
+        person_id=record.person_id,
+        strategy_ids=tuple(record.strategy_ids),
+        matter_refs=tuple(record.matter_refs),
+        route_to=record.route_to,
+        spoc_name=record.spoc_name,
+        recorded=record.recorded,
+        max_minutes=record.max_minutes,
+        next_permitted_at=record.next_permitted_at,
+        extra_time=record.extra_time,
+    )
+
+
+class Screening:
+    def __init__(
+        self,
+        store: CallStore,
+        spool: Spool,
+        policy: Policy,
+        tz: ZoneInfo,
+        default_route: str,
+        budget_s: float,
+    ) -> None:
+        self.store = store
+        self.spool = spool
+        self.policy = policy
+        self.tz = tz
+        self.default_route = default_route
+        self.budget_s = budget_s
+        self.unrestricted = Decision(outcome="connect", rule="none", route_to=default_route)
+
+    async def screen(self, call: InboundCall, now: datetime) -> Screened:
+        phone = try_normalise(call.caller)
+        caller = phone or call.caller
+        try:
+            async with asyncio.timeout(self.budget_s):
+                return await self._screen(call, phone, caller, now)
+        except Exception as error:  # fail open, whatever went wrong
+            log.warning(
+                "screening failed for call from %s (%s); connecting to the default route",
+                mask_phone(phone),
+                type(error).__name__,
+            )
+            record = record_for(
+                self.unrestricted,
+                call_sid=call.call_sid,
+                caller=caller,
+                to=call.to,
+                received_at=now,
+                status=call.status,
+                degraded=True,
+            )
+            await self.spool.append(
+                {"kind": "record", "plan": plan(record), "call_sid": call.call_sid}
+            )
+            return Screened(self.unrestricted, record)
+
+    async def _screen(
+        self, call: InboundCall, phone: str | None, caller: str, now: datetime
+    ) -> Screened:
+        base = record_for(
+            self.unrestricted,
+            call_sid=call.call_sid,
+            caller=caller,
+            to=call.to,
+            received_at=now,
+            status=call.status,
+        )
+        repeat = None
+        if phone is not None:
+            day = now.astimezone(self.tz).date().isoformat()
+            repeat = RepeatCounter(
+                keys.repeat_counter(phone, day), phone, self.policy.repeat_callers.calls_per_day
+            )
+        found = await self.store.screen(call.call_sid, phone, plan(base, repeat=repeat))
+        if isinstance(found, Existing):
+            return Screened(decision_of(found.record), found.record, repeated=True)
+        if not isinstance(found, Matched):
+            return Screened(self.unrestricted, base)
+        usage = found.usage
+        for _attempt in range(MAX_QUOTA_ATTEMPTS):
+            decision = decide(found.match, usage, now, self.tz, self.default_route)
+            record = record_for(
+                decision,
+                call_sid=call.call_sid,
+                caller=caller,
+                to=call.to,
+                received_at=now,
+                status=call.status,
+            )
+            written = await self.store.record(
+                plan(record, claims=decision.quota_claims), call.call_sid
+            )
+            if isinstance(written, Existing):
+                return Screened(decision_of(written.record), written.record, repeated=True)
+            if not isinstance(written, QuotaFull):
+                return Screened(decision, record)
+            usage = {**usage, **{k: {**usage.get(k, {}), **v} for k, v in written.usage.items()}}
+        raise RuntimeError("quota contention did not settle")
+
+    async def replay_spool(self) -> int:
+        """Write spooled records and updates into Redis; idempotent."""
+        return await self.spool.replay(self._apply)
+
+    async def _apply(self, entry: dict[str, object]) -> None:
+        call_sid = str(entry["call_sid"])
+        if entry["kind"] == "record":
+            await self.store.record(str(entry["plan"]), call_sid)
+        elif entry["kind"] == "update":
+            fields = entry["fields"]
+            index = entry.get("index")
+            assert isinstance(fields, dict)
+            await self.store.update(
+                call_sid,
+                fields,
+                bool(entry.get("finished")),
+                (str(index[0]), float(index[1])) if isinstance(index, list) else None,
+            )

@@ -1,0 +1,241 @@
+"""Call records in Redis: the inbound-call round trips, updates, and the call log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from callguard.domain.calls import CallerMatch, QuotaClaim, ScreeningEntry
+from callguard.domain.models import AdjustmentKind
+from callguard.domain.records import CallEvent, CallRecord
+from callguard.store import keys
+from callguard.store.scripts import LOOKUP_CALLER, RECORD_CALL, SCREEN_CALL, UPDATE_CALL
+
+
+@dataclass(frozen=True)
+class RepeatCounter:
+    """Count an unrestricted caller's calls per local day (§5.3)."""
+
+    key: str
+    phone: str
+    threshold: int
+
+
+@dataclass(frozen=True)
+class Existing:
+    record: CallRecord
+
+
+@dataclass(frozen=True)
+class Recorded:
+    person_id: str | None
+
+
+@dataclass(frozen=True)
+class Matched:
+    match: CallerMatch
+    usage: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class QuotaFull:
+    usage: dict[str, dict[str, int]]
+
+
+def _decode_hash(flat: Sequence[str] | Mapping[str, str]) -> dict[str, Any]:
+    if isinstance(flat, Mapping):
+        items = list(flat.items())
+    else:
+        items = list(zip(flat[::2], flat[1::2], strict=True))
+    return {name: json.loads(value) for name, value in items}
+
+
+def plan(
+    record: CallRecord,
+    *,
+    repeat: RepeatCounter | None = None,
+    claims: Sequence[QuotaClaim] = (),
+) -> str:
+    """The JSON plan the record-writing scripts execute (see scripts._WRITE_RECORD)."""
+    indexes = [keys.CALLS, keys.calls_by_outcome(record.outcome)]
+    if record.person_id:
+        indexes.append(keys.calls_by_person(record.person_id))
+    if record.outcome == "refuse":
+        indexes += [keys.breaches(sid) for sid in record.strategy_ids]
+    body: dict[str, Any] = {
+        "sid": record.call_sid,
+        "score": record.received_at.timestamp(),
+        "fields": {name: json.dumps(value) for name, value in record.hash_fields().items()},
+        "indexes": indexes,
+        "live": record.outcome != "refuse",
+        "claims": [
+            {
+                "key": keys.quota(c.strategy_id),
+                "period": c.period_id,
+                "max": c.max_calls,
+                "expire_at": int(c.expires_at.timestamp()) + keys.QUOTA_GRACE_S,
+            }
+            for c in claims
+        ],
+    }
+    if repeat is not None:
+        body["repeat"] = {
+            "key": repeat.key,
+            "ttl_s": keys.REPEAT_COUNTER_TTL_S,
+            "threshold": repeat.threshold,
+            "phone": repeat.phone,
+            "board": keys.REPEAT_CALLERS,
+        }
+    return json.dumps(body)
+
+
+def _usage(flat: Sequence[Any]) -> dict[str, dict[str, int]]:
+    usage: dict[str, dict[str, int]] = {}
+    for strategy_id, counts in zip(flat[::2], flat[1::2], strict=True):
+        usage[strategy_id] = {p: int(n) for p, n in zip(counts[::2], counts[1::2], strict=True)}
+    return usage
+
+
+def _entries(screens: Sequence[str], role: str) -> tuple[ScreeningEntry, ...]:
+    return tuple(
+        ScreeningEntry.model_validate({**json.loads(raw), "role": role}) for raw in screens
+    )
+
+
+def _matched(phone: str, found: Sequence[Any]) -> Matched:
+    person_id, adjustments, own, adv, quotas = found
+    entries = _entries(own, "person") + _entries(adv, "advocate")
+    match = CallerMatch(
+        phone=phone,
+        # An advocate's number belongs to no one here: the call is on the person's behalf.
+        person_id=person_id or entries[0].person_id,
+        adjustments=tuple(AdjustmentKind(a) for a in json.loads(adjustments)),
+        entries=entries,
+    )
+    return Matched(match, _usage(quotas))
+
+
+class CallStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._screen = redis.register_script(SCREEN_CALL)
+        self._record = redis.register_script(RECORD_CALL)
+        self._update = redis.register_script(UPDATE_CALL)
+        self._lookup = redis.register_script(LOOKUP_CALLER)
+
+    async def screen(
+        self, call_sid: str, phone: str | None, unrestricted_plan: str
+    ) -> Existing | Recorded | Matched:
+        """Round trip 1: a repeated CallSid, or no strategy (record written), or a match."""
+        number = phone or ""
+        result = await self._screen(
+            keys=[keys.call(call_sid), keys.phone_owner(number), keys.advocate(number)],
+            args=[keys.PREFIX, unrestricted_plan],
+        )
+        kind = result[0]
+        if kind == "existing":
+            return Existing(await self._with_warnings(call_sid, _decode_hash(result[1])))
+        if kind == "recorded":
+            return Recorded(None)
+        return _matched(number, result[1:])
+
+    async def lookup(self, phone: str) -> tuple[CallerMatch | None, dict[str, dict[str, int]]]:
+        """Who the number belongs to and their usage, changing nothing (for previews)."""
+        result = await self._lookup(
+            keys=[keys.phone_owner(phone), keys.advocate(phone)], args=[keys.PREFIX]
+        )
+        if not result[0] and not result[3]:
+            return None, {}
+        matched = _matched(phone, result)
+        return matched.match, matched.usage
+
+    async def record(self, record_plan: str, call_sid: str) -> Existing | Recorded | QuotaFull:
+        """Round trip 2 for matched callers: count quotas and write the record, atomically."""
+        result = await self._record(keys=[keys.call(call_sid)], args=[keys.PREFIX, record_plan])
+        kind = result[0]
+        if kind == "existing":
+            return Existing(await self._with_warnings(call_sid, _decode_hash(result[1])))
+        if kind == "full":
+            counts = result[1]
+            usage: dict[str, dict[str, int]] = {}
+            prefix = keys.quota("")
+            for key, period, count in zip(counts[::3], counts[1::3], counts[2::3], strict=True):
+                usage.setdefault(key.removeprefix(prefix), {})[period] = int(count)
+            return QuotaFull(usage)
+        return Recorded(None)
+
+    async def update(
+        self,
+        call_sid: str,
+        fields: Mapping[str, Any],
+        finished: bool,
+        index: tuple[str, float] | None = None,
+    ) -> bool:
+        """Set fields on an existing record (and add it to ``index``, a ZSET and score);
+        False when there is no record (yet)."""
+        encoded = json.dumps({name: json.dumps(value) for name, value in fields.items()})
+        index_key, score = index if index else ("", 0.0)
+        updated = await self._update(
+            keys=[keys.call(call_sid), keys.LIVE_CALLS],
+            args=[encoded, "1" if finished else "0", call_sid, index_key, score],
+        )
+        return bool(updated)
+
+    async def get(self, call_sid: str) -> CallRecord | None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.call(call_sid))
+            pipe.lrange(keys.call_warnings(call_sid), 0, -1)
+            fields, warnings = await pipe.execute()
+        if not fields:
+            return None
+        return CallRecord.model_validate(
+            {**_decode_hash(fields), "warnings": [json.loads(w) for w in warnings]}
+        )
+
+    async def _with_warnings(self, call_sid: str, fields: dict[str, Any]) -> CallRecord:
+        warnings = await self.redis.lrange(keys.call_warnings(call_sid), 0, -1)
+        return CallRecord.model_validate({**fields, "warnings": [json.loads(w) for w in warnings]})
+
+    async def add_warning(self, call_sid: str, warning: CallEvent) -> None:
+        await self.redis.rpush(keys.call_warnings(call_sid), warning.model_dump_json())
+
+    async def many(self, call_sids: Sequence[str]) -> list[CallRecord]:
+        if not call_sids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid in call_sids:
+                pipe.hgetall(keys.call(sid))
+                pipe.lrange(keys.call_warnings(sid), 0, -1)
+            results = await pipe.execute()
+        records = []
+        for fields, warnings in zip(results[::2], results[1::2], strict=True):
+            if fields:
+                records.append(
+                    CallRecord.model_validate(
+                        {**_decode_hash(fields), "warnings": [json.loads(w) for w in warnings]}
+                    )
+                )
+        return records
+
+    async def page(
+        self,
+        index: str,
+        since: datetime | None,
+        until: datetime | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[str], int]:
+        """Call sids from a time index, newest first, with the total in the range."""
+        low = since.timestamp() if since else "-inf"
+        high = until.timestamp() if until else "+inf"
+        total = await self.redis.zcount(index, low, high)
+        sids = await self.redis.zrevrangebyscore(index, high, low, start=offset, num=limit)
+        return cast(list[str], sids), int(total)
+
+    async def live_sids(self) -> list[str]:
+        return sorted(cast(set[str], await self.redis.smembers(keys.LIVE_CALLS)))

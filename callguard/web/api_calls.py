@@ -1,0 +1,288 @@
+"""The call log (§6.5), breaches (§3.11), messages to triage (§3.10) and the preview."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from callguard.domain.calls import Decision
+from callguard.domain.decision import decide
+from callguard.domain.models import Phone
+from callguard.domain.records import CallRecord, Triage, TriageOutcome
+from callguard.domain.roles import Role
+from callguard.domain.speech import caller_hears, connect_notice
+from callguard.domain.users import Actor
+from callguard.services.errors import Conflict, NotFound
+from callguard.store import keys
+from callguard.web.api import ApiRoutes, json_response
+from callguard.web.appkeys import SERVICES
+
+routes = ApiRoutes()
+
+
+class CallQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person_id: str | None = Field(default=None, max_length=64)
+    outcome: Literal["connect", "divert_spoc", "refuse"] | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class CallsPage(BaseModel):
+    items: list[CallRecord]
+    total: int
+    offset: int
+    limit: int
+
+
+async def _query_calls(request: web.Request, query: CallQuery) -> tuple[list[CallRecord], int]:
+    store = request.app[SERVICES].calls
+    if query.person_id and query.outcome:
+        # A person's calls are few: filter their index by outcome, then page.
+        sids, _ = await store.page(
+            keys.calls_by_person(query.person_id), query.since, query.until, 0, 100_000
+        )
+        records = [r for r in await store.many(sids) if r.outcome == query.outcome]
+        return records[query.offset : query.offset + query.limit], len(records)
+    if query.person_id:
+        index = keys.calls_by_person(query.person_id)
+    elif query.outcome:
+        index = keys.calls_by_outcome(query.outcome)
+    else:
+        index = keys.CALLS
+    sids, total = await store.page(index, query.since, query.until, query.offset, query.limit)
+    return await store.many(sids), total
+
+
+@routes.route(
+    "GET",
+    "/api/v1/calls",
+    role=Role.manager,
+    summary="List calls",
+    query=CallQuery,
+    response=CallsPage,
+)
+async def list_calls(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
+    records, total = await _query_calls(request, query)
+    return json_response(
+        CallsPage(items=records, total=total, offset=query.offset, limit=query.limit)
+    )
+
+
+CSV_COLUMNS = (
+    "call_sid",
+    "received_at",
+    "from",
+    "to",
+    "person_id",
+    "strategy_ids",
+    "outcome",
+    "rule",
+    "route_to",
+    "recorded",
+    "next_permitted_at",
+    "degraded",
+    "status",
+    "warnings",
+    "ended_reason",
+    "file_note_id",
+    "message",
+)
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheet formula injection: a caller-controlled field must never start a formula.
+    if text[:1] in ("=", "@", "\t", "\r") or (
+        text[:1] in ("+", "-") and not text[1:].replace(".", "").isdigit()
+    ):
+        return "'" + text
+    return text
+
+
+def _csv_row(record: CallRecord) -> list[str]:
+    values: dict[str, Any] = record.model_dump(mode="json", by_alias=True)
+    values["strategy_ids"] = ";".join(record.strategy_ids)
+    values["warnings"] = len(record.warnings)
+    values["ended_reason"] = record.ended.reason if record.ended else ""
+    values["message"] = "yes" if record.message else "no"
+    return [_cell(values[c]) for c in CSV_COLUMNS]
+
+
+@routes.route(
+    "GET",
+    "/api/v1/calls.csv",
+    role=Role.manager,
+    summary="Download calls as CSV",
+    query=CallQuery,
+    content_type="text/csv",
+)
+async def calls_csv(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
+    records, _total = await _query_calls(request, query)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(_csv_row(r) for r in records)
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
+    )
+
+
+@routes.route(
+    "GET",
+    "/api/v1/calls/{call_sid}",
+    role=Role.manager,
+    summary="Read a call record",
+    response=CallRecord,
+)
+async def get_call(request: web.Request, actor: Actor) -> web.Response:
+    record = await request.app[SERVICES].call_events.get(request.match_info["call_sid"])
+    return json_response(record)
+
+
+@routes.route(
+    "GET",
+    "/api/v1/strategies/{strategy_id}/breaches",
+    role=Role.manager,
+    summary="List calls refused under a strategy",
+    query=CallQuery,
+    response=CallsPage,
+)
+async def strategy_breaches(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
+    services = request.app[SERVICES]
+    await services.register.strategy(request.match_info["strategy_id"])
+    sids, total = await services.calls.page(
+        keys.breaches(request.match_info["strategy_id"]),
+        query.since,
+        query.until,
+        query.offset,
+        query.limit,
+    )
+    return json_response(
+        CallsPage(
+            items=await services.calls.many(sids),
+            total=total,
+            offset=query.offset,
+            limit=query.limit,
+        )
+    )
+
+
+class MessageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+@routes.route(
+    "GET",
+    "/api/v1/messages",
+    role=Role.staff,
+    summary="List caller messages awaiting triage",
+    query=MessageQuery,
+    response=CallsPage,
+)
+async def list_messages(request: web.Request, actor: Actor, query: MessageQuery) -> web.Response:
+    store = request.app[SERVICES].calls
+    sids, total = await store.page(keys.MESSAGES, None, None, query.offset, query.limit)
+    return json_response(
+        CallsPage(items=await store.many(sids), total=total, offset=query.offset, limit=query.limit)
+    )
+
+
+class TriageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: TriageOutcome
+    notes: str = Field(default="", max_length=4000)
+
+
+@routes.route(
+    "POST",
+    "/api/v1/calls/{call_sid}/message/triage",
+    role=Role.staff,
+    summary="Triage a caller's message",
+    body=TriageIn,
+    response=CallRecord,
+)
+async def triage_message(request: web.Request, actor: Actor, body: TriageIn) -> web.Response:
+    """Record what a message turned out to be (§3.10: genuine complaints, criminal matters,
+    safeguarding); it leaves the list to triage."""
+    services = request.app[SERVICES]
+    call_sid = request.match_info["call_sid"]
+    record = await services.call_events.get(call_sid)
+    if record.message is None:
+        raise NotFound(f"call {call_sid} has no message")
+    if record.message.triage is not None:
+        raise Conflict("this message was already triaged")
+    triage = Triage(outcome=body.outcome, notes=body.notes, by=actor.name, at=services.clock.now())
+    message = record.message.model_copy(update={"triage": triage})
+    await services.calls.update(call_sid, {"message": message.model_dump(mode="json")}, False)
+    await services.redis.zrem(keys.MESSAGES, call_sid)
+    return json_response(record.model_copy(update={"message": message}))
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: Phone
+    at: AwareDatetime
+
+
+class Preview(BaseModel):
+    decision: Decision
+    caller_hears: list[str]
+
+
+@routes.route(
+    "POST",
+    "/api/v1/preview",
+    role=Role.manager,
+    summary="Preview what would happen to a call",
+    body=PreviewIn,
+    response=Preview,
+)
+async def preview(request: web.Request, actor: Actor, body: PreviewIn) -> web.Response:
+    """What would happen if this number called at ``at``: no record, no count, no call."""
+    services = request.app[SERVICES]
+    match, usage = await services.calls.lookup(body.phone)
+    decision = decide(match, usage, body.at, services.tz, services.screening.default_route)
+    hears = (
+        caller_hears(decision, services.policy)
+        if decision.outcome == "refuse"
+        else connect_notice(decision, services.policy)
+    )
+    return json_response(Preview(decision=decision, caller_hears=hears))
+
+
+class RepeatCaller(BaseModel):
+    phone: str
+    crossed_at: datetime
+
+
+class RepeatCallers(BaseModel):
+    items: list[RepeatCaller]
+
+
+@routes.route(
+    "GET",
+    "/api/v1/repeat-callers",
+    role=Role.manager,
+    summary="List unrestricted callers over the daily threshold",
+    response=RepeatCallers,
+)
+async def repeat_callers(request: web.Request, actor: Actor) -> web.Response:
+    """§5.3: surfaced for a human decision; nothing is restricted automatically."""
+    rows = cast(
+        list[tuple[str, float]],
+        await request.app[SERVICES].redis.zrevrange(keys.REPEAT_CALLERS, 0, 499, withscores=True),
+    )
+    items = [RepeatCaller(phone=p, crossed_at=datetime.fromtimestamp(s, UTC)) for p, s in rows]
+    return json_response(RepeatCallers(items=items))

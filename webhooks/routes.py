@@ -1,0 +1,309 @@
+"""Twilio webhook handlers (CONTRACT §3). Every one checks the signature first."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from callguard import urls
+from callguard.domain.calls import Decision
+from callguard.phones import mask_phone
+from callguard.services.container import Services
+from callguard.services.screening import InboundCall, Screened
+from callguard.settings import Settings
+from callguard.web.appkeys import SERVICES
+from webhooks import twiml
+from webhooks.signature import SignatureChecker
+
+log = logging.getLogger("callguard.webhooks")
+
+CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
+MAX_FIELD = 256
+
+
+@dataclass
+class Edge:
+    signatures: SignatureChecker
+
+
+EDGE = web.AppKey("edge", Edge)
+
+
+def _xml(text: str, **headers: str) -> web.Response:
+    return web.Response(text=text, content_type="text/xml", headers=headers)
+
+
+def _field(form: MultiDictProxy[str], name: str, *, required: bool = False) -> str:
+    value = form.get(name, "")
+    if len(value) > MAX_FIELD:
+        raise web.HTTPBadRequest(text=f"{name}: longer than {MAX_FIELD} characters")
+    if required and not value:
+        raise web.HTTPBadRequest(text=f"{name}: required")
+    return value
+
+
+def _call_sid(value: str, name: str = "CallSid") -> str:
+    if not CALL_SID.fullmatch(value):
+        raise web.HTTPBadRequest(text=f"{name}: not a Twilio call SID")
+    return value
+
+
+def _int(form: MultiDictProxy[str], name: str) -> int | None:
+    value = form.get(name)
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise web.HTTPBadRequest(text=f"{name}: not a whole number")
+    return int(value)
+
+
+Handler = Callable[[web.Request, MultiDictProxy[str], Services], Awaitable[web.StreamResponse]]
+
+
+def signed(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def checked(request: web.Request) -> web.StreamResponse:
+        form = await request.app[EDGE].signatures.verified_form(request)
+        return await handler(request, form, request.app[SERVICES])
+
+    checked.__name__ = handler.__name__
+    return checked
+
+
+@signed
+async def voice(
+    request: web.Request, form: MultiDictProxy[str], services: Services
+) -> web.Response:
+    call = InboundCall(
+        call_sid=_call_sid(_field(form, "CallSid", required=True)),
+        caller=_field(form, "From"),
+        to=_field(form, "To"),
+        status=_field(form, "CallStatus") or "ringing",
+    )
+    policy = services.policy
+    route = services.screening.default_route
+    try:
+        screened = await services.screening.screen(call, services.clock.now())
+    except Exception:  # even the spool failed: still connect the caller
+        log.exception("inbound call from %s: screening and spool failed", mask_phone(call.caller))
+        return _xml(twiml.direct_dial(policy, route), **_headers_degraded(route))
+    return _xml(_answer(services, screened, call), **_headers(screened))
+
+
+def _answer(services: Services, screened: Screened, call: InboundCall) -> str:
+    decision, record = screened.decision, screened.record
+    if record.degraded:
+        return twiml.direct_dial(services.policy, services.screening.default_route)
+    if decision.outcome == "refuse":
+        return twiml.refuse(decision, services.policy, services.callbacks, call.call_sid)
+    if not screened.repeated:
+        services.background.spawn(_dial_other_leg(services, decision, call))
+    return twiml.connect(decision, services.policy, services.callbacks, call.call_sid)
+
+
+async def _dial_other_leg(services: Services, decision: Decision, call: InboundCall) -> None:
+    assert decision.route_to is not None
+    try:
+        await services.telephony.dial_into_conference(
+            conference=urls.conference_name(call.call_sid),
+            to=decision.route_to,
+            caller_id=call.to,
+            label="staff",
+            status_callback=services.callbacks.leg(call.call_sid),
+            ring_timeout_s=twiml.RING_TIMEOUT_S,
+            time_limit_s=decision.max_minutes * 60 if decision.max_minutes else None,
+        )
+    except Exception:
+        log.exception("could not dial the other leg; taking the caller to a message")
+        await services.call_events.leg_status(call.call_sid, "failed")
+
+
+def _headers(screened: Screened) -> dict[str, str]:
+    decision = screened.decision
+    return {
+        "X-CallGuard-Outcome": decision.outcome,
+        "X-CallGuard-Rule": decision.rule,
+        "X-CallGuard-Route": decision.route_to or "",
+        "X-CallGuard-Degraded": "1" if screened.record.degraded else "0",
+    }
+
+
+def _headers_degraded(route: str) -> dict[str, str]:
+    return {
+        "X-CallGuard-Outcome": "connect",
+        "X-CallGuard-Rule": "none",
+        "X-CallGuard-Route": route,
+        "X-CallGuard-Degraded": "1",
+    }
+
+
+@signed
+async def status(
+    request: web.Request, form: MultiDictProxy[str], services: Services
+) -> web.Response:
+    call_sid = _call_sid(_field(form, "CallSid", required=True))
+    call_status = _field(form, "CallStatus", required=True)
+    await services.call_events.status(call_sid, call_status, _int(form, "CallDuration"))
+    return _xml(twiml.say_only(services.policy, []))
+
+
+@signed
+async def conference(
+    request: web.Request, form: MultiDictProxy[str], services: Services
+) -> web.Response:
+    call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
+    await services.call_events.conference_event(
+        call_sid, _field(form, "StatusCallbackEvent"), _field(form, "ConferenceSid")
+    )
+    return _xml(twiml.say_only(services.policy, []))
+
+
+@signed
+async def leg(request: web.Request, form: MultiDictProxy[str], services: Services) -> web.Response:
+    call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
+    await services.call_events.leg_status(call_sid, _field(form, "CallStatus", required=True))
+    return _xml(twiml.say_only(services.policy, []))
+
+
+@signed
+async def unanswered(
+    request: web.Request, form: MultiDictProxy[str], services: Services
+) -> web.Response:
+    call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
+    record = await services.call_events.get(call_sid)
+    messages = services.policy.messages
+    if record.spoc_name:
+        line = messages.unanswered_spoc.replace("{spoc}", record.spoc_name)
+    else:
+        line = messages.unanswered
+    return _xml(
+        twiml.leave_message(
+            services.policy,
+            services.callbacks,
+            call_sid,
+            extra_time=record.extra_time,
+            lines=[line],
+            for_spoc=record.spoc_name is not None,
+        )
+    )
+
+
+@signed
+async def gather(
+    request: web.Request, form: MultiDictProxy[str], services: Services
+) -> web.Response:
+    """A refused caller pressed a key: a different matter (§3.8), as the policy file says."""
+    call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
+    digits = _field(form, "Digits")
+    record = await services.call_events.get(call_sid)
+    policy = services.policy
+    if digits != policy.new_matter.digit:
+        return _xml(
+            twiml.leave_message(
+                policy, services.callbacks, call_sid, extra_time=record.extra_time, lines=[]
+            )
+        )
+    await services.call_events.new_matter_claimed(call_sid)
+    if policy.new_matter.action == "connect":
+        route = services.screening.default_route
+        return _xml(twiml.direct_dial(policy, route))
+    return _xml(
+        twiml.leave_message(
+            policy,
+            services.callbacks,
+            call_sid,
+            extra_time=record.extra_time,
+            lines=[],
+            new_matter=True,
+            intro=policy.new_matter.confirmation,
+        )
+    )
+
+
+@signed
+async def message(
+    request: web.Request, form: MultiDictProxy[str], services: Services
+) -> web.Response:
+    call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
+    record = await services.call_events.get(call_sid)
+    await services.call_events.message_recorded(
+        call_sid,
+        recording_sid=_field(form, "RecordingSid", required=True),
+        recording_url=_field(form, "RecordingUrl", required=True),
+        duration_s=_int(form, "RecordingDuration") or 0,
+        new_matter=request.query.get("new_matter") == "1",
+        for_spoc=record.spoc_name if request.query.get("for_spoc") == "1" else None,
+        now=services.clock.now(),
+    )
+    return _xml(
+        twiml.say_then_hang_up(
+            services.policy,
+            ["Thank you. Your message will be listened to by a member of staff. Goodbye."],
+            extra_time=record.extra_time,
+        )
+    )
+
+
+@signed
+async def recording(
+    request: web.Request, form: MultiDictProxy[str], services: Services
+) -> web.Response:
+    call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
+    if _field(form, "RecordingStatus") in ("", "completed"):
+        await services.call_events.recording_ready(
+            call_sid,
+            _field(form, "RecordingSid", required=True),
+            _field(form, "RecordingUrl", required=True),
+        )
+    return _xml(twiml.say_only(services.policy, []))
+
+
+@signed
+async def announce(
+    request: web.Request, form: MultiDictProxy[str], services: Services
+) -> web.Response:
+    """The warning script (§6.4) played into the live call, or the closing statement
+    followed by the end of the caller's leg."""
+    _call_sid(request.query.get("call_sid", ""), "call_sid")
+    reason = services.policy.reasons.get(request.query.get("reason", ""))
+    kind = request.query.get("kind")
+    if reason is None or kind not in ("warning", "closing"):
+        raise web.HTTPBadRequest(text="reason or kind: unknown")
+    if kind == "warning":
+        return _xml(twiml.say_only(services.policy, [reason.warning]))
+    return _xml(twiml.say_then_hang_up(services.policy, [reason.closing]))
+
+
+@signed
+async def fallback(
+    request: web.Request, form: MultiDictProxy[str], services: Services
+) -> web.Response:
+    """Twilio's fallback URL: safe static TwiML when the voice URL failed."""
+    return _xml(twiml.direct_dial(services.policy, services.screening.default_route))
+
+
+def install(app: web.Application, settings: Settings) -> None:
+    if settings.public_url is None or settings.twilio_auth_token is None:
+        raise ValueError(
+            "the Twilio edge needs CALLGUARD_PUBLIC_URL and CALLGUARD_TWILIO_AUTH_TOKEN"
+        )
+    app[EDGE] = Edge(
+        SignatureChecker(settings.public_url, settings.twilio_auth_token.get_secret_value())
+    )
+    for path, handler in (
+        (urls.VOICE, voice),
+        (urls.STATUS, status),
+        (urls.FALLBACK, fallback),
+        (urls.CONFERENCE, conference),
+        (urls.LEG, leg),
+        (urls.GATHER, gather),
+        (urls.MESSAGE, message),
+        (urls.RECORDING, recording),
+        (urls.UNANSWERED, unanswered),
+        (urls.ANNOUNCE, announce),
+    ):
+        app.router.add_post(path, handler, name="twilio-" + path.rsplit("/", 1)[1])
