@@ -10,15 +10,23 @@ from aiohttp import web
 
 import webhooks
 from callguard.clock import Clock
+from callguard.demo_phone import DemoPhoneSystem
 from callguard.policy import Policy
 from callguard.settings import Settings
-from callguard.web.app import init_app
+from callguard.web.app import Installer, init_app
 
 
 def build_app(
-    settings: Settings, *, policy: Policy | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    demo: bool = False,
 ) -> web.Application:
     def install_twilio_edge(app: web.Application) -> None:
         webhooks.install(app, settings)
 
-    return init_app(settings, policy=policy, clock=clock, installers=[install_twilio_edge])
+    installers: list[Installer] = [install_twilio_edge]
+    if demo:
+        installers.append(DemoPhoneSystem().install)
+    return init_app(settings, policy=policy, clock=clock, installers=installers)

@@ -14,6 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from multidict import MultiDict
 
+from callguard.demo_phone import twilio_like_answer, twilio_like_status
+
 
 @dataclass
 class RecordedRequest:
@@ -70,32 +72,7 @@ class TwilioStandIn:
             return web.json_response(
                 {"message": "stand-in failure", "status": self.fail_with}, status=self.fail_with
             )
-        return web.json_response(_answer(request.path, recorded.form), status=_status(request))
-
-
-def _status(request: web.Request) -> int:
-    return 201 if request.method == "POST" and request.path.endswith("Participants.json") else 200
-
-
-def _answer(path: str, form: MultiDict[str]) -> dict[str, object]:
-    account = re.search(r"/Accounts/([^/]+)/", path)
-    sid = account.group(1) if account else "AC0"
-    participant = re.search(r"/Conferences/([^/]+)/Participants(?:/([^/.]+))?", path)
-    if participant:
-        return {
-            "account_sid": sid,
-            "call_sid": participant.group(2) or "CAstandin0000000000000000000000001",
-            "conference_sid": participant.group(1),
-            "label": form.get("Label"),
-            "status": "queued",
-            "muted": False,
-            "hold": False,
-            "uri": path,
-        }
-    call = re.search(r"/Calls/([^/.]+)\.json", path)
-    return {
-        "account_sid": sid,
-        "sid": call.group(1) if call else "CAstandin0000000000000000000000002",
-        "status": form.get("Status", "in-progress"),
-        "uri": path,
-    }
+        return web.json_response(
+            twilio_like_answer(request.path, recorded.form),
+            status=twilio_like_status(request.method, request.path),
+        )

@@ -95,6 +95,13 @@ class EmbeddedRedis:
         self._short_dir = tempfile.mkdtemp(prefix="cg-redis-")
         return Path(self._short_dir) / "redis.sock"
 
+    def live_url(self) -> str | None:
+        """The URL of a redis-server already serving this data dir (e.g. under ``serve``)."""
+        for candidate in ((self.data_dir / "redis.sock").resolve(),):
+            if candidate.exists() and _socket_is_live(candidate):
+                return f"unix://{candidate}"
+        return None
+
     def start(self, timeout_s: float = 20.0) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.socket_path = self._choose_socket_path()

@@ -1,0 +1,318 @@
+"""The ``callguard`` command: demo, serve, token create, simulate-call (CONTRACT §1)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from callguard.domain.roles import Role
+from callguard.policy import Policy, PolicyError, load_policy
+from callguard.settings import (
+    Settings,
+    describe_validation_error,
+    problems_for_serve,
+)
+from callguard.store.launcher import EmbeddedRedis, RedisLaunchError
+
+EXIT_CONFIG = 2
+DEMO_ACCOUNT_SID = "AC" + "d" * 32
+DEMO_AUTH_TOKEN = "demo-auth-token-not-a-secret"  # noqa: S105 - the demo signs its own webhooks
+DEMO_OFFICE_NUMBER = "+441772000000"
+
+
+def _problem(lines: Sequence[str]) -> int:
+    for line in lines:
+        print(f"callguard: {line}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _load_settings() -> Settings | list[str]:
+    try:
+        return Settings()
+    except ValidationError as error:
+        return describe_validation_error(error)
+
+
+def _load_policy(settings: Settings) -> Policy | list[str]:
+    try:
+        return load_policy(settings.policy_path())
+    except PolicyError as error:
+        return [f"CALLGUARD_POLICY {error.path}: {line}" for line in error.lines]
+
+
+def demo_settings() -> Settings:
+    """Everything embedded: no configuration, no running services (CONTRACT §1)."""
+    base = _load_settings()
+    host, port = ("127.0.0.1", 8080) if isinstance(base, list) else (base.host, base.port)
+    public = f"http://{host}:{port}"
+    return Settings(
+        host=host,
+        port=port,
+        redis_url=None,
+        data_dir=Path("var/demo"),
+        public_url=public,
+        twilio_account_sid=DEMO_ACCOUNT_SID,
+        twilio_auth_token=DEMO_AUTH_TOKEN,
+        twilio_api_base=public + "/demo/twilio",
+        default_route="+441772000100",
+    )
+
+
+def _run(settings: Settings, policy: Policy, *, demo: bool) -> int:
+    from callguard.bootstrap import build_app
+
+    embedded: EmbeddedRedis | None = None
+    if settings.redis_url is None:
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        try:
+            url = embedded.start()
+        except RedisLaunchError as error:
+            return _problem([f"embedded Redis: {error}"])
+        settings = settings.model_copy(update={"redis_url": url})
+    try:
+        app = build_app(settings, policy=policy, demo=demo)
+        if demo:
+            app.on_startup.append(_announce_demo)
+        listening = f"CallGuard listening on http://{settings.host}:{settings.port}"
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=lambda _banner: print(listening, flush=True),
+            access_log=None,
+            shutdown_timeout=5,
+        )
+    except OSError as error:
+        return _problem([f"cannot listen on {settings.host}:{settings.port}: {error}"])
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+async def _announce_demo(app: web.Application) -> None:
+    from callguard.demo import demo_tokens, load_demo_data
+    from callguard.web.appkeys import SERVICES
+
+    services = app[SERVICES]
+    await load_demo_data(services, services.clock.now())
+    tokens = await demo_tokens(services)
+    url = services.settings.public_url
+    print(f"CallGuard demo running at {url}/", flush=True)
+    print("API tokens (Authorization: Bearer TOKEN):", flush=True)
+    for name, token in tokens.items():
+        user = await services.users.get_user(name)
+        role = user.role.value if user else "?"
+        print(f"  {name:8} {role:16} {token}", flush=True)
+    print(
+        "Try: callguard simulate-call --from '07700 900106'   (Ctrl-C stops everything)",
+        flush=True,
+    )
+
+
+def cmd_demo(_args: argparse.Namespace) -> int:
+    settings = demo_settings()
+    policy = _load_policy(settings)
+    if isinstance(policy, list):
+        return _problem(policy)
+    return _run(settings, policy, demo=True)
+
+
+def cmd_serve(_args: argparse.Namespace) -> int:
+    settings = _load_settings()
+    if isinstance(settings, list):
+        return _problem(settings)
+    problems = problems_for_serve(settings)
+    policy = _load_policy(settings)
+    if isinstance(policy, list):
+        problems += policy
+    if problems:
+        return _problem(problems)
+    assert not isinstance(policy, list)
+    return _run(settings, policy, demo=False)
+
+
+async def _create_token(settings: Settings, user: str, role: Role, line_manager: str | None) -> str:
+    from callguard.domain.users import User
+    from callguard.store.connection import connect
+    from callguard.store.users import UserStore
+
+    assert settings.redis_url is not None
+    redis = connect(settings.redis_url)
+    try:
+        users = UserStore(redis)
+        existing = await users.get_user(user)
+        if existing is None or existing.role is not role or line_manager:
+            await users.put_user(
+                User(
+                    name=user,
+                    role=role,
+                    display_name=existing.display_name if existing else user,
+                    email=existing.email if existing else None,
+                    line_manager=line_manager or (existing.line_manager if existing else None),
+                )
+            )
+        return await users.create_token(user, role)
+    finally:
+        await redis.aclose()
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    settings = _load_settings()
+    if isinstance(settings, list):
+        return _problem(settings)
+    embedded: EmbeddedRedis | None = None
+    if settings.redis_url is None:
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        live = embedded.live_url()
+        if live is None:
+            try:
+                live = embedded.start()
+            except RedisLaunchError as error:
+                return _problem([f"embedded Redis: {error}"])
+        else:
+            embedded = None  # the running service owns it
+        settings = settings.model_copy(update={"redis_url": live})
+    try:
+        token = asyncio.run(_create_token(settings, args.user, Role(args.role), args.line_manager))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print(token)
+    return 0
+
+
+def _sign(url: str, params: list[tuple[str, str]], auth_token: str) -> str:
+    from multidict import MultiDict
+    from twilio.request_validator import RequestValidator
+
+    return str(RequestValidator(auth_token).compute_signature(url, MultiDict(params)))
+
+
+def _post(
+    settings: Settings, path: str, params: list[tuple[str, str]]
+) -> tuple[str, dict[str, str]]:
+    assert settings.public_url and settings.twilio_auth_token
+    signature = _sign(
+        settings.public_url + path, params, settings.twilio_auth_token.get_secret_value()
+    )
+    target = f"http://{settings.host}:{settings.port}{path}"
+    request = urllib.request.Request(
+        target,
+        data=urlencode(params).encode(),
+        method="POST",
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return response.read().decode(), dict(response.headers)
+
+
+def describe_twiml(twiml: str) -> list[str]:
+    """What the caller hears and where the call goes, in plain words."""
+    root = ElementTree.fromstring(twiml)  # noqa: S314 - our own service's answer
+    lines: list[str] = []
+    for element in root.iter():
+        text = "".join(element.itertext()).strip() if element.tag == "Say" else ""
+        if text:
+            lines.append(f'  hears: "{text}"')
+        elif element.tag == "Conference":
+            lines.append(f"  is held in conference {element.text} while the other leg is dialled")
+        elif element.tag in ("Number", "Sip", "Client"):
+            lines.append(f"  is put straight through to {element.text}")
+        elif element.tag == "Gather":
+            lines.append(f"  may press a key (Gather, {element.get('timeout')} s)")
+        elif element.tag == "Record":
+            lines.append(f"  may leave a message of up to {element.get('maxLength')} s")
+        elif element.tag == "Hangup":
+            lines.append("  is hung up on")
+    return lines
+
+
+def cmd_simulate_call(args: argparse.Namespace) -> int:
+    loaded = _load_settings()
+    if isinstance(loaded, list):
+        return _problem(loaded)
+    settings = loaded if loaded.public_url and loaded.twilio_auth_token else demo_settings()
+    call_sid = "CA" + secrets.token_hex(16)
+    to = args.to or DEMO_OFFICE_NUMBER
+    params = [
+        ("AccountSid", settings.twilio_account_sid or DEMO_ACCOUNT_SID),
+        ("CallSid", call_sid),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("From", args.caller),
+        ("To", to),
+        ("Caller", args.caller),
+        ("Called", to),
+    ]
+    try:
+        twiml, headers = _post(settings, "/webhooks/twilio/voice", params)
+    except (urllib.error.URLError, OSError) as error:
+        return _problem([f"cannot reach CallGuard at {settings.host}:{settings.port}: {error}"])
+    outcome = headers.get("X-CallGuard-Outcome", "?")
+    rule = headers.get("X-CallGuard-Rule", "?")
+    print(f"Call {call_sid} from {args.caller} to {to}")
+    print(
+        f"Decision: {outcome} (rule: {rule})"
+        + (" [degraded: failed open]" if headers.get("X-CallGuard-Degraded") == "1" else "")
+    )
+    if headers.get("X-CallGuard-Route"):
+        print(f"The call goes to: {headers['X-CallGuard-Route']}")
+    print("The caller:")
+    print("\n".join(describe_twiml(twiml)))
+    if args.digits:
+        path = "/webhooks/twilio/gather?" + urlencode({"call_sid": call_sid})
+        twiml, _ = _post(settings, path, [("CallSid", call_sid), ("Digits", args.digits)])
+        print(f"After pressing {args.digits}, the caller:")
+        print("\n".join(describe_twiml(twiml)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callguard", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "demo", help="run with an embedded Redis and demo data on :8080"
+    ).set_defaults(run=cmd_demo)
+    commands.add_parser("serve", help="run in production from CALLGUARD_* settings").set_defaults(
+        run=cmd_serve
+    )
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="create a token; prints only the token")
+    create.add_argument("--user", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--line-manager", help="the user's line manager (staff)")
+    create.set_defaults(run=cmd_token_create)
+    simulate = commands.add_parser("simulate-call", help="send a signed inbound-call webhook")
+    simulate.add_argument("--from", dest="caller", required=True)
+    simulate.add_argument("--to")
+    simulate.add_argument("--digits", help="keys the caller presses when offered")
+    simulate.set_defaults(run=cmd_simulate_call)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The demo data set: users of every role and a person under every kind of restriction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from callguard.domain.dates import add_months
+from callguard.domain.models import PersonIn, StrategyIn
+from callguard.domain.roles import Role
+from callguard.domain.users import Actor, User
+from callguard.services.container import Services
+from callguard.services.errors import Conflict
+from callguard.store import keys
+
+DEMO_USERS = (
+    User(
+        name="sam",
+        role=Role.staff,
+        display_name="Sam Patel (staff)",
+        email="sam@opcc.example",
+        line_manager="morgan",
+    ),
+    User(
+        name="morgan",
+        role=Role.manager,
+        display_name="Morgan Lee (line manager)",
+        email="morgan@opcc.example",
+    ),
+    User(
+        name="chris",
+        role=Role.chief_executive,
+        display_name="Chris Ward (chief executive)",
+        email="chris@opcc.example",
+    ),
+    User(name="ada", role=Role.admin, display_name="Ada Jones (admin)"),
+)
+
+SPOC = {"kind": "spoc", "name": "Jo Bloggs", "phone": "+441772000001"}
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    name: str
+    phone: str
+    restrictions: list[dict[str, Any]]
+    adjustments: tuple[dict[str, str], ...] = ()
+    reason: str = "Repeated abusive calls after the complaint was finalised (§5.3, §6.3)"
+    override: dict[str, str] | None = None
+
+
+DEMO_PEOPLE = (
+    DemoPerson(
+        "Alex Window",
+        "07700 900101",
+        [
+            {
+                "kind": "call_windows",
+                "windows": [{"days": ["tue"], "start": "09:00", "end": "12:00"}],
+                "max_calls": 1,
+                "per": "week",
+                "max_minutes": 20,
+            },
+            SPOC,
+            {"kind": "recorded"},
+        ],
+    ),
+    DemoPerson(
+        "Bea Spoc",
+        "07700 900102",
+        [SPOC],
+        reason="Contacting several members of staff for a different outcome (§5.3)",
+    ),
+    DemoPerson("Cal Recorded", "07700 900103", [{"kind": "recorded"}]),
+    DemoPerson(
+        "Dee Written",
+        "07700 900104",
+        [
+            {
+                "kind": "written_only",
+                "email": "complaints@opcc.example",
+                "postal_address": "OPCC, County Hall, Preston PR1 0LD",
+            },
+        ],
+        reason="Calls excessively long and repetitive; written contact agreed (§5.4)",
+    ),
+    DemoPerson(
+        "Eli Advocate",
+        "07700 900105",
+        [
+            {"kind": "advocate_only", "advocate_phones": ["07700 900205"]},
+        ],
+        adjustments=({"kind": "needs_advocate_support", "detail": "Advocate: R. Shah"},),
+    ),
+    DemoPerson(
+        "Fay Blocked",
+        "07700 900106",
+        [{"kind": "phone_blocked"}],
+        reason="Threats to staff by phone (§6.3)",
+    ),
+    DemoPerson(
+        "Gus Final",
+        "07700 900107",
+        [{"kind": "no_response"}],
+        reason="Complaint fully investigated; all reviews exhausted (§8.2, §8.6)",
+    ),
+    DemoPerson(
+        "Hal Adjusted",
+        "07700 900108",
+        [
+            {
+                "kind": "call_windows",
+                "windows": [
+                    {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "14:00", "end": "16:00"}
+                ],
+                "max_calls": 2,
+                "per": "week",
+            },
+        ],
+        adjustments=(
+            {"kind": "needs_extra_time", "detail": "Speaks slowly after a stroke"},
+            {"kind": "needs_phone_contact", "detail": "Cannot read or write letters"},
+        ),
+    ),
+)
+
+
+async def load_demo_data(services: Services, now: datetime) -> bool:
+    """Create the demo people and strategies once; False when they were already there."""
+    if not await services.redis.set(keys.PREFIX + "demo:loaded", "1", nx=True):
+        return False
+    for user in DEMO_USERS:
+        await services.users.put_user(user)
+    manager = Actor(name="morgan", role=Role.manager)
+    ceo = Actor(name="chris", role=Role.chief_executive)
+    today = now.astimezone(services.tz).date()
+    for index, demo in enumerate(DEMO_PEOPLE):
+        try:
+            person = await services.register.create_person(
+                PersonIn.model_validate(
+                    {
+                        "name": demo.name,
+                        "phones": [demo.phone],
+                        "reasonable_adjustments": list(demo.adjustments),
+                    }
+                ),
+                manager,
+                now + timedelta(seconds=index),
+            )
+        except Conflict:
+            continue
+        body = StrategyIn.model_validate(
+            {
+                "person_id": person.id,
+                "matter_ref": f"CMP-2026-{140 + index:04d}",
+                "reason": demo.reason,
+                "restrictions": demo.restrictions,
+                "notified_on": (today - timedelta(days=7)).isoformat(),
+                "review_due": add_months(today, 2).isoformat(),
+                "adjustment_override": demo.override,
+            }
+        )
+        actor = ceo if any(r["kind"] == "no_response" for r in demo.restrictions) else manager
+        await services.register.create_strategy(body, actor, now + timedelta(seconds=index))
+    return True
+
+
+async def demo_tokens(services: Services) -> dict[str, str]:
+    """A fresh API token for each demo user (only hashes are stored, so new ones each run)."""
+    return {u.name: await services.users.create_token(u.name, u.role) for u in DEMO_USERS}
