@@ -64,12 +64,32 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Phone = Annotated[str, Field(max_length=40), AfterValidator(_phone)]
-Route = Annotated[str, Field(max_length=200), AfterValidator(_route)]
-Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
-HHMM = Annotated[str, AfterValidator(_hhmm)]
-Text = Annotated[str, Field(max_length=4000), AfterValidator(_not_blank)]
-ShortText = Annotated[str, Field(max_length=200), AfterValidator(_not_blank)]
+# The patterns put in the OpenAPI document what the validators check (a phone must
+# also parse as a real number; that the schema cannot say).
+_NOT_BLANK = r"\S"
+Phone = Annotated[
+    str,
+    Field(min_length=3, max_length=40, pattern=r"^\+?[0-9][0-9 ()./-]*$"),
+    AfterValidator(_phone),
+]
+Route = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(_route)]
+Email = Annotated[
+    str,
+    Field(max_length=320, pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$"),
+    AfterValidator(_email),
+]
+HHMM = Annotated[
+    str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"), AfterValidator(_hhmm)
+]
+Text = Annotated[
+    str, Field(min_length=1, max_length=4000, pattern=_NOT_BLANK), AfterValidator(_not_blank)
+]
+ShortText = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=_NOT_BLANK), AfterValidator(_not_blank)
+]
+MatterRef = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=_NOT_BLANK), AfterValidator(_not_blank)
+]
 
 
 class Model(BaseModel):
@@ -229,7 +249,7 @@ class StrategyStatus(StrEnum):
 
 class StrategyIn(Model):
     person_id: ShortText
-    matter_ref: Annotated[str, Field(max_length=64), AfterValidator(_not_blank)]
+    matter_ref: MatterRef
     reason: Text
     restrictions: Restrictions
     notified_on: date | None = None
@@ -240,7 +260,7 @@ class StrategyIn(Model):
 class StrategyChanges(Model):
     """What a revision may change; omitted fields stay as they are."""
 
-    matter_ref: Annotated[str, Field(max_length=64), AfterValidator(_not_blank)] | None = None
+    matter_ref: MatterRef | None = None
     reason: Text | None = None
     restrictions: Restrictions | None = None
     review_due: date | None = None

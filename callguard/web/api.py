@@ -9,12 +9,13 @@ from what the routes accept.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, ValidationError
 
 from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor
@@ -22,6 +23,20 @@ from callguard.services.errors import Forbidden, Invalid, ServiceError
 from callguard.web.appkeys import SERVICES
 
 MAX_BODY_BYTES = 256 * 1024
+# Paging: beyond this an offset is a mistake, not a page (and Redis wants 64-bit ints).
+MAX_OFFSET = 1_000_000
+
+
+def _iso_text(value: object) -> object:
+    """Query timestamps are ISO 8601 text with an offset; pydantic alone would also take
+    a bare number as seconds since 1970."""
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}T", value):
+        raise ValueError("must be an ISO 8601 date-time with an offset")
+    return value
+
+
+QueryDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 
@@ -154,16 +169,24 @@ def _allowed(actor: Actor, endpoint: Endpoint) -> bool:
     return has_at_least(actor.role, endpoint.role) or actor.role in endpoint.also
 
 
+class TooLarge(ServiceError):
+    status = 413
+    code = "too_large"
+
+
 async def _json_body(request: web.Request) -> Any:
+    too_large = TooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise Invalid([("(body)", f"larger than {MAX_BODY_BYTES} bytes")])
-    raw = await request.read()
+        raise too_large
+    raw = await request.content.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
-        raise Invalid([("(body)", f"larger than {MAX_BODY_BYTES} bytes")])
+        raise too_large
     try:
         return json.loads(raw or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise Invalid([("(body)", f"not valid JSON: {exc}")]) from exc
+    except RecursionError:
+        raise Invalid([("(body)", "nested too deeply")]) from None
 
 
 def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

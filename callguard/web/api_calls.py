@@ -19,7 +19,7 @@ from callguard.domain.speech import caller_hears, connect_notice
 from callguard.domain.users import Actor
 from callguard.services.errors import Conflict, NotFound
 from callguard.store import keys
-from callguard.web.api import ApiRoutes, json_response
+from callguard.web.api import ApiRoutes, Offset, QueryDatetime, json_response
 from callguard.web.appkeys import SERVICES
 
 routes = ApiRoutes()
@@ -29,9 +29,9 @@ class CallQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     person_id: str | None = Field(default=None, max_length=64)
     outcome: Literal["connect", "divert_spoc", "refuse"] | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
-    offset: int = Field(default=0, ge=0)
+    since: QueryDatetime | None = None
+    until: QueryDatetime | None = None
+    offset: Offset = 0
     limit: int = Field(default=50, ge=1, le=500)
 
 
@@ -179,7 +179,7 @@ async def strategy_breaches(request: web.Request, actor: Actor, query: CallQuery
 
 class MessageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
     limit: int = Field(default=50, ge=1, le=500)
 
 

@@ -20,7 +20,7 @@ from callguard.domain.models import (
 )
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
-from callguard.web.api import ApiRoutes, json_response
+from callguard.web.api import ApiRoutes, Offset, json_response
 from callguard.web.appkeys import SERVICES
 
 routes = ApiRoutes()
@@ -28,7 +28,7 @@ routes = ApiRoutes()
 
 class Page(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
     limit: int = Field(default=50, ge=1, le=500)
 
 

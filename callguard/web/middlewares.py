@@ -28,10 +28,13 @@ async def error_middleware(request: web.Request, handler: HandlerFn) -> web.Stre
         return json_response(body, error.status)
     except web.HTTPException as http:
         if http.status >= 400 and request.path.startswith("/api/"):
-            return json_response(
+            response = json_response(
                 {"error": http.reason.lower().replace(" ", "_"), "message": http.reason},
                 http.status,
             )
+            if "Allow" in http.headers:  # a 405 says which methods are allowed
+                response.headers["Allow"] = http.headers["Allow"]
+            return response
         raise
     except (RedisError, TimeoutError):
         log.exception("store unavailable on %s %s", request.method, request.path)
