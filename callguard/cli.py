@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import secrets
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 from xml.etree import ElementTree
@@ -169,29 +170,62 @@ async def _create_token(settings: Settings, user: str, role: Role, line_manager:
         await redis.aclose()
 
 
+@contextlib.contextmanager
+def _redis_url_for(settings: Settings) -> Iterator[str]:
+    """The Redis ``serve`` uses: CALLGUARD_REDIS_URL, else the embedded one under the data
+    dir — attached to if ``serve`` is running, else started for this command and stopped."""
+    if settings.redis_url is not None:
+        yield settings.redis_url
+        return
+    embedded = EmbeddedRedis(settings.data_dir / "redis")
+    live = embedded.live_url()
+    if live is not None:
+        yield live  # the running service owns it
+        return
+    url = embedded.start()
+    try:
+        yield url
+    finally:
+        embedded.stop()
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     settings = _load_settings()
     if isinstance(settings, list):
         return _problem(settings)
-    embedded: EmbeddedRedis | None = None
-    if settings.redis_url is None:
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
-        live = embedded.live_url()
-        if live is None:
-            try:
-                live = embedded.start()
-            except RedisLaunchError as error:
-                return _problem([f"embedded Redis: {error}"])
-        else:
-            embedded = None  # the running service owns it
-        settings = settings.model_copy(update={"redis_url": live})
     try:
-        token = asyncio.run(_create_token(settings, args.user, Role(args.role), args.line_manager))
-    finally:
-        if embedded is not None:
-            embedded.stop()
+        with _redis_url_for(settings) as url:
+            token = asyncio.run(
+                _create_token(
+                    settings.model_copy(update={"redis_url": url}),
+                    args.user,
+                    Role(args.role),
+                    args.line_manager,
+                )
+            )
+    except RedisLaunchError as error:
+        return _problem([f"embedded Redis: {error}"])
     print(token)
     return 0
+
+
+def cmd_doctor(_args: argparse.Namespace) -> int:
+    """A checklist of what production needs; exit 1 if anything fails."""
+    from callguard.doctor import doctor
+
+    settings = _load_settings()
+    if isinstance(settings, list):
+        for line in settings:
+            print(f"[FAIL] settings: {line}")
+        return 1
+    try:
+        with _redis_url_for(settings) as url:
+            lines, healthy = doctor(settings, url)
+    except RedisLaunchError as error:
+        lines, healthy = [f"[FAIL] Redis: embedded redis-server: {error}"], False
+    print("\n".join(lines))
+    print("All checks passed." if healthy else "Some checks failed.")
+    return 0 if healthy else 1
 
 
 def _sign(url: str, params: list[tuple[str, str]], auth_token: str) -> str:
@@ -299,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--line-manager", help="the user's line manager (staff)")
     create.set_defaults(run=cmd_token_create)
+    commands.add_parser(
+        "doctor", help="check settings, Redis, Twilio and the public URL"
+    ).set_defaults(run=cmd_doctor)
     simulate = commands.add_parser("simulate-call", help="send a signed inbound-call webhook")
     simulate.add_argument("--from", dest="caller", required=True)
     simulate.add_argument("--to")

@@ -18,7 +18,7 @@ DEMO_PREFIX = "/demo/twilio"
 
 def twilio_like_answer(path: str, form: MultiDict[str]) -> dict[str, Any]:
     """The JSON body Twilio returns for a participant or call request."""
-    account = re.search(r"/Accounts/([^/]+)/", path)
+    account = re.search(r"/Accounts/([^/.]+)", path)
     account_sid = account.group(1) if account else "AC0"
     participant = re.search(r"/Conferences/([^/]+)/Participants(?:/([^/.]+))?", path)
     if participant:
@@ -32,6 +32,8 @@ def twilio_like_answer(path: str, form: MultiDict[str]) -> dict[str, Any]:
             "hold": False,
             "uri": path,
         }
+    if re.fullmatch(r"/2010-04-01/Accounts/[^/]+\.json", path):
+        return {"sid": account_sid, "friendly_name": "Stand-in account", "status": "active"}
     call = re.search(r"/Calls/([^/.]+)\.json", path)
     return {
         "account_sid": account_sid,
