@@ -8,10 +8,12 @@ import contextlib
 import logging
 import secrets
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree
 
@@ -317,6 +319,74 @@ def cmd_simulate_call(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _import(settings: Settings, plan: Any) -> list[str]:
+    from callguard.importer import apply_plan
+    from callguard.store.connection import connect
+    from callguard.store.register import RegisterStore
+
+    assert settings.redis_url is not None
+    redis = connect(settings.redis_url, timeout_s=60)
+    try:
+        return await apply_plan(RegisterStore(redis), plan)
+    finally:
+        await redis.aclose()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a register from CSV: all rows, or none (see callguard/importer.py)."""
+    from datetime import UTC, datetime
+
+    from callguard.domain.users import Actor
+    from callguard.importer import Progress, plan_import, report
+
+    settings = _load_settings()
+    if isinstance(settings, list):
+        return _problem(settings)
+    policy = _load_policy(settings)
+    if isinstance(policy, list):
+        return _problem(policy)
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    bar: Progress | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or Progress(total, "checking")
+        bar.update(done)
+
+    try:
+        plan = plan_import(
+            Path(args.file),
+            policy,
+            Actor(name=args.as_user, role=Role(args.as_role)),
+            now,
+            now.astimezone(settings.tz).date(),
+            progress,
+        )
+    except (OSError, ValueError) as error:
+        return _problem([f"{args.file}: {error}"])
+    print("\n".join(report(plan)))
+    if plan.rejected:
+        print("Nothing was imported: correct the rows above and run again.")
+        return 1
+    if args.dry_run:
+        print(f"Dry run: nothing was imported ({time.perf_counter() - started:.1f} s).")
+        return 0
+    try:
+        with _redis_url_for(settings) as url:
+            taken = asyncio.run(_import(settings.model_copy(update={"redis_url": url}), plan))
+    except RedisLaunchError as error:
+        return _problem([f"embedded Redis: {error}"])
+    if taken:
+        print(f"Nothing was imported: phones already held by someone else: {', '.join(taken)}")
+        return 1
+    print(
+        f"Imported {len(plan.people)} people and {len(plan.strategies)} strategies in "
+        f"{time.perf_counter() - started:.1f} s."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callguard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -336,6 +406,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "doctor", help="check settings, Redis, Twilio and the public URL"
     ).set_defaults(run=cmd_doctor)
+    importer = commands.add_parser("import", help="import a register from CSV, all or nothing")
+    importer.add_argument("file")
+    importer.add_argument("--dry-run", action="store_true", help="check and report only")
+    importer.add_argument("--as-user", default="import", help="recorded as the author")
+    importer.add_argument("--as-role", default="manager", choices=["manager", "chief_executive"])
+    importer.set_defaults(run=cmd_import)
     simulate = commands.add_parser("simulate-call", help="send a signed inbound-call webhook")
     simulate.add_argument("--from", dest="caller", required=True)
     simulate.add_argument("--to")

@@ -15,11 +15,29 @@ class InvalidPhone(ValueError):
     pass
 
 
+# libphonenumber's validity check costs ~0.5 ms; callers and imports repeat numbers, and
+# the result is a pure function of the text, so results are kept (bounded).
+_CACHE_SIZE = 100_000
+_normalised: dict[tuple[str, str], str] = {}
+
+
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """Return ``raw`` in E.164, or raise InvalidPhone.
 
     Accepts the common UK forms: ``07700 900123``, ``+44 7700 900123``, ``0044 …``, ``44…``.
     """
+    known = _normalised.get((raw, region))
+    if known is not None:
+        return known
+    e164 = _normalise(raw, region)
+    if len(_normalised) >= _CACHE_SIZE:
+        _normalised.clear()
+    _normalised[(raw, region)] = e164
+    _normalised[(e164, region)] = e164  # an E.164 number normalises to itself
+    return e164
+
+
+def _normalise(raw: str, region: str) -> str:
     text = raw.strip()
     if not text:
         raise InvalidPhone("empty phone number")

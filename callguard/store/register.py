@@ -178,3 +178,45 @@ class RegisterStore:
     async def audit_log(self, count: int) -> list[dict[str, str]]:
         entries = await self.redis.xrevrange(keys.AUDIT, count=count) or []
         return [cast(dict[str, str], fields) for _id, fields in entries]
+
+    # --- bulk import -------------------------------------------------------------------------
+
+    async def import_batch(
+        self, people: Sequence[Person], strategies: Sequence[Strategy], audits: Sequence[AuditEntry]
+    ) -> list[str]:
+        """Store every person and strategy in one transaction, or nothing.
+
+        Returns the phones already held by someone else (nothing is stored then). The phone
+        keys are WATCHed, so a phone claimed concurrently also aborts the whole batch.
+        """
+        phone_keys = [keys.phone_owner(p) for person in people for p in person.phones]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if phone_keys:
+                await pipe.watch(*phone_keys)
+                owners = await pipe.mget(phone_keys)
+                taken = [
+                    key.removeprefix(keys.phone_owner(""))
+                    for key, owner in zip(phone_keys, owners, strict=True)
+                    if owner is not None
+                ]
+                if taken:
+                    await pipe.unwatch()  # type: ignore[no-untyped-call]
+                    return taken
+            pipe.multi()  # type: ignore[no-untyped-call]
+            for person in people:
+                pipe.set(keys.person(person.id), person.model_dump_json())
+                pipe.set(
+                    keys.person_adjustments(person.id),
+                    json.dumps([a.kind.value for a in person.reasonable_adjustments]),
+                )
+                pipe.zadd(keys.PEOPLE, {person.id: person.created_at.timestamp()})
+                for phone in person.phones:
+                    pipe.set(keys.phone_owner(phone), person.id)
+            for strategy in strategies:
+                self._write_strategy(pipe, None, strategy)
+                pipe.zadd(keys.STRATEGIES, {strategy.id: strategy.created_at.timestamp()})
+                pipe.sadd(keys.person_strategies(strategy.person_id), strategy.id)
+            for entry in audits:
+                self._audit(pipe, entry)
+            await pipe.execute()
+        return []

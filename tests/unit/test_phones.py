@@ -1,0 +1,54 @@
+"""Phone numbers: E.164 normalisation (UK forms, the Ofcom drama ranges) and masking."""
+
+from __future__ import annotations
+
+import pytest
+
+from callguard.phones import (
+    InvalidPhone,
+    mask_phone,
+    normalise_phone,
+    normalise_route,
+    try_normalise,
+)
+
+pytestmark = pytest.mark.timeout(10)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "07700 900123",
+        "+44 7700 900123",
+        "0044 7700 900123",
+        "447700900123",
+        "+447700900123",
+        " (07700) 900-123 ",
+    ],
+)
+def test_every_common_uk_form_becomes_e164(form: str) -> None:
+    assert normalise_phone(form) == "+447700900123"
+    assert normalise_phone(form) == "+447700900123"  # and again, from the cache
+
+
+@pytest.mark.parametrize("bad", ["", "12345", "anonymous", "+266696687", "0161 496 000", "9" * 40])
+def test_invalid_numbers_are_refused_every_time(bad: str) -> None:
+    for _ in range(2):
+        with pytest.raises(InvalidPhone):
+            normalise_phone(bad)
+    assert try_normalise(bad) is None
+
+
+def test_routes_may_be_sip_or_client() -> None:
+    assert normalise_route("sip:desk@pbx.example.org") == "sip:desk@pbx.example.org"
+    assert normalise_route("client:duty-officer") == "client:duty-officer"
+    assert normalise_route("01772 000001") == "+441772000001"
+    with pytest.raises(InvalidPhone):
+        normalise_route("sip:")
+
+
+def test_masking_keeps_only_what_a_log_reader_needs() -> None:
+    assert mask_phone("+447700900123") == "+44*******123"
+    assert mask_phone(None) == "-"
+    assert mask_phone("sip:desk@pbx") == "sip:de***"
+    assert "900" not in mask_phone("+447700900123")[3:-3]
