@@ -6,7 +6,9 @@ import csv
 import json
 import time
 from datetime import date, timedelta
+from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
@@ -63,11 +65,11 @@ def write(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> tuple[str, redis.Redis]:
+def store(tmp_path: Path) -> Iterator[tuple[str, redis.Redis]]:
     server = EmbeddedRedis(tmp_path / "redis", appendonly=False)
     url = server.start()
     client = redis.Redis.from_url(url, decode_responses=True)
-    yield url, client  # type: ignore[misc]
+    yield url, client
     client.close()
     server.stop()
 
@@ -138,5 +140,6 @@ async def test_one_bad_row_imports_nothing_and_every_bad_row_is_reported(
     code, out, _err = await run_cli(["import", str(path)], env, tmp_path)
     assert code == 0, out
     assert (client.zcard(keys.PEOPLE), client.zcard(keys.STRATEGIES)) == (5, 4)
-    actions = [e[1]["action"] for e in client.xrange(keys.AUDIT)]
+    entries = cast(list[tuple[str, dict[str, str]]], client.xrange(keys.AUDIT))
+    actions = [fields["action"] for _id, fields in entries]
     assert actions.count("person.import") == 5 and actions.count("strategy.import") == 4
