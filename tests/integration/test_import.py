@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import time
-from datetime import date, timedelta
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import cast
 
