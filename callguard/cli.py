@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
+import os
 import secrets
 import sys
 import time
@@ -21,6 +21,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from callguard.domain.roles import Role
+from callguard.logs import configure as configure_logging
 from callguard.policy import Policy, PolicyError, load_policy
 from callguard.settings import (
     Settings,
@@ -421,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(json_lines=os.environ.get("CALLGUARD_LOG_FORMAT", "text") == "json")
     args = build_parser().parse_args(argv)
     code: int = args.run(args)
     return code
