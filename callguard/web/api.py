@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, ValidationError
@@ -37,6 +37,18 @@ def _iso_text(value: object) -> object:
 
 QueryDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
+
+Item = TypeVar("Item")
+
+
+class Paged(BaseModel, Generic[Item]):
+    """One page of a list: the items, how many there are in all, and where this page is."""
+
+    items: list[Item]
+    total: int
+    offset: int
+    limit: int
+
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 

@@ -19,7 +19,7 @@ from callguard.domain.speech import caller_hears, connect_notice
 from callguard.domain.users import Actor
 from callguard.services.errors import Conflict, NotFound
 from callguard.store import keys
-from callguard.web.api import ApiRoutes, Offset, QueryDatetime, json_response
+from callguard.web.api import ApiRoutes, Offset, Paged, QueryDatetime, json_response
 from callguard.web.appkeys import SERVICES
 
 routes = ApiRoutes()
@@ -35,11 +35,7 @@ class CallQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
 
 
-class CallsPage(BaseModel):
-    items: list[CallRecord]
-    total: int
-    offset: int
-    limit: int
+CallsPage = Paged[CallRecord]
 
 
 async def _query_calls(request: web.Request, query: CallQuery) -> tuple[list[CallRecord], int]:

@@ -20,7 +20,7 @@ from callguard.domain.models import (
 )
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
-from callguard.web.api import ApiRoutes, Offset, json_response
+from callguard.web.api import ApiRoutes, Offset, Paged, json_response
 from callguard.web.appkeys import SERVICES
 
 routes = ApiRoutes()
@@ -37,18 +37,8 @@ class StrategyQuery(Page):
     status: Literal["active", "ended", "lapsed"] | None = None
 
 
-class PeoplePage(BaseModel):
-    items: list[Person]
-    total: int
-    offset: int
-    limit: int
-
-
-class StrategiesPage(BaseModel):
-    items: list[Strategy]
-    total: int
-    offset: int
-    limit: int
+PeoplePage = Paged[Person]
+StrategiesPage = Paged[Strategy]
 
 
 class PersonExport(BaseModel):
