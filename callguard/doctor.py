@@ -93,10 +93,17 @@ async def check_redis(url: str) -> list[Check]:
                     "warn", "Redis durability", "appendonly is off: a Redis restart loses records"
                 )
             )
-        else:
+        elif config.get("appendfsync") != "always":
             checks.append(
-                Check("ok", "Redis durability", f"AOF on, appendfsync {config.get('appendfsync')}")
+                Check(
+                    "warn",
+                    "Redis durability",
+                    f"AOF on but appendfsync {config.get('appendfsync')}: a crash can lose "
+                    "acknowledged writes; 'always' is recommended",
+                )
             )
+        else:
+            checks.append(Check("ok", "Redis durability", "AOF on, appendfsync always"))
         return checks
     except Exception as error:
         return [Check("fail", "Redis", f"{type(error).__name__}: {error}")]

@@ -30,6 +30,12 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+# Tests of exactness (quotas, records) must not be confounded by the fail-open path, which
+# a saturated test machine can trigger with the production budget; the fail-open tests set
+# CALLGUARD_REDIS_TIMEOUT_MS back to the default themselves.
+GENEROUS_REDIS_TIMEOUT_MS = "2000"
+
+
 def serve_env(data_dir: Path, port: int) -> dict[str, str]:
     return clean_env(
         CALLGUARD_PORT=str(port),
@@ -39,6 +45,7 @@ def serve_env(data_dir: Path, port: int) -> dict[str, str]:
         CALLGUARD_TWILIO_AUTH_TOKEN="secret-token",
         CALLGUARD_DEFAULT_ROUTE="+441772000100",
         CALLGUARD_TWILIO_API_BASE="http://127.0.0.1:9",
+        CALLGUARD_REDIS_TIMEOUT_MS=GENEROUS_REDIS_TIMEOUT_MS,
     )
 
 

@@ -78,9 +78,15 @@ class CallEvents:
         record = await self.store.get(call_sid)
         if record is None or not record.in_progress:
             return False
-        await self.telephony.redirect_call(
-            call_sid=call_sid, url=self.callbacks.unanswered(call_sid)
-        )
+        try:
+            await self.telephony.redirect_call(
+                call_sid=call_sid, url=self.callbacks.unanswered(call_sid)
+            )
+        except Exception as error:
+            # Typically the caller hung up as the leg gave up (Twilio: "not in progress").
+            # The leg's status is kept; the callback must still be answered, not fail.
+            log.warning("could not take the caller to a message (%s)", type(error).__name__)
+            return False
         return True
 
     async def new_matter_claimed(self, call_sid: str) -> None:

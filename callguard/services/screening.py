@@ -6,7 +6,9 @@ when a concurrent call took the last permitted call between the two.
 
 Fail open (CONTRACT §3): if Redis is down or slow, or anything here raises, the call is
 connected to the default route and its record is spooled to disk (``degraded: true``),
-to be replayed into Redis when it is back. No call is dropped, no record is lost.
+to be replayed into Redis when it is back. No call is dropped, no record is lost. If the
+call's record reached Redis all the same (written as Redis failed, its answer lost), the
+replay makes it say what the caller got: the degraded answer (``CallStore.degrade``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ log = logging.getLogger("callguard.screening")
 
 # A quota race can only be lost a few times in a row (each loss means a call was counted).
 MAX_QUOTA_ATTEMPTS = 4
+# The inbound path's budget, in multiples of CALLGUARD_REDIS_TIMEOUT_MS: a restricted
+# caller needs two round trips; past the budget the call fails open.
+BUDGET_TIMEOUTS = 2
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,11 @@ class Screening:
     async def _apply(self, entry: dict[str, object]) -> None:
         call_sid = str(entry["call_sid"])
         if entry["kind"] == "record":
-            await self.store.record(str(entry["plan"]), call_sid)
+            degraded_plan = str(entry["plan"])
+            written = await self.store.record(degraded_plan, call_sid)
+            if isinstance(written, Existing) and not written.record.degraded:
+                # Its record reached Redis although the caller got the degraded answer.
+                await self.store.degrade(degraded_plan, call_sid)
         elif entry["kind"] == "update":
             fields = entry["fields"]
             index = entry.get("index")

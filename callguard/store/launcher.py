@@ -3,11 +3,11 @@
 Used by ``callguard demo``, by ``callguard serve`` when ``CALLGUARD_REDIS_URL`` is unset,
 and by the test suite for a throwaway Redis.
 
-Durability: ``appendonly yes`` with ``appendfsync everysec``. Redis performs the AOF
-``write(2)`` before it replies to the client, so an acknowledged write survives the
-redis-server process being killed (the data is in the kernel's page cache); only a crash
-of the whole machine can lose up to one second. ``always`` would fsync on every write and
-add milliseconds to every inbound call for a risk the fail-open spool already covers.
+Durability: ``appendonly yes`` with ``appendfsync always``. With ``everysec`` Redis may
+postpone its AOF ``write(2)`` for up to two seconds while a background fsync is slow, yet
+still acknowledge the writes, so a killed redis-server can lose acknowledged strategies and
+call records. These are evidence, and an office writes little: ``always`` costs one fsync
+per event-loop turn (Redis groups every client's writes of that turn into it).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class EmbeddedRedis:
             "--appendonly",
             "yes" if self.appendonly else "no",
             "--appendfsync",
-            "everysec",
+            "always",
             "--save",
             "",
             "--daemonize",

@@ -194,3 +194,48 @@ if ARGV[4] and ARGV[4] ~= '' then
 end
 return 1
 """
+
+# DEGRADE_CALL: a call the fail-open path answered, whose record is in Redis all the same (a
+# write that landed as Redis failed, its answer lost; or an earlier request for the same
+# CallSid). The caller heard the answer given last: if that is the degraded one, the record
+# is made to say what happened (outcome, rule, route, recording, degraded: true), keeping
+# who called, and its outcome, breach and live indexes follow.
+#   KEYS[1] call:{sid}  KEYS[2] calls  KEYS[3] calls:live
+#   ARGV[1] key prefix  ARGV[2] JSON plan of the degraded record  ARGV[3] JSON terminal statuses
+# Returns 1 when the record was changed, 0 when there is none, it is degraded already, or
+# it was written for a later request than the degraded answer.
+DEGRADE_CALL = """
+local stored = redis.call('HMGET', KEYS[1], 'degraded', 'outcome', 'strategy_ids', 'status')
+if not stored[2] or stored[1] == 'true' then
+  return 0
+end
+local plan = cjson.decode(ARGV[2])
+local score = tonumber(redis.call('ZSCORE', KEYS[2], plan.sid) or plan.score)
+if score > plan.score then
+  return 0
+end
+local flat = {}
+for _, name in ipairs({'outcome', 'rule', 'route_to', 'spoc_name', 'recorded', 'max_minutes',
+                       'next_permitted_at', 'degraded'}) do
+  flat[#flat + 1] = name
+  flat[#flat + 1] = plan.fields[name]
+end
+redis.call('HSET', KEYS[1], unpack(flat))
+local old_outcome = cjson.decode(stored[2])
+local new_outcome = cjson.decode(plan.fields.outcome)
+redis.call('ZREM', ARGV[1] .. 'calls:outcome:' .. old_outcome, plan.sid)
+redis.call('ZADD', ARGV[1] .. 'calls:outcome:' .. new_outcome, score, plan.sid)
+if old_outcome == 'refuse' and stored[3] then
+  for _, strategy_id in ipairs(cjson.decode(stored[3])) do
+    redis.call('ZREM', ARGV[1] .. 'breaches:' .. strategy_id, plan.sid)
+  end
+end
+local terminal = false
+for _, status in ipairs(cjson.decode(ARGV[3])) do
+  if stored[4] and cjson.decode(stored[4]) == status then terminal = true end
+end
+if plan.live and not terminal then
+  redis.call('SADD', KEYS[3], plan.sid)
+end
+return 1
+"""

@@ -2,13 +2,16 @@
 unreachable, fsync'd before the webhook answers, and replayed when Redis is back.
 
 Replay is idempotent (records are written only if absent), so a crash mid-replay, or the
-same entry replayed twice, never duplicates a record.
+same entry replayed twice, never duplicates a record. One replay runs at a time: the
+service's replay loop and an explicit replay (shutdown, tests) may be asked at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -17,13 +20,19 @@ from typing import Any
 
 Entry = dict[str, Any]
 
+log = logging.getLogger("callguard.spool")
+
 
 class Spool:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / "calls.jsonl"
-        self._lock = asyncio.Lock()
+        self.rejected = directory / "rejected.txt"
+        self._lock = asyncio.Lock()  # appends, and freezing the file being appended to
+        self._replaying = asyncio.Lock()  # one replay at a time
         self.pending = asyncio.Event()
+        self._waiting: list[tuple[str, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
         if self._files():
             self.pending.set()
 
@@ -33,28 +42,70 @@ class Spool:
         return sorted(self.directory.glob("calls*.jsonl"))
 
     def depth(self) -> int:
-        return sum(1 for f in self._files() for _ in f.open(encoding="utf-8"))
+        """Entries waiting to be replayed."""
+        count = 0
+        for file in self._files():
+            # A replay may remove a file between listing and reading: it is then empty.
+            with contextlib.suppress(FileNotFoundError), file.open(encoding="utf-8") as lines:
+                count += sum(1 for line in lines if line.strip())
+        return count
 
     async def append(self, entry: Entry) -> None:
+        """Return once ``entry`` is on disk (fsync'd). Concurrent appends share one write
+        and one fsync (group commit), so a burst of fail-open calls is not queued behind
+        one fsync each."""
         line = json.dumps(entry, separators=(",", ":")) + "\n"
-        async with self._lock:
-            await asyncio.to_thread(self._append_sync, line)
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((line, written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        await written
         self.pending.set()
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self._lock:
+                    await asyncio.to_thread(self._append_sync, "".join(line for line, _ in batch))
+            except Exception as error:
+                for _, written in batch:
+                    if not written.done():
+                        written.set_exception(error)
+                continue
+            for _, written in batch:
+                if not written.done():  # its caller may have given up waiting
+                    written.set_result(None)
 
     def _append_sync(self, line: str) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                # The last append was torn by a crash: start on a line of our own.
+                line = "\n" + line
             os.write(fd, line.encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
 
+    def _reject(self, line: str) -> None:
+        with self.rejected.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
     async def replay(self, apply: Callable[[Entry], Awaitable[None]]) -> int:
         """Apply every spooled entry in order; a file is removed only once all of it applied.
 
-        New entries appended during a replay go to a fresh file, picked up next time.
+        New entries appended during a replay go to a fresh file, picked up next time. A
+        replay asked for while another runs waits for it, then replays what is left.
         """
+        async with self._replaying:
+            return await self._replay(apply)
+
+    async def _replay(self, apply: Callable[[Entry], Awaitable[None]]) -> int:
         applied = 0
         async with self._lock:
             if self.path.exists():
@@ -65,9 +116,18 @@ class Spool:
             if file == self.path:
                 continue
             for line in file.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    await apply(json.loads(line))
-                    applied += 1
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    # Torn by a crash mid-append. Set aside for a person to look at; the
+                    # replay goes on (else one bad line would hold up every later record).
+                    log.error("unreadable spool line set aside in %s", self.rejected.name)
+                    await asyncio.to_thread(self._reject, line)
+                    continue
+                await apply(entry)
+                applied += 1
             file.unlink()
         if not self._files():
             self.pending.clear()

@@ -26,7 +26,7 @@ async def test_a_good_configuration_passes_every_check(
         "reviews every 3 months at most",
         "[ok]   public URL: https://callguard.example.org",
         "[ok]   Redis: answers PING",
-        "[ok]   Redis durability: AOF on, appendfsync everysec",
+        "[ok]   Redis durability: AOF on, appendfsync always",
         "[ok]   Twilio credentials: account Stand-in account is active",
         "All checks passed.",
     ]

@@ -88,6 +88,7 @@ async def test_a_strategy_created_through_one_replica_is_enforced_by_the_other_e
             *(call(session, bases[i % 2], RESTRICTED) for i in range(40))
         )
     assert [a.status for a in answers] == [200] * 40
+    assert not any(a.degraded for a in answers)  # decided, not failed open
     assert sorted(a.outcome for a in answers) == ["connect"] + ["refuse"] * 39
     # Both replicas refused some: the strategy made through A is enforced by B.
     assert {a.outcome for a in answers[1::2]} >= {"refuse"}

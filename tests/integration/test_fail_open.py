@@ -1,0 +1,425 @@
+"""Fail open (CONTRACT §3): if Redis dies or stalls, every call is still answered at once
+and connected to the default route, its record is spooled to disk, and the records (and
+the status callbacks that arrived meanwhile) are written when Redis is back: no call is
+dropped, no record lost, none duplicated.
+
+These tests kill a Redis of their own (AOF on, a private data directory), never the
+session's, and start it again on the same data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callguard import urls
+from callguard.clock import FixedClock
+from callguard.policy import Policy
+from callguard.services.screening import BUDGET_TIMEOUTS
+from callguard.settings import Settings
+from callguard.store.spool import Spool
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, DEFAULT_ROUTE, POLICY_PATH, PUBLIC_URL, auth
+from tests.fault_helpers import Client, KillableRedis, app_client, create_tokens
+from tests.helpers import (
+    call_record,
+    create_person,
+    create_strategy,
+    inbound_call,
+    new_call_sid,
+    post_signed,
+    services,
+)
+from tests.twilio_standin import TwilioStandIn
+
+pytestmark = pytest.mark.timeout(60)
+
+PERSON_PHONE = "+447700900123"
+SPOC_PHONE = "+441772000001"
+# A restricted person whose calls, when screened, go to their SPOC and are recorded; so a
+# call that reached the default route without recording was visibly not screened.
+RESTRICTIONS: list[dict[str, Any]] = [
+    {"kind": "spoc", "name": "Jo Bloggs", "phone": SPOC_PHONE},
+    {"kind": "recorded"},
+]
+BURST = 40
+KILL_AFTER = 15  # answers received before Redis is killed
+IN_FLIGHT = 6  # calls being answered at any moment
+AFTER_KILL = 10  # further calls once Redis is known to be dead
+DEGRADED_BOUND_S = 1.0  # a bound, not a benchmark
+
+
+@dataclass
+class Answer:
+    status: int
+    degraded: bool
+    outcome: str
+    twiml: str
+    seconds: float
+    started_after_kill: bool
+
+
+@pytest.fixture
+async def killable() -> AsyncIterator[KillableRedis]:
+    redis = KillableRedis()
+    await asyncio.to_thread(redis.start)
+    yield redis
+    await asyncio.to_thread(redis.close)
+
+
+@pytest.fixture
+def fault_settings(killable: KillableRedis, twilio: TwilioStandIn, tmp_path: Path) -> Settings:
+    return Settings(
+        # A generous budget (3 s) so that killing Redis, not a slow test machine, is what
+        # sends a call down the fail-open path; a dead Redis fails at once whatever it is.
+        # The budget itself is tested with a stalled Redis below.
+        redis_timeout_ms=1000,
+        redis_url=killable.url,
+        data_dir=tmp_path / "data",
+        public_url=PUBLIC_URL,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_api_base=twilio.base_url,
+        default_route=DEFAULT_ROUTE,
+        policy=POLICY_PATH,
+    )
+
+
+@pytest.fixture
+async def fault_client(
+    fault_settings: Settings, policy: Policy, clock: FixedClock
+) -> AsyncIterator[Client]:
+    async with app_client(fault_settings, policy, clock) as client:
+        yield client
+
+
+def spool_dir(settings: Settings) -> Path:
+    return settings.data_dir / "spool"
+
+
+async def save_spool(spool: Spool, saved: Path) -> None:
+    """Copy the spool files aside, with no replay renaming or removing them meanwhile (the
+    service retries its replay every second while Redis is down)."""
+    async with spool._replaying:
+        await asyncio.to_thread(shutil.copytree, spool.directory, saved)
+
+
+def copy_files(source: Path, target: Path) -> None:
+    for entry in source.iterdir():
+        shutil.copy(entry, target / entry.name)
+
+
+def assert_plain_dial_to_default_route(twiml: str) -> None:
+    """The degraded answer: a <Dial> straight to the default route, nothing else needed."""
+    root = ET.fromstring(twiml)  # noqa: S314 - our own TwiML, not untrusted input
+    dials = root.findall("Dial")
+    assert len(dials) == 1, twiml
+    assert [(child.tag, child.text) for child in dials[0]] == [("Number", DEFAULT_ROUTE)]
+    assert root.find(".//Conference") is None
+
+
+def assert_screened_connect(twiml: str, call_sid: str) -> None:
+    root = ET.fromstring(twiml)  # noqa: S314 - our own TwiML, not untrusted input
+    conference = root.find("Dial/Conference")
+    assert conference is not None, twiml
+    assert conference.text == f"cg-{call_sid}"
+
+
+async def all_records(client: Client, token: str, sids: list[str]) -> dict[str, dict[str, Any]]:
+    return {sid: await call_record(client, token, sid) for sid in sids}
+
+
+async def call_log_total(client: Client, token: str) -> int:
+    log = await (await client.get("/api/v1/calls?limit=1", headers=auth(token))).json()
+    total: int = log["total"]
+    return total
+
+
+async def test_redis_killed_during_a_burst_connects_every_call_and_loses_no_record(
+    fault_client: Client,
+    killable: KillableRedis,
+    fault_settings: Settings,
+    twilio: TwilioStandIn,
+) -> None:
+    client = fault_client
+    tokens = await create_tokens(killable.url)
+    manager = tokens["manager"]
+    person = await create_person(client, manager, phones=[PERSON_PHONE])
+    await create_strategy(client, manager, person["id"], RESTRICTIONS)
+    screening = services(client).screening
+
+    sids = [new_call_sid() for _ in range(BURST)]
+    answers: dict[str, Answer] = {}
+    killed = asyncio.Event()
+    slots = asyncio.Semaphore(IN_FLIGHT)
+
+    async def call(call_sid: str) -> None:
+        after_kill = killed.is_set()
+        started = time.perf_counter()
+        response = await inbound_call(client, PERSON_PHONE, call_sid)
+        twiml = await response.text()
+        answers[call_sid] = Answer(
+            status=response.status,
+            degraded=response.headers.get("X-CallGuard-Degraded") == "1",
+            outcome=response.headers.get("X-CallGuard-Outcome", ""),
+            twiml=twiml,
+            seconds=time.perf_counter() - started,
+            started_after_kill=after_kill,
+        )
+
+    async def burst_call(call_sid: str) -> None:
+        async with slots:
+            await call(call_sid)
+            if len(answers) == KILL_AFTER:
+                await killable.kill()  # SIGKILL, with other calls mid-flight
+                killed.set()
+
+    # The burst: calls keep arriving, IN_FLIGHT at a time, and Redis dies part-way.
+    await asyncio.gather(*(burst_call(sid) for sid in sids))
+    assert killed.is_set()
+    # Keep firing once Redis is certainly gone.
+    late = [new_call_sid() for _ in range(AFTER_KILL)]
+    for sid in late:
+        await call(sid)
+    sids += late
+
+    # Every call was answered, 200, with TwiML that connects.
+    assert set(answers) == set(sids)
+    assert {a.status for a in answers.values()} == {200}
+    degraded = [sid for sid in sids if answers[sid].degraded]
+    screened = [sid for sid in sids if not answers[sid].degraded]
+    assert len(screened) >= KILL_AFTER  # all answered before the kill were screened
+    assert all(answers[sid].degraded for sid in sids if answers[sid].started_after_kill)
+    assert len(degraded) >= AFTER_KILL
+    for sid in degraded:
+        answer = answers[sid]
+        assert answer.outcome == "connect"
+        assert_plain_dial_to_default_route(answer.twiml)
+        # Answered at once: Redis being down costs no waiting.
+        assert answer.seconds < DEGRADED_BOUND_S, (sid, answer.seconds)
+    for sid in screened:
+        assert answers[sid].outcome == "divert_spoc"
+        assert_screened_connect(answers[sid].twiml, sid)
+
+    # Twilio's status callbacks keep arriving while Redis is down: for a degraded call
+    # (whose record is itself only in the spool) and for one screened before the kill.
+    finished = {degraded[-1]: "37", screened[0]: "12"}
+    for sid, duration in finished.items():
+        response = await post_signed(
+            client,
+            urls.STATUS,
+            [("CallSid", sid), ("CallStatus", "completed"), ("CallDuration", duration)],
+        )
+        assert response.status == 200, await response.text()
+    await services(client).background.drain()
+
+    spool = services(client).spool
+    assert spool.pending.is_set()
+    assert spool.depth() >= len(degraded) + len(finished)
+    # Keep the spool as it stands, to replay it a second time later.
+    saved = Path(str(spool_dir(fault_settings)) + ".saved")
+    await save_spool(services(client).spool, saved)
+
+    # Redis comes back on the same data (AOF): the person, strategy and tokens survived.
+    await killable.restart()
+    await screening.replay_spool()
+    assert not spool.pending.is_set()
+    assert spool.depth() == 0
+
+    # Exactly one record per call, the degraded ones marked so and routed as answered.
+    assert await call_log_total(client, manager) == len(sids)
+    records = await all_records(client, manager, sids)
+    for sid in degraded:
+        record = records[sid]
+        assert record["degraded"] is True
+        assert (record["outcome"], record["route_to"], record["recorded"]) == (
+            "connect",
+            DEFAULT_ROUTE,
+            False,
+        )
+        assert record["from"] == PERSON_PHONE
+    for sid in screened:
+        record = records[sid]
+        assert record["degraded"] is False
+        assert (record["outcome"], record["rule"], record["route_to"]) == (
+            "divert_spoc",
+            "spoc",
+            SPOC_PHONE,
+        )
+        assert record["person_id"] == person["id"]
+    # The status callbacks were applied after (so onto) their records.
+    for sid, duration in finished.items():
+        assert (records[sid]["status"], records[sid]["duration_s"]) == ("completed", int(duration))
+        assert sid not in await services(client).calls.live_sids()
+
+    # Replaying the same spool again changes nothing and duplicates nothing.
+    copy_files(saved, spool_dir(fault_settings))
+    assert spool.depth() > 0
+    assert await screening.replay_spool() > 0
+    assert await call_log_total(client, manager) == len(sids)
+    assert await all_records(client, manager, sids) == records
+
+    # And the next call is screened again as usual.
+    call_sid = new_call_sid()
+    response = await inbound_call(client, PERSON_PHONE, call_sid)
+    assert response.headers["X-CallGuard-Degraded"] == "0"
+    assert response.headers["X-CallGuard-Outcome"] == "divert_spoc"
+
+
+async def test_a_status_callback_spooled_while_redis_is_down_lands_after_the_record(
+    fault_client: Client, killable: KillableRedis
+) -> None:
+    client = fault_client
+    tokens = await create_tokens(killable.url)
+    await killable.kill()
+    call_sid = new_call_sid()
+    response = await inbound_call(client, "07911 123456", call_sid)
+    assert response.headers["X-CallGuard-Degraded"] == "1"
+    for status, extra in (("in-progress", []), ("completed", [("CallDuration", "61")])):
+        callback = await post_signed(
+            client, urls.STATUS, [("CallSid", call_sid), ("CallStatus", status), *extra]
+        )
+        assert callback.status == 200
+
+    await killable.restart()
+    await services(client).screening.replay_spool()
+    record = await call_record(client, tokens["manager"], call_sid)
+    assert (record["degraded"], record["status"], record["duration_s"]) == (True, "completed", 61)
+    assert record["from"] == "+447911123456"
+    assert call_sid not in await services(client).calls.live_sids()
+
+
+async def test_a_stalled_redis_fails_open_within_the_bound(
+    killable: KillableRedis, fault_settings: Settings, policy: Policy, clock: FixedClock
+) -> None:
+    """Redis alive but not answering (paused): the call waits no longer than the budget,
+    3 x CALLGUARD_REDIS_TIMEOUT_MS, here set to 100 ms so the bound has room on a busy
+    machine (the default, 250 ms, gives 0.75 s)."""
+    settings = fault_settings.model_copy(update={"redis_timeout_ms": 100})
+    async with app_client(settings, policy, clock) as client:
+        await _stalled_redis_fails_open(client, killable, settings)
+
+
+async def _stalled_redis_fails_open(
+    client: Client, killable: KillableRedis, settings: Settings
+) -> None:
+    tokens = await create_tokens(killable.url)
+    person = await create_person(client, tokens["manager"], phones=[PERSON_PHONE])
+    await create_strategy(client, tokens["manager"], person["id"], [{"kind": "phone_blocked"}])
+    redis = services(client).redis
+    budget_s = settings.redis_timeout_ms / 1000 * BUDGET_TIMEOUTS
+    assert budget_s < DEGRADED_BOUND_S
+    await redis.client_pause(1500, all=True)
+
+    call_sid = new_call_sid()
+    started = time.perf_counter()
+    response = await inbound_call(client, PERSON_PHONE, call_sid)
+    twiml = await response.text()
+    elapsed = time.perf_counter() - started
+    assert response.status == 200
+    assert response.headers["X-CallGuard-Degraded"] == "1"
+    assert_plain_dial_to_default_route(twiml)
+    assert budget_s <= elapsed < DEGRADED_BOUND_S
+
+    # The replay waits for Redis to answer again, then writes the record.
+    await services(client).screening.replay_spool()
+    record = await call_record(client, tokens["manager"], call_sid)
+    assert (record["degraded"], record["outcome"], record["route_to"]) == (
+        True,
+        "connect",
+        DEFAULT_ROUTE,
+    )
+    assert await call_log_total(client, tokens["manager"]) == 1
+
+
+async def test_a_spool_line_torn_by_a_crash_holds_up_no_other_record(
+    fault_client: Client, killable: KillableRedis, fault_settings: Settings
+) -> None:
+    """A crash mid-append leaves half a line at the end of the spool. The next call's entry
+    still gets a line of its own, and the replay sets the torn line aside and goes on."""
+    client = fault_client
+    tokens = await create_tokens(killable.url)
+    await killable.kill()
+    before, after = new_call_sid(), new_call_sid()
+    assert (await inbound_call(client, "07911 123456", before)).headers[
+        "X-CallGuard-Degraded"
+    ] == "1"
+    spool_file = spool_dir(fault_settings) / "calls.jsonl"
+    torn = '{"kind":"record","plan":"{\\"sid\\":\\"CA'
+    with spool_file.open("a", encoding="utf-8") as out:
+        out.write(torn)  # no newline: the process died here
+    assert (await inbound_call(client, "07911 654321", after)).headers[
+        "X-CallGuard-Degraded"
+    ] == "1"
+
+    await killable.restart()
+    await services(client).screening.replay_spool()
+    assert services(client).spool.depth() == 0
+    assert not services(client).spool.pending.is_set()
+    for sid in (before, after):
+        assert (await call_record(client, tokens["manager"], sid))["degraded"] is True
+    rejected = spool_dir(fault_settings) / "rejected.txt"
+    assert rejected.read_text(encoding="utf-8").splitlines() == [torn]
+
+
+async def test_a_call_last_answered_by_the_fail_open_path_is_logged_so(
+    fault_client: Client, killable: KillableRedis, clock: FixedClock, fault_settings: Settings
+) -> None:
+    """The same CallSid screened (and recorded) while Redis was up, then asked again while
+    it is down (Twilio retrying a request whose answer it did not get; or Redis dying after
+    the write, before the answer): the caller got the degraded answer, the one given last,
+    so once replayed the record says so, instead of keeping the refusal nobody heard."""
+    client = fault_client
+    tokens = await create_tokens(killable.url)
+    manager = tokens["manager"]
+    person = await create_person(client, manager, phones=[PERSON_PHONE])
+    strategy = await create_strategy(client, manager, person["id"], [{"kind": "phone_blocked"}])
+    call_sid = new_call_sid()
+    first = await inbound_call(client, PERSON_PHONE, call_sid)
+    assert first.headers["X-CallGuard-Rule"] == "phone_blocked"
+
+    await killable.kill()
+    clock.advance(timedelta(seconds=2))
+    again = await inbound_call(client, PERSON_PHONE, call_sid)
+    assert again.headers["X-CallGuard-Degraded"] == "1"
+    assert_plain_dial_to_default_route(await again.text())
+    saved = Path(str(spool_dir(fault_settings)) + ".saved")
+    await save_spool(services(client).spool, saved)
+
+    await killable.restart()
+    await services(client).screening.replay_spool()
+    record = await call_record(client, manager, call_sid)
+    assert (record["degraded"], record["outcome"], record["rule"], record["route_to"]) == (
+        True,
+        "connect",
+        "none",
+        DEFAULT_ROUTE,
+    )
+    # Who called is kept; the call is listed as connected, not as a refusal or a breach.
+    assert (record["person_id"], record["strategy_ids"]) == (person["id"], [strategy["id"]])
+    headers = auth(manager)
+    for outcome, expected in (("connect", [call_sid]), ("refuse", [])):
+        listed = await (
+            await client.get(f"/api/v1/calls?outcome={outcome}", headers=headers)
+        ).json()
+        assert [c["call_sid"] for c in listed["items"]] == expected
+    breaches = await (
+        await client.get(f"/api/v1/strategies/{strategy['id']}/breaches", headers=headers)
+    ).json()
+    assert breaches["total"] == 0
+    assert call_sid in await services(client).calls.live_sids()
+    assert await call_log_total(client, manager) == 1
+
+    # Replayed again, nothing changes.
+    copy_files(saved, spool_dir(fault_settings))
+    assert await services(client).screening.replay_spool() == 1
+    assert await call_record(client, manager, call_sid) == record
+    assert await call_log_total(client, manager) == 1
