@@ -1,0 +1,278 @@
+"""Telling line managers: in-app notifications, e-mail, and staff-welfare counts (§5.5, §6.5).
+
+When staff end a call, their line manager gets an in-app notification (written in the same
+step as the ended call, see ``store.notes.END_CALL``) and, when ``CALLGUARD_SMTP_HOST`` is
+set, an e-mail. E-mail is sent in the background after the request has answered: a mail
+server that is down or slow never fails or delays ending a call. The outcome is kept on the
+notification (``email``: ``sent``, ``failed``, ``no_address`` or ``not_configured``) and a
+failure is logged.
+
+Nothing sent or shown here holds a caller's full phone number: only ``mask_phone``'s form.
+
+Welfare (§5.5): each call a member of staff warns on or ends counts once towards their
+office-local ISO week. When a week's count reaches ``welfare.alert_threshold_per_week``,
+their line manager gets one welfare alert for that week, never two (``WELFARE_COUNT``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from callguard.domain.notes import FileNote, Notification
+from callguard.domain.users import User
+from callguard.domain.working_days import iso_week, recent_iso_weeks
+from callguard.policy import Policy
+from callguard.services.background import Background
+from callguard.services.errors import NotFound
+from callguard.settings import Settings
+from callguard.store.notes import NotificationStore, WelfareStore
+from callguard.store.users import UserStore
+
+log = logging.getLogger("callguard.notify")
+
+SMTP_TIMEOUT_S = 10.0
+
+
+def new_notification_id() -> str:
+    return f"ntf_{secrets.token_hex(8)}"
+
+
+class Mailer(Protocol):
+    async def send(self, *, to: str, subject: str, body: str) -> None: ...
+
+
+class SmtpMailer:
+    """Plain SMTP through the standard library, run in a thread so the loop never blocks."""
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.smtp_host is not None
+        self.host = settings.smtp_host
+        self.port = settings.smtp_port
+        self.sender = settings.smtp_from
+        self.starttls = settings.smtp_starttls
+        self.username = settings.smtp_username
+        self.password = settings.smtp_password
+
+    async def send(self, *, to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(body)
+        await asyncio.to_thread(self._send, message)
+
+    def _send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_S) as smtp:
+            if self.starttls:
+                smtp.starttls()
+            if self.username and self.password is not None:
+                smtp.login(self.username, self.password.get_secret_value())
+            smtp.send_message(message)
+
+
+class StaffWeek(BaseModel):
+    name: str
+    calls: int
+    alert_raised: bool
+
+
+class WelfareWeek(BaseModel):
+    week: str
+    staff: list[StaffWeek]
+
+
+class WelfareReport(BaseModel):
+    threshold_per_week: int
+    weeks: list[WelfareWeek]
+
+
+class Notifier:
+    def __init__(
+        self,
+        store: NotificationStore,
+        welfare: WelfareStore,
+        users: UserStore,
+        mailer: Mailer | None,
+        background: Background,
+        policy: Policy,
+        tz: ZoneInfo,
+        public_url: str,
+    ) -> None:
+        self.store = store
+        self.welfare = welfare
+        self.users = users
+        self.mailer = mailer
+        self.background = background
+        self.policy = policy
+        self.tz = tz
+        self.public_url = public_url.rstrip("/")
+
+    def note_url(self, note_id: str) -> str:
+        return f"{self.public_url}/api/v1/file-notes/{note_id}"
+
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self.tz).strftime("%a %d %b %Y %H:%M")
+
+    # --- a call ended ------------------------------------------------------------------------
+
+    def call_ended(self, note: FileNote, staff: User | None, manager: str) -> Notification:
+        """The line manager's notification for an ended call (stored with the end itself)."""
+        assert note.ended is not None
+        who = (staff.display_name if staff else "") or note.author
+        matter = ", ".join(note.matter_refs) or "no matter reference"
+        return Notification(
+            id=new_notification_id(),
+            user=manager,
+            kind="call_ended",
+            at=note.ended.at,
+            title=f"{who} ended a call ({note.reason_label or note.reason})",
+            text=(
+                f"Call {note.call_sid} from {note.caller} on {matter}, ended "
+                f"{self._local(note.ended.at)}. File note {note.id} is due by "
+                f"{self._local(note.due_at)}."
+            ),
+            staff=note.author,
+            call_sid=note.call_sid,
+            file_note_id=note.id,
+            email="pending" if self.mailer else "not_configured",
+        )
+
+    def email_call_ended(self, notification: Notification, note: FileNote) -> None:
+        """Send the e-mail after the request has answered (see the module docstring)."""
+        if self.mailer is None:
+            return
+        assert note.ended is not None
+        warnings = [f"  - {self._local(w.at)}: {self._label(w.reason)}" for w in note.warnings] or [
+            "  - none (the reason allows ending at once)"
+        ]
+        body = "\n".join(
+            [
+                f"{note.author} ended a call under the contact policy (§6.4–6.5).",
+                "",
+                f"Call: {note.call_sid}",
+                f"Caller: {note.caller}",
+                f"Received: {self._local(note.received_at)}",
+                f"Ended: {self._local(note.ended.at)}",
+                f"Matter: {', '.join(note.matter_refs) or 'none recorded'}",
+                f"Reason: {note.reason_label} ({note.reason})",
+                "Warnings given:",
+                *warnings,
+                "",
+                f"File note (due by {self._local(note.due_at)}): {self.note_url(note.id)}",
+                "",
+                "Please make sure support is in place for them (§5.5) and advise on next steps.",
+            ]
+        )
+        subject = (
+            f"Call ended: {note.reason_label} ({', '.join(note.matter_refs) or note.call_sid})"
+        )
+        self.background.spawn(self._email(notification, subject, body))
+
+    def _label(self, reason: str) -> str:
+        found = self.policy.reasons.get(reason)
+        return found.label if found else reason
+
+    async def _email(self, notification: Notification, subject: str, body: str) -> None:
+        assert self.mailer is not None
+        recipient = await self.users.get_user(notification.user)
+        if recipient is None or not recipient.email:
+            log.warning(
+                "no e-mail address for %s; notification %s is in-app only",
+                notification.user,
+                notification.id,
+            )
+            await self.store.set_field(notification.id, "email", "no_address")
+            return
+        try:
+            await self.mailer.send(to=recipient.email, subject=subject, body=body)
+        except Exception as error:  # any mail failure is recorded, never raised
+            log.warning(
+                "e-mail for notification %s failed (%s)", notification.id, type(error).__name__
+            )
+            await self.store.set_field(notification.id, "email", "failed")
+            return
+        await self.store.set_field(notification.id, "email", "sent")
+
+    # --- welfare (§5.5) ----------------------------------------------------------------------
+
+    async def count_for_welfare(
+        self, staff: User | None, name: str, call_sid: str, now: datetime
+    ) -> bool:
+        """Count the call for ``name``'s week; True when it raised the week's alert."""
+        week = iso_week(now, self.tz)
+        threshold = self.policy.welfare.alert_threshold_per_week
+        manager = staff.line_manager if staff else None
+        alert_id = new_notification_id()
+        alert = None
+        if manager:
+            who = (staff.display_name if staff else "") or name
+            alert = Notification(
+                id=alert_id,
+                user=manager,
+                kind="welfare_alert",
+                at=now,
+                title=f"Welfare: {who} has dealt with {threshold} difficult calls this week",
+                text=(
+                    f"{who} has warned on or ended {threshold} calls in week {week}. "
+                    "Please make sure appropriate support is in place (§5.5)."
+                ),
+                staff=name,
+                week=week,
+                email="pending" if self.mailer else "not_configured",
+            )
+        _count, raised = await self.welfare.count(
+            week=week,
+            staff=name,
+            call_sid=call_sid,
+            threshold=threshold,
+            alert_id=alert_id if manager else "-",
+            alert=alert,
+        )
+        if raised and alert is None:
+            log.warning(
+                "welfare threshold reached for %s in %s, who has no line manager", name, week
+            )
+        if raised and alert is not None and self.mailer is not None:
+            self.background.spawn(self._email(alert, alert.title, alert.text))
+        return raised
+
+    async def welfare_report(self, now: datetime, weeks: int) -> WelfareReport:
+        week_ids = recent_iso_weeks(now, self.tz, weeks)
+        rows = await self.welfare.weeks(week_ids)
+        return WelfareReport(
+            threshold_per_week=self.policy.welfare.alert_threshold_per_week,
+            weeks=[
+                WelfareWeek(
+                    week=week,
+                    staff=[
+                        StaffWeek(name=name, calls=int(count), alert_raised=name in alerts)
+                        for name, count in sorted(counts.items())
+                    ],
+                )
+                for week, (counts, alerts) in zip(week_ids, rows, strict=True)
+            ],
+        )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def of_user(self, user_name: str, unread_only: bool, limit: int) -> list[Notification]:
+        items = await self.store.of_user(user_name, limit)
+        return [n for n in items if not (unread_only and n.read_at)]
+
+    async def mark_read(self, user_name: str, notification_id: str, now: datetime) -> Notification:
+        notification = await self.store.get(notification_id)
+        if notification is None or notification.user != user_name:
+            raise NotFound(f"no notification {notification_id} for you")
+        if notification.read_at is None:
+            await self.store.set_field(notification_id, "read_at", now.isoformat())
+            notification = notification.model_copy(update={"read_at": now})
+        return notification

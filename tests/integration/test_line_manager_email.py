@@ -1,0 +1,265 @@
+"""Telling the line manager (§6.5) and staff welfare (§5.5): the in-app notification, the
+e-mail through a real local SMTP server (aiosmtpd), and the one welfare alert per week."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any, cast
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from callguard.clock import FixedClock
+from callguard.policy import Policy
+from callguard.settings import Settings
+from tests.conftest import PUBLIC_URL, auth
+from tests.helpers import Client, services
+from tests.integration.test_live_controls import (
+    PERSON_PHONE,
+    connect_call,
+    end,
+    restricted_person,
+    warn,
+)
+
+pytestmark = pytest.mark.timeout(30)
+
+# Every way the caller's full number could be written.
+FULL_NUMBER_FORMS = ("+447700900123", "07700900123", "07700 900123", "7700 900123", "7700900123")
+
+
+@dataclass
+class Inbox:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        raw = cast(bytes, envelope.content)
+        self.messages.append(message_from_bytes(raw, policy=policy.default))
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 Message accepted"
+
+
+@dataclass
+class SmtpServer:
+    inbox: Inbox
+    port: int
+    controller: Controller
+    running: bool = True
+
+    def stop(self) -> None:
+        if self.running:
+            self.controller.stop()
+            self.running = False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    server = SmtpServer(inbox, port, controller)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp_server: SmtpServer) -> Settings:
+    """The suite's settings, with e-mail to the local SMTP server."""
+    return settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_server.port,
+            "smtp_from": "callguard@opcc.example",
+        }
+    )
+
+
+async def notifications(client: Client, token: str, unread: bool = False) -> list[dict[str, Any]]:
+    query = "?unread=true" if unread else ""
+    response = await client.get(f"/api/v1/notifications{query}", headers=auth(token))
+    assert response.status == 200, await response.text()
+    items: list[dict[str, Any]] = (await response.json())["items"]
+    return items
+
+
+def body_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+async def test_the_line_manager_is_told_in_app_and_by_email(
+    client: Client, tokens: dict[str, str], smtp_server: SmtpServer, clock: FixedClock
+) -> None:
+    await restricted_person(client, tokens)
+    call_sid, _conference = await connect_call(client)
+    assert (await warn(client, tokens["staff"], call_sid)).status == 201
+    clock.advance(timedelta(minutes=4))
+
+    ended = await end(client, tokens["staff"], call_sid)
+    assert ended.status == 200
+    note_id = (await ended.json())["file_note_id"]
+    await services(client).background.drain()
+
+    [message] = smtp_server.inbox.messages
+    assert smtp_server.inbox.recipients == [["mo@example.org"]]
+    assert message["To"] == "mo@example.org"
+    assert message["From"] == "callguard@opcc.example"
+    assert "Verbal abuse" in message["Subject"]
+    text = body_of(message)
+    assert f"Call: {call_sid}" in text
+    assert "Received: Fri 27 Nov 2026 10:00" in text
+    assert "Ended: Fri 27 Nov 2026 10:04" in text
+    assert "Matter: CMP-2026-0142" in text
+    assert "Reason: Verbal abuse (verbal_abuse)" in text
+    assert f"{PUBLIC_URL}/api/v1/file-notes/{note_id}" in text
+    assert "+44*******123" in text
+    raw = message.as_string()
+    for form in FULL_NUMBER_FORMS:
+        assert form not in raw
+
+    [notice] = await notifications(client, tokens["manager"])
+    assert notice["kind"] == "call_ended"
+    assert (notice["call_sid"], notice["file_note_id"], notice["staff"]) == (
+        call_sid,
+        note_id,
+        "sam.staff",
+    )
+    assert notice["email"] == "sent"
+    assert notice["read_at"] is None
+    assert not any(form in str(notice) for form in FULL_NUMBER_FORMS)
+    # Only the line manager is told.
+    assert await notifications(client, tokens["staff"]) == []
+    assert await notifications(client, tokens["chief_executive"]) == []
+
+
+async def test_a_notification_is_marked_read_by_its_recipient_only(
+    client: Client, tokens: dict[str, str], clock: FixedClock
+) -> None:
+    await restricted_person(client, tokens)
+    call_sid, _conference = await connect_call(client)
+    assert (await end(client, tokens["staff"], call_sid, "threats")).status == 200
+    [notice] = await notifications(client, tokens["manager"])
+    path = f"/api/v1/notifications/{notice['id']}/read"
+
+    assert (await client.post(path, headers=auth(tokens["staff"]))).status == 404
+    clock.advance(timedelta(minutes=1))
+    read = await client.post(path, headers=auth(tokens["manager"]))
+    assert read.status == 200
+    assert (await read.json())["read_at"] == "2026-11-27T10:01:00Z"
+    assert await notifications(client, tokens["manager"], unread=True) == []
+    assert (await client.get("/api/v1/notifications", headers=auth(tokens["admin"]))).status == 403
+
+
+async def test_a_mail_server_that_is_down_never_fails_ending_a_call(
+    client: Client, tokens: dict[str, str], smtp_server: SmtpServer
+) -> None:
+    await restricted_person(client, tokens)
+    call_sid, _conference = await connect_call(client)
+    smtp_server.stop()
+
+    ended = await end(client, tokens["staff"], call_sid, "threats")
+
+    assert ended.status == 200
+    await services(client).background.drain()
+    [notice] = await notifications(client, tokens["manager"])
+    assert notice["email"] == "failed"
+    assert smtp_server.inbox.messages == []
+
+
+# --- welfare (§5.5) -------------------------------------------------------------------------
+
+
+async def welfare_alerts(client: Client, token: str) -> list[dict[str, Any]]:
+    return [n for n in await notifications(client, token) if n["kind"] == "welfare_alert"]
+
+
+async def test_one_welfare_alert_when_the_weekly_threshold_is_reached(
+    client: Client,
+    tokens: dict[str, str],
+    smtp_server: SmtpServer,
+    clock: FixedClock,
+    policy: Policy,
+) -> None:
+    assert policy.welfare.alert_threshold_per_week == 3
+    await restricted_person(client, tokens)
+    calls = [(await connect_call(client))[0] for _ in range(4)]
+
+    # The same call warned on twice counts once.
+    assert (await warn(client, tokens["staff"], calls[0])).status == 201
+    assert (await warn(client, tokens["staff"], calls[0], "harassment")).status == 201
+    assert (await warn(client, tokens["staff"], calls[1])).status == 201
+    assert await welfare_alerts(client, tokens["manager"]) == []
+    # The third call (ended at once) reaches the threshold.
+    assert (await end(client, tokens["staff"], calls[2], "threats")).status == 200
+    [alert] = await welfare_alerts(client, tokens["manager"])
+    assert (alert["staff"], alert["week"]) == ("sam.staff", "2026-W48")
+    # A fourth call in the same week raises nothing more.
+    assert (await warn(client, tokens["staff"], calls[3])).status == 201
+    assert (await end(client, tokens["staff"], calls[3])).status == 200
+    assert len(await welfare_alerts(client, tokens["manager"])) == 1
+
+    await services(client).background.drain()
+    subjects = [m["Subject"] for m in smtp_server.inbox.messages]
+    assert sum(s.startswith("Welfare") for s in subjects) == 1
+
+    report = await client.get("/api/v1/welfare?weeks=2", headers=auth(tokens["manager"]))
+    assert report.status == 200
+    assert await report.json() == {
+        "threshold_per_week": 3,
+        "weeks": [
+            {
+                "week": "2026-W48",
+                "staff": [{"name": "sam.staff", "calls": 4, "alert_raised": True}],
+            },
+            {"week": "2026-W47", "staff": []},
+        ],
+    }
+
+    # A new office week starts a new count.
+    clock.advance(timedelta(days=3))
+    next_call, _conference = await connect_call(client)
+    assert (await warn(client, tokens["staff"], next_call)).status == 201
+    report = await client.get("/api/v1/welfare?weeks=1", headers=auth(tokens["manager"]))
+    assert (await report.json())["weeks"] == [
+        {"week": "2026-W49", "staff": [{"name": "sam.staff", "calls": 1, "alert_raised": False}]}
+    ]
+
+
+async def test_concurrent_warnings_raise_exactly_one_welfare_alert(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    await restricted_person(client, tokens)
+    calls = [(await connect_call(client))[0] for _ in range(6)]
+
+    responses = await asyncio.gather(*(warn(client, tokens["staff"], sid) for sid in calls))
+
+    assert [r.status for r in responses] == [201] * 6
+    assert len(await welfare_alerts(client, tokens["manager"])) == 1
+    report = await (await client.get("/api/v1/welfare", headers=auth(tokens["manager"]))).json()
+    assert report["weeks"][0]["staff"] == [{"name": "sam.staff", "calls": 6, "alert_raised": True}]
+
+
+async def test_welfare_counts_are_for_managers(client: Client, tokens: dict[str, str]) -> None:
+    assert (await client.get("/api/v1/welfare", headers=auth(tokens["staff"]))).status == 403
+    assert (await client.get("/api/v1/welfare", headers=auth(tokens["admin"]))).status == 403
+    assert (await client.get("/api/v1/welfare")).status == 401
+    too_many = await client.get("/api/v1/welfare?weeks=500", headers=auth(tokens["manager"]))
+    assert too_many.status == 422
+    assert PERSON_PHONE not in await too_many.text()
