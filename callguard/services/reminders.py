@@ -1,0 +1,114 @@
+"""Reminders and escalations from scheduled duties: who hears, and delivery once per event.
+
+``Outbox.send_once(event, notices)`` is the one way a duty tells anyone anything: the
+notices for a due event are written together with the event's marker (``store.outbox``),
+so a reminder is sent once per due event however often, and on however many replicas, the
+duty runs. They appear in ``GET /api/v1/notifications`` with the ones for ended calls.
+
+Escalations go to the person's line manager (``User.line_manager``). Someone with no line
+manager recorded (a manager at the top of the office, or a user no longer on the system)
+escalates to the chief executive(s) instead, so an escalation always reaches someone
+accountable (§8.3) rather than nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from callguard.domain.roles import Role
+from callguard.store.outbox import OutboxStore, StoredNotice
+from callguard.store.users import UserStore
+
+log = logging.getLogger("callguard.reminders")
+
+DutyKind = Literal[
+    "review_reminder",
+    "review_overdue",
+    "strategy_lapsed",
+    "file_note_overdue",
+    "file_note_escalation",
+    "message_untriaged",
+]
+
+
+def new_notice_id() -> str:
+    return f"ntf_{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a duty tells one user. Never a caller's phone number or a person's name: the
+    reader follows the strategy, note or call id to the record (and that read is audited)."""
+
+    user: str
+    kind: DutyKind
+    at: datetime
+    title: str
+    text: str
+    staff: str = ""  # the member of staff the notice is about (owner, author), if any
+    strategy_id: str | None = None
+    call_sid: str | None = None
+    file_note_id: str | None = None
+
+    def stored(self) -> StoredNotice:
+        notice_id = new_notice_id()
+        fields = {
+            "id": notice_id,
+            "user": self.user,
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            "title": self.title,
+            "text": self.text,
+            "staff": self.staff,
+            "strategy_id": self.strategy_id,
+            "call_sid": self.call_sid,
+            "file_note_id": self.file_note_id,
+            "week": None,
+            "read_at": None,
+            "email": "not_configured",
+        }
+        return StoredNotice(notice_id, self.user, self.at.timestamp(), fields)
+
+
+class Outbox:
+    def __init__(self, store: OutboxStore) -> None:
+        self.store = store
+
+    async def send_once(
+        self,
+        event: str,
+        notices: Sequence[Notice],
+        ttl_s: int,
+        covers: Sequence[str] = (),
+    ) -> bool:
+        """Deliver ``notices`` for ``event`` unless it was delivered before; True if now.
+
+        ``covers`` names earlier events this one makes moot (marked delivered with it).
+        """
+        if not notices:
+            log.warning("due event %s has nobody to tell", event)
+        return await self.store.deliver_once(
+            event, [n.stored() for n in notices], ttl_s * 1000, covers
+        )
+
+
+class Recipients:
+    """Whom a duty tells: a named user, their line manager, or everyone in a role."""
+
+    def __init__(self, users: UserStore) -> None:
+        self.users = users
+
+    async def with_role(self, role: Role) -> list[str]:
+        return sorted(u.name for u in await self.users.list_users() if u.role is role)
+
+    async def escalation_for(self, name: str) -> list[str]:
+        """``name``'s line manager; the chief executive(s) when none is recorded."""
+        user = await self.users.get_user(name)
+        if user is not None and user.line_manager:
+            return [user.line_manager]
+        return [n for n in await self.with_role(Role.chief_executive) if n != name]

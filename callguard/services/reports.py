@@ -1,0 +1,177 @@
+"""The quarterly oversight report: every restriction in one summary (§3.4–3.15, §6.4).
+
+Counts only: no names, numbers or ids of people, so it can go to whoever oversees the
+office. For a quarter (office-local calendar quarter):
+
+- strategies in force at any time in it, active at its end (or now, while it runs), new in
+  it, ended by a decision in it, lapsed in it; restrictions in force by kind (as the
+  strategies stand now: a revision during the quarter is not unpicked);
+- reviews that fell overdue in it (remembered by the review duty, plus any overdue now);
+- breaches: refused calls under strategies (a call refused under two strategies breaches
+  both) and refused calls; calls ended by staff, by reason code.
+
+A completed quarter's report is kept once made (by the daily job on the first day after the
+quarter, or by the first request for it), so it still says the same after retention has
+deleted the call records it counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from callguard.domain.duties import Quarter, first_overdue_at, local_day
+from callguard.domain.models import Strategy, StrategyStatus
+from callguard.services.errors import Invalid
+from callguard.store import keys
+from callguard.store.calls import CallStore
+from callguard.store.register import RegisterStore
+from callguard.store.reports import ReportStore
+
+
+class StrategyCounts(BaseModel):
+    in_force: int
+    active_at_end: int
+    new: int
+    ended: int
+    lapsed: int
+
+
+class CallCounts(BaseModel):
+    breaches: int
+    refused: int
+    ended_by_staff: int
+    ended_by_reason: dict[str, int]
+
+
+class OversightReport(BaseModel):
+    quarter: str
+    starts_on: date
+    ends_on: date
+    generated_at: datetime
+    complete: bool  # the quarter had ended when this was made
+    strategies: StrategyCounts
+    restrictions_in_force: dict[str, int]
+    reviews_overdue: int
+    calls: CallCounts
+
+
+def report_csv(report: OversightReport) -> str:
+    """Two columns, metric and value, one row per number."""
+    rows: list[tuple[str, object]] = [
+        ("quarter", report.quarter),
+        ("starts_on", report.starts_on.isoformat()),
+        ("ends_on", report.ends_on.isoformat()),
+        ("generated_at", report.generated_at.isoformat()),
+        ("complete", "yes" if report.complete else "no"),
+    ]
+    rows += [(f"strategies.{k}", v) for k, v in report.strategies.model_dump().items()]
+    rows += [(f"restrictions_in_force.{k}", v) for k, v in report.restrictions_in_force.items()]
+    rows.append(("reviews_overdue", report.reviews_overdue))
+    rows += [
+        ("calls.breaches", report.calls.breaches),
+        ("calls.refused", report.calls.refused),
+        ("calls.ended_by_staff", report.calls.ended_by_staff),
+    ]
+    rows += [(f"calls.ended_by_reason.{k}", v) for k, v in report.calls.ended_by_reason.items()]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(("metric", "value"))
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+class OversightReports:
+    def __init__(
+        self, store: ReportStore, register: RegisterStore, calls: CallStore, tz: ZoneInfo
+    ) -> None:
+        self.store = store
+        self.register = register
+        self.calls = calls
+        self.tz = tz
+
+    async def report(self, quarter: Quarter, now: datetime) -> OversightReport:
+        """The kept report for a completed quarter, else one made now (and kept if complete)."""
+        kept = await self.store.get(str(quarter))
+        if kept is not None:
+            return OversightReport.model_validate_json(kept)
+        start, _end = quarter.bounds(self.tz)
+        if start > now:
+            raise Invalid([("quarter", f"{quarter} has not started yet")])
+        report = await self.generate(quarter, now)
+        if report.complete and not await self.store.put_if_absent(
+            str(quarter), report.model_dump_json()
+        ):
+            kept = await self.store.get(str(quarter))
+            assert kept is not None
+            return OversightReport.model_validate_json(kept)
+        return report
+
+    async def keep_previous_quarter(self, now: datetime) -> dict[str, str]:
+        """The scheduled job: make and keep the last quarter's report if it is not kept yet."""
+        quarter = Quarter.of(local_day(now, self.tz)).previous()
+        if await self.store.get(str(quarter)) is not None:
+            return {"quarter": str(quarter), "outcome": "already_kept"}
+        await self.report(quarter, now)
+        return {"quarter": str(quarter), "outcome": "kept"}
+
+    async def generate(self, quarter: Quarter, now: datetime) -> OversightReport:
+        start, end = quarter.bounds(self.tz)
+        reference = min(end, now)
+        strategies, _total = await self.register.list_strategies(0, 1_000_000)
+        in_force = [s for s in strategies if _in_force(s, start, end)]
+        active_at_end = [s for s in in_force if _active_at(s, reference)]
+        kinds = Counter(r.kind for s in active_at_end for r in s.restrictions)
+        ended_in = [s for s in strategies if s.ended_at is not None and start <= s.ended_at < end]
+        overdue = await self.store.overdue_between(start, end)
+        today = local_day(now, self.tz)
+        for s in strategies:
+            overdue_at = first_overdue_at(s.review_due, self.tz)
+            if (
+                s.status is StrategyStatus.active
+                and s.review_due < today
+                and start <= overdue_at < end
+            ):
+                overdue.add(f"{s.id}:{s.review_due.isoformat()}")
+        breaches = 0
+        for s in in_force:
+            breaches += await self.store.count_between(keys.breaches(s.id), start, end)
+        sids = await self.store.members_between(keys.CALLS, start, end)
+        ended = Counter(r.ended.reason for r in await self.calls.many(sids) if r.ended is not None)
+        return OversightReport(
+            quarter=str(quarter),
+            starts_on=quarter.starts_on,
+            ends_on=quarter.ends_on,
+            generated_at=now,
+            complete=now >= end,
+            strategies=StrategyCounts(
+                in_force=len(in_force),
+                active_at_end=len(active_at_end),
+                new=sum(1 for s in strategies if start <= s.created_at < end),
+                ended=sum(1 for s in ended_in if s.status is StrategyStatus.ended),
+                lapsed=sum(1 for s in ended_in if s.status is StrategyStatus.lapsed),
+            ),
+            restrictions_in_force=dict(sorted(kinds.items())),
+            reviews_overdue=len(overdue),
+            calls=CallCounts(
+                breaches=breaches,
+                refused=await self.store.count_between(keys.calls_by_outcome("refuse"), start, end),
+                ended_by_staff=sum(ended.values()),
+                ended_by_reason=dict(sorted(ended.items())),
+            ),
+        )
+
+
+def _in_force(strategy: Strategy, start: datetime, end: datetime) -> bool:
+    return strategy.created_at < end and (strategy.ended_at is None or strategy.ended_at >= start)
+
+
+def _active_at(strategy: Strategy, moment: datetime) -> bool:
+    return strategy.created_at <= moment and (
+        strategy.ended_at is None or strategy.ended_at > moment
+    )

@@ -1,0 +1,247 @@
+"""Retention (UK GDPR storage limitation, policy ``[retention]``) and legal holds.
+
+Nightly, records older than their retention period are deleted:
+
+- call records (``call_records_days``, by when the call was received): the record, its
+  warnings, and every index naming it (the call log, by outcome, by person, breaches of
+  each strategy, messages to triage, live calls); and entries on the repeat-caller board
+  (phone numbers) older than the same period;
+- message metadata (``messages_days``, by when it was recorded): the ``message`` on a call
+  record that is otherwise kept. A message nobody has triaged yet is kept: every contact
+  must be reviewed (§3.10, §8.7), and the triage reminder keeps asking for it;
+- file notes (``file_notes_days``, by when drafted): the note and its indexes;
+- audit entries (``audit_days``): the audit stream and each person's stream.
+
+A legal hold spares records: on a call (the call, its message and its file note), on a
+person (all their calls and file notes, and their audit stream), on a file note. The check
+and the deletion are one script, so a hold placed a moment before a run is honoured.
+
+Every batch deleted is logged to the disposal log (``GET /api/v1/disposals``): the kind of
+record, how many, when, and the rule; never an id, a name or a number. The recordings
+themselves are held by Twilio and are not deleted here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from callguard.domain.audit import AuditEntry
+from callguard.domain.duties import retention_cutoff
+from callguard.domain.records import CallRecord
+from callguard.domain.retention import Disposal, DisposalKind, LegalHold, LegalHoldIn
+from callguard.domain.users import Actor
+from callguard.policy import Policy
+from callguard.services.errors import Conflict, Invalid
+from callguard.store import keys
+from callguard.store.calls import CallStore
+from callguard.store.notes import NoteStore
+from callguard.store.register import RegisterStore
+from callguard.store.retention import Disposable, HoldStore, LogEntry, RetentionStore
+
+log = logging.getLogger("callguard.retention")
+
+BATCH = 200
+_OUTCOMES = ("connect", "divert_spoc", "refuse")
+
+
+def _batches(items: Sequence[Disposable]) -> list[Sequence[Disposable]]:
+    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+
+
+def _call_holds(call_sid: str, person_id: str | None) -> list[str]:
+    holds = [keys.legal_hold("call", call_sid)]
+    if person_id:
+        holds.append(keys.legal_hold("person", person_id))
+    return holds
+
+
+class Retention:
+    def __init__(
+        self,
+        store: RetentionStore,
+        calls: CallStore,
+        notes: NoteStore,
+        policy: Policy,
+        tz: ZoneInfo,
+    ) -> None:
+        self.store = store
+        self.calls = calls
+        self.notes = notes
+        self.policy = policy
+        self.tz = tz
+
+    def _entry(self, now: datetime, kind: DisposalKind, rule: str, cutoff: datetime) -> LogEntry:
+        days = int(getattr(self.policy.retention, rule))
+        return LogEntry(
+            at=now,
+            kind=kind,
+            rule=f"retention.{rule}",
+            days=days,
+            cutoff=cutoff.astimezone(self.tz).date().isoformat(),
+        )
+
+    async def _dispose(
+        self, items: Sequence[Disposable], entry: LogEntry, totals: dict[str, int]
+    ) -> None:
+        for batch in _batches(items):
+            disposed, held = await self.store.dispose(batch, entry)
+            totals[entry.kind] = totals.get(entry.kind, 0) + disposed
+            totals[f"{entry.kind}_held"] = totals.get(f"{entry.kind}_held", 0) + held
+
+    async def run(self, now: datetime) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        await self._call_records(now, totals)
+        await self._messages(now, totals)
+        await self._file_notes(now, totals)
+        await self._audit(now, totals)
+        log.info("retention: %s", totals)
+        return totals
+
+    async def _call_records(self, now: datetime, totals: dict[str, int]) -> None:
+        cutoff = retention_cutoff(now, self.policy.retention.call_records_days)
+        sids = await self.store.members_before(keys.CALLS, cutoff)
+        records = {r.call_sid: r for r in await self.calls.many(sids)}
+        items = [self._call_item(sid, records.get(sid)) for sid in sids]
+        await self._dispose(
+            items, self._entry(now, "call_record", "call_records_days", cutoff), totals
+        )
+        phones = await self.store.members_before(keys.REPEAT_CALLERS, cutoff)
+        board = [Disposable(primary={"key": keys.REPEAT_CALLERS, "member": p}) for p in phones]
+        await self._dispose(
+            board, self._entry(now, "repeat_caller", "call_records_days", cutoff), totals
+        )
+
+    def _call_item(self, sid: str, record: CallRecord | None) -> Disposable:
+        zrem = [(keys.CALLS, sid), (keys.MESSAGES, sid)]
+        zrem += [(keys.calls_by_outcome(o), sid) for o in _OUTCOMES]
+        person_id = record.person_id if record else None
+        if record is not None:
+            if person_id:
+                zrem.append((keys.calls_by_person(person_id), sid))
+            zrem += [(keys.breaches(s), sid) for s in record.strategy_ids]
+        return Disposable(
+            primary={"key": keys.call(sid)},
+            holds=_call_holds(sid, person_id),
+            delete=[keys.call_warnings(sid)],
+            zrem=zrem,
+            srem=[(keys.LIVE_CALLS, sid)],
+        )
+
+    async def _messages(self, now: datetime, totals: dict[str, int]) -> None:
+        cutoff = retention_cutoff(now, self.policy.retention.messages_days)
+        # A message is left during its call: no message is older than its call.
+        sids = await self.store.members_before(keys.CALLS, cutoff)
+        items = [
+            Disposable(
+                primary={"key": keys.call(r.call_sid), "field": "message"},
+                holds=_call_holds(r.call_sid, r.person_id),
+                zrem=[(keys.MESSAGES, r.call_sid)],
+            )
+            for r in await self.calls.many(sids)
+            if r.message is not None
+            and r.message.triage is not None
+            and r.message.recorded_at < cutoff
+        ]
+        await self._dispose(items, self._entry(now, "message", "messages_days", cutoff), totals)
+
+    async def _file_notes(self, now: datetime, totals: dict[str, int]) -> None:
+        cutoff = retention_cutoff(now, self.policy.retention.file_notes_days)
+        items = []
+        for note_id in await self.store.members_before(keys.NOTES, cutoff):
+            note = await self.notes.get(note_id)
+            holds = [keys.legal_hold("file_note", note_id)]
+            zrem = [(keys.NOTES, note_id)]
+            if note is not None:
+                holds.append(keys.legal_hold("call", note.call_sid))
+                if note.person_id:
+                    holds.append(keys.legal_hold("person", note.person_id))
+                zrem.append((keys.notes_by_author(note.author), note_id))
+            items.append(Disposable(primary={"key": keys.note(note_id)}, holds=holds, zrem=zrem))
+        await self._dispose(items, self._entry(now, "file_note", "file_notes_days", cutoff), totals)
+
+    async def _audit(self, now: datetime, totals: dict[str, int]) -> None:
+        cutoff = retention_cutoff(now, self.policy.retention.audit_days)
+        totals["audit_entry"] = await self.store.trim_streams(
+            [(keys.AUDIT, "")], cutoff, self._entry(now, "audit_entry", "audit_days", cutoff)
+        )
+        people = await self.store.members(keys.PEOPLE)
+        streams = [(keys.audit_person(p), keys.legal_hold("person", p)) for p in people]
+        totals["person_audit_entry"] = await self.store.trim_streams(
+            streams, cutoff, self._entry(now, "person_audit_entry", "audit_days", cutoff)
+        )
+
+    async def disposals(self, limit: int) -> list[Disposal]:
+        return [
+            Disposal.model_validate({"id": stream_id, **fields})
+            for stream_id, fields in await self.store.disposals(limit)
+        ]
+
+
+class LegalHolds:
+    """Placing and lifting legal holds (manager and above); each is audited."""
+
+    def __init__(
+        self, store: HoldStore, calls: CallStore, notes: NoteStore, register: RegisterStore
+    ) -> None:
+        self.store = store
+        self.calls = calls
+        self.notes = notes
+        self.register = register
+
+    async def _person_of(self, kind: str, target_id: str) -> str:
+        """The person the target is about ("" when none); Invalid if there is no target
+        (like a strategy naming an unknown person: the body names it, not the path)."""
+        if kind == "person":
+            if await self.register.get_person(target_id) is None:
+                raise Invalid([("id", f"no person {target_id}")])
+            return target_id
+        if kind == "call":
+            record = await self.calls.get(target_id)
+            if record is None:
+                raise Invalid([("id", f"no call {target_id}")])
+            return record.person_id or ""
+        note = await self.notes.get(target_id)
+        if note is None:
+            raise Invalid([("id", f"no file note {target_id}")])
+        return note.person_id or ""
+
+    def _audit(
+        self, actor: Actor, now: datetime, action: str, kind: str, target_id: str, person_id: str
+    ) -> AuditEntry:
+        return AuditEntry(
+            at=now,
+            who=actor.name,
+            role=actor.role.value,
+            action=action,
+            target=f"{kind}:{target_id}",
+            person_id=person_id,
+            detail=kind,
+        )
+
+    async def place(self, body: LegalHoldIn, actor: Actor, now: datetime) -> LegalHold:
+        person_id = await self._person_of(body.kind, body.id)
+        hold = LegalHold(
+            kind=body.kind, id=body.id, reason=body.reason, placed_by=actor.name, placed_at=now
+        )
+        entry = self._audit(actor, now, "legal_hold.place", body.kind, body.id, person_id)
+        if not await self.store.place(hold, entry):
+            raise Conflict(f"{body.kind} {body.id} is already on legal hold")
+        return hold
+
+    async def lift(self, body: LegalHoldIn, actor: Actor, now: datetime) -> LegalHold:
+        not_held = Invalid([("id", f"{body.kind} {body.id} is not on legal hold")])
+        current = await self.store.get(body.kind, body.id)
+        if current is None:
+            raise not_held
+        person_id = current.id if current.kind == "person" else ""
+        entry = self._audit(actor, now, "legal_hold.lift", body.kind, body.id, person_id)
+        lifted = await self.store.lift(body.kind, body.id, entry)
+        if lifted is None:
+            raise not_held
+        return lifted
+
+    async def all(self) -> list[LegalHold]:
+        return await self.store.all()

@@ -1,0 +1,277 @@
+"""Legal holds, retention disposals and the disposal log in Redis.
+
+Each batch of disposals is one script: it checks every record's holds, deletes what is not
+held, and appends the disposal-log entry for what it actually deleted, all in one step. So
+a hold placed a moment before is always honoured, and a batch run twice (two replicas, or a
+replica taken over midway) logs each record once: a record already gone counts for nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from callguard.domain.audit import AuditEntry
+from callguard.domain.retention import LegalHold
+from callguard.store import keys
+
+# Shared Lua: append one audit entry to each of its streams.
+#   entry = {keys = [stream keys], flat = [field, value, ...]}
+_AUDIT = """
+local function audit(entry)
+  for _, key in ipairs(entry.keys) do
+    redis.call('XADD', key, '*', unpack(entry.flat))
+  end
+end
+"""
+
+# DISPOSE: delete a batch of records past retention, except those on hold, and log it.
+#   ARGV[1] JSON plan: {stream, entry [field, value, ...] (the log entry without its count),
+#     items [{holds [keys], primary {key, field?, member?}, del [keys],
+#             zrem [[key, member]], srem [[key, member]]}]}
+#   A primary with ``field`` is a hash field (gone when absent or JSON null); with
+#   ``member`` a sorted-set member; else a whole key.
+# Returns {records disposed, records kept because of a hold}
+DISPOSE = """
+local plan = cjson.decode(ARGV[1])
+local disposed, held = 0, 0
+for _, item in ipairs(plan.items) do
+  local on_hold = false
+  for _, hold in ipairs(item.holds) do
+    if redis.call('EXISTS', hold) == 1 then
+      on_hold = true
+      break
+    end
+  end
+  if on_hold then
+    held = held + 1
+  else
+    local p = item.primary
+    local gone = false
+    if p.field then
+      local value = redis.call('HGET', p.key, p.field)
+      if value and value ~= 'null' then
+        redis.call('HDEL', p.key, p.field)
+        gone = true
+      end
+    elseif p.member then
+      gone = redis.call('ZREM', p.key, p.member) == 1
+    else
+      gone = redis.call('DEL', p.key) == 1
+    end
+    for _, key in ipairs(item.del) do
+      redis.call('DEL', key)
+    end
+    for _, z in ipairs(item.zrem) do
+      redis.call('ZREM', z[1], z[2])
+    end
+    for _, s in ipairs(item.srem) do
+      redis.call('SREM', s[1], s[2])
+    end
+    if gone then
+      disposed = disposed + 1
+    end
+  end
+end
+if disposed > 0 then
+  local entry = plan.entry
+  entry[#entry + 1] = 'count'
+  entry[#entry + 1] = tostring(disposed)
+  redis.call('XADD', plan.stream, '*', unpack(entry))
+end
+return {disposed, held}
+"""
+
+# TRIM_STREAMS: trim audit streams to entries newer than a cutoff, except held ones, and log.
+#   ARGV[1] JSON plan: {streams [{key, hold}], min_id, stream, entry [field, value, ...]}
+#   (``hold`` is a hold key, or "" for none)
+# Returns the number of entries trimmed.
+TRIM_STREAMS = """
+local plan = cjson.decode(ARGV[1])
+local trimmed = 0
+for _, s in ipairs(plan.streams) do
+  if s.hold == '' or redis.call('EXISTS', s.hold) == 0 then
+    trimmed = trimmed + redis.call('XTRIM', s.key, 'MINID', plan.min_id)
+  end
+end
+if trimmed > 0 then
+  local entry = plan.entry
+  entry[#entry + 1] = 'count'
+  entry[#entry + 1] = tostring(trimmed)
+  redis.call('XADD', plan.stream, '*', unpack(entry))
+end
+return trimmed
+"""
+
+# PLACE_HOLD: place a legal hold unless one is in place; audit it in the same step.
+#   KEYS[1] hold:{kind}:{id}  KEYS[2] holds
+#   ARGV[1] hold JSON  ARGV[2] "{kind}:{id}"  ARGV[3] epoch  ARGV[4] JSON audit {keys, flat}
+# Returns 1 when placed, 0 when a hold was already in place.
+PLACE_HOLD = (
+    _AUDIT
+    + """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  return 0
+end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+audit(cjson.decode(ARGV[4]))
+return 1
+"""
+)
+
+# LIFT_HOLD: lift a legal hold; audit it in the same step.
+#   KEYS[1] hold:{kind}:{id}  KEYS[2] holds  ARGV[1] "{kind}:{id}"  ARGV[2] JSON audit
+# Returns the lifted hold's JSON, or false when there was none.
+LIFT_HOLD = (
+    _AUDIT
+    + """
+local hold = redis.call('GET', KEYS[1])
+if not hold then
+  return false
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+audit(cjson.decode(ARGV[2]))
+return hold
+"""
+)
+
+
+def audit_plan(entry: AuditEntry) -> dict[str, Any]:
+    streams = [keys.AUDIT]
+    if entry.person_id:
+        streams.append(keys.audit_person(entry.person_id))
+    flat: list[str] = []
+    for name, value in entry.fields().items():
+        flat += [name, value]
+    return {"keys": streams, "flat": flat}
+
+
+@dataclass
+class Disposable:
+    """One record to dispose of: where it is, what holds protect it, what indexes name it."""
+
+    primary: dict[str, str]
+    holds: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    zrem: list[tuple[str, str]] = field(default_factory=list)
+    srem: list[tuple[str, str]] = field(default_factory=list)
+
+    def plan(self) -> dict[str, Any]:
+        return {
+            "primary": self.primary,
+            "holds": self.holds,
+            "del": self.delete,
+            "zrem": [list(z) for z in self.zrem],
+            "srem": [list(s) for s in self.srem],
+        }
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """The disposal-log entry for a batch (its ``count`` is added by the script)."""
+
+    at: datetime
+    kind: str
+    rule: str
+    days: int
+    cutoff: str
+
+    def flat(self) -> list[str]:
+        return [
+            "at",
+            self.at.isoformat(),
+            "kind",
+            self.kind,
+            "rule",
+            self.rule,
+            "days",
+            str(self.days),
+            "cutoff",
+            self.cutoff,
+        ]
+
+
+class RetentionStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._dispose = redis.register_script(DISPOSE)
+        self._trim = redis.register_script(TRIM_STREAMS)
+
+    async def members_before(self, index: str, cutoff: datetime) -> list[str]:
+        """Members of a time-scored index scored before ``cutoff``, oldest first."""
+        found = await self.redis.zrangebyscore(index, "-inf", f"({cutoff.timestamp()}")
+        return cast(list[str], found)
+
+    async def members(self, index: str) -> list[str]:
+        return cast(list[str], await self.redis.zrange(index, 0, -1))
+
+    async def dispose(self, items: Sequence[Disposable], entry: LogEntry) -> tuple[int, int]:
+        """(disposed, held) for one batch."""
+        plan = {
+            "stream": keys.DISPOSALS,
+            "entry": entry.flat(),
+            "items": [i.plan() for i in items],
+        }
+        result = await self._dispose(args=[json.dumps(plan)])
+        return int(result[0]), int(result[1])
+
+    async def trim_streams(
+        self, streams: Sequence[tuple[str, str]], cutoff: datetime, entry: LogEntry
+    ) -> int:
+        """Trim each (stream, hold key or "") to entries at or after ``cutoff``."""
+        plan = {
+            "streams": [{"key": key, "hold": hold} for key, hold in streams],
+            "min_id": f"{int(cutoff.timestamp() * 1000)}-0",
+            "stream": keys.DISPOSALS,
+            "entry": entry.flat(),
+        }
+        return int(await self._trim(args=[json.dumps(plan)]))
+
+    async def disposals(self, count: int) -> list[tuple[str, dict[str, str]]]:
+        """The newest ``count`` disposal-log entries, newest first, with their stream ids."""
+        rows = await self.redis.xrevrange(keys.DISPOSALS, count=count) or []
+        return [(str(i), cast(dict[str, str], f)) for i, f in rows]
+
+
+class HoldStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._place = redis.register_script(PLACE_HOLD)
+        self._lift = redis.register_script(LIFT_HOLD)
+
+    async def place(self, hold: LegalHold, audit: AuditEntry) -> bool:
+        """False when ``hold``'s target is already on hold."""
+        result = await self._place(
+            keys=[keys.legal_hold(hold.kind, hold.id), keys.LEGAL_HOLDS],
+            args=[
+                hold.model_dump_json(),
+                f"{hold.kind}:{hold.id}",
+                hold.placed_at.timestamp(),
+                json.dumps(audit_plan(audit)),
+            ],
+        )
+        return bool(result)
+
+    async def lift(self, kind: str, target_id: str, audit: AuditEntry) -> LegalHold | None:
+        raw = await self._lift(
+            keys=[keys.legal_hold(kind, target_id), keys.LEGAL_HOLDS],
+            args=[f"{kind}:{target_id}", json.dumps(audit_plan(audit))],
+        )
+        return LegalHold.model_validate_json(raw) if raw else None
+
+    async def get(self, kind: str, target_id: str) -> LegalHold | None:
+        raw = await self.redis.get(keys.legal_hold(kind, target_id))
+        return LegalHold.model_validate_json(raw) if raw else None
+
+    async def all(self) -> list[LegalHold]:
+        members = cast(list[str], await self.redis.zrange(keys.LEGAL_HOLDS, 0, -1))
+        if not members:
+            return []
+        raws = await self.redis.mget([keys.legal_hold(*m.split(":", 1)) for m in members])
+        return [LegalHold.model_validate_json(r) for r in raws if r]
