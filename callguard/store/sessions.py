@@ -1,0 +1,152 @@
+"""Web sign-in state in Redis: server-side sessions and the failed sign-in counter.
+
+The browser holds only a random session id; Redis holds its SHA-256, so a copy of the
+store does not let anyone sign in. Sessions expire after ``SESSION_IDLE_TTL_S`` without
+use, and after ``SESSION_MAX_S`` whatever happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from redis.asyncio import Redis
+
+from callguard.domain.roles import Role
+from callguard.store import keys
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    user: str
+    role: Role
+    csrf: str
+    created_at: float
+    # Signed in through the single-sign-on proxy (no sign-out form of our own makes sense).
+    sso: bool = False
+
+
+class SessionStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def create(self, user: str, role: Role, now: datetime, *, sso: bool = False) -> Session:
+        session = Session(
+            id=secrets.token_urlsafe(32),
+            user=user,
+            role=role,
+            csrf=secrets.token_urlsafe(32),
+            created_at=now.timestamp(),
+            sso=sso,
+        )
+        key = keys.session(_hash(session.id))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                key,
+                mapping={
+                    "user": session.user,
+                    "role": session.role.value,
+                    "csrf": session.csrf,
+                    "created_at": repr(session.created_at),
+                    "sso": "1" if sso else "0",
+                    "flash": "[]",
+                },
+            )
+            pipe.expire(key, keys.SESSION_IDLE_TTL_S)
+            await pipe.execute()
+        return session
+
+    async def get(self, session_id: str, now: datetime) -> Session | None:
+        """The live session for this id (its idle timer restarted), or None."""
+        if not session_id or len(session_id) > 100:
+            return None
+        key = keys.session(_hash(session_id))
+        fields = cast(dict[str, str], await self.redis.hgetall(key))
+        if not fields:
+            return None
+        created_at = float(fields["created_at"])
+        if now.timestamp() - created_at > keys.SESSION_MAX_S:
+            await self.redis.delete(key)
+            return None
+        await self.redis.expire(key, keys.SESSION_IDLE_TTL_S)
+        return Session(
+            id=session_id,
+            user=fields["user"],
+            role=Role(fields["role"]),
+            csrf=fields["csrf"],
+            created_at=created_at,
+            sso=fields.get("sso") == "1",
+        )
+
+    async def delete(self, session_id: str) -> None:
+        await self.redis.delete(keys.session(_hash(session_id)))
+
+    async def flash(self, session_id: str, message: str) -> None:
+        """Keep a message to show on the next page (after a redirect)."""
+        key = keys.session(_hash(session_id))
+        raw = await self.redis.hget(key, "flash")
+        if raw is None:
+            return
+        messages = [*json.loads(raw), message][-5:]
+        await self.redis.hset(key, "flash", json.dumps(messages))
+
+    async def take_flashes(self, session_id: str) -> list[str]:
+        key = keys.session(_hash(session_id))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(key, "flash")
+            pipe.hset(key, "flash", "[]")
+            raw, _ = await pipe.execute()
+        if raw is None:
+            await self.redis.delete(key)  # hset on a gone session made a stub: drop it
+            return []
+        return [str(m) for m in json.loads(raw)]
+
+
+class LoginThrottle:
+    """At most ``max_failures`` failed sign-ins per name in ``LOGIN_WINDOW_S`` (a sliding
+    window); past that the name is locked until the oldest failure leaves the window or an
+    admin unlocks it. Unknown names are counted the same way, so lock-out does not tell
+    which names exist."""
+
+    def __init__(self, redis: Redis, max_failures: int = 5) -> None:
+        self.redis = redis
+        self.max_failures = max_failures
+
+    @staticmethod
+    def _key(name: str) -> str:
+        # Names are case-insensitive here so "Sam" and "sam" share one counter.
+        return keys.login_failures(name.strip().lower()[:64])
+
+    async def locked_for_s(self, name: str, now: datetime) -> int:
+        """Seconds until ``name`` may try again; 0 when it is not locked."""
+        key = self._key(name)
+        start = now.timestamp() - keys.LOGIN_WINDOW_S
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", start)
+            pipe.zrange(key, 0, -1, withscores=True)
+            _, failures = await pipe.execute()
+        if len(failures) < self.max_failures:
+            return 0
+        # Unlocked when enough failures have aged out to drop below the limit.
+        oldest_relevant = failures[-self.max_failures][1]
+        return max(1, int(oldest_relevant + keys.LOGIN_WINDOW_S - now.timestamp()))
+
+    async def failed(self, name: str, now: datetime) -> None:
+        key = self._key(name)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {secrets.token_hex(4): now.timestamp()})
+            pipe.zremrangebyscore(key, "-inf", now.timestamp() - keys.LOGIN_WINDOW_S)
+            pipe.expire(key, keys.LOGIN_WINDOW_S)
+            await pipe.execute()
+
+    async def clear(self, name: str) -> None:
+        await self.redis.delete(self._key(name))

@@ -1,0 +1,68 @@
+"""The server-rendered pages: sign-in, the staff console, the managers' pages, user admin.
+
+``install_pages`` adds them to the app: Jinja templates (with the GOV.UK Frontend macros of
+``govuk-frontend-jinja``), the assets (see ``assets``), the sign-in machinery (see
+``callguard.web.sessions``) and every page's route.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from callguard.web.pages import admin, auth, calls, console, demo, manage
+from callguard.web.pages import register as register_pages
+from callguard.web.pages import strategies as strategy_pages
+from callguard.web.pages.assets import install_assets, load_assets
+from callguard.web.sessions import WebSettings, install_web_auth, load_web_settings
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+PAGE_MODULES = (auth, console, demo, register_pages, strategy_pages, calls, manage, admin)
+
+
+def _filters(tz: ZoneInfo) -> dict[str, object]:
+    def when(value: datetime | None) -> str:
+        if value is None:
+            return "—"
+        local = value.astimezone(tz)
+        return local.strftime("%a %-d %b %Y, %H:%M")
+
+    def time_of_day(value: datetime | None) -> str:
+        return value.astimezone(tz).strftime("%H:%M") if value else "—"
+
+    def day(value: date | datetime | None) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, datetime):
+            value = value.astimezone(tz).date()
+        return value.strftime("%a %-d %b %Y")
+
+    return {"when": when, "time": time_of_day, "day": day}
+
+
+def install_pages(app: web.Application, tz: ZoneInfo, settings: WebSettings | None = None) -> None:
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(TEMPLATES),
+                jinja2.PrefixLoader(
+                    {"govuk_frontend_jinja": jinja2.PackageLoader("govuk_frontend_jinja")}
+                ),
+            ]
+        ),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(_filters(tz))
+    install_assets(app, load_assets())
+    install_web_auth(app, settings or load_web_settings())
+    app.router.add_routes(auth.routes)
+    for module in PAGE_MODULES:
+        module.pages.install(app)

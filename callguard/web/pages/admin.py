@@ -1,0 +1,210 @@
+"""User administration (the ``admin`` role): accounts, roles, line managers, passwords and
+lock-outs. An admin sees no personal data about callers: only these pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from callguard.domain.roles import Role
+from callguard.domain.users import User, password_problems
+from callguard.services.errors import NotFound
+from callguard.web.pages.forms import FormErrors, place, problems_of
+from callguard.web.pages.framework import PageContext, Pages
+from callguard.web.sessions import web_auth
+
+pages = Pages()
+
+USER_IDS = ("name", "display_name", "email", "role", "line_manager", "password")
+USER_LABELS = {
+    "name": "User name",
+    "display_name": "Full name",
+    "email": "Email",
+    "role": "Role",
+    "line_manager": "Line manager",
+    "password": "Password",
+}
+ROLE_LABELS = {
+    Role.staff.value: "Staff: live call controls, own file notes",
+    Role.manager.value: "Manager: people, strategies, call log, all file notes",
+    Role.chief_executive.value: "Chief executive: as manager, plus no-response restrictions",
+    Role.admin.value: "Admin: users only, no personal data",
+}
+
+
+async def _users_page(
+    context: PageContext,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status: int = 200,
+) -> web.Response:
+    services = context.services
+    users = await services.users.list_users()
+    now = services.clock.now()
+    throttle = web_auth(context.request).throttle
+    rows = [
+        {
+            "user": u,
+            "has_password": await services.users.has_password(u.name),
+            "locked_s": await throttle.locked_for_s(u.name, now),
+        }
+        for u in users
+    ]
+    return await context.render(
+        "admin_users.html",
+        {
+            "title": "Users",
+            "rows": rows,
+            "values": values or {"role": "staff"},
+            "errors": errors,
+            "page_errors": bool(errors),
+            "roles": list(ROLE_LABELS.items()),
+            "managers": [
+                (u.name, u.name) for u in users if u.role in (Role.manager, Role.chief_executive)
+            ],
+        },
+        status=status,
+    )
+
+
+@pages.get("/admin/users", name="admin-users", role=Role.admin)
+async def users_list(context: PageContext) -> web.StreamResponse:
+    return await _users_page(context)
+
+
+def _user_fields(context: PageContext) -> dict[str, Any]:
+    return {
+        "display_name": context.text("display_name"),
+        "email": context.text("email") or None,
+        "role": context.text("role"),
+        "line_manager": context.text("line_manager") or None,
+    }
+
+
+async def _line_manager_problems(context: PageContext, name: str | None) -> list[tuple[str, str]]:
+    if not name:
+        return []
+    manager = await context.services.users.get_user(name)
+    if manager is None or manager.role not in (Role.manager, Role.chief_executive):
+        return [("line_manager", "must be a user with the manager or chief executive role")]
+    return []
+
+
+@pages.post("/admin/users", name="admin-user-create", role=Role.admin)
+async def user_create(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    values = {name: context.form.get(name, "") for name in USER_IDS if name != "password"}
+    raw = {"name": context.text("name"), **_user_fields(context)}
+    problems: list[tuple[str, str]] = []
+    user: User | None = None
+    try:
+        user = User.model_validate(raw)
+    except ValidationError as error:
+        problems += problems_of(error)
+    password = context.form.get("password", "")
+    problems += [("password", p) for p in password_problems(password)]
+    problems += await _line_manager_problems(context, raw["line_manager"])
+    if user is not None and await services.users.get_user(user.name) is not None:
+        problems.append(("name", "a user with this name already exists"))
+    if problems or user is None:
+        errors = place(problems, USER_IDS, labels=USER_LABELS)
+        return await _users_page(context, values, errors, 422)
+    await services.users.put_user(user)
+    await services.users.set_password(user.name, password)
+    return await context.redirect(context.url("admin-users"), f"User {user.name} created.")
+
+
+@pages.get("/admin/users/{name}", name="admin-user", role=Role.admin)
+async def user_page(context: PageContext) -> web.StreamResponse:
+    user = await _user(context)
+    return await _user_page(context, user, None, None)
+
+
+async def _user(context: PageContext) -> User:
+    name = context.request.match_info["name"]
+    user = await context.services.users.get_user(name)
+    if user is None:
+        raise NotFound(f"no user {name}")
+    return user
+
+
+async def _user_page(
+    context: PageContext,
+    user: User,
+    values: dict[str, Any] | None,
+    errors: FormErrors | None,
+    status: int = 200,
+) -> web.Response:
+    users = await context.services.users.list_users()
+    now = context.services.clock.now()
+    return await context.render(
+        "admin_user.html",
+        {
+            "title": f"User {user.name}",
+            "user": user,
+            "values": values
+            or {
+                "display_name": user.display_name,
+                "email": user.email or "",
+                "role": user.role.value,
+                "line_manager": user.line_manager or "",
+            },
+            "errors": errors,
+            "page_errors": bool(errors),
+            "roles": list(ROLE_LABELS.items()),
+            "managers": [
+                (u.name, u.name)
+                for u in users
+                if u.role in (Role.manager, Role.chief_executive) and u.name != user.name
+            ],
+            "locked_s": await web_auth(context.request).throttle.locked_for_s(user.name, now),
+        },
+        status=status,
+    )
+
+
+@pages.post("/admin/users/{name}", name="admin-user-save", role=Role.admin)
+async def user_save(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    user = await _user(context)
+    values = {name: context.form.get(name, "") for name in USER_IDS if name != "password"}
+    problems: list[tuple[str, str]] = []
+    updated: User | None = None
+    try:
+        updated = User.model_validate({"name": user.name, **_user_fields(context)})
+    except ValidationError as error:
+        problems += problems_of(error)
+    problems += await _line_manager_problems(context, values.get("line_manager") or None)
+    if updated is not None and updated.line_manager == user.name:
+        problems.append(("line_manager", "cannot be the user themselves"))
+    if problems or updated is None:
+        errors = place(problems, USER_IDS, labels=USER_LABELS)
+        return await _user_page(context, user, values, errors, 422)
+    await services.users.put_user(updated)
+    return await context.redirect(context.url("admin-users"), f"User {user.name} saved.")
+
+
+@pages.post("/admin/users/{name}/password", name="admin-user-password", role=Role.admin)
+async def user_password(context: PageContext) -> web.StreamResponse:
+    user = await _user(context)
+    password = context.form.get("password", "")
+    problems = [("password", p) for p in password_problems(password)]
+    if problems:
+        errors = place(problems, USER_IDS, labels=USER_LABELS)
+        return await _user_page(context, user, None, errors, 422)
+    await context.services.users.set_password(user.name, password)
+    await web_auth(context.request).throttle.clear(user.name)
+    return await context.redirect(
+        context.url("admin-user", name=user.name), f"New password set for {user.name}."
+    )
+
+
+@pages.post("/admin/users/{name}/unlock", name="admin-user-unlock", role=Role.admin)
+async def user_unlock(context: PageContext) -> web.StreamResponse:
+    user = await _user(context)
+    await web_auth(context.request).throttle.clear(user.name)
+    return await context.redirect(
+        context.url("admin-user", name=user.name), f"{user.name} can sign in again."
+    )

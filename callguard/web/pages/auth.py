@@ -1,0 +1,153 @@
+"""Sign-in, sign-out, and the start page each role lands on."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from callguard.domain.roles import Role, has_at_least
+from callguard.web import csrf
+from callguard.web.appkeys import SERVICES
+from callguard.web.pages.forms import FormErrors
+from callguard.web.pages.framework import (
+    PageContext,
+    Pages,
+    csrf_refused,
+    render,
+)
+from callguard.web.sessions import LOGIN_CSRF_COOKIE, web_auth
+
+log = logging.getLogger("callguard.web.auth")
+
+pages = Pages()
+routes = web.RouteTableDef()
+
+MAX_NAME = 64
+MAX_PASSWORD = 256
+
+
+def start_page(role: Role) -> str:
+    if role is Role.admin:
+        return "/admin/users"
+    if has_at_least(role, Role.manager):
+        return "/manage"
+    return "/console"
+
+
+def _safe_next(target: str) -> str | None:
+    """Only a path on this site: never another host (an open redirect)."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if target.startswith(("/sign-in", "/sign-out")):
+        return None
+    return target
+
+
+async def _sign_in_page(
+    request: web.Request,
+    *,
+    errors: FormErrors | None = None,
+    username: str = "",
+    status: int = 200,
+) -> web.Response:
+    auth = web_auth(request)
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or csrf.new_token()
+    response = render(
+        request,
+        "sign_in.html",
+        {
+            "title": "Sign in",
+            "errors": errors,
+            "page_errors": bool(errors),
+            "values": {"username": username},
+            "signin_token": token,
+            "next": _safe_next(request.query.get("next", "")) or "",
+            "sso_header": auth.settings.sso_header,
+            "max_failures": auth.throttle.max_failures,
+        },
+        session=None,
+        status=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=auth.secure_cookies,
+        path="/sign-in",
+    )
+    return response
+
+
+@routes.get("/sign-in", name="signin")
+async def sign_in_form(request: web.Request) -> web.StreamResponse:
+    session, new_cookie = await web_auth(request).current(request)
+    if session is not None:
+        response = web.Response(status=303, headers={"Location": start_page(session.role)})
+        if new_cookie:
+            web_auth(request).set_cookie(response, session)
+        return response
+    return await _sign_in_page(request)
+
+
+@routes.post("/sign-in", name="signin-post")
+async def sign_in(request: web.Request) -> web.StreamResponse:
+    auth = web_auth(request)
+    services = request.app[SERVICES]
+    form = await request.post()
+    token = form.get(csrf.FIELD)
+    if not csrf.same(
+        request.cookies.get(LOGIN_CSRF_COOKIE, ""), token if isinstance(token, str) else None
+    ):
+        return csrf_refused(request, None)
+    username = str(form.get("username", "")).strip()[:MAX_NAME]
+    password = str(form.get("password", ""))[:MAX_PASSWORD]
+    errors = FormErrors()
+    if not username:
+        errors.add("username", "Enter your user name")
+    if not password:
+        errors.add("password", "Enter your password")
+    if errors:
+        return await _sign_in_page(request, errors=errors, username=username, status=400)
+    now = services.clock.now()
+    locked_s = await auth.throttle.locked_for_s(username, now)
+    if locked_s:
+        minutes = max(1, (locked_s + 59) // 60)
+        errors.add(
+            "username",
+            f"This account is locked after too many wrong passwords. Try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}, or ask an administrator to unlock it",
+        )
+        log.warning("sign-in refused: %s is locked", username)
+        return await _sign_in_page(request, errors=errors, username=username, status=429)
+    user = await services.users.get_user(username)
+    ok = await services.users.check_password(username, password)
+    if user is None or not ok:
+        await auth.throttle.failed(username, now)
+        errors.add("password", "The user name or password is not right")
+        return await _sign_in_page(request, errors=errors, username=username, status=401)
+    await auth.throttle.clear(username)
+    session = await auth.sessions.create(user.name, user.role, now)
+    target = _safe_next(str(form.get("next", ""))) or start_page(user.role)
+    response = web.Response(status=303, headers={"Location": target})
+    auth.set_cookie(response, session)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/sign-in")
+    log.info("%s signed in (%s)", user.name, user.role.value)
+    return response
+
+
+@pages.post("/sign-out", name="signout", role=None)
+async def sign_out(context: PageContext) -> web.StreamResponse:
+    auth = web_auth(context.request)
+    await auth.sessions.delete(context.session.id)
+    response = web.Response(status=303, headers={"Location": "/sign-in"})
+    auth.clear_cookie(response)
+    return response
+
+
+@pages.get("/", name="home", role=None)
+async def home(context: PageContext) -> web.StreamResponse:
+    return web.Response(status=303, headers={"Location": start_page(context.session.role)})

@@ -1,0 +1,390 @@
+"""The staff console: live calls with the caller alert and the two buttons (§6.4), my file
+notes to complete (§6.5), and callers' messages to triage (§3.10).
+
+The live list updates without a reload: ``console.js`` polls ``/console/live.json``, sending
+the cards it already shows (``have=sid:version,...``); the answer carries only new or
+changed cards, rendered by the same template as the page, and the sids still live. Reading
+a caller alert is audited, so an unchanged card is never read again just to be redrawn.
+Without JavaScript every form still posts and the page reloads with the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from pydantic import ValidationError
+
+from callguard.demo import DEMO_PEOPLE
+from callguard.domain.notes import AddendumIn, FileNote, NotePatchIn
+from callguard.domain.records import CallRecord, Triage
+from callguard.domain.roles import Role, has_at_least
+from callguard.phones import mask_phone
+from callguard.services.controls import CallerAlert
+from callguard.services.errors import Conflict, Invalid, ServiceError
+from callguard.store import keys
+from callguard.web.api_calls import TriageIn
+from callguard.web.pages.demo import is_demo
+from callguard.web.pages.forms import FormErrors, place, problems_of
+from callguard.web.pages.framework import PageContext, Pages
+
+pages = Pages()
+
+POLL_INTERVAL_MS = 3000
+MESSAGES_SHOWN = 20
+TRIAGE_LABELS = {
+    "new_complaint": "A new complaint",
+    "criminal_matter": "A criminal matter (pass to the police)",
+    "safeguarding": "A safeguarding concern",
+    "no_action": "No action needed",
+}
+
+
+def card_version(record: CallRecord) -> str:
+    """Changes whenever what the card shows changes."""
+    seen = [
+        record.status,
+        len(record.warnings),
+        record.ended is not None,
+        bool(record.conference_sid),
+        record.new_matter_claimed,
+    ]
+    return hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:12]
+
+
+async def _live_records(context: PageContext) -> list[CallRecord]:
+    sids = await context.services.calls.live_sids()
+    records = await context.services.calls.many(sids)
+    live = [r for r in records if r.in_progress]
+    return sorted(live, key=lambda r: r.received_at)
+
+
+async def _alert(context: PageContext, record: CallRecord) -> CallerAlert:
+    return await context.services.controls.alert(
+        record.call_sid, context.actor, context.services.clock.now()
+    )
+
+
+def _card_context(context: PageContext, record: CallRecord, alert: CallerAlert) -> dict[str, Any]:
+    return {
+        "record": record,
+        "alert": alert,
+        "version": card_version(record),
+        "csrf_token": context.session.csrf,
+        "demo": is_demo(context.request.app),
+        "policy": context.services.policy,
+    }
+
+
+def _render_card(context: PageContext, record: CallRecord, alert: CallerAlert) -> str:
+    env = aiohttp_jinja2.get_env(context.request.app)
+    template = env.get_template("_live_call.html")
+    return template.render(**_card_context(context, record, alert), app=context.request.app)
+
+
+async def _my_notes(context: PageContext) -> list[FileNote]:
+    notes = await context.services.notes.listing(context.actor, "draft", context.actor.name)
+    return sorted(notes, key=lambda n: n.due_at)
+
+
+async def _messages(context: PageContext) -> tuple[list[CallRecord], int]:
+    calls = context.services.calls
+    sids, total = await calls.page(keys.MESSAGES, None, None, 0, MESSAGES_SHOWN)
+    return await calls.many(sids), total
+
+
+@pages.get("/console", name="console", role=Role.staff)
+async def console(context: PageContext) -> web.StreamResponse:
+    records = await _live_records(context)
+    cards = [
+        {"sid": r.call_sid, "version": card_version(r), "html": _render_card(context, r, a)}
+        for r in records
+        for a in [await _alert(context, r)]
+    ]
+    messages, messages_total = await _messages(context)
+    demo = is_demo(context.request.app)
+    return await context.render(
+        "console.html",
+        {
+            "title": "Staff console",
+            "cards": cards,
+            "notes": await _my_notes(context),
+            "messages": messages,
+            "messages_total": messages_total,
+            "triage_labels": TRIAGE_LABELS,
+            "mask": mask_phone,
+            "now": context.services.clock.now(),
+            "tz": context.services.tz,
+            "poll_ms": POLL_INTERVAL_MS,
+            "demo": demo,
+            "demo_people": await _demo_numbers(context) if demo else [],
+        },
+    )
+
+
+async def _demo_numbers(context: PageContext) -> list[tuple[str, str]]:
+    return [(p.phone, f"{p.name} — {p.phone}") for p in DEMO_PEOPLE] + [
+        ("07700 900999", "Someone with no contact strategy — 07700 900999"),
+        ("07700 900205", "Eli Advocate's advocate — 07700 900205"),
+    ]
+
+
+@pages.get("/console/live.json", name="console-live", role=Role.staff)
+async def live_json(context: PageContext) -> web.StreamResponse:
+    have: dict[str, str] = {}
+    for item in context.request.query.get("have", "").split(",")[:200]:
+        sid, _, version = item.partition(":")
+        if sid and version:
+            have[sid] = version
+    records = await _live_records(context)
+    changed = []
+    for record in records:
+        version = card_version(record)
+        if have.get(record.call_sid) == version:
+            continue
+        alert = await _alert(context, record)
+        changed.append(
+            {
+                "sid": record.call_sid,
+                "version": version,
+                "html": _render_card(context, record, alert),
+            }
+        )
+    body = {"live": [r.call_sid for r in records], "changed": changed}
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+def _wants_json(request: web.Request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+async def _control_result(
+    context: PageContext, ok: bool, message: str, status: int, extra: dict[str, str] | None = None
+) -> web.StreamResponse:
+    if _wants_json(context.request):
+        return web.json_response({"ok": ok, "message": message, **(extra or {})}, status=status)
+    return await context.redirect("/console", message if ok else "error:" + message)
+
+
+def _reason_label(context: PageContext, code: str) -> str:
+    reason = context.services.policy.reasons.get(code)
+    return reason.label if reason else code
+
+
+@pages.post("/console/calls/{call_sid}/warning", name="console-warn", role=Role.staff)
+async def warn(context: PageContext) -> web.StreamResponse:
+    call_sid = context.request.match_info["call_sid"]
+    code = context.text("reason")
+    if not code:
+        return await _control_result(context, False, "Choose the reason for the warning", 422)
+    try:
+        given = await context.services.controls.warn(
+            call_sid, code, context.actor, context.services.clock.now()
+        )
+    except ServiceError as error:
+        return await _control_result(context, False, error.message, error.status)
+    reason = context.services.policy.reasons[code]
+    return await _control_result(
+        context,
+        True,
+        f"Warning played to the caller ({reason.label}; warning {given.warnings_in_call} "
+        f"in this call). They heard: “{reason.warning}”",
+        201,
+    )
+
+
+@pages.post("/console/calls/{call_sid}/end", name="console-end", role=Role.staff)
+async def end(context: PageContext) -> web.StreamResponse:
+    call_sid = context.request.match_info["call_sid"]
+    code = context.text("reason")
+    if not code:
+        return await _control_result(context, False, "Choose the reason for ending the call", 422)
+    try:
+        ended = await context.services.controls.end(
+            call_sid, code, context.actor, context.services.clock.now()
+        )
+    except ServiceError as error:
+        return await _control_result(context, False, error.message, error.status)
+    told = (
+        f"{ended.line_manager} has been told"
+        if ended.line_manager
+        else "you have no line manager on record: tell your manager yourself"
+    )
+    closing = (
+        "The caller heard the closing statement and the call has ended."
+        if ended.closing_statement_sent
+        else "The phone system did not play the closing statement: hang up your handset now."
+    )
+    note_url = context.url("note", note_id=ended.file_note_id)
+    return await _control_result(
+        context,
+        True,
+        f"Call ended ({_reason_label(context, code)}). {closing} A draft file note is "
+        f"ready for you to complete; {told}.",
+        200,
+        {"note_url": note_url, "file_note_id": ended.file_note_id},
+    )
+
+
+# --- file notes ---------------------------------------------------------------------------
+
+NOTE_IDS = ("summary", "why_ended", "actions_taken", "line_manager_informed")
+NOTE_LABELS = {
+    "summary": "What was said or done",
+    "why_ended": "Why the call was ended",
+    "actions_taken": "Other actions taken",
+    "line_manager_informed": "Line manager told",
+}
+
+
+def _note_values(note: FileNote) -> dict[str, str]:
+    return {
+        "summary": note.summary or "",
+        "why_ended": note.why_ended or "",
+        "actions_taken": note.actions_taken or "",
+        "line_manager_informed": "yes" if note.line_manager_informed else "",
+    }
+
+
+async def _note_page(
+    context: PageContext,
+    note: FileNote,
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+    status: int = 200,
+) -> web.Response:
+    actor = context.actor
+    record = await context.services.calls.get(note.call_sid)
+    return await context.render(
+        "note.html",
+        {
+            "title": "File note",
+            "note": note,
+            "record": record,
+            "values": values if values is not None else _note_values(note),
+            "errors": errors,
+            "page_errors": bool(errors),
+            "labels": NOTE_LABELS,
+            "reason_label": note.reason_label,
+            "policy_reasons": context.services.policy.reasons,
+            "may_sign_off": has_at_least(actor.role, Role.manager)
+            and note.status == "completed"
+            and note.signed_off is None
+            and note.author != actor.name,
+            "may_write": note.author == actor.name and note.status == "draft",
+            "now": context.services.clock.now(),
+            "tz": context.services.tz,
+        },
+        status=status,
+    )
+
+
+@pages.get("/notes/{note_id}", name="note", role=Role.staff)
+async def note_page(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    note = await services.notes.get(
+        context.request.match_info["note_id"], context.actor, services.clock.now()
+    )
+    return await _note_page(context, note)
+
+
+@pages.post("/notes/{note_id}", name="note-save", role=Role.staff)
+async def note_save(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    note_id = context.request.match_info["note_id"]
+    complete = context.text("action") == "complete"
+    values = {name: context.form.get(name, "") for name in NOTE_IDS}
+    raw: dict[str, Any] = {
+        name: values[name].strip() or None for name in ("summary", "why_ended", "actions_taken")
+    }
+    raw = {k: v for k, v in raw.items() if v is not None}
+    if values["line_manager_informed"] == "yes":
+        raw["line_manager_informed"] = True
+    if complete:
+        raw["status"] = "completed"
+    now = services.clock.now()
+    errors: FormErrors | None = None
+    try:
+        body = NotePatchIn.model_validate(raw)
+        note = await services.notes.update(note_id, body, context.actor, now)
+    except ValidationError as error:
+        errors = place(problems_of(error), NOTE_IDS, labels=NOTE_LABELS)
+    except Invalid as invalid:
+        errors = place(
+            [(f, _note_reason(f, r)) for f, r in invalid.problems], NOTE_IDS, labels=NOTE_LABELS
+        )
+    if errors:
+        current = await services.notes.get(note_id, context.actor, now)
+        return await _note_page(context, current, values=values, errors=errors, status=422)
+    message = "File note completed." if complete else "Draft saved."
+    if complete:
+        return await context.redirect(context.url("console"), message)
+    return await context.redirect(context.url("note", note_id=note.id), message)
+
+
+def _note_reason(field: str, reason: str) -> str:
+    if field == "line_manager_informed" and reason == "required to complete the note":
+        return "Tick to confirm you have told your line manager, to complete the note"
+    if reason == "required to complete the note":
+        return f"Enter {NOTE_LABELS.get(field, field).lower()} to complete the note"
+    return reason
+
+
+@pages.post("/notes/{note_id}/addenda", name="note-addendum", role=Role.staff)
+async def note_addendum(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    note_id = context.request.match_info["note_id"]
+    now = services.clock.now()
+    try:
+        body = AddendumIn.model_validate({"text": context.form.get("addendum", "")})
+    except ValidationError:
+        note = await services.notes.get(note_id, context.actor, now)
+        errors = FormErrors()
+        errors.add("addendum", "Enter the correction or addition")
+        return await _note_page(context, note, errors=errors, status=422)
+    await services.notes.add_addendum(note_id, body, context.actor, now)
+    return await context.redirect(context.url("note", note_id=note_id), "Addendum added.")
+
+
+@pages.post("/notes/{note_id}/sign-off", name="note-sign-off", role=Role.manager)
+async def note_sign_off(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    note_id = context.request.match_info["note_id"]
+    await services.notes.sign_off(note_id, context.actor, services.clock.now())
+    return await context.redirect(context.url("notes"), "File note signed off.")
+
+
+# --- messages -----------------------------------------------------------------------------
+
+
+@pages.post("/console/messages/{call_sid}/triage", name="console-triage", role=Role.staff)
+async def triage(context: PageContext) -> web.StreamResponse:
+    """As ``POST /api/v1/calls/{sid}/message/triage``: the same model and the same steps."""
+    services = context.services
+    call_sid = context.request.match_info["call_sid"]
+    try:
+        body = TriageIn.model_validate(
+            {"outcome": context.text("outcome"), "notes": context.text("notes")}
+        )
+    except ValidationError:
+        return await context.redirect(
+            context.url("console"), "error:Choose what the message turned out to be"
+        )
+    record = await services.call_events.get(call_sid)
+    if record.message is None:
+        return await context.redirect(context.url("console"), "error:That call has no message")
+    if record.message.triage is not None:
+        raise Conflict("this message was already triaged")
+    triage = Triage(
+        outcome=body.outcome, notes=body.notes, by=context.actor.name, at=services.clock.now()
+    )
+    message = record.message.model_copy(update={"triage": triage})
+    await services.calls.update(call_sid, {"message": message.model_dump(mode="json")}, False)
+    await services.redis.zrem(keys.MESSAGES, call_sid)
+    return await context.redirect(
+        context.url("console"), f"Message triaged: {TRIAGE_LABELS[body.outcome]}."
+    )

@@ -1,0 +1,266 @@
+"""A small route registry for the server-rendered pages, like ``callguard.web.api`` for JSON.
+
+Each page declares its method, path, name and least role. The wrapper finds who is signed
+in (a session, or the single-sign-on proxy), sends the signed-out to the sign-in page,
+answers 403 to a role without the right, checks the CSRF token on every unsafe request
+(403 without it), and turns a use case's failure into a page that says what went wrong.
+Pages carry personal data, so none is cached.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
+from redis.exceptions import RedisError
+
+from callguard.domain.roles import Role, has_at_least
+from callguard.domain.users import Actor
+from callguard.services.container import Services
+from callguard.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from callguard.store.sessions import Session
+from callguard.web import csrf
+from callguard.web.appkeys import SERVICES
+from callguard.web.pages.assets import ASSETS
+from callguard.web.sessions import web_auth
+
+log = logging.getLogger("callguard.web.pages")
+
+MAX_FORM_BYTES = 256 * 1024
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class PageContext:
+    """What a page handler gets: who is acting, their session, the services, the form."""
+
+    request: web.Request
+    session: Session
+    services: Services
+    form: MultiDictProxy[str] = field(default_factory=lambda: MultiDictProxy(MultiDict()))
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(name=self.session.user, role=self.session.role)
+
+    def url(self, route: str, /, query: Mapping[str, str] | None = None, **parts: str) -> str:
+        path = str(self.request.app.router[route].url_for(**parts))
+        return path + ("?" + urlencode(query) if query else "")
+
+    async def render(
+        self, template: str, context: dict[str, Any] | None = None, status: int = 200
+    ) -> web.Response:
+        flashes = await web_auth(self.request).sessions.take_flashes(self.session.id)
+        return render(
+            self.request,
+            template,
+            {"flashes": flashes, **(context or {})},
+            session=self.session,
+            status=status,
+        )
+
+    async def redirect(self, location: str, flash: str | None = None) -> web.Response:
+        """303 See Other after a successful post, with a message for the next page."""
+        if flash:
+            await web_auth(self.request).sessions.flash(self.session.id, flash)
+        return web.Response(status=303, headers={"Location": location})
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.form.get(name, default).strip()
+
+
+PageHandler = Callable[[PageContext], Awaitable[web.StreamResponse]]
+
+
+def nav_for(role: Role | None) -> list[tuple[str, str]]:
+    """The service navigation: (route name, label) for what this role may open."""
+    if role is None:
+        return []
+    if role is Role.admin:
+        return [("admin-users", "Users")]
+    items = [("console", "Console")]
+    if has_at_least(role, Role.manager):
+        items += [
+            ("manage", "Overview"),
+            ("people", "Register"),
+            ("calls", "Call log"),
+            ("preview-page", "Preview"),
+            ("oversight", "Oversight"),
+        ]
+    return items
+
+
+def render(
+    request: web.Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    session: Session | None,
+    status: int = 200,
+) -> web.Response:
+    base: dict[str, Any] = {
+        "session": session,
+        "role": session.role.value if session else None,
+        "csrf_token": session.csrf if session else "",
+        "nav": nav_for(session.role if session else None),
+        "current_route": request.match_info.route.name if request.match_info.route else None,
+        "assets": request.app[ASSETS],
+        "policy": request.app[SERVICES].policy,
+        "flashes": [],
+    }
+    response = aiohttp_jinja2.render_template(template, request, {**base, **context}, status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(
+    request: web.Request, status: int, title: str, message: str, session: Session | None
+) -> web.Response:
+    return render(
+        request,
+        "error.html",
+        {"title": title, "message": message, "status": status},
+        session=session,
+        status=status,
+    )
+
+
+def allowed(role: Role, needed: Role | None, also: tuple[Role, ...]) -> bool:
+    return needed is None or has_at_least(role, needed) or role in also
+
+
+@dataclass(frozen=True)
+class PageRoute:
+    method: str
+    path: str
+    name: str
+    role: Role | None
+    handler: PageHandler
+    also: tuple[Role, ...] = ()
+
+
+@dataclass
+class Pages:
+    routes: list[PageRoute] = field(default_factory=list)
+
+    def route(
+        self, method: str, path: str, *, name: str, role: Role | None, also: tuple[Role, ...] = ()
+    ) -> Callable[[PageHandler], PageHandler]:
+        def register(handler: PageHandler) -> PageHandler:
+            self.routes.append(PageRoute(method, path, name, role, handler, also))
+            return handler
+
+        return register
+
+    def get(
+        self, path: str, *, name: str, role: Role | None, also: tuple[Role, ...] = ()
+    ) -> Callable[[PageHandler], PageHandler]:
+        return self.route("GET", path, name=name, role=role, also=also)
+
+    def post(
+        self, path: str, *, name: str, role: Role | None, also: tuple[Role, ...] = ()
+    ) -> Callable[[PageHandler], PageHandler]:
+        return self.route("POST", path, name=name, role=role, also=also)
+
+    def install(self, app: web.Application) -> None:
+        for route in self.routes:
+            app.router.add_route(route.method, route.path, _wrap(route), name=route.name)
+
+
+async def _form(request: web.Request) -> MultiDictProxy[str]:
+    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=MAX_FORM_BYTES, actual_size=request.content_length
+        )
+    raw = await request.post()
+    return MultiDictProxy(MultiDict((k, v) for k, v in raw.items() if isinstance(v, str)))
+
+
+def _sign_in_location(request: web.Request) -> str:
+    target = request.path_qs if request.method == "GET" else "/"
+    return "/sign-in?" + urlencode({"next": target})
+
+
+def _wrap(route: PageRoute) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        auth = web_auth(request)
+        session, new_cookie = await auth.current(request)
+        if session is None:
+            raise web.HTTPSeeOther(_sign_in_location(request))
+        if not allowed(session.role, route.role, route.also):
+            return error_page(
+                request,
+                403,
+                "You do not have access to this page",
+                f"Your role ({session.role.value.replace('_', ' ')}) cannot open this page. "
+                "Ask your manager or an administrator if you need it.",
+                session,
+            )
+        context = PageContext(request, session, request.app[SERVICES])
+        if request.method in UNSAFE:
+            context.form = await _form(request)
+            try:
+                csrf.check(request, session.csrf, context.form.get(csrf.FIELD))
+            except csrf.CsrfRejected:
+                return csrf_refused(request, session)
+        try:
+            response = await route.handler(context)
+        except ServiceError as error:
+            response = _service_error_page(request, error, session)
+        except (RedisError, TimeoutError):
+            log.exception("store unavailable on %s %s", request.method, request.path)
+            response = error_page(
+                request,
+                503,
+                "Sorry, CallGuard cannot reach its store",
+                "Nothing was changed. Try again in a minute.",
+                session,
+            )
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.exception("unexpected failure on %s %s", request.method, request.path)
+            response = error_page(
+                request,
+                500,
+                "Sorry, there is a problem with CallGuard",
+                "Nothing more was changed. Try again, and tell an administrator if it goes on.",
+                session,
+            )
+        if new_cookie:
+            auth.set_cookie(response, session)
+        return response
+
+    handle.__name__ = route.handler.__name__
+    return handle
+
+
+def csrf_refused(request: web.Request, session: Session | None) -> web.Response:
+    return error_page(
+        request,
+        403,
+        "This form has expired",
+        "The form was sent without its security token, so nothing was changed. "
+        "Go back, reload the page and try again.",
+        session,
+    )
+
+
+def _service_error_page(
+    request: web.Request, error: ServiceError, session: Session
+) -> web.Response:
+    if isinstance(error, NotFound):
+        return error_page(request, 404, "Page not found", error.message, session)
+    if isinstance(error, Forbidden):
+        return error_page(request, 403, "You cannot do this", error.message, session)
+    if isinstance(error, Conflict):
+        return error_page(request, 409, "This could not be done", error.message, session)
+    if isinstance(error, Invalid):
+        return error_page(request, 422, "There is a problem", error.message, session)
+    return error_page(request, error.status, "Something went wrong", error.message, session)

@@ -1,0 +1,199 @@
+"""The register for managers: the list of strategies and people, adding a person, and a
+person's page (strategies, calls per week, timeline). Strategies themselves: ``strategies``.
+
+Forms are validated by the API's own models (``PersonIn``) and carried out by the same use
+cases (``services.register``), so a page accepts nothing the API would refuse.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from callguard.domain.models import (
+    AdjustmentKind,
+    Person,
+    PersonIn,
+    Strategy,
+)
+from callguard.domain.roles import Role
+from callguard.services.controls import restriction_in_words
+from callguard.services.errors import Conflict, Invalid
+from callguard.store import keys
+from callguard.web.pages import forms
+from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
+from callguard.web.pages.forms import FormErrors
+from callguard.web.pages.framework import PageContext, Pages
+from callguard.web.pages.timeline import person_timeline
+
+pages = Pages()
+
+CHART_WEEKS = 12
+
+
+async def people_sorted(context: PageContext) -> list[Person]:
+    people, _ = await context.services.register.store.list_people(0, 100_000)
+    return sorted(people, key=lambda p: p.name.lower())
+
+
+async def _strategies(context: PageContext) -> list[Strategy]:
+    strategies, _ = await context.services.register.store.list_strategies(0, 100_000)
+    return strategies
+
+
+def restrictions_in_words(strategy: Strategy) -> list[str]:
+    return [restriction_in_words(r) for r in strategy.restrictions]
+
+
+@pages.get("/people", name="people", role=Role.manager)
+async def people_list(context: PageContext) -> web.StreamResponse:
+    query = context.request.query.get("q", "").strip()[:100]
+    status = context.request.query.get("status", "active")
+    people = await people_sorted(context)
+    names = {p.id: p.name for p in people}
+    strategies = await _strategies(context)
+    if status in ("active", "ended", "lapsed"):
+        strategies = [s for s in strategies if s.status.value == status]
+    if query:
+        needle = query.lower()
+        strategies = [
+            s
+            for s in strategies
+            if needle in s.matter_ref.lower() or needle in names.get(s.person_id, "").lower()
+        ]
+        people = [p for p in people if needle in p.name.lower()]
+    strategies.sort(key=lambda s: s.review_due)
+    today = context.services.register.today(context.services.clock.now())
+    return await context.render(
+        "people.html",
+        {
+            "title": "Register",
+            "people": people,
+            "strategies": strategies,
+            "names": names,
+            "q": query,
+            "status": status,
+            "summary": restrictions_in_words,
+            "today": today,
+        },
+    )
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+def _adjustments_chosen(context: PageContext) -> list[str]:
+    kinds = {k.value for k in AdjustmentKind}
+    return [k for k in context.form.getall("reasonable_adjustments", []) if k in kinds]
+
+
+@pages.get("/people/new", name="person-new", role=Role.manager)
+async def person_new(context: PageContext) -> web.StreamResponse:
+    return await _person_form(context, {}, [], None)
+
+
+async def _person_form(
+    context: PageContext,
+    values: dict[str, Any],
+    chosen: list[str],
+    errors: FormErrors | None,
+    status: int = 200,
+) -> web.Response:
+    return await context.render(
+        "person_form.html",
+        {
+            "title": "Add a person",
+            "values": values,
+            "chosen": chosen,
+            "errors": errors,
+            "page_errors": bool(errors),
+            "adjustment_labels": {k.value: v for k, v in forms.ADJUSTMENT_LABELS.items()},
+        },
+        status=status,
+    )
+
+
+@pages.post("/people/new", name="person-create", role=Role.manager)
+async def person_create(context: PageContext) -> web.StreamResponse:
+    chosen = _adjustments_chosen(context)
+    values = {k: v for k, v in context.form.items() if k != "csrf_token"}
+    body = forms.person_body(context.form, chosen)
+    services = context.services
+    try:
+        person_in = PersonIn.model_validate(body)
+        person = await services.register.create_person(
+            person_in, context.actor, services.clock.now()
+        )
+    except ValidationError as error:
+        errors = forms.person_errors(forms.problems_of(error))
+        return await _person_form(context, values, chosen, errors, 422)
+    except Invalid as invalid:
+        return await _person_form(
+            context, values, chosen, forms.person_errors(invalid.problems), 422
+        )
+    except Conflict as error:
+        errors = FormErrors()
+        errors.add("phones", error.message.replace("phones[", "phone number ").replace("]", ""))
+        return await _person_form(context, values, chosen, errors, 409)
+    return await context.redirect(
+        context.url("person", person_id=person.id), f"{person.name} was added to the register."
+    )
+
+
+@pages.get("/people/{person_id}", name="person", role=Role.manager)
+async def person_page(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    now = services.clock.now()
+    person = await services.register.person(
+        context.request.match_info["person_id"], context.actor, now
+    )
+    strategies = await services.register.store.strategies_of(person.id)
+    strategies.sort(key=lambda s: s.created_at, reverse=True)
+    since = now - timedelta(weeks=CHART_WEEKS)
+    sids, _total = await services.calls.page(keys.calls_by_person(person.id), None, None, 0, 10_000)
+    records = await services.calls.many(sids)
+    recent = [r for r in records if r.received_at >= since]
+    weekly = calls_per_week(recent, now, services.tz, CHART_WEEKS)
+    chart = stacked_weeks_svg(
+        weekly,
+        f"Calls from {person.name} per week, last {CHART_WEEKS} weeks: connected and refused",
+        "person-chart",
+    )
+    notes = [
+        n
+        for n in await services.notes.listing(context.actor, None, None)
+        if n.person_id == person.id
+    ]
+    return await context.render(
+        "person.html",
+        {
+            "title": person.name,
+            "person": person,
+            "strategies": strategies,
+            "summary": restrictions_in_words,
+            "chart": chart,
+            "weekly": weekly,
+            "timeline": person_timeline(strategies, records, notes),
+            "today": services.register.today(now),
+        },
+    )
+
+
+@pages.get("/people/{person_id}/export.json", name="person-export", role=Role.manager)
+async def person_export(context: PageContext) -> web.StreamResponse:
+    """Everything held on the person, for a subject access request (as the API's export)."""
+    services = context.services
+    person_id = context.request.match_info["person_id"]
+    data = await services.register.export(person_id, context.actor, services.clock.now())
+    return web.json_response(
+        data,
+        dumps=lambda d: json.dumps(d, default=str, indent=2),
+        headers={
+            "Content-Disposition": f'attachment; filename="{person_id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )

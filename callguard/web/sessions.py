@@ -1,0 +1,165 @@
+"""Who is signed in to the web pages: the session cookie, or a single-sign-on proxy.
+
+**Local accounts.** ``POST /sign-in`` checks an argon2 password hash and starts a
+server-side session in Redis (``callguard.store.sessions``). The cookie holds only a random
+id and is ``HttpOnly``, ``SameSite=Strict``, and ``Secure`` when ``CALLGUARD_PUBLIC_URL``
+is https.
+
+**Single sign-on proxy.** With ``CALLGUARD_SSO_HEADER`` set (for example
+``X-Forwarded-User``), a request that comes *from one of* ``CALLGUARD_SSO_TRUSTED_PROXIES``
+(comma-separated addresses or networks, e.g. ``127.0.0.1,10.0.0.0/24``) and carries that
+header is signed in as the named CallGuard user; the user must exist (an admin creates it
+and gives it a role). The header is ignored, and a warning logged, on a request from any
+other address, so nobody can claim a name by sending the header themselves. Such a
+session is bound to the name: when the proxy sends another name, a new session starts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from dataclasses import replace
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from callguard.services.container import Services
+from callguard.settings import describe_validation_error
+from callguard.store.sessions import LoginThrottle, Session, SessionStore
+from callguard.web.appkeys import SERVICES
+
+log = logging.getLogger("callguard.web.sessions")
+
+SESSION_COOKIE = "callguard_session"
+LOGIN_CSRF_COOKIE = "callguard_signin"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class WebSettings(BaseSettings):
+    """Settings of the web pages (read from ``CALLGUARD_*`` like the others)."""
+
+    model_config = SettingsConfigDict(env_prefix="CALLGUARD_", extra="ignore")
+
+    sso_header: str | None = Field(default=None, max_length=100)
+    sso_trusted_proxies: Annotated[list[Network], NoDecode] = []
+    # Failed sign-ins per user name in 15 minutes before the name is locked.
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("sso_trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p]
+        return value
+
+    @field_validator("sso_header")
+    @classmethod
+    def _header_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.replace("-", "").isalnum():
+            raise ValueError("must be an HTTP header name such as X-Forwarded-User")
+        return value or None
+
+    @model_validator(mode="after")
+    def _proxies_for_header(self) -> WebSettings:
+        if self.sso_header and not self.sso_trusted_proxies:
+            raise ValueError(
+                "CALLGUARD_SSO_TRUSTED_PROXIES must name the proxy's addresses when "
+                "CALLGUARD_SSO_HEADER is set"
+            )
+        return self
+
+
+def load_web_settings() -> WebSettings:
+    """The web settings from the environment; on a bad one, one line per problem on stderr
+    and exit status 2, before anything listens (as ``callguard serve`` does for the rest)."""
+    try:
+        return WebSettings()
+    except ValidationError as error:
+        for line in describe_validation_error(error):
+            print(f"callguard: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+class WebAuth:
+    def __init__(self, services: Services, settings: WebSettings) -> None:
+        self.services = services
+        self.settings = settings
+        self.sessions = SessionStore(services.redis)
+        self.throttle = LoginThrottle(services.redis, settings.login_max_failures)
+        public = services.settings.public_url or ""
+        self.secure_cookies = public.startswith("https://")
+
+    def _from_trusted_proxy(self, request: web.Request) -> bool:
+        if not self.settings.sso_trusted_proxies or request.remote is None:
+            return False
+        try:
+            address = ipaddress.ip_address(request.remote)
+        except ValueError:
+            return False
+        return any(address in network for network in self.settings.sso_trusted_proxies)
+
+    async def current(self, request: web.Request) -> tuple[Session | None, bool]:
+        """The request's session, and whether a new cookie must be set for it."""
+        now = self.services.clock.now()
+        cookie = request.cookies.get(SESSION_COOKIE, "")
+        session = await self._current_user(await self.sessions.get(cookie, now)) if cookie else None
+        header = self.settings.sso_header
+        if header is None or header not in request.headers:
+            return session, False
+        if not self._from_trusted_proxy(request):
+            log.warning("ignored %s from untrusted address %s", header, request.remote)
+            return session, False
+        name = request.headers[header].strip()
+        if session is not None and session.user == name:
+            return session, False
+        if session is not None:
+            await self.sessions.delete(session.id)
+        user = await self.services.users.get_user(name) if name else None
+        if user is None:
+            log.warning("single sign-on for unknown user %r", name[:64])
+            return None, False
+        return await self.sessions.create(user.name, user.role, now, sso=True), True
+
+    async def _current_user(self, session: Session | None) -> Session | None:
+        """The session with the user's role as it is now: an admin's change of role applies
+        at the next request, and a removed user's sessions end."""
+        if session is None:
+            return None
+        user = await self.services.users.get_user(session.user)
+        if user is None:
+            await self.sessions.delete(session.id)
+            return None
+        return session if user.role is session.role else replace(session, role=user.role)
+
+    def set_cookie(self, response: web.StreamResponse, session: Session) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            session.id,
+            httponly=True,
+            samesite="Strict",
+            secure=self.secure_cookies,
+            path="/",
+        )
+
+    def clear_cookie(self, response: web.StreamResponse) -> None:
+        response.del_cookie(SESSION_COOKIE, path="/", secure=self.secure_cookies, samesite="Strict")
+
+
+WEB_AUTH = web.AppKey("web_auth", WebAuth)
+
+
+def web_auth(request: web.Request) -> WebAuth:
+    return request.app[WEB_AUTH]
+
+
+def install_web_auth(app: web.Application, settings: WebSettings) -> None:
+    """Build the sign-in machinery once the services exist (they are made at start-up)."""
+
+    async def build(app: web.Application) -> None:
+        app[WEB_AUTH] = WebAuth(app[SERVICES], settings)
+
+    app.on_startup.append(build)

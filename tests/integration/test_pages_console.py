@@ -1,0 +1,231 @@
+"""The staff console over HTTP (no browser): live calls with the caller alert, the two
+controls with and without JavaScript, the file note, messages, and the demo panel."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from callguard.clock import FixedClock
+from callguard.demo import load_demo_data
+from callguard.policy import Policy
+from callguard.settings import Settings
+from callguard.store import keys
+from tests.e2e.support import (
+    MANAGER,
+    STAFF,
+    Client,
+    fast_passwords,
+    give_passwords,
+    page_client,
+    page_csrf,
+    sign_in,
+)
+from tests.helpers import services
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
+__all__ = ["fast_passwords"]
+
+CAL_RECORDED = "07700 900103"  # demo person with a "recorded" strategy: calls connect
+
+
+@pytest.fixture
+async def demo(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
+    assert settings.redis_url
+    async with page_client(settings, policy, clock, demo=True) as client:
+        await load_demo_data(services(client), clock.now())
+        await give_passwords(settings.redis_url)
+        yield client
+
+
+async def simulate(client: Client, caller: str) -> None:
+    token = await page_csrf(client, "/console")
+    response = await client.post(
+        "/demo/simulate",
+        data={"csrf_token": token, "caller": caller, "back": "/console"},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+
+
+async def live_sid(client: Client) -> str:
+    sids = await services(client).calls.live_sids()
+    assert len(sids) == 1
+    return sids[0]
+
+
+async def test_a_simulated_call_from_a_restricted_caller_shows_live_with_its_alert(
+    demo: Client,
+) -> None:
+    await sign_in(demo, STAFF)
+    await simulate(demo, CAL_RECORDED)
+    page = await (await demo.get("/console")).text()
+    assert "Simulated call from +447700900103: connected" in page
+    assert "Cal Recorded" in page
+    assert "Calls are recorded" in page
+    assert "+44*******103" in page  # staff see the number masked
+    assert "Play warning" in page and "End call" in page
+
+
+async def test_live_json_sends_only_new_or_changed_cards(demo: Client) -> None:
+    await sign_in(demo, STAFF)
+    await simulate(demo, CAL_RECORDED)
+    sid = await live_sid(demo)
+    first = json.loads(await (await demo.get("/console/live.json")).text())
+    assert first["live"] == [sid]
+    [card] = first["changed"]
+    again = await demo.get(f"/console/live.json?have={sid}:{card['version']}")
+    assert json.loads(await again.text()) == {"live": [sid], "changed": []}
+
+
+async def test_warning_then_end_without_javascript_then_complete_the_note(demo: Client) -> None:
+    await sign_in(demo, STAFF)
+    await simulate(demo, CAL_RECORDED)
+    sid = await live_sid(demo)
+    token = await page_csrf(demo, "/console")
+    ended_early = await demo.post(
+        f"/console/calls/{sid}/end", data={"csrf_token": token, "reason": "verbal_abuse"}
+    )
+    assert "warn the caller first" in await ended_early.text()
+    warned = await demo.post(
+        f"/console/calls/{sid}/warning", data={"csrf_token": token, "reason": "verbal_abuse"}
+    )
+    assert "Warning played to the caller" in await warned.text()
+    ended = await demo.post(
+        f"/console/calls/{sid}/end",
+        data={"csrf_token": token, "reason": "verbal_abuse"},
+        allow_redirects=False,
+    )
+    assert ended.status == 303
+    record = await services(demo).calls.get(sid)
+    assert record is not None and record.ended is not None and record.file_note_id
+    console = await (await demo.get("/console")).text()
+    assert "Call ended (Verbal abuse)" in console
+    assert f"/notes/{record.file_note_id}" in console  # in "my file notes to complete"
+
+    note_path = f"/notes/{record.file_note_id}"
+    token = await page_csrf(demo, note_path)
+    incomplete = await demo.post(
+        note_path, data={"csrf_token": token, "action": "complete", "summary": "Shouted."}
+    )
+    assert incomplete.status == 422
+    text = await incomplete.text()
+    assert "Enter why the call was ended to complete the note" in text
+    assert 'id="why_ended-error"' in text
+    done = await demo.post(
+        note_path,
+        data={
+            "csrf_token": token,
+            "action": "complete",
+            "summary": "Shouted abuse after a warning.",
+            "why_ended": "Abuse continued after the warning.",
+            "actions_taken": "None.",
+            "line_manager_informed": "yes",
+        },
+        allow_redirects=False,
+    )
+    assert done.status == 303
+    note = await services(demo).notes.store.get(record.file_note_id)
+    assert note is not None and note.status == "completed"
+
+
+async def test_the_controls_answer_json_to_the_console_script(demo: Client) -> None:
+    await sign_in(demo, STAFF)
+    await simulate(demo, CAL_RECORDED)
+    sid = await live_sid(demo)
+    token = await page_csrf(demo, "/console")
+    headers = {"Accept": "application/json", "X-CSRF-Token": token}
+    refused = await demo.post(
+        f"/console/calls/{sid}/end", data={"reason": "verbal_abuse"}, headers=headers
+    )
+    assert refused.status == 409
+    assert (await refused.json())["ok"] is False
+    ended = await demo.post(
+        f"/console/calls/{sid}/end", data={"reason": "threats"}, headers=headers
+    )
+    body = await ended.json()
+    assert ended.status == 200 and body["ok"] is True
+    assert body["note_url"] == f"/notes/{body['file_note_id']}"
+    no_token = await demo.post(
+        f"/console/calls/{sid}/warning",
+        data={"reason": "threats"},
+        headers={"Accept": "application/json"},
+    )
+    assert no_token.status == 403
+
+
+async def test_a_manager_signs_off_a_completed_note(demo: Client) -> None:
+    await sign_in(demo, STAFF)
+    await simulate(demo, CAL_RECORDED)
+    sid = await live_sid(demo)
+    token = await page_csrf(demo, "/console")
+    await demo.post(f"/console/calls/{sid}/end", data={"csrf_token": token, "reason": "threats"})
+    record = await services(demo).calls.get(sid)
+    assert record is not None and record.file_note_id
+    note_path = f"/notes/{record.file_note_id}"
+    token = await page_csrf(demo, note_path)
+    await demo.post(
+        note_path,
+        data={
+            "csrf_token": token,
+            "action": "complete",
+            "summary": "A threat.",
+            "why_ended": "Threat to staff.",
+            "actions_taken": "Reported to police.",
+            "line_manager_informed": "yes",
+        },
+    )
+    demo.session.cookie_jar.clear()
+    await sign_in(demo, MANAGER)
+    notes = await (await demo.get("/notes")).text()
+    assert note_path in notes
+    token = await page_csrf(demo, note_path)
+    signed = await demo.post(
+        f"{note_path}/sign-off", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert signed.status == 303
+    note = await services(demo).notes.store.get(record.file_note_id)
+    assert note is not None and note.signed_off is not None
+
+
+async def test_a_refused_caller_is_not_live(demo: Client) -> None:
+    await sign_in(demo, STAFF)
+    await simulate(demo, "07700 900106")  # Fay Blocked: phone_blocked
+    page = await (await demo.get("/console")).text()
+    assert "refused" in page and "(rule phone_blocked)" in page
+    assert await services(demo).calls.live_sids() == []
+
+
+async def test_staff_triage_a_callers_message(demo: Client, clock: FixedClock) -> None:
+    await sign_in(demo, STAFF)
+    await simulate(demo, "07700 900106")  # refused, then the caller leaves a message
+    calls = services(demo).calls
+    sids, _ = await calls.page(keys.CALLS, None, None, 0, 1)
+    await services(demo).call_events.message_recorded(
+        sids[0],
+        recording_sid="RE" + "0" * 32,
+        recording_url="https://api.twilio.com/recording",
+        duration_s=42,
+        new_matter=True,
+        for_spoc=None,
+        now=clock.now(),
+    )
+    page = await (await demo.get("/console")).text()
+    assert "1 waiting." in page and "new matter" in page
+    token = await page_csrf(demo, "/console")
+    unchosen = await demo.post(
+        f"/console/messages/{sids[0]}/triage", data={"csrf_token": token, "outcome": ""}
+    )
+    assert "Choose what the message turned out to be" in await unchosen.text()
+    done = await demo.post(
+        f"/console/messages/{sids[0]}/triage",
+        data={"csrf_token": token, "outcome": "new_complaint", "notes": "About a new matter"},
+    )
+    text = await done.text()
+    assert "Message triaged: A new complaint." in text
+    assert "No messages are waiting." in text
+    record = await calls.get(sids[0])
+    assert record is not None and record.message and record.message.triage
+    assert record.message.triage.by == STAFF

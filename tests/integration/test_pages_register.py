@@ -1,0 +1,267 @@
+"""The managers' pages over HTTP: the register's forms validated by the API's own models,
+errors beside their fields, revisions, reviews, the call log with its CSV, the preview."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from callguard.clock import FixedClock
+from callguard.demo import load_demo_data
+from callguard.policy import Policy
+from callguard.settings import Settings
+from tests.e2e.support import (
+    MANAGER,
+    Client,
+    fast_passwords,
+    give_passwords,
+    page_client,
+    page_csrf,
+    sign_in,
+)
+from tests.helpers import inbound_call, services
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
+__all__ = ["fast_passwords"]
+
+
+@pytest.fixture
+async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
+    assert settings.redis_url
+    async with page_client(settings, policy, clock) as client:
+        await load_demo_data(services(client), clock.now())
+        await give_passwords(settings.redis_url)
+        await sign_in(client, MANAGER)
+        yield client
+
+
+async def person_id(client: Client, name: str) -> str:
+    people, _ = await services(client).register.store.list_people(0, 100)
+    return next(p.id for p in people if p.name == name)
+
+
+def error_beside(html: str, input_id: str) -> str:
+    found = re.search(
+        rf'<p id="{re.escape(input_id)}-error" class="govuk-error-message">(.*?)</p>', html, re.S
+    )
+    assert found, f"no error beside {input_id}"
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+def strategy_form(pid: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "person_id": pid,
+        "matter_ref": "CMP-2026-0999",
+        "reason": "Repeated calls to several staff for a different answer",
+        "kinds": ["call_windows", "recorded"],
+        "restrictions-call_windows-windows-0-days": ["mon", "wed"],
+        "restrictions-call_windows-windows-0-start": "10:00",
+        "restrictions-call_windows-windows-0-end": "09:00",
+        "restrictions-call_windows-max_calls": "2",
+        "restrictions-call_windows-per": "week",
+        "review_due": "2027-02-01",
+        **extra,
+    }
+
+
+async def post_form(
+    client: Client, path: str, form: dict[str, Any], page: str | None = None
+) -> Any:
+    token = await page_csrf(client, page or path)
+    data: list[tuple[str, str]] = [("csrf_token", token)]
+    for name, value in form.items():
+        for item in value if isinstance(value, list) else [value]:
+            data.append((name, item))
+    return await client.post(path, data=data, allow_redirects=False)
+
+
+async def test_every_manager_page_renders(manager: Client) -> None:
+    pid = await person_id(manager, "Alex Window")
+    strategies = await services(manager).register.store.strategies_of(pid)
+    for path in (
+        "/manage",
+        "/people",
+        "/people/new",
+        f"/people/{pid}",
+        "/strategies/new",
+        f"/strategies/{strategies[0].id}",
+        f"/strategies/{strategies[0].id}/revise",
+        f"/strategies/{strategies[0].id}/review",
+        f"/strategies/{strategies[0].id}/end",
+        "/reviews",
+        "/notes",
+        "/welfare",
+        "/calls",
+        "/preview",
+        "/console",
+        "/oversight",
+        "/oversight?quarter=2026-Q3",
+        "/oversight.csv",
+    ):
+        response = await manager.get(path)
+        assert response.status == 200, (path, await response.text())
+
+
+async def test_a_strategy_error_is_shown_beside_its_field_then_fixed_and_found(
+    manager: Client,
+) -> None:
+    pid = await person_id(manager, "Cal Recorded")
+    bad = await post_form(manager, "/strategies/new", strategy_form(pid))
+    assert bad.status == 422
+    html = await bad.text()
+    assert "start (10:00) must be before end (09:00)" in error_beside(
+        html, "restrictions-call_windows-windows-0-end"
+    )
+    assert 'href="#restrictions-call_windows-windows-0-end"' in html  # the error summary
+    assert 'value="10:00"' in html  # what was typed is kept
+
+    good = await post_form(
+        manager,
+        "/strategies/new",
+        strategy_form(pid, **{"restrictions-call_windows-windows-0-end": "12:00"}),
+    )
+    assert good.status == 303
+    register = await (await manager.get("/people?q=CMP-2026-0999")).text()
+    assert "CMP-2026-0999" in register
+    assert "Calls only Mondays and Wednesdays 10:00–12:00, 2 calls per week" in register
+
+
+async def test_service_rules_land_beside_their_fields_too(manager: Client) -> None:
+    pid = await person_id(manager, "Hal Adjusted")  # needs_phone_contact
+    form = {
+        "person_id": pid,
+        "matter_ref": "CMP-2026-1000",
+        "reason": "Excessively long calls",
+        "kinds": ["written_only"],
+        "restrictions-written_only-email": "complaints@opcc.example",
+        "review_due": "2027-09-01",
+    }
+    response = await post_form(manager, "/strategies/new", form)
+    assert response.status == 422
+    html = await response.text()
+    assert "3 calendar months" in error_beside(html, "review_due")
+    assert "needs_phone_contact" in error_beside(html, "adjustment_override")
+
+
+async def test_a_manager_may_not_create_no_response(manager: Client) -> None:
+    pid = await person_id(manager, "Cal Recorded")
+    form = {
+        "person_id": pid,
+        "matter_ref": "CMP-2026-1001",
+        "reason": "All reviews exhausted",
+        "kinds": ["no_response"],
+        "review_due": "2027-01-20",
+    }
+    response = await post_form(manager, "/strategies/new", form)
+    assert response.status == 403
+    assert "chief executive" in error_beside(await response.text(), "restrictions")
+
+
+async def test_revise_review_and_end_a_strategy(manager: Client) -> None:
+    pid = await person_id(manager, "Bea Spoc")
+    [strategy] = await services(manager).register.store.strategies_of(pid)
+    base = f"/strategies/{strategy.id}"
+    revise_page = await (await manager.get(base + "/revise")).text()
+    assert 'value="Jo Bloggs"' in revise_page
+    form = {
+        "expected_version": str(strategy.version),
+        "matter_ref": strategy.matter_ref,
+        "reason": strategy.reason,
+        "kinds": ["spoc", "recorded"],
+        "restrictions-spoc-name": "Jo Bloggs",
+        "restrictions-spoc-phone": "+441772000001",
+        "review_due": strategy.review_due.isoformat(),
+    }
+    no_why = await post_form(manager, base + "/revise", form, base + "/revise")
+    assert no_why.status == 422
+    assert error_beside(await no_why.text(), "why")
+    revised = await post_form(
+        manager, base + "/revise", {**form, "why": "Calls to be recorded"}, base + "/revise"
+    )
+    assert revised.status == 303
+    page = await (await manager.get(base)).text()
+    assert "Version 2: restrictions" in page
+
+    reviewed = await post_form(
+        manager,
+        base + "/review",
+        {
+            "expected_version": "2",
+            "outcome": "continue",
+            "notes": "Still needed",
+            "next_review_due": "2027-02-10",
+        },
+        base + "/review",
+    )
+    assert reviewed.status == 303
+    ended = await post_form(
+        manager, base + "/end", {"expected_version": "3", "why": "Matter closed"}, base + "/end"
+    )
+    assert ended.status == 303
+    final = await services(manager).register.strategy(strategy.id)
+    assert final.status.value == "ended" and final.version == 4
+
+
+async def test_the_call_log_filters_pages_and_downloads_csv(manager: Client) -> None:
+    for _ in range(3):
+        await inbound_call(manager, "07700 900106")  # Fay Blocked: refused
+    await inbound_call(manager, "07700 900103")  # Cal Recorded: connected
+    await services(manager).background.drain()
+    refused = await (await manager.get("/calls?outcome=refuse")).text()
+    assert "Showing 1–3 of 3 calls" in refused
+    everything = await (await manager.get("/calls")).text()
+    assert "of 4 calls" in everything
+    download = await manager.get("/calls.csv?outcome=refuse")
+    assert download.headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in download.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(await download.text())))
+    assert len(rows) == 3 and {r["outcome"] for r in rows} == {"refuse"}
+    bad = await manager.get("/calls?since=yesterday")
+    assert bad.status == 422
+    assert "YYYY-MM-DD" in error_beside(await bad.text(), "since")
+
+
+async def test_a_bad_quarter_is_shown_beside_its_field(manager: Client) -> None:
+    response = await manager.get("/oversight?quarter=last")
+    assert response.status == 422
+    assert "2026-Q4" in error_beside(await response.text(), "quarter")
+
+
+async def test_the_preview_says_what_a_call_would_get(manager: Client) -> None:
+    response = await post_form(
+        manager, "/preview", {"phone": "07700 900101", "date": "2026-11-27", "time": "10:00"}
+    )
+    html = await response.text()
+    assert "The call would be refused" in html
+    assert "call_windows.outside" in html
+    assert "You may next call on" in html
+
+
+async def test_a_person_page_shows_the_chart_and_the_timeline(manager: Client) -> None:
+    await inbound_call(manager, "07700 900106")
+    pid = await person_id(manager, "Fay Blocked")
+    html = await (await manager.get(f"/people/{pid}")).text()
+    assert '<svg class="cg-chart"' in html
+    assert "Refused (striped)" in html
+    assert "Call refused (phone blocked)" in html
+    assert "Strategy CMP-2026-0145 created" in html
+
+
+async def test_adding_a_person_with_a_bad_phone_shows_the_error_beside_phones(
+    manager: Client,
+) -> None:
+    response = await post_form(
+        manager, "/people/new", {"name": "Pat New", "phones": "07700 900555\nnot a phone"}
+    )
+    assert response.status == 422
+    assert error_beside(await response.text(), "phones")
+    taken = await post_form(manager, "/people/new", {"name": "Pat New", "phones": "07700 900101"})
+    assert taken.status == 409
+    assert "already held" in error_beside(await taken.text(), "phones")
+    added = await post_form(manager, "/people/new", {"name": "Pat New", "phones": "07700 900555"})
+    assert added.status == 303
