@@ -107,14 +107,27 @@ def _run(settings: Settings, policy: Policy, *, demo: bool) -> int:
 
 
 async def _announce_demo(app: web.Application) -> None:
-    from callguard.demo import demo_tokens, load_demo_data
+    from callguard.demo import demo_passwords, demo_tokens, load_demo_data
     from callguard.web.appkeys import SERVICES
+    from callguard.web.pages.assets import ASSETS
 
     services = app[SERVICES]
     await load_demo_data(services, services.clock.now())
     tokens = await demo_tokens(services)
+    passwords = await demo_passwords(services)
     url = services.settings.public_url
     print(f"CallGuard demo running at {url}/", flush=True)
+    print(f"Sign in at {url}/sign-in with one of these demo logins:", flush=True)
+    for name, password in passwords.items():
+        user = await services.users.get_user(name)
+        role = user.role.value if user else "?"
+        print(f"  {name:8} {role:16} password: {password}", flush=True)
+    if not app[ASSETS].govuk:
+        print(
+            "  (GOV.UK Design System styles not installed: pages use plain styles. "
+            "Run `npm ci` in the repository for them.)",
+            flush=True,
+        )
     print("API tokens (Authorization: Bearer TOKEN):", flush=True)
     for name, token in tokens.items():
         user = await services.users.get_user(name)
@@ -388,6 +401,28 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Scheduled duties without the web service (callguard.scheduler); ``--once`` runs each
+    job for now and exits. Safe beside ``serve`` replicas: a lease per job run."""
+    from callguard.clock import SystemClock
+    from callguard.scheduler import run_worker
+
+    settings = _load_settings()
+    if isinstance(settings, list):
+        return _problem(settings)
+    policy = _load_policy(settings)
+    if isinstance(policy, list):
+        return _problem(policy)
+    try:
+        with _redis_url_for(settings) as url:
+            runs = asyncio.run(run_worker(url, policy, settings.tz, SystemClock(), once=args.once))
+    except RedisLaunchError as error:
+        return _problem([f"embedded Redis: {error}"])
+    for run in runs:
+        print(f"{run.job} {run.period} {run.outcome} {dict(run.summary or {})}", flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callguard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -418,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--to")
     simulate.add_argument("--digits", help="keys the caller presses when offered")
     simulate.set_defaults(run=cmd_simulate_call)
+    worker = commands.add_parser("worker", help="run the scheduled duties without the web service")
+    worker.add_argument("--once", action="store_true", help="run every job now, then exit")
+    worker.set_defaults(run=cmd_worker)
     return parser
 
 

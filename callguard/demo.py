@@ -169,3 +169,15 @@ async def load_demo_data(services: Services, now: datetime) -> bool:
 async def demo_tokens(services: Services) -> dict[str, str]:
     """A fresh API token for each demo user (only hashes are stored, so new ones each run)."""
     return {u.name: await services.users.create_token(u.name, u.role) for u in DEMO_USERS}
+
+
+# Sign-in passwords for the demo users (printed by ``callguard demo``; the demo listens on
+# 127.0.0.1 only and its data is made up). Set again at every start, stored as argon2 hashes.
+DEMO_PASSWORDS = {u.name: f"callguard-{u.name}-demo" for u in DEMO_USERS}
+
+
+async def demo_passwords(services: Services) -> dict[str, str]:
+    """Give each demo user their demo password; returns name -> password."""
+    for name, password in DEMO_PASSWORDS.items():
+        await services.users.set_password(name, password)
+    return dict(DEMO_PASSWORDS)

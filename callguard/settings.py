@@ -31,8 +31,14 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "callguard@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
     # Per-operation Redis timeout on the inbound-call path; past it the call fails open.
     redis_timeout_ms: int = Field(default=250, ge=10, le=5000)
+    # Scheduled duties (reminders, retention, reports) in this process; every replica may
+    # run them, a lease per job makes one perform each run (callguard.services.duties).
+    scheduler_enabled: bool = True
 
     @field_validator("public_url")
     @classmethod

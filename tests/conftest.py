@@ -77,6 +77,8 @@ def settings(redis_url: str, twilio: TwilioStandIn, tmp_path: Path) -> Settings:
         twilio_api_base=twilio.base_url,
         default_route=DEFAULT_ROUTE,
         policy=POLICY_PATH,
+        # Scheduled duties are driven directly in tests (tests/integration/test_scheduler_*).
+        scheduler_enabled=False,
     )
 
 

@@ -23,3 +23,19 @@ class Actor(BaseModel):
     model_config = ConfigDict(frozen=True)
     name: str
     role: Role
+
+
+# NCSC guidance: length over complexity rules; a cap keeps hashing cheap to ask for.
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 256
+
+
+def password_problems(password: str) -> list[str]:
+    """Why a new password is not acceptable (empty when it is)."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return [f"must be at least {PASSWORD_MIN_LENGTH} characters"]
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return [f"must be at most {PASSWORD_MAX_LENGTH} characters"]
+    if not password.strip():
+        return ["must not be only spaces"]
+    return []

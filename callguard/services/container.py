@@ -11,10 +11,15 @@ from callguard.clock import Clock
 from callguard.policy import Policy
 from callguard.services.background import Background
 from callguard.services.calls import CallEvents
+from callguard.services.controls import LiveControls
+from callguard.services.duties import Duties, build_duties
+from callguard.services.notes import FileNotes, bank_holidays
+from callguard.services.notify import Notifier, SmtpMailer
 from callguard.services.register import Register
-from callguard.services.screening import Screening
+from callguard.services.screening import BUDGET_TIMEOUTS, Screening
 from callguard.settings import Settings
 from callguard.store.calls import CallStore
+from callguard.store.notes import NoteStore, NotificationStore, WelfareStore
 from callguard.store.register import RegisterStore
 from callguard.store.spool import Spool
 from callguard.store.users import UserStore
@@ -37,6 +42,10 @@ class Services:
     telephony: Telephony
     callbacks: Callbacks
     background: Background
+    notes: FileNotes
+    notifier: Notifier
+    controls: LiveControls
+    duties: Duties
 
     @property
     def tz(self) -> ZoneInfo:
@@ -69,13 +78,28 @@ def build_services(
     calls = CallStore(redis)
     spool = Spool(settings.data_dir / "spool")
     callbacks = Callbacks(settings.public_url)
+    register_store = RegisterStore(redis)
+    users = UserStore(redis)
+    background = Background()
+    note_store = NoteStore(redis)
+    notes = FileNotes(note_store, calls, users, policy, settings.tz, bank_holidays())
+    notifier = Notifier(
+        NotificationStore(redis),
+        WelfareStore(redis),
+        users,
+        SmtpMailer(settings) if settings.smtp_host else None,
+        background,
+        policy,
+        settings.tz,
+        settings.public_url,
+    )
     return Services(
         settings=settings,
         policy=policy,
         clock=clock,
         redis=redis,
-        register=Register(RegisterStore(redis), policy, settings.tz),
-        users=UserStore(redis),
+        register=Register(register_store, policy, settings.tz),
+        users=users,
         calls=calls,
         spool=spool,
         screening=Screening(
@@ -84,10 +108,24 @@ def build_services(
             policy,
             settings.tz,
             settings.default_route,
-            budget_s=settings.redis_timeout_ms / 1000 * 3,
+            budget_s=settings.redis_timeout_ms / 1000 * BUDGET_TIMEOUTS,
         ),
         call_events=CallEvents(calls, spool, telephony, callbacks),
         telephony=telephony,
         callbacks=callbacks,
-        background=Background(),
+        background=background,
+        notes=notes,
+        notifier=notifier,
+        controls=LiveControls(
+            calls=calls,
+            note_store=note_store,
+            notes=notes,
+            notifier=notifier,
+            users=users,
+            register=register_store,
+            telephony=telephony,
+            callbacks=callbacks,
+            policy=policy,
+        ),
+        duties=build_duties(redis, policy, settings.tz),
     )

@@ -23,7 +23,26 @@ Layout (all under ``cg:``):
   audit                       STREAM of every change and every read of personal data
   audit:person:{id}           STREAM the same entries for one person (subject access)
   user:{name}, users          JSON user; SET of names
+  note:{id}                   JSON FileNote, replaced whole (compare-and-set on its version)
+  notes                       ZSET file note id by created epoch
+  notes:author:{name}         ZSET the same, one per author
+  notification:{id}           HASH in-app notification, each field JSON-encoded
+  notifications:{user}        ZSET notification id by epoch, one per recipient
+  welfare:{week}              HASH staff name -> calls ended or warned on in that ISO week (§5.5)
+  welfare:{week}:calls:{name} SET call sids behind that count
+  welfare:{week}:alerts       HASH staff name -> id of the week's one welfare alert
   token:{sha256}              JSON {user, role}
+  user:{name}:password        STRING argon2 hash of the user's password (never in the user JSON)
+  session:{sha256}            HASH web sign-in session (user, role, csrf, created, flash)
+  login-failures:{name}       ZSET failed sign-ins by epoch, for the lock-out window
+  lock:{job}                  STRING lease token of the replica running a scheduled job
+  job:{job}:{period}          STRING marks a job's run for one trigger period as done
+  once:{event}                STRING marks a due event (reminder, escalation) as sent
+  overdue-reviews             ZSET {strategy_id}:{review_due} by first overdue epoch
+  hold:{kind}:{id}            JSON legal hold on a call, person or file note
+  holds                       ZSET {kind}:{id} by placed epoch
+  disposals                   STREAM retention disposals: kind, count, rule (no ids)
+  report:oversight:{quarter}  JSON stored quarterly oversight report
 """
 
 from __future__ import annotations
@@ -38,11 +57,14 @@ MESSAGES = PREFIX + "messages"
 REPEAT_CALLERS = PREFIX + "repeat-callers"
 AUDIT = PREFIX + "audit"
 USERS = PREFIX + "users"
+NOTES = PREFIX + "notes"
 
 # A day's repeat-call counter outlives the day so a late call near midnight still counts.
 REPEAT_COUNTER_TTL_S = 2 * 24 * 3600
 # A quota hash is kept this long past the end of the latest period it counted.
 QUOTA_GRACE_S = 35 * 24 * 3600
+# Welfare counts are kept a little over a year, the longest span GET /api/v1/welfare shows.
+WELFARE_TTL_S = 400 * 24 * 3600
 
 
 def person(person_id: str) -> str:
@@ -115,3 +137,77 @@ def user(name: str) -> str:
 
 def token(token_hash: str) -> str:
     return f"{PREFIX}token:{token_hash}"
+
+
+def note(note_id: str) -> str:
+    return f"{PREFIX}note:{note_id}"
+
+
+def notes_by_author(name: str) -> str:
+    return f"{PREFIX}notes:author:{name}"
+
+
+def notification(notification_id: str) -> str:
+    return f"{PREFIX}notification:{notification_id}"
+
+
+def notifications_of(user_name: str) -> str:
+    return f"{PREFIX}notifications:{user_name}"
+
+
+def welfare_counts(week: str) -> str:
+    return f"{PREFIX}welfare:{week}"
+
+
+def welfare_calls(week: str, name: str) -> str:
+    return f"{PREFIX}welfare:{week}:calls:{name}"
+
+
+def welfare_alerts(week: str) -> str:
+    return f"{PREFIX}welfare:{week}:alerts"
+
+
+# Web sign-in (callguard.web.sessions): a session outlives this much idleness, and no more
+# than SESSION_MAX_S in all; failed sign-ins are remembered for the lock-out window.
+SESSION_IDLE_TTL_S = 8 * 3600
+SESSION_MAX_S = 12 * 3600
+LOGIN_WINDOW_S = 15 * 60
+
+
+def password(name: str) -> str:
+    return f"{PREFIX}user:{name}:password"
+
+
+def session(session_hash: str) -> str:
+    return f"{PREFIX}session:{session_hash}"
+
+
+def login_failures(name: str) -> str:
+    return f"{PREFIX}login-failures:{name}"
+
+
+# Scheduled duties (callguard.services.duties). A due event's marker outlives the event.
+JOB_RUN_TTL_S = 8 * 24 * 3600
+LEGAL_HOLDS = PREFIX + "holds"
+DISPOSALS = PREFIX + "disposals"
+OVERDUE_REVIEWS = PREFIX + "overdue-reviews"
+
+
+def job_lock(job: str) -> str:
+    return f"{PREFIX}lock:{job}"
+
+
+def job_run(job: str, period: str) -> str:
+    return f"{PREFIX}job:{job}:{period}"
+
+
+def once(event: str) -> str:
+    return f"{PREFIX}once:{event}"
+
+
+def legal_hold(kind: str, target_id: str) -> str:
+    return f"{PREFIX}hold:{kind}:{target_id}"
+
+
+def oversight_report(quarter: str) -> str:
+    return f"{PREFIX}report:oversight:{quarter}"

@@ -1,12 +1,16 @@
-"""Users and API tokens. Tokens are stored only as SHA-256 hashes."""
+"""Users, API tokens and passwords. Tokens are stored only as SHA-256 hashes; passwords only
+as argon2id hashes, under their own key so that no dump of a user ever carries one."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
 from typing import cast
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from callguard.domain.roles import Role
@@ -14,6 +18,13 @@ from callguard.domain.users import User
 from callguard.store import keys
 
 TOKEN_PREFIX = "cg_"  # noqa: S105 - a marker, not a secret
+
+
+# argon2-cffi's defaults (RFC 9106 low-memory profile: argon2id, t=3, m=64 MiB, p=4).
+_HASHER = PasswordHasher()
+# Checked against when the user is unknown, so that an unknown name takes as long as a
+# wrong password and sign-in does not tell which names exist.
+_DUMMY_HASH = _HASHER.hash("callguard: no such user")
 
 
 def hash_token(token: str) -> str:
@@ -55,3 +66,28 @@ class UserStore:
             return None
         data = json.loads(raw)
         return str(data["user"]), Role(data["role"])
+
+    async def set_password(self, name: str, password: str) -> None:
+        """Store an argon2id hash of ``password`` (hashed off the event loop)."""
+        hashed = await asyncio.to_thread(_HASHER.hash, password)
+        await self.redis.set(keys.password(name), hashed)
+
+    async def has_password(self, name: str) -> bool:
+        return bool(await self.redis.exists(keys.password(name)))
+
+    async def check_password(self, name: str, password: str) -> bool:
+        """True when ``password`` is the user's; rehashes it if the parameters changed."""
+        stored = cast(str | None, await self.redis.get(keys.password(name)))
+        ok = await asyncio.to_thread(_verify, stored or _DUMMY_HASH, password)
+        if not ok or stored is None:
+            return False
+        if _HASHER.check_needs_rehash(stored):
+            await self.set_password(name, password)
+        return True
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False

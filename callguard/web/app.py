@@ -11,17 +11,30 @@ from aiohttp import web
 
 from callguard.clock import Clock, SystemClock
 from callguard.policy import Policy, load_policy
+from callguard.scheduler import DutyScheduler
 from callguard.services.background import replay_forever
 from callguard.services.container import Services, build_services
 from callguard.settings import Settings
 from callguard.store.connection import connect
-from callguard.web import api_calls, api_register
+from callguard.web import api_calls, api_controls, api_notes, api_register, api_reports
 from callguard.web.api import ApiRoutes, json_response
 from callguard.web.appkeys import SERVICES
+from callguard.web.metrics import METRICS, Metrics
 from callguard.web.middlewares import error_middleware, security_headers
 from callguard.web.openapi import openapi_document
+from callguard.web.pages import install_pages
+from callguard.web.sessions import WebSettings
 
-API_ROUTES: Sequence[ApiRoutes] = (api_register.routes, api_calls.routes)
+API_ROUTES: Sequence[ApiRoutes] = (
+    api_register.routes,
+    api_calls.routes,
+    api_controls.routes,
+    api_notes.routes,
+    api_reports.routes,
+)
+
+# The scheduled duties in this process, when ``settings.scheduler_enabled``.
+SCHEDULER = web.AppKey("scheduler", DutyScheduler)
 
 # Something that adds routes and start-up/clean-up steps to the app (the Twilio edge does).
 Installer = Callable[[web.Application], None]
@@ -46,14 +59,18 @@ def init_app(
     clock: Clock | None = None,
     installers: Sequence[Installer] = (),
     api_routes: Sequence[ApiRoutes] = (),
+    web_settings: WebSettings | None = None,
 ) -> web.Application:
     if settings.redis_url is None:
         raise ValueError("init_app needs settings.redis_url (the CLI starts an embedded Redis)")
     policy = policy or load_policy(settings.policy_path())
     clock = clock or SystemClock()
+    metrics = Metrics()
     app = web.Application(
-        middlewares=[security_headers, error_middleware], client_max_size=1024 * 1024
+        middlewares=[security_headers, error_middleware, metrics.middleware],
+        client_max_size=1024 * 1024,
     )
+    app[METRICS] = metrics
     redis_url = settings.redis_url
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -73,6 +90,24 @@ def init_app(
         await redis.aclose()
 
     app.cleanup_ctx.append(services_ctx)
+
+    async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+        # After services_ctx, so it stops (and its runs release their leases) before Redis
+        # is closed.
+        services = app[SERVICES]
+        scheduler = DutyScheduler(
+            services.duties,
+            services.clock,
+            services.tz,
+            on_run=lambda job, outcome: metrics.scheduler_runs.labels(job, outcome).inc(),
+        )
+        scheduler.start()
+        app[SCHEDULER] = scheduler
+        yield
+        await scheduler.stop()
+
+    if settings.scheduler_enabled:
+        app.cleanup_ctx.append(scheduler_ctx)
     all_routes = [*API_ROUTES, *api_routes]
     for routes in all_routes:
         routes.install(app)
@@ -84,6 +119,9 @@ def init_app(
     app.router.add_get("/api/openapi.json", openapi, name="openapi")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/readyz", readyz, name="readyz")
+    app.router.add_get("/metrics", metrics.handle, name="metrics")
+    # The staff and managers' pages, sign-in and their assets (callguard.web.pages).
+    install_pages(app, settings.tz, web_settings)
     for install in installers:
         install(app)
     return app
