@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 
 from callguard.phones import mask_phone
 
-# Digit runs that look like phone numbers: 9+ digits, spaces allowed, optional plus.
-_PHONE = re.compile(r"(?<![\w*])\+?\d(?:[ \-]?\d){8,14}(?![\w*])")
+# Digit runs that look like phone numbers: 9 to 15 digits, single spaces allowed between
+# them, an optional plus. Hyphens are not allowed, so dates and times are left alone.
+_PHONE = re.compile(r"(?<![\w*:,.-])\+?\d(?: ?\d){8,14}(?![\w*:,.-])")
 
 
 def mask_phones_in(text: str) -> str:
-    return _PHONE.sub(lambda m: mask_phone(re.sub(r"[ \-]", "", m.group(0))), text)
+    return _PHONE.sub(lambda m: mask_phone(m.group(0).replace(" ", "")), text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -46,3 +47,5 @@ def configure(json_lines: bool, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # APScheduler narrates every job it adds and runs at INFO.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from callguard.phones import InvalidPhone, normalise_route
 
-DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "policies" / "lancashire-opcc.toml"
+# Shipped inside the package (callguard/policies links to the repository's policies/), so
+# an installed CallGuard finds it too.
+DEFAULT_POLICY = Path(__file__).parent / "policies" / "lancashire-opcc.toml"
 
 
 class Settings(BaseSettings):

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.timeout(10)
         ("caller 07700 900123 again", "caller 077*****123 again"),
         ("sid CA0123456789abcdef is not a number", "sid CA0123456789abcdef is not a number"),
         ("took 1234 ms", "took 1234 ms"),
+        ("2026-11-28 17:10:25,916 INFO started", "2026-11-28 17:10:25,916 INFO started"),
+        ("at 2026-11-28T17:10:25+00:00", "at 2026-11-28T17:10:25+00:00"),
         ("already masked +44*******123", "already masked +44*******123"),
     ],
 )
