@@ -1,319 +1,30 @@
-"""The people the bench loads: N people, each with one active contact strategy, written
-in exactly the layout the register uses, fast enough for a million.
-
-A few people (one of each kind) are stored through ``RegisterStore`` itself; the bulk
-commands for the same people are then checked against what it wrote, key for key and
-byte for byte, before everyone else is streamed through ``redis-cli --pipe``.
+"""Loading N people for a measurement: a few through ``RegisterStore`` itself, to check the
+bulk writes against, key for key and byte for byte; everyone else in bulk
+(``bench/bulk.py``); then Redis memory per strategy.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
-import re
-import shutil
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from redis.asyncio import Redis
 
-from bench.common import (
-    SPOC_PHONE,
-    advocate_phone,
-    person_id,
-    person_phone,
-    strategy_id,
-)
-from callguard.domain.audit import AuditEntry
-from callguard.domain.models import (
-    AdjustmentKind,
-    Person,
-    ReasonableAdjustment,
-    Strategy,
-    StrategyStatus,
-)
+from bench.bulk import bulk_load
+from bench.common import advocate_phone, person_id, person_phone, strategy_id
+from bench.people import SLOTS, Written, commands, template_of, written
 from callguard.store import keys
 from callguard.store.calls import CallStore
 from callguard.store.connection import connect
-from callguard.store.launcher import find_redis_server
-from callguard.store.register import RegisterStore, screen_json
+from callguard.store.register import RegisterStore
 
 log = logging.getLogger("bench")
-
-ALWAYS = [
-    {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}
-]
-SPOC = {"kind": "spoc", "name": "Jo Bloggs", "phone": SPOC_PHONE}
-REASON = (
-    "Repeated abusive and threatening calls to staff after the complaint was finalised; "
-    "see file note FN-2026-0117 and the review of 14 November."
-)
-
-
-@dataclass(frozen=True)
-class Template:
-    """One kind of restricted person; ``share`` of every hundred people are of this kind.
-
-    Call windows span the whole week so the outcome does not depend on when the bench
-    runs; their quotas still count, so repeated callers are refused once a quota is full.
-    """
-
-    name: str
-    share: int
-    restrictions: list[dict[str, Any]]
-    adjustments: tuple[AdjustmentKind, ...] = ()
-    advocate: bool = False
-
-    @property
-    def refused(self) -> bool:
-        """Whether the person's own calls are refused whatever the time and count."""
-        kinds = {r["kind"] for r in self.restrictions}
-        return bool(kinds & {"written_only", "phone_blocked", "advocate_only", "no_response"})
-
-
-TEMPLATES = (
-    Template(
-        "call_windows",
-        30,
-        [{"kind": "call_windows", "windows": ALWAYS, "max_calls": 3, "per": "week"}],
-    ),
-    Template(
-        "call_windows+spoc",
-        15,
-        [{"kind": "call_windows", "windows": ALWAYS, "max_calls": 5, "per": "week"}, SPOC],
-    ),
-    Template("spoc", 15, [SPOC]),
-    Template(
-        "recorded+call_windows, extra time",
-        10,
-        [
-            {"kind": "recorded"},
-            {"kind": "call_windows", "windows": ALWAYS, "max_calls": 2, "per": "window"},
-        ],
-        adjustments=(AdjustmentKind.needs_extra_time,),
-    ),
-    Template(
-        "written_only",
-        10,
-        [
-            {
-                "kind": "written_only",
-                "email": "complaints@example.org",
-                "postal_address": "County Hall, Preston PR1 8XJ",
-            }
-        ],
-    ),
-    Template("phone_blocked", 8, [{"kind": "phone_blocked"}]),
-    Template(
-        "advocate_only",
-        7,
-        [{"kind": "advocate_only", "advocate_phones": [advocate_phone(0)]}],
-        advocate=True,
-    ),
-    Template("no_response", 5, [{"kind": "no_response"}]),
-)
-SLOTS = [t for t in TEMPLATES for _ in range(t.share)]
-assert len(SLOTS) == 100
-
-
-def template_of(i: int) -> Template:
-    return SLOTS[i % len(SLOTS)]
-
-
-def refused(owner_id: str) -> bool:
-    """Whether calls from the person with this id are refused (for the ``floor`` baseline,
-    which knows the answer without deciding it)."""
-    return template_of(int(owner_id.removeprefix("per_"), 16)).refused
-
-
-@dataclass(frozen=True)
-class Written:
-    """A person and their strategy as the register would store them."""
-
-    person: Person
-    strategy: Strategy
-    audits: tuple[AuditEntry, AuditEntry]
-
-
-def written(i: int, template: Template, created: datetime) -> Written:
-    pid, sid = person_id(i), strategy_id(i)
-    restrictions = json.loads(
-        json.dumps(template.restrictions).replace(advocate_phone(0), advocate_phone(i))
-    )
-    person = Person(
-        name="A. Bench-Person",
-        phones=[person_phone(i)],
-        emails=["a.person@example.org"],
-        reasonable_adjustments=[ReasonableAdjustment(kind=k) for k in template.adjustments],
-        id=pid,
-        created_at=created,
-        created_by="mo.manager",
-        updated_at=created,
-    )
-    strategy = Strategy(
-        id=sid,
-        person_id=pid,
-        matter_ref="CMP-2026-0142",
-        reason=REASON,
-        restrictions=restrictions,
-        notified_on=created.date(),
-        review_due=(created + timedelta(days=84)).date(),
-        starts_on=created.date(),
-        status=StrategyStatus.active,
-        created_at=created,
-        created_by="mo.manager",
-        updated_at=created,
-    )
-
-    def audit(action: str, target: str) -> AuditEntry:
-        return AuditEntry(
-            at=created,
-            who="mo.manager",
-            role="manager",
-            action=action,
-            target=target,
-            person_id=pid,
-        )
-
-    return Written(person, strategy, (audit("person.create", pid), audit("strategy.create", sid)))
-
-
-def commands(w: Written) -> list[list[str]]:
-    """The writes of ``RegisterStore.create_person`` then ``create_strategy``, as commands
-    (``verify_layout`` checks them against the store itself)."""
-    person, strategy = w.person, w.strategy
-    pid, sid = person.id, strategy.id
-    person_score = repr(person.created_at.timestamp())
-    score = repr(strategy.created_at.timestamp())
-    person_audit = [v for pair in w.audits[0].fields().items() for v in pair]
-    strategy_audit = [v for pair in w.audits[1].fields().items() for v in pair]
-    advocates = [
-        phone
-        for r in strategy.restrictions
-        if r.kind == "advocate_only"
-        for phone in r.advocate_phones
-    ]
-    return [
-        *[["SET", keys.phone_owner(p), pid] for p in person.phones],
-        ["SET", keys.person(pid), person.model_dump_json()],
-        [
-            "SET",
-            keys.person_adjustments(pid),
-            json.dumps([a.kind.value for a in person.reasonable_adjustments]),
-        ],
-        ["ZADD", keys.PEOPLE, person_score, pid],
-        ["XADD", keys.AUDIT, "*", *person_audit],
-        ["XADD", keys.audit_person(pid), "*", *person_audit],
-        ["SET", keys.strategy(sid), strategy.model_dump_json()],
-        ["SET", keys.strategy_screen(sid), screen_json(strategy)],
-        ["ZADD", keys.person_active_strategies(pid), score, sid],
-        *[["ZADD", keys.advocate(p), score, sid] for p in advocates],
-        ["ZADD", keys.STRATEGIES, score, sid],
-        ["SADD", keys.person_strategies(pid), sid],
-        ["XADD", keys.AUDIT, "*", *strategy_audit],
-        ["XADD", keys.audit_person(pid), "*", *strategy_audit],
-    ]
-
-
-def bulk(args: Sequence[str]) -> bytes:
-    """Arguments in the Redis protocol, without the array header."""
-    return b"".join(b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args)
-
-
-def resp(command: Sequence[str]) -> bytes:
-    """One command in the Redis protocol (what ``redis-cli --pipe`` reads)."""
-    return b"*%d\r\n" % len(command) + bulk(command)
-
-
-@dataclass(frozen=True)
-class BulkParts:
-    """One person's writes, regrouped so that a chunk of people takes few commands: every
-    SET joins one MSET and the two shared ZSETs one ZADD each. Same keys, same values."""
-
-    sets: bytes  # key, value, ... for MSET
-    people: bytes  # score, member for ZADD people
-    strategies: bytes  # score, member for ZADD strategies
-    own: bytes  # the person's other commands, whole
-
-    @property
-    def set_args(self) -> int:
-        return self.sets.count(b"\r\n") // 2
-
-
-def bulk_parts(w: Written) -> BulkParts:
-    sets: list[str] = []
-    people: list[str] = []
-    strategies: list[str] = []
-    own: list[bytes] = []
-    for command in commands(w):
-        assert not any("\r\n" in arg for arg in command)  # ``set_args`` counts on it
-        if command[0] == "SET":
-            sets += command[1:]
-        elif command[:2] == ["ZADD", keys.PEOPLE]:
-            people += command[2:]
-        elif command[:2] == ["ZADD", keys.STRATEGIES]:
-            strategies += command[2:]
-        else:
-            own.append(resp(command))
-    return BulkParts(bulk(sets), bulk(people), bulk(strategies), b"".join(own))
-
-
-SAMPLE = 0xABCDEF  # a person index whose ids and phones appear nowhere else
-SLOT_NAMES = (b"p", b"s", b"ph", b"adv")
-
-
-def slot_values(i: int) -> tuple[str, str, str, str]:
-    return person_id(i), strategy_id(i), person_phone(i), advocate_phone(i)
-
-
-def bulk_template(template: Template, created: datetime) -> BulkParts:
-    """One person of this kind, with their ids and phones as %-placeholders: every id and
-    phone has a fixed width, so the lengths in the protocol stay right."""
-    sample = bulk_parts(written(SAMPLE, template, created))
-    everything = b"".join(vars(sample).values())
-    for value in slot_values(SAMPLE)[:3]:
-        if value.encode() not in everything:
-            raise AssertionError(f"{value} missing from the {template.name} template")
-
-    def slotted(raw: bytes) -> bytes:
-        raw = raw.replace(b"%", b"%%")
-        for value, name in zip(slot_values(SAMPLE), SLOT_NAMES, strict=True):
-            raw = raw.replace(value.encode(), b"%(" + name + b")s")
-        return raw
-
-    return BulkParts(*(slotted(part) for part in vars(sample).values()))
-
-
-def render_chunk(templates: dict[str, BulkParts], people: Sequence[int]) -> bytes:
-    """The commands that write ``people``: one MSET, two ZADDs, then each one's own."""
-    rendered = []
-    set_args = 0
-    for i in people:
-        parts = templates[template_of(i).name]
-        values = dict(zip(SLOT_NAMES, (v.encode() for v in slot_values(i)), strict=True))
-        rendered.append(BulkParts(*(part % values for part in vars(parts).values())))
-        set_args += parts.set_args
-    if not rendered:
-        return b""
-    zadd = b"*%d\r\n$4\r\nZADD\r\n" % (2 + 2 * len(rendered))
-    return b"".join(
-        [
-            b"*%d\r\n$4\r\nMSET\r\n" % (1 + set_args),
-            *(r.sets for r in rendered),
-            zadd + bulk([keys.PEOPLE]),
-            *(r.people for r in rendered),
-            zadd + bulk([keys.STRATEGIES]),
-            *(r.strategies for r in rendered),
-            *(r.own for r in rendered),
-        ]
-    )
 
 
 def first_of_each_template(n: int) -> list[int]:
@@ -358,40 +69,6 @@ async def verify_layout(redis: Redis, people: Sequence[int], created: datetime) 
         expected_keys |= await check_stored(redis, w)
     stored = {k async for k in redis.scan_iter(match=keys.PREFIX + "*", count=1000)}
     assert stored == expected_keys, f"the register writes other keys: {stored ^ expected_keys}"
-
-
-def redis_cli() -> str:
-    server = Path(find_redis_server())
-    beside = server.with_name("redis-cli")
-    found = str(beside) if beside.exists() else shutil.which("redis-cli")
-    if not found:
-        raise SystemExit("bench: redis-cli not found (needed to load large N)")
-    return found
-
-
-def bulk_load(socket_path: Path, n: int, skip: set[int], created: datetime) -> None:
-    """Everyone but ``skip``, streamed through ``redis-cli --pipe`` in bounded chunks."""
-    templates = {t.name: bulk_template(t, created) for t in TEMPLATES}
-    pipe = subprocess.Popen(
-        [redis_cli(), "-s", str(socket_path), "--pipe"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert pipe.stdin is not None and pipe.stdout is not None
-    try:
-        chunk = 5_000
-        for start in range(0, n, chunk):
-            people = [i for i in range(start, min(n, start + chunk)) if i not in skip]
-            pipe.stdin.write(render_chunk(templates, people))
-        pipe.stdin.close()
-        report = pipe.stdout.read().decode(errors="replace")
-        if pipe.wait(timeout=600) != 0 or not re.search(r"errors: 0,", report):
-            raise RuntimeError(f"redis-cli --pipe failed: {report[-500:]}")
-    finally:
-        if pipe.poll() is None:
-            pipe.kill()
-            pipe.wait()
 
 
 @dataclass

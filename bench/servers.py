@@ -7,7 +7,7 @@
   one_round_trip  baseline: + the signed form read and checked, + one EVALSHA to Redis
   floor           baseline: + one fire-and-forget POST to the stand-in for each caller not
                   refused; the least work a correct answer needs. Who is refused it knows
-                  for free from the kind of person loaded (``population.refused``).
+                  for free from the kind of person loaded (``people.refused``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from twilio.request_validator import RequestValidator
 
-from bench import population
+from bench import people
 from bench.common import ACCOUNT_SID, AUTH_TOKEN, DEFAULT_ROUTE, PUBLIC_URL, VOICE_URL
 from callguard import urls
 from callguard.demo_phone import twilio_like_answer, twilio_like_status
@@ -168,7 +168,7 @@ class Floor:
         )
         if not self.post:
             return web.Response(text=STATIC_TWIML, content_type="text/xml", headers=HEADERS_CONNECT)
-        if found[0] not in ("", "existing") and population.refused(found[0]):
+        if found[0] not in ("", "existing") and people.refused(found[0]):
             text = REFUSE_TWIML.format(base=PUBLIC_URL, sid=call_sid)
             return web.Response(text=text, content_type="text/xml", headers=HEADERS_REFUSE)
         task = asyncio.get_running_loop().create_task(self.dial_other_leg(call_sid, to))

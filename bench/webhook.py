@@ -14,10 +14,11 @@ load generator and concurrency (see ``bench/servers.py``):
 
 For each size N: a throwaway ``redis-server`` (AOF on, as in production) is loaded with N
 people, each with one active contact strategy, in exactly the register's layout
-(``bench/population.py``); then correctly signed webhooks, each with a new CallSid, 90% from
-unknown numbers and 10% from the N people, are driven at a fixed concurrency for a fixed
-time by ``wrk`` (``apt-get install wrk``) with ``bench/webhook.lua``, else by an aiohttp
-client in its own process. Every process started is stopped on exit, Ctrl-C or failure.
+(``bench/people.py``, ``bench/population.py``); then correctly signed webhooks, each with a
+new CallSid, 90% from unknown numbers and 10% from the N people, are driven at a fixed
+concurrency for a fixed time by ``wrk`` (``apt-get install wrk``) with
+``bench/webhook.lua``, else by an aiohttp client in its own process. Every process started
+is stopped on exit, Ctrl-C or failure.
 
 Prints one JSON line per N on stdout; progress goes to stderr. See docs/performance.md.
 """
@@ -226,16 +227,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     lines: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="cg-bench-") as tmp:
-        workdir = Path(tmp)
-        children = processes.Children(workdir)
-        try:
-            standin = children.start("standin", ["standin"])
-            for n in sizes:
-                lines.append(bench_size(n, args, children, standin, workdir))
-                print(json.dumps(lines[-1]), flush=True)
-        finally:
-            children.stop_all()
+    try:
+        with tempfile.TemporaryDirectory(prefix="cg-bench-") as tmp:
+            workdir = Path(tmp)
+            children = processes.Children(workdir)
+            try:
+                standin = children.start("standin", ["standin"])
+                for n in sizes:
+                    lines.append(bench_size(n, args, children, standin, workdir))
+                    print(json.dumps(lines[-1]), flush=True)
+            finally:
+                children.stop_all()
+    except KeyboardInterrupt:
+        log.warning("interrupted; everything the bench started is stopped")
+        return 130
     report_targets(lines)
     return 0
 
