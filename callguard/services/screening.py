@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from callguard.domain.calls import Decision, Rule
 from callguard.domain.decision import decide
 from callguard.domain.records import CallRecord, record_for
+from callguard.domain.speech import caller_hears, connect_notice
 from callguard.phones import mask_phone, try_normalise
 from callguard.policy import Policy
 from callguard.store import keys
@@ -164,6 +165,15 @@ class Screening:
                 return Screened(decision, record)
             usage = {**usage, **{k: {**usage.get(k, {}), **v} for k, v in written.usage.items()}}
         raise RuntimeError("quota contention did not settle")
+
+    async def preview(self, phone: str, at: datetime) -> tuple[Decision, list[str]]:
+        """What would happen if ``phone`` called at ``at``, and what the caller would hear:
+        no record, no count, no call (the managers' preview)."""
+        match, usage = await self.store.lookup(phone)
+        decision = decide(match, usage, at, self.tz, self.default_route)
+        if decision.outcome == "refuse":
+            return decision, caller_hears(decision, self.policy)
+        return decision, connect_notice(decision, self.policy)
 
     async def replay_spool(self) -> int:
         """Write spooled records and updates into Redis; idempotent."""

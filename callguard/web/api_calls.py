@@ -11,11 +11,9 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from callguard.domain.calls import Decision
-from callguard.domain.decision import decide
 from callguard.domain.models import Phone
 from callguard.domain.records import CallRecord, Triage, TriageOutcome
 from callguard.domain.roles import Role
-from callguard.domain.speech import caller_hears, connect_notice
 from callguard.domain.users import Actor
 from callguard.services.errors import Conflict, NotFound
 from callguard.store import keys
@@ -247,14 +245,7 @@ class Preview(BaseModel):
 )
 async def preview(request: web.Request, actor: Actor, body: PreviewIn) -> web.Response:
     """What would happen if this number called at ``at``: no record, no count, no call."""
-    services = request.app[SERVICES]
-    match, usage = await services.calls.lookup(body.phone)
-    decision = decide(match, usage, body.at, services.tz, services.screening.default_route)
-    hears = (
-        caller_hears(decision, services.policy)
-        if decision.outcome == "refuse"
-        else connect_notice(decision, services.policy)
-    )
+    decision, hears = await request.app[SERVICES].screening.preview(body.phone, body.at)
     return json_response(Preview(decision=decision, caller_hears=hears))
 
 

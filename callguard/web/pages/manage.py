@@ -10,11 +10,9 @@ from typing import Any, cast
 from aiohttp import web
 from pydantic import ValidationError
 
-from callguard.domain.decision import decide
 from callguard.domain.duties import Quarter, local_day
 from callguard.domain.models import Strategy, StrategyStatus
 from callguard.domain.roles import Role
-from callguard.domain.speech import caller_hears, connect_notice
 from callguard.services.container import Services
 from callguard.services.errors import Invalid
 from callguard.services.reports import report_csv
@@ -154,13 +152,7 @@ PREVIEW_LABELS = {"phone": "Phone number", "at": "Date and time"}
 
 async def preview_call(services: Services, body: PreviewIn) -> Preview:
     """What ``POST /api/v1/preview`` answers: no record, no count, no call."""
-    match, usage = await services.calls.lookup(body.phone)
-    decision = decide(match, usage, body.at, services.tz, services.screening.default_route)
-    hears = (
-        caller_hears(decision, services.policy)
-        if decision.outcome == "refuse"
-        else connect_notice(decision, services.policy)
-    )
+    decision, hears = await services.screening.preview(body.phone, body.at)
     return Preview(decision=decision, caller_hears=hears)
 
 
