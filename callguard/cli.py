@@ -28,6 +28,7 @@ from callguard.settings import (
     describe_validation_error,
     problems_for_serve,
 )
+from callguard.store import keys
 from callguard.store.launcher import EmbeddedRedis, RedisLaunchError
 
 EXIT_CONFIG = 2
@@ -44,9 +45,11 @@ def _problem(lines: Sequence[str]) -> int:
 
 def _load_settings() -> Settings | list[str]:
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         return describe_validation_error(error)
+    keys.use_prefix(settings.redis_key_prefix)
+    return settings
 
 
 def _load_policy(settings: Settings) -> Policy | list[str]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from callguard.phones import InvalidPhone, normalise_route
+from callguard.store.connection import BadRedisUrl, is_cluster_url, parse_url
+from callguard.store.keys import BadPrefix, check_prefix
 
 # Shipped inside the package (callguard/policies links to the repository's policies/), so
 # an installed CallGuard finds it too.
@@ -21,6 +23,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     redis_url: str | None = None
+    # Every Redis key starts with this; on a Redis Cluster it must hold a {hash tag}.
+    redis_key_prefix: str = "cg:"
     data_dir: Path = Path("./var")
     public_url: str | None = None
     twilio_account_sid: str | None = None
@@ -41,6 +45,9 @@ class Settings(BaseSettings):
     # Scheduled duties (reminders, retention, reports) in this process; every replica may
     # run them, a lease per job makes one perform each run (callguard.services.duties).
     scheduler_enabled: bool = True
+    # Seconds after start-up before the frequent jobs first fire (a restarted replica
+    # catches up then); daily jobs keep their times.
+    scheduler_first_run_s: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("public_url")
     @classmethod
@@ -52,6 +59,33 @@ class Settings(BaseSettings):
         if "?" in value or "#" in value:
             raise ValueError("must not contain a query or fragment")
         return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_form(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_url(value)
+            except BadRedisUrl as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("redis_key_prefix")
+    @classmethod
+    def _prefix_form(cls, value: str) -> str:
+        try:
+            return check_prefix(value)
+        except BadPrefix as exc:
+            raise ValueError(str(exc)) from exc
+
+    @model_validator(mode="after")
+    def _cluster_needs_a_tag(self) -> Settings:
+        if is_cluster_url(self.redis_url):
+            try:
+                check_prefix(self.redis_key_prefix, cluster=True)
+            except BadPrefix as exc:
+                raise ValueError(f"CALLGUARD_REDIS_KEY_PREFIX: {exc}") from exc
+        return self
 
     @field_validator("twilio_api_base")
     @classmethod
@@ -108,7 +142,10 @@ def describe_validation_error(error: ValidationError) -> list[str]:
     """Turn a settings ValidationError into one clear line per problem."""
     lines = []
     for item in error.errors():
-        name = ".".join(str(part) for part in item["loc"]) or "settings"
         message = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:  # a check across settings names its own settings
+            lines.append(message)
+            continue
+        name = ".".join(str(part) for part in item["loc"])
         lines.append(f"CALLGUARD_{name.upper()}: {message}")
     return lines

@@ -1,6 +1,6 @@
 """Every Redis key CallGuard uses, and every TTL. Nothing else builds key names.
 
-Layout (all under ``cg:``):
+Layout (all under PREFIX, ``cg:`` unless configured; see use_prefix):
   person:{id}                 JSON Person
   person:{id}:adj             JSON list of reasonable-adjustment kinds (read on the call path)
   person:{id}:active          ZSET active strategy ids by created epoch
@@ -47,7 +47,14 @@ Layout (all under ``cg:``):
 
 from __future__ import annotations
 
-PREFIX = "cg:"
+import re
+
+# Every key starts with PREFIX. On a single Redis (or Sentinel) it is "cg:"; on a Redis
+# Cluster it must carry a hash tag, e.g. "cg:{lancs}:", so that every key of one office
+# lands in one slot and each script and transaction touches one slot
+# (CALLGUARD_REDIS_KEY_PREFIX; use_prefix() is called once at start-up).
+DEFAULT_PREFIX = "cg:"
+PREFIX = DEFAULT_PREFIX
 
 PEOPLE = PREFIX + "people"
 STRATEGIES = PREFIX + "strategies"
@@ -58,6 +65,49 @@ REPEAT_CALLERS = PREFIX + "repeat-callers"
 AUDIT = PREFIX + "audit"
 USERS = PREFIX + "users"
 NOTES = PREFIX + "notes"
+
+_PREFIX_FORM = re.compile(r"[A-Za-z0-9_.:{}-]{1,64}")
+_HASH_TAG = re.compile(r"\{[^{}]+\}")
+
+
+class BadPrefix(ValueError):
+    pass
+
+
+def check_prefix(prefix: str, *, cluster: bool = False) -> str:
+    """The prefix, or BadPrefix saying why it cannot be one."""
+    if not _PREFIX_FORM.fullmatch(prefix):
+        raise BadPrefix("must be 1-64 letters, digits or _ . : - { }")
+    if not prefix.endswith(":"):
+        raise BadPrefix("must end with ':'")
+    tags = _HASH_TAG.findall(prefix)
+    if cluster and not tags:
+        raise BadPrefix("a Redis Cluster needs a hash tag in the prefix, e.g. cg:{office}:")
+    if prefix.count("{") != len(tags) or prefix.count("}") != len(tags):
+        raise BadPrefix("braces must form one {tag}")
+    if len(tags) > 1:
+        raise BadPrefix("only one {tag} is allowed (Redis hashes the first)")
+    return prefix
+
+
+def use_prefix(prefix: str) -> None:
+    """Make every key start with ``prefix`` (once, at start-up, before any key is built)."""
+    global PREFIX, PEOPLE, STRATEGIES, CALLS, LIVE_CALLS, MESSAGES, REPEAT_CALLERS
+    global AUDIT, USERS, NOTES, LEGAL_HOLDS, DISPOSALS, OVERDUE_REVIEWS
+    PREFIX = check_prefix(prefix)
+    PEOPLE = PREFIX + "people"
+    STRATEGIES = PREFIX + "strategies"
+    CALLS = PREFIX + "calls"
+    LIVE_CALLS = PREFIX + "calls:live"
+    MESSAGES = PREFIX + "messages"
+    REPEAT_CALLERS = PREFIX + "repeat-callers"
+    AUDIT = PREFIX + "audit"
+    USERS = PREFIX + "users"
+    NOTES = PREFIX + "notes"
+    LEGAL_HOLDS = PREFIX + "holds"
+    DISPOSALS = PREFIX + "disposals"
+    OVERDUE_REVIEWS = PREFIX + "overdue-reviews"
+
 
 # A day's repeat-call counter outlives the day so a late call near midnight still counts.
 REPEAT_COUNTER_TTL_S = 2 * 24 * 3600

@@ -99,6 +99,7 @@ def init_app(
             services.duties,
             services.clock,
             services.tz,
+            first_run_delay_s=settings.scheduler_first_run_s,
             on_run=lambda job, outcome: metrics.scheduler_runs.labels(job, outcome).inc(),
         )
         scheduler.start()
