@@ -7,9 +7,15 @@ Checks the settings, the policy file, Redis (reachable, AOF on), the Twilio cred
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import urlsplit
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.sentinel import SentinelConnectionPool
+from redis.exceptions import ResponseError
 
 from callguard.policy import PolicyError, load_policy
 from callguard.settings import Settings, problems_for_serve
@@ -73,24 +79,32 @@ def check_public_url(settings: Settings) -> list[Check]:
     return checks
 
 
-async def check_redis(url: str) -> list[Check]:
-    from callguard.store.connection import connect
+async def check_redis(url: str, prefix: str = "cg:") -> list[Check]:
+    from callguard.store.connection import connect, parse_url
 
+    target = parse_url(url)
     redis = connect(url, timeout_s=3.0)
     try:
         await redis.ping()
-        checks = [Check("ok", "Redis", "answers PING")]
-        try:
-            config = await redis.config_get("append*")
-        except Exception:  # managed Redis services often disable CONFIG
-            return [
-                *checks,
-                Check("warn", "Redis durability", "CONFIG is disabled: make sure AOF is on"),
-            ]
+        where, configs = await _topology(redis, target.kind, prefix)
+        checks = [Check("ok", "Redis", where)]
+    except Exception as error:
+        return [Check("fail", "Redis", f"{type(error).__name__}: {error}")]
+    finally:
+        await redis.aclose()
+    if configs is None:  # managed Redis services often disable CONFIG
+        return [
+            *checks,
+            Check("warn", "Redis durability", "CONFIG is disabled: make sure AOF is on"),
+        ]
+    for label, config in configs:
+        on = f" on {label}" if label else ""
         if config.get("appendonly") != "yes":
             checks.append(
                 Check(
-                    "warn", "Redis durability", "appendonly is off: a Redis restart loses records"
+                    "warn",
+                    "Redis durability",
+                    f"appendonly is off{on}: a Redis restart loses records",
                 )
             )
         elif config.get("appendfsync") != "always":
@@ -98,17 +112,43 @@ async def check_redis(url: str) -> list[Check]:
                 Check(
                     "warn",
                     "Redis durability",
-                    f"AOF on but appendfsync {config.get('appendfsync')}: a crash can lose "
+                    f"AOF on but appendfsync {config.get('appendfsync')}{on}: a crash can lose "
                     "acknowledged writes; 'always' is recommended",
                 )
             )
-        else:
-            checks.append(Check("ok", "Redis durability", "AOF on, appendfsync always"))
-        return checks
-    except Exception as error:
-        return [Check("fail", "Redis", f"{type(error).__name__}: {error}")]
-    finally:
-        await redis.aclose()
+    if len(checks) == 1:
+        every = " on every master" if len(configs) > 1 else ""
+        checks.append(Check("ok", "Redis durability", f"AOF on, appendfsync always{every}"))
+    return checks
+
+
+Configs = list[tuple[str, Mapping[str | None, str | None]]]
+
+
+async def _topology(redis: Redis, kind: str, prefix: str) -> tuple[str, Configs | None]:
+    """What answered PING, and each master's AOF settings (None when CONFIG is refused)."""
+    try:
+        if kind == "cluster":
+            cluster = cast(RedisCluster, redis)
+            primaries = cluster.get_primaries()
+            home = cluster.get_node_from_key(prefix)
+            configs: Configs = [
+                (node.name, await cluster.config_get("append*", target_nodes=node))
+                for node in primaries
+            ]
+            where = (
+                f"Redis Cluster of {len(primaries)} masters answers PING; this office's keys "
+                f"(prefix {prefix}, slot {cluster.keyslot(prefix)}) are on {home.name if home else 'no node'}"
+            )
+            return where, configs
+        if kind == "sentinel":
+            pool = cast(SentinelConnectionPool, redis.connection_pool)
+            host, port = await pool.get_master_address()  # type: ignore[no-untyped-call]
+            where = f"Sentinel names {host}:{port} master of {pool.service_name!r}; it answers PING"
+            return where, [("", await redis.config_get("append*"))]
+        return "answers PING", [("", await redis.config_get("append*"))]
+    except ResponseError:
+        return "answers PING", None
 
 
 async def check_twilio(settings: Settings) -> list[Check]:
@@ -143,7 +183,7 @@ async def check_twilio(settings: Settings) -> list[Check]:
 async def run_checks(settings: Settings, redis_url: str | None) -> list[Check]:
     checks = [*check_settings(settings), *check_policy(settings), *check_public_url(settings)]
     if redis_url is not None:
-        checks += await check_redis(redis_url)
+        checks += await check_redis(redis_url, settings.redis_key_prefix)
     checks += await check_twilio(settings)
     return checks
 

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from tests.load import RESTRICTED, Answer, call, unknown_caller
+from tests.processes import run_cli
 from tests.replicas import ONE_CALL_A_MONTH, create_restricted_person, replicas
 from tests.topologies import client, redis_cluster
 from tests.twilio_standin import TwilioStandIn
@@ -53,6 +54,7 @@ async def test_decisions_and_quotas_on_a_three_master_cluster_with_two_offices(
             stranger = await call(session, lancs.bases[0], unknown_caller())
             # Cumbria's register is its own: the same number is a stranger there.
             elsewhere = await call(session, cumbria.bases[0], RESTRICTED)
+            _code, checklist, _err = await run_cli(["doctor"], lancs.env, tmp_path)
 
         everything = [*answers, blocked, stranger, elsewhere]
         assert [a.status for a in everything] == [200] * 43
@@ -63,6 +65,14 @@ async def test_decisions_and_quotas_on_a_three_master_cluster_with_two_offices(
             "connect",
             "connect",
         )
+
+        # doctor names the topology and where this office's slot lives, and checks every
+        # master's AOF.
+        assert (
+            "[ok]   Redis: Redis Cluster of 3 masters answers PING; this office's keys "
+            f"(prefix {LANCS}, slot 11638) are on 127.0.0.1:{lancs_node}"
+        ) in checklist
+        assert "[ok]   Redis durability: AOF on, appendfsync always on every master" in checklist
 
         # Every key is under an office's tag, on that office's master, and each call
         # was recorded once.
