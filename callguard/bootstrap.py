@@ -13,6 +13,7 @@ from callguard.clock import Clock
 from callguard.demo_phone import DemoPhoneSystem
 from callguard.policy import Policy
 from callguard.settings import Settings
+from callguard.store import keys
 from callguard.web.app import Installer, init_app
 
 
@@ -26,6 +27,8 @@ def build_app(
     def install_twilio_edge(app: web.Application) -> None:
         webhooks.install(app, settings)
 
+    # The key prefix is process-wide: the app uses the one its settings name.
+    keys.use_prefix(settings.redis_key_prefix)
     installers: list[Installer] = [install_twilio_edge]
     if demo:
         installers.append(DemoPhoneSystem().install)

@@ -404,6 +404,62 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _copy_keys(source_url: str, source_prefix: str, settings: Settings) -> int:
+    from callguard.store.connection import connect
+    from callguard.store.copy import copy_keys
+
+    assert settings.redis_url is not None
+    source = connect(source_url, timeout_s=60, decode_responses=False)
+    destination = connect(settings.redis_url, timeout_s=60, decode_responses=False)
+
+    def progress(done: int) -> None:
+        print(f"\rcopied {done} keys", end="", file=sys.stderr, flush=True)
+
+    try:
+        return await copy_keys(
+            source, source_prefix, destination, settings.redis_key_prefix, progress
+        )
+    finally:
+        print(file=sys.stderr)
+        await source.aclose()
+        await destination.aclose()
+
+
+def cmd_copy_keys(args: argparse.Namespace) -> int:
+    """Copy an office's keys from another Redis into this one, under this prefix (moving
+    to a Redis Cluster: docs/operations.md). Stop the office's replicas first."""
+    from redis.exceptions import RedisError
+
+    from callguard.store.connection import BadRedisUrl, parse_url
+    from callguard.store.copy import NotEmpty
+
+    settings = _load_settings()
+    if isinstance(settings, list):
+        return _problem(settings)
+    try:
+        parse_url(args.source)
+        keys.check_prefix(args.source_prefix)
+    except (BadRedisUrl, keys.BadPrefix) as error:
+        return _problem([f"--from / --from-prefix: {error}"])
+    started = time.perf_counter()
+    try:
+        with _redis_url_for(settings) as url:
+            copied = asyncio.run(
+                _copy_keys(
+                    args.source, args.source_prefix, settings.model_copy(update={"redis_url": url})
+                )
+            )
+    except NotEmpty as error:
+        return _problem([f"nothing copied: {error}"])
+    except (RedisError, RedisLaunchError, OSError) as error:
+        return _problem([f"copy failed: {type(error).__name__}: {error}"])
+    print(
+        f"Copied {copied} keys from {args.source_prefix} to {settings.redis_key_prefix} in "
+        f"{time.perf_counter() - started:.1f} s."
+    )
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Scheduled duties without the web service (callguard.scheduler); ``--once`` runs each
     job for now and exits. Safe beside ``serve`` replicas: a lease per job run."""
@@ -456,6 +512,15 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--to")
     simulate.add_argument("--digits", help="keys the caller presses when offered")
     simulate.set_defaults(run=cmd_simulate_call)
+    copier = commands.add_parser(
+        "copy-keys",
+        help="copy an office's keys from another Redis into this one, under this prefix",
+    )
+    copier.add_argument("--from", dest="source", required=True, help="the source Redis URL")
+    copier.add_argument(
+        "--from-prefix", dest="source_prefix", default=keys.DEFAULT_PREFIX, help="default cg:"
+    )
+    copier.set_defaults(run=cmd_copy_keys)
     worker = commands.add_parser("worker", help="run the scheduled duties without the web service")
     worker.add_argument("--once", action="store_true", help="run every job now, then exit")
     worker.set_defaults(run=cmd_worker)

@@ -136,9 +136,10 @@ async def _topology(redis: Redis, kind: str, prefix: str) -> tuple[str, Configs 
                 (node.name, await cluster.config_get("append*", target_nodes=node))
                 for node in primaries
             ]
+            node = home.name if home else "no node"
             where = (
                 f"Redis Cluster of {len(primaries)} masters answers PING; this office's keys "
-                f"(prefix {prefix}, slot {cluster.keyslot(prefix)}) are on {home.name if home else 'no node'}"
+                f"(prefix {prefix}, slot {cluster.keyslot(prefix)}) are on {node}"
             )
             return where, configs
         if kind == "sentinel":

@@ -3,6 +3,7 @@ between tests; the Twilio REST stand-in; a fixed clock; an app client with token
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +18,11 @@ from callguard.domain.roles import Role
 from callguard.domain.users import User
 from callguard.policy import Policy, load_policy
 from callguard.settings import Settings
+from callguard.store import keys
 from callguard.store.connection import connect
 from callguard.store.launcher import EmbeddedRedis
 from callguard.store.users import UserStore
+from tests.topologies import SyncCluster
 from tests.twilio_standin import TwilioStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,16 +35,31 @@ DEFAULT_ROUTE = "+441772000100"
 DEFAULT_NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
+# CALLGUARD_TEST_REDIS=cluster runs the in-process tests on a three-master Redis Cluster,
+# every key under one office's hash tag (docs/operations.md); tests that start their own
+# redis-server processes are unaffected. The default is one embedded redis-server.
+ON_CLUSTER = os.environ.get("CALLGUARD_TEST_REDIS") == "cluster"
+CLUSTER_PREFIX = "cg:{test}:"
+
+
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False)
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis | SyncCluster]:
+    server: EmbeddedRedis | SyncCluster
+    if ON_CLUSTER:
+        server = SyncCluster(tmp_path_factory.mktemp("cluster"))
+        keys.use_prefix(CLUSTER_PREFIX)
+    else:
+        server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False)
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def redis_url(redis_server: EmbeddedRedis) -> str:
+def redis_url(redis_server: EmbeddedRedis | SyncCluster) -> str:
+    if isinstance(redis_server, SyncCluster):
+        redis_server.flush()
+        return redis_server.url
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     client.close()
@@ -79,6 +97,7 @@ def settings(redis_url: str, twilio: TwilioStandIn, tmp_path: Path) -> Settings:
         policy=POLICY_PATH,
         # Scheduled duties are driven directly in tests (tests/integration/test_scheduler_*).
         scheduler_enabled=False,
+        redis_key_prefix=CLUSTER_PREFIX if ON_CLUSTER else keys.DEFAULT_PREFIX,
     )
 
 

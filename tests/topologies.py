@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
-from collections.abc import AsyncIterator
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError
 
 from tests.processes import free_port
 
@@ -261,3 +265,100 @@ async def redis_sentinel(directory: Path) -> AsyncIterator[SentinelSet]:
             )
         )
         yield SentinelSet(master, replica, sentinel)
+
+
+class SyncCluster:
+    """The same three-master cluster for a whole test session (``CALLGUARD_TEST_REDIS=
+    cluster`` runs the suite on it): started and stopped without an event loop."""
+
+    def __init__(self, directory: Path, masters: int = 3) -> None:
+        self.directory = directory
+        self.masters = masters
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.ports: list[int] = []
+
+    @property
+    def url(self) -> str:
+        return "redis-cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
+
+    def start(self) -> str:
+        for index in range(self.masters):
+            node = self.directory / f"node{index}"
+            node.mkdir(parents=True)
+            port, bus = free_port(), free_port()
+            with (node / "log").open("wb") as log:
+                self.processes.append(
+                    subprocess.Popen(
+                        [
+                            REDIS_SERVER,
+                            "--port",
+                            str(port),
+                            "--bind",
+                            "127.0.0.1",
+                            "--dir",
+                            str(node),
+                            "--save",
+                            "",
+                            "--appendonly",
+                            "no",
+                            "--cluster-enabled",
+                            "yes",
+                            "--cluster-port",
+                            str(bus),
+                            "--cluster-config-file",
+                            "nodes.conf",
+                        ],
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            self.ports.append(port)
+        for port in self.ports:
+            self._until(port, lambda r: r.ping())
+        subprocess.run(
+            [
+                REDIS_CLI,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{p}" for p in self.ports),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        for port in self.ports:
+            self._until(
+                port,
+                lambda r: "cluster_state:ok" in str(r.execute_command("CLUSTER", "INFO")),  # type: ignore[no-untyped-call]
+            )
+        return self.url
+
+    def _until(self, port: int, ready: Callable[[SyncRedis], object]) -> None:
+        redis = SyncRedis(host="127.0.0.1", port=port, decode_responses=True)
+        deadline = time.monotonic() + 20
+        try:
+            while True:
+                try:
+                    if ready(redis):
+                        return
+                except ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"redis on {port} not ready")
+                time.sleep(0.05)  # a process starting up has no event to wait on
+        finally:
+            redis.close()
+
+    def flush(self) -> None:
+        for port in self.ports:
+            redis = SyncRedis(host="127.0.0.1", port=port)
+            redis.flushall()
+            redis.close()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait(10)

@@ -93,9 +93,10 @@ def is_cluster_url(url: str | None) -> bool:
     return url is not None and url.startswith(CLUSTER_SCHEME + "://")
 
 
-def connect(url: str, *, timeout_s: float = 2.0) -> Redis:
+def connect(url: str, *, timeout_s: float = 2.0, decode_responses: bool = True) -> Redis:
     """A client that fails fast: the inbound path must fail open rather than wait.
 
+    ``decode_responses=False`` gives bytes, for binary values such as DUMP's.
     A Cluster client is returned typed as ``Redis``: CallGuard uses only the commands,
     scripts and (single-slot) transactions that both offer with the same signatures.
     """
@@ -105,7 +106,7 @@ def connect(url: str, *, timeout_s: float = 2.0) -> Redis:
             startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
             username=target.username,
             password=target.password,
-            decode_responses=True,
+            decode_responses=decode_responses,
             retry=Retry(NoBackoff(), 1),
             health_check_interval=30,
             socket_timeout=timeout_s,
@@ -124,7 +125,7 @@ def connect(url: str, *, timeout_s: float = 2.0) -> Redis:
                 db=target.db,
                 username=target.username,
                 password=target.password,
-                decode_responses=True,
+                decode_responses=decode_responses,
                 retry=Retry(NoBackoff(), 1),
                 health_check_interval=30,
                 socket_timeout=timeout_s,
@@ -133,7 +134,7 @@ def connect(url: str, *, timeout_s: float = 2.0) -> Redis:
         )
     return Redis.from_url(
         url,
-        decode_responses=True,
+        decode_responses=decode_responses,
         retry=Retry(NoBackoff(), 1),
         health_check_interval=30,
         socket_timeout=timeout_s,

@@ -6,13 +6,15 @@ script and transaction touches one slot; decisions and quotas stay exact."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from callguard.store.launcher import EmbeddedRedis
 from tests.load import RESTRICTED, Answer, call, unknown_caller
-from tests.processes import run_cli
+from tests.processes import get_json, run_cli
 from tests.replicas import ONE_CALL_A_MONTH, create_restricted_person, replicas
 from tests.topologies import client, redis_cluster
 from tests.twilio_standin import TwilioStandIn
@@ -93,3 +95,59 @@ async def test_decisions_and_quotas_on_a_three_master_cluster_with_two_offices(
         for port, names in keys_by_node.items():
             expected = {lancs_node: LANCS, cumbria_node: CUMBRIA}.get(port)
             assert all(expected and name.startswith(expected) for name in names), (port, names)
+
+
+async def test_an_office_moves_from_one_redis_to_the_cluster_with_copy_keys(
+    tmp_path: Path, twilio: TwilioStandIn
+) -> None:
+    single = EmbeddedRedis(tmp_path / "single")
+    single_url = single.start()
+    try:
+        async with (
+            replicas(tmp_path, twilio, single_url, count=1, name="before") as before,
+            aiohttp.ClientSession() as session,
+        ):
+            await create_restricted_person(
+                before.bases[0], before.token, RESTRICTED, ONE_CALL_A_MONTH
+            )
+            first = await call(session, before.bases[0], RESTRICTED)
+        assert (first.outcome, first.degraded) == ("connect", False)
+
+        async with redis_cluster(tmp_path / "cluster") as cluster:
+            env = {**before.env, "CALLGUARD_REDIS_URL": cluster.url}
+            env["CALLGUARD_REDIS_KEY_PREFIX"] = LANCS
+            code, out, err = await run_cli(["copy-keys", "--from", single_url], env, tmp_path)
+            assert code == 0, err
+            done = re.fullmatch(r"Copied (\d+) keys from cg: to cg:\{lancs\}: in [\d.]+ s\.\n", out)
+            assert done, out
+            copied = int(done[1])
+            # A second copy would merge two registers: refused, nothing written.
+            code, _, err = await run_cli(["copy-keys", "--from", single_url], env, tmp_path)
+            assert code == 2
+            assert "nothing copied: the destination already holds keys under cg:{lancs}:" in err
+
+            async with (
+                replicas(
+                    tmp_path, twilio, cluster.url, count=1, prefix=LANCS, name="after"
+                ) as after,
+                aiohttp.ClientSession() as session,
+            ):
+                # The same strategy, the same month's count, the same API token.
+                second = await call(session, after.bases[0], RESTRICTED)
+                status, calls = await asyncio.to_thread(
+                    get_json, f"{after.bases[0]}/api/v1/calls", before.token
+                )
+            lancs = client(await cluster.node_for(LANCS + "x"))
+            try:
+                on_cluster = len([k async for k in lancs.scan_iter(match="cg:{lancs}:*")])
+            finally:
+                await lancs.aclose()
+    finally:
+        single.stop()
+    assert (second.outcome, second.degraded) == ("refuse", False)
+    assert status == 200
+    items = calls["items"]
+    assert isinstance(items, list)
+    assert {c["call_sid"] for c in items} == {first.call_sid, second.call_sid}
+    # Every key came across (the second call's writes added some since).
+    assert copied > 10 and on_cluster >= copied

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio
 
 from callguard.clock import FixedClock
 from callguard.domain.roles import Role
 from callguard.policy import Policy
 from callguard.settings import Settings
 from callguard.store import keys
+from callguard.store.connection import connect
 from tests.e2e.support import (
     ADMIN,
     MANAGER,
@@ -67,7 +67,7 @@ async def test_the_session_lives_in_redis_under_a_hash_of_the_cookie(
 ) -> None:
     response = await sign_in(pages, STAFF)
     session_id = response.cookies["callguard_session"].value
-    client = redis.asyncio.Redis.from_url(settings.redis_url or "", decode_responses=True)
+    client = connect(settings.redis_url or "")
     stored = [k async for k in client.scan_iter(keys.session("*"))]
     await client.aclose()
     assert len(stored) == 1
