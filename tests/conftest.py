@@ -42,6 +42,15 @@ ON_CLUSTER = os.environ.get("CALLGUARD_TEST_REDIS") == "cluster"
 CLUSTER_PREFIX = "cg:{test}:"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not ON_CLUSTER:
+        return
+    own = pytest.mark.skip(reason="starts its own Redis: not part of the Cluster run")
+    for item in items:
+        if "redis_url" not in getattr(item, "fixturenames", ()):
+            item.add_marker(own)
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis | SyncCluster]:
     server: EmbeddedRedis | SyncCluster
