@@ -30,11 +30,11 @@ def resp(command: Sequence[str]) -> bytes:
 @dataclass(frozen=True)
 class BulkParts:
     """One person's writes, regrouped so that a chunk of people takes few commands: every
-    SET joins one MSET and the two shared ZSETs one ZADD each. Same keys, same values."""
+    SET joins one MSET and the two shared LISTs one RPUSH each. Same keys, same values."""
 
     sets: bytes  # key, value, ... for MSET
-    people: bytes  # score, member for ZADD people
-    strategies: bytes  # score, member for ZADD strategies
+    people: bytes  # the member for RPUSH people
+    strategies: bytes  # the member for RPUSH strategies
     own: bytes  # the person's other commands, whole
 
     @property
@@ -51,9 +51,9 @@ def bulk_parts(w: Written) -> BulkParts:
         assert not any("\r\n" in arg for arg in command)  # ``set_args`` counts on it
         if command[0] == "SET":
             sets += command[1:]
-        elif command[:2] == ["ZADD", keys.PEOPLE]:
+        elif command[:2] == ["RPUSH", keys.PEOPLE]:
             people += command[2:]
-        elif command[:2] == ["ZADD", keys.STRATEGIES]:
+        elif command[:2] == ["RPUSH", keys.STRATEGIES]:
             strategies += command[2:]
         else:
             own.append(resp(command))
@@ -87,7 +87,7 @@ def bulk_template(template: Template, created: datetime) -> BulkParts:
 
 
 def render_chunk(templates: dict[str, BulkParts], people: Sequence[int]) -> bytes:
-    """The commands that write ``people``: one MSET, two ZADDs, then each one's own."""
+    """The commands that write ``people``: one MSET, two RPUSHes, then each one's own."""
     rendered = []
     set_args = 0
     for i in people:
@@ -97,14 +97,14 @@ def render_chunk(templates: dict[str, BulkParts], people: Sequence[int]) -> byte
         set_args += parts.set_args
     if not rendered:
         return b""
-    zadd = b"*%d\r\n$4\r\nZADD\r\n" % (2 + 2 * len(rendered))
+    rpush = b"*%d\r\n$5\r\nRPUSH\r\n" % (2 + len(rendered))
     return b"".join(
         [
             b"*%d\r\n$4\r\nMSET\r\n" % (1 + set_args),
             *(r.sets for r in rendered),
-            zadd + bulk([keys.PEOPLE]),
+            rpush + bulk([keys.PEOPLE]),
             *(r.people for r in rendered),
-            zadd + bulk([keys.STRATEGIES]),
+            rpush + bulk([keys.STRATEGIES]),
             *(r.strategies for r in rendered),
             *(r.own for r in rendered),
         ]

@@ -23,8 +23,9 @@ from callguard.domain.models import (
     Strategy,
     StrategyStatus,
 )
+from callguard.store import audit as audit_store
 from callguard.store import keys
-from callguard.store.register import screen_json
+from callguard.store.register import ACTIVE_FIELD, person_fields, strategy_text
 
 ALWAYS = [
     {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}
@@ -169,7 +170,6 @@ def commands(w: Written) -> list[list[str]]:
     (``verify_layout`` checks them against the store itself)."""
     person, strategy = w.person, w.strategy
     pid, sid = person.id, strategy.id
-    person_score = repr(person.created_at.timestamp())
     score = repr(strategy.created_at.timestamp())
     person_audit = [v for pair in w.audits[0].fields().items() for v in pair]
     strategy_audit = [v for pair in w.audits[1].fields().items() for v in pair]
@@ -181,21 +181,14 @@ def commands(w: Written) -> list[list[str]]:
     ]
     return [
         *[["SET", keys.phone_owner(p), pid] for p in person.phones],
-        ["SET", keys.person(pid), person.model_dump_json()],
-        [
-            "SET",
-            keys.person_adjustments(pid),
-            json.dumps([a.kind.value for a in person.reasonable_adjustments]),
-        ],
-        ["ZADD", keys.PEOPLE, person_score, pid],
+        ["RPUSH", keys.PEOPLE, pid],
+        ["HSET", keys.person(pid), *[v for pair in person_fields(person).items() for v in pair]],
         ["XADD", keys.AUDIT, "*", *person_audit],
-        ["XADD", keys.audit_person(pid), "*", *person_audit],
-        ["SET", keys.strategy(sid), strategy.model_dump_json()],
-        ["SET", keys.strategy_screen(sid), screen_json(strategy)],
-        ["ZADD", keys.person_active_strategies(pid), score, sid],
+        ["RPUSH", keys.audit_person(pid), audit_store.person_line(w.audits[0])],
+        ["SET", keys.strategy(sid), strategy_text(strategy)],
+        ["HSET", keys.person(pid), ACTIVE_FIELD, sid],
         *[["ZADD", keys.advocate(p), score, sid] for p in advocates],
-        ["ZADD", keys.STRATEGIES, score, sid],
-        ["SADD", keys.person_strategies(pid), sid],
+        ["RPUSH", keys.STRATEGIES, sid],
         ["XADD", keys.AUDIT, "*", *strategy_audit],
-        ["XADD", keys.audit_person(pid), "*", *strategy_audit],
+        ["RPUSH", keys.audit_person(pid), audit_store.person_line(w.audits[1])],
     ]

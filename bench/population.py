@@ -35,9 +35,13 @@ def first_of_each_template(n: int) -> list[int]:
 
 
 async def check_stored(redis: Redis, w: Written, *, shared_audit: bool = True) -> set[str]:
-    """Assert Redis holds what ``commands(w)`` writes; return the keys they write. Without
-    ``shared_audit`` the one audit stream of everyone (N entries and more) is not read."""
+    """Assert Redis holds what ``commands(w)`` writes, and of the person's own hashes and
+    lists nothing else; return the keys they write. Without ``shared_audit`` the one audit
+    stream of everyone (N entries and more) is not read."""
+    shared_lists = (keys.PEOPLE, keys.STRATEGIES)
     written_keys: set[str] = set()
+    hashes: dict[str, dict[str, str]] = {}
+    lists: dict[str, list[str]] = {}
     for command in commands(w):
         name, key, *rest = command
         written_keys.add(key)
@@ -46,14 +50,27 @@ async def check_stored(redis: Redis, w: Written, *, shared_audit: bool = True) -
         if name == "SET":
             got = await redis.get(key)
             assert got == rest[0], f"{key}: Redis holds {got!r}, the bulk load writes {rest[0]!r}"
+        elif name == "HSET":
+            hashes.setdefault(key, {}).update(zip(rest[::2], rest[1::2], strict=True))
+        elif name == "RPUSH" and key in shared_lists:
+            for member in rest:
+                assert await redis.lpos(key, member) is not None, key
+        elif name == "RPUSH":
+            lists.setdefault(key, []).extend(rest)
         elif name == "ZADD":
             assert await redis.zscore(key, rest[1]) == float(rest[0]), key
-        elif name == "SADD":
-            assert await redis.sismember(key, rest[0]), key
         elif name == "XADD":
             fields = dict(zip(rest[1::2], rest[2::2], strict=True))
             entries = await redis.xrange(key) or []
             assert any(f == fields for _id, f in entries), key
+        else:
+            raise AssertionError(f"check_stored cannot check {name}")
+    for key, fields in hashes.items():
+        got_fields = await redis.hgetall(key)
+        assert got_fields == fields, f"{key}: Redis holds {got_fields}, the bulk load {fields}"
+    for key, members in lists.items():
+        got_members = await redis.lrange(key, 0, -1)
+        assert got_members == members, f"{key}: Redis holds {got_members}, the bulk {members}"
     return written_keys
 
 
@@ -96,7 +113,7 @@ async def load_people(redis_url: str, socket_path: Path, n: int) -> Loaded:
         for i in random.Random(2).sample(range(n), min(n, 20)):
             await check_stored(redis, written(i, template_of(i), created), shared_audit=False)
         after = int((await redis.info("memory"))["used_memory"])
-        assert await redis.zcard(keys.STRATEGIES) == n
+        assert await redis.llen(keys.STRATEGIES) == n
         await smoke_test(redis, n)
         by_key = await memory_by_key(redis, n)
     finally:
@@ -128,11 +145,7 @@ async def memory_by_key(redis: Redis, n: int) -> dict[str, float]:
         per_person = {
             "phone": keys.phone_owner(person_phone(i)),
             "person": keys.person(pid),
-            "person_adj": keys.person_adjustments(pid),
-            "person_active": keys.person_active_strategies(pid),
-            "person_strategies": keys.person_strategies(pid),
             "strategy": keys.strategy(sid),
-            "strategy_screen": keys.strategy_screen(sid),
             "audit_person": keys.audit_person(pid),
         }
         if template_of(i).advocate:

@@ -5,13 +5,22 @@ the Host header or scheme the request arrived with: behind a TLS-terminating pro
 differ from what Twilio signed. The validator itself tries the URL with and without the
 default port, the other known pitfall. Every form parameter counts, repeated ones included
 (the form is passed as a multi-dict).
+
+``SignatureChecker.valid`` is the validator's ``validate`` for a form, short of its waste:
+it computes the signature for the URL with the port only when the one without does not
+match (``validate`` always computes both), and compares in C (``hmac.compare_digest``),
+not a character at a time in Python. Same signatures, same answers; half the work for a
+good request.
 """
 
 from __future__ import annotations
 
+import hmac
+from urllib.parse import urlparse
+
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, add_port, remove_port
 
 MAX_FORM_BYTES = 64 * 1024
 
@@ -23,6 +32,19 @@ class SignatureChecker:
 
     def url_for(self, request: web.Request) -> str:
         return self.public_url + request.raw_path
+
+    def valid(self, url: str, form: MultiDictProxy[str], signature: str) -> bool:
+        """``self.validator.validate(url, form, signature)``: the signature of ``url``
+        without its port, or with the default port, and the form (HMAC-SHA1)."""
+        if not signature.isascii():  # never equal to a base64 signature
+            return False
+        parsed = urlparse(url)
+        return any(
+            hmac.compare_digest(
+                self.validator.compute_signature(candidate(parsed), form), signature
+            )
+            for candidate in (remove_port, add_port)
+        )
 
     async def verified_form(self, request: web.Request) -> MultiDictProxy[str]:
         """The request's form if its signature is right; else 403 and nothing happens."""
@@ -37,6 +59,6 @@ class SignatureChecker:
         form = MultiDictProxy(MultiDict((k, v) for k, v in raw.items() if isinstance(v, str)))
         if len(form) != len(raw):
             raise web.HTTPBadRequest(text="file uploads are not accepted")
-        if not self.validator.validate(self.url_for(request), form, signature):
+        if not self.valid(self.url_for(request), form, signature):
             raise web.HTTPForbidden(text="bad X-Twilio-Signature")
         return form

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
@@ -34,20 +35,32 @@ class Speaker:
 
 
 # Building TwiML with VoiceResponse costs ~0.2 ms, a fifth of the least an inbound call
-# needs (docs/performance.md). A connected call's document differs from another of the same
-# shape only in its CallSid, so it is built once per shape with this stand-in SID (never a
-# real one: not hex) and the call's SID put in its place.
+# needs (docs/performance.md). An inbound call's answer (connected or refused) differs from
+# another of the same shape only in its CallSid, so it is built once per shape with this
+# stand-in SID (never a real one: not hex) and the call's SID put in its place.
 _SID_SLOT = "CA" + "x" * 32
 _SID = re.compile(r"CA[0-9a-fA-F]{32}")
-_CONNECT_DOCUMENTS_MAX = 256
-_connect_documents: dict[tuple[object, ...], str] = {}
+_DOCUMENTS_MAX = 256
+_documents: dict[tuple[object, ...], str] = {}
+
+
+def _once_per_shape(shape: tuple[object, ...], call_sid: str, build: Callable[[str], str]) -> str:
+    """``build(call_sid)``, from the document built for ``shape`` with the stand-in SID.
+    ``shape`` must hold everything ``build`` reads besides the SID."""
+    if not _SID.fullmatch(call_sid):  # needs no escaping only in this shape
+        return build(call_sid)
+    document = _documents.get(shape)
+    if document is None:
+        if len(_documents) >= _DOCUMENTS_MAX:
+            _documents.clear()
+        document = _documents[shape] = build(_SID_SLOT)
+    return document.replace(_SID_SLOT, call_sid)
 
 
 def connect(decision: Decision, policy: Policy, callbacks: Callbacks, call_sid: str) -> str:
     """Hold the caller in a conference named after the call; the other leg is dialled in."""
-    if not _SID.fullmatch(call_sid):  # needs no escaping only in this shape
-        return _connect(decision, policy, callbacks, call_sid)
     shape = (
+        "connect",
         tuple(connect_notice(decision, policy)),
         decision.extra_time,
         decision.max_minutes,
@@ -56,12 +69,7 @@ def connect(decision: Decision, policy: Policy, callbacks: Callbacks, call_sid: 
         policy.office.language,
         callbacks.base,
     )
-    document = _connect_documents.get(shape)
-    if document is None:
-        if len(_connect_documents) >= _CONNECT_DOCUMENTS_MAX:
-            _connect_documents.clear()
-        document = _connect_documents[shape] = _connect(decision, policy, callbacks, _SID_SLOT)
-    return document.replace(_SID_SLOT, call_sid)
+    return _once_per_shape(shape, call_sid, lambda sid: _connect(decision, policy, callbacks, sid))
 
 
 def _connect(decision: Decision, policy: Policy, callbacks: Callbacks, call_sid: str) -> str:
@@ -95,6 +103,22 @@ def _connect(decision: Decision, policy: Policy, callbacks: Callbacks, call_sid:
 def refuse(decision: Decision, policy: Policy, callbacks: Callbacks, call_sid: str) -> str:
     """Why, when they may next call, how else to get in touch, the emergency advice; then
     the option for a different matter (§3.8) and a message (§3.10, §8.7)."""
+    shape = (
+        "refuse",
+        tuple(caller_hears(decision, policy)),
+        decision.extra_time,
+        policy.office.voice,
+        policy.office.language,
+        policy.messages.extra_time_factor,
+        policy.messages.offer,
+        policy.messages.max_seconds,
+        policy.new_matter.prompt,
+        callbacks.base,
+    )
+    return _once_per_shape(shape, call_sid, lambda sid: _refuse(decision, policy, callbacks, sid))
+
+
+def _refuse(decision: Decision, policy: Policy, callbacks: Callbacks, call_sid: str) -> str:
     response = VoiceResponse()
     speaker = Speaker(policy, decision.extra_time)
     for line in caller_hears(decision, policy):

@@ -79,8 +79,14 @@ class CallRecord(BaseModel):
         )
 
     def hash_fields(self) -> dict[str, Any]:
-        """Fields for the Redis hash: everything but the warnings list (kept apart)."""
-        return self.model_dump(mode="json", by_alias=True, exclude={"warnings"})
+        """Fields for the Redis hash: everything but the warnings list (kept apart) and the
+        fields at their default, which read back as the default (the model fills them in;
+        the Lua scripts reading a call hash take a missing field as its default). A new
+        caller's record is 7 fields instead of 26: less for Redis to decode, store and
+        append to its AOF on every inbound call."""
+        return self.model_dump(
+            mode="json", by_alias=True, exclude={"warnings"}, exclude_defaults=True
+        )
 
 
 def record_for(

@@ -10,10 +10,11 @@ Nightly, records older than their retention period are deleted:
   record that is otherwise kept. A message nobody has triaged yet is kept: every contact
   must be reviewed (§3.10, §8.7), and the triage reminder keeps asking for it;
 - file notes (``file_notes_days``, by when drafted): the note and its indexes;
-- audit entries (``audit_days``): the audit stream and each person's stream.
+- audit entries (``audit_days``): the audit stream, and each person's audit list (by
+  when each entry was made).
 
 A legal hold spares records: on a call (the call, its message and its file note), on a
-person (all their calls and file notes, and their audit stream), on a file note. The check
+person (all their calls and file notes, and their audit list), on a file note. The check
 and the deletion are one script, so a hold placed a moment before a run is honoured.
 
 Every batch deleted is logged to the disposal log (``GET /api/v1/disposals``): the kind of
@@ -167,11 +168,13 @@ class Retention:
         totals["audit_entry"] = await self.store.trim_streams(
             [(keys.AUDIT, "")], cutoff, self._entry(now, "audit_entry", "audit_days", cutoff)
         )
-        people = await self.store.members(keys.PEOPLE)
-        streams = [(keys.audit_person(p), keys.legal_hold("person", p)) for p in people]
-        totals["person_audit_entry"] = await self.store.trim_streams(
-            streams, cutoff, self._entry(now, "person_audit_entry", "audit_days", cutoff)
-        )
+        people = await self.store.person_ids()
+        lists = [(keys.audit_person(p), keys.legal_hold("person", p)) for p in people]
+        entry = self._entry(now, "person_audit_entry", "audit_days", cutoff)
+        totals["person_audit_entry"] = 0
+        for i in range(0, len(lists), BATCH):
+            trimmed = await self.store.trim_person_audits(lists[i : i + BATCH], cutoff, entry)
+            totals["person_audit_entry"] += trimmed
 
     async def disposals(self, limit: int) -> list[Disposal]:
         return [

@@ -125,9 +125,14 @@ def _usage(flat: Sequence[Any]) -> dict[str, dict[str, int]]:
 
 
 def _entries(screens: Sequence[str], role: str) -> tuple[ScreeningEntry, ...]:
-    return tuple(
-        ScreeningEntry.model_validate({**json.loads(raw), "role": role}) for raw in screens
-    )
+    """Strategies' screening fields (``store.register.screen_json``: id, person_id,
+    matter_ref, restrictions) as the entries the decision reads."""
+    entries = []
+    for raw in screens:
+        screen = json.loads(raw)
+        screen["strategy_id"] = screen.pop("id")
+        entries.append(ScreeningEntry.model_validate({**screen, "role": role}))
+    return tuple(entries)
 
 
 def _matched(phone: str, found: Sequence[Any]) -> Matched:

@@ -1,16 +1,20 @@
 """Every Redis key CallGuard uses, and every TTL. Nothing else builds key names.
 
 Layout (all under PREFIX, ``cg:`` unless configured; see use_prefix):
-  person:{id}                 JSON Person
-  person:{id}:adj             JSON list of reasonable-adjustment kinds (read on the call path)
-  person:{id}:active          ZSET active strategy ids by created epoch
-  person:{id}:strategies      SET of all strategy ids (any status)
-  people                      ZSET person id by created epoch
+  person:{id}                 HASH Person, each field JSON-encoded but its id (the key's) and
+                              any at its default; the index the inbound path reads: adj ->
+                              JSON list of reasonable-adjustment kinds, active -> the active
+                              strategy ids, oldest first, space-separated (each absent when
+                              none); and s:{strategy_id} -> status, for each of the person's
+                              strategies no longer active
+  people                      LIST person ids, oldest first
   phone:{e164}                STRING owning person id (a phone belongs to one person)
   advocate:{e164}             ZSET active strategy ids naming this number as an advocate
-  strategy:{id}               JSON Strategy (with revisions, reviews, shares)
-  strategy:{id}:screen        JSON compact form the inbound path reads
-  strategies                  ZSET strategy id by created epoch
+  strategy:{id}               STRING the Strategy, one JSON object split in two lines: the
+                              fields the inbound path reads (id, person_id, matter_ref,
+                              restrictions), then the rest (revisions, reviews, shares);
+                              fields at their defaults left out
+  strategies                  LIST strategy ids, oldest first
   quota:{strategy_id}         HASH quota period id -> calls counted
   call:{sid}                  HASH call record, each field JSON-encoded
   call:{sid}:warnings         LIST JSON warnings
@@ -21,7 +25,8 @@ Layout (all under PREFIX, ``cg:`` unless configured; see use_prefix):
   repeat-callers              ZSET e164 -> epoch when the threshold was crossed
   messages                    ZSET call sid by epoch: caller messages awaiting triage
   audit                       STREAM of every change and every read of personal data
-  audit:person:{id}           STREAM the same entries for one person (subject access)
+  audit:person:{id}           LIST the same entries for one person, oldest first (subject
+                              access), each a JSON array [at, who, role, action, target, detail]
   user:{name}, users          JSON user; SET of names
   note:{id}                   JSON FileNote, replaced whole (compare-and-set on its version)
   notes                       ZSET file note id by created epoch
@@ -121,18 +126,6 @@ def person(person_id: str) -> str:
     return f"{PREFIX}person:{person_id}"
 
 
-def person_adjustments(person_id: str) -> str:
-    return f"{PREFIX}person:{person_id}:adj"
-
-
-def person_active_strategies(person_id: str) -> str:
-    return f"{PREFIX}person:{person_id}:active"
-
-
-def person_strategies(person_id: str) -> str:
-    return f"{PREFIX}person:{person_id}:strategies"
-
-
 def phone_owner(e164: str) -> str:
     return f"{PREFIX}phone:{e164}"
 
@@ -143,10 +136,6 @@ def advocate(e164: str) -> str:
 
 def strategy(strategy_id: str) -> str:
     return f"{PREFIX}strategy:{strategy_id}"
-
-
-def strategy_screen(strategy_id: str) -> str:
-    return f"{PREFIX}strategy:{strategy_id}:screen"
 
 
 def quota(strategy_id: str) -> str:

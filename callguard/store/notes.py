@@ -20,22 +20,16 @@ from redis.asyncio import Redis
 from callguard.domain.audit import AuditEntry
 from callguard.domain.notes import FileNote, Notification
 from callguard.domain.records import TERMINAL_STATUSES, CallEvent
+from callguard.store import audit as audit_store
 from callguard.store import keys
 
-# Shared Lua: append one audit entry to the audit stream and to the person's stream.
-#   audit = {keys = [stream keys], flat = [field, value, ...]}
-_AUDIT = """
-local function audit(entry)
-  for _, key in ipairs(entry.keys) do
-    redis.call('XADD', key, '*', unpack(entry.flat))
-  end
-end
-"""
+# Shared Lua: audit(entry) appends one audit entry (callguard.store.audit.plan).
+_AUDIT = audit_store.LUA
 
 # END_CALL: mark a live call ended by staff and draft its file note, once.
 #   ARGV[1] JSON plan: call_key, warnings_key, live_key, sid, ended (JSON text),
 #     file_note_id (JSON text), warnings_seen, require_warning, terminal [statuses],
-#     note {key, json, score, indexes}, audit {keys, flat},
+#     note {key, json, score, indexes}, audit (callguard.store.audit.plan),
 #     optional notification {key, flat, index, score}
 # Returns {"ended"} | {"missing"} | {"already_ended", file_note_id JSON}
 #   | {"not_in_progress", status JSON} | {"no_warning"}
@@ -86,7 +80,7 @@ return {'ended'}
 
 # REPLACE_NOTE: replace a file note if nobody changed it since it was read.
 #   KEYS[1] note:{id}
-#   ARGV[1] the version read   ARGV[2] the new note JSON   ARGV[3] JSON audit {keys, flat}
+#   ARGV[1] the version read   ARGV[2] the new note JSON   ARGV[3] JSON audit entry
 # Returns "replaced" | "missing" | "stale" (changed meanwhile: read again and retry)
 REPLACE_NOTE = (
     _AUDIT
@@ -130,16 +124,6 @@ if ARGV[6] ~= '' then
 end
 return {count, 1}
 """
-
-
-def _audit_plan(entry: AuditEntry) -> dict[str, Any]:
-    streams = [keys.AUDIT]
-    if entry.person_id:
-        streams.append(keys.audit_person(entry.person_id))
-    flat: list[str] = []
-    for name, value in entry.fields().items():
-        flat += [name, value]
-    return {"keys": streams, "flat": flat}
 
 
 def _notification_plan(notification: Notification) -> dict[str, Any]:
@@ -198,7 +182,7 @@ class NoteStore:
                 "score": note.created_at.timestamp(),
                 "indexes": [keys.NOTES, keys.notes_by_author(note.author)],
             },
-            "audit": _audit_plan(audit),
+            "audit": audit_store.plan(audit),
         }
         if notification is not None:
             plan["notification"] = _notification_plan(notification)
@@ -211,28 +195,25 @@ class NoteStore:
         return EndResult(kind)
 
     async def create(self, note: FileNote, audit: AuditEntry) -> None:
-        plan = _audit_plan(audit)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(keys.note(note.id), note.model_dump_json())
             score = note.created_at.timestamp()
             pipe.zadd(keys.NOTES, {note.id: score})
             pipe.zadd(keys.notes_by_author(note.author), {note.id: score})
-            for stream in plan["keys"]:
-                pipe.xadd(stream, audit.fields())  # type: ignore[arg-type]
+            audit_store.add(pipe, audit)
             await pipe.execute()
 
     async def replace(self, note: FileNote, read_version: int, audit: AuditEntry) -> str:
         """ "replaced", "missing" or "stale"."""
         result = await self._replace(
             keys=[keys.note(note.id)],
-            args=[read_version, note.model_dump_json(), json.dumps(_audit_plan(audit))],
+            args=[read_version, note.model_dump_json(), json.dumps(audit_store.plan(audit))],
         )
         return str(result)
 
     async def audit(self, entry: AuditEntry) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            for stream in _audit_plan(entry)["keys"]:
-                pipe.xadd(stream, entry.fields())  # type: ignore[arg-type]
+            audit_store.add(pipe, entry)
             await pipe.execute()
 
     async def get(self, note_id: str) -> FileNote | None:

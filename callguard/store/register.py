@@ -1,19 +1,37 @@
-"""The register in Redis: people, contact strategies, and their audit trail."""
+"""The register in Redis: people, contact strategies, and their audit trail.
+
+Stored compactly (keys.py has the layout; docs/performance.md why): a person is one HASH,
+their fields JSON-encoded beside the index the inbound path reads (adjustment kinds, active
+strategies oldest first); a strategy is one STRING of two JSON lines, the screening form
+first; stored forms leave out fields at their defaults. Writes keep the index: the inbound
+path only reads it.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from callguard.domain.audit import AuditEntry
-from callguard.domain.models import AdvocateOnly, Person, Strategy, StrategyStatus
+from callguard.domain.models import AdvocateOnly, Person, Restriction, Strategy, StrategyStatus
+from callguard.store import audit as audit_store
 from callguard.store import keys
 from callguard.store.scripts import CREATE_PERSON
+
+# person:{id} holds the Person's fields but its id (the key's), and three of its own:
+ADJUSTMENTS_FIELD = "adj"  # JSON list of adjustment kinds, when there are any
+ACTIVE_FIELD = "active"  # active strategy ids, oldest first, space-separated; when any
+PAST_FIELD = "s:"  # + strategy id -> status, for each strategy no longer active
+PERSON_FIELDS = tuple(name for name in Person.model_fields if name != "id")
+# Tries at a strategy write whose person's index changed meanwhile (another strategy's write).
+_ATTEMPTS = 100
+# The Strategy fields in its screening form, the first line of strategy:{id}.
+_SCREEN_FIELDS = {"id", "person_id", "matter_ref", "restrictions"}
 
 
 class PhoneTaken(Exception):
@@ -22,16 +40,66 @@ class PhoneTaken(Exception):
         self.index = index
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def person_fields(person: Person) -> dict[str, str]:
+    """person:{id} for a new person: each field JSON-encoded (left out at its default), and
+    the adjustment kinds the inbound path reads."""
+    stored = person.model_dump(mode="json", exclude={"id"}, exclude_defaults=True)
+    fields = {name: _json(value) for name, value in stored.items()}
+    kinds = [a.kind.value for a in person.reasonable_adjustments]
+    if kinds:
+        fields[ADJUSTMENTS_FIELD] = _json(kinds)
+    return fields
+
+
+def person_from(person_id: str, values: Sequence[str | None]) -> Person | None:
+    """The Person from person:{id}'s PERSON_FIELDS (None when there is no such person)."""
+    stored = {
+        name: json.loads(value)
+        for name, value in zip(PERSON_FIELDS, values, strict=True)
+        if value is not None
+    }
+    return Person.model_validate({**stored, "id": person_id}) if stored else None
+
+
+def _oldest_first(created: dict[str, float]) -> list[str]:
+    """Strategy ids by creation (then id: the order a sorted set kept before)."""
+    return sorted(created, key=lambda strategy_id: (created[strategy_id], strategy_id))
+
+
+def _restriction(restriction: Restriction) -> dict[str, Any]:
+    # At its default, a field is left out; but ``kind`` says which restriction this is.
+    return {"kind": restriction.kind, **restriction.model_dump(mode="json", exclude_defaults=True)}
+
+
 def screen_json(strategy: Strategy) -> str:
-    """The compact form the inbound path reads (see ``callguard.domain.calls.ScreeningEntry``)."""
-    return json.dumps(
+    """The strategy's fields the inbound path reads, a JSON object: the first line of
+    strategy:{id} (``callguard.store.calls`` makes them ``ScreeningEntry``s)."""
+    return _json(
         {
-            "strategy_id": strategy.id,
+            "id": strategy.id,
             "person_id": strategy.person_id,
             "matter_ref": strategy.matter_ref,
-            "restrictions": [r.model_dump(mode="json") for r in strategy.restrictions],
+            "restrictions": [_restriction(r) for r in strategy.restrictions],
         }
     )
+
+
+def strategy_text(strategy: Strategy) -> str:
+    """strategy:{id}: the Strategy as one JSON object split in two lines, its screening
+    fields first, then the rest (JSON escapes any newline within a value). Fields at their
+    defaults are left out."""
+    rest = strategy.model_dump(mode="json", exclude=_SCREEN_FIELDS, exclude_defaults=True)
+    return screen_json(strategy) + "\n" + _json(rest)
+
+
+def parse_strategy(text: str) -> Strategy:
+    screen, _, rest = text.partition("\n")
+    # Joined again: {screening fields} + {the rest} -> {screening fields, the rest}.
+    return Strategy.model_validate_json(screen[:-1] + "," + rest[1:])
 
 
 def _advocate_phones(strategy: Strategy) -> list[str]:
@@ -48,71 +116,87 @@ class RegisterStore:
 
     async def create_person(self, person: Person, audit: AuditEntry) -> None:
         """Store a new person; raise PhoneTaken if any phone belongs to someone else."""
-        adjustments = json.dumps([a.kind.value for a in person.reasonable_adjustments])
+        flat = [v for pair in person_fields(person).items() for v in pair]
         result = await self._create_person(
             keys=[
                 keys.person(person.id),
-                keys.person_adjustments(person.id),
                 keys.PEOPLE,
-                keys.AUDIT,
-                keys.audit_person(person.id),
                 *[keys.phone_owner(p) for p in person.phones],
             ],
-            args=[
-                person.id,
-                person.model_dump_json(),
-                adjustments,
-                person.created_at.timestamp(),
-                audit.flat_json(),
-            ],
+            args=[person.id, json.dumps(flat), json.dumps(audit_store.plan(audit))],
         )
         if result[0] == "conflict":
             raise PhoneTaken(int(result[1]))
 
     async def get_person(self, person_id: str) -> Person | None:
-        raw = await self.redis.get(keys.person(person_id))
-        return Person.model_validate_json(raw) if raw else None
+        values = await self.redis.hmget(keys.person(person_id), PERSON_FIELDS)
+        return person_from(person_id, cast(list[str | None], values))
 
     async def person_for_phone(self, e164: str) -> str | None:
         return cast(str | None, await self.redis.get(keys.phone_owner(e164)))
 
     async def list_people(self, offset: int, limit: int) -> tuple[list[Person], int]:
-        ids = cast(list[str], await self.redis.zrange(keys.PEOPLE, offset, offset + limit - 1))
-        total = await self.redis.zcard(keys.PEOPLE)
-        raws = await self.redis.mget([keys.person(i) for i in ids]) if ids else []
-        return [Person.model_validate_json(r) for r in raws if r], int(total)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(keys.PEOPLE, offset, offset + limit - 1)
+            pipe.llen(keys.PEOPLE)
+            ids, total = cast(tuple[list[str], int], await pipe.execute())
+        if not ids:
+            return [], int(total)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for person_id in ids:
+                pipe.hmget(keys.person(person_id), PERSON_FIELDS)
+            rows = await pipe.execute()
+        people = [person_from(i, row) for i, row in zip(ids, rows, strict=True)]
+        return [p for p in people if p is not None], int(total)
 
     # --- strategies --------------------------------------------------------------------------
 
     async def get_strategy(self, strategy_id: str) -> Strategy | None:
-        raw = await self.redis.get(keys.strategy(strategy_id))
-        return Strategy.model_validate_json(raw) if raw else None
+        raw = cast(str | None, await self.redis.get(keys.strategy(strategy_id)))
+        return parse_strategy(raw) if raw else None
 
     async def strategies_of(self, person_id: str) -> list[Strategy]:
-        ids = sorted(cast(set[str], await self.redis.smembers(keys.person_strategies(person_id))))
-        return await self._strategies(ids)
+        fields = cast(dict[str, str], await self.redis.hgetall(keys.person(person_id)))
+        ids = fields.get(ACTIVE_FIELD, "").split()
+        ids += [n.removeprefix(PAST_FIELD) for n in fields if n.startswith(PAST_FIELD)]
+        return await self._strategies(sorted(ids))
+
+    async def active_strategy_ids(self, person_id: str) -> list[str]:
+        """The person's active strategies, oldest first: what the inbound path applies."""
+        active = await self.redis.hget(keys.person(person_id), ACTIVE_FIELD)
+        return cast(str, active or "").split()
+
+    async def _active_created(self, pipe: Pipeline, person_id: str) -> dict[str, float]:
+        """Active strategy id -> created epoch, for the person (``pipe`` WATCHes the hash)."""
+        active = cast(str, await pipe.hget(keys.person(person_id), ACTIVE_FIELD) or "").split()
+        if not active:
+            return {}
+        # Read apart from the transaction: a strategy's creation never changes.
+        raws = cast(list[str | None], await self.redis.mget([keys.strategy(i) for i in active]))
+        return {
+            i: parse_strategy(raw).created_at.timestamp()
+            for i, raw in zip(active, raws, strict=True)
+            if raw
+        }
 
     async def list_strategies(self, offset: int, limit: int) -> tuple[list[Strategy], int]:
-        ids = cast(list[str], await self.redis.zrange(keys.STRATEGIES, offset, offset + limit - 1))
-        total = await self.redis.zcard(keys.STRATEGIES)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(keys.STRATEGIES, offset, offset + limit - 1)
+            pipe.llen(keys.STRATEGIES)
+            ids, total = cast(tuple[list[str], int], await pipe.execute())
         return await self._strategies(ids), int(total)
 
     async def all_strategy_ids(self) -> list[str]:
-        return cast(list[str], await self.redis.zrange(keys.STRATEGIES, 0, -1))
+        return cast(list[str], await self.redis.lrange(keys.STRATEGIES, 0, -1))
 
     async def _strategies(self, ids: Sequence[str]) -> list[Strategy]:
         if not ids:
             return []
-        raws = await self.redis.mget([keys.strategy(i) for i in ids])
-        return [Strategy.model_validate_json(r) for r in raws if r]
+        raws = cast(list[str | None], await self.redis.mget([keys.strategy(i) for i in ids]))
+        return [parse_strategy(r) for r in raws if r]
 
     async def create_strategy(self, strategy: Strategy, audit: AuditEntry) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            self._write_strategy(pipe, None, strategy)
-            pipe.zadd(keys.STRATEGIES, {strategy.id: strategy.created_at.timestamp()})
-            pipe.sadd(keys.person_strategies(strategy.person_id), strategy.id)
-            self._audit(pipe, audit)
-            await pipe.execute()
+        await self._store_strategy(None, strategy, audit)
 
     async def replace_strategy(
         self, expected_version: int, new: Strategy, audit: AuditEntry
@@ -122,58 +206,77 @@ class RegisterStore:
         Optimistic concurrency (WATCH/MULTI): of two revisions of the same version, one
         is stored and the other gets False, so no update is lost.
         """
-        key = keys.strategy(new.id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                raw = await pipe.get(key)
-                if raw is None:
-                    return False
-                old = Strategy.model_validate_json(raw)
-                if old.version != expected_version:
-                    return False
-                pipe.multi()  # type: ignore[no-untyped-call]
-                self._write_strategy(pipe, old, new)
-                self._audit(pipe, audit)
-                await pipe.execute()
-            except WatchError:
-                return False
-        return True
+        return await self._store_strategy(expected_version, new, audit)
 
-    def _write_strategy(self, pipe: Pipeline, old: Strategy | None, new: Strategy) -> None:
-        pipe.set(keys.strategy(new.id), new.model_dump_json())
-        pipe.set(keys.strategy_screen(new.id), screen_json(new))
-        # Sorted by creation, so "the first strategy's SPOC" is the oldest one's.
-        active = new.status is StrategyStatus.active
-        created = {new.id: new.created_at.timestamp()}
-        if active:
-            pipe.zadd(keys.person_active_strategies(new.person_id), created)
+    async def _store_strategy(
+        self, expected_version: int | None, new: Strategy, audit: AuditEntry
+    ) -> bool:
+        """Store a new strategy (``expected_version`` None) or a new version of one, with
+        its person's index, in one transaction. The strategy and the person's hash are
+        WATCHed: when another strategy of the person was written meanwhile, read again and
+        retry; when this one was, False (unless it is new)."""
+        strategy_key, person_key = keys.strategy(new.id), keys.person(new.person_id)
+        for _attempt in range(_ATTEMPTS):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(strategy_key, person_key)
+                    raw = cast(str | None, await pipe.get(strategy_key))
+                    old = parse_strategy(raw) if raw else None
+                    if expected_version is not None and (
+                        old is None or old.version != expected_version
+                    ):
+                        return False
+                    active = await self._active_created(pipe, new.person_id)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    self._write_strategy(pipe, old, new, active)
+                    if expected_version is None:
+                        pipe.rpush(keys.STRATEGIES, new.id)
+                    audit_store.add(pipe, audit)
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+        raise WatchError(f"strategy {new.id}: its person's index kept changing")
+
+    def _write_strategy(
+        self, pipe: Pipeline, old: Strategy | None, new: Strategy, active: dict[str, float]
+    ) -> None:
+        """Queue the writes of ``new`` (replacing ``old``) and of its person's index, given
+        the person's active strategies before (id -> created epoch; changed in place)."""
+        pipe.set(keys.strategy(new.id), strategy_text(new))
+        person_key = keys.person(new.person_id)
+        active.pop(new.id, None)
+        if new.status is StrategyStatus.active:
+            active[new.id] = new.created_at.timestamp()
+            if old is not None and old.status is not StrategyStatus.active:
+                pipe.hdel(person_key, PAST_FIELD + new.id)
         else:
-            pipe.zrem(keys.person_active_strategies(new.person_id), new.id)
+            pipe.hset(person_key, PAST_FIELD + new.id, new.status.value)
+        if active:
+            # Oldest first: "the first strategy's SPOC" is the oldest one's.
+            pipe.hset(person_key, ACTIVE_FIELD, " ".join(_oldest_first(active)))
+        else:
+            pipe.hdel(person_key, ACTIVE_FIELD)
+        created = {new.id: new.created_at.timestamp()}
         for phone in set(_advocate_phones(old) if old else []) - set(_advocate_phones(new)):
             pipe.zrem(keys.advocate(phone), new.id)
         for phone in _advocate_phones(new):
-            if active:
+            if new.status is StrategyStatus.active:
                 pipe.zadd(keys.advocate(phone), created)
             else:
                 pipe.zrem(keys.advocate(phone), new.id)
 
     # --- audit -------------------------------------------------------------------------------
 
-    def _audit(self, pipe: Pipeline, entry: AuditEntry) -> None:
-        fields = entry.fields()
-        pipe.xadd(keys.AUDIT, fields)  # type: ignore[arg-type]
-        if entry.person_id:
-            pipe.xadd(keys.audit_person(entry.person_id), fields)  # type: ignore[arg-type]
-
     async def audit(self, entry: AuditEntry) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            self._audit(pipe, entry)
+            audit_store.add(pipe, entry)
             await pipe.execute()
 
     async def audit_of_person(self, person_id: str) -> list[dict[str, str]]:
-        entries = await self.redis.xrange(keys.audit_person(person_id)) or []
-        return [cast(dict[str, str], fields) for _id, fields in entries]
+        """The person's audit entries, oldest first (subject access)."""
+        lines = await self.redis.lrange(keys.audit_person(person_id), 0, -1)
+        return audit_store.person_entries(person_id, cast(list[str], lines))
 
     async def audit_log(self, count: int) -> list[dict[str, str]]:
         entries = await self.redis.xrevrange(keys.AUDIT, count=count) or []
@@ -190,9 +293,13 @@ class RegisterStore:
         keys are WATCHed, so a phone claimed concurrently also aborts the whole batch.
         """
         phone_keys = [keys.phone_owner(p) for person in people for p in person.phones]
+        # Strategies of people stored before (not in this batch) join their index.
+        earlier = sorted({s.person_id for s in strategies} - {p.id for p in people})
         async with self.redis.pipeline(transaction=True) as pipe:
+            if phone_keys or earlier:
+                await pipe.watch(*phone_keys, *[keys.person(i) for i in earlier])
+            active = {i: await self._active_created(pipe, i) for i in earlier}
             if phone_keys:
-                await pipe.watch(*phone_keys)
                 owners = await pipe.mget(phone_keys)
                 taken = [
                     key.removeprefix(keys.phone_owner(""))
@@ -204,19 +311,18 @@ class RegisterStore:
                     return taken
             pipe.multi()  # type: ignore[no-untyped-call]
             for person in people:
-                pipe.set(keys.person(person.id), person.model_dump_json())
-                pipe.set(
-                    keys.person_adjustments(person.id),
-                    json.dumps([a.kind.value for a in person.reasonable_adjustments]),
-                )
-                pipe.zadd(keys.PEOPLE, {person.id: person.created_at.timestamp()})
+                pipe.hset(keys.person(person.id), mapping=person_fields(person))  # type: ignore[arg-type]
                 for phone in person.phones:
                     pipe.set(keys.phone_owner(phone), person.id)
+            if people:
+                pipe.rpush(keys.PEOPLE, *[person.id for person in people])
             for strategy in strategies:
-                self._write_strategy(pipe, None, strategy)
-                pipe.zadd(keys.STRATEGIES, {strategy.id: strategy.created_at.timestamp()})
-                pipe.sadd(keys.person_strategies(strategy.person_id), strategy.id)
+                self._write_strategy(
+                    pipe, None, strategy, active.setdefault(strategy.person_id, {})
+                )
+            if strategies:
+                pipe.rpush(keys.STRATEGIES, *[strategy.id for strategy in strategies])
             for entry in audits:
-                self._audit(pipe, entry)
+                audit_store.add(pipe, entry)
             await pipe.execute()
         return []

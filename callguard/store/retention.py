@@ -11,24 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
 
 from callguard.domain.audit import AuditEntry
 from callguard.domain.retention import LegalHold
+from callguard.store import audit as audit_store
 from callguard.store import keys
 
-# Shared Lua: append one audit entry to each of its streams.
-#   entry = {keys = [stream keys], flat = [field, value, ...]}
-_AUDIT = """
-local function audit(entry)
-  for _, key in ipairs(entry.keys) do
-    redis.call('XADD', key, '*', unpack(entry.flat))
-  end
-end
-"""
+# Shared Lua: audit(entry) appends one audit entry (callguard.store.audit.plan).
+_AUDIT = audit_store.LUA
 
 # DISPOSE: delete a batch of records past retention, except those on hold, and log it.
 #   ARGV[1] JSON plan: {stream, entry [field, value, ...] (the log entry without its count),
@@ -108,9 +102,37 @@ end
 return trimmed
 """
 
+# TRIM_PERSON_AUDITS: drop the entries older than a cutoff from the head of each person's
+# audit list (oldest first), except held ones, and log.
+#   KEYS[1] disposals (named, so a Cluster client sends the script to the office's node)
+#   ARGV[1] JSON plan: {lists [{key, hold}], cutoff (UTC ISO 8601: entries' ``at`` are too,
+#   so comparing the text compares the times), entry [field, value, ...]}
+# Returns the number of entries trimmed.
+TRIM_PERSON_AUDITS = """
+local plan = cjson.decode(ARGV[1])
+local trimmed = 0
+for _, l in ipairs(plan.lists) do
+  if l.hold == '' or redis.call('EXISTS', l.hold) == 0 then
+    while true do
+      local head = redis.call('LINDEX', l.key, 0)
+      if not head or cjson.decode(head)[1] >= plan.cutoff then break end
+      redis.call('LPOP', l.key)
+      trimmed = trimmed + 1
+    end
+  end
+end
+if trimmed > 0 then
+  local entry = plan.entry
+  entry[#entry + 1] = 'count'
+  entry[#entry + 1] = tostring(trimmed)
+  redis.call('XADD', KEYS[1], '*', unpack(entry))
+end
+return trimmed
+"""
+
 # PLACE_HOLD: place a legal hold unless one is in place; audit it in the same step.
 #   KEYS[1] hold:{kind}:{id}  KEYS[2] holds
-#   ARGV[1] hold JSON  ARGV[2] "{kind}:{id}"  ARGV[3] epoch  ARGV[4] JSON audit {keys, flat}
+#   ARGV[1] hold JSON  ARGV[2] "{kind}:{id}"  ARGV[3] epoch  ARGV[4] JSON audit entry
 # Returns 1 when placed, 0 when a hold was already in place.
 PLACE_HOLD = (
     _AUDIT
@@ -140,16 +162,6 @@ audit(cjson.decode(ARGV[2]))
 return hold
 """
 )
-
-
-def audit_plan(entry: AuditEntry) -> dict[str, Any]:
-    streams = [keys.AUDIT]
-    if entry.person_id:
-        streams.append(keys.audit_person(entry.person_id))
-    flat: list[str] = []
-    for name, value in entry.fields().items():
-        flat += [name, value]
-    return {"keys": streams, "flat": flat}
 
 
 @dataclass
@@ -202,14 +214,15 @@ class RetentionStore:
         self.redis = redis
         self._dispose = redis.register_script(DISPOSE)
         self._trim = redis.register_script(TRIM_STREAMS)
+        self._trim_people = redis.register_script(TRIM_PERSON_AUDITS)
 
     async def members_before(self, index: str, cutoff: datetime) -> list[str]:
         """Members of a time-scored index scored before ``cutoff``, oldest first."""
         found = await self.redis.zrangebyscore(index, "-inf", f"({cutoff.timestamp()}")
         return cast(list[str], found)
 
-    async def members(self, index: str) -> list[str]:
-        return cast(list[str], await self.redis.zrange(index, 0, -1))
+    async def person_ids(self) -> list[str]:
+        return cast(list[str], await self.redis.lrange(keys.PEOPLE, 0, -1))
 
     async def dispose(self, items: Sequence[Disposable], entry: LogEntry) -> tuple[int, int]:
         """(disposed, held) for one batch."""
@@ -233,6 +246,17 @@ class RetentionStore:
         }
         return int(await self._trim(args=[json.dumps(plan)]))
 
+    async def trim_person_audits(
+        self, lists: Sequence[tuple[str, str]], cutoff: datetime, entry: LogEntry
+    ) -> int:
+        """Trim each (person's audit list, hold key) to entries at or after ``cutoff``."""
+        plan = {
+            "lists": [{"key": key, "hold": hold} for key, hold in lists],
+            "cutoff": cutoff.astimezone(UTC).isoformat(),
+            "entry": entry.flat(),
+        }
+        return int(await self._trim_people(keys=[keys.DISPOSALS], args=[json.dumps(plan)]))
+
     async def disposals(self, count: int) -> list[tuple[str, dict[str, str]]]:
         """The newest ``count`` disposal-log entries, newest first, with their stream ids."""
         rows = await self.redis.xrevrange(keys.DISPOSALS, count=count) or []
@@ -253,7 +277,7 @@ class HoldStore:
                 hold.model_dump_json(),
                 f"{hold.kind}:{hold.id}",
                 hold.placed_at.timestamp(),
-                json.dumps(audit_plan(audit)),
+                json.dumps(audit_store.plan(audit)),
             ],
         )
         return bool(result)
@@ -261,7 +285,7 @@ class HoldStore:
     async def lift(self, kind: str, target_id: str, audit: AuditEntry) -> LegalHold | None:
         raw = await self._lift(
             keys=[keys.legal_hold(kind, target_id), keys.LEGAL_HOLDS],
-            args=[f"{kind}:{target_id}", json.dumps(audit_plan(audit))],
+            args=[f"{kind}:{target_id}", json.dumps(audit_store.plan(audit))],
         )
         return LegalHold.model_validate_json(raw) if raw else None
 

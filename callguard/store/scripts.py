@@ -7,9 +7,14 @@ built inside the script from ARGV[1], the key prefix, with the layout of ``keys.
 
 from __future__ import annotations
 
+from callguard.store.audit import LUA as AUDIT
+
 # Shared Lua: write one call record and its indexes from a "plan" table.
 #   plan.sid, plan.score (epoch seconds), plan.fields {name -> JSON text},
 #   plan.indexes [zset keys], plan.live (bool), plan.repeat {key, ttl_s, threshold, phone, board}
+# plan.fields holds only the fields not at their default (``CallRecord.hash_fields``): a field
+# missing from a call hash reads as its default, in Python (the model) and in Lua (nil).
+# Records written with every field (before this) read the same.
 _WRITE_RECORD = """
 local function write_record(call_key, plan, person_id)
   local flat = {}
@@ -44,17 +49,26 @@ end
 
 # Shared Lua: find who a number belongs to and the active strategies that apply.
 #   phone_key = phone:{e164}, advocate_key = advocate:{e164}
+# The person's hash (keys.py) holds "adj" (adjustment kinds JSON) and "active" (the ids of
+# the active strategies, oldest first), each absent when there are none; the register's
+# writes keep them. A strategy's screening form is the first line of strategy:{id}.
 # Returns person_id (or false), adjustments JSON, own screens, advocate screens, quotas.
 _LOOKUP = """
+local function screen_of(prefix, sid)
+  local stored = redis.call('GET', prefix .. 'strategy:' .. sid)
+  if not stored then return nil end
+  return string.sub(stored, 1, (string.find(stored, '\\n', 1, true) or 0) - 1)
+end
+
 local function lookup(prefix, phone_key, advocate_key)
   local person_id = redis.call('GET', phone_key)
   local own, adv, quotas = {}, {}, {}
   local adjustments = '[]'
   if person_id then
-    adjustments = redis.call('GET', prefix .. 'person:' .. person_id .. ':adj') or '[]'
-    local active = prefix .. 'person:' .. person_id .. ':active'
-    for _, sid in ipairs(redis.call('ZRANGE', active, 0, -1)) do
-      local screen = redis.call('GET', prefix .. 'strategy:' .. sid .. ':screen')
+    local index = redis.call('HMGET', prefix .. 'person:' .. person_id, 'adj', 'active')
+    adjustments = index[1] or '[]'
+    for sid in string.gmatch(index[2] or '', '%S+') do
+      local screen = screen_of(prefix, sid)
       if screen then
         own[#own + 1] = screen
         quotas[#quotas + 1] = sid
@@ -63,7 +77,7 @@ local function lookup(prefix, phone_key, advocate_key)
     end
   end
   for _, sid in ipairs(redis.call('ZRANGE', advocate_key, 0, -1)) do
-    local screen = redis.call('GET', prefix .. 'strategy:' .. sid .. ':screen')
+    local screen = screen_of(prefix, sid)
     if screen then adv[#adv + 1] = screen end
   end
   return person_id, adjustments, own, adv, quotas
@@ -145,29 +159,30 @@ return {'recorded'}
 )
 
 # CREATE_PERSON: claim every phone for one person, or none; audit it in the same step.
-#   KEYS[1] person:{id}  KEYS[2] person:{id}:adj  KEYS[3] people  KEYS[4] audit
-#   KEYS[5] audit:person:{id}  KEYS[6..] phone:{e164}
-#   ARGV[1] person id  ARGV[2] person JSON  ARGV[3] adjustments JSON  ARGV[4] created epoch
-#   ARGV[5] JSON flat list of audit field, value, ...
+#   KEYS[1] person:{id}  KEYS[2] people  KEYS[3..] phone:{e164}
+#   ARGV[1] person id  ARGV[2] JSON flat list of the person's hash: field, value, ...
+#   ARGV[3] JSON audit entry (callguard.store.audit.plan)
 # Returns {"conflict", index of the first phone held by another person} | {"created"}
-CREATE_PERSON = """
-for i = 6, #KEYS do
+CREATE_PERSON = (
+    AUDIT
+    + """
+for i = 3, #KEYS do
   local owner = redis.call('GET', KEYS[i])
   if owner and owner ~= ARGV[1] then
-    return {'conflict', tostring(i - 6)}
+    return {'conflict', tostring(i - 3)}
   end
 end
-for i = 6, #KEYS do
+for i = 3, #KEYS do
   redis.call('SET', KEYS[i], ARGV[1])
 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-local audit = cjson.decode(ARGV[5])
-redis.call('XADD', KEYS[4], '*', unpack(audit))
-redis.call('XADD', KEYS[5], '*', unpack(audit))
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+end
+redis.call('HSET', KEYS[1], unpack(cjson.decode(ARGV[2])))
+audit(cjson.decode(ARGV[3]))
 return {'created'}
 """
+)
 
 # UPDATE_CALL: set fields on an existing call record; never creates a partial record.
 #   KEYS[1] call:{sid}  KEYS[2] calls:live
@@ -199,7 +214,8 @@ return 1
 # write that landed as Redis failed, its answer lost; or an earlier request for the same
 # CallSid). The caller heard the answer given last: if that is the degraded one, the record
 # is made to say what happened (outcome, rule, route, recording, degraded: true), keeping
-# who called, and its outcome, breach and live indexes follow.
+# who called, and its outcome, breach and live indexes follow. A field the plan leaves out
+# (at its default) is removed from the record, so reads as its default.
 #   KEYS[1] call:{sid}  KEYS[2] calls  KEYS[3] calls:live
 #   ARGV[1] key prefix  ARGV[2] JSON plan of the degraded record  ARGV[3] JSON terminal statuses
 # Returns 1 when the record was changed, 0 when there is none, it is degraded already, or
@@ -214,13 +230,20 @@ local score = tonumber(redis.call('ZSCORE', KEYS[2], plan.sid) or plan.score)
 if score > plan.score then
   return 0
 end
-local flat = {}
+local flat, defaults = {}, {}
 for _, name in ipairs({'outcome', 'rule', 'route_to', 'spoc_name', 'recorded', 'max_minutes',
                        'next_permitted_at', 'degraded'}) do
-  flat[#flat + 1] = name
-  flat[#flat + 1] = plan.fields[name]
+  if plan.fields[name] then
+    flat[#flat + 1] = name
+    flat[#flat + 1] = plan.fields[name]
+  else
+    defaults[#defaults + 1] = name
+  end
 end
 redis.call('HSET', KEYS[1], unpack(flat))
+if #defaults > 0 then
+  redis.call('HDEL', KEYS[1], unpack(defaults))
+end
 local old_outcome = cjson.decode(stored[2])
 local new_outcome = cjson.decode(plan.fields.outcome)
 redis.call('ZREM', ARGV[1] .. 'calls:outcome:' .. old_outcome, plan.sid)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from callguard.clock import Clock, SystemClock
+from callguard.phones import load_metadata
 from callguard.policy import Policy, load_policy
 from callguard.scheduler import DutyScheduler
 from callguard.services.background import replay_forever
@@ -38,6 +40,31 @@ SCHEDULER = web.AppKey("scheduler", DutyScheduler)
 
 # Something that adds routes and start-up/clean-up steps to the app (the Twilio edge does).
 Installer = Callable[[web.Application], None]
+
+
+# The collector's thresholds once start-up is over (Python's are 700, 10, 10): what a call
+# allocates is freed by reference counting (the bench's load left ~250 objects in cycles
+# over 14,000 calls), so collections find next to nothing.
+GC_THRESHOLDS = (10_000, 20, 20)
+
+
+def settle_after_start_up() -> None:
+    """Once start-up is over, spare the first calls what they would pay for, and every call
+    the collector's scans of start-up objects: libphonenumber's metadata is loaded, and
+    the ~95,000 objects start-up left alive are moved out of the collector's reach
+    (``gc.freeze``, once per process), and young collections made rarer. Measured under
+    the bench's load (docs/performance.md): ~580 young and 5 full collections in 6 s,
+    0.65 s of the service's CPU (a full one ~60 ms, the event loop blocked), before; 2
+    young collections, 6 ms, after."""
+    load_metadata()
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+async def _after_start_up(app: web.Application) -> None:
+    settle_after_start_up()
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -125,6 +152,8 @@ def init_app(
     install_pages(app, settings.tz, web_settings)
     for install in installers:
         install(app)
+    # After every start-up step above (aiohttp runs cleanup contexts' first).
+    app.on_startup.append(_after_start_up)
     return app
 
 

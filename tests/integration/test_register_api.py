@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import auth
+from tests.helpers import services
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -452,6 +453,11 @@ async def test_reads_and_changes_are_audited_and_the_export_holds_everything(
     actions = [entry["action"] for entry in export["audit"]]
     assert actions[:4] == ["person.create", "strategy.create", "person.read", "strategy.share"]
     assert all(entry["who"] == "mo.manager" for entry in export["audit"])
+    # Entry for entry, what the audit log of everyone holds about the person.
+    everyone = await services(client).register.store.audit_log(100)
+    about = [e for e in reversed(everyone) if e["person_id"] == person["id"]]
+    assert export["audit"] == about
+    assert actions[-2:] == ["person.read", "person.export"]  # this export, too
 
 
 async def test_staff_may_not_record_a_share(client: Client, tokens: dict[str, str]) -> None:

@@ -249,7 +249,14 @@ async def test_retention_deletes_exactly_what_is_due_spares_holds_and_logs_it(
         ("repeat_caller", 1, "retention.call_records_days", 730),
         ("message", 1, "retention.messages_days", 365),
         ("file_note", 1, "retention.file_notes_days", 2190),
+        # kept_apart's creation and its strategy's, over six years ago by their own time;
+        # the held person's are spared. (The audit stream's entries go by Redis's clock.)
+        ("person_audit_entry", 2, "retention.audit_days", 2190),
     }
+    trail = await services_of(client).register.store.audit_of_person(kept_apart)
+    assert [e["action"] for e in trail] == []
+    trail = await services_of(client).register.store.audit_of_person(held)
+    assert [e["action"] for e in trail][:2] == ["person.create", "strategy.create"]
     assert all(i["at"] == "2026-11-27T02:30:00Z" for i in items)
     assert {i["cutoff"] for i in items if i["kind"] == "call_record"} == {"2024-11-27"}
     # Nothing about whom: no call, person, strategy or note ids, no numbers.
@@ -315,21 +322,50 @@ async def test_audit_entries_past_their_period_are_trimmed_except_a_held_persons
     held = await create_person(client, manager, phones=["07700 900502"])
     assert (await hold(client, manager, "person", held["id"])).status == 201
     redis = services_of(client).redis
-    held_stream = keys.audit_person(held["id"])
-    held_entries = await redis.xlen(held_stream)
+    register = services_of(client).register.store
+    held_list = keys.audit_person(held["id"])
+    held_entries = await register.audit_of_person(held["id"])
     main_entries = await redis.xlen(keys.AUDIT)
-    apart_entries = await redis.xlen(keys.audit_person(kept_apart["id"]))
-    assert (held_entries, apart_entries, main_entries) == (2, 1, 3)  # created; held
-    # Stream ids are Redis's own clock: run as if audit_days have passed since now.
-    later = datetime.now(UTC) + timedelta(days=2191)
+    apart_entries = await redis.llen(keys.audit_person(kept_apart["id"]))
+    assert (len(held_entries), apart_entries, main_entries) == (2, 1, 3)  # created; held
+    # Stream ids are Redis's own clock, a person's entries the service's: run as if
+    # audit_days have passed since both.
+    later = max(datetime.now(UTC), clock.now()) + timedelta(days=2191)
 
     summary = await services_of(client).duties.retention.run(later)
 
     assert summary["audit_entry"] == main_entries
     assert summary["person_audit_entry"] == apart_entries
     assert await redis.xlen(keys.AUDIT) == 0
-    assert await redis.xlen(keys.audit_person(kept_apart["id"])) == 0
-    assert await redis.xlen(held_stream) == held_entries
+    assert await redis.exists(keys.audit_person(kept_apart["id"])) == 0
+    assert await register.audit_of_person(kept_apart["id"]) == []
+    # The held person's subject-access trail is whole.
+    assert await redis.llen(held_list) == 2
+    assert await register.audit_of_person(held["id"]) == held_entries
+    assert [e["action"] for e in held_entries] == ["person.create", "legal_hold.place"]
+
+
+async def test_a_persons_audit_entries_go_one_by_one_as_each_passes_its_period(
+    client: Client, tokens: dict[str, str], clock: FixedClock
+) -> None:
+    manager = tokens["manager"]
+    person = await create_person(client, manager, phones=["07700 900503"])
+    clock.advance(timedelta(days=30))
+    response = await client.get(f"/api/v1/people/{person['id']}", headers=auth(manager))
+    assert response.status == 200
+    register = services_of(client).register.store
+    created, read = await register.audit_of_person(person["id"])
+    assert (created["action"], read["action"]) == ("person.create", "person.read")
+
+    # audit_days (2190) after the creation, but not yet after the read.
+    summary = await services_of(client).duties.retention.run(
+        clock.now() + timedelta(days=2190 - 10)
+    )
+
+    assert summary["person_audit_entry"] == 1
+    assert await register.audit_of_person(person["id"]) == [read]
+    newest = (await services_of(client).duties.retention.disposals(1))[0]
+    assert (newest.kind, newest.count) == ("person_audit_entry", 1)
 
 
 async def test_legal_holds_through_the_api(

@@ -14,7 +14,6 @@ from callguard.domain.models import ReviewIn, StrategyStatus
 from callguard.policy import Policy
 from callguard.services.duties import build_duties
 from callguard.services.reminders import Notice, Outbox
-from callguard.store import keys
 from callguard.store.connection import connect
 from callguard.store.outbox import OutboxStore
 from callguard.store.register import RegisterStore
@@ -145,7 +144,7 @@ async def test_flag_keeps_an_overdue_strategy_in_force_and_escalates_daily(
     assert manager[1].title == "Review overdue by 1 day: contact strategy for CMP-2026-0142"
     stored = await RegisterStore(redis).get_strategy(strategy.id)
     assert stored is not None and stored.status is StrategyStatus.active
-    assert await redis.zscore(keys.person_active_strategies(strategy.person_id), strategy.id)
+    assert strategy.id in await RegisterStore(redis).active_strategy_ids(strategy.person_id)
 
 
 async def test_an_owner_with_no_line_manager_escalates_to_the_chief_executive(
@@ -188,9 +187,7 @@ async def test_lapse_ends_an_overdue_strategy_through_the_register_and_says_to_t
         {"status": "lapsed"},
     )
     # It no longer applies to calls.
-    assert (
-        await redis.zscore(keys.person_active_strategies(strategy.person_id), strategy.id) is None
-    )
+    assert strategy.id not in await RegisterStore(redis).active_strategy_ids(strategy.person_id)
     audit = await RegisterStore(redis).audit_of_person(strategy.person_id)
     assert [(e["action"], e["who"]) for e in audit][-1] == ("strategy.lapse", "callguard.scheduler")
     # The owner and her line manager are told, once, that the person must be told.

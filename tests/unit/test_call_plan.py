@@ -1,15 +1,19 @@
-"""The call-record plan encodes each field exactly as ``json.dumps`` would."""
+"""The call-record plan encodes each field exactly as ``json.dumps`` would, and only the
+fields not at their default: a record reads back the same, and so does one stored whole."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callguard.store.calls import _json_text
+from callguard.domain.calls import Decision
+from callguard.domain.records import CallEvent, CallMessage, CallRecord, record_for
+from callguard.store.calls import _decode_hash, _json_text, plan
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -23,3 +27,103 @@ JSON_VALUES = st.recursive(
 @given(JSON_VALUES)
 def test_a_field_is_encoded_as_json_dumps_encodes_it(value: Any) -> None:
     assert _json_text(value) == json.dumps(value)
+
+
+RECEIVED = datetime(2026, 11, 27, 10, 0, 0, 123456, tzinfo=UTC)
+SID = "CA" + "0123456789abcdef" * 2
+RECORDS = [
+    # A new caller nobody registered: the commonest record.
+    record_for(
+        Decision(outcome="connect", rule="none", route_to="+441772000100"),
+        call_sid=SID,
+        caller="+447512345678",
+        to="+441772000000",
+        received_at=RECEIVED,
+        status="ringing",
+    ),
+    # A withheld number, failed open.
+    record_for(
+        Decision(outcome="connect", rule="none", route_to="+441772000100"),
+        call_sid=SID,
+        caller="anonymous",
+        to="+441772000000",
+        received_at=RECEIVED,
+        status="in-progress",
+        degraded=True,
+    ),
+    # A refusal with everything a decision can set.
+    record_for(
+        Decision(
+            outcome="refuse",
+            rule="call_windows.quota",
+            person_id="per_0000000000000001",
+            strategy_ids=("str_1", "str_2"),
+            matter_refs=("M/1",),
+            next_permitted_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+            extra_time=True,
+        ),
+        call_sid=SID,
+        caller="+447400000001",
+        to="+441772000000",
+        received_at=RECEIVED,
+        status="ringing",
+    ),
+    # A finished call with every later field set.
+    CallRecord(
+        call_sid=SID,
+        from_="+447400000001",
+        to="+441772000000",
+        received_at=RECEIVED,
+        person_id="per_0000000000000001",
+        strategy_ids=["str_1"],
+        outcome="divert_spoc",
+        rule="spoc",
+        route_to="+441772000001",
+        spoc_name="Jo Bloggs",
+        recorded=True,
+        max_minutes=10,
+        status="completed",
+        ended=CallEvent(at=RECEIVED, reason="abuse", by="sam.staff"),
+        file_note_id="note_1",
+        message=CallMessage(
+            recording_sid="RE1", recording_url="https://x/RE1", duration_s=3, recorded_at=RECEIVED
+        ),
+        conference_sid="CF1",
+        other_leg_status="completed",
+        recording_sid="RE2",
+        recording_url="https://x/RE2",
+        duration_s=61,
+        new_matter_claimed=True,
+    ),
+]
+
+
+def _stored(fields: dict[str, str]) -> CallRecord:
+    """What ``CallStore.get`` reads back from a call hash holding ``fields``."""
+    return CallRecord.model_validate({**_decode_hash(fields), "warnings": []})
+
+
+@pytest.mark.parametrize("record", RECORDS)
+def test_a_record_written_sparse_reads_back_the_same(record: CallRecord) -> None:
+    fields = json.loads(plan(record))["fields"]
+    assert _stored(fields) == record
+    # Only what differs from a default is written; who, when and what always.
+    required = {"call_sid", "from", "to", "received_at", "outcome", "rule"}
+    assert required <= set(fields)
+    defaults = CallRecord.model_fields
+    for name, text in fields.items():
+        field = defaults["from_" if name == "from" else name]
+        if not field.is_required():
+            assert json.loads(text) != field.get_default(call_default_factory=True), name
+
+
+def test_a_new_callers_record_is_seven_fields() -> None:
+    fields = json.loads(plan(RECORDS[0]))["fields"]
+    assert set(fields) == {"call_sid", "from", "to", "received_at", "outcome", "rule", "route_to"}
+
+
+@pytest.mark.parametrize("record", RECORDS)
+def test_a_record_stored_with_every_field_still_reads_the_same(record: CallRecord) -> None:
+    every = record.model_dump(mode="json", by_alias=True, exclude={"warnings"})
+    assert len(every) == 26
+    assert _stored({name: json.dumps(value) for name, value in every.items()}) == record

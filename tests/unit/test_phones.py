@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from callguard import phones
 from callguard.phones import (
     InvalidPhone,
     mask_phone,
@@ -52,3 +55,29 @@ def test_masking_keeps_only_what_a_log_reader_needs() -> None:
     assert mask_phone(None) == "-"
     assert mask_phone("sip:desk@pbx") == "sip:de***"
     assert "900" not in mask_phone("+447700900123")[3:-3]
+
+
+def test_a_uk_number_already_in_e164_is_judged_as_libphonenumber_judges_it() -> None:
+    """ "+44" and 9 or 10 digits skips libphonenumber's parse, not its validity check: for
+    every 4-digit start (and random rest), the answer is the one the full path gives."""
+    rng = random.Random(44)
+    for start in range(1000, 10000):
+        for length in (9, 10):
+            number = f"+44{start}" + "".join(rng.choice("0123456789") for _ in range(length - 4))
+            # A leading space takes the full path (parse, format, check) to the same number.
+            assert _outcome(number) == _outcome(" " + number), number
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["+441000000000", "+447000000000", "+44200000000", "+441632960000", "+447700900000"],
+)
+def test_invalid_and_drama_numbers_in_e164_are_judged_as_before(number: str) -> None:
+    assert _outcome(number) == _outcome(" " + number)
+
+
+def _outcome(raw: str) -> str:
+    try:
+        return phones._normalise(raw, phones.DEFAULT_REGION)
+    except InvalidPhone as error:
+        return f"invalid: {error}"

@@ -1,0 +1,104 @@
+"""Call records in Redis hold only the fields not at their default; records written whole
+(before that) read the same, and the fail-open path's DEGRADE_CALL works on both."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from callguard.domain.calls import Decision
+from callguard.domain.records import CallRecord, record_for
+from callguard.store import keys
+from callguard.store.calls import CallStore, Recorded, plan
+from callguard.store.connection import connect
+
+pytestmark = pytest.mark.timeout(30)
+
+SID = "CA" + "0123456789abcdef" * 2
+RECEIVED = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+DEFAULT_ROUTE = "+441772000100"
+DIVERTED = record_for(
+    Decision(
+        outcome="divert_spoc",
+        rule="spoc",
+        person_id="per_0000000000000001",
+        strategy_ids=("str_1",),
+        route_to="+441772000001",
+        spoc_name="Jo Bloggs",
+        recorded=True,
+        max_minutes=10,
+        extra_time=True,
+    ),
+    call_sid=SID,
+    caller="+447400000001",
+    to="+441772000000",
+    received_at=RECEIVED,
+    status="ringing",
+)
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = connect(redis_url)
+    yield client
+    await client.aclose()
+
+
+def whole_plan(record: CallRecord) -> str:
+    """The plan as written before records went sparse: every field."""
+    body = json.loads(plan(record))
+    every = record.model_dump(mode="json", by_alias=True, exclude={"warnings"})
+    body["fields"] = {name: json.dumps(value) for name, value in every.items()}
+    return json.dumps(body)
+
+
+@pytest.mark.parametrize("written", ["sparse", "whole"])
+async def test_a_record_reads_back_as_written_and_is_degraded_to_the_answer_given(
+    redis: Redis, written: str
+) -> None:
+    store = CallStore(redis)
+    record_plan = plan(DIVERTED) if written == "sparse" else whole_plan(DIVERTED)
+    assert isinstance(await store.record(record_plan, SID), Recorded)
+    stored = await redis.hgetall(keys.call(SID))
+    assert len(stored) == (13 if written == "sparse" else 26)
+    assert await store.get(SID) == DIVERTED
+
+    # The same CallSid answered by the fail-open path a moment later.
+    degraded = record_for(
+        Decision(outcome="connect", rule="none", route_to=DEFAULT_ROUTE),
+        call_sid=SID,
+        caller="+447400000001",
+        to="+441772000000",
+        received_at=RECEIVED + timedelta(seconds=2),
+        status="ringing",
+        degraded=True,
+    )
+    assert await store.degrade(plan(degraded), SID)
+    # What the caller got; who called, and when, kept.
+    assert await store.get(SID) == DIVERTED.model_copy(
+        update={
+            "outcome": "connect",
+            "rule": "none",
+            "route_to": DEFAULT_ROUTE,
+            "spoc_name": None,
+            "recorded": False,
+            "max_minutes": None,
+            "degraded": True,
+        }
+    )
+    assert await redis.zscore(keys.calls_by_outcome("connect"), SID) is not None
+    assert await redis.zscore(keys.calls_by_outcome("divert_spoc"), SID) is None
+    assert not await store.degrade(plan(degraded), SID)  # degraded already
+
+
+async def test_an_update_to_a_sparse_record_reads_back(redis: Redis) -> None:
+    store = CallStore(redis)
+    assert isinstance(await store.record(plan(DIVERTED), SID), Recorded)
+    assert await store.update(SID, {"status": "completed", "duration_s": 61}, finished=True)
+    assert await store.get(SID) == DIVERTED.model_copy(
+        update={"status": "completed", "duration_s": 61}
+    )
