@@ -186,7 +186,9 @@ class NoteStore:
         }
         if notification is not None:
             plan["notification"] = _notification_plan(notification)
-        result = await self._end(args=[json.dumps(plan)])
+        # KEYS[1] only routes the script to the call's node on a Redis Cluster (every key
+        # of an office shares its slot); the script takes its keys from the plan.
+        result = await self._end(keys=[keys.call(sid)], args=[json.dumps(plan)])
         kind = str(result[0])
         if kind == "already_ended":
             return EndResult(kind, file_note_id=json.loads(result[1]))

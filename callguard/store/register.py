@@ -300,7 +300,10 @@ class RegisterStore:
                 await pipe.watch(*phone_keys, *[keys.person(i) for i in earlier])
             active = {i: await self._active_created(pipe, i) for i in earlier}
             if phone_keys:
-                owners = await pipe.mget(phone_keys)
+                # Read after the WATCH (so a later claim still aborts the batch), on the
+                # client rather than the watching pipeline: a Cluster transaction takes
+                # single-key commands only, and every phone key shares the office's slot.
+                owners = await self.redis.mget(phone_keys)
                 taken = [
                     key.removeprefix(keys.phone_owner(""))
                     for key, owner in zip(phone_keys, owners, strict=True)

@@ -231,7 +231,8 @@ class RetentionStore:
             "entry": entry.flat(),
             "items": [i.plan() for i in items],
         }
-        result = await self._dispose(args=[json.dumps(plan)])
+        # KEYS[1] routes the script on a Redis Cluster (see _trim_people).
+        result = await self._dispose(keys=[keys.DISPOSALS], args=[json.dumps(plan)])
         return int(result[0]), int(result[1])
 
     async def trim_streams(
@@ -244,7 +245,7 @@ class RetentionStore:
             "stream": keys.DISPOSALS,
             "entry": entry.flat(),
         }
-        return int(await self._trim(args=[json.dumps(plan)]))
+        return int(await self._trim(keys=[keys.DISPOSALS], args=[json.dumps(plan)]))
 
     async def trim_person_audits(
         self, lists: Sequence[tuple[str, str]], cutoff: datetime, entry: LogEntry

@@ -25,6 +25,7 @@ from callguard.policy import Policy, load_policy
 from callguard.services.duties import Duties, build_duties
 from callguard.services.register import Register
 from callguard.services.reminders import Notice, Outbox
+from callguard.store import keys
 from callguard.store.connection import connect
 from callguard.store.notes import NotificationStore
 from callguard.store.outbox import OutboxStore
@@ -190,7 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--now", required=True)
     parser.add_argument("--after", type=int, required=True)
     parser.add_argument("--lease-ms", type=int, required=True)
+    parser.add_argument("--key-prefix", default=keys.DEFAULT_PREFIX)
     args = parser.parse_args(argv)
+    keys.use_prefix(args.key_prefix)
     now = datetime.fromisoformat(args.now)
     asyncio.run(_hanging_replica(args.redis_url, args.job, now, args.after, args.lease_ms))
     return 0

@@ -17,7 +17,6 @@ from callguard.store import keys
 from callguard.store.calls import CallStore
 from callguard.store.connection import connect
 from callguard.store.register import RegisterStore
-from tests.conftest import ON_CLUSTER
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -170,11 +169,6 @@ async def test_an_advocates_number_finds_the_strategy_naming_it_until_it_ends(
     assert (await CallStore(redis).lookup(ADVOCATE))[0] is None
 
 
-@pytest.mark.skipif(
-    ON_CLUSTER,
-    reason="import_batch reads the phones with MGET, which redis-py refuses in a "
-    "Cluster pipeline (the importer is run against one Redis)",
-)
 async def test_an_import_stores_what_one_by_one_would(redis: Redis) -> None:
     store = RegisterStore(redis)
     one, other = person("per_00000000000000aa"), person("per_00000000000000bb")

@@ -19,6 +19,7 @@ from callguard.policy import Policy
 from callguard.scheduler import SCHEDULE, DutyScheduler, Schedule
 from callguard.services.duties import build_duties
 from callguard.settings import Settings
+from callguard.store import keys
 from callguard.store.connection import connect
 from callguard.store.locks import Leases
 from callguard.web.app import SCHEDULER
@@ -92,6 +93,7 @@ def test_the_worker_command_runs_every_duty_once(redis_url: str, tmp_path: Path)
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "CALLGUARD_REDIS_URL": redis_url,
+        "CALLGUARD_REDIS_KEY_PREFIX": keys.PREFIX,
         "CALLGUARD_DATA_DIR": str(tmp_path),
     }
     first = subprocess.run(

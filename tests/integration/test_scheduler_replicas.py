@@ -187,6 +187,8 @@ async def test_a_replica_killed_holding_its_lease_is_taken_over_when_the_lease_e
         "2",
         "--lease-ms",
         str(lease_ms),
+        "--key-prefix",
+        keys.PREFIX,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
