@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_api_base: str = "https://api.twilio.com"
+    # The SharedKey secret of a Twilio Webhooks Setting (Webhook Rules), if one signs this
+    # service's webhooks with HMAC-SHA256 instead of the auth token's HMAC-SHA1.
+    twilio_webhook_shared_key: SecretStr | None = None
     default_route: str | None = None
     policy: Path = Path("policies/lancashire-opcc.toml")
     timezone: str = "Europe/London"

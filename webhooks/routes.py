@@ -291,8 +291,13 @@ def install(app: web.Application, settings: Settings) -> None:
         raise ValueError(
             "the Twilio edge needs CALLGUARD_PUBLIC_URL and CALLGUARD_TWILIO_AUTH_TOKEN"
         )
+    shared = settings.twilio_webhook_shared_key
     app[EDGE] = Edge(
-        SignatureChecker(settings.public_url, settings.twilio_auth_token.get_secret_value())
+        SignatureChecker(
+            settings.public_url,
+            settings.twilio_auth_token.get_secret_value(),
+            shared.get_secret_value() if shared else None,
+        )
     )
     for path, handler in (
         (urls.VOICE, voice),
