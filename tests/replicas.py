@@ -61,9 +61,15 @@ async def replicas(
 
 
 async def create_restricted_person(
-    base: str, token: str, phone: str, restriction: dict[str, object]
+    base: str,
+    token: str,
+    phone: str,
+    restriction: dict[str, object],
+    *,
+    review_due: date | None = None,
 ) -> dict[str, object]:
-    """A person with ``phone`` and one active strategy with ``restriction``; the strategy."""
+    """A person with ``phone`` and one active strategy with ``restriction`` (its review
+    due in 30 days unless said); the strategy."""
     status, person = await asyncio.to_thread(
         post_json, f"{base}/api/v1/people", {"name": "P", "phones": [phone]}, token
     )
@@ -76,7 +82,7 @@ async def create_restricted_person(
             "matter_ref": "CMP-1",
             "reason": "Abusive calls",
             "restrictions": [restriction],
-            "review_due": (date.today() + timedelta(days=30)).isoformat(),
+            "review_due": (review_due or date.today() + timedelta(days=30)).isoformat(),
         },
         token,
     )

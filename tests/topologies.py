@@ -58,6 +58,25 @@ async def _drain(process: RedisProcess) -> None:
         process.output[-200:] = [*process.output[-199:], raw.decode(errors="replace")]
 
 
+def server_command(
+    port: int, directory: Path, *args: str, config: Path | None = None, durable: bool = True
+) -> list[str]:
+    """redis-server on loopback ``port`` with its files in ``directory``: AOF on with fsync
+    always, as production, unless not ``durable`` (then Redis's default, AOF off); then
+    ``args``."""
+    return [
+        REDIS_SERVER,
+        *([str(config)] if config else []),  # a config file must come first
+        *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory), "--save", ""),
+        *(
+            ("--appendonly", "yes", "--appendfsync", "always")
+            if durable
+            else ("--appendonly", "no")
+        ),
+        *args,
+    ]
+
+
 @asynccontextmanager
 async def redis_process(
     directory: Path, *args: str, config: Path | None = None, ready: str = READY
@@ -66,21 +85,7 @@ async def redis_process(
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        REDIS_SERVER,
-        *([str(config)] if config else []),  # a config file must come first
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        str(directory),
-        "--save",
-        "",
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        *args,
+        *server_command(port, directory, *args, config=config),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -289,25 +294,13 @@ class SyncCluster:
             with (node / "log").open("wb") as log:
                 self.processes.append(
                     subprocess.Popen(
-                        [
-                            REDIS_SERVER,
-                            "--port",
-                            str(port),
-                            "--bind",
-                            "127.0.0.1",
-                            "--dir",
-                            str(node),
-                            "--save",
-                            "",
-                            "--appendonly",
-                            "no",
-                            "--cluster-enabled",
-                            "yes",
-                            "--cluster-port",
-                            str(bus),
-                            "--cluster-config-file",
-                            "nodes.conf",
-                        ],
+                        server_command(
+                            port,
+                            node,
+                            *("--cluster-enabled", "yes", "--cluster-port", str(bus)),
+                            *("--cluster-config-file", "nodes.conf"),
+                            durable=False,
+                        ),
                         stdout=log,
                         stderr=subprocess.STDOUT,
                     )

@@ -59,17 +59,21 @@ import re
 # lands in one slot and each script and transaction touches one slot
 # (CALLGUARD_REDIS_KEY_PREFIX; use_prefix() is called once at start-up).
 DEFAULT_PREFIX = "cg:"
-PREFIX = DEFAULT_PREFIX
-
-PEOPLE = PREFIX + "people"
-STRATEGIES = PREFIX + "strategies"
-CALLS = PREFIX + "calls"
-LIVE_CALLS = PREFIX + "calls:live"
-MESSAGES = PREFIX + "messages"
-REPEAT_CALLERS = PREFIX + "repeat-callers"
-AUDIT = PREFIX + "audit"
-USERS = PREFIX + "users"
-NOTES = PREFIX + "notes"
+# The key names that take no argument; use_prefix() (called at the end of this module with
+# the default, and again at start-up) gives them their values.
+PREFIX: str
+PEOPLE: str
+STRATEGIES: str
+CALLS: str
+LIVE_CALLS: str
+MESSAGES: str
+REPEAT_CALLERS: str
+AUDIT: str
+USERS: str
+NOTES: str
+LEGAL_HOLDS: str
+DISPOSALS: str
+OVERDUE_REVIEWS: str
 
 _PREFIX_FORM = re.compile(r"[A-Za-z0-9_.:{}-]{1,64}")
 _HASH_TAG = re.compile(r"\{[^{}]+\}")
@@ -227,9 +231,6 @@ def login_failures(name: str) -> str:
 
 # Scheduled duties (callguard.services.duties). A due event's marker outlives the event.
 JOB_RUN_TTL_S = 8 * 24 * 3600
-LEGAL_HOLDS = PREFIX + "holds"
-DISPOSALS = PREFIX + "disposals"
-OVERDUE_REVIEWS = PREFIX + "overdue-reviews"
 
 
 def job_lock(job: str) -> str:
@@ -250,3 +251,6 @@ def legal_hold(kind: str, target_id: str) -> str:
 
 def oversight_report(quarter: str) -> str:
     return f"{PREFIX}report:oversight:{quarter}"
+
+
+use_prefix(DEFAULT_PREFIX)

@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -21,7 +20,6 @@ import redis.asyncio as aioredis
 from tests.load import PUBLIC_URL, RESTRICTED, Answer, call, unknown_caller
 from tests.processes import (
     free_port,
-    post_json,
     process_exit,
     redis_pids,
     rss_mib,
@@ -29,6 +27,7 @@ from tests.processes import (
     running,
     serve_env,
 )
+from tests.replicas import create_restricted_person
 from tests.twilio_standin import TwilioStandIn
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
@@ -73,23 +72,7 @@ async def manager_token(svc: Service) -> str:
 
 
 async def restrict(svc: Service, token: str, restriction: dict[str, object]) -> str:
-    status, person = await asyncio.to_thread(
-        post_json, f"{svc.base}/api/v1/people", {"name": "P", "phones": [RESTRICTED]}, token
-    )
-    assert status == 201
-    status, strategy = await asyncio.to_thread(
-        post_json,
-        f"{svc.base}/api/v1/strategies",
-        {
-            "person_id": person["id"],
-            "matter_ref": "CMP-1",
-            "reason": "Abusive calls",
-            "restrictions": [restriction],
-            "review_due": (date.today() + timedelta(days=30)).isoformat(),
-        },
-        token,
-    )
-    assert status == 201, strategy
+    strategy = await create_restricted_person(svc.base, token, RESTRICTED, restriction)
     return str(strategy["id"])
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from callguard.store.launcher import EmbeddedRedis
 from tests.load import RESTRICTED
-from tests.processes import get_json, post_json, run_cli
-from tests.replicas import ONE_CALL_A_MONTH, replicas
+from tests.processes import get_json, run_cli
+from tests.replicas import ONE_CALL_A_MONTH, create_restricted_person, replicas
 from tests.twilio_standin import TwilioStandIn
 
 pytestmark = pytest.mark.timeout(120)
@@ -45,26 +45,13 @@ async def test_each_scheduled_job_runs_once_across_two_serve_processes(
         async with replicas(
             tmp_path, twilio, url, count=1, extra_env=no_jobs, name="setup"
         ) as setup:
-            status, person = await asyncio.to_thread(
-                post_json,
-                f"{setup.bases[0]}/api/v1/people",
-                {"name": "P", "phones": [RESTRICTED]},
+            await create_restricted_person(
+                setup.bases[0],
                 setup.token,
+                RESTRICTED,
+                ONE_CALL_A_MONTH,
+                review_due=date.today() + timedelta(days=3),
             )
-            assert status == 201
-            status, _ = await asyncio.to_thread(
-                post_json,
-                f"{setup.bases[0]}/api/v1/strategies",
-                {
-                    "person_id": person["id"],
-                    "matter_ref": "CMP-1",
-                    "reason": "Abusive calls",
-                    "restrictions": [ONE_CALL_A_MONTH],
-                    "review_due": (date.today() + timedelta(days=3)).isoformat(),
-                },
-                setup.token,
-            )
-            assert status == 201
             manager_token = setup.token
 
         soon = {"CALLGUARD_SCHEDULER_FIRST_RUN_S": "0.5"}
