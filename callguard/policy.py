@@ -114,6 +114,9 @@ class Retention(_Strict):
     messages_days: int = Field(ge=1)
     file_notes_days: int = Field(ge=1)
     audit_days: int = Field(ge=1)
+    # In-app notifications (reminders, line-manager notices, welfare alerts) name matters and
+    # staff: kept a year unless the policy says otherwise.
+    notifications_days: int = Field(default=365, ge=1)
 
 
 class Reason(_Strict):

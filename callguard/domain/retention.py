@@ -23,6 +23,7 @@ DisposalKind = Literal[
     "repeat_caller",
     "audit_entry",
     "person_audit_entry",
+    "notification",
 ]
 
 

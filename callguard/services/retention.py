@@ -98,6 +98,7 @@ class Retention:
         await self._messages(now, totals)
         await self._file_notes(now, totals)
         await self._audit(now, totals)
+        await self._notifications(now, totals)
         log.info("retention: %s", totals)
         return totals
 
@@ -175,6 +176,26 @@ class Retention:
         for i in range(0, len(lists), BATCH):
             trimmed = await self.store.trim_person_audits(lists[i : i + BATCH], cutoff, entry)
             totals["person_audit_entry"] += trimmed
+
+    async def _notifications(self, now: datetime, totals: dict[str, int]) -> None:
+        cutoff = retention_cutoff(now, self.policy.retention.notifications_days)
+        items = []
+        for index in await self.store.notification_indexes():
+            ids = await self.store.members_before(index, cutoff)
+            calls = await self.store.notification_calls(ids)
+            items += [
+                Disposable(
+                    primary={"key": keys.notification(notification_id)},
+                    holds=[keys.legal_hold("call", calls[notification_id])]
+                    if notification_id in calls
+                    else [],
+                    zrem=[(index, notification_id)],
+                )
+                for notification_id in ids
+            ]
+        await self._dispose(
+            items, self._entry(now, "notification", "notifications_days", cutoff), totals
+        )
 
     async def disposals(self, limit: int) -> list[Disposal]:
         return [

@@ -221,6 +221,23 @@ class RetentionStore:
         found = await self.redis.zrangebyscore(index, "-inf", f"({cutoff.timestamp()}")
         return cast(list[str], found)
 
+    async def notification_indexes(self) -> list[str]:
+        """Every user's notification index (a recipient need not be a user any more)."""
+        pattern = keys.notifications_of("*")
+        return sorted([key async for key in self.redis.scan_iter(match=pattern, count=1000)])
+
+    async def notification_calls(self, notification_ids: Sequence[str]) -> dict[str, str]:
+        """The call each notification is about, for those about one (legal holds)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for notification_id in notification_ids:
+                pipe.hget(keys.notification(notification_id), "call_sid")
+            found = await pipe.execute()
+        return {
+            notification_id: json.loads(value)
+            for notification_id, value in zip(notification_ids, found, strict=True)
+            if value is not None and value != "null"
+        }
+
     async def person_ids(self) -> list[str]:
         return cast(list[str], await self.redis.lrange(keys.PEOPLE, 0, -1))
 

@@ -12,8 +12,10 @@ import pytest
 from redis.asyncio import Redis
 
 from callguard.clock import FixedClock
+from callguard.domain.notes import Notification
 from callguard.domain.records import CallEvent
 from callguard.store import keys
+from callguard.store.notes import NotificationStore
 from tests.conftest import auth
 from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
 from tests.helpers import services as services_of
@@ -420,3 +422,44 @@ async def test_legal_holds_through_the_api(
     assert not_held.status == 422
     disposals_by_staff = await client.get("/api/v1/disposals", headers=auth(tokens["staff"]))
     assert disposals_by_staff.status == 403
+
+
+def notice(user: str, age_days: int, call_sid: str | None = None) -> Notification:
+    return Notification(
+        id=f"ntf_{user}_{age_days}_{'call' if call_sid else 'none'}",
+        user=user,
+        kind="call_ended",
+        at=days_before_run(age_days),
+        title="A call was ended",
+        text="Staff ended a call; the file note is due.",
+        staff="sam.staff",
+        call_sid=call_sid,
+    )
+
+
+async def test_notifications_past_their_period_go_unless_about_a_call_on_hold(
+    client: Client, tokens: dict[str, str], clock: FixedClock
+) -> None:
+    world = await build_world(client, tokens, clock)
+    redis = services_of(client).redis
+    store = NotificationStore(redis)
+    old = notice("mo.manager", 366)
+    recent = notice("mo.manager", 364)
+    held = notice("mo.manager", 500, call_sid=world.calls["c3"])  # the call is on hold
+    gone_user = notice("left.user", 700)  # a recipient who is no longer a user
+    for each in (old, recent, held, gone_user):
+        await store.add(each)
+    # An index entry whose notification was already deleted goes from the index too.
+    await redis.zadd(keys.notifications_of("mo.manager"), {"ntf_dangling": 0})
+
+    run = await services_of(client).duties.run("retention", RUN_AT)
+
+    assert run.summary is not None
+    assert (run.summary["notification"], run.summary["notification_held"]) == (2, 1)
+    assert await store.get(old.id) is None and await store.get(gone_user.id) is None
+    assert await store.get(recent.id) == recent and await store.get(held.id) == held
+    assert await redis.zrange(keys.notifications_of("mo.manager"), 0, -1) == [held.id, recent.id]
+    assert not await exists(redis, keys.notifications_of("left.user"))
+    logged = [d for d in await services_of(client).duties.retention.disposals(100)]
+    [entry] = [d for d in logged if d.kind == "notification"]
+    assert (entry.count, entry.rule) == (2, "retention.notifications_days")
