@@ -465,6 +465,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     job for now and exits. Safe beside ``serve`` replicas: a lease per job run."""
     from callguard.clock import SystemClock
     from callguard.scheduler import run_worker
+    from callguard.services.notify import SmtpMailer
 
     settings = _load_settings()
     if isinstance(settings, list):
@@ -474,7 +475,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return _problem(policy)
     try:
         with _redis_url_for(settings) as url:
-            runs = asyncio.run(run_worker(url, policy, settings.tz, SystemClock(), once=args.once))
+            runs = asyncio.run(
+                run_worker(
+                    url,
+                    policy,
+                    settings.tz,
+                    SystemClock(),
+                    once=args.once,
+                    mailer=SmtpMailer(settings) if settings.smtp_host else None,
+                    public_url=settings.public_url,
+                )
+            )
     except RedisLaunchError as error:
         return _problem([f"embedded Redis: {error}"])
     for run in runs:

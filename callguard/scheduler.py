@@ -27,6 +27,8 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from callguard.clock import Clock
 from callguard.policy import Policy
 from callguard.services.duties import Duties, JobRun, build_duties
+from callguard.services.notify import Mailer
+from callguard.services.reminders import notice_emails
 from callguard.store.connection import connect
 
 log = logging.getLogger("callguard.scheduler")
@@ -129,13 +131,20 @@ class DutyScheduler:
 
 
 async def run_worker(
-    redis_url: str, policy: Policy, tz: ZoneInfo, clock: Clock, *, once: bool
+    redis_url: str,
+    policy: Policy,
+    tz: ZoneInfo,
+    clock: Clock,
+    *,
+    once: bool,
+    mailer: Mailer | None = None,
+    public_url: str | None = None,
 ) -> list[JobRun]:
     """``callguard worker``: the duties without the web service. ``once`` runs every job
     for now and returns (for a cron-driven deployment); otherwise the scheduler runs until
-    SIGINT or SIGTERM."""
+    SIGINT or SIGTERM. With a ``mailer``, notices are e-mailed too."""
     redis = connect(redis_url)
-    duties = build_duties(redis, policy, tz)
+    duties = build_duties(redis, policy, tz, emails=notice_emails(mailer, redis, public_url))
     try:
         if once:
             return [await duties.run(name, clock.now()) for name in duties.jobs]

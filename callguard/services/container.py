@@ -16,6 +16,7 @@ from callguard.services.duties import Duties, build_duties
 from callguard.services.notes import FileNotes, bank_holidays
 from callguard.services.notify import Notifier, SmtpMailer
 from callguard.services.register import Register
+from callguard.services.reminders import notice_emails
 from callguard.services.screening import BUDGET_TIMEOUTS, Screening
 from callguard.settings import Settings
 from callguard.store.calls import CallStore
@@ -83,11 +84,12 @@ def build_services(
     background = Background()
     note_store = NoteStore(redis)
     notes = FileNotes(note_store, calls, users, policy, settings.tz, bank_holidays())
+    mailer = SmtpMailer(settings) if settings.smtp_host else None
     notifier = Notifier(
         NotificationStore(redis),
         WelfareStore(redis),
         users,
-        SmtpMailer(settings) if settings.smtp_host else None,
+        mailer,
         background,
         policy,
         settings.tz,
@@ -127,5 +129,7 @@ def build_services(
             callbacks=callbacks,
             policy=policy,
         ),
-        duties=build_duties(redis, policy, settings.tz),
+        duties=build_duties(
+            redis, policy, settings.tz, emails=notice_emails(mailer, redis, settings.public_url)
+        ),
     )

@@ -36,7 +36,7 @@ from callguard.domain.duties import trigger_period
 from callguard.domain.roles import Role
 from callguard.policy import Policy
 from callguard.services.followups import FollowUps
-from callguard.services.reminders import Outbox, Recipients
+from callguard.services.reminders import NoticeEmails, Outbox, Recipients
 from callguard.services.reports import OversightReports
 from callguard.services.retention import LegalHolds, Retention
 from callguard.services.reviews import ReviewDuties
@@ -157,16 +157,17 @@ def build_duties(
     tz: ZoneInfo,
     *,
     outbox: Outbox | None = None,
+    emails: NoticeEmails | None = None,
     lease_ms: int = DEFAULT_LEASE_MS,
     triage_role: Role = Role.manager,
 ) -> Duties:
     """Every duty wired to one Redis client. ``outbox`` is replaceable for tests that need
-    to stop a replica midway through sending."""
+    to stop a replica midway through sending; ``emails`` sends its notices by e-mail too."""
     register = RegisterStore(redis)
     calls = CallStore(redis)
     notes = NoteStore(redis)
     reports_store = ReportStore(redis)
-    outbox = outbox or Outbox(OutboxStore(redis))
+    outbox = outbox or Outbox(OutboxStore(redis), emails)
     recipients = Recipients(UserStore(redis))
     reviews = ReviewDuties(register, reports_store, outbox, recipients, policy, tz)
     followups = FollowUps(notes, calls, outbox, recipients, policy, tz, triage_role)

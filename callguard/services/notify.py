@@ -79,6 +79,34 @@ class SmtpMailer:
             smtp.send_message(message)
 
 
+async def email_notification(
+    mailer: Mailer,
+    users: UserStore,
+    store: NotificationStore,
+    notification_id: str,
+    user: str,
+    subject: str,
+    body: str,
+) -> None:
+    """E-mail an in-app notification to its recipient and record on it how that went
+    (``email``: ``sent``, ``failed`` or ``no_address``). Never raises: a mail failure is
+    logged (by id, never the address) and the in-app notification stands."""
+    recipient = await users.get_user(user)
+    if recipient is None or not recipient.email:
+        log.warning(
+            "no e-mail address for %s; notification %s is in-app only", user, notification_id
+        )
+        await store.set_field(notification_id, "email", "no_address")
+        return
+    try:
+        await mailer.send(to=recipient.email, subject=subject, body=body)
+    except Exception as error:  # any mail failure is recorded, never raised
+        log.warning("e-mail for notification %s failed (%s)", notification_id, type(error).__name__)
+        await store.set_field(notification_id, "email", "failed")
+        return
+    await store.set_field(notification_id, "email", "sent")
+
+
 class StaffWeek(BaseModel):
     name: str
     calls: int
@@ -183,24 +211,9 @@ class Notifier:
 
     async def _email(self, notification: Notification, subject: str, body: str) -> None:
         assert self.mailer is not None
-        recipient = await self.users.get_user(notification.user)
-        if recipient is None or not recipient.email:
-            log.warning(
-                "no e-mail address for %s; notification %s is in-app only",
-                notification.user,
-                notification.id,
-            )
-            await self.store.set_field(notification.id, "email", "no_address")
-            return
-        try:
-            await self.mailer.send(to=recipient.email, subject=subject, body=body)
-        except Exception as error:  # any mail failure is recorded, never raised
-            log.warning(
-                "e-mail for notification %s failed (%s)", notification.id, type(error).__name__
-            )
-            await self.store.set_field(notification.id, "email", "failed")
-            return
-        await self.store.set_field(notification.id, "email", "sent")
+        await email_notification(
+            self.mailer, self.users, self.store, notification.id, notification.user, subject, body
+        )
 
     # --- welfare (§5.5) ----------------------------------------------------------------------
 

@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from redis.asyncio import Redis
+
 from callguard.domain.roles import Role
+from callguard.services.notify import Mailer, email_notification
+from callguard.store.notes import NotificationStore
 from callguard.store.outbox import OutboxStore, StoredNotice
 from callguard.store.users import UserStore
 
@@ -55,7 +59,7 @@ class Notice:
     call_sid: str | None = None
     file_note_id: str | None = None
 
-    def stored(self) -> StoredNotice:
+    def stored(self, email: str = "not_configured") -> StoredNotice:
         notice_id = new_notice_id()
         fields = {
             "id": notice_id,
@@ -70,14 +74,36 @@ class Notice:
             "file_note_id": self.file_note_id,
             "week": None,
             "read_at": None,
-            "email": "not_configured",
+            "email": email,
         }
         return StoredNotice(notice_id, self.user, self.at.timestamp(), fields)
 
 
+class NoticeEmails:
+    """Sends a delivered notice by e-mail too, when SMTP is configured: the in-app
+    notification records how it went (``email``). Sent by the replica that delivered the
+    notice, after delivery, so at most once; a replica dying in between leaves it
+    ``pending``, in-app only."""
+
+    def __init__(
+        self, mailer: Mailer, users: UserStore, notifications: NotificationStore, public_url: str
+    ) -> None:
+        self.mailer = mailer
+        self.users = users
+        self.notifications = notifications
+        self.public_url = public_url.rstrip("/")
+
+    async def send(self, notice_id: str, notice: Notice) -> None:
+        body = f"{notice.text}\n\nOpen CallGuard to act on it: {self.public_url}/console\n"
+        await email_notification(
+            self.mailer, self.users, self.notifications, notice_id, notice.user, notice.title, body
+        )
+
+
 class Outbox:
-    def __init__(self, store: OutboxStore) -> None:
+    def __init__(self, store: OutboxStore, emails: NoticeEmails | None = None) -> None:
         self.store = store
+        self.emails = emails
 
     async def send_once(
         self,
@@ -92,9 +118,13 @@ class Outbox:
         """
         if not notices:
             log.warning("due event %s has nobody to tell", event)
-        return await self.store.deliver_once(
-            event, [n.stored() for n in notices], ttl_s * 1000, covers
-        )
+        email = "pending" if self.emails is not None else "not_configured"
+        stored = [n.stored(email) for n in notices]
+        delivered = await self.store.deliver_once(event, stored, ttl_s * 1000, covers)
+        if delivered and self.emails is not None:
+            for notice, each in zip(notices, stored, strict=True):
+                await self.emails.send(each.id, notice)
+        return delivered
 
 
 class Recipients:
@@ -112,3 +142,12 @@ class Recipients:
         if user is not None and user.line_manager:
             return [user.line_manager]
         return [n for n in await self.with_role(Role.chief_executive) if n != name]
+
+
+def notice_emails(
+    mailer: Mailer | None, redis: Redis, public_url: str | None
+) -> NoticeEmails | None:
+    """E-mail for the duties' notices, when there is a mailer (SMTP configured)."""
+    if mailer is None:
+        return None
+    return NoticeEmails(mailer, UserStore(redis), NotificationStore(redis), public_url or "")

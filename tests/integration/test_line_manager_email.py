@@ -19,7 +19,7 @@ from callguard.clock import FixedClock
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.conftest import PUBLIC_URL, auth
-from tests.helpers import Client, services
+from tests.helpers import Client, create_person, create_strategy, services
 from tests.integration.test_live_controls import (
     PERSON_PHONE,
     connect_call,
@@ -30,6 +30,7 @@ from tests.integration.test_live_controls import (
 
 pytestmark = pytest.mark.timeout(30)
 
+BLOCKED = [{"kind": "phone_blocked"}]
 # Every way the caller's full number could be written.
 FULL_NUMBER_FORMS = ("+447700900123", "07700900123", "07700 900123", "7700 900123", "7700900123")
 
@@ -263,3 +264,58 @@ async def test_welfare_counts_are_for_managers(client: Client, tokens: dict[str,
     too_many = await client.get("/api/v1/welfare?weeks=500", headers=auth(tokens["manager"]))
     assert too_many.status == 422
     assert PERSON_PHONE not in await too_many.text()
+
+
+async def test_a_review_reminder_is_emailed_once_to_the_strategy_owner(
+    client: Client, tokens: dict[str, str], smtp_server: SmtpServer, clock: FixedClock
+) -> None:
+    person = await create_person(client, tokens["manager"])
+    strategy = await create_strategy(
+        client,
+        tokens["manager"],
+        person["id"],
+        [{"kind": "phone_blocked"}],
+        review_due="2026-11-30",
+    )
+    duties = services(client).duties
+
+    first = await duties.run("reviews", clock.now())
+    clock.advance(timedelta(hours=1))
+    again = await duties.run("reviews", clock.now())
+
+    assert first.summary is not None and first.summary["reminders"] == 1
+    assert again.summary is not None and again.summary["reminders"] == 0
+    [message] = smtp_server.inbox.messages  # once, however often the duty runs
+    assert smtp_server.inbox.recipients == [["mo@example.org"]]
+    assert message["Subject"] == "Review due in 3 days: contact strategy for CMP-2026-0142"
+    text = body_of(message)
+    assert f"The review of contact strategy {strategy['id']} (CMP-2026-0142)" in text
+    assert f"{PUBLIC_URL}/console" in text
+    [notice] = await notifications(client, tokens["manager"])
+    assert (notice["kind"], notice["email"]) == ("review_reminder", "sent")
+
+
+async def test_a_reminder_to_someone_without_an_address_stays_in_app(
+    client: Client, tokens: dict[str, str], smtp_server: SmtpServer, clock: FixedClock
+) -> None:
+    # The chief executive has an address; the admin, who creates nothing, has none. Give
+    # the strategy to a manager without an address: mo.manager's record, emptied.
+    users = services(client).notifier.users
+    mo = await users.get_user("mo.manager")
+    assert mo is not None
+    await users.put_user(mo.model_copy(update={"email": None}))
+    person = await create_person(client, tokens["manager"])
+    await create_strategy(
+        client,
+        tokens["manager"],
+        person["id"],
+        [{"kind": "phone_blocked"}],
+        review_due="2026-11-30",
+    )
+
+    run = await services(client).duties.run("reviews", clock.now())
+
+    assert run.summary is not None and run.summary["reminders"] == 1
+    assert smtp_server.inbox.messages == []
+    [notice] = await notifications(client, tokens["manager"])
+    assert (notice["kind"], notice["email"]) == ("review_reminder", "no_address")
