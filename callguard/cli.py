@@ -89,6 +89,10 @@ def _run(settings: Settings, policy: Policy, *, demo: bool) -> int:
             return _problem([f"embedded Redis: {error}"])
         settings = settings.model_copy(update={"redis_url": url})
     try:
+        assert settings.redis_url is not None
+        problem = asyncio.run(_check_layout(settings.redis_url, migrate_old=demo))
+        if problem is not None:
+            return _problem([problem])
         app = build_app(settings, policy=policy, demo=demo)
         if demo:
             app.on_startup.append(_announce_demo)
@@ -107,6 +111,30 @@ def _run(settings: Settings, policy: Policy, *, demo: bool) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+async def _check_layout(redis_url: str, *, migrate_old: bool) -> str | None:
+    """None when the stored register is in this version's layout (an old one is migrated
+    first when ``migrate_old``); else the problem. An unreachable Redis is not a problem
+    here: the service starts and fails open until Redis answers."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from callguard.store.connection import connect
+    from callguard.store.migrate import LayoutError, ensure_current, migrate
+
+    redis = connect(redis_url, timeout_s=60)
+    try:
+        if migrate_old:
+            await migrate(redis)
+        await ensure_current(redis)
+    except LayoutError as error:
+        return str(error)
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return None
+    finally:
+        await redis.aclose()
+    return None
 
 
 async def _announce_demo(app: web.Application) -> None:
@@ -460,6 +488,50 @@ def cmd_copy_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _migrate(redis_url: str) -> str:
+    from callguard.importer import Progress
+    from callguard.store.connection import connect
+    from callguard.store.migrate import migrate, stored_layout
+
+    redis = connect(redis_url, timeout_s=60)
+    bar: Progress | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or Progress(total, "migrating")
+        bar.update(done)
+
+    try:
+        before = await stored_layout(redis)
+        done = await migrate(redis, progress)
+    finally:
+        await redis.aclose()
+    if before != 1:
+        return "Nothing to migrate: the register is in the current layout."
+    return (
+        f"Migrated {done.people} people, {done.strategies} strategies and "
+        f"{done.audit_entries} audit entries to the current layout."
+    )
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    """Move a register stored by an earlier CallGuard to this version's layout. Stop every
+    replica first; safe to run again if stopped half-way."""
+    from redis.exceptions import RedisError
+
+    settings = _load_settings()
+    if isinstance(settings, list):
+        return _problem(settings)
+    started = time.perf_counter()
+    try:
+        with _redis_url_for(settings) as url:
+            said = asyncio.run(_migrate(url))
+    except (RedisError, RedisLaunchError, OSError) as error:
+        return _problem([f"migration failed: {type(error).__name__}: {error}"])
+    print(f"{said} ({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Scheduled duties without the web service (callguard.scheduler); ``--once`` runs each
     job for now and exits. Safe beside ``serve`` replicas: a lease per job run."""
@@ -523,6 +595,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--to")
     simulate.add_argument("--digits", help="keys the caller presses when offered")
     simulate.set_defaults(run=cmd_simulate_call)
+    commands.add_parser(
+        "migrate", help="move a register stored by an earlier CallGuard to this layout"
+    ).set_defaults(run=cmd_migrate)
     copier = commands.add_parser(
         "copy-keys",
         help="copy an office's keys from another Redis into this one, under this prefix",

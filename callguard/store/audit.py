@@ -14,7 +14,7 @@ script.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.asyncio.client import Pipeline
@@ -40,9 +40,14 @@ end
 
 def person_line(entry: AuditEntry) -> str:
     """The entry as the person's list holds it."""
-    fields = entry.fields()
+    return line_from_fields(entry.fields())
+
+
+def line_from_fields(fields: Mapping[str, str]) -> str:
+    """An entry given as the audit stream holds it (``AuditEntry.fields()``), as the
+    person's list holds it."""
     return json.dumps(
-        [fields[name] for name in PERSON_FIELDS], separators=(",", ":"), ensure_ascii=False
+        [fields.get(name, "") for name in PERSON_FIELDS], separators=(",", ":"), ensure_ascii=False
     )
 
 

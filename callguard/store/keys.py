@@ -48,6 +48,7 @@ Layout (all under PREFIX, ``cg:`` unless configured; see use_prefix):
   holds                       ZSET {kind}:{id} by placed epoch
   disposals                   STREAM retention disposals: kind, count, rule (no ids)
   report:oversight:{quarter}  JSON stored quarterly oversight report
+  schema                      STRING the register's storage layout ("2"; callguard/store/migrate.py)
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ NOTES: str
 LEGAL_HOLDS: str
 DISPOSALS: str
 OVERDUE_REVIEWS: str
+SCHEMA: str  # the register's storage layout (callguard/store/migrate.py)
 
 _PREFIX_FORM = re.compile(r"[A-Za-z0-9_.:{}-]{1,64}")
 _HASH_TAG = re.compile(r"\{[^{}]+\}")
@@ -102,7 +104,7 @@ def check_prefix(prefix: str, *, cluster: bool = False) -> str:
 def use_prefix(prefix: str) -> None:
     """Make every key start with ``prefix`` (once, at start-up, before any key is built)."""
     global PREFIX, PEOPLE, STRATEGIES, CALLS, LIVE_CALLS, MESSAGES, REPEAT_CALLERS
-    global AUDIT, USERS, NOTES, LEGAL_HOLDS, DISPOSALS, OVERDUE_REVIEWS
+    global AUDIT, USERS, NOTES, LEGAL_HOLDS, DISPOSALS, OVERDUE_REVIEWS, SCHEMA
     PREFIX = check_prefix(prefix)
     PEOPLE = PREFIX + "people"
     STRATEGIES = PREFIX + "strategies"
@@ -116,6 +118,7 @@ def use_prefix(prefix: str) -> None:
     LEGAL_HOLDS = PREFIX + "holds"
     DISPOSALS = PREFIX + "disposals"
     OVERDUE_REVIEWS = PREFIX + "overdue-reviews"
+    SCHEMA = PREFIX + "schema"
 
 
 # A day's repeat-call counter outlives the day so a late call near midnight still counts.

@@ -1,0 +1,141 @@
+"""Moving a register stored by an earlier CallGuard to the current layout (``callguard
+migrate``; ``callguard demo`` does it by itself, ``serve`` refuses to start until it is done).
+
+Layout 1 (CallGuard before 2026-11-28 evening), per person: ``person:{id}`` a JSON STRING,
+``person:{id}:adj`` a STRING, ``person:{id}:active`` a ZSET, ``person:{id}:strategies`` a
+SET, ``audit:person:{id}`` a STREAM; per strategy ``strategy:{id}`` one JSON line and
+``strategy:{id}:screen``; ``people`` and ``strategies`` ZSETs by creation.
+Layout 2 (``keys.py``): a person is one HASH, a strategy two JSON lines, a person's audit a
+LIST, ``people`` and ``strategies`` LISTs in creation order.
+
+Each person moves in one transaction (WATCHing their key: a person already moved, or
+changed meanwhile, is looked at again), so a migration stopped half-way is simply run
+again; the two indexes move last, then ``schema`` records layout 2. Phones, advocates,
+calls, notes and everything else are the same in both layouts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from callguard.domain.models import Person, Strategy, StrategyStatus
+from callguard.store import audit as audit_store
+from callguard.store import keys
+from callguard.store.register import ACTIVE_FIELD, PAST_FIELD, person_fields, strategy_text
+
+LAYOUT = 2
+_CHUNK = 10_000
+
+
+class LayoutError(Exception):
+    """The stored layout is not one this version reads or can migrate."""
+
+
+@dataclass
+class Migrated:
+    people: int = 0
+    strategies: int = 0
+    audit_entries: int = 0
+
+
+async def stored_layout(redis: Redis) -> int | None:
+    """The layout of the stored register: None when there is none yet."""
+    recorded = await redis.get(keys.SCHEMA)
+    if recorded is not None:
+        return int(recorded)
+    kinds = {await redis.type(keys.PEOPLE), await redis.type(keys.STRATEGIES)}
+    if "zset" in kinds:
+        return 1
+    if "list" in kinds:
+        return LAYOUT
+    return None
+
+
+async def ensure_current(redis: Redis) -> int | None:
+    """The layout found; records layout 2 on an empty or current store. LayoutError for one
+    that needs ``callguard migrate`` or is newer than this version."""
+    found = await stored_layout(redis)
+    if found is None or found == LAYOUT:
+        await redis.set(keys.SCHEMA, str(LAYOUT))
+        return found
+    if found < LAYOUT:
+        raise LayoutError(
+            f"the register is stored in layout {found}, from an earlier CallGuard: stop every "
+            "replica, run `callguard migrate` once, then start them again"
+        )
+    raise LayoutError(f"the register is stored in layout {found}, from a newer CallGuard")
+
+
+async def migrate(redis: Redis, progress: Callable[[int, int], None] | None = None) -> Migrated:
+    """Move a layout-1 register to layout 2 (nothing to do on layout 2 or an empty store)."""
+    done = Migrated()
+    if await stored_layout(redis) != 1:
+        await ensure_current(redis)
+        return done
+    person_ids = cast(list[str], await redis.zrange(keys.PEOPLE, 0, -1))
+    for index, person_id in enumerate(person_ids, 1):
+        await _migrate_person(redis, person_id, done)
+        if progress is not None:
+            progress(index, len(person_ids))
+    async with redis.pipeline(transaction=True) as pipe:
+        for key in (keys.PEOPLE, keys.STRATEGIES):
+            if await redis.type(key) != "zset":
+                continue
+            ids = cast(list[str], await redis.zrange(key, 0, -1))
+            pipe.delete(key)
+            for start in range(0, len(ids), _CHUNK):
+                pipe.rpush(key, *ids[start : start + _CHUNK])
+        pipe.set(keys.SCHEMA, str(LAYOUT))
+        await pipe.execute()
+    return done
+
+
+async def _migrate_person(redis: Redis, person_id: str, done: Migrated) -> None:
+    person_key = keys.person(person_id)
+    old_keys = [keys.person(person_id) + suffix for suffix in (":adj", ":active", ":strategies")]
+    audit_key = keys.audit_person(person_id)
+    while True:
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(person_key, audit_key, *old_keys)
+                if await pipe.type(person_key) != "string":
+                    return  # moved already (or gone)
+                raw = cast(str, await pipe.get(person_key))
+                person = Person.model_validate_json(raw)
+                strategy_ids = sorted(cast(set[str], await pipe.smembers(old_keys[2])))
+                strategies = []
+                for strategy_id in strategy_ids:
+                    text = cast(str | None, await pipe.get(keys.strategy(strategy_id)))
+                    if text is not None:
+                        strategies.append(Strategy.model_validate_json(text))
+                entries = cast(list[tuple[str, dict[str, str]]], await pipe.xrange(audit_key) or [])
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.delete(person_key, audit_key, *old_keys)
+                fields = person_fields(person)
+                active = sorted(
+                    (s for s in strategies if s.status is StrategyStatus.active),
+                    key=lambda s: (s.created_at.timestamp(), s.id),
+                )
+                if active:
+                    fields[ACTIVE_FIELD] = " ".join(s.id for s in active)
+                for strategy in strategies:
+                    if strategy.status is not StrategyStatus.active:
+                        fields[PAST_FIELD + strategy.id] = strategy.status.value
+                    pipe.set(keys.strategy(strategy.id), strategy_text(strategy))
+                    pipe.delete(keys.strategy(strategy.id) + ":screen")
+                pipe.hset(person_key, mapping=fields)  # type: ignore[arg-type]
+                lines = [audit_store.line_from_fields(f) for _id, f in entries]
+                if lines:
+                    pipe.rpush(audit_key, *lines)
+                await pipe.execute()
+            except WatchError:
+                continue  # changed meanwhile: look again
+        done.people += 1
+        done.strategies += len(strategies)
+        done.audit_entries += len(entries)
+        return

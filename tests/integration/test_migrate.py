@@ -1,0 +1,153 @@
+"""A register stored by the previous CallGuard (layout 1: a person as a JSON string with
+side keys, a strategy and its screening form as two keys, audit streams, sorted-set
+indexes) is moved to the current layout by ``callguard migrate``: everything reads back the
+same, the inbound path finds it, a second run changes nothing; ``serve`` refuses to start
+on the old layout, ``demo`` migrates by itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from callguard.domain.audit import AuditEntry
+from callguard.domain.models import AdvocateOnly, Person, Strategy, StrategyStatus
+from callguard.store import keys
+from callguard.store.calls import CallStore
+from callguard.store.connection import connect
+from callguard.store.launcher import EmbeddedRedis
+from callguard.store.migrate import LAYOUT, Migrated, migrate, stored_layout
+from callguard.store.register import RegisterStore
+from tests.integration.test_register_layout import AT, PHONE, audit, person, strategy
+from tests.processes import run_cli, serve_env
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = connect(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def write_layout_1(
+    redis: Redis, who: Person, strategies: list[Strategy], audits: list[AuditEntry]
+) -> None:
+    """What CallGuard at commit 51f5b6a wrote for a person, their strategies and audit."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(keys.person(who.id), who.model_dump_json())
+        kinds = [a.kind.value for a in who.reasonable_adjustments]
+        pipe.set(keys.person(who.id) + ":adj", json.dumps(kinds))
+        pipe.zadd(keys.PEOPLE, {who.id: who.created_at.timestamp()})
+        for phone in who.phones:
+            pipe.set(keys.phone_owner(phone), who.id)
+        for each in strategies:
+            created = {each.id: each.created_at.timestamp()}
+            pipe.set(keys.strategy(each.id), each.model_dump_json())
+            screen = {
+                "strategy_id": each.id,
+                "person_id": each.person_id,
+                "matter_ref": each.matter_ref,
+                "restrictions": [r.model_dump(mode="json") for r in each.restrictions],
+            }
+            pipe.set(keys.strategy(each.id) + ":screen", json.dumps(screen))
+            pipe.zadd(keys.STRATEGIES, created)
+            pipe.sadd(keys.person(who.id) + ":strategies", each.id)
+            if each.status is StrategyStatus.active:
+                pipe.zadd(keys.person(who.id) + ":active", created)
+        for entry in audits:
+            pipe.xadd(keys.AUDIT, entry.fields())  # type: ignore[arg-type]
+            pipe.xadd(keys.audit_person(who.id), entry.fields())  # type: ignore[arg-type]
+        await pipe.execute()
+
+
+async def test_a_layout_1_register_reads_back_the_same_after_migration(redis: Redis) -> None:
+    who = person()
+    newer = strategy("str_b", AT + timedelta(days=1))
+    older = strategy("str_a", AT)
+    ended = strategy("str_c", AT - timedelta(days=9), status=StrategyStatus.ended, version=2)
+    other = person("per_00000000000000bb").model_copy(
+        update={"phones": ["+447700900124"], "reasonable_adjustments": []}
+    )
+    audits = [
+        audit("person.create", who.id, who.id),
+        audit("strategy.create", older.id, who.id, AT + timedelta(minutes=1)),
+    ]
+    await write_layout_1(redis, who, [newer, older, ended], audits)
+    await write_layout_1(redis, other, [], [audit("person.create", other.id, other.id)])
+    assert await stored_layout(redis) == 1
+
+    done = await migrate(redis)
+    again = await migrate(redis)
+
+    assert (done.people, done.strategies, done.audit_entries) == (2, 3, 3)
+    assert again == Migrated()
+    assert await stored_layout(redis) == LAYOUT
+    store = RegisterStore(redis)
+    assert await store.get_person(who.id) == who
+    assert await store.list_people(0, 10) == ([who, other], 2)
+    assert sorted(await store.strategies_of(who.id), key=lambda s: s.id) == [older, newer, ended]
+    assert await store.active_strategy_ids(who.id) == [older.id, newer.id]  # oldest first
+    assert [e["action"] for e in await store.audit_of_person(who.id)] == [
+        "person.create",
+        "strategy.create",
+    ]
+    assert await store.audit_of_person(who.id) == [
+        {**a.fields(), "person_id": who.id} for a in audits
+    ]
+    match, _usage = await CallStore(redis).lookup(PHONE)
+    assert match is not None and [e.strategy_id for e in match.entries] == [older.id, newer.id]
+    assert match.adjustments == ("needs_extra_time",)
+    leftovers = [k async for k in redis.scan_iter(match="*:screen")]
+    leftovers += [k async for k in redis.scan_iter(match="*:active")]
+    assert leftovers == []
+
+
+async def test_advocates_and_new_writes_work_on_the_migrated_register(redis: Redis) -> None:
+    who = person()
+    advocate = "+447700900999"
+    via_advocate = strategy("str_a", AT).model_copy(
+        update={"restrictions": [AdvocateOnly(advocate_phones=[advocate])]}
+    )
+    await write_layout_1(redis, who, [via_advocate], [])
+    await redis.zadd(keys.advocate(advocate), {via_advocate.id: AT.timestamp()})
+    await migrate(redis)
+
+    store = RegisterStore(redis)
+    second = strategy("str_b", AT + timedelta(days=1))
+    await store.create_strategy(second, audit("strategy.create", second.id, who.id))
+
+    assert await store.active_strategy_ids(who.id) == [via_advocate.id, second.id]
+    match, _usage = await CallStore(redis).lookup(advocate)
+    assert match is not None and [(e.strategy_id, e.role) for e in match.entries] == [
+        (via_advocate.id, "advocate")
+    ]
+
+
+async def test_serve_refuses_an_old_register_until_migrate_has_run(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    url = server.start()
+    try:
+        client = connect(url)
+        try:
+            await write_layout_1(client, person(), [strategy("str_a", AT)], [])
+        finally:
+            await client.aclose()
+        env = serve_env(tmp_path / "data", 0)
+        env["CALLGUARD_REDIS_URL"] = url
+
+        refused, _out, err = await run_cli(["serve"], env, tmp_path)
+        code, out, migrate_err = await run_cli(["migrate"], env, tmp_path)
+        again, out_again, _err = await run_cli(["migrate"], env, tmp_path)
+    finally:
+        server.stop()
+    assert refused == 2
+    assert "layout 1, from an earlier CallGuard" in err and "callguard migrate" in err
+    assert code == 0, migrate_err
+    assert out.startswith("Migrated 1 people, 1 strategies and 0 audit entries")
+    assert again == 0 and out_again.startswith("Nothing to migrate")
