@@ -432,7 +432,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _copy_keys(source_url: str, source_prefix: str, settings: Settings) -> int:
+async def _copy_keys(
+    source_url: str, source_prefix: str, settings: Settings, *, resume: bool
+) -> int:
     from callguard.store.connection import connect
     from callguard.store.copy import copy_keys
 
@@ -445,7 +447,13 @@ async def _copy_keys(source_url: str, source_prefix: str, settings: Settings) ->
 
     try:
         return await copy_keys(
-            source, source_prefix, destination, settings.redis_key_prefix, progress
+            source,
+            source_prefix,
+            destination,
+            settings.redis_key_prefix,
+            progress,
+            same_place=source_url == settings.redis_url,
+            resume=resume,
         )
     finally:
         print(file=sys.stderr)
@@ -456,10 +464,10 @@ async def _copy_keys(source_url: str, source_prefix: str, settings: Settings) ->
 def cmd_copy_keys(args: argparse.Namespace) -> int:
     """Copy an office's keys from another Redis into this one, under this prefix (moving
     to a Redis Cluster: docs/operations.md). Stop the office's replicas first."""
-    from redis.exceptions import RedisError
+    from redis.exceptions import RedisClusterException, RedisError
 
     from callguard.store.connection import BadRedisUrl, parse_url
-    from callguard.store.copy import NotEmpty
+    from callguard.store.copy import NotEmpty, Overlap
 
     settings = _load_settings()
     if isinstance(settings, list):
@@ -474,13 +482,18 @@ def cmd_copy_keys(args: argparse.Namespace) -> int:
         with _redis_url_for(settings) as url:
             copied = asyncio.run(
                 _copy_keys(
-                    args.source, args.source_prefix, settings.model_copy(update={"redis_url": url})
+                    args.source,
+                    args.source_prefix,
+                    settings.model_copy(update={"redis_url": url}),
+                    resume=args.resume,
                 )
             )
-    except NotEmpty as error:
+    except (NotEmpty, Overlap) as error:
         return _problem([f"nothing copied: {error}"])
-    except (RedisError, RedisLaunchError, OSError) as error:
-        return _problem([f"copy failed: {type(error).__name__}: {error}"])
+    except (RedisError, RedisClusterException, RedisLaunchError, OSError) as error:
+        return _problem(
+            [f"copy failed: {type(error).__name__}: {error}; mend it, then run again with --resume"]
+        )
     print(
         f"Copied {copied} keys from {args.source_prefix} to {settings.redis_key_prefix} in "
         f"{time.perf_counter() - started:.1f} s."
@@ -606,6 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     copier.add_argument(
         "--from-prefix", dest="source_prefix", default=keys.DEFAULT_PREFIX, help="default cg:"
     )
+    copier.add_argument("--resume", action="store_true", help="finish a copy that stopped part-way")
     copier.set_defaults(run=cmd_copy_keys)
     worker = commands.add_parser("worker", help="run the scheduled duties without the web service")
     worker.add_argument("--once", action="store_true", help="run every job now, then exit")

@@ -22,6 +22,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
+from redis.connection import parse_url as redis_py_parse_url
 
 SENTINEL_SCHEME = "redis-sentinel"
 CLUSTER_SCHEME = "redis-cluster"
@@ -49,6 +50,14 @@ def parse_url(url: str) -> RedisTarget:
             "must start with redis://, rediss://, unix://, redis-sentinel:// or redis-cluster://"
         )
     if scheme in ("redis", "rediss", "unix"):
+        try:
+            redis_py_parse_url(url)  # type: ignore[no-untyped-call]
+        except ValueError:
+            # Never repeat the URL or redis-py's message: either may hold the password.
+            raise BadRedisUrl(
+                "is not a valid redis:// URL (a password with special characters must be "
+                "percent-encoded)"
+            ) from None
         return RedisTarget("single")
     if scheme not in (SENTINEL_SCHEME, CLUSTER_SCHEME):
         raise BadRedisUrl(f"unknown scheme {scheme!r}")
@@ -89,6 +98,19 @@ def _host_port(part: str, scheme: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
+class SentinelMaster(Redis):
+    """The master the Sentinels name, found again after a failover. Closing it also closes
+    the connections to the Sentinels themselves (redis-py leaves those open)."""
+
+    sentinels: Sentinel | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        if self.sentinels is not None:
+            for each in self.sentinels.sentinels:
+                await each.aclose()
+
+
 def is_cluster_url(url: str | None) -> bool:
     return url is not None and url.startswith(CLUSTER_SCHEME + "://")
 
@@ -118,10 +140,11 @@ def connect(url: str, *, timeout_s: float = 2.0, decode_responses: bool = True) 
             list(target.nodes),
             sentinel_kwargs={"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s},
         )
-        return cast(
-            Redis,
+        master = cast(
+            SentinelMaster,
             sentinel.master_for(
                 target.service,
+                redis_class=SentinelMaster,
                 db=target.db,
                 username=target.username,
                 password=target.password,
@@ -132,6 +155,8 @@ def connect(url: str, *, timeout_s: float = 2.0, decode_responses: bool = True) 
                 socket_connect_timeout=timeout_s,
             ),
         )
+        master.sentinels = sentinel
+        return master
     return Redis.from_url(
         url,
         decode_responses=decode_responses,

@@ -3,7 +3,8 @@ moves from a single Redis to a Redis Cluster (``callguard copy-keys``).
 
 Each key is read with DUMP and PTTL and written with RESTORE under the new name, so every
 type (hashes, sorted sets, streams) and every expiry comes across exactly. The destination
-must hold nothing under its prefix yet, so a copy never merges two registers.
+must hold nothing under its prefix yet, so a copy never merges two registers (unless it is
+resuming a copy that stopped part-way: RESTORE ... REPLACE then rewrites what it had done).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ class NotEmpty(Exception):
     """The destination already holds keys under its prefix."""
 
 
+class Overlap(Exception):
+    """Source and destination are one Redis and one prefix contains the other: the copy
+    would find its own copies."""
+
+
 def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
@@ -30,10 +36,21 @@ async def copy_keys(
     destination: Redis,
     destination_prefix: str,
     progress: Callable[[int], None] | None = None,
+    *,
+    same_place: bool = False,
+    resume: bool = False,
 ) -> int:
     """Copy every key under ``source_prefix``; the number copied. Both clients must be
-    made with ``decode_responses=False``: DUMP's payload is binary."""
+    made with ``decode_responses=False``: DUMP's payload is binary. ``same_place``: the two
+    clients reach the same Redis; ``resume``: finish a copy that stopped part-way (the
+    destination's keys under its prefix are then taken to be that copy's)."""
+    if same_place and (
+        source_prefix.startswith(destination_prefix) or destination_prefix.startswith(source_prefix)
+    ):
+        raise Overlap(f"{source_prefix} and {destination_prefix} overlap on the same Redis")
     async for _key in destination.scan_iter(match=_glob_escape(destination_prefix) + "*"):
+        if resume:  # a copy that stopped part-way: its keys are replaced
+            break
         raise NotEmpty(f"the destination already holds keys under {destination_prefix}")
     copied = 0
     batch: list[bytes] = []
@@ -52,7 +69,9 @@ async def copy_keys(
                 if value is None or ttl_ms == -2:  # gone meanwhile
                     continue
                 new_name = new + name.removeprefix(old)
-                writes.restore(new_name, max(ttl_ms, 0), value)
+                # REPLACE: SCAN may return a key twice; the destination held nothing under
+                # its prefix when the copy began, so only this copy's own keys are replaced.
+                writes.restore(new_name, max(ttl_ms, 0), value, replace=True)
                 copied += 1
             await writes.execute()
         batch.clear()

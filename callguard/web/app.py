@@ -17,6 +17,7 @@ from callguard.scheduler import DutyScheduler
 from callguard.services.background import replay_forever
 from callguard.services.container import Services, build_services
 from callguard.settings import Settings
+from callguard.store import keys
 from callguard.store.connection import connect
 from callguard.web import api_calls, api_controls, api_notes, api_register, api_reports
 from callguard.web.api import ApiRoutes, json_response
@@ -73,7 +74,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     try:
-        await request.app[SERVICES].redis.ping()
+        # A read of a key, not PING: on a Redis Cluster PING goes to any node, a key to
+        # the master holding this office's slot, the one the calls need.
+        await request.app[SERVICES].redis.exists(keys.SCHEMA)
     except Exception as exc:  # any failure means "not ready", and says why
         return json_response({"status": "unavailable", "redis": type(exc).__name__}, 503)
     return json_response({"status": "ready", "redis": "ok"})

@@ -14,7 +14,7 @@ import pytest
 
 from callguard.store.launcher import EmbeddedRedis
 from tests.load import RESTRICTED, Answer, call, unknown_caller
-from tests.processes import get_json, run_cli
+from tests.processes import get_json, run_cli, serve_env
 from tests.replicas import ONE_CALL_A_MONTH, create_restricted_person, replicas
 from tests.topologies import client, redis_cluster
 from tests.twilio_standin import TwilioStandIn
@@ -125,6 +125,12 @@ async def test_an_office_moves_from_one_redis_to_the_cluster_with_copy_keys(
             code, _, err = await run_cli(["copy-keys", "--from", single_url], env, tmp_path)
             assert code == 2
             assert "nothing copied: the destination already holds keys under cg:{lancs}:" in err
+            # A copy that stopped part-way is finished with --resume: the same keys again.
+            code, resumed, err = await run_cli(
+                ["copy-keys", "--from", single_url, "--resume"], env, tmp_path
+            )
+            assert code == 0, err
+            assert resumed.startswith(f"Copied {copied} keys")
 
             async with (
                 replicas(
@@ -134,6 +140,7 @@ async def test_an_office_moves_from_one_redis_to_the_cluster_with_copy_keys(
             ):
                 # The same strategy, the same month's count, the same API token.
                 second = await call(session, after.bases[0], RESTRICTED)
+                ready, _ = await asyncio.to_thread(get_json, f"{after.bases[0]}/readyz")
                 status, calls = await asyncio.to_thread(
                     get_json, f"{after.bases[0]}/api/v1/calls", before.token
                 )
@@ -145,9 +152,23 @@ async def test_an_office_moves_from_one_redis_to_the_cluster_with_copy_keys(
     finally:
         single.stop()
     assert (second.outcome, second.degraded) == ("refuse", False)
+    assert ready == 200
     assert status == 200
     items = calls["items"]
     assert isinstance(items, list)
     assert {c["call_sid"] for c in items} == {first.call_sid, second.call_sid}
     # Every key came across (the second call's writes added some since).
     assert copied > 10 and on_cluster >= copied
+
+
+async def test_copy_keys_refuses_overlapping_prefixes_on_the_same_redis(tmp_path: Path) -> None:
+    single = EmbeddedRedis(tmp_path / "single")
+    url = single.start()
+    try:
+        env = serve_env(tmp_path / "data", 0)
+        env.update(CALLGUARD_REDIS_URL=url, CALLGUARD_REDIS_KEY_PREFIX=LANCS)
+        code, _out, err = await run_cli(["copy-keys", "--from", url], env, tmp_path)
+    finally:
+        single.stop()
+    assert code == 2
+    assert "nothing copied: cg: and cg:{lancs}: overlap on the same Redis" in err

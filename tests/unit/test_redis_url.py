@@ -48,6 +48,7 @@ def test_urls_parse_to_their_topology(url: str, target: RedisTarget) -> None:
         ("redis-cluster://n1:7000/0", "no database number"),
         ("redis-cluster://n1:port", "bad port"),
         ("redis-cluster://n1:7000?ssl=1", "not supported"),
+        ("redis://h:notaport/0", "is not a valid redis:// URL"),
     ],
 )
 def test_bad_urls_say_why(url: str, reason: str) -> None:
@@ -92,3 +93,11 @@ def test_use_prefix_moves_every_key_and_can_be_put_back() -> None:
         keys.use_prefix(keys.DEFAULT_PREFIX)
     assert keys.CALLS == "cg:calls"
     assert keys.person("p1") == "cg:person:p1"
+
+
+def test_a_bad_url_with_a_password_never_repeats_it() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(redis_url="redis://:pa#ss-word@host:6379/0")
+    (line,) = describe_validation_error(caught.value)
+    assert line.startswith("CALLGUARD_REDIS_URL: is not a valid redis:// URL")
+    assert "pa#ss" not in line and "ss-word" not in line
