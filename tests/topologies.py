@@ -172,18 +172,18 @@ async def redis_cluster(directory: Path, masters: int = 3) -> AsyncIterator[Clus
         assert "All 16384 slots covered" in out.decode(), out.decode()
         # Every node must see the whole cluster before clients are pointed at it.
         for node in nodes:
-            await _until_cluster_ok(node.port)
+            await _until_cluster_ok(node.port, masters)
         yield Cluster(nodes)
 
 
-async def _until_cluster_ok(port: int) -> None:
+async def _until_cluster_ok(port: int, nodes: int) -> None:
     redis = client(port)
     try:
         async with asyncio.timeout(20):
             while True:
                 info = await command(redis, "CLUSTER", "INFO")
                 text = info if isinstance(info, str) else str(info)
-                if "cluster_state:ok" in text and f"cluster_known_nodes:{3}" in text:
+                if "cluster_state:ok" in text and f"cluster_known_nodes:{nodes}" in text:
                     return
                 await asyncio.sleep(0.05)
     finally:
@@ -287,6 +287,13 @@ class SyncCluster:
         return "redis-cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
     def start(self) -> str:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # a failed session fixture must leave no redis-server behind
+            raise
+
+    def _start(self) -> str:
         for index in range(self.masters):
             node = self.directory / f"node{index}"
             node.mkdir(parents=True)

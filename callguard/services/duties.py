@@ -171,7 +171,7 @@ def build_duties(
     recipients = Recipients(UserStore(redis))
     reviews = ReviewDuties(register, reports_store, outbox, recipients, policy, tz)
     followups = FollowUps(notes, calls, outbox, recipients, policy, tz, triage_role)
-    retention = Retention(RetentionStore(redis), calls, notes, policy, tz)
+    retention = Retention(RetentionStore(redis), calls, notes, register, policy, tz)
     reports = OversightReports(reports_store, register, calls, tz)
     jobs = [
         Job("reviews", timedelta(hours=1), reviews.run),

@@ -14,8 +14,10 @@ Nightly, records older than their retention period are deleted:
   when each entry was made).
 
 A legal hold spares records: on a call (the call, its message and its file note), on a
-person (all their calls and file notes, and their audit list), on a file note. The check
-and the deletion are one script, so a hold placed a moment before a run is honoured.
+person (all their calls and file notes, and their audit list), on a file note. A
+notification (``notifications_days``) is spared by a hold on the call or the file note it
+is about, or on the person of the strategy it is about. The check and the deletion are one
+script, so a hold placed a moment before a run is honoured.
 
 Every batch deleted is logged to the disposal log (``GET /api/v1/disposals``): the kind of
 record, how many, when, and the rule; never an id, a name or a number. The recordings
@@ -59,18 +61,32 @@ def _call_holds(call_sid: str, person_id: str | None) -> list[str]:
     return holds
 
 
+def _notification_holds(refs: dict[str, str], people: dict[str, str]) -> list[str]:
+    """The holds sparing a notification about ``refs`` (``people``: strategy -> person)."""
+    holds = []
+    if "call_sid" in refs:
+        holds.append(keys.legal_hold("call", refs["call_sid"]))
+    if "file_note_id" in refs:
+        holds.append(keys.legal_hold("file_note", refs["file_note_id"]))
+    if refs.get("strategy_id") in people:
+        holds.append(keys.legal_hold("person", people[refs["strategy_id"]]))
+    return holds
+
+
 class Retention:
     def __init__(
         self,
         store: RetentionStore,
         calls: CallStore,
         notes: NoteStore,
+        register: RegisterStore,
         policy: Policy,
         tz: ZoneInfo,
     ) -> None:
         self.store = store
         self.calls = calls
         self.notes = notes
+        self.register = register
         self.policy = policy
         self.tz = tz
 
@@ -182,13 +198,14 @@ class Retention:
         items = []
         for index in await self.store.notification_indexes():
             ids = await self.store.members_before(index, cutoff)
-            calls = await self.store.notification_calls(ids)
+            refs = await self.store.notification_refs(ids)
+            people = await self._strategy_people(
+                {r["strategy_id"] for r in refs.values() if "strategy_id" in r}
+            )
             items += [
                 Disposable(
                     primary={"key": keys.notification(notification_id)},
-                    holds=[keys.legal_hold("call", calls[notification_id])]
-                    if notification_id in calls
-                    else [],
+                    holds=_notification_holds(refs[notification_id], people),
                     zrem=[(index, notification_id)],
                 )
                 for notification_id in ids
@@ -196,6 +213,16 @@ class Retention:
         await self._dispose(
             items, self._entry(now, "notification", "notifications_days", cutoff), totals
         )
+
+    async def _strategy_people(self, strategy_ids: set[str]) -> dict[str, str]:
+        """The person each strategy is about, for those still in the register: one read
+        per strategy, which a daily duty can afford."""
+        people = {}
+        for strategy_id in sorted(strategy_ids):
+            strategy = await self.register.get_strategy(strategy_id)
+            if strategy is not None:
+                people[strategy_id] = strategy.person_id
+        return people
 
     async def disposals(self, limit: int) -> list[Disposal]:
         return [

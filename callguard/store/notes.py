@@ -125,6 +125,19 @@ end
 return {count, 1}
 """
 
+# SET_NOTIFICATION_FIELD: set one field of a notification that exists; never create one
+# (retention may have just disposed of it: a lone field would be a notification no index
+# names, and invalid when read).
+#   KEYS[1] notification:{id}  ARGV[1] field  ARGV[2] JSON value
+# Returns 1 when set, 0 when there is no such notification.
+SET_NOTIFICATION_FIELD = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
 
 def _notification_plan(notification: Notification) -> dict[str, Any]:
     flat: list[str] = []
@@ -239,6 +252,7 @@ def _decode_notification(fields: dict[str, str]) -> Notification:
 class NotificationStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._set_field = redis.register_script(SET_NOTIFICATION_FIELD)
 
     async def add(self, notification: Notification) -> None:
         plan = _notification_plan(notification)
@@ -262,8 +276,13 @@ class NotificationStore:
             rows = await pipe.execute()
         return [_decode_notification(r) for r in rows if r]
 
-    async def set_field(self, notification_id: str, name: str, value: Any) -> None:
-        await self.redis.hset(keys.notification(notification_id), name, json.dumps(value))
+    async def set_field(self, notification_id: str, name: str, value: Any) -> bool:
+        """Set one field of an existing notification; False (and nothing written) when
+        there is none, as when retention has disposed of it meanwhile."""
+        done = await self._set_field(
+            keys=[keys.notification(notification_id)], args=[name, json.dumps(value)]
+        )
+        return bool(done)
 
 
 class WelfareStore:

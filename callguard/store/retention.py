@@ -21,6 +21,9 @@ from callguard.domain.retention import LegalHold
 from callguard.store import audit as audit_store
 from callguard.store import keys
 
+# The fields naming what a notification is about: a hold on any of them spares it.
+NOTIFICATION_REFS = ("call_sid", "file_note_id", "strategy_id")
+
 # Shared Lua: audit(entry) appends one audit entry (callguard.store.audit.plan).
 _AUDIT = audit_store.LUA
 
@@ -226,16 +229,19 @@ class RetentionStore:
         pattern = keys.notifications_of("*")
         return sorted([key async for key in self.redis.scan_iter(match=pattern, count=1000)])
 
-    async def notification_calls(self, notification_ids: Sequence[str]) -> dict[str, str]:
-        """The call each notification is about, for those about one (legal holds)."""
+    async def notification_refs(self, notification_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """What each notification is about (``NOTIFICATION_REFS`` it has), for legal holds."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for notification_id in notification_ids:
-                pipe.hget(keys.notification(notification_id), "call_sid")
+                pipe.hmget(keys.notification(notification_id), NOTIFICATION_REFS)
             found = await pipe.execute()
         return {
-            notification_id: json.loads(value)
-            for notification_id, value in zip(notification_ids, found, strict=True)
-            if value is not None and value != "null"
+            notification_id: {
+                name: json.loads(value)
+                for name, value in zip(NOTIFICATION_REFS, values, strict=True)
+                if value is not None and value != "null"
+            }
+            for notification_id, values in zip(notification_ids, found, strict=True)
         }
 
     async def person_ids(self) -> list[str]:

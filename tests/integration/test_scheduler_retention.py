@@ -424,9 +424,17 @@ async def test_legal_holds_through_the_api(
     assert disposals_by_staff.status == 403
 
 
-def notice(user: str, age_days: int, call_sid: str | None = None) -> Notification:
+def notice(
+    user: str,
+    age_days: int,
+    call_sid: str | None = None,
+    *,
+    file_note_id: str | None = None,
+    strategy_id: str | None = None,
+) -> Notification:
+    about = "call" if call_sid else "note" if file_note_id else "strategy" if strategy_id else ""
     return Notification(
-        id=f"ntf_{user}_{age_days}_{'call' if call_sid else 'none'}",
+        id=f"ntf_{user}_{age_days}_{about or 'none'}",
         user=user,
         kind="call_ended",
         at=days_before_run(age_days),
@@ -434,10 +442,12 @@ def notice(user: str, age_days: int, call_sid: str | None = None) -> Notificatio
         text="Staff ended a call; the file note is due.",
         staff="sam.staff",
         call_sid=call_sid,
+        file_note_id=file_note_id,
+        strategy_id=strategy_id,
     )
 
 
-async def test_notifications_past_their_period_go_unless_about_a_call_on_hold(
+async def test_notifications_past_their_period_go_unless_what_they_are_about_is_on_hold(
     client: Client, tokens: dict[str, str], clock: FixedClock
 ) -> None:
     world = await build_world(client, tokens, clock)
@@ -446,8 +456,13 @@ async def test_notifications_past_their_period_go_unless_about_a_call_on_hold(
     old = notice("mo.manager", 366)
     recent = notice("mo.manager", 364)
     held = notice("mo.manager", 500, call_sid=world.calls["c3"])  # the call is on hold
+    held_note = notice("mo.manager", 510, file_note_id=world.notes["n2"])  # note on hold
+    # About a strategy whose person is on hold, and about one whose person is not.
+    held_person = notice("mo.manager", 520, strategy_id=world.strategies["held"])
+    free_note = notice("left.user", 600, file_note_id=world.notes["n1"])
+    free_strategy = notice("left.user", 610, strategy_id=world.strategies["kept_apart"])
     gone_user = notice("left.user", 700)  # a recipient who is no longer a user
-    for each in (old, recent, held, gone_user):
+    for each in (old, recent, held, held_note, held_person, free_note, free_strategy, gone_user):
         await store.add(each)
     # An index entry whose notification was already deleted goes from the index too.
     await redis.zadd(keys.notifications_of("mo.manager"), {"ntf_dangling": 0})
@@ -455,11 +470,34 @@ async def test_notifications_past_their_period_go_unless_about_a_call_on_hold(
     run = await services_of(client).duties.run("retention", RUN_AT)
 
     assert run.summary is not None
-    assert (run.summary["notification"], run.summary["notification_held"]) == (2, 1)
-    assert await store.get(old.id) is None and await store.get(gone_user.id) is None
-    assert await store.get(recent.id) == recent and await store.get(held.id) == held
-    assert await redis.zrange(keys.notifications_of("mo.manager"), 0, -1) == [held.id, recent.id]
+    assert (run.summary["notification"], run.summary["notification_held"]) == (4, 3)
+    for gone in (old, free_note, free_strategy, gone_user):
+        assert await store.get(gone.id) is None, gone.id
+    for kept in (recent, held, held_note, held_person):
+        assert await store.get(kept.id) == kept, kept.id
+    assert await redis.zrange(keys.notifications_of("mo.manager"), 0, -1) == [
+        held_person.id,
+        held_note.id,
+        held.id,
+        recent.id,
+    ]
     assert not await exists(redis, keys.notifications_of("left.user"))
     logged = [d for d in await services_of(client).duties.retention.disposals(100)]
     [entry] = [d for d in logged if d.kind == "notification"]
-    assert (entry.count, entry.rule) == (2, "retention.notifications_days")
+    assert (entry.count, entry.rule) == (4, "retention.notifications_days")
+
+
+async def test_updating_a_notification_retention_disposed_of_writes_nothing(
+    client: Client,
+) -> None:
+    redis = services_of(client).redis
+    store = NotificationStore(redis)
+    kept = notice("mo.manager", 10)
+    await store.add(kept)
+
+    assert await store.set_field(kept.id, "email", "sent") is True
+    assert await store.set_field("ntf_disposed", "read_at", RUN_AT.isoformat()) is False
+
+    assert await store.get(kept.id) == kept.model_copy(update={"email": "sent"})
+    assert not await exists(redis, keys.notification("ntf_disposed"))
+    assert await store.get("ntf_disposed") is None
