@@ -207,6 +207,50 @@ async def test_revise_review_and_end_a_strategy(manager: Client) -> None:
     assert final.status.value == "ended" and final.version == 4
 
 
+async def test_a_review_whose_outcome_is_a_revision_is_recorded_as_one(manager: Client) -> None:
+    pid = await person_id(manager, "Bea Spoc")
+    [strategy] = await services(manager).register.store.strategies_of(pid)
+    base = f"/strategies/{strategy.id}"
+    review_page = await (await manager.get(base + "/review")).text()
+    assert f"{base}/revise?review=1" in review_page
+    form_page = await (await manager.get(base + "/revise?review=1")).text()
+    assert 'name="as_review" value="1"' in form_page and "Review notes" in form_page
+    form = {
+        "as_review": "1",
+        "expected_version": str(strategy.version),
+        "matter_ref": strategy.matter_ref,
+        "reason": strategy.reason,
+        "kinds": ["spoc", "recorded"],
+        "restrictions-spoc-name": "Jo Bloggs",
+        "restrictions-spoc-phone": "+441772000001",
+        "review_due": "2027-02-10",
+        "why": "Calls to be recorded",
+    }
+    page = base + "/revise?review=1"
+
+    no_notes = await post_form(manager, base + "/revise", form, page)
+    too_late = await post_form(
+        manager,
+        base + "/revise",
+        {**form, "review_notes": "Recording needed", "review_due": "2027-12-01"},
+        page,
+    )
+    done = await post_form(
+        manager, base + "/revise", {**form, "review_notes": "Recording needed"}, page
+    )
+
+    assert no_notes.status == 422
+    assert error_beside(await no_notes.text(), "review_notes")
+    assert too_late.status == 422
+    assert error_beside(await too_late.text(), "review_due")
+    assert done.status == 303
+    final = await services(manager).register.strategy(strategy.id)
+    assert final.version == 2 and final.review_due.isoformat() == "2027-02-10"
+    assert [(r.outcome, r.notes) for r in final.reviews] == [("revise", "Recording needed")]
+    assert final.revisions[-1].why == "Calls to be recorded"
+    assert "recorded" in [r.kind for r in final.restrictions]
+
+
 async def test_the_call_log_filters_pages_and_downloads_csv(manager: Client) -> None:
     for _ in range(3):
         await inbound_call(manager, "07700 900106")  # Fay Blocked: refused

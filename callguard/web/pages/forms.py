@@ -178,6 +178,7 @@ def strategy_ids() -> list[str]:
         "adjustment_override-justification",
         "adjustment_override-equality_advice_from",
         "why",
+        "review_notes",
     ]
     ids += [f"restrictions-{kind}" for kind in KINDS]
     cw = "restrictions-call_windows"

@@ -46,6 +46,7 @@ async def _strategy_form(
     errors: FormErrors | None,
     strategy: Strategy | None = None,
     status: int = 200,
+    as_review: bool = False,
 ) -> web.Response:
     today = context.services.register.today(context.services.clock.now())
     months = context.services.policy.reviews.max_interval_months
@@ -55,6 +56,7 @@ async def _strategy_form(
         {
             "title": "Revise the strategy" if mode == "revise" else "Create a contact strategy",
             "mode": mode,
+            "as_review": as_review,
             "values": values,
             "kinds": kinds,
             "days_of": days_of,
@@ -157,6 +159,8 @@ async def _active(context: PageContext) -> Strategy:
 
 @pages.get("/strategies/{strategy_id}/revise", name="strategy-revise", role=Role.manager)
 async def strategy_revise_form(context: PageContext) -> web.StreamResponse:
+    """The revise form; ``?review=1`` makes the revision the outcome of the strategy's
+    review (§3.12: continue, revise or end), recorded as one."""
     strategy = await _active(context)
     values, kinds, days_of = forms.strategy_values(strategy)
     return await _strategy_form(
@@ -167,7 +171,21 @@ async def strategy_revise_form(context: PageContext) -> web.StreamResponse:
         days_of=days_of,
         errors=None,
         strategy=strategy,
+        as_review=context.request.query.get("review") == "1",
     )
+
+
+def _as_review_paths(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A review's problems named by the revise form's fields: its notes are the review
+    notes, its next review the form's review due, its revision the form itself."""
+    placed = []
+    for path, reason in problems:
+        if path == "notes":
+            path = "review_notes"
+        elif path == "next_review_due" or (path == "(body)" and "next_review_due" in reason):
+            path = "review_due"
+        placed.append((path.removeprefix("revision."), reason))
+    return placed
 
 
 @pages.post("/strategies/{strategy_id}/revise", name="strategy-revise-post", role=Role.manager)
@@ -187,6 +205,9 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
         "notified_on": context.text("notified_on") or None,
     }
 
+    as_review = context.text("as_review") == "1"
+    placed = _as_review_paths if as_review else list
+
     async def again(errors: FormErrors, status: int = 422) -> web.Response:
         return await _strategy_form(
             context,
@@ -197,23 +218,36 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
             errors=errors,
             strategy=strategy,
             status=status,
+            as_review=as_review,
         )
 
+    now = services.clock.now()
     try:
         revision_in = RevisionIn.model_validate(revision)
-        revised = await services.register.revise(
-            strategy.id, revision_in, context.actor, services.clock.now()
-        )
+        if as_review:
+            review_in = ReviewIn.model_validate(
+                {
+                    "outcome": "revise",
+                    "notes": context.text("review_notes"),
+                    "expected_version": revision_in.expected_version,
+                    "next_review_due": body.get("review_due") or None,
+                    "revision": revision_in,
+                }
+            )
+            revised = await services.register.review(strategy.id, review_in, context.actor, now)
+        else:
+            revised = await services.register.revise(strategy.id, revision_in, context.actor, now)
     except ValidationError as error:
-        return await again(forms.strategy_errors(forms.problems_of(error), kinds, "changes."))
+        problems = placed(forms.problems_of(error))
+        return await again(forms.strategy_errors(problems, kinds, "changes."))
     except Invalid as invalid:
-        return await again(forms.strategy_errors(invalid.problems, kinds, "changes."))
+        return await again(forms.strategy_errors(placed(invalid.problems), kinds, "changes."))
     except Forbidden as forbidden:
         return await again(forms.strategy_errors([("restrictions", forbidden.message)], kinds), 403)
-    return await context.redirect(
-        context.url("strategy", strategy_id=revised.id),
-        f"Strategy {revised.matter_ref} revised: now version {revised.version}.",
-    )
+    said = f"Strategy {revised.matter_ref} revised: now version {revised.version}."
+    if as_review:
+        said = f"Review recorded: {said} Next review {revised.review_due.isoformat()}."
+    return await context.redirect(context.url("strategy", strategy_id=revised.id), said)
 
 
 def _int(value: str) -> int | None:
