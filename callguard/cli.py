@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import sys
@@ -35,6 +36,9 @@ EXIT_CONFIG = 2
 DEMO_ACCOUNT_SID = "AC" + "d" * 32
 DEMO_AUTH_TOKEN = "demo-auth-token-not-a-secret"  # noqa: S105 - the demo signs its own webhooks
 DEMO_OFFICE_NUMBER = "+441772000000"
+
+
+log = logging.getLogger("callguard.cli")
 
 
 def _problem(lines: Sequence[str]) -> int:
@@ -117,8 +121,7 @@ async def _check_layout(redis_url: str, *, migrate_old: bool) -> str | None:
     """None when the stored register is in this version's layout (an old one is migrated
     first when ``migrate_old``); else the problem. An unreachable Redis is not a problem
     here: the service starts and fails open until Redis answers."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.exceptions import RedisClusterException, RedisError
 
     from callguard.store.connection import connect
     from callguard.store.migrate import LayoutError, ensure_current, migrate
@@ -130,11 +133,18 @@ async def _check_layout(redis_url: str, *, migrate_old: bool) -> str | None:
         await ensure_current(redis)
     except LayoutError as error:
         return str(error)
-    except (RedisConnectionError, RedisTimeoutError, OSError):
+    except (RedisError, RedisClusterException, OSError) as error:
+        log.warning("could not check the register's layout (%s)", type(error).__name__)
         return None
     finally:
         await redis.aclose()
     return None
+
+
+def _layout_problem(redis_url: str) -> list[str]:
+    """For commands that write the register: [] when its layout is this version's."""
+    problem = asyncio.run(_check_layout(redis_url, migrate_old=False))
+    return [problem] if problem else []
 
 
 async def _announce_demo(app: web.Application) -> None:
@@ -419,6 +429,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 0
     try:
         with _redis_url_for(settings) as url:
+            if problem := _layout_problem(url):
+                return _problem(problem)
             taken = asyncio.run(_import(settings.model_copy(update={"redis_url": url}), plan))
     except RedisLaunchError as error:
         return _problem([f"embedded Redis: {error}"])
@@ -452,7 +464,6 @@ async def _copy_keys(
             destination,
             settings.redis_key_prefix,
             progress,
-            same_place=source_url == settings.redis_url,
             resume=resume,
         )
     finally:
@@ -530,17 +541,23 @@ async def _migrate(redis_url: str) -> str:
 def cmd_migrate(_args: argparse.Namespace) -> int:
     """Move a register stored by an earlier CallGuard to this version's layout. Stop every
     replica first; safe to run again if stopped half-way."""
-    from redis.exceptions import RedisError
+    from redis.exceptions import RedisClusterException, RedisError
+
+    from callguard.store.migrate import LayoutError
 
     settings = _load_settings()
     if isinstance(settings, list):
         return _problem(settings)
+    if settings.redis_url is None and EmbeddedRedis(settings.data_dir / "redis").live_url():
+        return _problem(["CallGuard is running on this data: stop it first, then migrate"])
     started = time.perf_counter()
     try:
         with _redis_url_for(settings) as url:
             said = asyncio.run(_migrate(url))
-    except (RedisError, RedisLaunchError, OSError) as error:
+    except (RedisError, RedisClusterException, RedisLaunchError, OSError) as error:
         return _problem([f"migration failed: {type(error).__name__}: {error}"])
+    except LayoutError as error:
+        return _problem([str(error)])
     print(f"{said} ({time.perf_counter() - started:.1f} s)")
     return 0
 
@@ -560,6 +577,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return _problem(policy)
     try:
         with _redis_url_for(settings) as url:
+            if problem := _layout_problem(url):
+                return _problem(problem)
             runs = asyncio.run(
                 run_worker(
                     url,

@@ -87,9 +87,9 @@ async def email_notification(
     user: str,
     subject: str,
     body: str,
-) -> None:
+) -> str:
     """E-mail an in-app notification to its recipient and record on it how that went
-    (``email``: ``sent``, ``failed`` or ``no_address``). Never raises: a mail failure is
+    (``email``: ``sent``, ``failed`` or ``no_address``, also returned). A mail failure is
     logged (by id, never the address) and the in-app notification stands."""
     recipient = await users.get_user(user)
     if recipient is None or not recipient.email:
@@ -97,14 +97,15 @@ async def email_notification(
             "no e-mail address for %s; notification %s is in-app only", user, notification_id
         )
         await store.set_field(notification_id, "email", "no_address")
-        return
+        return "no_address"
     try:
         await mailer.send(to=recipient.email, subject=subject, body=body)
     except Exception as error:  # any mail failure is recorded, never raised
         log.warning("e-mail for notification %s failed (%s)", notification_id, type(error).__name__)
         await store.set_field(notification_id, "email", "failed")
-        return
+        return "failed"
     await store.set_field(notification_id, "email", "sent")
+    return "sent"
 
 
 class StaffWeek(BaseModel):

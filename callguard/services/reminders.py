@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,21 +84,47 @@ class NoticeEmails:
     """Sends a delivered notice by e-mail too, when SMTP is configured: the in-app
     notification records how it went (``email``). Sent by the replica that delivered the
     notice, after delivery, so at most once; a replica dying in between leaves it
-    ``pending``, in-app only."""
+    ``pending``, in-app only. A duty never stops for mail: after a failure, mail rests for
+    ``PAUSE_S`` (notices meanwhile are marked ``failed`` at once rather than each waiting
+    for the SMTP timeout), and nothing it raises reaches the duty."""
+
+    PAUSE_S = 60.0
 
     def __init__(
-        self, mailer: Mailer, users: UserStore, notifications: NotificationStore, public_url: str
+        self,
+        mailer: Mailer,
+        users: UserStore,
+        notifications: NotificationStore,
+        public_url: str | None,
     ) -> None:
         self.mailer = mailer
         self.users = users
         self.notifications = notifications
-        self.public_url = public_url.rstrip("/")
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self._paused_until = 0.0
 
     async def send(self, notice_id: str, notice: Notice) -> None:
-        body = f"{notice.text}\n\nOpen CallGuard to act on it: {self.public_url}/console\n"
-        await email_notification(
-            self.mailer, self.users, self.notifications, notice_id, notice.user, notice.title, body
-        )
+        body = notice.text + "\n"
+        if self.public_url:
+            body += f"\nOpen CallGuard to act on it: {self.public_url}/console\n"
+        try:
+            if time.monotonic() < self._paused_until:
+                await self.notifications.set_field(notice_id, "email", "failed")
+                return
+            status = await email_notification(
+                self.mailer,
+                self.users,
+                self.notifications,
+                notice_id,
+                notice.user,
+                notice.title,
+                body,
+            )
+        except Exception as error:  # e.g. Redis gone while recording: the notice stands
+            log.warning("e-mail for notice %s not sent (%s)", notice_id, type(error).__name__)
+            return
+        if status == "failed":
+            self._paused_until = time.monotonic() + self.PAUSE_S
 
 
 class Outbox:
@@ -150,4 +177,4 @@ def notice_emails(
     """E-mail for the duties' notices, when there is a mailer (SMTP configured)."""
     if mailer is None:
         return None
-    return NoticeEmails(mailer, UserStore(redis), NotificationStore(redis), public_url or "")
+    return NoticeEmails(mailer, UserStore(redis), NotificationStore(redis), public_url)

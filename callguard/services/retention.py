@@ -27,7 +27,7 @@ themselves are held by Twilio and are not deleted here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -61,16 +61,21 @@ def _call_holds(call_sid: str, person_id: str | None) -> list[str]:
     return holds
 
 
+_REFERENCES = ("call_sid", "file_note_id", "strategy_id")
+
+
 def _notification_holds(refs: dict[str, str], people: dict[str, str]) -> list[str]:
-    """The holds sparing a notification about ``refs`` (``people``: strategy -> person)."""
+    """The holds sparing a notification about ``refs``: on its call, its file note, or the
+    person any of them (or its strategy) is about (``people``: reference -> person)."""
     holds = []
     if "call_sid" in refs:
         holds.append(keys.legal_hold("call", refs["call_sid"]))
     if "file_note_id" in refs:
         holds.append(keys.legal_hold("file_note", refs["file_note_id"]))
-    if refs.get("strategy_id") in people:
-        holds.append(keys.legal_hold("person", people[refs["strategy_id"]]))
-    return holds
+    for reference in refs.values():
+        if reference in people:
+            holds.append(keys.legal_hold("person", people[reference]))
+    return sorted(set(holds))
 
 
 class Retention:
@@ -199,9 +204,7 @@ class Retention:
         for index in await self.store.notification_indexes():
             ids = await self.store.members_before(index, cutoff)
             refs = await self.store.notification_refs(ids)
-            people = await self._strategy_people(
-                {r["strategy_id"] for r in refs.values() if "strategy_id" in r}
-            )
+            people = await self._people_of(refs.values())
             items += [
                 Disposable(
                     primary={"key": keys.notification(notification_id)},
@@ -214,11 +217,19 @@ class Retention:
             items, self._entry(now, "notification", "notifications_days", cutoff), totals
         )
 
-    async def _strategy_people(self, strategy_ids: set[str]) -> dict[str, str]:
-        """The person each strategy is about, for those still in the register: one read
-        per strategy, which a daily duty can afford."""
+    async def _people_of(self, refs: Iterable[dict[str, str]]) -> dict[str, str]:
+        """The person each referenced call, file note and strategy is about (for those
+        still stored): a few reads per notification, which a daily duty can afford."""
+        wanted = {kind: {r[kind] for r in refs if kind in r} for kind in _REFERENCES}
         people = {}
-        for strategy_id in sorted(strategy_ids):
+        for record in await self.calls.many(sorted(wanted["call_sid"])):
+            if record.person_id:
+                people[record.call_sid] = record.person_id
+        for note_id in sorted(wanted["file_note_id"]):
+            note = await self.notes.get(note_id)
+            if note is not None and note.person_id:
+                people[note_id] = note.person_id
+        for strategy_id in sorted(wanted["strategy_id"]):
             strategy = await self.register.get_strategy(strategy_id)
             if strategy is not None:
                 people[strategy_id] = strategy.person_id

@@ -10,6 +10,7 @@ resuming a copy that stopped part-way: RESTORE ... REPLACE then rewrites what it
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 
 from redis.asyncio import Redis
@@ -30,6 +31,17 @@ def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
+async def _same_redis(source: Redis, destination: Redis) -> bool:
+    """Whether the two clients reach one Redis (URLs can name it in many ways): a probe key
+    written through one, looked for through the other."""
+    probe = f"callguard-copy-probe:{secrets.token_hex(8)}"
+    await destination.set(probe, b"1", px=30_000)
+    try:
+        return bool(await source.exists(probe))
+    finally:
+        await destination.delete(probe)
+
+
 async def copy_keys(
     source: Redis,
     source_prefix: str,
@@ -37,16 +49,16 @@ async def copy_keys(
     destination_prefix: str,
     progress: Callable[[int], None] | None = None,
     *,
-    same_place: bool = False,
     resume: bool = False,
 ) -> int:
     """Copy every key under ``source_prefix``; the number copied. Both clients must be
-    made with ``decode_responses=False``: DUMP's payload is binary. ``same_place``: the two
-    clients reach the same Redis; ``resume``: finish a copy that stopped part-way (the
-    destination's keys under its prefix are then taken to be that copy's)."""
-    if same_place and (
-        source_prefix.startswith(destination_prefix) or destination_prefix.startswith(source_prefix)
-    ):
+    made with ``decode_responses=False``: DUMP's payload is binary. ``resume``: finish a
+    copy that stopped part-way (the destination's keys under its prefix are then taken to
+    be that copy's)."""
+    overlapping = source_prefix.startswith(destination_prefix) or destination_prefix.startswith(
+        source_prefix
+    )
+    if overlapping and await _same_redis(source, destination):
         raise Overlap(f"{source_prefix} and {destination_prefix} overlap on the same Redis")
     async for _key in destination.scan_iter(match=_glob_escape(destination_prefix) + "*"):
         if resume:  # a copy that stopped part-way: its keys are replaced

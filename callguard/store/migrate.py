@@ -44,13 +44,17 @@ class Migrated:
 
 
 async def stored_layout(redis: Redis) -> int | None:
-    """The layout of the stored register: None when there is none yet."""
-    recorded = await redis.get(keys.SCHEMA)
-    if recorded is not None:
-        return int(recorded)
+    """The layout of the stored register: None when there is none yet. The indexes' types
+    decide between layouts 1 and 2 (they differ there), whatever ``schema`` says: a layout-1
+    copy made over a store that once recorded layout 2 is still layout 1."""
     kinds = {await redis.type(keys.PEOPLE), await redis.type(keys.STRATEGIES)}
     if "zset" in kinds:
         return 1
+    recorded = await redis.get(keys.SCHEMA)
+    if recorded is not None:
+        if not str(recorded).isdigit():
+            raise LayoutError(f"the register's layout is recorded as {str(recorded)[:20]!r}")
+        return int(recorded)
     if "list" in kinds:
         return LAYOUT
     return None
@@ -77,22 +81,39 @@ async def migrate(redis: Redis, progress: Callable[[int, int], None] | None = No
     if await stored_layout(redis) != 1:
         await ensure_current(redis)
         return done
-    person_ids = cast(list[str], await redis.zrange(keys.PEOPLE, 0, -1))
-    for index, person_id in enumerate(person_ids, 1):
-        await _migrate_person(redis, person_id, done)
-        if progress is not None:
-            progress(index, len(person_ids))
+    while True:
+        person_ids = cast(list[str], await redis.zrange(keys.PEOPLE, 0, -1))
+        for index, person_id in enumerate(person_ids, 1):
+            await _migrate_person(redis, person_id, done)
+            if progress is not None:
+                progress(index, len(person_ids))
+        if await _move_indexes(redis, len(person_ids)):
+            return done
+        # Someone was added meanwhile (an old replica still running): migrate them too.
+
+
+async def _move_indexes(redis: Redis, people_seen: int) -> bool:
+    """The two indexes to lists and ``schema`` to 2, in one transaction; False (nothing
+    done) if people were added since they were migrated."""
     async with redis.pipeline(transaction=True) as pipe:
-        for key in (keys.PEOPLE, keys.STRATEGIES):
-            if await redis.type(key) != "zset":
-                continue
-            ids = cast(list[str], await redis.zrange(key, 0, -1))
-            pipe.delete(key)
-            for start in range(0, len(ids), _CHUNK):
-                pipe.rpush(key, *ids[start : start + _CHUNK])
-        pipe.set(keys.SCHEMA, str(LAYOUT))
-        await pipe.execute()
-    return done
+        try:
+            await pipe.watch(keys.PEOPLE, keys.STRATEGIES)
+            if await pipe.zcard(keys.PEOPLE) != people_seen:
+                return False
+            moved = {}
+            for key in (keys.PEOPLE, keys.STRATEGIES):
+                if await pipe.type(key) == "zset":
+                    moved[key] = cast(list[str], await pipe.zrange(key, 0, -1))
+            pipe.multi()  # type: ignore[no-untyped-call]
+            for key, ids in moved.items():
+                pipe.delete(key)
+                for start in range(0, len(ids), _CHUNK):
+                    pipe.rpush(key, *ids[start : start + _CHUNK])
+            pipe.set(keys.SCHEMA, str(LAYOUT))
+            await pipe.execute()
+        except WatchError:
+            return False
+    return True
 
 
 async def _migrate_person(redis: Redis, person_id: str, done: Migrated) -> None:

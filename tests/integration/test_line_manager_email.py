@@ -31,6 +31,13 @@ from tests.integration.test_live_controls import (
 pytestmark = pytest.mark.timeout(30)
 
 BLOCKED = [{"kind": "phone_blocked"}]
+_next_mobile = iter(range(900200, 900300))
+
+
+def unknown_uk_mobile() -> str:
+    return f"+447700{next(_next_mobile)}"
+
+
 # Every way the caller's full number could be written.
 FULL_NUMBER_FORMS = ("+447700900123", "07700900123", "07700 900123", "7700 900123", "7700900123")
 
@@ -319,3 +326,29 @@ async def test_a_reminder_to_someone_without_an_address_stays_in_app(
     assert smtp_server.inbox.messages == []
     [notice] = await notifications(client, tokens["manager"])
     assert (notice["kind"], notice["email"]) == ("review_reminder", "no_address")
+
+
+async def test_a_mail_server_that_is_down_never_stops_the_duty(
+    client: Client,
+    tokens: dict[str, str],
+    smtp_server: SmtpServer,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp_server.stop()  # refused from now on
+    for _ in range(2):
+        person = await create_person(client, tokens["manager"], phones=[unknown_uk_mobile()])
+        await create_strategy(
+            client, tokens["manager"], person["id"], BLOCKED, review_due="2026-11-30"
+        )
+
+    run = await services(client).duties.run("reviews", clock.now())
+
+    # Both reminders are delivered in-app; the first e-mail failed, and the second was
+    # not even tried (mail rests after a failure) but says so too.
+    assert run.outcome == "performed" and run.summary is not None
+    assert run.summary["reminders"] == 2
+    notices = await notifications(client, tokens["manager"])
+    assert sorted((n["kind"], n["email"]) for n in notices) == [("review_reminder", "failed")] * 2
+    tried = [r for r in caplog.records if r.name == "callguard.notify" and "failed (" in r.message]
+    assert len(tried) == 1

@@ -142,12 +142,17 @@ async def test_serve_refuses_an_old_register_until_migrate_has_run(tmp_path: Pat
         env["CALLGUARD_REDIS_URL"] = url
 
         refused, _out, err = await run_cli(["serve"], env, tmp_path)
+        worker_refused, _out, worker_err = await run_cli(["worker", "--once"], env, tmp_path)
         code, out, migrate_err = await run_cli(["migrate"], env, tmp_path)
+        worker, worker_out, _err = await run_cli(["worker", "--once"], env, tmp_path)
         again, out_again, _err = await run_cli(["migrate"], env, tmp_path)
     finally:
         server.stop()
     assert refused == 2
     assert "layout 1, from an earlier CallGuard" in err and "callguard migrate" in err
+    # Commands that write the register refuse too (an import would be half-written).
+    assert worker_refused == 2 and "callguard migrate" in worker_err
+    assert worker == 0 and "retention" in worker_out
     assert code == 0, migrate_err
     assert out.startswith("Migrated 1 people, 1 strategies and 0 audit entries")
     assert again == 0 and out_again.startswith("Nothing to migrate")

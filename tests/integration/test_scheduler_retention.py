@@ -462,7 +462,21 @@ async def test_notifications_past_their_period_go_unless_what_they_are_about_is_
     free_note = notice("left.user", 600, file_note_id=world.notes["n1"])
     free_strategy = notice("left.user", 610, strategy_id=world.strategies["kept_apart"])
     gone_user = notice("left.user", 700)  # a recipient who is no longer a user
-    for each in (old, recent, held, held_note, held_person, free_note, free_strategy, gone_user):
+    # About a call and a file note that are not on hold themselves, but whose person is.
+    person_call = notice("mo.manager", 530, call_sid=world.calls["c2"])
+    person_note = notice("mo.manager", 540, file_note_id=world.notes["n3"])
+    for each in (
+        old,
+        recent,
+        held,
+        held_note,
+        held_person,
+        free_note,
+        free_strategy,
+        gone_user,
+        person_call,
+        person_note,
+    ):
         await store.add(each)
     # An index entry whose notification was already deleted goes from the index too.
     await redis.zadd(keys.notifications_of("mo.manager"), {"ntf_dangling": 0})
@@ -470,12 +484,14 @@ async def test_notifications_past_their_period_go_unless_what_they_are_about_is_
     run = await services_of(client).duties.run("retention", RUN_AT)
 
     assert run.summary is not None
-    assert (run.summary["notification"], run.summary["notification_held"]) == (4, 3)
+    assert (run.summary["notification"], run.summary["notification_held"]) == (4, 5)
     for gone in (old, free_note, free_strategy, gone_user):
         assert await store.get(gone.id) is None, gone.id
-    for kept in (recent, held, held_note, held_person):
+    for kept in (recent, held, held_note, held_person, person_call, person_note):
         assert await store.get(kept.id) == kept, kept.id
     assert await redis.zrange(keys.notifications_of("mo.manager"), 0, -1) == [
+        person_note.id,
+        person_call.id,
         held_person.id,
         held_note.id,
         held.id,
