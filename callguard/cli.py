@@ -392,7 +392,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from callguard.domain.users import Actor
-    from callguard.importer import Progress, plan_import, report
+    from callguard.importer import plan_import, progress_bar, report
 
     settings = _load_settings()
     if isinstance(settings, list):
@@ -402,13 +402,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         return _problem(policy)
     started = time.perf_counter()
     now = datetime.now(UTC)
-    bar: Progress | None = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        bar = bar or Progress(total, "checking")
-        bar.update(done)
-
+    progress = progress_bar("checking")
     try:
         plan = plan_import(
             Path(args.file),
@@ -513,18 +507,12 @@ def cmd_copy_keys(args: argparse.Namespace) -> int:
 
 
 async def _migrate(redis_url: str) -> str:
-    from callguard.importer import Progress
+    from callguard.importer import progress_bar
     from callguard.store.connection import connect
     from callguard.store.migrate import migrate, stored_layout
 
     redis = connect(redis_url, timeout_s=60)
-    bar: Progress | None = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        bar = bar or Progress(total, "migrating")
-        bar.update(done)
-
+    progress = progress_bar("migrating")
     try:
         before = await stored_layout(redis)
         done = await migrate(redis, progress)

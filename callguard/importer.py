@@ -279,3 +279,16 @@ def report(plan: Plan) -> list[str]:
 
 
 __all__: list[Any] = ["apply_plan", "plan_import", "report"]
+
+
+def progress_bar(label: str) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback drawing a ``Progress`` bar, made at the first
+    call (when the total is known)."""
+    bar: Progress | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or Progress(total, label)
+        bar.update(done)
+
+    return progress

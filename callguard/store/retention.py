@@ -27,6 +27,18 @@ NOTIFICATION_REFS = ("call_sid", "file_note_id", "strategy_id")
 # Shared Lua: audit(entry) appends one audit entry (callguard.store.audit.plan).
 _AUDIT = audit_store.LUA
 
+# Shared Lua: log one disposal of ``count`` records to ``stream`` (the entry without its
+# count), if any went.
+_LOG = """
+local function log_disposal(stream, entry, count)
+  if count > 0 then
+    entry[#entry + 1] = 'count'
+    entry[#entry + 1] = tostring(count)
+    redis.call('XADD', stream, '*', unpack(entry))
+  end
+end
+"""
+
 # DISPOSE: delete a batch of records past retention, except those on hold, and log it.
 #   ARGV[1] JSON plan: {stream, entry [field, value, ...] (the log entry without its count),
 #     items [{holds [keys], primary {key, field?, member?}, del [keys],
@@ -34,7 +46,9 @@ _AUDIT = audit_store.LUA
 #   A primary with ``field`` is a hash field (gone when absent or JSON null); with
 #   ``member`` a sorted-set member; else a whole key.
 # Returns {records disposed, records kept because of a hold}
-DISPOSE = """
+DISPOSE = (
+    _LOG
+    + """
 local plan = cjson.decode(ARGV[1])
 local disposed, held = 0, 0
 for _, item in ipairs(plan.items) do
@@ -75,20 +89,18 @@ for _, item in ipairs(plan.items) do
     end
   end
 end
-if disposed > 0 then
-  local entry = plan.entry
-  entry[#entry + 1] = 'count'
-  entry[#entry + 1] = tostring(disposed)
-  redis.call('XADD', plan.stream, '*', unpack(entry))
-end
+log_disposal(plan.stream, plan.entry, disposed)
 return {disposed, held}
 """
+)
 
 # TRIM_STREAMS: trim audit streams to entries newer than a cutoff, except held ones, and log.
 #   ARGV[1] JSON plan: {streams [{key, hold}], min_id, stream, entry [field, value, ...]}
 #   (``hold`` is a hold key, or "" for none)
 # Returns the number of entries trimmed.
-TRIM_STREAMS = """
+TRIM_STREAMS = (
+    _LOG
+    + """
 local plan = cjson.decode(ARGV[1])
 local trimmed = 0
 for _, s in ipairs(plan.streams) do
@@ -96,14 +108,10 @@ for _, s in ipairs(plan.streams) do
     trimmed = trimmed + redis.call('XTRIM', s.key, 'MINID', plan.min_id)
   end
 end
-if trimmed > 0 then
-  local entry = plan.entry
-  entry[#entry + 1] = 'count'
-  entry[#entry + 1] = tostring(trimmed)
-  redis.call('XADD', plan.stream, '*', unpack(entry))
-end
+log_disposal(plan.stream, plan.entry, trimmed)
 return trimmed
 """
+)
 
 # TRIM_PERSON_AUDITS: drop the entries older than a cutoff from the head of each person's
 # audit list (oldest first), except held ones, and log.
@@ -111,7 +119,9 @@ return trimmed
 #   ARGV[1] JSON plan: {lists [{key, hold}], cutoff (UTC ISO 8601: entries' ``at`` are too,
 #   so comparing the text compares the times), entry [field, value, ...]}
 # Returns the number of entries trimmed.
-TRIM_PERSON_AUDITS = """
+TRIM_PERSON_AUDITS = (
+    _LOG
+    + """
 local plan = cjson.decode(ARGV[1])
 local trimmed = 0
 for _, l in ipairs(plan.lists) do
@@ -124,14 +134,10 @@ for _, l in ipairs(plan.lists) do
     end
   end
 end
-if trimmed > 0 then
-  local entry = plan.entry
-  entry[#entry + 1] = 'count'
-  entry[#entry + 1] = tostring(trimmed)
-  redis.call('XADD', KEYS[1], '*', unpack(entry))
-end
+log_disposal(KEYS[1], plan.entry, trimmed)
 return trimmed
 """
+)
 
 # PLACE_HOLD: place a legal hold unless one is in place; audit it in the same step.
 #   KEYS[1] hold:{kind}:{id}  KEYS[2] holds
