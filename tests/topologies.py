@@ -233,7 +233,7 @@ class SentinelSet:
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
             await redis.aclose()
 
 

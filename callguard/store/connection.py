@@ -136,7 +136,7 @@ def connect(url: str, *, timeout_s: float = 2.0, decode_responses: bool = True) 
         )
         return cast(Redis, cluster)
     if target.kind == "sentinel":
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(
             list(target.nodes),
             sentinel_kwargs={"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s},
         )
