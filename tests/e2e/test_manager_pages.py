@@ -83,7 +83,7 @@ async def test_manager_filters_the_call_log_and_downloads_the_csv(tab: Tab, app:
     rows = page.locator("#calls-table tbody tr")
     await expect(rows).to_have_count(2)
     await expect(rows.first).to_contain_text("Refused")
-    await expect(rows.first).to_contain_text("phone_blocked")
+    await expect(rows.first).to_contain_text("Telephone calls blocked")
     await tab.screenshot("call-log")
 
     async with page.expect_download() as download_info:
@@ -95,6 +95,7 @@ async def test_manager_filters_the_call_log_and_downloads_the_csv(tab: Tab, app:
     assert len(rows_csv) == 2
     assert {r["outcome"] for r in rows_csv} == {"refuse"}
     assert {r["rule"] for r in rows_csv} == {"phone_blocked"}
+    assert {r["person_name"] for r in rows_csv} == {"Fay Blocked"}  # beside person_id
 
 
 async def test_manager_previews_a_call_and_reads_a_person_chart(

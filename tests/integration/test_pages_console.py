@@ -76,7 +76,10 @@ async def test_live_json_sends_only_new_or_changed_cards(demo: Client) -> None:
     first = json.loads(await (await demo.get("/console/live.json")).text())
     assert first["live"] == [sid]
     [card] = first["changed"]
-    again = await demo.get(f"/console/live.json?have={sid}:{card['version']}")
+    assert "You have no file notes to complete." in first["notes"]["html"]
+    assert "No messages are waiting." in first["messages"]["html"]
+    shown = f"notes={first['notes']['version']}&messages={first['messages']['version']}"
+    again = await demo.get(f"/console/live.json?have={sid}:{card['version']}&{shown}")
     assert json.loads(await again.text()) == {"live": [sid], "changed": []}
 
 
@@ -213,7 +216,7 @@ async def test_staff_triage_a_callers_message(demo: Client, clock: FixedClock) -
         now=clock.now(),
     )
     page = await (await demo.get("/console")).text()
-    assert "1 waiting." in page and "new matter" in page
+    assert "1 message waiting." in page and "new matter" in page
     token = await page_csrf(demo, "/console")
     unchosen = await demo.post(
         f"/console/messages/{sids[0]}/triage", data={"csrf_token": token, "outcome": ""}

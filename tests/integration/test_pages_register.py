@@ -185,7 +185,7 @@ async def test_revise_review_and_end_a_strategy(manager: Client) -> None:
     )
     assert revised.status == 303
     page = await (await manager.get(base)).text()
-    assert "Version 2: restrictions" in page
+    assert "Version 2: revised (restrictions)" in page
 
     reviewed = await post_form(
         manager,
@@ -282,7 +282,7 @@ async def test_the_preview_says_what_a_call_would_get(manager: Client) -> None:
     )
     html = await response.text()
     assert "The call would be refused" in html
-    assert "call_windows.outside" in html
+    assert "Outside the agreed call times" in html and "call_windows.outside" not in html
     assert "You may next call on" in html
 
 

@@ -15,10 +15,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from callguard import wording
 from callguard.web.pages import admin, auth, calls, console, demo, manage
 from callguard.web.pages import register as register_pages
 from callguard.web.pages import strategies as strategy_pages
 from callguard.web.pages.assets import install_assets, load_assets
+from callguard.web.pages.words import outcome_in_words, rule_in_words
 from callguard.web.sessions import WebSettings, install_web_auth, load_web_settings
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -26,23 +28,26 @@ PAGE_MODULES = (auth, console, demo, register_pages, strategy_pages, calls, mana
 
 
 def _filters(tz: ZoneInfo) -> dict[str, object]:
+    """The one date style of every page (see ``callguard.wording``)."""
+
     def when(value: datetime | None) -> str:
-        if value is None:
-            return "—"
-        local = value.astimezone(tz)
-        return local.strftime("%a %-d %b %Y, %H:%M")
+        return wording.date_and_time(value, tz)
 
     def time_of_day(value: datetime | None) -> str:
-        return value.astimezone(tz).strftime("%H:%M") if value else "—"
+        return wording.time_of_day(value, tz)
 
     def day(value: date | datetime | None) -> str:
-        if value is None:
-            return "—"
-        if isinstance(value, datetime):
-            value = value.astimezone(tz).date()
-        return value.strftime("%a %-d %b %Y")
+        return wording.long_date(value, tz)
 
-    return {"when": when, "time": time_of_day, "day": day}
+    return {
+        "when": when,
+        "time": time_of_day,
+        "day": day,
+        "plural": wording.plural,
+        "rule": rule_in_words,
+        "outcome": outcome_in_words,
+        "week": wording.week_beginning,
+    }
 
 
 def install_pages(app: web.Application, tz: ZoneInfo, settings: WebSettings | None = None) -> None:

@@ -17,9 +17,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from callguard.domain.roles import Role
-from callguard.web.api_calls import CSV_COLUMNS, CallQuery, _csv_row, _query_calls
+from callguard.web.api_calls import CSV_COLUMNS, CallQuery, _cell, _csv_row, _query_calls
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
+from callguard.web.pages.words import TRIAGE_LABELS
 
 pages = Pages()
 
@@ -127,16 +128,22 @@ async def call_log_csv(context: PageContext) -> web.StreamResponse:
     """Every call matching the filters, fetched 500 (the API's largest page) at a time."""
     services = context.services
     filters = _filters(context)
+    people, _ = await services.register.store.list_people(0, 100_000)
+    names = {p.id: p.name for p in people}
+    at = CSV_COLUMNS.index("person_id") + 1
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([*CSV_COLUMNS[:at], "person_name", *CSV_COLUMNS[at:]])
     offset = 0
     while True:
         query, errors = call_query(filters, services.tz, offset=offset, limit=500)
         if query is None:
             raise web.HTTPBadRequest(text="; ".join(m for _, m in errors.summary))
         records, total = await _query_calls(context.request, query)
-        writer.writerows(_csv_row(r) for r in records)
+        for record in records:
+            row = _csv_row(record)
+            name = names.get(record.person_id or "", "")
+            writer.writerow([*row[:at], _cell(name), *row[at:]])
         offset += len(records)
         if not records or offset >= total:
             break
@@ -162,5 +169,10 @@ async def call_page(context: PageContext) -> web.StreamResponse:
         )
     return await context.render(
         "call.html",
-        {"title": f"Call {record.call_sid}", "record": record, "person": person},
+        {
+            "title": f"Call from {record.from_}",
+            "record": record,
+            "person": person,
+            "triage_labels": TRIAGE_LABELS,
+        },
     )

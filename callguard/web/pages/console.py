@@ -30,17 +30,12 @@ from callguard.web.api_calls import TriageIn
 from callguard.web.pages.demo import is_demo
 from callguard.web.pages.forms import FormErrors, place, problems_of
 from callguard.web.pages.framework import PageContext, Pages
+from callguard.web.pages.words import TRIAGE_LABELS
 
 pages = Pages()
 
 POLL_INTERVAL_MS = 3000
 MESSAGES_SHOWN = 20
-TRIAGE_LABELS = {
-    "new_complaint": "A new complaint",
-    "criminal_matter": "A criminal matter (pass to the police)",
-    "safeguarding": "A safeguarding concern",
-    "no_action": "No action needed",
-}
 
 
 def card_version(record: CallRecord) -> str:
@@ -96,6 +91,37 @@ async def _messages(context: PageContext) -> tuple[list[CallRecord], int]:
     return await calls.many(sids), total
 
 
+def _render_part(context: PageContext, template: str, values: dict[str, Any]) -> dict[str, str]:
+    """A section of the console as HTML, with a version that changes when the HTML does."""
+    env = aiohttp_jinja2.get_env(context.request.app)
+    html = env.get_template(template).render(
+        **values,
+        csrf_token=context.session.csrf,
+        policy=context.services.policy,
+        now=context.services.clock.now(),
+        app=context.request.app,
+    )
+    return {"version": hashlib.sha256(html.encode()).hexdigest()[:12], "html": html}
+
+
+async def _notes_part(context: PageContext) -> dict[str, str]:
+    return _render_part(context, "_console_notes.html", {"notes": await _my_notes(context)})
+
+
+async def _messages_part(context: PageContext) -> dict[str, str]:
+    messages, total = await _messages(context)
+    return _render_part(
+        context,
+        "_console_messages.html",
+        {
+            "messages": messages,
+            "messages_total": total,
+            "triage_labels": TRIAGE_LABELS,
+            "mask": mask_phone,
+        },
+    )
+
+
 @pages.get("/console", name="console", role=Role.staff)
 async def console(context: PageContext) -> web.StreamResponse:
     records = await _live_records(context)
@@ -104,20 +130,14 @@ async def console(context: PageContext) -> web.StreamResponse:
         for r in records
         for a in [await _alert(context, r)]
     ]
-    messages, messages_total = await _messages(context)
     demo = is_demo(context.request.app)
     return await context.render(
         "console.html",
         {
             "title": "Staff console",
             "cards": cards,
-            "notes": await _my_notes(context),
-            "messages": messages,
-            "messages_total": messages_total,
-            "triage_labels": TRIAGE_LABELS,
-            "mask": mask_phone,
-            "now": context.services.clock.now(),
-            "tz": context.services.tz,
+            "notes_part": await _notes_part(context),
+            "messages_part": await _messages_part(context),
             "poll_ms": POLL_INTERVAL_MS,
             "demo": demo,
             "demo_people": await _demo_numbers(context) if demo else [],
@@ -153,7 +173,14 @@ async def live_json(context: PageContext) -> web.StreamResponse:
                 "html": _render_card(context, record, alert),
             }
         )
-    body = {"live": [r.call_sid for r in records], "changed": changed}
+    body: dict[str, Any] = {"live": [r.call_sid for r in records], "changed": changed}
+    # The file notes and messages beneath, when they differ from what the page shows.
+    for name, part in (
+        ("notes", await _notes_part(context)),
+        ("messages", await _messages_part(context)),
+    ):
+        if part["version"] != context.request.query.get(name):
+            body[name] = part
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 

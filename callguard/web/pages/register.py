@@ -77,7 +77,7 @@ async def people_list(context: PageContext) -> web.StreamResponse:
             "names": names,
             "q": query,
             "status": status,
-            "summary": restrictions_in_words,
+            "restriction_lines": restrictions_in_words,
             "today": today,
         },
     )
@@ -174,7 +174,7 @@ async def person_page(context: PageContext) -> web.StreamResponse:
             "title": person.name,
             "person": person,
             "strategies": strategies,
-            "summary": restrictions_in_words,
+            "restriction_lines": restrictions_in_words,
             "chart": chart,
             "weekly": weekly,
             "timeline": person_timeline(strategies, records, notes),

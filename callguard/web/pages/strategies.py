@@ -7,15 +7,20 @@ beside their inputs (see ``forms``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from callguard import wording
 from callguard.domain.dates import add_months
 from callguard.domain.models import (
     EndIn,
+    Review,
     ReviewIn,
+    Revision,
     RevisionIn,
     Strategy,
     StrategyIn,
@@ -24,7 +29,7 @@ from callguard.domain.models import (
 from callguard.domain.roles import Role, has_at_least
 from callguard.services.errors import Forbidden, Invalid
 from callguard.store import keys
-from callguard.web.pages import forms
+from callguard.web.pages import forms, words
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.register import people_sorted, restrictions_in_words
@@ -50,6 +55,10 @@ async def _strategy_form(
 ) -> web.Response:
     today = context.services.register.today(context.services.clock.now())
     months = context.services.policy.reviews.max_interval_months
+    latest = add_months(today, months)
+    if mode == "create" and errors is None:
+        # The latest date the policy allows: the manager may bring it forward.
+        values = {"review_due": latest.isoformat(), **values}
     people = await people_sorted(context)
     return await context.render(
         "strategy_form.html",
@@ -70,7 +79,7 @@ async def _strategy_form(
             ],
             "day_labels": forms.DAY_LABELS,
             "window_rows": range(forms.WINDOW_ROWS),
-            "latest_review": add_months(today, months).isoformat(),
+            "latest_review": wording.long_date(latest),
             "today": today.isoformat(),
             "months": months,
         },
@@ -128,8 +137,67 @@ async def strategy_create(context: PageContext) -> web.StreamResponse:
     return await context.redirect(
         context.url("strategy", strategy_id=strategy.id),
         f"Contact strategy {strategy.matter_ref} created. "
-        f"Review due {strategy.review_due.isoformat()}.",
+        f"Review due {wording.long_date(strategy.review_due)}.",
     )
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime
+    what: str
+    by: str
+    why: str
+    notified_on: date | None = None
+
+
+def strategy_history(strategy: Strategy) -> list[HistoryRow]:
+    """Every version and review of the strategy in one list, oldest first.
+
+    A revision names its version; a review that continues the strategy makes a version
+    of its own (its new review date) without a revision; a review whose outcome is a
+    revision or the end is recorded with that revision, so it is one row."""
+    rows = [
+        HistoryRow(
+            strategy.created_at,
+            "Version 1: created",
+            strategy.created_by,
+            "—",
+            strategy.notified_on,
+        )
+    ]
+    reviews = list(strategy.reviews)
+    events: list[tuple[datetime, int, Revision | Review]] = [
+        (r.at, 0, r) for r in strategy.revisions
+    ] + [(r.at, 1, r) for r in reviews]
+    version = 1
+    for at, _, event in sorted(events, key=lambda e: (e[0], e[1])):
+        if isinstance(event, Revision):
+            version = event.version
+            review = next(
+                (
+                    r
+                    for r in reviews
+                    if r.at == event.at and r.by == event.by and r.outcome != "continue"
+                ),
+                None,
+            )
+            if "status" in event.changed:
+                what = f"Version {version}: ended"
+            else:
+                what = f"Version {version}: revised ({words.fields_in_words(event.changed)})"
+            why = event.why
+            if review is not None:
+                what += " after a review"
+                if review.notes != event.why:
+                    why = f"{event.why}\nReview notes: {review.notes}"
+            rows.append(HistoryRow(at, what, event.by, why, event.notified_on))
+        elif event.outcome == "continue":
+            version += 1
+            what = f"Version {version}: reviewed, continues"
+            if event.next_review_due:
+                what += f"; next review {wording.long_date(event.next_review_due)}"
+            rows.append(HistoryRow(at, what, event.by, event.notes))
+    return rows
 
 
 @pages.get("/strategies/{strategy_id}", name="strategy", role=Role.manager)
@@ -145,8 +213,9 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
             "title": f"Strategy {strategy.matter_ref}",
             "strategy": strategy,
             "person": person,
-            "summary": restrictions_in_words,
+            "restriction_lines": restrictions_in_words,
             "breaches": await services.calls.many(sids),
+            "history": strategy_history(strategy),
             "breaches_total": breaches_total,
             "today": services.register.today(now),
         },
@@ -246,7 +315,7 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
         return await again(forms.strategy_errors([("restrictions", forbidden.message)], kinds), 403)
     said = f"Strategy {revised.matter_ref} revised: now version {revised.version}."
     if as_review:
-        said = f"Review recorded: {said} Next review {revised.review_due.isoformat()}."
+        said = f"Review recorded: {said} Next review {wording.long_date(revised.review_due)}."
     return await context.redirect(context.url("strategy", strategy_id=revised.id), said)
 
 
@@ -277,9 +346,9 @@ async def _decision_page(
             "values": values,
             "errors": errors,
             "page_errors": bool(errors),
-            "latest_review": add_months(today, months).isoformat(),
+            "latest_review": wording.long_date(add_months(today, months)),
             "months": months,
-            "summary": restrictions_in_words,
+            "restriction_lines": restrictions_in_words,
         },
         status=status,
     )
@@ -304,9 +373,10 @@ def _field_in(reason: str, ids: tuple[str, ...]) -> str:
 @pages.get("/strategies/{strategy_id}/review", name="strategy-review", role=Role.manager)
 async def strategy_review_form(context: PageContext) -> web.StreamResponse:
     strategy = await _active(context)
-    return await _decision_page(
-        context, "strategy_review.html", strategy, {"outcome": "continue"}, None
-    )
+    today = context.services.register.today(context.services.clock.now())
+    latest = add_months(today, context.services.policy.reviews.max_interval_months)
+    values = {"outcome": "continue", "next_review_due": latest.isoformat()}
+    return await _decision_page(context, "strategy_review.html", strategy, values, None)
 
 
 @pages.post("/strategies/{strategy_id}/review", name="strategy-review-post", role=Role.manager)
@@ -338,7 +408,7 @@ async def strategy_review(context: PageContext) -> web.StreamResponse:
     said = (
         "ended"
         if reviewed.status is StrategyStatus.ended
-        else f"continues; next review {reviewed.review_due.isoformat()}"
+        else f"continues; next review {wording.long_date(reviewed.review_due)}"
     )
     return await context.redirect(
         context.url("strategy", strategy_id=reviewed.id), f"Review recorded: the strategy {said}."

@@ -15,6 +15,19 @@
   var tokenMeta = document.querySelector('meta[name="csrf-token"]');
   var csrfToken = tokenMeta ? tokenMeta.getAttribute("content") : "";
   var busy = false;
+  // The file notes and messages beneath the calls, kept as current as the calls.
+  var sections = {
+    notes: document.getElementById("my-notes"),
+    messages: document.getElementById("messages")
+  };
+
+  function shownVersions() {
+    return Object.keys(sections).map(function (name) {
+      var section = sections[name];
+      var version = section ? section.getAttribute("data-version") || "" : "";
+      return "&" + name + "=" + encodeURIComponent(version);
+    }).join("");
+  }
 
   function cards() {
     return Array.prototype.slice.call(container.querySelectorAll("article[data-sid]"));
@@ -73,6 +86,15 @@
       }
     });
     empty.hidden = cards().length > 0;
+    ["notes", "messages"].forEach(function (name) {
+      var part = data[name];
+      var section = sections[name];
+      if (!part || !section || section.contains(focused)) {
+        return; // unchanged, or someone is using it: the next poll redraws
+      }
+      section.innerHTML = part.html;
+      section.setAttribute("data-version", part.version);
+    });
     var now = new Date();
     updated.textContent = "This list updates by itself every few seconds. Last checked at " +
       now.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" }) + ".";
@@ -86,7 +108,7 @@
       return card.getAttribute("data-sid") + ":" + card.getAttribute("data-version");
     }).join(",");
     busy = true;
-    fetch(pollUrl + "?have=" + encodeURIComponent(have), {
+    fetch(pollUrl + "?have=" + encodeURIComponent(have) + shownVersions(), {
       headers: { Accept: "application/json" },
       credentials: "same-origin"
     }).then(function (response) {

@@ -1,0 +1,62 @@
+"""The one table of words for the codes the pages would otherwise show: decision rules,
+outcomes, review outcomes and the names of strategy fields. A code with no entry is
+shown with its underscores and dots as spaces, never as it is stored."""
+
+from __future__ import annotations
+
+RULE_LABELS = {
+    "none": "No restriction applied",
+    "call_windows.outside": "Outside the agreed call times",
+    "call_windows.quota": "Over the number of calls allowed",
+    "written_only": "Written contact only",
+    "advocate_only": "Contact only through an advocate",
+    "advocate_only.advocate": "Call from the person's advocate",
+    "phone_blocked": "Telephone calls blocked",
+    "no_response": "No response",
+    "spoc": "Put through to the single point of contact",
+}
+OUTCOME_LABELS = {
+    "connect": "Connected",
+    "divert_spoc": "Put through to the single point of contact",
+    "refuse": "Refused",
+}
+REVIEW_OUTCOMES = {
+    "continue": "continue as it is",
+    "revise": "revise",
+    "end": "end the strategy",
+}
+FIELD_LABELS = {
+    "matter_ref": "matter reference",
+    "reason": "reason",
+    "restrictions": "restrictions",
+    "review_due": "review date",
+    "adjustment_override": "adjustment override",
+    "status": "status",
+}
+TRIAGE_LABELS = {
+    "new_complaint": "A new complaint",
+    "criminal_matter": "A criminal matter (pass to the police)",
+    "safeguarding": "A safeguarding concern",
+    "no_action": "No action needed",
+}
+
+
+def _plain(code: str) -> str:
+    text = code.replace(".", " ").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def rule_in_words(code: str | None) -> str:
+    if not code:
+        return "—"
+    return RULE_LABELS.get(code) or _plain(code)
+
+
+def outcome_in_words(code: str | None) -> str:
+    if not code:
+        return "—"
+    return OUTCOME_LABELS.get(code) or _plain(code)
+
+
+def fields_in_words(names: list[str]) -> str:
+    return ", ".join(FIELD_LABELS.get(n, n.replace("_", " ")) for n in names)

@@ -1,0 +1,66 @@
+"""Dates, times and counts as people write them (the GOV.UK style guide), in one place.
+
+Pages (as Jinja filters), e-mails, flash messages and CSV headers all use these, so a date
+reads "4 December 2026", a time "5:58pm" (midday and midnight as "12pm" and "12am" would
+confuse: they are "midday" and "midnight"), and both "4 December 2026 at 5:58pm".
+Pure: no I/O, no clock reads; the office's zone is an argument.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+MISSING = "—"
+
+
+def long_date(value: date | datetime | None, tz: tzinfo | None = None) -> str:
+    """``4 December 2026``; a datetime is first put in ``tz`` (the office's zone)."""
+    if value is None:
+        return MISSING
+    if isinstance(value, datetime):
+        value = value.astimezone(tz).date() if tz else value.date()
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def time_of_day(value: datetime | None, tz: tzinfo | None = None) -> str:
+    """``5:58pm``, ``9am``, ``midday``, ``midnight``."""
+    if value is None:
+        return MISSING
+    local = value.astimezone(tz) if tz else value
+    if local.minute == 0 and local.hour in (0, 12):
+        return "midnight" if local.hour == 0 else "midday"
+    hour = local.hour % 12 or 12
+    suffix = "am" if local.hour < 12 else "pm"
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    return f"{hour}{minutes}{suffix}"
+
+
+def date_and_time(value: datetime | None, tz: tzinfo | None = None) -> str:
+    """``4 December 2026 at 5:58pm``."""
+    if value is None:
+        return MISSING
+    return f"{long_date(value, tz)} at {time_of_day(value, tz)}"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 completed note``, ``2 completed notes``."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def week_beginning(monday: date) -> str:
+    """``week beginning 30 November 2026``."""
+    return f"week beginning {long_date(monday)}"
