@@ -69,7 +69,7 @@ def _not_blank(value: str) -> str:
 _NOT_BLANK = r"\S"
 Phone = Annotated[
     str,
-    Field(min_length=3, max_length=40, pattern=r"^\+?[0-9][0-9 ()./-]*$"),
+    Field(min_length=3, max_length=40, pattern=r"^[(+]{0,2}[0-9][0-9 ()./-]*$"),
     AfterValidator(_phone),
 ]
 Route = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(_route)]

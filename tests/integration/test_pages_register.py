@@ -4,6 +4,7 @@ errors beside their fields, revisions, reviews, the call log with its CSV, the p
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import io
 import re
 from collections.abc import AsyncIterator
@@ -16,7 +17,9 @@ from callguard.demo import load_demo_data
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.e2e.support import (
+    ADMIN,
     MANAGER,
+    STAFF,
     Client,
     fast_passwords,
     give_passwords,
@@ -114,7 +117,7 @@ async def test_a_strategy_error_is_shown_beside_its_field_then_fixed_and_found(
     bad = await post_form(manager, "/strategies/new", strategy_form(pid))
     assert bad.status == 422
     html = await bad.text()
-    assert "start (10:00) must be before end (09:00)" in error_beside(
+    assert "The end time must be later than the start time, 10:00" in error_beside(
         html, "restrictions-call_windows-windows-0-end"
     )
     assert 'href="#restrictions-call_windows-windows-0-end"' in html  # the error summary
@@ -144,8 +147,8 @@ async def test_service_rules_land_beside_their_fields_too(manager: Client) -> No
     response = await post_form(manager, "/strategies/new", form)
     assert response.status == 422
     html = await response.text()
-    assert "3 calendar months" in error_beside(html, "review_due")
-    assert "needs_phone_contact" in error_beside(html, "adjustment_override")
+    assert "at most 3 months away" in error_beside(html, "review_due")
+    assert "The person needs phone contact" in error_beside(html, "adjustment_override")
 
 
 async def test_a_manager_may_not_create_no_response(manager: Client) -> None:
@@ -267,7 +270,7 @@ async def test_the_call_log_filters_pages_and_downloads_csv(manager: Client) -> 
     assert len(rows) == 3 and {r["outcome"] for r in rows} == {"refuse"}
     bad = await manager.get("/calls?since=yesterday")
     assert bad.status == 422
-    assert "YYYY-MM-DD" in error_beside(await bad.text(), "since")
+    assert "Enter a real date, like 15 2 2027" in error_beside(await bad.text(), "since")
 
 
 async def test_a_bad_quarter_is_shown_beside_its_field(manager: Client) -> None:
@@ -309,3 +312,227 @@ async def test_adding_a_person_with_a_bad_phone_shows_the_error_beside_phones(
     assert "already held" in error_beside(await taken.text(), "phones")
     added = await post_form(manager, "/people/new", {"name": "Pat New", "phones": "07700 900555"})
     assert added.status == 303
+
+
+# --- issue 16: every form's errors in words ---------------------------------------------
+
+# What no message may contain: pydantic's words, a type, a pattern, a field index, a code.
+NOT_WORDS = re.compile(
+    r"Field required|String should|Input should|should have|Value error|"
+    r"\[\d*\]|\^|\\|\$|\(body\)|\b[a-z]+_[a-z_]+\b|"
+    r"\b(int|str|float|bool|None|literal|datetime|regex|pattern)\b|"
+    r"\bnumber \d\b|\b\d{4}-\d\d-\d\d\b"
+)
+
+
+def messages_in(html: str) -> list[str]:
+    """Every error message on the page: the summary's and those beside the fields."""
+    found = re.findall(r'<p id="[^"]+-error" class="govuk-error-message">(.*?)</p>', html, re.S)
+    found += re.findall(r'<a href="#[^"]+">(.*?)</a>', html.split("govuk-error-summary", 1)[-1])
+    cleaned = [
+        html_lib.unescape(re.sub(r"<[^>]+>", "", m)).replace("Error:", "").strip() for m in found
+    ]
+    return [m for m in cleaned if m]
+
+
+async def bad(
+    client: Client, path: str, form: dict[str, Any], page: str | None = None, status: int = 422
+) -> list[str]:
+    response = await post_form(client, path, form, page)
+    html = await response.text()
+    assert response.status in (status, 400, 401, 403, 409, 422), (path, html[:500])
+    found = messages_in(html)
+    assert found, (path, form)
+    return found
+
+
+def check_words(messages: list[str]) -> None:
+    for message in messages:
+        assert not NOT_WORDS.search(message), message
+        assert message[:1].isupper() or message[:1].isdigit(), message
+
+
+@pytest.fixture
+async def demo_manager(
+    settings: Settings, policy: Policy, clock: FixedClock
+) -> AsyncIterator[Client]:
+    assert settings.redis_url
+    async with page_client(settings, policy, clock, demo=True) as client:
+        await load_demo_data(services(client), clock.now())
+        await give_passwords(settings.redis_url)
+        yield client
+
+
+async def test_every_form_says_what_is_wrong_in_words(demo_manager: Client) -> None:
+    client = demo_manager
+    seen: list[str] = []
+
+    # Sign-in, empty.
+    seen += await bad(client, "/sign-in", {"username": "", "password": ""})
+    assert (await sign_in(client, MANAGER)).status == 303
+
+    # Add a person.
+    person = await bad(client, "/people/new", {"name": " ", "phones": "12ab", "emails": "nope"})
+    assert "Enter the person's name" in person
+    assert "Enter a phone number, like 07700 900 982" in person
+    seen += person
+    taken = await bad(client, "/people/new", {"name": "Dee Dup", "phones": "07700 900 101"})
+    assert taken == ["07700 900 101 is already held by another person"] * 2
+    seen += taken
+    added = await post_form(
+        client,
+        "/people/new",
+        {"name": "Pat Brackets", "phones": "(01772) 533 587\n(07700) 900-123"},
+    )
+    assert added.status == 303, messages_in(await added.text())
+
+    # Create a strategy: nothing at all, then every restriction wrong.
+    empty = await bad(client, "/strategies/new", {"person_id": "", "review_due": ""})
+    assert "Enter the date the review is due, like 15 2 2027" in empty
+    assert "Choose at least one restriction" in empty
+    seen += empty
+    pid = await person_id(client, "Cal Recorded")
+    wrong = await bad(
+        client,
+        "/strategies/new",
+        {
+            "person_id": pid,
+            "matter_ref": "CMP-1",
+            "reason": "Calls",
+            "kinds": ["call_windows", "spoc", "written_only", "advocate_only"],
+            "restrictions-call_windows-windows-0-start": "9",
+            "restrictions-call_windows-windows-0-end": "25:00",
+            "restrictions-call_windows-max_calls": "lots",
+            "restrictions-call_windows-per": "",
+            "restrictions-spoc-name": "",
+            "restrictions-spoc-phone": "abc",
+            "restrictions-advocate_phones": "",
+            "restrictions-advocate_only-advocate_phones": "x1",
+            "review_due": "2020-01-01",
+        },
+    )
+    assert "Enter a time, like 9:30am or 14:00" in wrong
+    assert "Choose at least one day for the window" in wrong
+    assert "Enter an email address or a postal address to write to, or both" in wrong
+    seen += wrong
+    # Times as people write them are accepted.
+    fine_times = await post_form(
+        client,
+        "/strategies/new",
+        strategy_form(
+            pid,
+            **{
+                "restrictions-call_windows-windows-0-start": "9:30am",
+                "restrictions-call_windows-windows-0-end": "2pm",
+            },
+        ),
+    )
+    assert fine_times.status == 303, messages_in(await fine_times.text())
+
+    # Revise, review and end.
+    [strategy] = await services(client).register.store.strategies_of(
+        await person_id(client, "Bea Spoc")
+    )
+    base = f"/strategies/{strategy.id}"
+    seen += await bad(
+        client,
+        base + "/revise",
+        {
+            "expected_version": str(strategy.version),
+            "matter_ref": strategy.matter_ref,
+            "reason": strategy.reason,
+            "kinds": ["spoc"],
+            "restrictions-spoc-name": "Jo Bloggs",
+            "restrictions-spoc-phone": "+441772000001",
+            "review_due": "2099-01-01",
+            "notified_on": "2099-01-01",
+        },
+        base + "/revise",
+    )
+    rules = await bad(
+        client,
+        base + "/revise",
+        {
+            "expected_version": str(strategy.version),
+            "matter_ref": strategy.matter_ref,
+            "reason": strategy.reason,
+            "kinds": ["spoc"],
+            "restrictions-spoc-name": "Jo Bloggs",
+            "restrictions-spoc-phone": "+441772000001",
+            "review_due": "2099-01-01",
+            "notified_on": "2099-01-01",
+            "why": "A later review",
+        },
+        base + "/revise",
+    )
+    assert (
+        "The date the review is due must be on or before 27 February 2027, at most 3 months away"
+        in rules
+    )
+    assert "The date the person was told must be today or in the past" in rules
+    seen += rules
+    review = await bad(
+        client,
+        base + "/review",
+        {"expected_version": str(strategy.version), "outcome": "continue", "notes": "Needed"},
+        base + "/review",
+    )
+    assert "Enter the date of the next review, like 15 2 2027" in review
+    seen += review
+    seen += await bad(
+        client,
+        base + "/review",
+        {"expected_version": str(strategy.version), "outcome": "", "notes": ""},
+        base + "/review",
+    )
+    seen += await bad(
+        client, base + "/end", {"expected_version": str(strategy.version), "why": ""}, base + "/end"
+    )
+
+    # The preview and the call log's filters.
+    seen += await bad(client, "/preview", {"phone": "abc", "date": "x", "time": "9"})
+    calls = await client.get("/calls?since=yesterday&until=x")
+    seen += messages_in(await calls.text())
+
+    check_words(seen)
+
+
+async def test_the_file_note_and_user_admin_say_what_is_wrong_in_words(
+    demo_manager: Client,
+) -> None:
+    client = demo_manager
+    seen: list[str] = []
+    await sign_in(client, STAFF)
+    token = await page_csrf(client, "/console")
+    await client.post(
+        "/demo/simulate", data={"csrf_token": token, "caller": "07700 900103", "back": "/console"}
+    )
+    [sid] = await services(client).calls.live_sids()
+    for control in ("warning", "end"):
+        await client.post(
+            f"/console/calls/{sid}/{control}", data={"csrf_token": token, "reason": "verbal_abuse"}
+        )
+    record = await services(client).calls.get(sid)
+    assert record is not None and record.file_note_id
+    note = f"/notes/{record.file_note_id}"
+    seen += await bad(client, note, {"action": "complete"})
+    seen += await bad(client, note + "/addenda", {"addendum": ""}, note)
+    await client.post("/sign-out", data={"csrf_token": await page_csrf(client, "/console")})
+
+    assert (await sign_in(client, ADMIN)).status == 303
+    users = "/admin/users"
+    seen += await bad(
+        client,
+        users,
+        {"name": "bad name!", "password": "short", "role": "", "line_manager": "nobody"},
+    )
+    seen += await bad(client, users, {"name": "", "password": "", "role": "boss"})
+    seen += await bad(
+        client,
+        f"/admin/users/{MANAGER}",
+        {"role": "manager", "line_manager": MANAGER, "email": ""},
+    )
+    seen += await bad(
+        client, f"/admin/users/{MANAGER}/password", {"password": "x"}, f"/admin/users/{MANAGER}"
+    )
+    check_words(seen)

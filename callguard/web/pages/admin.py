@@ -102,14 +102,14 @@ async def user_create(context: PageContext) -> web.StreamResponse:
     try:
         user = User.model_validate(raw)
     except ValidationError as error:
-        problems += problems_of(error)
+        problems += problems_of(error, form="user")
     password = context.form.get("password", "")
     problems += [("password", p) for p in password_problems(password)]
     problems += await _line_manager_problems(context, raw["line_manager"])
     if user is not None and await services.users.get_user(user.name) is not None:
         problems.append(("name", "a user with this name already exists"))
     if problems or user is None:
-        errors = place(problems, USER_IDS, labels=USER_LABELS)
+        errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
         return await _users_page(context, values, errors, 422)
     await services.users.put_user(user)
     await services.users.set_password(user.name, password)
@@ -175,12 +175,12 @@ async def user_save(context: PageContext) -> web.StreamResponse:
     try:
         updated = User.model_validate({"name": user.name, **_user_fields(context)})
     except ValidationError as error:
-        problems += problems_of(error)
+        problems += problems_of(error, form="user")
     problems += await _line_manager_problems(context, values.get("line_manager") or None)
     if updated is not None and updated.line_manager == user.name:
         problems.append(("line_manager", "cannot be the user themselves"))
     if problems or updated is None:
-        errors = place(problems, USER_IDS, labels=USER_LABELS)
+        errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
         return await _user_page(context, user, values, errors, 422)
     await services.users.put_user(updated)
     return await context.redirect(context.url("admin-users"), f"User {user.name} saved.")
@@ -192,7 +192,7 @@ async def user_password(context: PageContext) -> web.StreamResponse:
     password = context.form.get("password", "")
     problems = [("password", p) for p in password_problems(password)]
     if problems:
-        errors = place(problems, USER_IDS, labels=USER_LABELS)
+        errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
         return await _user_page(context, user, None, errors, 422)
     await context.services.users.set_password(user.name, password)
     await web_auth(context.request).throttle.clear(user.name)

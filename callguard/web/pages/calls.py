@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from callguard.domain.roles import Role
 from callguard.web.api_calls import CSV_COLUMNS, CallQuery, _cell, _csv_row, _query_calls
+from callguard.web.pages import messages
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.words import TRIAGE_LABELS
@@ -48,9 +49,9 @@ def call_query(
     since_day = _day(params.get("since", ""))
     until_day = _day(params.get("until", ""))
     if params.get("since") and since_day is None:
-        errors.add("since", "Enter the date as YYYY-MM-DD")
+        errors.add("since", "Enter a real date, like 15 2 2027")
     if params.get("until") and until_day is None:
-        errors.add("until", "Enter the date as YYYY-MM-DD")
+        errors.add("until", "Enter a real date, like 15 2 2027")
     if since_day and until_day and until_day < since_day:
         errors.add("until", "The end date must be on or after the start date")
     raw: dict[str, Any] = {"offset": offset, "limit": limit}
@@ -70,7 +71,8 @@ def call_query(
         return CallQuery.model_validate(raw), errors
     except ValidationError as error:
         for item in error.errors(include_url=False):
-            errors.add(str(item["loc"][0]), item["msg"])
+            path = str(item["loc"][0])
+            errors.add(path, messages.words_for_error(item, path))
         return None, errors
 
 

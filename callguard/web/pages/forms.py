@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from callguard.domain.models import DAYS, AdjustmentKind, Strategy
 from callguard.web.api import field_path
+from callguard.web.pages import messages
 
 KINDS = (
     "call_windows",
@@ -97,12 +98,14 @@ def place(
     kinds: Sequence[str] = (),
     strip_prefix: str = "",
     labels: Mapping[str, str] | None = None,
+    form: str = "",
 ) -> FormErrors:
     """Put each (API field path, reason) beside the input it is about, or the nearest
     enclosing input or section when it has none of its own."""
     known = set(known_ids)
     errors = FormErrors()
-    for path, reason in problems:
+    for path, given in problems:
+        reason = messages.words_for_reason(path, given, form)
         wanted = input_id(path.removeprefix(strip_prefix), kinds)
         target = wanted
         while target not in known and "-" in target:
@@ -114,11 +117,13 @@ def place(
     return errors
 
 
-def problems_of(error: ValidationError) -> list[tuple[str, str]]:
-    return [
-        (field_path(tuple(item["loc"])), item["msg"].removeprefix("Value error, "))
-        for item in error.errors(include_url=False)
-    ]
+def problems_of(error: ValidationError, form: str = "") -> list[tuple[str, str]]:
+    """Each error's field path and what to say about it (see ``messages``)."""
+    out = []
+    for item in error.errors(include_url=False):
+        path = field_path(tuple(item["loc"]))
+        out.append((path, messages.words_for_error(item, path, form)))
+    return out
 
 
 def _lines(text: str) -> list[str]:
@@ -209,12 +214,39 @@ def _window_rows(form: FormLike, days_of: Mapping[int, Sequence[str]]) -> list[V
     cw = "restrictions-call_windows-windows"
     for row in range(WINDOW_ROWS):
         days = list(days_of.get(row, ()))
-        start = form.get(f"{cw}-{row}-start", "").strip()
-        end = form.get(f"{cw}-{row}-end", "").strip()
+        start = clock_time(form.get(f"{cw}-{row}-start", ""))
+        end = clock_time(form.get(f"{cw}-{row}-end", ""))
         if row > 0 and not (days or start or end):
             continue  # an extra row left blank
         rows.append({"days": days, "start": start, "end": end})
     return rows
+
+
+_CLOCK = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?")
+
+
+def clock_time(text: str) -> str:
+    """A time as people write it (``9am``, ``9:30am``, ``2.15pm``, ``14:00``, ``midday``,
+    ``midnight``) as the API's ``HH:MM``; anything else is returned as typed, for the
+    model to refuse in words."""
+    value = text.strip().lower()
+    if value in ("midday", "noon", "12 noon"):
+        return "12:00"
+    if value == "midnight":
+        return "24:00"
+    match = _CLOCK.fullmatch(value)
+    if not match:
+        return text.strip()
+    hours, minutes, half = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+    if half:
+        if not 1 <= hours <= 12:
+            return text.strip()
+        hours = hours % 12 + (12 if half.startswith("p") else 0)
+    elif match.group(2) is None:
+        return text.strip()  # "9" alone: morning or evening?
+    if hours > 24 or minutes > 59 or (hours == 24 and minutes):
+        return text.strip()
+    return f"{hours:02d}:{minutes:02d}"
 
 
 def _int_or_text(value: str) -> int | str | None:
@@ -297,10 +329,18 @@ def strategy_body(
 
 
 def strategy_errors(
-    problems: Iterable[tuple[str, str]], kinds: Sequence[str], strip_prefix: str = ""
+    problems: Iterable[tuple[str, str]],
+    kinds: Sequence[str],
+    strip_prefix: str = "",
+    form: str = "",
 ) -> FormErrors:
     return place(
-        problems, STRATEGY_IDS, kinds=kinds, strip_prefix=strip_prefix, labels=STRATEGY_LABELS
+        problems,
+        STRATEGY_IDS,
+        kinds=kinds,
+        strip_prefix=strip_prefix,
+        labels=STRATEGY_LABELS,
+        form=form,
     )
 
 

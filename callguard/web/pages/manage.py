@@ -20,7 +20,7 @@ from callguard.store import keys
 from callguard.web.api_calls import Preview, PreviewIn
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.demo import is_demo
-from callguard.web.pages.forms import FormErrors, place, problems_of
+from callguard.web.pages.forms import FormErrors, clock_time, place, problems_of
 from callguard.web.pages.framework import PageContext, Pages
 
 pages = Pages()
@@ -197,14 +197,15 @@ async def preview(context: PageContext) -> web.StreamResponse:
     try:
         day = datetime.strptime(values["date"], "%Y-%m-%d").date()
     except ValueError:
-        errors.add("date", "Enter the date as YYYY-MM-DD")
+        errors.add("date", "Enter a real date, like 15 2 2027")
         day = None
+    typed = clock_time(values["time"])
     try:
-        clock = time.fromisoformat(values["time"]) if len(values["time"]) == 5 else None
+        clock = time.fromisoformat(typed) if len(typed) == 5 and typed != "24:00" else None
     except ValueError:
         clock = None
     if clock is None:
-        errors.add("time", "Enter the time as HH:MM, for example 09:30")
+        errors.add("time", "Enter a time, like 9:30am or 14:00")
     if day and clock:
         at = datetime.combine(day, clock, services.tz)
     try:

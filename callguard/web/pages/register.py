@@ -24,7 +24,7 @@ from callguard.domain.roles import Role
 from callguard.services.controls import restriction_in_words
 from callguard.services.errors import Conflict, Invalid
 from callguard.store import keys
-from callguard.web.pages import forms
+from callguard.web.pages import forms, messages
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
@@ -137,7 +137,7 @@ async def person_create(context: PageContext) -> web.StreamResponse:
         )
     except Conflict as error:
         errors = FormErrors()
-        errors.add("phones", error.message.replace("phones[", "phone number ").replace("]", ""))
+        errors.add("phones", messages.duplicate_phone(body["phones"], error.message))
         return await _person_form(context, values, chosen, errors, 409)
     return await context.redirect(
         context.url("person", person_id=person.id), f"{person.name} was added to the register."

@@ -29,7 +29,8 @@ from callguard.domain.models import (
 from callguard.domain.roles import Role, has_at_least
 from callguard.services.errors import Forbidden, Invalid
 from callguard.store import keys
-from callguard.web.pages import forms, words
+from callguard.web.api import field_path
+from callguard.web.pages import forms, messages, words
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.register import people_sorted, restrictions_in_words
@@ -251,7 +252,7 @@ def _as_review_paths(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
     for path, reason in problems:
         if path == "notes":
             path = "review_notes"
-        elif path == "next_review_due" or (path == "(body)" and "next_review_due" in reason):
+        elif path == "next_review_due" or (path == "(body)" and "next review" in reason):
             path = "review_due"
         placed.append((path.removeprefix("revision."), reason))
     return placed
@@ -307,10 +308,11 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
         else:
             revised = await services.register.revise(strategy.id, revision_in, context.actor, now)
     except ValidationError as error:
-        problems = placed(forms.problems_of(error))
+        problems = placed(forms.problems_of(error, form="revise"))
         return await again(forms.strategy_errors(problems, kinds, "changes."))
     except Invalid as invalid:
-        return await again(forms.strategy_errors(placed(invalid.problems), kinds, "changes."))
+        problems = placed(invalid.problems)
+        return await again(forms.strategy_errors(problems, kinds, "changes.", form="revise"))
     except Forbidden as forbidden:
         return await again(forms.strategy_errors([("restrictions", forbidden.message)], kinds), 403)
     said = f"Strategy {revised.matter_ref} revised: now version {revised.version}."
@@ -357,13 +359,18 @@ async def _decision_page(
 async def _apply(
     context: PageContext, model: type[BaseModel], raw: dict[str, Any], ids: tuple[str, ...]
 ) -> tuple[BaseModel | None, FormErrors | None]:
+    form = "end" if model is EndIn else ""
     try:
         return model.model_validate(raw), None
     except ValidationError as error:
-        problems = forms.problems_of(error)
-        # A rule on the whole form (pydantic's model validator) names the field in its words.
-        fixed = [(_field_in(r, ids) if p == "(body)" else p, r) for p, r in problems]
-        return None, forms.place(fixed, ids)
+        problems = []
+        for item in error.errors(include_url=False):
+            path = field_path(tuple(item["loc"]))
+            if path == "(body)":
+                # A rule on the whole form (a model validator) names the field it is about.
+                path = _field_in(str(item["msg"]).removeprefix("Value error, "), ids)
+            problems.append((path, messages.words_for_error(item, path, form)))
+        return None, forms.place(problems, ids, form=form)
 
 
 def _field_in(reason: str, ids: tuple[str, ...]) -> str:
@@ -438,7 +445,7 @@ async def strategy_end(context: PageContext) -> web.StreamResponse:
     try:
         ended = await services.register.end(strategy.id, body, context.actor, services.clock.now())
     except Invalid as invalid:
-        errors = forms.place(invalid.problems, END_IDS)
+        errors = forms.place(invalid.problems, END_IDS, form="end")
         return await _decision_page(context, "strategy_end.html", strategy, values, errors, 422)
     return await context.redirect(
         context.url("strategy", strategy_id=ended.id), f"Strategy {ended.matter_ref} ended."
