@@ -64,3 +64,13 @@ def plural(count: int, one: str, many: str | None = None) -> str:
 def week_beginning(monday: date) -> str:
     """``week beginning 30 November 2026``."""
     return f"week beginning {long_date(monday)}"
+
+
+def iso_week(code: str) -> str:
+    """An ISO week as stored (``2026-W49``) in words: ``Week beginning 30 November 2026``."""
+    try:
+        year, week = code.split("-W")
+        monday = date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        return code
+    return "Week beginning " + long_date(monday)

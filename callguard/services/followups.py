@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from callguard import wording
 from callguard.domain.duties import note_escalation_at, triage_due_by
 from callguard.domain.notes import FileNote
 from callguard.domain.roles import Role
@@ -52,7 +53,7 @@ class FollowUps:
         self.triage_role = triage_role
 
     def _local(self, moment: datetime) -> str:
-        return moment.astimezone(self.tz).strftime("%a %d %b %Y %H:%M")
+        return wording.date_and_time(moment, self.tz)
 
     # --- file notes (§6.5) -------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from callguard import wording
 from callguard.domain.notes import FileNote, Notification
 from callguard.domain.users import User
 from callguard.domain.working_days import iso_week, recent_iso_weeks
@@ -149,7 +150,7 @@ class Notifier:
         return f"{self.public_url}/api/v1/file-notes/{note_id}"
 
     def _local(self, moment: datetime) -> str:
-        return moment.astimezone(self.tz).strftime("%a %d %b %Y %H:%M")
+        return wording.date_and_time(moment, self.tz)
 
     # --- a call ended ------------------------------------------------------------------------
 
@@ -165,8 +166,8 @@ class Notifier:
             at=note.ended.at,
             title=f"{who} ended a call ({note.reason_label or note.reason})",
             text=(
-                f"Call {note.call_sid} from {note.caller} on {matter}, ended "
-                f"{self._local(note.ended.at)}. File note {note.id} is due by "
+                f"The call from {note.caller} about {matter} was ended on "
+                f"{self._local(note.ended.at)}. The file note is due by "
                 f"{self._local(note.due_at)}."
             ),
             staff=note.author,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from callguard import wording
 from callguard.domain.audit import AuditEntry
 from callguard.domain.duties import (
     days_overdue,
@@ -107,9 +108,10 @@ class ReviewDuties:
                 at=now,
                 title=f"Review due {left}: contact strategy for {strategy.matter_ref}",
                 text=(
-                    f"The review of contact strategy {strategy.id} ({strategy.matter_ref}) is "
-                    f"due on {due} (§3.12). Check it is still appropriate and fit for purpose, "
-                    "then record the review: continue, revise or end."
+                    f"The review of the contact strategy for {strategy.matter_ref} is due on "
+                    f"{wording.long_date(strategy.review_due)} (§3.12). Check it is still "
+                    "appropriate and fit for purpose, then record the review: continue, "
+                    "revise or end."
                 ),
                 staff=strategy.created_by,
                 strategy_id=strategy.id,
@@ -155,8 +157,9 @@ class ReviewDuties:
                 title=f"Review overdue by {_days(late)}: contact strategy for "
                 f"{strategy.matter_ref}",
                 text=(
-                    f"The review of contact strategy {strategy.id} ({strategy.matter_ref}), "
-                    f"owned by {strategy.created_by}, was due on {due} and has not been done "
+                    f"The review of the contact strategy for {strategy.matter_ref}, owned by "
+                    f"{strategy.created_by}, was due on {wording.long_date(strategy.review_due)} "
+                    "and has not been done "
                     "(§3.12: at most every three months). The strategy stays in force until it "
                     "is reviewed; this reminder repeats daily."
                 ),
@@ -212,7 +215,7 @@ class ReviewDuties:
 
     async def _lapse_notice(self, strategy: Strategy, now: datetime) -> int:
         assert strategy.ended_at is not None
-        ended_on = local_day(strategy.ended_at, self.tz).isoformat()
+        ended_on = wording.long_date(local_day(strategy.ended_at, self.tz))
         notices = [
             Notice(
                 user=user,
@@ -220,8 +223,8 @@ class ReviewDuties:
                 at=now,
                 title=f"Contact strategy lapsed: {strategy.matter_ref}. The person must be told",
                 text=(
-                    f"Contact strategy {strategy.id} ({strategy.matter_ref}) lapsed on "
-                    f"{ended_on} because its review, due {strategy.review_due.isoformat()}, "
+                    f"The contact strategy for {strategy.matter_ref} lapsed on {ended_on} "
+                    f"because its review, due {wording.long_date(strategy.review_due)}, "
                     "was not done (§3.12). Its restrictions no longer apply. The person must "
                     "be told that the strategy has ended (§3.14); record the date they were "
                     f"told against version {strategy.version}."

@@ -27,6 +27,12 @@ async def error_middleware(request: web.Request, handler: HandlerFn) -> web.Stre
             body["fields"] = [{"field": f, "reason": r} for f, r in error.problems]
         return json_response(body, error.status)
     except web.HTTPException as http:
+        if (
+            http.status == 404
+            and request.method in ("GET", "HEAD")
+            and not request.path.startswith(("/api/", "/webhooks/"))
+        ):
+            return await not_found_page(request)
         if http.status >= 400 and request.path.startswith("/api/"):
             response = json_response(
                 {"error": http.reason.lower().replace(" ", "_"), "message": http.reason},
@@ -44,6 +50,24 @@ async def error_middleware(request: web.Request, handler: HandlerFn) -> web.Stre
     except Exception:
         log.exception("unexpected failure on %s %s", request.method, request.path)
         return json_response({"error": "internal", "message": "unexpected failure"}, 500)
+
+
+async def not_found_page(request: web.Request) -> web.StreamResponse:
+    """A browser's unknown page: "Page not found" in the site's layout (the API answers JSON)."""
+    from callguard.web.pages.framework import error_page
+    from callguard.web.sessions import WEB_AUTH, web_auth
+
+    if WEB_AUTH not in request.app:  # an app without the pages
+        raise web.HTTPNotFound()
+    session, _ = await web_auth(request).current(request)
+    return error_page(
+        request,
+        404,
+        "Page not found",
+        "If you typed the web address, check it is correct. If you pasted the web address, "
+        "check you copied the entire address.",
+        session,
+    )
 
 
 @web.middleware

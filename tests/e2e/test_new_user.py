@@ -108,3 +108,18 @@ async def test_strategy_history_is_one_list_oldest_first(
     assert what[1].startswith("Version 2: reviewed"), what
     assert what[2].startswith("Version 3: revised"), what
     await expect(page.locator("#history caption")).to_contain_text("oldest first")
+
+
+async def test_signing_out_says_so_and_an_unknown_page_is_not_found(tab: Tab) -> None:
+    page = tab.page
+    await tab.sign_in(MANAGER, PASSWORD)
+    response = await page.goto(tab.base_url + "/breaches")
+    assert response is not None and response.status == 404
+    await expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    await expect(page.get_by_role("link", name="Register")).to_be_visible()  # the site's layout
+    icon = await page.request.get(tab.base_url + "/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"] == "image/x-icon"
+    await tab.open("/manage")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_text("You have signed out.")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Sign in to CallGuard")).to_be_visible()

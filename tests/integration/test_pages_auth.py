@@ -246,3 +246,31 @@ async def test_a_change_of_role_applies_at_the_next_request(pages: Client) -> No
     await users.put_user(manager.model_copy(update={"role": Role.staff}))
     assert (await pages.get("/manage")).status == 403
     assert (await pages.get("/console")).status == 200
+
+
+async def test_signing_out_says_so(pages: Client) -> None:
+    await sign_in(pages, STAFF)
+    token = await page_csrf(pages, "/console")
+    out = await pages.post("/sign-out", data={"csrf_token": token})
+    assert out.status == 200 and out.url.path == "/sign-in"
+    assert "You have signed out." in await out.text()
+    assert "You have signed out." not in await (await pages.get("/sign-in")).text()
+
+
+async def test_an_unknown_page_is_a_page_not_found_page_and_the_api_stays_json(
+    pages: Client,
+) -> None:
+    await sign_in(pages, MANAGER)
+    for path in ("/breaches", "/no/such/page"):
+        response = await pages.get(path, headers={"Accept": "text/html"})
+        assert response.status == 404
+        assert response.content_type == "text/html"
+        html = await response.text()
+        assert '<h1 class="govuk-heading-l">Page not found</h1>' in html
+        assert 'href="/people"' in html  # the site's layout, with its navigation
+    api = await pages.get("/api/v1/no-such-thing")
+    assert api.status == 404 and api.content_type == "application/json"
+    signed_out = await pages.get("/favicon.ico")
+    assert signed_out.status == 200 and signed_out.content_type == "image/x-icon"
+    body = await signed_out.read()
+    assert body[:4] == b"\x00\x00\x01\x00" and len(body) < 4096

@@ -536,3 +536,91 @@ async def test_the_file_note_and_user_admin_say_what_is_wrong_in_words(
         client, f"/admin/users/{MANAGER}/password", {"password": "x"}, f"/admin/users/{MANAGER}"
     )
     check_words(seen)
+
+
+# --- issue 16: words, not codes; one date style -----------------------------------------
+
+ISO_DATE = re.compile(r"\b\d{4}-\d\d-\d\d\b|\b\d{4}-W\d\d\b")
+CODES = re.compile(r"call_windows\.|\bphone_blocked\b|\bno_response\b|\bdivert_spoc\b")
+
+
+def visible_text(html: str) -> str:
+    body = html.split("<main", 1)[-1].split("</main>", 1)[0]
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", body, flags=re.S)
+    body = re.sub(r'<input[^>]*type="hidden"[^>]*>', "", body)
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+async def test_pages_use_words_and_one_date_style(demo_manager: Client, clock: FixedClock) -> None:
+    client = demo_manager
+    await sign_in(client, STAFF)
+    token = await page_csrf(client, "/console")
+    await client.post(
+        "/demo/simulate", data={"csrf_token": token, "caller": "07700 900103", "back": "/console"}
+    )
+    await client.post(
+        "/demo/simulate", data={"csrf_token": token, "caller": "07700 900106", "back": "/console"}
+    )
+    [sid] = await services(client).calls.live_sids()
+    for control in ("warning", "end"):
+        await client.post(
+            f"/console/calls/{sid}/{control}", data={"csrf_token": token, "reason": "verbal_abuse"}
+        )
+    record = await services(client).calls.get(sid)
+    assert record is not None and record.file_note_id
+    note = f"/notes/{record.file_note_id}"
+    done = await post_form(
+        client,
+        note,
+        {
+            "action": "complete",
+            "summary": "Shouted.",
+            "why_ended": "Went on after a warning.",
+            "actions_taken": "None.",
+            "line_manager_informed": "yes",
+        },
+    )
+    assert done.status == 303
+    await client.post("/sign-out", data={"csrf_token": await page_csrf(client, "/console")})
+    await sign_in(client, MANAGER)
+    await services(client).background.drain()
+
+    overview = visible_text(await (await client.get("/manage")).text())
+    assert "1 completed note waits for sign-off" in overview
+    assert "1 file note to sign off" in overview
+
+    welfare = visible_text(await (await client.get("/welfare")).text())
+    assert "Week beginning 23 November 2026" in welfare
+    assert "None" not in welfare
+
+    calls = await client.get("/calls")
+    text = visible_text(await calls.text())
+    assert "Telephone calls blocked" in text
+    assert "27 November 2026 at 10am" in text
+    call = visible_text(await (await client.get(f"/calls/{sid}")).text())
+    assert "Call from +447700900103" in call and "Verbal abuse" in call
+    assert call.count(sid) == 1  # once, as the Twilio call reference, never as a title
+
+    pid = await person_id(client, "Bea Spoc")
+    [strategy] = await services(client).register.store.strategies_of(pid)
+    pages = [
+        "/manage",
+        "/welfare",
+        "/calls",
+        "/notes",
+        "/reviews",
+        "/people",
+        f"/people/{pid}",
+        f"/strategies/{strategy.id}",
+        f"/strategies/{strategy.id}/review",
+        f"/calls/{sid}",
+        note,
+        "/console",
+    ]
+    for path in pages:
+        text = visible_text(await (await client.get(path)).text())
+        assert not ISO_DATE.search(text), (path, ISO_DATE.findall(text))
+        assert not CODES.search(text), (path, CODES.findall(text))
+        assert not re.search(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d", text), path
+        assert "1 completed notes" not in text and "1 reviews" not in text
+        assert record.file_note_id not in text or path == note, path

@@ -77,7 +77,7 @@ async def test_reminders_go_to_the_owner_at_each_configured_offset_once(
     assert {n.strategy_id for n in got} == {strategy.id}
     assert got[0].title.startswith("Review due in 3 days")
     assert got[1].title.startswith("Review due in 14 days")
-    assert "2026-12-20" in got[0].text and strategy.matter_ref in got[0].text
+    assert "20 December 2026" in got[0].text and strategy.matter_ref in got[0].text
     # Reminders are for the owner only; nobody else heard anything.
     assert len(await all_notices(redis)) == 2
 
@@ -117,7 +117,7 @@ async def test_a_review_with_a_new_date_starts_the_reminders_again(
     assert (await reviews(redis, policy, 2026, 12, 21))["escalations"] == 0
     assert (await reviews(redis, policy, 2027, 2, 15))["reminders"] == 1
     latest = (await notices(redis, MIA.name, "review_reminder"))[0]
-    assert "2027-03-01" in latest.text and latest.strategy_id == reviewed.id
+    assert "1 March 2027" in latest.text and latest.strategy_id == reviewed.id
 
 
 async def test_flag_keeps_an_overdue_strategy_in_force_and_escalates_daily(

@@ -47,6 +47,7 @@ def _filters(tz: ZoneInfo) -> dict[str, object]:
         "rule": rule_in_words,
         "outcome": outcome_in_words,
         "week": wording.week_beginning,
+        "iso_week": wording.iso_week,
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,8 +84,47 @@ def load_assets(explicit: Path | None = None) -> Assets:
     return Assets(True, version, files, own.hexdigest()[:12])
 
 
+def favicon_ico() -> bytes:
+    """CallGuard's own small icon (16 by 16: a white telephone handset's outline on the
+    GOV.UK blue), built here so the repository holds no binary and browsers get no 404."""
+    size = 16
+    blue, white = (0x1D, 0x70, 0xB8), (0xFF, 0xFF, 0xFF)
+    shape = {
+        (x, y)
+        for y in range(size)
+        for x in range(size)
+        if (3 <= x <= 5 and 3 <= y <= 12)
+        or (3 <= y <= 4 and 3 <= x <= 8)
+        or (11 <= y <= 12 and 3 <= x <= 8)
+    }
+    rows = b""
+    for y in reversed(range(size)):  # bitmaps run bottom to top
+        for x in range(size):
+            b, g, r = (white if (x, y) in shape else blue)[::-1]
+            rows += bytes((b, g, r, 0xFF))
+    mask = b"\x00" * (4 * size)  # the AND mask: 16 rows of 32 bits, all opaque
+    header = struct.pack("<IiiHHIIiiII", 40, size, 2 * size, 1, 32, 0, 0, 0, 0, 0, 0)
+    image = header + rows + mask
+    directory = struct.pack("<HHH", 0, 1, 1) + struct.pack(
+        "<BBBBHHII", size, size, 0, 0, 1, 32, len(image), 6 + 16
+    )
+    return directory + image
+
+
+FAVICON = favicon_ico()
+
+
 def install_assets(app: web.Application, assets: Assets) -> None:
     app[ASSETS] = assets
+
+    async def favicon(request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=FAVICON,
+            content_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    app.router.add_get("/favicon.ico", favicon, name="favicon")
 
     async def govuk_file(request: web.Request) -> web.StreamResponse:
         found = assets.files.get(request.match_info["name"])

@@ -67,6 +67,7 @@ async def _sign_in_page(
             "next": _safe_next(request.query.get("next", "")) or "",
             "sso_header": auth.settings.sso_header,
             "max_failures": auth.throttle.max_failures,
+            "flashes": ["You have signed out."] if "signed-out" in request.query else [],
         },
         session=None,
         status=status,
@@ -143,7 +144,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 async def sign_out(context: PageContext) -> web.StreamResponse:
     auth = web_auth(context.request)
     await auth.sessions.delete(context.session.id)
-    response = web.Response(status=303, headers={"Location": "/sign-in"})
+    response = web.Response(status=303, headers={"Location": "/sign-in?signed-out=1"})
     auth.clear_cookie(response)
     return response
 
