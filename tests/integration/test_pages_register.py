@@ -295,7 +295,7 @@ async def test_a_person_page_shows_the_chart_and_the_timeline(manager: Client) -
     html = await (await manager.get(f"/people/{pid}")).text()
     assert '<svg class="cg-chart"' in html
     assert "Refused (striped)" in html
-    assert "Call refused (phone blocked)" in html
+    assert "Call refused (telephone calls blocked)" in html
     assert "Strategy CMP-2026-0145 created" in html
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from callguard.domain.models import Strategy
 from callguard.domain.notes import FileNote
 from callguard.domain.records import CallRecord
+from callguard.web.pages.words import REVIEW_OUTCOMES, fields_in_words, rule_in_words
 
 OUTCOME_WORDS = {
     "connect": "connected",
@@ -37,18 +38,22 @@ def _strategy_events(strategy: Strategy) -> Iterable[Event]:
     yield Event(strategy.created_at, f"Strategy {ref} created", href, strategy.created_by,
                 strategy.reason)  # fmt: skip
     for r in strategy.revisions:
-        changed = ", ".join(_words(c) for c in r.changed)
+        changed = fields_in_words(r.changed)
         yield Event(r.at, f"Strategy {ref} version {r.version}: {changed}", href, r.by, r.why)
     for review in strategy.reviews:
         yield Event(
-            review.at, f"Strategy {ref} reviewed: {review.outcome}", href, review.by, review.notes
+            review.at,
+            f"Strategy {ref} reviewed: {REVIEW_OUTCOMES.get(review.outcome, review.outcome)}",
+            href,
+            review.by,
+            review.notes,
         )
 
 
 def _call_events(call: CallRecord) -> Iterable[Event]:
     href = f"/calls/{call.call_sid}"
     outcome = OUTCOME_WORDS.get(call.outcome, call.outcome)
-    yield Event(call.received_at, f"Call {outcome} ({_words(call.rule)})", href)
+    yield Event(call.received_at, f"Call {outcome} ({rule_in_words(call.rule).lower()})", href)
     for w in call.warnings:
         yield Event(w.at, f"Warning given: {_words(w.reason)}", href, w.by)
     if call.ended:

@@ -33,6 +33,16 @@ FIELD_LABELS = {
     "adjustment_override": "adjustment override",
     "status": "status",
 }
+CALL_STATUSES = {
+    "queued": "waiting",
+    "ringing": "ringing",
+    "in-progress": "in progress",
+    "completed": "finished",
+    "busy": "busy",
+    "failed": "failed",
+    "no-answer": "not answered",
+    "canceled": "cancelled",
+}
 TRIAGE_LABELS = {
     "new_complaint": "A new complaint",
     "criminal_matter": "A criminal matter (pass to the police)",
@@ -56,6 +66,12 @@ def outcome_in_words(code: str | None) -> str:
     if not code:
         return "—"
     return OUTCOME_LABELS.get(code) or _plain(code)
+
+
+def call_status_in_words(code: str | None) -> str:
+    if not code:
+        return "—"
+    return CALL_STATUSES.get(code) or code.replace("-", " ").replace("_", " ")
 
 
 def fields_in_words(names: list[str]) -> str:
