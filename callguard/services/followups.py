@@ -86,7 +86,8 @@ class FollowUps:
             at=now,
             title="Your file note is overdue",
             text=(
-                f"File note {note.id} for call {note.call_sid} was due by "
+                f"Your file note for the call from {note.caller} at "
+                f"{self._local(note.received_at)} was due by "
                 f"{self._local(note.due_at)} and is still a draft. Please complete it: why the "
                 "call was ended and what else was done (§6.5)."
             ),
@@ -102,7 +103,8 @@ class FollowUps:
             at=now,
             title=f"File note by {note.author} still not completed",
             text=(
-                f"File note {note.id} by {note.author} for call {note.call_sid}, due by "
+                f"The file note by {note.author} for the call from {note.caller} at "
+                f"{self._local(note.received_at)}, due by "
                 f"{self._local(note.due_at)}, is still a draft (§6.5). They were reminded when "
                 "it fell due."
             ),
@@ -137,7 +139,7 @@ class FollowUps:
                     at=now,
                     title=f"A caller's message has waited over {hours} hours for triage",
                     text=(
-                        f"Call {record.call_sid} left {what} on "
+                        f"A caller left {what} on "
                         f"{self._local(message.recorded_at)} that nobody has triaged yet. Every "
                         "message must be reviewed for genuine complaints, criminal matters and "
                         "safeguarding issues (§3.10, §8.7)."

@@ -54,6 +54,7 @@ async def test_a_late_file_note_gets_one_reminder_then_one_escalation(
     (reminder,) = await notices(redis, "sam.staff", "file_note_overdue")
     assert reminder.file_note_id == note_id
     assert "30 November 2026 at 5pm" in reminder.text
+    assert note_id not in reminder.text  # the note is named by its call, its id is the link
     (escalation,) = await notices(redis, "mo.manager", "file_note_escalation")
     assert escalation.file_note_id == note_id and escalation.staff == "sam.staff"
     # Nobody else was chased about it.
