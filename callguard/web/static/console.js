@@ -64,6 +64,15 @@
     result.appendChild(box);
   }
 
+  // "5:58pm", as every date and time on CallGuard's pages (the GOV.UK style).
+  function clockTime(when) {
+    var hours = when.getHours();
+    var minutes = when.getMinutes();
+    var seconds = ("0" + when.getSeconds()).slice(-2);
+    return (hours % 12 || 12) + ":" + ("0" + minutes).slice(-2) + ":" + seconds +
+      (hours < 12 ? "am" : "pm");
+  }
+
   function apply(data) {
     var live = {};
     data.live.forEach(function (sid) { live[sid] = true; });
@@ -97,7 +106,7 @@
     });
     var now = new Date();
     updated.textContent = "This list updates by itself every few seconds. Last checked at " +
-      now.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" }) + ".";
+      clockTime(now) + ".";
   }
 
   function poll() {
