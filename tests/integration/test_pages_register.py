@@ -601,9 +601,13 @@ async def test_pages_use_words_and_one_date_style(demo_manager: Client, clock: F
     assert "Call from +447700900103" in call and "Verbal abuse" in call
     assert call.count(sid) == 1  # once, as the Twilio call reference, never as a title
 
+    oversight = visible_text(await (await client.get("/oversight")).text())
+    assert "A single point of contact (SPOC) takes the calls" in oversight
+
     pid = await person_id(client, "Bea Spoc")
     [strategy] = await services(client).register.store.strategies_of(pid)
     pages = [
+        "/oversight",
         "/manage",
         "/welfare",
         "/calls",

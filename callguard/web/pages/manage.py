@@ -20,7 +20,7 @@ from callguard.store import keys
 from callguard.web.api_calls import Preview, PreviewIn
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.demo import is_demo
-from callguard.web.pages.forms import FormErrors, clock_time, place, problems_of
+from callguard.web.pages.forms import KIND_LABELS, FormErrors, clock_time, place, problems_of
 from callguard.web.pages.framework import PageContext, Pages
 
 pages = Pages()
@@ -262,6 +262,7 @@ async def oversight(context: PageContext) -> web.StreamResponse:
             "page_errors": bool(errors),
             "quarter": str(quarter) if quarter else context.request.query.get("quarter", ""),
             "recent": [str(q) for q in recent],
+            "kind_labels": KIND_LABELS,
             "reasons": services.policy.reasons,
         },
         status=422 if errors else 200,
