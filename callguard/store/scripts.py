@@ -262,3 +262,24 @@ if plan.live and not terminal then
 end
 return 1
 """
+
+# RESERVE_SIGN_IN: take one of a user name's sign-in attempts before its password is
+# checked, so that concurrent attempts cannot all pass a check made before any is counted.
+# Each attempt is counted as a failure until it succeeds (a success clears the name).
+#   KEYS[1] login-failures:{name}   (ZSET attempt id -> epoch)
+#   ARGV[1] now (epoch seconds)   ARGV[2] window (seconds)   ARGV[3] most attempts per window
+#   ARGV[4] this attempt's id
+# Returns {1, 0} when the attempt is taken (the password may be checked), or {0, epoch}
+# when the name is locked: epoch is when the attempt that must age out first was made.
+RESERVE_SIGN_IN = """
+local now, window, most = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local taken = redis.call('ZCARD', KEYS[1])
+if taken >= most then
+  local oldest = redis.call('ZRANGE', KEYS[1], taken - most, taken - most, 'WITHSCORES')
+  return {0, oldest[2]}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], window)
+return {1, 0}
+"""

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from callguard.domain.roles import Role
 from callguard.store import keys
+from callguard.store.scripts import RESERVE_SIGN_IN
 
 
 def _hash(session_id: str) -> str:
@@ -115,11 +116,33 @@ class LoginThrottle:
     """At most ``max_failures`` failed sign-ins per name in ``LOGIN_WINDOW_S`` (a sliding
     window); past that the name is locked until the oldest failure leaves the window or an
     admin unlocks it. Unknown names are counted the same way, so lock-out does not tell
-    which names exist."""
+    which names exist.
+
+    An attempt is *reserved* (``reserve``, one atomic script) before its password is checked
+    and counts as a failure unless it succeeds (``clear``): so attempts arriving at the same
+    moment cannot all pass the check, and at most ``max_failures`` passwords per name are
+    ever hashed in the window; the rest are refused without a hash."""
 
     def __init__(self, redis: Redis, max_failures: int = 5) -> None:
         self.redis = redis
         self.max_failures = max_failures
+        self._reserve = redis.register_script(RESERVE_SIGN_IN)
+
+    async def reserve(self, name: str, now: datetime) -> int:
+        """Take an attempt for ``name``: 0 when taken (check the password now), else the
+        seconds until the name may try again (nothing taken, no password to check)."""
+        taken, oldest = await self._reserve(
+            keys=[self._key(name)],
+            args=[
+                repr(now.timestamp()),
+                keys.LOGIN_WINDOW_S,
+                self.max_failures,
+                secrets.token_hex(8),
+            ],
+        )
+        if int(taken):
+            return 0
+        return max(1, int(float(oldest) + keys.LOGIN_WINDOW_S - now.timestamp()))
 
     @staticmethod
     def _key(name: str) -> str:
@@ -139,14 +162,6 @@ class LoginThrottle:
         # Unlocked when enough failures have aged out to drop below the limit.
         oldest_relevant = failures[-self.max_failures][1]
         return max(1, int(oldest_relevant + keys.LOGIN_WINDOW_S - now.timestamp()))
-
-    async def failed(self, name: str, now: datetime) -> None:
-        key = self._key(name)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {secrets.token_hex(4): now.timestamp()})
-            pipe.zremrangebyscore(key, "-inf", now.timestamp() - keys.LOGIN_WINDOW_S)
-            pipe.expire(key, keys.LOGIN_WINDOW_S)
-            await pipe.execute()
 
     async def clear(self, name: str) -> None:
         await self.redis.delete(self._key(name))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import secrets
 from typing import cast
 
@@ -17,6 +18,8 @@ from callguard.domain.roles import Role
 from callguard.domain.users import User
 from callguard.store import keys
 
+# Any name a stored user can have (``User.name``); nothing else is looked up.
+STORED_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 TOKEN_PREFIX = "cg_"  # noqa: S105 - a marker, not a secret
 
 
@@ -34,6 +37,8 @@ def hash_token(token: str) -> str:
 class UserStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        # Password hashes checked by this process (each costs ~64 MiB and tens of ms).
+        self.passwords_checked = 0
 
     async def put_user(self, user: User) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -42,6 +47,10 @@ class UserStore:
             await pipe.execute()
 
     async def get_user(self, name: str) -> User | None:
+        if not STORED_NAME.fullmatch(name):
+            # No such user can exist; and a name such as "sam:password" would name another
+            # key (the password hash), never to be read as a user.
+            return None
         raw = await self.redis.get(keys.user(name))
         return User.model_validate_json(raw) if raw else None
 
@@ -78,6 +87,7 @@ class UserStore:
     async def check_password(self, name: str, password: str) -> bool:
         """True when ``password`` is the user's; rehashes it if the parameters changed."""
         stored = cast(str | None, await self.redis.get(keys.password(name)))
+        self.passwords_checked += 1
         ok = await asyncio.to_thread(_verify, stored or _DUMMY_HASH, password)
         if not ok or stored is None:
             return False
