@@ -191,6 +191,13 @@ class Screening:
             fields = entry["fields"]
             index = entry.get("index")
             assert isinstance(fields, dict)
+            if entry.get("spoc_from_record") and isinstance(fields.get("message"), dict):
+                # A message left for the SPOC while the record could not be read: their
+                # name comes from the record, now that it can be.
+                record = await self.store.get(call_sid)
+                if record is not None and record.spoc_name:
+                    fields = {**fields, "message": {**fields["message"]}}
+                    fields["message"]["for_spoc"] = record.spoc_name
             await self.store.update(
                 call_sid,
                 fields,
