@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Self
 
+from callguard.domain.dates import YEAR_RANGE, year_in_range
+
 # The line manager hears of an incomplete file note this long after it fell due.
 NOTE_ESCALATION_AFTER = timedelta(days=1)
 
@@ -92,6 +94,8 @@ class Quarter:
         found = _QUARTER.fullmatch(text)
         if not found:
             raise ValueError("must be a quarter like 2026-Q4")
+        if not year_in_range(int(found.group(1))):
+            raise ValueError(YEAR_RANGE)
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod

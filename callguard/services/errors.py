@@ -38,3 +38,10 @@ class Invalid(ServiceError):
     def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
         super().__init__("; ".join(f"{f}: {r}" for f, r in problems))
         self.problems = list(problems)
+
+
+class BadEncoding(Invalid):
+    """400: the body is not valid UTF-8 (or not form encoding); nothing was read from it."""
+
+    status = 400
+    code = "bad_encoding"

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from callguard.domain.calls import Decision
+from callguard.domain.dates import InputDateTime
 from callguard.domain.models import Phone
 from callguard.domain.records import CallRecord, Triage, TriageOutcome
 from callguard.domain.roles import Role
@@ -227,7 +228,7 @@ async def triage_message(request: web.Request, actor: Actor, body: TriageIn) -> 
 class PreviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     phone: Phone
-    at: AwareDatetime
+    at: InputDateTime
 
 
 class Preview(BaseModel):

@@ -36,6 +36,10 @@ async def error_middleware(request: web.Request, handler: HandlerFn) -> web.Stre
                 response.headers["Allow"] = http.headers["Allow"]
             return response
         raise
+    except UnicodeDecodeError:
+        # A form body that is not valid UTF-8 (reading it is the only decoding of input
+        # that happens outside the API's own JSON reader, which answers the same).
+        return _bad_encoding(request)
     except (RedisError, TimeoutError):
         log.exception("store unavailable on %s %s", request.method, request.path)
         return json_response(
@@ -44,6 +48,22 @@ async def error_middleware(request: web.Request, handler: HandlerFn) -> web.Stre
     except Exception:
         log.exception("unexpected failure on %s %s", request.method, request.path)
         return json_response({"error": "internal", "message": "unexpected failure"}, 500)
+
+
+def _bad_encoding(request: web.Request) -> web.Response:
+    reason = "is not valid UTF-8 form encoding"
+    if request.path.startswith("/api/"):
+        return json_response(
+            {
+                "error": "bad_encoding",
+                "message": f"(body): {reason}",
+                "fields": [{"field": "(body)", "reason": reason}],
+            },
+            400,
+        )
+    return web.Response(
+        status=400, text="The form could not be read: it is not valid UTF-8. Go back and try again."
+    )
 
 
 @web.middleware
