@@ -75,8 +75,10 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     try:
         # A read of a key, not PING: on a Redis Cluster PING goes to any node, a key to
-        # the master holding this office's slot, the one the calls need.
-        await request.app[SERVICES].redis.exists(keys.SCHEMA)
+        # the master holding this office's slot, the one the calls need. Its own budget,
+        # shorter than the connection's timeout: a stalled Redis is "not ready" in 0.5 s.
+        async with asyncio.timeout(0.5):
+            await request.app[SERVICES].redis.exists(keys.SCHEMA)
     except Exception as exc:  # any failure means "not ready", and says why
         return json_response({"status": "unavailable", "redis": type(exc).__name__}, 503)
     return json_response({"status": "ready", "redis": "ok"})

@@ -10,10 +10,19 @@ from redis.exceptions import RedisError
 
 from callguard.services.errors import Invalid, ServiceError
 from callguard.web.api import json_response
+from callguard.web.appkeys import SERVICES
 
 log = logging.getLogger("callguard.web")
 
 HandlerFn = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Scripts, styles and images from CallGuard only; no framing; forms post only to CallGuard;
+# no <base> to redirect relative links.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+# Sent when CALLGUARD_PUBLIC_URL is https: browsers then never use plain http for a year.
+HSTS = "max-age=31536000"
 
 
 @web.middleware
@@ -72,9 +81,10 @@ async def security_headers(request: web.Request, handler: HandlerFn) -> web.Stre
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault(
-        "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"
-    )
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    services = request.app.get(SERVICES)
+    if services is not None and (services.settings.public_url or "").startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
