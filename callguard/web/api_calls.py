@@ -8,14 +8,15 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from callguard.domain.calls import Decision
 from callguard.domain.dates import InputDateTime
 from callguard.domain.models import Phone
-from callguard.domain.records import CallRecord, Triage, TriageOutcome
-from callguard.domain.roles import Role
+from callguard.domain.records import CallMessage, CallRecord, Triage, TriageOutcome
+from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor
+from callguard.phones import mask_phone
 from callguard.services.errors import Conflict, NotFound
 from callguard.store import keys
 from callguard.web.api import ApiRoutes, Offset, Paged, QueryDatetime, json_response
@@ -178,19 +179,61 @@ class MessageQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
 
 
+class CallerMessage(BaseModel):
+    """A caller's message as staff see it (CONTRACT §5): the caller's number masked
+    (``+44*******123``), and no person id, strategies or route. Managers and above get
+    the whole call record."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    call_sid: str
+    from_: str = Field(alias="from")
+    received_at: datetime
+    outcome: Literal["connect", "divert_spoc", "refuse"]
+    new_matter_claimed: bool
+    message: CallMessage
+
+    @classmethod
+    def of(cls, record: CallRecord) -> CallerMessage:
+        assert record.message is not None
+        return cls(
+            call_sid=record.call_sid,
+            from_=mask_phone(record.from_),
+            received_at=record.received_at,
+            outcome=record.outcome,
+            new_matter_claimed=record.new_matter_claimed,
+            message=record.message,
+        )
+
+
+def for_actor(actor: Actor, record: CallRecord) -> CallRecord | CallerMessage:
+    """The whole record for managers and above; what staff may see, for staff."""
+    if has_at_least(actor.role, Role.manager) or record.message is None:
+        return record
+    return CallerMessage.of(record)
+
+
+MessagesPage = Paged[CallRecord | CallerMessage]
+
+
+class TriageResult(RootModel[CallRecord | CallerMessage]):
+    """The triaged message: the whole record (manager and above) or as staff see it."""
+
+
 @routes.route(
     "GET",
     "/api/v1/messages",
     role=Role.staff,
     summary="List caller messages awaiting triage",
     query=MessageQuery,
-    response=CallsPage,
+    response=MessagesPage,
 )
 async def list_messages(request: web.Request, actor: Actor, query: MessageQuery) -> web.Response:
+    """Staff see each caller's number masked and no person id, strategy or route."""
     store = request.app[SERVICES].calls
     sids, total = await store.page(keys.MESSAGES, None, None, query.offset, query.limit)
+    items = [for_actor(actor, r) for r in await store.many(sids)]
     return json_response(
-        CallsPage(items=await store.many(sids), total=total, offset=query.offset, limit=query.limit)
+        MessagesPage(items=items, total=total, offset=query.offset, limit=query.limit)
     )
 
 
@@ -206,11 +249,12 @@ class TriageIn(BaseModel):
     role=Role.staff,
     summary="Triage a caller's message",
     body=TriageIn,
-    response=CallRecord,
+    response=TriageResult,
 )
 async def triage_message(request: web.Request, actor: Actor, body: TriageIn) -> web.Response:
     """Record what a message turned out to be (§3.10: genuine complaints, criminal matters,
-    safeguarding); it leaves the list to triage."""
+    safeguarding); it leaves the list to triage. Staff get the message as they see it in
+    the list; managers and above the whole record."""
     services = request.app[SERVICES]
     call_sid = request.match_info["call_sid"]
     record = await services.call_events.get(call_sid)
@@ -222,7 +266,8 @@ async def triage_message(request: web.Request, actor: Actor, body: TriageIn) -> 
     message = record.message.model_copy(update={"triage": triage})
     await services.calls.update(call_sid, {"message": message.model_dump(mode="json")}, False)
     await services.redis.zrem(keys.MESSAGES, call_sid)
-    return json_response(record.model_copy(update={"message": message}))
+    triaged = record.model_copy(update={"message": message})
+    return json_response(TriageResult(for_actor(actor, triaged)))
 
 
 class PreviewIn(BaseModel):
