@@ -6,9 +6,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
-from callguard.services.errors import Invalid, ServiceError
+from callguard.services.errors import STORE_UNAVAILABLE, Invalid, ServiceError
 from callguard.web.api import json_response
 
 log = logging.getLogger("callguard.web")
@@ -36,7 +35,7 @@ async def error_middleware(request: web.Request, handler: HandlerFn) -> web.Stre
                 response.headers["Allow"] = http.headers["Allow"]
             return response
         raise
-    except (RedisError, TimeoutError):
+    except STORE_UNAVAILABLE:
         log.exception("store unavailable on %s %s", request.method, request.path)
         return json_response(
             {"error": "unavailable", "message": "the store is unavailable; try again shortly"}, 503
