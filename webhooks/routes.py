@@ -11,7 +11,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from callguard import urls
-from callguard.domain.calls import Decision
+from callguard.domain.caller_match import Decision
 from callguard.domain.records import CallRecord
 from callguard.phones import mask_phone
 from callguard.services.container import Services

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from redis.exceptions import RedisError
+
+# What the store raises when Redis is down or slow: the web layer answers 503 for these
+# (and the webhooks fail open), without knowing that the store is Redis.
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, TimeoutError)
+
 
 class ServiceError(Exception):
     status = 400

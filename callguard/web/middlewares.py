@@ -6,9 +6,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
-from callguard.services.errors import Invalid, ServiceError
+from callguard.services.errors import STORE_UNAVAILABLE, Invalid, ServiceError
 from callguard.web.api import json_response
 from callguard.web.appkeys import SERVICES
 
@@ -49,7 +48,7 @@ async def error_middleware(request: web.Request, handler: HandlerFn) -> web.Stre
         # A form body that is not valid UTF-8 (reading it is the only decoding of input
         # that happens outside the API's own JSON reader, which answers the same).
         return _bad_encoding(request)
-    except (RedisError, TimeoutError):
+    except STORE_UNAVAILABLE:
         log.exception("store unavailable on %s %s", request.method, request.path)
         return json_response(
             {"error": "unavailable", "message": "the store is unavailable; try again shortly"}, 503

@@ -28,7 +28,7 @@ from callguard.settings import Settings
 from callguard.store.connection import connect
 from callguard.store.launcher import EmbeddedRedis
 from callguard.store.users import UserStore
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, DEFAULT_NOW, POLICY_PATH, PUBLIC_URL
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, DEFAULT_NOW, KEYS, POLICY_PATH, PUBLIC_URL
 from tests.helpers import sign
 from tests.live_server import LiveServer, live_server
 
@@ -118,7 +118,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 async def _token(redis_url: str) -> str:
     connection = connect(redis_url)
     try:
-        return await UserStore(connection).create_token("fuzz", Role.chief_executive)
+        return await UserStore(connection, KEYS).create_token("fuzz", Role.chief_executive)
     finally:
         await connection.aclose()
 

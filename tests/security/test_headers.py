@@ -46,7 +46,9 @@ async def test_no_hsts_when_the_public_url_is_plain_http(
     settings: Settings, policy: Policy, clock: FixedClock
 ) -> None:
     plain = settings.model_copy(update={"public_url": "http://callguard.test.example"})
-    async with TestClient(TestServer(make_app(plain, policy, clock), host="127.0.0.1")) as client:
+    async with TestClient(
+        TestServer(await make_app(plain, policy, clock), host="127.0.0.1")
+    ) as client:
         response = await client.get("/healthz")
         assert "Strict-Transport-Security" not in response.headers
         assert "form-action 'self'" in response.headers["Content-Security-Policy"]

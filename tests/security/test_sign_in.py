@@ -13,8 +13,8 @@ import pytest
 from callguard.clock import FixedClock
 from callguard.policy import Policy
 from callguard.settings import Settings
-from callguard.store import keys
 from callguard.store.connection import connect
+from tests.conftest import KEYS
 from tests.e2e.support import (
     PASSWORD,
     STAFF,
@@ -175,5 +175,5 @@ async def test_a_user_name_outside_the_rule_fails_without_reading_other_keys(
     assert all(r.levelno < logging.ERROR for r in caplog.records)
     # Nothing was counted against any name either.
     redis = connect(settings.redis_url or "")
-    assert [k async for k in redis.scan_iter(keys.login_failures("*"))] == []
+    assert [k async for k in redis.scan_iter(KEYS.login_failures("*"))] == []
     await redis.aclose()

@@ -16,8 +16,7 @@ from typing import Any
 
 from callguard.domain.records import TERMINAL_STATUSES, CallMessage, CallRecord
 from callguard.services.errors import NotFound
-from callguard.store import keys
-from callguard.store.calls import CallStore
+from callguard.store.call_records import CallStore
 from callguard.store.spool import Spool
 from callguard.telephony import Telephony
 from callguard.urls import Callbacks
@@ -151,7 +150,7 @@ class CallEvents:
         await self._update(
             call_sid,
             {"message": message.model_dump(mode="json")},
-            index=(keys.MESSAGES, now.timestamp()),
+            index=(self.store.keys.MESSAGES, now.timestamp()),
             spoc_from_record=spoc_from_record,
         )
 

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from datetime import datetime
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from callguard.domain.calls import Decision
+from callguard.domain.caller_match import Decision
 from callguard.domain.dates import InputDateTime
 from callguard.domain.models import Phone
-from callguard.domain.records import CallMessage, CallRecord, Triage, TriageOutcome
+from callguard.domain.records import CallMessage, CallRecord, TriageOutcome
 from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor
 from callguard.phones import mask_phone
-from callguard.services.errors import Conflict, NotFound
-from callguard.store import keys
 from callguard.web.api import ApiRoutes, Offset, Paged, QueryDatetime, json_response
 from callguard.web.appkeys import SERVICES
 
@@ -38,23 +36,16 @@ class CallQuery(BaseModel):
 CallsPage = Paged[CallRecord]
 
 
-async def _query_calls(request: web.Request, query: CallQuery) -> tuple[list[CallRecord], int]:
-    store = request.app[SERVICES].calls
-    if query.person_id and query.outcome:
-        # A person's calls are few: filter their index by outcome, then page.
-        sids, _ = await store.page(
-            keys.calls_by_person(query.person_id), query.since, query.until, 0, 100_000
-        )
-        records = [r for r in await store.many(sids) if r.outcome == query.outcome]
-        return records[query.offset : query.offset + query.limit], len(records)
-    if query.person_id:
-        index = keys.calls_by_person(query.person_id)
-    elif query.outcome:
-        index = keys.calls_by_outcome(query.outcome)
-    else:
-        index = keys.CALLS
-    sids, total = await store.page(index, query.since, query.until, query.offset, query.limit)
-    return await store.many(sids), total
+async def query_calls(request: web.Request, query: CallQuery) -> tuple[list[CallRecord], int]:
+    """The calls a query selects: the API's list and CSV, and the pages' call log."""
+    return await request.app[SERVICES].call_log.calls(
+        person_id=query.person_id,
+        outcome=query.outcome,
+        since=query.since,
+        until=query.until,
+        offset=query.offset,
+        limit=query.limit,
+    )
 
 
 @routes.route(
@@ -66,7 +57,7 @@ async def _query_calls(request: web.Request, query: CallQuery) -> tuple[list[Cal
     response=CallsPage,
 )
 async def list_calls(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
-    records, total = await _query_calls(request, query)
+    records, total = await query_calls(request, query)
     return json_response(
         CallsPage(items=records, total=total, offset=query.offset, limit=query.limit)
     )
@@ -103,7 +94,7 @@ def _cell(value: object) -> str:
     return text
 
 
-def _csv_row(record: CallRecord) -> list[str]:
+def csv_row(record: CallRecord) -> list[str]:
     values: dict[str, Any] = record.model_dump(mode="json", by_alias=True)
     values["strategy_ids"] = ";".join(record.strategy_ids)
     values["warnings"] = len(record.warnings)
@@ -121,11 +112,11 @@ def _csv_row(record: CallRecord) -> list[str]:
     content_type="text/csv",
 )
 async def calls_csv(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
-    records, _total = await _query_calls(request, query)
+    records, _total = await query_calls(request, query)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(_csv_row(r) for r in records)
+    writer.writerows(csv_row(r) for r in records)
     return web.Response(
         text=out.getvalue(),
         content_type="text/csv",
@@ -155,21 +146,12 @@ async def get_call(request: web.Request, actor: Actor) -> web.Response:
 )
 async def strategy_breaches(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
     services = request.app[SERVICES]
-    await services.register.strategy(request.match_info["strategy_id"])
-    sids, total = await services.calls.page(
-        keys.breaches(request.match_info["strategy_id"]),
-        query.since,
-        query.until,
-        query.offset,
-        query.limit,
+    strategy = await services.register.strategy(request.match_info["strategy_id"])
+    records, total = await services.call_log.breaches(
+        strategy.id, since=query.since, until=query.until, offset=query.offset, limit=query.limit
     )
     return json_response(
-        CallsPage(
-            items=await services.calls.many(sids),
-            total=total,
-            offset=query.offset,
-            limit=query.limit,
-        )
+        CallsPage(items=records, total=total, offset=query.offset, limit=query.limit)
     )
 
 
@@ -229,9 +211,10 @@ class TriageResult(RootModel[CallRecord | CallerMessage]):
 )
 async def list_messages(request: web.Request, actor: Actor, query: MessageQuery) -> web.Response:
     """Staff see each caller's number masked and no person id, strategy or route."""
-    store = request.app[SERVICES].calls
-    sids, total = await store.page(keys.MESSAGES, None, None, query.offset, query.limit)
-    items = [for_actor(actor, r) for r in await store.many(sids)]
+    records, total = await request.app[SERVICES].call_log.messages(
+        offset=query.offset, limit=query.limit
+    )
+    items = [for_actor(actor, r) for r in records]
     return json_response(
         MessagesPage(items=items, total=total, offset=query.offset, limit=query.limit)
     )
@@ -255,18 +238,9 @@ async def triage_message(request: web.Request, actor: Actor, body: TriageIn) -> 
     """Record what a message turned out to be (§3.10: genuine complaints, criminal matters,
     safeguarding); it leaves the list to triage. Staff get the message as they see it in
     the list; managers and above the whole record."""
-    services = request.app[SERVICES]
-    call_sid = request.match_info["call_sid"]
-    record = await services.call_events.get(call_sid)
-    if record.message is None:
-        raise NotFound(f"call {call_sid} has no message")
-    if record.message.triage is not None:
-        raise Conflict("this message was already triaged")
-    triage = Triage(outcome=body.outcome, notes=body.notes, by=actor.name, at=services.clock.now())
-    message = record.message.model_copy(update={"triage": triage})
-    await services.calls.update(call_sid, {"message": message.model_dump(mode="json")}, False)
-    await services.redis.zrem(keys.MESSAGES, call_sid)
-    triaged = record.model_copy(update={"message": message})
+    triaged = await request.app[SERVICES].call_log.triage(
+        request.match_info["call_sid"], body.outcome, body.notes, actor.name
+    )
     return json_response(TriageResult(for_actor(actor, triaged)))
 
 
@@ -313,9 +287,6 @@ class RepeatCallers(BaseModel):
 )
 async def repeat_callers(request: web.Request, actor: Actor) -> web.Response:
     """§5.3: surfaced for a human decision; nothing is restricted automatically."""
-    rows = cast(
-        list[tuple[str, float]],
-        await request.app[SERVICES].redis.zrevrange(keys.REPEAT_CALLERS, 0, 499, withscores=True),
-    )
-    items = [RepeatCaller(phone=p, crossed_at=datetime.fromtimestamp(s, UTC)) for p, s in rows]
+    rows = await request.app[SERVICES].call_log.repeat_callers(500)
+    items = [RepeatCaller(phone=phone, crossed_at=at) for phone, at in rows]
     return json_response(RepeatCallers(items=items))
