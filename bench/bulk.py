@@ -13,8 +13,11 @@ from pathlib import Path
 
 from bench.common import advocate_phone, person_id, person_phone, strategy_id
 from bench.people import TEMPLATES, Template, Written, commands, template_of, written
-from callguard.store import keys
+from callguard.store.keys import Keys
 from callguard.store.launcher import find_redis_server
+
+# The benchmark runs one office under the default prefix.
+KEYS = Keys()
 
 
 def bulk(args: Sequence[str]) -> bytes:
@@ -51,9 +54,9 @@ def bulk_parts(w: Written) -> BulkParts:
         assert not any("\r\n" in arg for arg in command)  # ``set_args`` counts on it
         if command[0] == "SET":
             sets += command[1:]
-        elif command[:2] == ["RPUSH", keys.PEOPLE]:
+        elif command[:2] == ["RPUSH", KEYS.PEOPLE]:
             people += command[2:]
-        elif command[:2] == ["RPUSH", keys.STRATEGIES]:
+        elif command[:2] == ["RPUSH", KEYS.STRATEGIES]:
             strategies += command[2:]
         else:
             own.append(resp(command))
@@ -102,9 +105,9 @@ def render_chunk(templates: dict[str, BulkParts], people: Sequence[int]) -> byte
         [
             b"*%d\r\n$4\r\nMSET\r\n" % (1 + set_args),
             *(r.sets for r in rendered),
-            rpush + bulk([keys.PEOPLE]),
+            rpush + bulk([KEYS.PEOPLE]),
             *(r.people for r in rendered),
-            rpush + bulk([keys.STRATEGIES]),
+            rpush + bulk([KEYS.STRATEGIES]),
             *(r.strategies for r in rendered),
             *(r.own for r in rendered),
         ]

@@ -24,8 +24,11 @@ from callguard.domain.models import (
     StrategyStatus,
 )
 from callguard.store import audit as audit_store
-from callguard.store import keys
+from callguard.store.keys import Keys
 from callguard.store.register import ACTIVE_FIELD, person_fields, strategy_text
+
+# The benchmark runs one office under the default prefix.
+KEYS = Keys()
 
 ALWAYS = [
     {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}
@@ -180,15 +183,15 @@ def commands(w: Written) -> list[list[str]]:
         for phone in r.advocate_phones
     ]
     return [
-        *[["SET", keys.phone_owner(p), pid] for p in person.phones],
-        ["RPUSH", keys.PEOPLE, pid],
-        ["HSET", keys.person(pid), *[v for pair in person_fields(person).items() for v in pair]],
-        ["XADD", keys.AUDIT, "*", *person_audit],
-        ["RPUSH", keys.audit_person(pid), audit_store.person_line(w.audits[0])],
-        ["SET", keys.strategy(sid), strategy_text(strategy)],
-        ["HSET", keys.person(pid), ACTIVE_FIELD, sid],
-        *[["ZADD", keys.advocate(p), score, sid] for p in advocates],
-        ["RPUSH", keys.STRATEGIES, sid],
-        ["XADD", keys.AUDIT, "*", *strategy_audit],
-        ["RPUSH", keys.audit_person(pid), audit_store.person_line(w.audits[1])],
+        *[["SET", KEYS.phone_owner(p), pid] for p in person.phones],
+        ["RPUSH", KEYS.PEOPLE, pid],
+        ["HSET", KEYS.person(pid), *[v for pair in person_fields(person).items() for v in pair]],
+        ["XADD", KEYS.AUDIT, "*", *person_audit],
+        ["RPUSH", KEYS.audit_person(pid), audit_store.person_line(w.audits[0])],
+        ["SET", KEYS.strategy(sid), strategy_text(strategy)],
+        ["HSET", KEYS.person(pid), ACTIVE_FIELD, sid],
+        *[["ZADD", KEYS.advocate(p), score, sid] for p in advocates],
+        ["RPUSH", KEYS.STRATEGIES, sid],
+        ["XADD", KEYS.AUDIT, "*", *strategy_audit],
+        ["RPUSH", KEYS.audit_person(pid), audit_store.person_line(w.audits[1])],
     ]

@@ -19,10 +19,13 @@ from redis.asyncio import Redis
 from bench.bulk import bulk_load
 from bench.common import advocate_phone, person_id, person_phone, strategy_id
 from bench.people import SLOTS, Written, commands, template_of, written
-from callguard.store import keys
-from callguard.store.calls import CallStore
+from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
+from callguard.store.keys import Keys
 from callguard.store.register import RegisterStore
+
+# The benchmark runs one office under the default prefix.
+KEYS = Keys()
 
 log = logging.getLogger("bench")
 
@@ -38,14 +41,14 @@ async def check_stored(redis: Redis, w: Written, *, shared_audit: bool = True) -
     """Assert Redis holds what ``commands(w)`` writes, and of the person's own hashes and
     lists nothing else; return the keys they write. Without ``shared_audit`` the one audit
     stream of everyone (N entries and more) is not read."""
-    shared_lists = (keys.PEOPLE, keys.STRATEGIES)
+    shared_lists = (KEYS.PEOPLE, KEYS.STRATEGIES)
     written_keys: set[str] = set()
     hashes: dict[str, dict[str, str]] = {}
     lists: dict[str, list[str]] = {}
     for command in commands(w):
         name, key, *rest = command
         written_keys.add(key)
-        if key == keys.AUDIT and not shared_audit:
+        if key == KEYS.AUDIT and not shared_audit:
             continue
         if name == "SET":
             got = await redis.get(key)
@@ -84,7 +87,7 @@ async def verify_layout(redis: Redis, people: Sequence[int], created: datetime) 
         await store.create_person(w.person, w.audits[0])
         await store.create_strategy(w.strategy, w.audits[1])
         expected_keys |= await check_stored(redis, w)
-    stored = {k async for k in redis.scan_iter(match=keys.PREFIX + "*", count=1000)}
+    stored = {k async for k in redis.scan_iter(match=KEYS.prefix + "*", count=1000)}
     assert stored == expected_keys, f"the register writes other keys: {stored ^ expected_keys}"
 
 
@@ -116,7 +119,7 @@ async def load_people(redis_url: str, socket_path: Path, n: int) -> Loaded:
         for i in random.Random(2).sample(range(n), min(n, 20)):
             await check_stored(redis, written(i, template_of(i), created), shared_audit=False)
         after = int((await redis.info("memory"))["used_memory"])
-        assert await redis.llen(keys.STRATEGIES) == n
+        assert await redis.llen(KEYS.STRATEGIES) == n
         await smoke_test(redis, n)
         by_key = await memory_by_key(redis, n)
     finally:
@@ -146,20 +149,20 @@ async def memory_by_key(redis: Redis, n: int) -> dict[str, float]:
     for i in sample:
         pid, sid = person_id(i), strategy_id(i)
         per_person = {
-            "phone": keys.phone_owner(person_phone(i)),
-            "person": keys.person(pid),
-            "strategy": keys.strategy(sid),
-            "audit_person": keys.audit_person(pid),
+            "phone": KEYS.phone_owner(person_phone(i)),
+            "person": KEYS.person(pid),
+            "strategy": KEYS.strategy(sid),
+            "audit_person": KEYS.audit_person(pid),
         }
         if template_of(i).advocate:
-            per_person["advocate"] = keys.advocate(advocate_phone(i))
+            per_person["advocate"] = KEYS.advocate(advocate_phone(i))
         for kind, key in per_person.items():
             kinds.setdefault(kind, []).append(await usage(key))
     out = {kind: sum(v) / len(sample) for kind, v in kinds.items()}
     for kind, key in (
-        ("people", keys.PEOPLE),
-        ("strategies", keys.STRATEGIES),
-        ("audit", keys.AUDIT),
+        ("people", KEYS.PEOPLE),
+        ("strategies", KEYS.STRATEGIES),
+        ("audit", KEYS.AUDIT),
     ):
         out[kind] = await usage(key) / n
     return {kind: round(v) for kind, v in out.items()}

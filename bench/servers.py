@@ -18,7 +18,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,15 +32,20 @@ from bench import people
 from bench.common import ACCOUNT_SID, AUTH_TOKEN, DEFAULT_ROUTE, PUBLIC_URL, VOICE_URL
 from callguard import urls
 from callguard.demo_phone import twilio_like_answer, twilio_like_status
-from callguard.store import keys
 from callguard.store.connection import connect
+from callguard.store.keys import Keys
+
+# The benchmark runs one office under the default prefix.
+KEYS = Keys()
 
 BASELINES = ("static", "one_round_trip", "floor")
 
 
-async def serve(app: web.Application, ready: Path) -> None:
+async def serve(app: web.Application | Awaitable[web.Application], ready: Path) -> None:
     """Listen on a free loopback port (as ``web.run_app`` does for ``callguard serve``,
     access log off), write the port to ``ready``, and run until SIGTERM or SIGINT."""
+    if not isinstance(app, web.Application):
+        app = await app
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -57,7 +62,7 @@ async def serve(app: web.Application, ready: Path) -> None:
         await runner.cleanup()
 
 
-def callguard_app(redis_url: str, twilio_base: str, data_dir: Path) -> web.Application:
+async def callguard_app(redis_url: str, twilio_base: str, data_dir: Path) -> web.Application:
     from callguard.bootstrap import build_app
     from callguard.settings import Settings
 
@@ -72,7 +77,7 @@ def callguard_app(redis_url: str, twilio_base: str, data_dir: Path) -> web.Appli
         twilio_api_base=twilio_base,
         default_route=DEFAULT_ROUTE,
     )
-    return build_app(settings)
+    return await build_app(settings)
 
 
 def standin_app() -> web.Application:
@@ -163,7 +168,7 @@ class Floor:
             raise web.HTTPForbidden()
         call_sid, caller, to = params["CallSid"], params["From"], params["To"]
         found = await self.script(
-            keys=[f"bench:call:{call_sid}", keys.phone_owner(caller)],
+            keys=[f"bench:call:{call_sid}", KEYS.phone_owner(caller)],
             args=[caller, to, time.time()],
         )
         if not self.post:

@@ -12,7 +12,6 @@ from callguard.domain.roles import Role
 from callguard.domain.users import Actor, User
 from callguard.services.container import Services
 from callguard.services.errors import Conflict
-from callguard.store import keys
 
 DEMO_USERS = (
     User(
@@ -128,7 +127,7 @@ DEMO_PEOPLE = (
 
 async def load_demo_data(services: Services, now: datetime) -> bool:
     """Create the demo people and strategies once; False when they were already there."""
-    if not await services.redis.set(keys.PREFIX + "demo:loaded", "1", nx=True):
+    if not await services.redis.set(services.keys.demo_loaded(), "1", nx=True):
         return False
     for user in DEMO_USERS:
         await services.users.put_user(user)

@@ -59,7 +59,7 @@ class Rejection:
 
 
 @dataclass
-class Plan:
+class ImportPlan:
     people: list[Person] = field(default_factory=list)
     strategies: list[Strategy] = field(default_factory=list)
     audits: list[AuditEntry] = field(default_factory=list)
@@ -94,7 +94,7 @@ class Importer:
         self.actor = actor
         self.now = now
         self.today = today
-        self.plan = Plan()
+        self.plan = ImportPlan()
         self._people_by_phone: dict[str, Person] = {}
         self._planned: set[str] = set()
 
@@ -250,7 +250,7 @@ def plan_import(
     now: datetime,
     today: date,
     progress: Callable[[int, int], None] | None = None,
-) -> Plan:
+) -> ImportPlan:
     with path.open(newline="", encoding="utf-8-sig") as stream:
         total = max(sum(1 for _ in stream) - 1, 0)
     importer = Importer(policy, actor, now, today)
@@ -262,12 +262,12 @@ def plan_import(
     return importer.plan
 
 
-async def apply_plan(store: RegisterStore, plan: Plan) -> list[str]:
+async def apply_plan(store: RegisterStore, plan: ImportPlan) -> list[str]:
     """Write the plan in one transaction; the phones already held elsewhere, if any."""
     return await store.import_batch(plan.people, plan.strategies, plan.audits)
 
 
-def report(plan: Plan) -> list[str]:
+def report(plan: ImportPlan) -> list[str]:
     lines = [
         f"rows: {plan.rows}; people: {len(plan.people)}; strategies: "
         f"{len(plan.strategies)}; rejected rows: {len(plan.rejected)}"

@@ -1,5 +1,15 @@
-"""Logging: one JSON object per line, with any phone number that slips into a message
-masked (the code masks numbers itself; this is the safety net for UK GDPR)."""
+"""Logging: one JSON object per line (or one text line per record), with any phone number
+that slips into a message masked (the code masks numbers itself; this is the safety net for
+UK GDPR), control characters escaped, and secrets hidden.
+
+Escaping: a value that reaches a log (a user name, a header, a form field) cannot start a
+line of its own: newlines, carriage returns, escape sequences and every other control
+character (C0, DEL, C1, and the Unicode line and paragraph separators) are written as
+``\\n``, ``\\x1b``, ``\\u2028`` and so on. In the text format a traceback keeps its lines,
+each indented under the record it belongs to, its control characters escaped too.
+
+Secrets: an argon2 password hash or a CallGuard API token anywhere in a message is replaced
+by a marker, whatever logged it."""
 
 from __future__ import annotations
 
@@ -13,10 +23,41 @@ from callguard.phones import mask_phone
 # Digit runs that look like phone numbers: 9 to 15 digits, single spaces allowed between
 # them, an optional plus. Hyphens are not allowed, so dates and times are left alone.
 _PHONE = re.compile(r"(?<![\w*:,.-])\+?\d(?: ?\d){8,14}(?![\w*:,.-])")
+# Characters that could end a line or drive a terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Not JSON-escaped by json.dumps(ensure_ascii=False), and read as line ends by some readers.
+_JSON_RAW_CONTROL = re.compile(r"[\x7f-\x9f\u2028\u2029]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_SECRETS = (
+    (re.compile(r"\$argon2(?:id|i|d)\$[^\s'\"]*"), "[password hash hidden]"),
+    (re.compile(r"\bcg_[A-Za-z0-9_-]{16,}"), "[token hidden]"),
+)
 
 
 def mask_phones_in(text: str) -> str:
     return _PHONE.sub(lambda m: mask_phone(m.group(0).replace(" ", "")), text)
+
+
+def _escape(char: str) -> str:
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` on one line: every control character written as an escape."""
+    return _CONTROL.sub(lambda m: _escape(m.group(0)), text)
+
+
+def hide_secrets(text: str) -> str:
+    for pattern, marker in _SECRETS:
+        text = pattern.sub(marker, text)
+    return text
+
+
+def _safe(text: str) -> str:
+    return hide_secrets(mask_phones_in(text))
 
 
 class JsonFormatter(logging.Formatter):
@@ -25,16 +66,34 @@ class JsonFormatter(logging.Formatter):
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": mask_phones_in(record.getMessage()),
+            "message": _safe(record.getMessage()),
         }
         if record.exc_info:
-            entry["error"] = mask_phones_in(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+            entry["error"] = _safe(self.formatException(record.exc_info))
+        line = json.dumps(entry, ensure_ascii=False)  # escapes C0 controls itself
+        return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", line)
 
 
 class MaskingFormatter(logging.Formatter):
+    """The text format: one line per record, its message escaped; a traceback follows,
+    each of its lines indented (so nothing in it can pass for a record of its own)."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return mask_phones_in(super().format(record))
+        record.message = escape_controls(_safe(record.getMessage()))
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record)
+        extra = []
+        if record.exc_info:
+            extra.append(self.formatException(record.exc_info))
+        elif record.exc_text:
+            extra.append(record.exc_text)
+        if record.stack_info:
+            extra.append(self.formatStack(record.stack_info))
+        for block in extra:
+            for line in block.splitlines():
+                text += "\n    | " + escape_controls(_safe(line))
+        return text
 
 
 def configure(json_lines: bool, level: int = logging.INFO) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,11 +24,8 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from callguard.clock import Clock
-from callguard.policy import Policy
-from callguard.services.duties import Duties, JobRun, build_duties
-from callguard.services.notify import Mailer
-from callguard.services.reminders import notice_emails
-from callguard.store.connection import connect
+from callguard.domain.duties import JOB_TIMINGS
+from callguard.services.duties import Duties, JobRun
 
 log = logging.getLogger("callguard.scheduler")
 
@@ -45,12 +41,13 @@ class Schedule:
     daily_at: tuple[int, int] | None = None
 
 
+# From the one table of job timings (callguard.domain.duties): a daily job at its time,
+# the others every period.
 SCHEDULE: Mapping[str, Schedule] = {
-    "reviews": Schedule(interval=timedelta(hours=1)),
-    "file_notes": Schedule(interval=timedelta(minutes=15)),
-    "messages": Schedule(interval=timedelta(minutes=15)),
-    "retention": Schedule(daily_at=(2, 30)),
-    "oversight_report": Schedule(daily_at=(6, 0)),
+    name: Schedule(daily_at=timing.daily_at)
+    if timing.daily_at
+    else Schedule(interval=timing.period)
+    for name, timing in JOB_TIMINGS.items()
 }
 
 
@@ -128,35 +125,3 @@ class DutyScheduler:
         for task in list(self._in_flight):
             task.cancel()
         await asyncio.gather(*self._in_flight, return_exceptions=True)
-
-
-async def run_worker(
-    redis_url: str,
-    policy: Policy,
-    tz: ZoneInfo,
-    clock: Clock,
-    *,
-    once: bool,
-    mailer: Mailer | None = None,
-    public_url: str | None = None,
-) -> list[JobRun]:
-    """``callguard worker``: the duties without the web service. ``once`` runs every job
-    for now and returns (for a cron-driven deployment); otherwise the scheduler runs until
-    SIGINT or SIGTERM. With a ``mailer``, notices are e-mailed too."""
-    redis = connect(redis_url)
-    duties = build_duties(redis, policy, tz, emails=notice_emails(mailer, redis, public_url))
-    try:
-        if once:
-            return [await duties.run(name, clock.now()) for name in duties.jobs]
-        scheduler = DutyScheduler(duties, clock, tz)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        scheduler.start()
-        log.info("worker running jobs: %s", ", ".join(scheduler.job_ids()))
-        await stop.wait()
-        await scheduler.stop()
-        return scheduler.runs
-    finally:
-        await redis.aclose()

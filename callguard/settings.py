@@ -1,12 +1,21 @@
-"""Typed settings, read from ``CALLGUARD_*`` environment variables (CONTRACT §2)."""
+"""Typed settings, read from ``CALLGUARD_*`` environment variables (CONTRACT §2).
+
+The one source of settings for every entry point: ``serve``, ``worker``, each command and
+the tests construct ``Settings`` (tests directly, with arguments), and nothing else reads a
+``CALLGUARD_*`` variable. A bad value fails here, one line per problem, before anything
+listens.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from callguard.phones import InvalidPhone, normalise_route
 from callguard.store.connection import BadRedisUrl, is_cluster_url, parse_url
@@ -15,6 +24,10 @@ from callguard.store.keys import BadPrefix, check_prefix
 # Shipped inside the package (callguard/policies links to the repository's policies/), so
 # an installed CallGuard finds it too.
 DEFAULT_POLICY = Path(__file__).parent / "policies" / "lancashire-opcc.toml"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Twilio's account SIDs: "AC" and 32 hexadecimal digits.
+_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 
 
 class Settings(BaseSettings):
@@ -51,6 +64,46 @@ class Settings(BaseSettings):
     # Seconds after start-up before the frequent jobs first fire (a restarted replica
     # catches up then); daily jobs keep their times.
     scheduler_first_run_s: float = Field(default=30.0, ge=0, le=3600)
+    # Logs: "text", or "json" for one JSON object per line (phone numbers masked either way).
+    log_format: Literal["text", "json"] = "text"
+    # Single sign-on: the header a trusted proxy names the signed-in user in, and the
+    # proxies' addresses or networks (comma-separated) whose header is believed.
+    sso_header: str | None = Field(default=None, max_length=100)
+    sso_trusted_proxies: Annotated[list[Network], NoDecode] = []
+    # Failed sign-ins per user name in 15 minutes before the name is locked.
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("sso_trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return [
+                    ipaddress.ip_network(part.strip(), strict=False)
+                    for part in value.split(",")
+                    if part.strip()
+                ]
+            except ValueError as exc:
+                raise ValueError(
+                    "must be addresses or networks separated by commas, like 10.0.0.5,10.1.0.0/24"
+                ) from exc
+        return value
+
+    @field_validator("sso_header")
+    @classmethod
+    def _header_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.replace("-", "").isalnum():
+            raise ValueError("must be an HTTP header name such as X-Forwarded-User")
+        return value or None
+
+    @model_validator(mode="after")
+    def _proxies_for_header(self) -> Settings:
+        if self.sso_header and not self.sso_trusted_proxies:
+            raise ValueError(
+                "CALLGUARD_SSO_TRUSTED_PROXIES must name the proxy's addresses when "
+                "CALLGUARD_SSO_HEADER is set"
+            )
+        return self
 
     @field_validator("public_url")
     @classmethod
@@ -133,12 +186,22 @@ REQUIRED_BY_SERVE = ("public_url", "twilio_account_sid", "twilio_auth_token", "d
 
 
 def problems_for_serve(settings: Settings) -> list[str]:
-    """One line per missing setting that ``callguard serve`` needs."""
-    return [
+    """One line per setting that ``callguard serve`` needs and is missing or malformed."""
+    problems = [
         f"CALLGUARD_{name.upper()}: required by 'callguard serve' but not set"
         for name in REQUIRED_BY_SERVE
         if getattr(settings, name) in (None, "")
     ]
+    sid = settings.twilio_account_sid
+    if sid and not _ACCOUNT_SID.fullmatch(sid):
+        problems.append(
+            "CALLGUARD_TWILIO_ACCOUNT_SID: must be AC followed by 32 hexadecimal digits, "
+            "as shown in the Twilio Console"
+        )
+    token = settings.twilio_auth_token
+    if token is not None and not token.get_secret_value().strip():
+        problems.append("CALLGUARD_TWILIO_AUTH_TOKEN: required by 'callguard serve' but empty")
+    return problems
 
 
 def describe_validation_error(error: ValidationError) -> list[str]:

@@ -6,7 +6,8 @@ check (``webhooks.signature``) uses the same public URL plus the request's raw p
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import re
+from urllib.parse import unquote, urlencode, urlsplit
 
 VOICE = "/webhooks/twilio/voice"
 STATUS = "/webhooks/twilio/status"
@@ -57,3 +58,30 @@ class Callbacks:
 def conference_name(call_sid: str) -> str:
     """One conference per inbound call, named after it."""
     return f"cg-{call_sid}"
+
+
+# A path on this site: "/" then printable ASCII only (no space, no control character, no
+# backslash: browsers read "/\\host" as "//host", and drop tabs and newlines inside URLs).
+_LOCAL_PATH = re.compile(r"/[!-\[\]-~]*")
+# Once decoded: no backslash and no control character (C0, DEL, C1).
+_UNSAFE_DECODED = re.compile(r"[\\\x00-\x1f\x7f-\x9f]")
+
+
+def safe_local_path(target: str, *, refuse: tuple[str, ...] = ()) -> str | None:
+    """``target`` when it can only lead to a path on CallGuard itself, else None (an open
+    redirect otherwise). Checked as given and once percent-decoded, since some browsers and
+    proxies decode before they resolve: ``//evil``, ``/\\evil``, ``/%5Cevil``,
+    ``https://evil``, ``/%2F%2Fevil`` and anything with a control character are refused.
+    Paths starting with one of ``refuse`` are refused too (e.g. the sign-in page itself)."""
+    if not target or len(target) > 2000 or not _LOCAL_PATH.fullmatch(target):
+        return None
+    decoded = unquote(target)
+    if _UNSAFE_DECODED.search(decoded):
+        return None
+    for form in (target, decoded):
+        parts = urlsplit(form)
+        if form.startswith("//") or parts.scheme or parts.netloc:
+            return None
+        if refuse and parts.path.startswith(refuse):
+            return None
+    return target

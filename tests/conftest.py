@@ -18,8 +18,8 @@ from callguard.domain.roles import Role
 from callguard.domain.users import User
 from callguard.policy import Policy, load_policy
 from callguard.settings import Settings
-from callguard.store import keys
 from callguard.store.connection import connect
+from callguard.store.keys import DEFAULT_PREFIX, Keys
 from callguard.store.launcher import EmbeddedRedis
 from callguard.store.users import UserStore
 from tests.topologies import SyncCluster
@@ -40,6 +40,9 @@ DEFAULT_NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 # redis-server processes are unaffected. The default is one embedded redis-server.
 ON_CLUSTER = os.environ.get("CALLGUARD_TEST_REDIS") == "cluster"
 CLUSTER_PREFIX = "cg:{test}:"
+# The office's key names in every test: the app's come from the same settings.
+TEST_PREFIX = CLUSTER_PREFIX if ON_CLUSTER else DEFAULT_PREFIX
+KEYS = Keys(TEST_PREFIX)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,7 +59,6 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server: EmbeddedRedis | SyncCluster
     if ON_CLUSTER:
         server = SyncCluster(tmp_path_factory.mktemp("cluster"))
-        keys.use_prefix(CLUSTER_PREFIX)
     else:
         server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False)
     server.start()
@@ -106,21 +108,21 @@ def settings(redis_url: str, twilio: TwilioStandIn, tmp_path: Path) -> Settings:
         policy=POLICY_PATH,
         # Scheduled duties are driven directly in tests (tests/integration/test_scheduler_*).
         scheduler_enabled=False,
-        redis_key_prefix=CLUSTER_PREFIX if ON_CLUSTER else keys.DEFAULT_PREFIX,
+        redis_key_prefix=TEST_PREFIX,
     )
 
 
-def make_app(settings: Settings, policy: Policy, clock: FixedClock) -> web.Application:
+async def make_app(settings: Settings, policy: Policy, clock: FixedClock) -> web.Application:
     from callguard.bootstrap import build_app
 
-    return build_app(settings, policy=policy, clock=clock)
+    return await build_app(settings, policy=policy, clock=clock)
 
 
 @pytest.fixture
 async def client(
     settings: Settings, policy: Policy, clock: FixedClock
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    app = make_app(settings, policy, clock)
+    app = await make_app(settings, policy, clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
         yield test_client
 
@@ -148,7 +150,7 @@ USERS = (
 async def tokens(redis_url: str) -> dict[str, str]:
     """A bearer token per role: ``tokens["manager"]`` and so on."""
     client = connect(redis_url)
-    users = UserStore(client)
+    users = UserStore(client, KEYS)
     out: dict[str, str] = {}
     for user in USERS:
         await users.put_user(user)

@@ -19,7 +19,7 @@ from callguard.settings import Settings
 from callguard.store.connection import connect
 from callguard.store.launcher import MAX_SOCKET_PATH, EmbeddedRedis
 from callguard.store.users import UserStore
-from tests.conftest import USERS, make_app
+from tests.conftest import KEYS, USERS, make_app
 
 Client = TestClient[web.Request, web.Application]
 
@@ -69,7 +69,7 @@ class KillableRedis:
 async def create_tokens(redis_url: str) -> dict[str, str]:
     """A bearer token per role in this Redis (as the ``tokens`` fixture does)."""
     client = connect(redis_url)
-    users = UserStore(client)
+    users = UserStore(client, KEYS)
     out: dict[str, str] = {}
     for user in USERS:
         await users.put_user(user)
@@ -83,6 +83,6 @@ async def app_client(
     settings: Settings, policy: Policy, clock: FixedClock
 ) -> AsyncIterator[Client]:
     """The real app (API and Twilio edge) for ``settings``, served on a local port."""
-    app = make_app(settings, policy, clock)
+    app = await make_app(settings, policy, clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield client

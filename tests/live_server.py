@@ -31,7 +31,7 @@ def live_server(settings: Settings, policy: Policy, clock: FixedClock) -> Iterat
     port_box: list[int] = []
 
     async def start() -> None:
-        runner = web.AppRunner(make_app(settings, policy, clock), access_log=None)
+        runner = web.AppRunner(await make_app(settings, policy, clock), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

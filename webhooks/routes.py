@@ -11,7 +11,8 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from callguard import urls
-from callguard.domain.calls import Decision
+from callguard.domain.caller_match import Decision
+from callguard.domain.records import CallRecord
 from callguard.phones import mask_phone
 from callguard.services.container import Services
 from callguard.services.screening import InboundCall, Screened
@@ -60,6 +61,21 @@ def _int(form: MultiDictProxy[str], name: str) -> int | None:
     if not value.isdigit() or len(value) > 9:
         raise web.HTTPBadRequest(text=f"{name}: not a whole number")
     return int(value)
+
+
+def _extra_time(record: CallRecord | None) -> bool:
+    """Whether the caller gets extra time to speak (a reasonable adjustment); when their
+    record cannot be read (the store is away), they get it: more time never harms."""
+    return record.extra_time if record is not None else True
+
+
+async def _fail_open(step: Awaitable[object], what: str) -> None:
+    """Run a step whose failure must not fail the webhook: Twilio gets its TwiML whatever
+    happens (CONTRACT §6). Updates are spooled by the step itself when the store is away."""
+    try:
+        await step
+    except Exception:
+        log.exception("%s failed; answering all the same", what)
 
 
 Handler = Callable[[web.Request, MultiDictProxy[str], Services], Awaitable[web.StreamResponse]]
@@ -147,7 +163,8 @@ async def status(
 ) -> web.Response:
     call_sid = _call_sid(_field(form, "CallSid", required=True))
     call_status = _field(form, "CallStatus", required=True)
-    await services.call_events.status(call_sid, call_status, _int(form, "CallDuration"))
+    duration_s = _int(form, "CallDuration")
+    await _fail_open(services.call_events.status(call_sid, call_status, duration_s), "status")
     return _xml(twiml.say_only(services.policy, []))
 
 
@@ -156,8 +173,9 @@ async def conference(
     request: web.Request, form: MultiDictProxy[str], services: Services
 ) -> web.Response:
     call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
-    await services.call_events.conference_event(
-        call_sid, _field(form, "StatusCallbackEvent"), _field(form, "ConferenceSid")
+    event, conference_sid = _field(form, "StatusCallbackEvent"), _field(form, "ConferenceSid")
+    await _fail_open(
+        services.call_events.conference_event(call_sid, event, conference_sid), "conference"
     )
     return _xml(twiml.say_only(services.policy, []))
 
@@ -165,7 +183,8 @@ async def conference(
 @signed
 async def leg(request: web.Request, form: MultiDictProxy[str], services: Services) -> web.Response:
     call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
-    await services.call_events.leg_status(call_sid, _field(form, "CallStatus", required=True))
+    leg_status = _field(form, "CallStatus", required=True)
+    await _fail_open(services.call_events.leg_status(call_sid, leg_status), "leg status")
     return _xml(twiml.say_only(services.policy, []))
 
 
@@ -174,10 +193,11 @@ async def unanswered(
     request: web.Request, form: MultiDictProxy[str], services: Services
 ) -> web.Response:
     call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
-    record = await services.call_events.get(call_sid)
+    record = await services.call_events.get_if_reachable(call_sid)
+    spoc_name = record.spoc_name if record else None
     messages = services.policy.messages
-    if record.spoc_name:
-        line = messages.unanswered_spoc.replace("{spoc}", record.spoc_name)
+    if spoc_name:
+        line = messages.unanswered_spoc.replace("{spoc}", spoc_name)
     else:
         line = messages.unanswered
     return _xml(
@@ -185,9 +205,11 @@ async def unanswered(
             services.policy,
             services.callbacks,
             call_sid,
-            extra_time=record.extra_time,
+            extra_time=_extra_time(record),
             lines=[line],
-            for_spoc=record.spoc_name is not None,
+            # Unknown (the store is away): the message callback takes the SPOC's name from
+            # the record once it can be read, if the call had one.
+            for_spoc=spoc_name is not None if record is not None else True,
         )
     )
 
@@ -199,15 +221,15 @@ async def gather(
     """A refused caller pressed a key: a different matter (§3.8), as the policy file says."""
     call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
     digits = _field(form, "Digits")
-    record = await services.call_events.get(call_sid)
+    record = await services.call_events.get_if_reachable(call_sid)
     policy = services.policy
     if digits != policy.new_matter.digit:
         return _xml(
             twiml.leave_message(
-                policy, services.callbacks, call_sid, extra_time=record.extra_time, lines=[]
+                policy, services.callbacks, call_sid, extra_time=_extra_time(record), lines=[]
             )
         )
-    await services.call_events.new_matter_claimed(call_sid)
+    await _fail_open(services.call_events.new_matter_claimed(call_sid), "new matter")
     if policy.new_matter.action == "connect":
         route = services.screening.default_route
         return _xml(twiml.direct_dial(policy, route))
@@ -216,7 +238,7 @@ async def gather(
             policy,
             services.callbacks,
             call_sid,
-            extra_time=record.extra_time,
+            extra_time=_extra_time(record),
             lines=[],
             new_matter=True,
             intro=policy.new_matter.confirmation,
@@ -229,21 +251,30 @@ async def message(
     request: web.Request, form: MultiDictProxy[str], services: Services
 ) -> web.Response:
     call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
-    record = await services.call_events.get(call_sid)
-    await services.call_events.message_recorded(
-        call_sid,
-        recording_sid=_field(form, "RecordingSid", required=True),
-        recording_url=_field(form, "RecordingUrl", required=True),
-        duration_s=_int(form, "RecordingDuration") or 0,
-        new_matter=request.query.get("new_matter") == "1",
-        for_spoc=record.spoc_name if request.query.get("for_spoc") == "1" else None,
-        now=services.clock.now(),
+    recording_sid = _field(form, "RecordingSid", required=True)
+    recording_url = _field(form, "RecordingUrl", required=True)
+    duration_s = _int(form, "RecordingDuration") or 0
+    record = await services.call_events.get_if_reachable(call_sid)
+    for_spoc = request.query.get("for_spoc") == "1"
+    # Kept (in the store, else fsync'd to the spool) before the caller is thanked.
+    await _fail_open(
+        services.call_events.message_recorded(
+            call_sid,
+            recording_sid=recording_sid,
+            recording_url=recording_url,
+            duration_s=duration_s,
+            new_matter=request.query.get("new_matter") == "1",
+            for_spoc=record.spoc_name if record and for_spoc else None,
+            now=services.clock.now(),
+            spoc_from_record=for_spoc and record is None,
+        ),
+        "message",
     )
     return _xml(
         twiml.say_then_hang_up(
             services.policy,
             ["Thank you. Your message will be listened to by a member of staff. Goodbye."],
-            extra_time=record.extra_time,
+            extra_time=_extra_time(record),
         )
     )
 
@@ -254,10 +285,11 @@ async def recording(
 ) -> web.Response:
     call_sid = _call_sid(request.query.get("call_sid", ""), "call_sid")
     if _field(form, "RecordingStatus") in ("", "completed"):
-        await services.call_events.recording_ready(
-            call_sid,
-            _field(form, "RecordingSid", required=True),
-            _field(form, "RecordingUrl", required=True),
+        recording_sid = _field(form, "RecordingSid", required=True)
+        recording_url = _field(form, "RecordingUrl", required=True)
+        await _fail_open(
+            services.call_events.recording_ready(call_sid, recording_sid, recording_url),
+            "recording",
         )
     return _xml(twiml.say_only(services.policy, []))
 
@@ -312,3 +344,10 @@ def install(app: web.Application, settings: Settings) -> None:
         (urls.ANNOUNCE, announce),
     ):
         app.router.add_post(path, handler, name="twilio-" + path.rsplit("/", 1)[1])
+
+    async def bound_follow_ups(app: web.Application) -> None:
+        # A follow-up webhook waits for the store no longer than the inbound call does.
+        services = app[SERVICES]
+        services.call_events.budget_s = services.screening.budget_s
+
+    app.on_startup.append(bound_follow_ups)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from callguard.domain.calls import Decision
+from callguard.domain.caller_match import Decision
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.policy import Policy
 from callguard.urls import Callbacks, conference_name

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from callguard.domain.calls import (
+from callguard.domain.caller_match import (
     REFUSAL_PRECEDENCE,
     CallerMatch,
     Decision,

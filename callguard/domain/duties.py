@@ -16,8 +16,31 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Self
 
+from callguard.domain.dates import YEAR_RANGE, year_in_range
+
 # The line manager hears of an incomplete file note this long after it fell due.
 NOTE_ESCALATION_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class JobTiming:
+    """How often a scheduled job runs: at most once per ``period`` (``trigger_period``),
+    which is also how often the scheduler fires it; or, for a daily job, at ``daily_at``
+    (hour, minute, office-local time)."""
+
+    period: timedelta
+    daily_at: tuple[int, int] | None = None
+
+
+# The one table of every scheduled job's timing: the duties (one run per period, across
+# replicas) and the scheduler (when to fire) both read it, so they cannot disagree.
+JOB_TIMINGS: dict[str, JobTiming] = {
+    "reviews": JobTiming(timedelta(hours=1)),
+    "file_notes": JobTiming(timedelta(minutes=15)),
+    "messages": JobTiming(timedelta(minutes=15)),
+    "retention": JobTiming(timedelta(days=1), daily_at=(2, 30)),
+    "oversight_report": JobTiming(timedelta(days=1), daily_at=(6, 0)),
+}
 
 _QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")
 
@@ -92,6 +115,8 @@ class Quarter:
         found = _QUARTER.fullmatch(text)
         if not found:
             raise ValueError("must be a quarter like 2026-Q4")
+        if not year_in_range(int(found.group(1))):
+            raise ValueError(YEAR_RANGE)
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from callguard.domain.dates import InputDate
 from callguard.phones import InvalidPhone, normalise_phone, normalise_route
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -252,8 +253,8 @@ class StrategyIn(Model):
     matter_ref: MatterRef
     reason: Text
     restrictions: Restrictions
-    notified_on: date | None = None
-    review_due: date
+    notified_on: InputDate | None = None
+    review_due: InputDate
     adjustment_override: AdjustmentOverride | None = None
 
 
@@ -263,7 +264,7 @@ class StrategyChanges(Model):
     matter_ref: MatterRef | None = None
     reason: Text | None = None
     restrictions: Restrictions | None = None
-    review_due: date | None = None
+    review_due: InputDate | None = None
     adjustment_override: AdjustmentOverride | None = None
 
 
@@ -271,7 +272,7 @@ class RevisionIn(Model):
     expected_version: int = Field(ge=1)
     changes: StrategyChanges
     why: Text
-    notified_on: date | None = None
+    notified_on: InputDate | None = None
 
 
 class Revision(Model):
@@ -289,9 +290,9 @@ class ReviewIn(Model):
     outcome: Literal["continue", "revise", "end"]
     notes: Text
     expected_version: int = Field(ge=1)
-    next_review_due: date | None = None
+    next_review_due: InputDate | None = None
     revision: RevisionIn | None = None
-    notified_on: date | None = None
+    notified_on: InputDate | None = None
 
     @model_validator(mode="after")
     def _outcome_needs(self) -> ReviewIn:
@@ -313,7 +314,7 @@ class Review(Model):
 class EndIn(Model):
     expected_version: int = Field(ge=1)
     why: Text
-    notified_on: date | None = None
+    notified_on: InputDate | None = None
 
 
 class ShareIn(Model):
@@ -331,7 +332,7 @@ class Share(ShareIn):
 
 
 class NotifiedIn(Model):
-    notified_on: date
+    notified_on: InputDate
 
 
 class Strategy(Model):

@@ -16,8 +16,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from callguard.domain.dates import InputDateTime
 from callguard.domain.models import Text
 from callguard.domain.records import CallEvent, CallRecord
 from callguard.phones import mask_phone
@@ -90,7 +91,7 @@ def _date_time_text(value: object) -> object:
     return value
 
 
-DateTimeText = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
+DateTimeText = Annotated[InputDateTime, BeforeValidator(_date_time_text)]
 
 
 class NoteFields(BaseModel):

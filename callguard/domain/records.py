@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from callguard.domain.calls import Decision, Outcome
+from callguard.domain.caller_match import Decision, Outcome
 
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 TriageOutcome = Literal["new_complaint", "criminal_matter", "safeguarding", "no_action"]

@@ -7,7 +7,7 @@ The offer to leave a message and the new-matter prompt are added by the TwiML la
 
 from __future__ import annotations
 
-from callguard.domain.calls import Decision
+from callguard.domain.caller_match import Decision
 from callguard.policy import Policy
 
 _WINDOW_RULES = ("call_windows.outside", "call_windows.quota")

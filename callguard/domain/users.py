@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from callguard.domain.roles import Role
@@ -39,3 +41,16 @@ def password_problems(password: str) -> list[str]:
     if not password.strip():
         return ["must not be only spaces"]
     return []
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in web session (``callguard.store.sessions`` keeps it in Redis)."""
+
+    id: str
+    user: str
+    role: Role
+    csrf: str
+    created_at: float
+    # Signed in through the single-sign-on proxy (no sign-out form of our own makes sense).
+    sso: bool = False

@@ -50,8 +50,8 @@ from callguard.policy import Policy, Reason
 from callguard.services.errors import Conflict, Invalid, NotFound, ServiceError
 from callguard.services.notes import FileNotes
 from callguard.services.notify import Notifier
-from callguard.store.calls import CallStore
-from callguard.store.notes import NoteStore
+from callguard.store.call_records import CallStore
+from callguard.store.file_notes import NoteStore
 from callguard.store.register import RegisterStore
 from callguard.store.users import UserStore
 from callguard.telephony import Telephony

@@ -30,24 +30,12 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from redis.asyncio import Redis
-
 from callguard.domain.duties import trigger_period
-from callguard.domain.roles import Role
-from callguard.policy import Policy
 from callguard.services.followups import FollowUps
-from callguard.services.reminders import NoticeEmails, Outbox, Recipients
 from callguard.services.reports import OversightReports
 from callguard.services.retention import LegalHolds, Retention
 from callguard.services.reviews import ReviewDuties
-from callguard.store.calls import CallStore
 from callguard.store.locks import Lease, Leases
-from callguard.store.notes import NoteStore
-from callguard.store.outbox import OutboxStore
-from callguard.store.register import RegisterStore
-from callguard.store.reports import ReportStore
-from callguard.store.retention import HoldStore, RetentionStore
-from callguard.store.users import UserStore
 
 log = logging.getLogger("callguard.duties")
 
@@ -149,45 +137,3 @@ class Duties:
                 log.warning("extending lease on %s failed (%s)", lease.job, type(error).__name__)
                 if time.monotonic() >= held_until:
                     return
-
-
-def build_duties(
-    redis: Redis,
-    policy: Policy,
-    tz: ZoneInfo,
-    *,
-    outbox: Outbox | None = None,
-    emails: NoticeEmails | None = None,
-    lease_ms: int = DEFAULT_LEASE_MS,
-    triage_role: Role = Role.manager,
-) -> Duties:
-    """Every duty wired to one Redis client. ``outbox`` is replaceable for tests that need
-    to stop a replica midway through sending; ``emails`` sends its notices by e-mail too."""
-    register = RegisterStore(redis)
-    calls = CallStore(redis)
-    notes = NoteStore(redis)
-    reports_store = ReportStore(redis)
-    outbox = outbox or Outbox(OutboxStore(redis), emails)
-    recipients = Recipients(UserStore(redis))
-    reviews = ReviewDuties(register, reports_store, outbox, recipients, policy, tz)
-    followups = FollowUps(notes, calls, outbox, recipients, policy, tz, triage_role)
-    retention = Retention(RetentionStore(redis), calls, notes, register, policy, tz)
-    reports = OversightReports(reports_store, register, calls, tz)
-    jobs = [
-        Job("reviews", timedelta(hours=1), reviews.run),
-        Job("file_notes", timedelta(minutes=15), followups.file_notes),
-        Job("messages", timedelta(minutes=15), followups.messages),
-        Job("retention", timedelta(days=1), retention.run),
-        Job("oversight_report", timedelta(days=1), reports.keep_previous_quarter),
-    ]
-    return Duties(
-        Leases(redis),
-        jobs,
-        tz,
-        reviews=reviews,
-        followups=followups,
-        retention=retention,
-        holds=LegalHolds(HoldStore(redis), calls, notes, register),
-        reports=reports,
-        lease_ms=lease_ms,
-    )

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from redis.exceptions import RedisError
+
+# What the store raises when Redis is down or slow: the web layer answers 503 for these
+# (and the webhooks fail open), without knowing that the store is Redis.
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, TimeoutError)
+
 
 class ServiceError(Exception):
     status = 400
@@ -38,3 +44,10 @@ class Invalid(ServiceError):
     def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
         super().__init__("; ".join(f"{f}: {r}" for f, r in problems))
         self.problems = list(problems)
+
+
+class BadEncoding(Invalid):
+    """400: the body is not valid UTF-8 (or not form encoding); nothing was read from it."""
+
+    status = 400
+    code = "bad_encoding"

@@ -24,9 +24,8 @@ from callguard.domain.notes import FileNote
 from callguard.domain.roles import Role
 from callguard.policy import Policy
 from callguard.services.reminders import Notice, Outbox, Recipients
-from callguard.store import keys
-from callguard.store.calls import CallStore
-from callguard.store.notes import NoteStore
+from callguard.store.call_records import CallStore
+from callguard.store.file_notes import NoteStore
 
 _DAY_S = 24 * 3600
 # Messages waiting longer than this many at once are reminded over several runs.
@@ -118,7 +117,7 @@ class FollowUps:
     async def messages(self, now: datetime) -> dict[str, int]:
         hours = self.policy.messages.triage_within_hours
         waiting, _total = await self.calls.page(
-            keys.MESSAGES, None, now - timedelta(hours=hours), 0, MAX_MESSAGES_PER_RUN
+            self.calls.keys.MESSAGES, None, now - timedelta(hours=hours), 0, MAX_MESSAGES_PER_RUN
         )
         users = await self.recipients.with_role(self.triage_role)
         if not users:

@@ -39,8 +39,8 @@ from callguard.domain.users import Actor
 from callguard.domain.working_days import HolidayCalendar, file_note_due_at
 from callguard.policy import Policy
 from callguard.services.errors import Conflict, Forbidden, Invalid, NotFound
-from callguard.store.calls import CallStore
-from callguard.store.notes import NoteStore
+from callguard.store.call_records import CallStore
+from callguard.store.file_notes import NoteStore
 from callguard.store.users import UserStore
 
 log = logging.getLogger("callguard.notes")

@@ -35,8 +35,9 @@ from callguard.policy import Policy
 from callguard.services.background import Background
 from callguard.services.errors import NotFound
 from callguard.settings import Settings
-from callguard.store.notes import NotificationStore, WelfareStore
+from callguard.store.notifications import NotificationStore
 from callguard.store.users import UserStore
+from callguard.store.welfare import WelfareStore
 
 log = logging.getLogger("callguard.notify")
 

@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from redis.asyncio import Redis
-
 from callguard.domain.roles import Role
 from callguard.services.notify import Mailer, email_notification
-from callguard.store.notes import NotificationStore
+from callguard.store.notifications import NotificationStore
 from callguard.store.outbox import OutboxStore, StoredNotice
 from callguard.store.users import UserStore
 
@@ -169,12 +167,3 @@ class Recipients:
         if user is not None and user.line_manager:
             return [user.line_manager]
         return [n for n in await self.with_role(Role.chief_executive) if n != name]
-
-
-def notice_emails(
-    mailer: Mailer | None, redis: Redis, public_url: str | None
-) -> NoticeEmails | None:
-    """E-mail for the duties' notices, when there is a mailer (SMTP configured)."""
-    if mailer is None:
-        return None
-    return NoticeEmails(mailer, UserStore(redis), NotificationStore(redis), public_url)

@@ -28,8 +28,7 @@ from pydantic import BaseModel
 from callguard.domain.duties import Quarter, first_overdue_at, local_day
 from callguard.domain.models import Strategy, StrategyStatus
 from callguard.services.errors import Invalid
-from callguard.store import keys
-from callguard.store.calls import CallStore
+from callguard.store.call_records import CallStore
 from callguard.store.register import RegisterStore
 from callguard.store.reports import ReportStore
 
@@ -140,8 +139,8 @@ class OversightReports:
                 overdue.add(f"{s.id}:{s.review_due.isoformat()}")
         breaches = 0
         for s in in_force:
-            breaches += await self.store.count_between(keys.breaches(s.id), start, end)
-        sids = await self.store.members_between(keys.CALLS, start, end)
+            breaches += await self.store.count_between(self.store.keys.breaches(s.id), start, end)
+        sids = await self.store.members_between(self.store.keys.CALLS, start, end)
         ended = Counter(r.ended.reason for r in await self.calls.many(sids) if r.ended is not None)
         return OversightReport(
             quarter=str(quarter),
@@ -160,7 +159,9 @@ class OversightReports:
             reviews_overdue=len(overdue),
             calls=CallCounts(
                 breaches=breaches,
-                refused=await self.store.count_between(keys.calls_by_outcome("refuse"), start, end),
+                refused=await self.store.count_between(
+                    self.store.keys.calls_by_outcome("refuse"), start, end
+                ),
                 ended_by_staff=sum(ended.values()),
                 ended_by_reason=dict(sorted(ended.items())),
             ),

@@ -38,9 +38,9 @@ from callguard.domain.retention import Disposal, DisposalKind, LegalHold, LegalH
 from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.services.errors import Conflict, Invalid
-from callguard.store import keys
-from callguard.store.calls import CallStore
-from callguard.store.notes import NoteStore
+from callguard.store.call_records import CallStore
+from callguard.store.file_notes import NoteStore
+from callguard.store.keys import Keys
 from callguard.store.register import RegisterStore
 from callguard.store.retention import Disposable, HoldStore, LogEntry, RetentionStore
 
@@ -54,7 +54,7 @@ def _batches(items: Sequence[Disposable]) -> list[Sequence[Disposable]]:
     return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
 
 
-def _call_holds(call_sid: str, person_id: str | None) -> list[str]:
+def _call_holds(keys: Keys, call_sid: str, person_id: str | None) -> list[str]:
     holds = [keys.legal_hold("call", call_sid)]
     if person_id:
         holds.append(keys.legal_hold("person", person_id))
@@ -64,7 +64,7 @@ def _call_holds(call_sid: str, person_id: str | None) -> list[str]:
 _REFERENCES = ("call_sid", "file_note_id", "strategy_id")
 
 
-def _notification_holds(refs: dict[str, str], people: dict[str, str]) -> list[str]:
+def _notification_holds(keys: Keys, refs: dict[str, str], people: dict[str, str]) -> list[str]:
     """The holds sparing a notification about ``refs``: on its call, its file note, or the
     person any of them (or its strategy) is about (``people``: reference -> person)."""
     holds = []
@@ -89,6 +89,7 @@ class Retention:
         tz: ZoneInfo,
     ) -> None:
         self.store = store
+        self.keys = store.keys
         self.calls = calls
         self.notes = notes
         self.register = register
@@ -125,43 +126,43 @@ class Retention:
 
     async def _call_records(self, now: datetime, totals: dict[str, int]) -> None:
         cutoff = retention_cutoff(now, self.policy.retention.call_records_days)
-        sids = await self.store.members_before(keys.CALLS, cutoff)
+        sids = await self.store.members_before(self.keys.CALLS, cutoff)
         records = {r.call_sid: r for r in await self.calls.many(sids)}
         items = [self._call_item(sid, records.get(sid)) for sid in sids]
         await self._dispose(
             items, self._entry(now, "call_record", "call_records_days", cutoff), totals
         )
-        phones = await self.store.members_before(keys.REPEAT_CALLERS, cutoff)
-        board = [Disposable(primary={"key": keys.REPEAT_CALLERS, "member": p}) for p in phones]
+        phones = await self.store.members_before(self.keys.REPEAT_CALLERS, cutoff)
+        board = [Disposable(primary={"key": self.keys.REPEAT_CALLERS, "member": p}) for p in phones]
         await self._dispose(
             board, self._entry(now, "repeat_caller", "call_records_days", cutoff), totals
         )
 
     def _call_item(self, sid: str, record: CallRecord | None) -> Disposable:
-        zrem = [(keys.CALLS, sid), (keys.MESSAGES, sid)]
-        zrem += [(keys.calls_by_outcome(o), sid) for o in _OUTCOMES]
+        zrem = [(self.keys.CALLS, sid), (self.keys.MESSAGES, sid)]
+        zrem += [(self.keys.calls_by_outcome(o), sid) for o in _OUTCOMES]
         person_id = record.person_id if record else None
         if record is not None:
             if person_id:
-                zrem.append((keys.calls_by_person(person_id), sid))
-            zrem += [(keys.breaches(s), sid) for s in record.strategy_ids]
+                zrem.append((self.keys.calls_by_person(person_id), sid))
+            zrem += [(self.keys.breaches(s), sid) for s in record.strategy_ids]
         return Disposable(
-            primary={"key": keys.call(sid)},
-            holds=_call_holds(sid, person_id),
-            delete=[keys.call_warnings(sid)],
+            primary={"key": self.keys.call(sid)},
+            holds=_call_holds(self.keys, sid, person_id),
+            delete=[self.keys.call_warnings(sid)],
             zrem=zrem,
-            srem=[(keys.LIVE_CALLS, sid)],
+            srem=[(self.keys.LIVE_CALLS, sid)],
         )
 
     async def _messages(self, now: datetime, totals: dict[str, int]) -> None:
         cutoff = retention_cutoff(now, self.policy.retention.messages_days)
         # A message is left during its call: no message is older than its call.
-        sids = await self.store.members_before(keys.CALLS, cutoff)
+        sids = await self.store.members_before(self.keys.CALLS, cutoff)
         items = [
             Disposable(
-                primary={"key": keys.call(r.call_sid), "field": "message"},
-                holds=_call_holds(r.call_sid, r.person_id),
-                zrem=[(keys.MESSAGES, r.call_sid)],
+                primary={"key": self.keys.call(r.call_sid), "field": "message"},
+                holds=_call_holds(self.keys, r.call_sid, r.person_id),
+                zrem=[(self.keys.MESSAGES, r.call_sid)],
             )
             for r in await self.calls.many(sids)
             if r.message is not None
@@ -173,25 +174,27 @@ class Retention:
     async def _file_notes(self, now: datetime, totals: dict[str, int]) -> None:
         cutoff = retention_cutoff(now, self.policy.retention.file_notes_days)
         items = []
-        for note_id in await self.store.members_before(keys.NOTES, cutoff):
+        for note_id in await self.store.members_before(self.keys.NOTES, cutoff):
             note = await self.notes.get(note_id)
-            holds = [keys.legal_hold("file_note", note_id)]
-            zrem = [(keys.NOTES, note_id)]
+            holds = [self.keys.legal_hold("file_note", note_id)]
+            zrem = [(self.keys.NOTES, note_id)]
             if note is not None:
-                holds.append(keys.legal_hold("call", note.call_sid))
+                holds.append(self.keys.legal_hold("call", note.call_sid))
                 if note.person_id:
-                    holds.append(keys.legal_hold("person", note.person_id))
-                zrem.append((keys.notes_by_author(note.author), note_id))
-            items.append(Disposable(primary={"key": keys.note(note_id)}, holds=holds, zrem=zrem))
+                    holds.append(self.keys.legal_hold("person", note.person_id))
+                zrem.append((self.keys.notes_by_author(note.author), note_id))
+            items.append(
+                Disposable(primary={"key": self.keys.note(note_id)}, holds=holds, zrem=zrem)
+            )
         await self._dispose(items, self._entry(now, "file_note", "file_notes_days", cutoff), totals)
 
     async def _audit(self, now: datetime, totals: dict[str, int]) -> None:
         cutoff = retention_cutoff(now, self.policy.retention.audit_days)
         totals["audit_entry"] = await self.store.trim_streams(
-            [(keys.AUDIT, "")], cutoff, self._entry(now, "audit_entry", "audit_days", cutoff)
+            [(self.keys.AUDIT, "")], cutoff, self._entry(now, "audit_entry", "audit_days", cutoff)
         )
         people = await self.store.person_ids()
-        lists = [(keys.audit_person(p), keys.legal_hold("person", p)) for p in people]
+        lists = [(self.keys.audit_person(p), self.keys.legal_hold("person", p)) for p in people]
         entry = self._entry(now, "person_audit_entry", "audit_days", cutoff)
         totals["person_audit_entry"] = 0
         for i in range(0, len(lists), BATCH):
@@ -207,8 +210,8 @@ class Retention:
             people = await self._people_of(refs.values())
             items += [
                 Disposable(
-                    primary={"key": keys.notification(notification_id)},
-                    holds=_notification_holds(refs[notification_id], people),
+                    primary={"key": self.keys.notification(notification_id)},
+                    holds=_notification_holds(self.keys, refs[notification_id], people),
                     zrem=[(index, notification_id)],
                 )
                 for notification_id in ids

@@ -20,20 +20,18 @@ from datetime import datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from callguard.domain.calls import Decision, Rule
+from callguard.domain.caller_match import Decision, Rule
 from callguard.domain.decision import decide
 from callguard.domain.records import CallRecord, record_for
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.phones import mask_phone, try_normalise
 from callguard.policy import Policy
-from callguard.store import keys
-from callguard.store.calls import (
+from callguard.store.call_records import (
     CallStore,
     Existing,
     Matched,
     QuotaFull,
     RepeatCounter,
-    plan,
 )
 from callguard.store.spool import Spool
 
@@ -119,7 +117,11 @@ class Screening:
                 degraded=True,
             )
             await self.spool.append(
-                {"kind": "record", "plan": plan(record), "call_sid": call.call_sid}
+                {
+                    "kind": "record",
+                    "plan": self.store.record_plan(record),
+                    "call_sid": call.call_sid,
+                }
             )
             return Screened(self.unrestricted, record)
 
@@ -138,9 +140,13 @@ class Screening:
         if phone is not None:
             day = now.astimezone(self.tz).date().isoformat()
             repeat = RepeatCounter(
-                keys.repeat_counter(phone, day), phone, self.policy.repeat_callers.calls_per_day
+                self.store.keys.repeat_counter(phone, day),
+                phone,
+                self.policy.repeat_callers.calls_per_day,
             )
-        found = await self.store.screen(call.call_sid, phone, plan(base, repeat=repeat))
+        found = await self.store.screen(
+            call.call_sid, phone, self.store.record_plan(base, repeat=repeat)
+        )
         if isinstance(found, Existing):
             return Screened(decision_of(found.record), found.record, repeated=True)
         if not isinstance(found, Matched):
@@ -157,7 +163,7 @@ class Screening:
                 status=call.status,
             )
             written = await self.store.record(
-                plan(record, claims=decision.quota_claims), call.call_sid
+                self.store.record_plan(record, claims=decision.quota_claims), call.call_sid
             )
             if isinstance(written, Existing):
                 return Screened(decision_of(written.record), written.record, repeated=True)
@@ -191,6 +197,13 @@ class Screening:
             fields = entry["fields"]
             index = entry.get("index")
             assert isinstance(fields, dict)
+            if entry.get("spoc_from_record") and isinstance(fields.get("message"), dict):
+                # A message left for the SPOC while the record could not be read: their
+                # name comes from the record, now that it can be.
+                record = await self.store.get(call_sid)
+                if record is not None and record.spoc_name:
+                    fields = {**fields, "message": {**fields["message"]}}
+                    fields["message"]["for_spoc"] = record.spoc_name
             await self.store.update(
                 call_sid,
                 fields,

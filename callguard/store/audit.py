@@ -7,8 +7,8 @@ id is the key's. A list, not a stream: Redis 7 allocates 4 KB for a stream's fir
 which made the per-person stream two-thirds of the register's memory. Retention trims the
 list by ``at`` (UTC ISO 8601 from the clock, so its text sorts as its time).
 
-Every writer goes through here: ``add`` in a MULTI pipeline, ``plan`` with ``LUA`` in a
-script.
+Every writer goes through here: ``add`` in a MULTI pipeline, ``audit_arg`` with ``LUA`` in
+a script.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 
 from callguard.domain.audit import AuditEntry
-from callguard.store import keys
+from callguard.store.keys import Keys
 
 # The fields of an entry, in order; a person's list leaves out person_id (the key's).
 FIELDS = tuple(AuditEntry.model_fields)
@@ -60,15 +60,15 @@ def person_entries(person_id: str, lines: Sequence[str]) -> list[dict[str, str]]
     return entries
 
 
-def add(pipe: Pipeline, entry: AuditEntry) -> None:
+def add(pipe: Pipeline, keys: Keys, entry: AuditEntry) -> None:
     """Queue the entry's writes on a (MULTI) pipeline."""
     pipe.xadd(keys.AUDIT, entry.fields())  # type: ignore[arg-type]
     if entry.person_id:
         pipe.rpush(keys.audit_person(entry.person_id), person_line(entry))
 
 
-def plan(entry: AuditEntry) -> dict[str, Any]:
-    """The entry for ``LUA``'s ``audit()``."""
+def audit_arg(keys: Keys, entry: AuditEntry) -> dict[str, Any]:
+    """The entry as ``LUA``'s ``audit()`` takes it."""
     flat: list[str] = []
     for name, value in entry.fields().items():
         flat += [name, value]

@@ -1,6 +1,7 @@
 """Every Redis key CallGuard uses, and every TTL. Nothing else builds key names.
 
-Layout (all under PREFIX, ``cg:`` unless configured; see use_prefix):
+Layout (all under the office's prefix, ``cg:`` unless configured; one ``Keys(prefix)`` per
+process, built by ``callguard.bootstrap`` from the settings and handed to every store):
   person:{id}                 HASH Person, each field JSON-encoded but its id (the key's) and
                               any at its default; the index the inbound path reads: adj ->
                               JSON list of reasonable-adjustment kinds, active -> the active
@@ -48,6 +49,7 @@ Layout (all under PREFIX, ``cg:`` unless configured; see use_prefix):
   holds                       ZSET {kind}:{id} by placed epoch
   disposals                   STREAM retention disposals: kind, count, rule (no ids)
   report:oversight:{quarter}  JSON stored quarterly oversight report
+  demo:loaded                 STRING set once the demo's data is loaded (callguard demo only)
   schema                      STRING the register's storage layout ("2"; callguard/store/migrate.py)
 """
 
@@ -55,27 +57,7 @@ from __future__ import annotations
 
 import re
 
-# Every key starts with PREFIX. On a single Redis (or Sentinel) it is "cg:"; on a Redis
-# Cluster it must carry a hash tag, e.g. "cg:{lancs}:", so that every key of one office
-# lands in one slot and each script and transaction touches one slot
-# (CALLGUARD_REDIS_KEY_PREFIX; use_prefix() is called once at start-up).
 DEFAULT_PREFIX = "cg:"
-# The key names that take no argument; use_prefix() (called at the end of this module with
-# the default, and again at start-up) gives them their values.
-PREFIX: str
-PEOPLE: str
-STRATEGIES: str
-CALLS: str
-LIVE_CALLS: str
-MESSAGES: str
-REPEAT_CALLERS: str
-AUDIT: str
-USERS: str
-NOTES: str
-LEGAL_HOLDS: str
-DISPOSALS: str
-OVERDUE_REVIEWS: str
-SCHEMA: str  # the register's storage layout (callguard/store/migrate.py)
 
 _PREFIX_FORM = re.compile(r"[A-Za-z0-9_.:{}-]{1,64}")
 _HASH_TAG = re.compile(r"\{[^{}]+\}")
@@ -101,116 +83,12 @@ def check_prefix(prefix: str, *, cluster: bool = False) -> str:
     return prefix
 
 
-def use_prefix(prefix: str) -> None:
-    """Make every key start with ``prefix`` (once, at start-up, before any key is built)."""
-    global PREFIX, PEOPLE, STRATEGIES, CALLS, LIVE_CALLS, MESSAGES, REPEAT_CALLERS
-    global AUDIT, USERS, NOTES, LEGAL_HOLDS, DISPOSALS, OVERDUE_REVIEWS, SCHEMA
-    PREFIX = check_prefix(prefix)
-    PEOPLE = PREFIX + "people"
-    STRATEGIES = PREFIX + "strategies"
-    CALLS = PREFIX + "calls"
-    LIVE_CALLS = PREFIX + "calls:live"
-    MESSAGES = PREFIX + "messages"
-    REPEAT_CALLERS = PREFIX + "repeat-callers"
-    AUDIT = PREFIX + "audit"
-    USERS = PREFIX + "users"
-    NOTES = PREFIX + "notes"
-    LEGAL_HOLDS = PREFIX + "holds"
-    DISPOSALS = PREFIX + "disposals"
-    OVERDUE_REVIEWS = PREFIX + "overdue-reviews"
-    SCHEMA = PREFIX + "schema"
-
-
 # A day's repeat-call counter outlives the day so a late call near midnight still counts.
 REPEAT_COUNTER_TTL_S = 2 * 24 * 3600
 # A quota hash is kept this long past the end of the latest period it counted.
 QUOTA_GRACE_S = 35 * 24 * 3600
 # Welfare counts are kept a little over a year, the longest span GET /api/v1/welfare shows.
 WELFARE_TTL_S = 400 * 24 * 3600
-
-
-def person(person_id: str) -> str:
-    return f"{PREFIX}person:{person_id}"
-
-
-def phone_owner(e164: str) -> str:
-    return f"{PREFIX}phone:{e164}"
-
-
-def advocate(e164: str) -> str:
-    return f"{PREFIX}advocate:{e164}"
-
-
-def strategy(strategy_id: str) -> str:
-    return f"{PREFIX}strategy:{strategy_id}"
-
-
-def quota(strategy_id: str) -> str:
-    return f"{PREFIX}quota:{strategy_id}"
-
-
-def call(call_sid: str) -> str:
-    return f"{PREFIX}call:{call_sid}"
-
-
-def call_warnings(call_sid: str) -> str:
-    return f"{PREFIX}call:{call_sid}:warnings"
-
-
-def calls_by_person(person_id: str) -> str:
-    return f"{PREFIX}calls:person:{person_id}"
-
-
-def calls_by_outcome(outcome: str) -> str:
-    return f"{PREFIX}calls:outcome:{outcome}"
-
-
-def breaches(strategy_id: str) -> str:
-    return f"{PREFIX}breaches:{strategy_id}"
-
-
-def repeat_counter(e164: str, local_day: str) -> str:
-    return f"{PREFIX}repeat:{e164}:{local_day}"
-
-
-def audit_person(person_id: str) -> str:
-    return f"{PREFIX}audit:person:{person_id}"
-
-
-def user(name: str) -> str:
-    return f"{PREFIX}user:{name}"
-
-
-def token(token_hash: str) -> str:
-    return f"{PREFIX}token:{token_hash}"
-
-
-def note(note_id: str) -> str:
-    return f"{PREFIX}note:{note_id}"
-
-
-def notes_by_author(name: str) -> str:
-    return f"{PREFIX}notes:author:{name}"
-
-
-def notification(notification_id: str) -> str:
-    return f"{PREFIX}notification:{notification_id}"
-
-
-def notifications_of(user_name: str) -> str:
-    return f"{PREFIX}notifications:{user_name}"
-
-
-def welfare_counts(week: str) -> str:
-    return f"{PREFIX}welfare:{week}"
-
-
-def welfare_calls(week: str, name: str) -> str:
-    return f"{PREFIX}welfare:{week}:calls:{name}"
-
-
-def welfare_alerts(week: str) -> str:
-    return f"{PREFIX}welfare:{week}:alerts"
 
 
 # Web sign-in (callguard.web.sessions): a session outlives this much idleness, and no more
@@ -220,40 +98,139 @@ SESSION_MAX_S = 12 * 3600
 LOGIN_WINDOW_S = 15 * 60
 
 
-def password(name: str) -> str:
-    return f"{PREFIX}user:{name}:password"
-
-
-def session(session_hash: str) -> str:
-    return f"{PREFIX}session:{session_hash}"
-
-
-def login_failures(name: str) -> str:
-    return f"{PREFIX}login-failures:{name}"
-
-
 # Scheduled duties (callguard.services.duties). A due event's marker outlives the event.
 JOB_RUN_TTL_S = 8 * 24 * 3600
 
 
-def job_lock(job: str) -> str:
-    return f"{PREFIX}lock:{job}"
+class Keys:
+    """Every key name of one office, each under its prefix (``CALLGUARD_REDIS_KEY_PREFIX``).
 
+    Built once, by ``callguard.bootstrap``, and handed to every store; nothing else builds a
+    key name. Lua scripts get theirs from here too (``lua_families``), never a literal.
+    """
 
-def job_run(job: str, period: str) -> str:
-    return f"{PREFIX}job:{job}:{period}"
+    def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
+        self.prefix = check_prefix(prefix)
+        self.PEOPLE = self.prefix + "people"
+        self.STRATEGIES = self.prefix + "strategies"
+        self.CALLS = self.prefix + "calls"
+        self.LIVE_CALLS = self.prefix + "calls:live"
+        self.MESSAGES = self.prefix + "messages"
+        self.REPEAT_CALLERS = self.prefix + "repeat-callers"
+        self.AUDIT = self.prefix + "audit"
+        self.USERS = self.prefix + "users"
+        self.NOTES = self.prefix + "notes"
+        self.LEGAL_HOLDS = self.prefix + "holds"
+        self.DISPOSALS = self.prefix + "disposals"
+        self.OVERDUE_REVIEWS = self.prefix + "overdue-reviews"
+        self.SCHEMA = self.prefix + "schema"
 
+    def __repr__(self) -> str:
+        return f"Keys({self.prefix!r})"
 
-def once(event: str) -> str:
-    return f"{PREFIX}once:{event}"
+    def person(self, person_id: str) -> str:
+        return f"{self.prefix}person:{person_id}"
 
+    def phone_owner(self, e164: str) -> str:
+        return f"{self.prefix}phone:{e164}"
 
-def legal_hold(kind: str, target_id: str) -> str:
-    return f"{PREFIX}hold:{kind}:{target_id}"
+    def advocate(self, e164: str) -> str:
+        return f"{self.prefix}advocate:{e164}"
 
+    def strategy(self, strategy_id: str) -> str:
+        return f"{self.prefix}strategy:{strategy_id}"
 
-def oversight_report(quarter: str) -> str:
-    return f"{PREFIX}report:oversight:{quarter}"
+    def quota(self, strategy_id: str) -> str:
+        return f"{self.prefix}quota:{strategy_id}"
 
+    def call(self, call_sid: str) -> str:
+        return f"{self.prefix}call:{call_sid}"
 
-use_prefix(DEFAULT_PREFIX)
+    def call_warnings(self, call_sid: str) -> str:
+        return f"{self.prefix}call:{call_sid}:warnings"
+
+    def calls_by_person(self, person_id: str) -> str:
+        return f"{self.prefix}calls:person:{person_id}"
+
+    def calls_by_outcome(self, outcome: str) -> str:
+        return f"{self.prefix}calls:outcome:{outcome}"
+
+    def breaches(self, strategy_id: str) -> str:
+        return f"{self.prefix}breaches:{strategy_id}"
+
+    def repeat_counter(self, e164: str, local_day: str) -> str:
+        return f"{self.prefix}repeat:{e164}:{local_day}"
+
+    def audit_person(self, person_id: str) -> str:
+        return f"{self.prefix}audit:person:{person_id}"
+
+    def user(self, name: str) -> str:
+        return f"{self.prefix}user:{name}"
+
+    def token(self, token_hash: str) -> str:
+        return f"{self.prefix}token:{token_hash}"
+
+    def note(self, note_id: str) -> str:
+        return f"{self.prefix}note:{note_id}"
+
+    def notes_by_author(self, name: str) -> str:
+        return f"{self.prefix}notes:author:{name}"
+
+    def notification(self, notification_id: str) -> str:
+        return f"{self.prefix}notification:{notification_id}"
+
+    def notifications_of(self, user_name: str) -> str:
+        return f"{self.prefix}notifications:{user_name}"
+
+    def welfare_counts(self, week: str) -> str:
+        return f"{self.prefix}welfare:{week}"
+
+    def welfare_calls(self, week: str, name: str) -> str:
+        return f"{self.prefix}welfare:{week}:calls:{name}"
+
+    def welfare_alerts(self, week: str) -> str:
+        return f"{self.prefix}welfare:{week}:alerts"
+
+    def password(self, name: str) -> str:
+        return f"{self.prefix}user:{name}:password"
+
+    def session(self, session_hash: str) -> str:
+        return f"{self.prefix}session:{session_hash}"
+
+    def login_failures(self, name: str) -> str:
+        return f"{self.prefix}login-failures:{name}"
+
+    def job_lock(self, job: str) -> str:
+        return f"{self.prefix}lock:{job}"
+
+    def job_run(self, job: str, period: str) -> str:
+        return f"{self.prefix}job:{job}:{period}"
+
+    def once(self, event: str) -> str:
+        return f"{self.prefix}once:{event}"
+
+    def legal_hold(self, kind: str, target_id: str) -> str:
+        return f"{self.prefix}hold:{kind}:{target_id}"
+
+    def oversight_report(self, quarter: str) -> str:
+        return f"{self.prefix}report:oversight:{quarter}"
+
+    def demo_loaded(self) -> str:
+        """Set once ``callguard demo`` has loaded its people and strategies."""
+        return f"{self.prefix}demo:loaded"
+
+    def lua_families(self) -> dict[str, str]:
+        """The start of each key family the Lua scripts build from an id they find as they
+        run (a person's strategies from the phone, say): the builder above with the id left
+        empty, so a family renamed here is renamed in every script."""
+        return {
+            "person": self.person(""),
+            "strategy": self.strategy(""),
+            "quota": self.quota(""),
+            "calls_by_person": self.calls_by_person(""),
+            "calls_by_outcome": self.calls_by_outcome(""),
+            "breaches": self.breaches(""),
+            "audit_person": self.audit_person(""),
+            "live_calls": self.LIVE_CALLS,
+            "audit": self.AUDIT,
+        }

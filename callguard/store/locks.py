@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from callguard.store import keys
+from callguard.store.keys import JOB_RUN_TTL_S, Keys
 
 # RELEASE_LEASE: delete the lease only if it is still ours.
 #   KEYS[1] lock:{job}   ARGV[1] our token
@@ -63,8 +63,9 @@ class Lease:
 
 
 class Leases:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
+        self.keys = keys
         self._release = redis.register_script(RELEASE_LEASE)
         self._extend = redis.register_script(EXTEND_LEASE)
         self._finish = redis.register_script(FINISH_RUN)
@@ -72,34 +73,34 @@ class Leases:
     async def acquire(self, job: str, lease_ms: int) -> Lease | None:
         """The lease on ``job``, or None when another replica holds it."""
         token = secrets.token_hex(16)
-        taken = await self.redis.set(keys.job_lock(job), token, nx=True, px=lease_ms)
+        taken = await self.redis.set(self.keys.job_lock(job), token, nx=True, px=lease_ms)
         return Lease(job, token, lease_ms) if taken else None
 
     async def extend(self, lease: Lease) -> bool:
         """False when the lease was lost (it expired and perhaps another replica took it)."""
         result = await self._extend(
-            keys=[keys.job_lock(lease.job)], args=[lease.token, lease.lease_ms]
+            keys=[self.keys.job_lock(lease.job)], args=[lease.token, lease.lease_ms]
         )
         return bool(result)
 
     async def release(self, lease: Lease) -> bool:
-        result = await self._release(keys=[keys.job_lock(lease.job)], args=[lease.token])
+        result = await self._release(keys=[self.keys.job_lock(lease.job)], args=[lease.token])
         return bool(result)
 
     async def holder(self, job: str) -> str | None:
         """The token holding ``job`` now (for tests and diagnostics)."""
-        token = await self.redis.get(keys.job_lock(job))
+        token = await self.redis.get(self.keys.job_lock(job))
         return str(token) if token is not None else None
 
     # --- runs per trigger period ---------------------------------------------------------
 
     async def run_done(self, job: str, period: str) -> bool:
-        return bool(await self.redis.exists(keys.job_run(job, period)))
+        return bool(await self.redis.exists(self.keys.job_run(job, period)))
 
     async def finish(self, lease: Lease, period: str, summary: str) -> bool:
         """Mark ``period``'s run done and release the lease; False if it had been lost."""
         result = await self._finish(
-            keys=[keys.job_lock(lease.job), keys.job_run(lease.job, period)],
-            args=[lease.token, summary, keys.JOB_RUN_TTL_S],
+            keys=[self.keys.job_lock(lease.job), self.keys.job_run(lease.job, period)],
+            args=[lease.token, summary, JOB_RUN_TTL_S],
         )
         return bool(result)

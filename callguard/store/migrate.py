@@ -25,7 +25,7 @@ from redis.exceptions import WatchError
 
 from callguard.domain.models import Person, Strategy, StrategyStatus
 from callguard.store import audit as audit_store
-from callguard.store import keys
+from callguard.store.keys import Keys
 from callguard.store.register import ACTIVE_FIELD, PAST_FIELD, person_fields, strategy_text
 
 LAYOUT = 2
@@ -43,7 +43,7 @@ class Migrated:
     audit_entries: int = 0
 
 
-async def stored_layout(redis: Redis) -> int | None:
+async def stored_layout(redis: Redis, keys: Keys) -> int | None:
     """The layout of the stored register: None when there is none yet. The indexes' types
     decide between layouts 1 and 2 (they differ there), whatever ``schema`` says: a layout-1
     copy made over a store that once recorded layout 2 is still layout 1."""
@@ -60,10 +60,10 @@ async def stored_layout(redis: Redis) -> int | None:
     return None
 
 
-async def ensure_current(redis: Redis) -> int | None:
+async def ensure_current(redis: Redis, keys: Keys) -> int | None:
     """The layout found; records layout 2 on an empty or current store. LayoutError for one
     that needs ``callguard migrate`` or is newer than this version."""
-    found = await stored_layout(redis)
+    found = await stored_layout(redis, keys)
     if found is None or found == LAYOUT:
         await redis.set(keys.SCHEMA, str(LAYOUT))
         return found
@@ -75,24 +75,26 @@ async def ensure_current(redis: Redis) -> int | None:
     raise LayoutError(f"the register is stored in layout {found}, from a newer CallGuard")
 
 
-async def migrate(redis: Redis, progress: Callable[[int, int], None] | None = None) -> Migrated:
+async def migrate(
+    redis: Redis, keys: Keys, progress: Callable[[int, int], None] | None = None
+) -> Migrated:
     """Move a layout-1 register to layout 2 (nothing to do on layout 2 or an empty store)."""
     done = Migrated()
-    if await stored_layout(redis) != 1:
-        await ensure_current(redis)
+    if await stored_layout(redis, keys) != 1:
+        await ensure_current(redis, keys)
         return done
     while True:
         person_ids = cast(list[str], await redis.zrange(keys.PEOPLE, 0, -1))
         for index, person_id in enumerate(person_ids, 1):
-            await _migrate_person(redis, person_id, done)
+            await _migrate_person(redis, keys, person_id, done)
             if progress is not None:
                 progress(index, len(person_ids))
-        if await _move_indexes(redis, len(person_ids)):
+        if await _move_indexes(redis, keys, len(person_ids)):
             return done
         # Someone was added meanwhile (an old replica still running): migrate them too.
 
 
-async def _move_indexes(redis: Redis, people_seen: int) -> bool:
+async def _move_indexes(redis: Redis, keys: Keys, people_seen: int) -> bool:
     """The two indexes to lists and ``schema`` to 2, in one transaction; False (nothing
     done) if people were added since they were migrated."""
     async with redis.pipeline(transaction=True) as pipe:
@@ -116,7 +118,7 @@ async def _move_indexes(redis: Redis, people_seen: int) -> bool:
     return True
 
 
-async def _migrate_person(redis: Redis, person_id: str, done: Migrated) -> None:
+async def _migrate_person(redis: Redis, keys: Keys, person_id: str, done: Migrated) -> None:
     person_key = keys.person(person_id)
     old_keys = [keys.person(person_id) + suffix for suffix in (":adj", ":active", ":strategies")]
     audit_key = keys.audit_person(person_id)

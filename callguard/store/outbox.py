@@ -20,7 +20,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from callguard.store import keys
+from callguard.store.keys import Keys
 
 # DELIVER_ONCE: write one due event's notifications unless the event was delivered before.
 #   KEYS[1] once:{event}   KEYS[2..] once:{...} of events this one covers (set with it)
@@ -52,7 +52,7 @@ class StoredNotice:
     fields: Mapping[str, Any]
 
 
-def _plan(notice: StoredNotice) -> dict[str, Any]:
+def _notice_arg(keys: Keys, notice: StoredNotice) -> dict[str, Any]:
     flat: list[str] = []
     for name, value in notice.fields.items():
         flat += [name, json.dumps(value)]
@@ -66,8 +66,9 @@ def _plan(notice: StoredNotice) -> dict[str, Any]:
 
 
 class OutboxStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
+        self.keys = keys
         self._deliver = redis.register_script(DELIVER_ONCE)
 
     async def deliver_once(
@@ -80,10 +81,10 @@ class OutboxStore:
         """True when this call delivered ``event``; False when it had been delivered."""
         value = json.dumps([n.id for n in notices])
         result = await self._deliver(
-            keys=[keys.once(event), *[keys.once(c) for c in covers]],
-            args=[ttl_ms, value, json.dumps([_plan(n) for n in notices])],
+            keys=[self.keys.once(event), *[self.keys.once(c) for c in covers]],
+            args=[ttl_ms, value, json.dumps([_notice_arg(self.keys, n) for n in notices])],
         )
         return bool(result)
 
     async def delivered(self, event: str) -> bool:
-        return bool(await self.redis.exists(keys.once(event)))
+        return bool(await self.redis.exists(self.keys.once(event)))

@@ -20,7 +20,7 @@ from redis.exceptions import WatchError
 from callguard.domain.audit import AuditEntry
 from callguard.domain.models import AdvocateOnly, Person, Restriction, Strategy, StrategyStatus
 from callguard.store import audit as audit_store
-from callguard.store import keys
+from callguard.store.keys import Keys
 from callguard.store.scripts import CREATE_PERSON
 
 # person:{id} holds the Person's fields but its id (the key's), and three of its own:
@@ -77,7 +77,7 @@ def _restriction(restriction: Restriction) -> dict[str, Any]:
 
 def screen_json(strategy: Strategy) -> str:
     """The strategy's fields the inbound path reads, a JSON object: the first line of
-    strategy:{id} (``callguard.store.calls`` makes them ``ScreeningEntry``s)."""
+    strategy:{id} (``callguard.store.call_records`` makes them ``ScreeningEntry``s)."""
     return _json(
         {
             "id": strategy.id,
@@ -108,8 +108,9 @@ def _advocate_phones(strategy: Strategy) -> list[str]:
 
 
 class RegisterStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
+        self.keys = keys
         self._create_person = redis.register_script(CREATE_PERSON)
 
     # --- people ------------------------------------------------------------------------------
@@ -119,32 +120,32 @@ class RegisterStore:
         flat = [v for pair in person_fields(person).items() for v in pair]
         result = await self._create_person(
             keys=[
-                keys.person(person.id),
-                keys.PEOPLE,
-                *[keys.phone_owner(p) for p in person.phones],
+                self.keys.person(person.id),
+                self.keys.PEOPLE,
+                *[self.keys.phone_owner(p) for p in person.phones],
             ],
-            args=[person.id, json.dumps(flat), json.dumps(audit_store.plan(audit))],
+            args=[person.id, json.dumps(flat), json.dumps(audit_store.audit_arg(self.keys, audit))],
         )
         if result[0] == "conflict":
             raise PhoneTaken(int(result[1]))
 
     async def get_person(self, person_id: str) -> Person | None:
-        values = await self.redis.hmget(keys.person(person_id), PERSON_FIELDS)
+        values = await self.redis.hmget(self.keys.person(person_id), PERSON_FIELDS)
         return person_from(person_id, cast(list[str | None], values))
 
     async def person_for_phone(self, e164: str) -> str | None:
-        return cast(str | None, await self.redis.get(keys.phone_owner(e164)))
+        return cast(str | None, await self.redis.get(self.keys.phone_owner(e164)))
 
     async def list_people(self, offset: int, limit: int) -> tuple[list[Person], int]:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lrange(keys.PEOPLE, offset, offset + limit - 1)
-            pipe.llen(keys.PEOPLE)
+            pipe.lrange(self.keys.PEOPLE, offset, offset + limit - 1)
+            pipe.llen(self.keys.PEOPLE)
             ids, total = cast(tuple[list[str], int], await pipe.execute())
         if not ids:
             return [], int(total)
         async with self.redis.pipeline(transaction=False) as pipe:
             for person_id in ids:
-                pipe.hmget(keys.person(person_id), PERSON_FIELDS)
+                pipe.hmget(self.keys.person(person_id), PERSON_FIELDS)
             rows = await pipe.execute()
         people = [person_from(i, row) for i, row in zip(ids, rows, strict=True)]
         return [p for p in people if p is not None], int(total)
@@ -152,27 +153,29 @@ class RegisterStore:
     # --- strategies --------------------------------------------------------------------------
 
     async def get_strategy(self, strategy_id: str) -> Strategy | None:
-        raw = cast(str | None, await self.redis.get(keys.strategy(strategy_id)))
+        raw = cast(str | None, await self.redis.get(self.keys.strategy(strategy_id)))
         return parse_strategy(raw) if raw else None
 
     async def strategies_of(self, person_id: str) -> list[Strategy]:
-        fields = cast(dict[str, str], await self.redis.hgetall(keys.person(person_id)))
+        fields = cast(dict[str, str], await self.redis.hgetall(self.keys.person(person_id)))
         ids = fields.get(ACTIVE_FIELD, "").split()
         ids += [n.removeprefix(PAST_FIELD) for n in fields if n.startswith(PAST_FIELD)]
         return await self._strategies(sorted(ids))
 
     async def active_strategy_ids(self, person_id: str) -> list[str]:
         """The person's active strategies, oldest first: what the inbound path applies."""
-        active = await self.redis.hget(keys.person(person_id), ACTIVE_FIELD)
+        active = await self.redis.hget(self.keys.person(person_id), ACTIVE_FIELD)
         return cast(str, active or "").split()
 
     async def _active_created(self, pipe: Pipeline, person_id: str) -> dict[str, float]:
         """Active strategy id -> created epoch, for the person (``pipe`` WATCHes the hash)."""
-        active = cast(str, await pipe.hget(keys.person(person_id), ACTIVE_FIELD) or "").split()
+        active = cast(str, await pipe.hget(self.keys.person(person_id), ACTIVE_FIELD) or "").split()
         if not active:
             return {}
         # Read apart from the transaction: a strategy's creation never changes.
-        raws = cast(list[str | None], await self.redis.mget([keys.strategy(i) for i in active]))
+        raws = cast(
+            list[str | None], await self.redis.mget([self.keys.strategy(i) for i in active])
+        )
         return {
             i: parse_strategy(raw).created_at.timestamp()
             for i, raw in zip(active, raws, strict=True)
@@ -181,18 +184,18 @@ class RegisterStore:
 
     async def list_strategies(self, offset: int, limit: int) -> tuple[list[Strategy], int]:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lrange(keys.STRATEGIES, offset, offset + limit - 1)
-            pipe.llen(keys.STRATEGIES)
+            pipe.lrange(self.keys.STRATEGIES, offset, offset + limit - 1)
+            pipe.llen(self.keys.STRATEGIES)
             ids, total = cast(tuple[list[str], int], await pipe.execute())
         return await self._strategies(ids), int(total)
 
     async def all_strategy_ids(self) -> list[str]:
-        return cast(list[str], await self.redis.lrange(keys.STRATEGIES, 0, -1))
+        return cast(list[str], await self.redis.lrange(self.keys.STRATEGIES, 0, -1))
 
     async def _strategies(self, ids: Sequence[str]) -> list[Strategy]:
         if not ids:
             return []
-        raws = cast(list[str | None], await self.redis.mget([keys.strategy(i) for i in ids]))
+        raws = cast(list[str | None], await self.redis.mget([self.keys.strategy(i) for i in ids]))
         return [parse_strategy(r) for r in raws if r]
 
     async def create_strategy(self, strategy: Strategy, audit: AuditEntry) -> None:
@@ -215,7 +218,7 @@ class RegisterStore:
         its person's index, in one transaction. The strategy and the person's hash are
         WATCHed: when another strategy of the person was written meanwhile, read again and
         retry; when this one was, False (unless it is new)."""
-        strategy_key, person_key = keys.strategy(new.id), keys.person(new.person_id)
+        strategy_key, person_key = self.keys.strategy(new.id), self.keys.person(new.person_id)
         for _attempt in range(_ATTEMPTS):
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:
@@ -230,8 +233,8 @@ class RegisterStore:
                     pipe.multi()  # type: ignore[no-untyped-call]
                     self._write_strategy(pipe, old, new, active)
                     if expected_version is None:
-                        pipe.rpush(keys.STRATEGIES, new.id)
-                    audit_store.add(pipe, audit)
+                        pipe.rpush(self.keys.STRATEGIES, new.id)
+                    audit_store.add(pipe, self.keys, audit)
                     await pipe.execute()
                     return True
                 except WatchError:
@@ -243,8 +246,8 @@ class RegisterStore:
     ) -> None:
         """Queue the writes of ``new`` (replacing ``old``) and of its person's index, given
         the person's active strategies before (id -> created epoch; changed in place)."""
-        pipe.set(keys.strategy(new.id), strategy_text(new))
-        person_key = keys.person(new.person_id)
+        pipe.set(self.keys.strategy(new.id), strategy_text(new))
+        person_key = self.keys.person(new.person_id)
         active.pop(new.id, None)
         if new.status is StrategyStatus.active:
             active[new.id] = new.created_at.timestamp()
@@ -259,27 +262,27 @@ class RegisterStore:
             pipe.hdel(person_key, ACTIVE_FIELD)
         created = {new.id: new.created_at.timestamp()}
         for phone in set(_advocate_phones(old) if old else []) - set(_advocate_phones(new)):
-            pipe.zrem(keys.advocate(phone), new.id)
+            pipe.zrem(self.keys.advocate(phone), new.id)
         for phone in _advocate_phones(new):
             if new.status is StrategyStatus.active:
-                pipe.zadd(keys.advocate(phone), created)
+                pipe.zadd(self.keys.advocate(phone), created)
             else:
-                pipe.zrem(keys.advocate(phone), new.id)
+                pipe.zrem(self.keys.advocate(phone), new.id)
 
     # --- audit -------------------------------------------------------------------------------
 
     async def audit(self, entry: AuditEntry) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            audit_store.add(pipe, entry)
+            audit_store.add(pipe, self.keys, entry)
             await pipe.execute()
 
     async def audit_of_person(self, person_id: str) -> list[dict[str, str]]:
         """The person's audit entries, oldest first (subject access)."""
-        lines = await self.redis.lrange(keys.audit_person(person_id), 0, -1)
+        lines = await self.redis.lrange(self.keys.audit_person(person_id), 0, -1)
         return audit_store.person_entries(person_id, cast(list[str], lines))
 
     async def audit_log(self, count: int) -> list[dict[str, str]]:
-        entries = await self.redis.xrevrange(keys.AUDIT, count=count) or []
+        entries = await self.redis.xrevrange(self.keys.AUDIT, count=count) or []
         return [cast(dict[str, str], fields) for _id, fields in entries]
 
     # --- bulk import -------------------------------------------------------------------------
@@ -292,12 +295,12 @@ class RegisterStore:
         Returns the phones already held by someone else (nothing is stored then). The phone
         keys are WATCHed, so a phone claimed concurrently also aborts the whole batch.
         """
-        phone_keys = [keys.phone_owner(p) for person in people for p in person.phones]
+        phone_keys = [self.keys.phone_owner(p) for person in people for p in person.phones]
         # Strategies of people stored before (not in this batch) join their index.
         earlier = sorted({s.person_id for s in strategies} - {p.id for p in people})
         async with self.redis.pipeline(transaction=True) as pipe:
             if phone_keys or earlier:
-                await pipe.watch(*phone_keys, *[keys.person(i) for i in earlier])
+                await pipe.watch(*phone_keys, *[self.keys.person(i) for i in earlier])
             active = {i: await self._active_created(pipe, i) for i in earlier}
             if phone_keys:
                 # Read after the WATCH (so a later claim still aborts the batch), on the
@@ -305,7 +308,7 @@ class RegisterStore:
                 # single-key commands only, and every phone key shares the office's slot.
                 owners = await self.redis.mget(phone_keys)
                 taken = [
-                    key.removeprefix(keys.phone_owner(""))
+                    key.removeprefix(self.keys.phone_owner(""))
                     for key, owner in zip(phone_keys, owners, strict=True)
                     if owner is not None
                 ]
@@ -314,18 +317,18 @@ class RegisterStore:
                     return taken
             pipe.multi()  # type: ignore[no-untyped-call]
             for person in people:
-                pipe.hset(keys.person(person.id), mapping=person_fields(person))  # type: ignore[arg-type]
+                pipe.hset(self.keys.person(person.id), mapping=person_fields(person))  # type: ignore[arg-type]
                 for phone in person.phones:
-                    pipe.set(keys.phone_owner(phone), person.id)
+                    pipe.set(self.keys.phone_owner(phone), person.id)
             if people:
-                pipe.rpush(keys.PEOPLE, *[person.id for person in people])
+                pipe.rpush(self.keys.PEOPLE, *[person.id for person in people])
             for strategy in strategies:
                 self._write_strategy(
                     pipe, None, strategy, active.setdefault(strategy.person_id, {})
                 )
             if strategies:
-                pipe.rpush(keys.STRATEGIES, *[strategy.id for strategy in strategies])
+                pipe.rpush(self.keys.STRATEGIES, *[strategy.id for strategy in strategies])
             for entry in audits:
-                audit_store.add(pipe, entry)
+                audit_store.add(pipe, self.keys, entry)
             await pipe.execute()
         return []

@@ -7,23 +7,26 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from callguard.store import keys
+from callguard.store.keys import Keys
 
 
 class ReportStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
+        self.keys = keys
 
     async def record_overdue(self, strategy_id: str, review_due: str, overdue_at: datetime) -> None:
         """Remember that a strategy's review (due ``review_due``) fell overdue (idempotent)."""
         await self.redis.zadd(
-            keys.OVERDUE_REVIEWS, {f"{strategy_id}:{review_due}": overdue_at.timestamp()}, nx=True
+            self.keys.OVERDUE_REVIEWS,
+            {f"{strategy_id}:{review_due}": overdue_at.timestamp()},
+            nx=True,
         )
 
     async def overdue_between(self, start: datetime, end: datetime) -> set[str]:
         """``{strategy_id}:{review_due}`` of reviews that fell overdue in [start, end)."""
         found = await self.redis.zrangebyscore(
-            keys.OVERDUE_REVIEWS, start.timestamp(), f"({end.timestamp()}"
+            self.keys.OVERDUE_REVIEWS, start.timestamp(), f"({end.timestamp()}"
         )
         return set(cast(list[str], found))
 
@@ -36,9 +39,9 @@ class ReportStore:
         return cast(list[str], found)
 
     async def get(self, quarter: str) -> str | None:
-        raw = await self.redis.get(keys.oversight_report(quarter))
+        raw = await self.redis.get(self.keys.oversight_report(quarter))
         return str(raw) if raw is not None else None
 
     async def put_if_absent(self, quarter: str, report_json: str) -> bool:
         """Keep a completed quarter's report; False when one was kept already."""
-        return bool(await self.redis.set(keys.oversight_report(quarter), report_json, nx=True))
+        return bool(await self.redis.set(self.keys.oversight_report(quarter), report_json, nx=True))

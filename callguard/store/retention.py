@@ -19,12 +19,12 @@ from redis.asyncio import Redis
 from callguard.domain.audit import AuditEntry
 from callguard.domain.retention import LegalHold
 from callguard.store import audit as audit_store
-from callguard.store import keys
+from callguard.store.keys import Keys
 
 # The fields naming what a notification is about: a hold on any of them spares it.
 NOTIFICATION_REFS = ("call_sid", "file_note_id", "strategy_id")
 
-# Shared Lua: audit(entry) appends one audit entry (callguard.store.audit.plan).
+# Shared Lua: audit(entry) appends one audit entry (callguard.store.audit.audit_arg).
 _AUDIT = audit_store.LUA
 
 # Shared Lua: log one disposal of ``count`` records to ``stream`` (the entry without its
@@ -219,8 +219,9 @@ class LogEntry:
 
 
 class RetentionStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
+        self.keys = keys
         self._dispose = redis.register_script(DISPOSE)
         self._trim = redis.register_script(TRIM_STREAMS)
         self._trim_people = redis.register_script(TRIM_PERSON_AUDITS)
@@ -232,14 +233,14 @@ class RetentionStore:
 
     async def notification_indexes(self) -> list[str]:
         """Every user's notification index (a recipient need not be a user any more)."""
-        pattern = keys.notifications_of("*")
+        pattern = self.keys.notifications_of("*")
         return sorted([key async for key in self.redis.scan_iter(match=pattern, count=1000)])
 
     async def notification_refs(self, notification_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """What each notification is about (``NOTIFICATION_REFS`` it has), for legal holds."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for notification_id in notification_ids:
-                pipe.hmget(keys.notification(notification_id), NOTIFICATION_REFS)
+                pipe.hmget(self.keys.notification(notification_id), NOTIFICATION_REFS)
             found = await pipe.execute()
         return {
             notification_id: {
@@ -251,17 +252,17 @@ class RetentionStore:
         }
 
     async def person_ids(self) -> list[str]:
-        return cast(list[str], await self.redis.lrange(keys.PEOPLE, 0, -1))
+        return cast(list[str], await self.redis.lrange(self.keys.PEOPLE, 0, -1))
 
     async def dispose(self, items: Sequence[Disposable], entry: LogEntry) -> tuple[int, int]:
         """(disposed, held) for one batch."""
         plan = {
-            "stream": keys.DISPOSALS,
+            "stream": self.keys.DISPOSALS,
             "entry": entry.flat(),
             "items": [i.plan() for i in items],
         }
         # KEYS[1] routes the script on a Redis Cluster (see _trim_people).
-        result = await self._dispose(keys=[keys.DISPOSALS], args=[json.dumps(plan)])
+        result = await self._dispose(keys=[self.keys.DISPOSALS], args=[json.dumps(plan)])
         return int(result[0]), int(result[1])
 
     async def trim_streams(
@@ -271,10 +272,10 @@ class RetentionStore:
         plan = {
             "streams": [{"key": key, "hold": hold} for key, hold in streams],
             "min_id": f"{int(cutoff.timestamp() * 1000)}-0",
-            "stream": keys.DISPOSALS,
+            "stream": self.keys.DISPOSALS,
             "entry": entry.flat(),
         }
-        return int(await self._trim(keys=[keys.DISPOSALS], args=[json.dumps(plan)]))
+        return int(await self._trim(keys=[self.keys.DISPOSALS], args=[json.dumps(plan)]))
 
     async def trim_person_audits(
         self, lists: Sequence[tuple[str, str]], cutoff: datetime, entry: LogEntry
@@ -285,47 +286,48 @@ class RetentionStore:
             "cutoff": cutoff.astimezone(UTC).isoformat(),
             "entry": entry.flat(),
         }
-        return int(await self._trim_people(keys=[keys.DISPOSALS], args=[json.dumps(plan)]))
+        return int(await self._trim_people(keys=[self.keys.DISPOSALS], args=[json.dumps(plan)]))
 
     async def disposals(self, count: int) -> list[tuple[str, dict[str, str]]]:
         """The newest ``count`` disposal-log entries, newest first, with their stream ids."""
-        rows = await self.redis.xrevrange(keys.DISPOSALS, count=count) or []
+        rows = await self.redis.xrevrange(self.keys.DISPOSALS, count=count) or []
         return [(str(i), cast(dict[str, str], f)) for i, f in rows]
 
 
 class HoldStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
+        self.keys = keys
         self._place = redis.register_script(PLACE_HOLD)
         self._lift = redis.register_script(LIFT_HOLD)
 
     async def place(self, hold: LegalHold, audit: AuditEntry) -> bool:
         """False when ``hold``'s target is already on hold."""
         result = await self._place(
-            keys=[keys.legal_hold(hold.kind, hold.id), keys.LEGAL_HOLDS],
+            keys=[self.keys.legal_hold(hold.kind, hold.id), self.keys.LEGAL_HOLDS],
             args=[
                 hold.model_dump_json(),
                 f"{hold.kind}:{hold.id}",
                 hold.placed_at.timestamp(),
-                json.dumps(audit_store.plan(audit)),
+                json.dumps(audit_store.audit_arg(self.keys, audit)),
             ],
         )
         return bool(result)
 
     async def lift(self, kind: str, target_id: str, audit: AuditEntry) -> LegalHold | None:
         raw = await self._lift(
-            keys=[keys.legal_hold(kind, target_id), keys.LEGAL_HOLDS],
-            args=[f"{kind}:{target_id}", json.dumps(audit_store.plan(audit))],
+            keys=[self.keys.legal_hold(kind, target_id), self.keys.LEGAL_HOLDS],
+            args=[f"{kind}:{target_id}", json.dumps(audit_store.audit_arg(self.keys, audit))],
         )
         return LegalHold.model_validate_json(raw) if raw else None
 
     async def get(self, kind: str, target_id: str) -> LegalHold | None:
-        raw = await self.redis.get(keys.legal_hold(kind, target_id))
+        raw = await self.redis.get(self.keys.legal_hold(kind, target_id))
         return LegalHold.model_validate_json(raw) if raw else None
 
     async def all(self) -> list[LegalHold]:
-        members = cast(list[str], await self.redis.zrange(keys.LEGAL_HOLDS, 0, -1))
+        members = cast(list[str], await self.redis.zrange(self.keys.LEGAL_HOLDS, 0, -1))
         if not members:
             return []
-        raws = await self.redis.mget([keys.legal_hold(*m.split(":", 1)) for m in members])
+        raws = await self.redis.mget([self.keys.legal_hold(*m.split(":", 1)) for m in members])
         return [LegalHold.model_validate_json(r) for r in raws if r]

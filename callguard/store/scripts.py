@@ -2,12 +2,27 @@
 
 Registered once per client with ``register_script`` (EVALSHA, falling back to EVAL).
 Keys not known before the script runs (a person's strategies, found from the phone) are
-built inside the script from ARGV[1], the key prefix, with the layout of ``keys.py``.
+built inside the script from a family's start, written ``$name`` in the source: ``lua``
+replaces each with the office's own from ``Keys.lua_families`` when the store registers
+the script, so no key name is spelled here (an unknown ``$name`` fails at registration).
 """
 
 from __future__ import annotations
 
+import re
+
 from callguard.store.audit import LUA as AUDIT
+from callguard.store.keys import Keys
+
+_FAMILY = re.compile(r"\$([a-z_]+)")
+
+
+def lua(script: str, keys: Keys) -> str:
+    """The script with each ``$family`` replaced by that key family's start, quoted."""
+    families = keys.lua_families()
+    # A prefix is letters, digits and _ . : - { } (keys.check_prefix): safe in '…'.
+    return _FAMILY.sub(lambda match: f"'{families[match.group(1)]}'", script)
+
 
 # Shared Lua: write one call record and its indexes from a "plan" table.
 #   plan.sid, plan.score (epoch seconds), plan.fields {name -> JSON text},
@@ -31,10 +46,10 @@ local function write_record(call_key, plan, person_id)
     redis.call('ZADD', index, plan.score, plan.sid)
   end
   if person_id then
-    redis.call('ZADD', ARGV[1] .. 'calls:person:' .. person_id, plan.score, plan.sid)
+    redis.call('ZADD', $calls_by_person .. person_id, plan.score, plan.sid)
   end
   if plan.live then
-    redis.call('SADD', ARGV[1] .. 'calls:live', plan.sid)
+    redis.call('SADD', $live_calls, plan.sid)
   end
   if plan['repeat'] then
     local r = plan['repeat']
@@ -54,30 +69,30 @@ end
 # writes keep them. A strategy's screening form is the first line of strategy:{id}.
 # Returns person_id (or false), adjustments JSON, own screens, advocate screens, quotas.
 _LOOKUP = """
-local function screen_of(prefix, sid)
-  local stored = redis.call('GET', prefix .. 'strategy:' .. sid)
+local function screen_of(sid)
+  local stored = redis.call('GET', $strategy .. sid)
   if not stored then return nil end
   return string.sub(stored, 1, (string.find(stored, '\\n', 1, true) or 0) - 1)
 end
 
-local function lookup(prefix, phone_key, advocate_key)
+local function lookup(phone_key, advocate_key)
   local person_id = redis.call('GET', phone_key)
   local own, adv, quotas = {}, {}, {}
   local adjustments = '[]'
   if person_id then
-    local index = redis.call('HMGET', prefix .. 'person:' .. person_id, 'adj', 'active')
+    local index = redis.call('HMGET', $person .. person_id, 'adj', 'active')
     adjustments = index[1] or '[]'
     for sid in string.gmatch(index[2] or '', '%S+') do
-      local screen = screen_of(prefix, sid)
+      local screen = screen_of(sid)
       if screen then
         own[#own + 1] = screen
         quotas[#quotas + 1] = sid
-        quotas[#quotas + 1] = redis.call('HGETALL', prefix .. 'quota:' .. sid)
+        quotas[#quotas + 1] = redis.call('HGETALL', $quota .. sid)
       end
     end
   end
   for _, sid in ipairs(redis.call('ZRANGE', advocate_key, 0, -1)) do
-    local screen = screen_of(prefix, sid)
+    local screen = screen_of(sid)
     if screen then adv[#adv + 1] = screen end
   end
   return person_id, adjustments, own, adv, quotas
@@ -86,7 +101,7 @@ end
 
 # SCREEN_CALL: the first (and for most callers the only) round trip of an inbound call.
 #   KEYS[1] call:{sid}   KEYS[2] phone:{e164}   KEYS[3] advocate:{e164}
-#   ARGV[1] key prefix   ARGV[2] JSON plan of the unrestricted record (used on no match)
+#   ARGV[1] JSON plan of the unrestricted record (used on no match)
 # Returns one of:
 #   {"existing", <HGETALL of the record>}        the same CallSid was seen before
 #   {"recorded"}                                 no active strategy applies; record written
@@ -101,9 +116,9 @@ local existing = redis.call('HGETALL', KEYS[1])
 if #existing > 0 then
   return {'existing', existing}
 end
-local person_id, adjustments, own, adv, quotas = lookup(ARGV[1], KEYS[2], KEYS[3])
+local person_id, adjustments, own, adv, quotas = lookup(KEYS[2], KEYS[3])
 if #own == 0 and #adv == 0 then
-  write_record(KEYS[1], cjson.decode(ARGV[2]), person_id or nil)
+  write_record(KEYS[1], cjson.decode(ARGV[1]), person_id or nil)
   return {'recorded'}
 end
 return {'match', person_id or '', adjustments, own, adv, quotas}
@@ -111,19 +126,19 @@ return {'match', person_id or '', adjustments, own, adv, quotas}
 )
 
 # LOOKUP_CALLER: the same lookup with no side effects (the manager's preview).
-#   KEYS[1] phone:{e164}   KEYS[2] advocate:{e164}   ARGV[1] key prefix
+#   KEYS[1] phone:{e164}   KEYS[2] advocate:{e164}
 # Returns {person_id or "", adjustments JSON, own screens, advocate screens, quotas}
 LOOKUP_CALLER = (
     _LOOKUP
     + """
-local person_id, adjustments, own, adv, quotas = lookup(ARGV[1], KEYS[1], KEYS[2])
+local person_id, adjustments, own, adv, quotas = lookup(KEYS[1], KEYS[2])
 return {person_id or '', adjustments, own, adv, quotas}
 """
 )
 
 # RECORD_CALL: count the quotas a connecting call needs and write its record, atomically.
 #   KEYS[1] call:{sid}
-#   ARGV[1] key prefix   ARGV[2] JSON plan, with plan.claims [{key, period, max, expire_at}]
+#   ARGV[1] JSON plan, with plan.claims [{key, period, max, expire_at}]
 # Returns {"existing", <HGETALL>} | {"full", {quota key, period, count, ...}} | {"recorded"}
 # Either every claim has room and all are counted, or none is counted and nothing is written.
 RECORD_CALL = (
@@ -133,7 +148,7 @@ local existing = redis.call('HGETALL', KEYS[1])
 if #existing > 0 then
   return {'existing', existing}
 end
-local plan = cjson.decode(ARGV[2])
+local plan = cjson.decode(ARGV[1])
 local counts = {}
 local full = false
 for _, claim in ipairs(plan.claims) do
@@ -217,7 +232,7 @@ return 1
 # who called, and its outcome, breach and live indexes follow. A field the plan leaves out
 # (at its default) is removed from the record, so reads as its default.
 #   KEYS[1] call:{sid}  KEYS[2] calls  KEYS[3] calls:live
-#   ARGV[1] key prefix  ARGV[2] JSON plan of the degraded record  ARGV[3] JSON terminal statuses
+#   ARGV[1] JSON plan of the degraded record  ARGV[2] JSON terminal statuses
 # Returns 1 when the record was changed, 0 when there is none, it is degraded already, or
 # it was written for a later request than the degraded answer.
 DEGRADE_CALL = """
@@ -225,7 +240,7 @@ local stored = redis.call('HMGET', KEYS[1], 'degraded', 'outcome', 'strategy_ids
 if not stored[2] or stored[1] == 'true' then
   return 0
 end
-local plan = cjson.decode(ARGV[2])
+local plan = cjson.decode(ARGV[1])
 local score = tonumber(redis.call('ZSCORE', KEYS[2], plan.sid) or plan.score)
 if score > plan.score then
   return 0
@@ -246,19 +261,40 @@ if #defaults > 0 then
 end
 local old_outcome = cjson.decode(stored[2])
 local new_outcome = cjson.decode(plan.fields.outcome)
-redis.call('ZREM', ARGV[1] .. 'calls:outcome:' .. old_outcome, plan.sid)
-redis.call('ZADD', ARGV[1] .. 'calls:outcome:' .. new_outcome, score, plan.sid)
+redis.call('ZREM', $calls_by_outcome .. old_outcome, plan.sid)
+redis.call('ZADD', $calls_by_outcome .. new_outcome, score, plan.sid)
 if old_outcome == 'refuse' and stored[3] then
   for _, strategy_id in ipairs(cjson.decode(stored[3])) do
-    redis.call('ZREM', ARGV[1] .. 'breaches:' .. strategy_id, plan.sid)
+    redis.call('ZREM', $breaches .. strategy_id, plan.sid)
   end
 end
 local terminal = false
-for _, status in ipairs(cjson.decode(ARGV[3])) do
+for _, status in ipairs(cjson.decode(ARGV[2])) do
   if stored[4] and cjson.decode(stored[4]) == status then terminal = true end
 end
 if plan.live and not terminal then
   redis.call('SADD', KEYS[3], plan.sid)
 end
 return 1
+"""
+
+# RESERVE_SIGN_IN: take one of a user name's sign-in attempts before its password is
+# checked, so that concurrent attempts cannot all pass a check made before any is counted.
+# Each attempt is counted as a failure until it succeeds (a success clears the name).
+#   KEYS[1] login-failures:{name}   (ZSET attempt id -> epoch)
+#   ARGV[1] now (epoch seconds)   ARGV[2] window (seconds)   ARGV[3] most attempts per window
+#   ARGV[4] this attempt's id
+# Returns {1, 0} when the attempt is taken (the password may be checked), or {0, epoch}
+# when the name is locked: epoch is when the attempt that must age out first was made.
+RESERVE_SIGN_IN = """
+local now, window, most = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local taken = redis.call('ZCARD', KEYS[1])
+if taken >= most then
+  local oldest = redis.call('ZRANGE', KEYS[1], taken - most, taken - most, 'WITHSCORES')
+  return {0, oldest[2]}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], window)
+return {1, 0}
 """

@@ -10,34 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
 from redis.asyncio import Redis
 
 from callguard.domain.roles import Role
-from callguard.store import keys
+from callguard.domain.users import Session
+from callguard.store.keys import LOGIN_WINDOW_S, SESSION_IDLE_TTL_S, SESSION_MAX_S, Keys
+from callguard.store.scripts import RESERVE_SIGN_IN
 
 
 def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Session:
-    id: str
-    user: str
-    role: Role
-    csrf: str
-    created_at: float
-    # Signed in through the single-sign-on proxy (no sign-out form of our own makes sense).
-    sso: bool = False
-
-
 class SessionStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
+        self.keys = keys
 
     async def create(self, user: str, role: Role, now: datetime, *, sso: bool = False) -> Session:
         session = Session(
@@ -48,7 +39,7 @@ class SessionStore:
             created_at=now.timestamp(),
             sso=sso,
         )
-        key = keys.session(_hash(session.id))
+        key = self.keys.session(_hash(session.id))
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 key,
@@ -61,7 +52,7 @@ class SessionStore:
                     "flash": "[]",
                 },
             )
-            pipe.expire(key, keys.SESSION_IDLE_TTL_S)
+            pipe.expire(key, SESSION_IDLE_TTL_S)
             await pipe.execute()
         return session
 
@@ -69,15 +60,15 @@ class SessionStore:
         """The live session for this id (its idle timer restarted), or None."""
         if not session_id or len(session_id) > 100:
             return None
-        key = keys.session(_hash(session_id))
+        key = self.keys.session(_hash(session_id))
         fields = cast(dict[str, str], await self.redis.hgetall(key))
         if not fields:
             return None
         created_at = float(fields["created_at"])
-        if now.timestamp() - created_at > keys.SESSION_MAX_S:
+        if now.timestamp() - created_at > SESSION_MAX_S:
             await self.redis.delete(key)
             return None
-        await self.redis.expire(key, keys.SESSION_IDLE_TTL_S)
+        await self.redis.expire(key, SESSION_IDLE_TTL_S)
         return Session(
             id=session_id,
             user=fields["user"],
@@ -88,11 +79,11 @@ class SessionStore:
         )
 
     async def delete(self, session_id: str) -> None:
-        await self.redis.delete(keys.session(_hash(session_id)))
+        await self.redis.delete(self.keys.session(_hash(session_id)))
 
     async def flash(self, session_id: str, message: str) -> None:
         """Keep a message to show on the next page (after a redirect)."""
-        key = keys.session(_hash(session_id))
+        key = self.keys.session(_hash(session_id))
         raw = await self.redis.hget(key, "flash")
         if raw is None:
             return
@@ -100,7 +91,7 @@ class SessionStore:
         await self.redis.hset(key, "flash", json.dumps(messages))
 
     async def take_flashes(self, session_id: str) -> list[str]:
-        key = keys.session(_hash(session_id))
+        key = self.keys.session(_hash(session_id))
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hget(key, "flash")
             pipe.hset(key, "flash", "[]")
@@ -115,21 +106,43 @@ class LoginThrottle:
     """At most ``max_failures`` failed sign-ins per name in ``LOGIN_WINDOW_S`` (a sliding
     window); past that the name is locked until the oldest failure leaves the window or an
     admin unlocks it. Unknown names are counted the same way, so lock-out does not tell
-    which names exist."""
+    which names exist.
 
-    def __init__(self, redis: Redis, max_failures: int = 5) -> None:
+    An attempt is *reserved* (``reserve``, one atomic script) before its password is checked
+    and counts as a failure unless it succeeds (``clear``): so attempts arriving at the same
+    moment cannot all pass the check, and at most ``max_failures`` passwords per name are
+    ever hashed in the window; the rest are refused without a hash."""
+
+    def __init__(self, redis: Redis, keys: Keys, max_failures: int = 5) -> None:
         self.redis = redis
+        self.keys = keys
         self.max_failures = max_failures
+        self._reserve = redis.register_script(RESERVE_SIGN_IN)
 
-    @staticmethod
-    def _key(name: str) -> str:
+    async def reserve(self, name: str, now: datetime) -> int:
+        """Take an attempt for ``name``: 0 when taken (check the password now), else the
+        seconds until the name may try again (nothing taken, no password to check)."""
+        taken, oldest = await self._reserve(
+            keys=[self._key(name)],
+            args=[
+                repr(now.timestamp()),
+                LOGIN_WINDOW_S,
+                self.max_failures,
+                secrets.token_hex(8),
+            ],
+        )
+        if int(taken):
+            return 0
+        return max(1, int(float(oldest) + LOGIN_WINDOW_S - now.timestamp()))
+
+    def _key(self, name: str) -> str:
         # Names are case-insensitive here so "Sam" and "sam" share one counter.
-        return keys.login_failures(name.strip().lower()[:64])
+        return self.keys.login_failures(name.strip().lower()[:64])
 
     async def locked_for_s(self, name: str, now: datetime) -> int:
         """Seconds until ``name`` may try again; 0 when it is not locked."""
         key = self._key(name)
-        start = now.timestamp() - keys.LOGIN_WINDOW_S
+        start = now.timestamp() - LOGIN_WINDOW_S
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, "-inf", start)
             pipe.zrange(key, 0, -1, withscores=True)
@@ -138,15 +151,7 @@ class LoginThrottle:
             return 0
         # Unlocked when enough failures have aged out to drop below the limit.
         oldest_relevant = failures[-self.max_failures][1]
-        return max(1, int(oldest_relevant + keys.LOGIN_WINDOW_S - now.timestamp()))
-
-    async def failed(self, name: str, now: datetime) -> None:
-        key = self._key(name)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {secrets.token_hex(4): now.timestamp()})
-            pipe.zremrangebyscore(key, "-inf", now.timestamp() - keys.LOGIN_WINDOW_S)
-            pipe.expire(key, keys.LOGIN_WINDOW_S)
-            await pipe.execute()
+        return max(1, int(oldest_relevant + LOGIN_WINDOW_S - now.timestamp()))
 
     async def clear(self, name: str) -> None:
         await self.redis.delete(self._key(name))

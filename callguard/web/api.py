@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
+from callguard.domain.dates import InputDateTime
 from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor
-from callguard.services.errors import Forbidden, Invalid, ServiceError
+from callguard.services.errors import BadEncoding, Forbidden, Invalid, ServiceError
 from callguard.web.appkeys import SERVICES
 
 MAX_BODY_BYTES = 256 * 1024
@@ -35,7 +37,7 @@ def _iso_text(value: object) -> object:
     return value
 
 
-QueryDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+QueryDatetime = Annotated[InputDateTime, BeforeValidator(_iso_text)]
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 
 Item = TypeVar("Item")
@@ -194,11 +196,33 @@ async def _json_body(request: web.Request) -> Any:
     if len(raw) > MAX_BODY_BYTES:
         raise too_large
     try:
-        return json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Invalid([("(body)", f"not valid JSON: {exc}")]) from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadEncoding([("(body)", "is not valid UTF-8")]) from None
+    try:
+        return json.loads(text or "null", parse_constant=_not_a_number)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise Invalid([("(body)", f"is not valid JSON ({exc.msg} at {where})")]) from None
+    except _NotANumber as exc:
+        raise Invalid(
+            [("(body)", f"is not valid JSON ({exc} is not a number JSON allows)")]
+        ) from None
+    except ValueError:
+        # Python's limit on converting digits to an integer (4,300 by default).
+        limit = sys.get_int_max_str_digits()
+        raise Invalid([("(body)", f"has a whole number with more than {limit:,} digits")]) from None
     except RecursionError:
         raise Invalid([("(body)", "nested too deeply")]) from None
+
+
+class _NotANumber(ValueError):
+    pass
+
+
+def _not_a_number(constant: str) -> object:
+    """JSON has no NaN or Infinity (Python's reader would take them)."""
+    raise _NotANumber(constant)
 
 
 def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

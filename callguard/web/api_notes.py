@@ -15,7 +15,7 @@ from callguard.domain.notes import (
     NotePatchIn,
     Notification,
 )
-from callguard.domain.roles import Role
+from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor
 from callguard.services.notify import WelfareReport
 from callguard.web.api import ApiRoutes, Offset, Paged, json_response
@@ -35,6 +35,14 @@ class NoteQuery(BaseModel):
 FileNotesPage = Paged[FileNote]
 
 
+def _as_seen_by(actor: Actor, note: FileNote) -> FileNote:
+    """Staff see a note without the person's id (CONTRACT §5: no person ids, routes or full
+    numbers for staff; the caller's number in a note is masked already)."""
+    if has_at_least(actor.role, Role.manager):
+        return note
+    return note.model_copy(update={"person_id": None})
+
+
 @routes.route(
     "GET",
     "/api/v1/file-notes",
@@ -46,7 +54,7 @@ FileNotesPage = Paged[FileNote]
 async def list_file_notes(request: web.Request, actor: Actor, query: NoteQuery) -> web.Response:
     """Newest first. Staff see only their own notes; managers see all (``author`` filters)."""
     notes = await request.app[SERVICES].notes.listing(actor, query.status, query.author)
-    page = notes[query.offset : query.offset + query.limit]
+    page = [_as_seen_by(actor, n) for n in notes[query.offset : query.offset + query.limit]]
     return json_response(
         FileNotesPage(items=page, total=len(notes), offset=query.offset, limit=query.limit)
     )
@@ -64,7 +72,7 @@ async def list_file_notes(request: web.Request, actor: Actor, query: NoteQuery) 
 async def create_file_note(request: web.Request, actor: Actor, body: NoteCreateIn) -> web.Response:
     services = request.app[SERVICES]
     note = await services.notes.create(body, actor, services.clock.now())
-    return json_response(note, status=201)
+    return json_response(_as_seen_by(actor, note), status=201)
 
 
 @routes.route(
@@ -77,7 +85,7 @@ async def create_file_note(request: web.Request, actor: Actor, body: NoteCreateI
 async def get_file_note(request: web.Request, actor: Actor) -> web.Response:
     services = request.app[SERVICES]
     note = await services.notes.get(request.match_info["note_id"], actor, services.clock.now())
-    return json_response(note)
+    return json_response(_as_seen_by(actor, note))
 
 
 @routes.route(
@@ -96,7 +104,7 @@ async def update_file_note(request: web.Request, actor: Actor, body: NotePatchIn
     note = await services.notes.update(
         request.match_info["note_id"], body, actor, services.clock.now()
     )
-    return json_response(note)
+    return json_response(_as_seen_by(actor, note))
 
 
 @routes.route(

@@ -1,4 +1,5 @@
-"""The app factory: ``init_app(settings, ...)``, used by the CLI and by the tests."""
+"""The app factory: ``init_app(services)``, the API, the pages and the health routes on the
+services ``callguard.bootstrap`` built (the webhooks come in as an installer from there)."""
 
 from __future__ import annotations
 
@@ -10,27 +11,21 @@ from typing import Any
 
 from aiohttp import web
 
-from callguard.clock import Clock, SystemClock
 from callguard.phones import load_metadata
-from callguard.policy import Policy, load_policy
 from callguard.scheduler import DutyScheduler
 from callguard.services.background import replay_forever
-from callguard.services.container import Services, build_services
-from callguard.settings import Settings
-from callguard.store import keys
-from callguard.store.connection import connect
-from callguard.web import api_calls, api_controls, api_notes, api_register, api_reports
+from callguard.services.container import Services
+from callguard.web import api_call_log, api_controls, api_notes, api_register, api_reports
 from callguard.web.api import ApiRoutes, json_response
 from callguard.web.appkeys import SERVICES
 from callguard.web.metrics import METRICS, Metrics
 from callguard.web.middlewares import error_middleware, security_headers
 from callguard.web.openapi import openapi_document
 from callguard.web.pages import install_pages
-from callguard.web.sessions import WebSettings
 
 API_ROUTES: Sequence[ApiRoutes] = (
     api_register.routes,
-    api_calls.routes,
+    api_call_log.routes,
     api_controls.routes,
     api_notes.routes,
     api_reports.routes,
@@ -74,39 +69,32 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     try:
-        # A read of a key, not PING: on a Redis Cluster PING goes to any node, a key to
-        # the master holding this office's slot, the one the calls need.
-        await request.app[SERVICES].redis.exists(keys.SCHEMA)
+        # Its own budget, shorter than the connection's timeout: a stalled Redis is "not
+        # ready" in 0.5 s.
+        async with asyncio.timeout(0.5):
+            await request.app[SERVICES].check_store()
     except Exception as exc:  # any failure means "not ready", and says why
         return json_response({"status": "unavailable", "redis": type(exc).__name__}, 503)
     return json_response({"status": "ready", "redis": "ok"})
 
 
 def init_app(
-    settings: Settings,
+    services: Services,
     *,
-    policy: Policy | None = None,
-    clock: Clock | None = None,
     installers: Sequence[Installer] = (),
     api_routes: Sequence[ApiRoutes] = (),
-    web_settings: WebSettings | None = None,
 ) -> web.Application:
-    if settings.redis_url is None:
-        raise ValueError("init_app needs settings.redis_url (the CLI starts an embedded Redis)")
-    policy = policy or load_policy(settings.policy_path())
-    clock = clock or SystemClock()
+    """The web service on ``services``; it closes them when the app is cleaned up."""
+    settings = services.settings
     metrics = Metrics()
     app = web.Application(
         middlewares=[security_headers, error_middleware, metrics.middleware],
         client_max_size=1024 * 1024,
     )
     app[METRICS] = metrics
-    redis_url = settings.redis_url
+    app[SERVICES] = services
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
-        redis = connect(redis_url, timeout_s=max(settings.redis_timeout_ms / 1000 * 8, 2.0))
-        services = build_services(settings, policy, clock, redis)
-        app[SERVICES] = services
         # Not in ``background``: that set is for work that finishes (tests drain it).
         replay = asyncio.get_running_loop().create_task(
             replay_forever(services.spool.pending, services.screening.replay_spool)
@@ -115,16 +103,13 @@ def init_app(
         replay.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await replay
-        await services.background.close()
-        await services.telephony.close()
-        await redis.aclose()
+        await services.close()
 
     app.cleanup_ctx.append(services_ctx)
 
     async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         # After services_ctx, so it stops (and its runs release their leases) before Redis
         # is closed.
-        services = app[SERVICES]
         scheduler = DutyScheduler(
             services.duties,
             services.clock,
@@ -152,7 +137,7 @@ def init_app(
     app.router.add_get("/readyz", readyz, name="readyz")
     app.router.add_get("/metrics", metrics.handle, name="metrics")
     # The staff and managers' pages, sign-in and their assets (callguard.web.pages).
-    install_pages(app, settings.tz, web_settings)
+    install_pages(app, services)
     for install in installers:
         install(app)
     # After every start-up step above (aiohttp runs cleanup contexts' first).

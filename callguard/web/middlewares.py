@@ -6,14 +6,22 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
-from callguard.services.errors import Invalid, ServiceError
+from callguard.services.errors import STORE_UNAVAILABLE, Invalid, ServiceError
 from callguard.web.api import json_response
+from callguard.web.appkeys import SERVICES
 
 log = logging.getLogger("callguard.web")
 
 HandlerFn = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Scripts, styles and images from CallGuard only; no framing; forms post only to CallGuard;
+# no <base> to redirect relative links.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+# Sent when CALLGUARD_PUBLIC_URL is https: browsers then never use plain http for a year.
+HSTS = "max-age=31536000"
 
 
 @web.middleware
@@ -42,7 +50,11 @@ async def error_middleware(request: web.Request, handler: HandlerFn) -> web.Stre
                 response.headers["Allow"] = http.headers["Allow"]
             return response
         raise
-    except (RedisError, TimeoutError):
+    except UnicodeDecodeError:
+        # A form body that is not valid UTF-8 (reading it is the only decoding of input
+        # that happens outside the API's own JSON reader, which answers the same).
+        return _bad_encoding(request)
+    except STORE_UNAVAILABLE:
         log.exception("store unavailable on %s %s", request.method, request.path)
         return json_response(
             {"error": "unavailable", "message": "the store is unavailable; try again shortly"}, 503
@@ -70,15 +82,32 @@ async def not_found_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+def _bad_encoding(request: web.Request) -> web.Response:
+    reason = "is not valid UTF-8 form encoding"
+    if request.path.startswith("/api/"):
+        return json_response(
+            {
+                "error": "bad_encoding",
+                "message": f"(body): {reason}",
+                "fields": [{"field": "(body)", "reason": reason}],
+            },
+            400,
+        )
+    return web.Response(
+        status=400, text="The form could not be read: it is not valid UTF-8. Go back and try again."
+    )
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault(
-        "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"
-    )
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    services = request.app.get(SERVICES)
+    if services is not None and (services.settings.public_url or "").startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -108,6 +108,8 @@ def _responses(e: Endpoint, refs: dict[Any, Any]) -> dict[str, Any]:
     }
     if e.body is not None or e.query is not None:
         responses["422"] = _error("invalid input: each bad field and why")
+    if e.body is not None:
+        responses["400"] = _error("the body is not valid UTF-8")
     if "{" in e.path:
         responses["404"] = _error("unknown id")
     if e.method in ("POST", "PATCH", "PUT"):

@@ -18,78 +18,25 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import sys
 from dataclasses import replace
-from typing import Annotated
 
 from aiohttp import web
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from callguard.domain.users import Session
 from callguard.services.container import Services
-from callguard.settings import describe_validation_error
-from callguard.store.sessions import LoginThrottle, Session, SessionStore
-from callguard.web.appkeys import SERVICES
 
 log = logging.getLogger("callguard.web.sessions")
 
 SESSION_COOKIE = "callguard_session"
 LOGIN_CSRF_COOKIE = "callguard_signin"
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class WebSettings(BaseSettings):
-    """Settings of the web pages (read from ``CALLGUARD_*`` like the others)."""
-
-    model_config = SettingsConfigDict(env_prefix="CALLGUARD_", extra="ignore")
-
-    sso_header: str | None = Field(default=None, max_length=100)
-    sso_trusted_proxies: Annotated[list[Network], NoDecode] = []
-    # Failed sign-ins per user name in 15 minutes before the name is locked.
-    login_max_failures: int = Field(default=5, ge=1, le=100)
-
-    @field_validator("sso_trusted_proxies", mode="before")
-    @classmethod
-    def _networks(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p]
-        return value
-
-    @field_validator("sso_header")
-    @classmethod
-    def _header_name(cls, value: str | None) -> str | None:
-        if value is not None and not value.replace("-", "").isalnum():
-            raise ValueError("must be an HTTP header name such as X-Forwarded-User")
-        return value or None
-
-    @model_validator(mode="after")
-    def _proxies_for_header(self) -> WebSettings:
-        if self.sso_header and not self.sso_trusted_proxies:
-            raise ValueError(
-                "CALLGUARD_SSO_TRUSTED_PROXIES must name the proxy's addresses when "
-                "CALLGUARD_SSO_HEADER is set"
-            )
-        return self
-
-
-def load_web_settings() -> WebSettings:
-    """The web settings from the environment; on a bad one, one line per problem on stderr
-    and exit status 2, before anything listens (as ``callguard serve`` does for the rest)."""
-    try:
-        return WebSettings()
-    except ValidationError as error:
-        for line in describe_validation_error(error):
-            print(f"callguard: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
-
 
 class WebAuth:
-    def __init__(self, services: Services, settings: WebSettings) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.settings = settings
-        self.sessions = SessionStore(services.redis)
-        self.throttle = LoginThrottle(services.redis, settings.login_max_failures)
+        self.settings = services.settings
+        self.sessions = services.sessions
+        self.throttle = services.login_throttle
         public = services.settings.public_url or ""
         self.secure_cookies = public.startswith("https://")
 
@@ -156,10 +103,5 @@ def web_auth(request: web.Request) -> WebAuth:
     return request.app[WEB_AUTH]
 
 
-def install_web_auth(app: web.Application, settings: WebSettings) -> None:
-    """Build the sign-in machinery once the services exist (they are made at start-up)."""
-
-    async def build(app: web.Application) -> None:
-        app[WEB_AUTH] = WebAuth(app[SERVICES], settings)
-
-    app.on_startup.append(build)
+def install_web_auth(app: web.Application, services: Services) -> None:
+    app[WEB_AUTH] = WebAuth(services)

@@ -21,7 +21,7 @@ from callguard.settings import Settings
 from callguard.store import users as store_users
 from callguard.store.connection import connect
 from callguard.store.users import UserStore
-from tests.conftest import USERS
+from tests.conftest import KEYS, USERS
 
 Client = TestClient[web.Request, web.Application]
 
@@ -45,7 +45,7 @@ def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 async def give_passwords(redis_url: str) -> None:
     """The conftest users, each with PASSWORD."""
     client = connect(redis_url)
-    users = UserStore(client)
+    users = UserStore(client, KEYS)
     for user in USERS:
         await users.put_user(user)
         await users.set_password(user.name, PASSWORD)
@@ -63,7 +63,7 @@ async def page_client(
     """A client on the app on 127.0.0.1 that keeps cookies, Secure ones included (the
     test settings' public URL is https, as in production). The web settings (single
     sign-on) come from the environment, as in production: tests set them with monkeypatch."""
-    app = build_app(settings, policy=policy, clock=clock, demo=demo)
+    app = await build_app(settings, policy=policy, clock=clock, demo=demo)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     origin = f"http://127.0.0.1:{server.port}"

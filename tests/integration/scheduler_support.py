@@ -17,20 +17,22 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from callguard.bootstrap import build_duties, build_stores
 from callguard.domain.models import PersonIn, Strategy, StrategyIn
 from callguard.domain.notes import Notification
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor, User
 from callguard.policy import Policy, load_policy
-from callguard.services.duties import Duties, build_duties
+from callguard.services.duties import Duties
 from callguard.services.register import Register
 from callguard.services.reminders import Notice, Outbox
-from callguard.store import keys
 from callguard.store.connection import connect
-from callguard.store.notes import NotificationStore
+from callguard.store.keys import DEFAULT_PREFIX, Keys
+from callguard.store.notifications import NotificationStore
 from callguard.store.outbox import OutboxStore
 from callguard.store.register import RegisterStore
 from callguard.store.users import UserStore
+from tests.conftest import KEYS
 
 TZ = ZoneInfo("Europe/London")
 
@@ -54,13 +56,13 @@ def actor(user: User) -> Actor:
 
 
 async def put_users(redis: Redis, users: Sequence[User] = ALL_USERS) -> None:
-    store = UserStore(redis)
+    store = UserStore(redis, KEYS)
     for user in users:
         await store.put_user(user)
 
 
 def register_of(redis: Redis, policy: Policy) -> Register:
-    return Register(RegisterStore(redis), policy, TZ)
+    return Register(RegisterStore(redis, KEYS), policy, TZ)
 
 
 async def person_with_strategy(
@@ -91,7 +93,7 @@ async def person_with_strategy(
 
 async def notices(redis: Redis, user: str, kind: str | None = None) -> list[Notification]:
     """What ``user`` sees in ``GET /api/v1/notifications``, read by the real store."""
-    found = await NotificationStore(redis).of_user(user, 1000)
+    found = await NotificationStore(redis, KEYS).of_user(user, 1000)
     return [n for n in found if kind is None or n.kind == kind]
 
 
@@ -122,11 +124,12 @@ class Replica:
         hang: bool = False,
     ) -> None:
         self.redis = connect(redis_url)
+        stores = build_stores(self.redis, KEYS)
         self.outbox = (
-            FailingOutbox(self.redis, fail_after, hang=hang) if fail_after is not None else None
+            FailingOutbox(stores.outbox, fail_after, hang=hang) if fail_after is not None else None
         )
         self.duties: Duties = build_duties(
-            self.redis, policy, TZ, lease_ms=lease_ms, outbox=self.outbox
+            stores, policy, TZ, lease_ms=lease_ms, outbox=self.outbox
         )
 
     async def reached(self, timeout_s: float = 10) -> None:
@@ -146,8 +149,8 @@ class FailingOutbox(Outbox):
     """The real outbox, but the replica crashes (raises) right after its ``after``-th
     delivery; or, with ``hang``, stops there for ever, still holding its lease."""
 
-    def __init__(self, redis: Redis, after: int, *, hang: bool = False) -> None:
-        super().__init__(OutboxStore(redis))
+    def __init__(self, store: OutboxStore, after: int, *, hang: bool = False) -> None:
+        super().__init__(store)
         self.after = after
         self.hang = hang
         self.delivered = 0
@@ -168,12 +171,12 @@ class FailingOutbox(Outbox):
 
 
 async def _hanging_replica(
-    redis_url: str, job: str, now: datetime, after: int, lease_ms: int
+    redis_url: str, keys: Keys, job: str, now: datetime, after: int, lease_ms: int
 ) -> None:
     policy = load_policy(_policy_path())
-    redis = connect(redis_url)
+    stores = build_stores(connect(redis_url), keys)
     duties = build_duties(
-        redis, policy, TZ, lease_ms=lease_ms, outbox=FailingOutbox(redis, after, hang=True)
+        stores, policy, TZ, lease_ms=lease_ms, outbox=FailingOutbox(stores.outbox, after, hang=True)
     )
     await duties.run(job, now)
 
@@ -191,11 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--now", required=True)
     parser.add_argument("--after", type=int, required=True)
     parser.add_argument("--lease-ms", type=int, required=True)
-    parser.add_argument("--key-prefix", default=keys.DEFAULT_PREFIX)
+    parser.add_argument("--key-prefix", default=DEFAULT_PREFIX)
     args = parser.parse_args(argv)
-    keys.use_prefix(args.key_prefix)
+    keys = Keys(args.key_prefix)
     now = datetime.fromisoformat(args.now)
-    asyncio.run(_hanging_replica(args.redis_url, args.job, now, args.after, args.lease_ms))
+    asyncio.run(_hanging_replica(args.redis_url, keys, args.job, now, args.after, args.lease_ms))
     return 0
 
 

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from callguard.domain.calls import Decision
+from callguard.domain.caller_match import Decision
 from callguard.domain.records import CallRecord, record_for
-from callguard.store import keys
-from callguard.store.calls import CallStore, Recorded, plan
+from callguard.store.call_records import CallStore, Written, record_plan
 from callguard.store.connection import connect
+from tests.conftest import KEYS
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -50,7 +50,7 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 def whole_plan(record: CallRecord) -> str:
     """The plan as written before records went sparse: every field."""
-    body = json.loads(plan(record))
+    body = json.loads(record_plan(KEYS, record))
     every = record.model_dump(mode="json", by_alias=True, exclude={"warnings"})
     body["fields"] = {name: json.dumps(value) for name, value in every.items()}
     return json.dumps(body)
@@ -60,10 +60,10 @@ def whole_plan(record: CallRecord) -> str:
 async def test_a_record_reads_back_as_written_and_is_degraded_to_the_answer_given(
     redis: Redis, written: str
 ) -> None:
-    store = CallStore(redis)
-    record_plan = plan(DIVERTED) if written == "sparse" else whole_plan(DIVERTED)
-    assert isinstance(await store.record(record_plan, SID), Recorded)
-    stored = await redis.hgetall(keys.call(SID))
+    store = CallStore(redis, KEYS)
+    plan = record_plan(KEYS, DIVERTED) if written == "sparse" else whole_plan(DIVERTED)
+    assert isinstance(await store.record(plan, SID), Written)
+    stored = await redis.hgetall(KEYS.call(SID))
     assert len(stored) == (13 if written == "sparse" else 26)
     assert await store.get(SID) == DIVERTED
 
@@ -77,7 +77,7 @@ async def test_a_record_reads_back_as_written_and_is_degraded_to_the_answer_give
         status="ringing",
         degraded=True,
     )
-    assert await store.degrade(plan(degraded), SID)
+    assert await store.degrade(record_plan(KEYS, degraded), SID)
     # What the caller got; who called, and when, kept.
     assert await store.get(SID) == DIVERTED.model_copy(
         update={
@@ -90,14 +90,14 @@ async def test_a_record_reads_back_as_written_and_is_degraded_to_the_answer_give
             "degraded": True,
         }
     )
-    assert await redis.zscore(keys.calls_by_outcome("connect"), SID) is not None
-    assert await redis.zscore(keys.calls_by_outcome("divert_spoc"), SID) is None
-    assert not await store.degrade(plan(degraded), SID)  # degraded already
+    assert await redis.zscore(KEYS.calls_by_outcome("connect"), SID) is not None
+    assert await redis.zscore(KEYS.calls_by_outcome("divert_spoc"), SID) is None
+    assert not await store.degrade(record_plan(KEYS, degraded), SID)  # degraded already
 
 
 async def test_an_update_to_a_sparse_record_reads_back(redis: Redis) -> None:
-    store = CallStore(redis)
-    assert isinstance(await store.record(plan(DIVERTED), SID), Recorded)
+    store = CallStore(redis, KEYS)
+    assert isinstance(await store.record(record_plan(KEYS, DIVERTED), SID), Written)
     assert await store.update(SID, {"status": "completed", "duration_s": 61}, finished=True)
     assert await store.get(SID) == DIVERTED.model_copy(
         update={"status": "completed", "duration_s": 61}

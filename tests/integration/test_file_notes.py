@@ -70,7 +70,9 @@ async def test_the_draft_holds_the_facts_of_the_call(
     assert note["status"] == "draft"
     assert note["call_sid"] == call.call_sid
     assert note["caller"] == "+44*******123"
-    assert note["person_id"] == call.person_id
+    # Staff see no person id (CONTRACT §5); their managers do.
+    assert note["person_id"] is None
+    assert (await get_note(client, tokens["manager"], note_id))["person_id"] == call.person_id
     assert note["strategy_ids"] == [call.strategy_id]
     assert note["matter_refs"] == ["CMP-2026-0142"]
     assert note["received_at"] == "2026-11-27T10:00:00Z"

@@ -28,7 +28,7 @@ from callguard.settings import Settings
 from callguard.store.connection import connect
 from callguard.store.launcher import EmbeddedRedis
 from callguard.store.users import UserStore
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, DEFAULT_NOW, POLICY_PATH, PUBLIC_URL
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, DEFAULT_NOW, KEYS, POLICY_PATH, PUBLIC_URL
 from tests.helpers import sign
 from tests.live_server import LiveServer, live_server
 
@@ -118,7 +118,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 async def _token(redis_url: str) -> str:
     connection = connect(redis_url)
     try:
-        return await UserStore(connection).create_token("fuzz", Role.chief_executive)
+        return await UserStore(connection, KEYS).create_token("fuzz", Role.chief_executive)
     finally:
         await connection.aclose()
 
@@ -208,7 +208,7 @@ def test_api_bodies_never_5xx_and_4xx_stores_nothing(target: Target, path: str, 
 def test_a_body_that_is_not_json_too_deep_or_too_big_is_refused(target: Target) -> None:
     url = target.live.base_url + "/api/v1/people"
     headers = {"Authorization": f"Bearer {target.token}", "Content-Type": "application/json"}
-    assert post(url, b"\xff\xfe", headers) == 422
+    assert post(url, b"\xff\xfe", headers) == 400  # not UTF-8 (CONTRACT §5)
     assert post(url, b"[" * 100_000, headers) == 422
     assert post(url, json.dumps({"name": "x" * 2_000_000}).encode(), headers) == 413
 

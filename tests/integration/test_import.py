@@ -13,8 +13,8 @@ from typing import cast
 import pytest
 import redis
 
-from callguard.store import keys
 from callguard.store.launcher import EmbeddedRedis
+from tests.conftest import KEYS
 from tests.processes import clean_env, run_cli
 
 pytestmark = pytest.mark.timeout(180)
@@ -89,16 +89,16 @@ async def test_ten_thousand_rows_are_imported_in_one_go(
     assert code == 0, out + err
     assert "rows: 10000; people: 10000; strategies: 10000; rejected rows: 0" in out
     assert "checking [#########################] 100% (10000/10000)" in err
-    assert client.llen(keys.PEOPLE) == 10_000
-    assert client.llen(keys.STRATEGIES) == 10_000
-    assert client.get(keys.phone_owner("+447911100042")) is not None
+    assert client.llen(KEYS.PEOPLE) == 10_000
+    assert client.llen(KEYS.STRATEGIES) == 10_000
+    assert client.get(KEYS.phone_owner("+447911100042")) is not None
 
 
 async def test_one_bad_row_imports_nothing_and_every_bad_row_is_reported(
     tmp_path: Path, store: tuple[str, redis.Redis]
 ) -> None:
     url, client = store
-    client.set(keys.phone_owner("+447911100009"), "per_existing")
+    client.set(KEYS.phone_owner("+447911100009"), "per_existing")
     rows = [row(i) for i in range(10)]
     rows[2] = row(2, phones="12345")
     rows[3] = row(3, review_due=(date.today() + timedelta(days=200)).isoformat())
@@ -127,19 +127,19 @@ async def test_one_bad_row_imports_nothing_and_every_bad_row_is_reported(
         for line in lines
     )
     assert lines[-1] == "Nothing was imported: correct the rows above and run again."
-    assert client.llen(keys.PEOPLE) == 0
+    assert client.llen(KEYS.PEOPLE) == 0
 
     good = [r for i, r in enumerate(rows) if i not in (2, 3, 4, 5, 6)]
     write(path, good)
     code, out, _err = await run_cli(["import", str(path)], env, tmp_path)
     assert code == 1
     assert "phones already held by someone else: +447911100009" in out
-    assert client.llen(keys.PEOPLE) == 0 and client.llen(keys.STRATEGIES) == 0
+    assert client.llen(KEYS.PEOPLE) == 0 and client.llen(KEYS.STRATEGIES) == 0
 
-    client.delete(keys.phone_owner("+447911100009"))
+    client.delete(KEYS.phone_owner("+447911100009"))
     code, out, _err = await run_cli(["import", str(path)], env, tmp_path)
     assert code == 0, out
-    assert (client.llen(keys.PEOPLE), client.llen(keys.STRATEGIES)) == (5, 4)
-    entries = cast(list[tuple[str, dict[str, str]]], client.xrange(keys.AUDIT))
+    assert (client.llen(KEYS.PEOPLE), client.llen(KEYS.STRATEGIES)) == (5, 4)
+    entries = cast(list[tuple[str, dict[str, str]]], client.xrange(KEYS.AUDIT))
     actions = [fields["action"] for _id, fields in entries]
     assert actions.count("person.import") == 5 and actions.count("strategy.import") == 4

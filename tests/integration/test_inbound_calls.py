@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from callguard.clock import FixedClock
-from callguard.store import keys
-from tests.conftest import DEFAULT_ROUTE, auth
+from tests.conftest import DEFAULT_ROUTE, KEYS, auth
 from tests.helpers import (
     OFFICE_NUMBER,
     Client,
@@ -293,7 +292,7 @@ async def test_the_same_call_sid_twice_makes_one_record_and_one_count(
         await client.get(f"/api/v1/calls?person_id={person['id']}", headers=auth(tokens["manager"]))
     ).json()
     assert calls["total"] == 1
-    quota = await services(client).redis.hgetall(keys.quota(strategy["id"]))
+    quota = await services(client).redis.hgetall(KEYS.quota(strategy["id"]))
     assert list(quota.values()) == ["1"]
     # And the next distinct call in the same week is refused on the quota.
     third = await inbound_call(client, PERSON_PHONE)

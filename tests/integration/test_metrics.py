@@ -39,7 +39,7 @@ async def test_metrics_count_calls_by_outcome_and_rule_for_an_admin_only(
 async def test_metrics_count_scheduler_runs_by_job_and_outcome(
     settings: Settings, policy: Policy, clock: FixedClock, tokens: dict[str, str]
 ) -> None:
-    app = make_app(settings.model_copy(update={"scheduler_enabled": True}), policy, clock)
+    app = await make_app(settings.model_copy(update={"scheduler_enabled": True}), policy, clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         scheduler = client.app[SCHEDULER]
         first = await scheduler.fire("reviews")

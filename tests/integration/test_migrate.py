@@ -16,12 +16,12 @@ from redis.asyncio import Redis
 
 from callguard.domain.audit import AuditEntry
 from callguard.domain.models import AdvocateOnly, Person, Strategy, StrategyStatus
-from callguard.store import keys
-from callguard.store.calls import CallStore
+from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
 from callguard.store.launcher import EmbeddedRedis
 from callguard.store.migrate import LAYOUT, Migrated, migrate, stored_layout
 from callguard.store.register import RegisterStore
+from tests.conftest import KEYS
 from tests.integration.test_register_layout import AT, PHONE, audit, person, strategy
 from tests.processes import run_cli, serve_env
 
@@ -40,29 +40,29 @@ async def write_layout_1(
 ) -> None:
     """What CallGuard at commit 51f5b6a wrote for a person, their strategies and audit."""
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(keys.person(who.id), who.model_dump_json())
+        pipe.set(KEYS.person(who.id), who.model_dump_json())
         kinds = [a.kind.value for a in who.reasonable_adjustments]
-        pipe.set(keys.person(who.id) + ":adj", json.dumps(kinds))
-        pipe.zadd(keys.PEOPLE, {who.id: who.created_at.timestamp()})
+        pipe.set(KEYS.person(who.id) + ":adj", json.dumps(kinds))
+        pipe.zadd(KEYS.PEOPLE, {who.id: who.created_at.timestamp()})
         for phone in who.phones:
-            pipe.set(keys.phone_owner(phone), who.id)
+            pipe.set(KEYS.phone_owner(phone), who.id)
         for each in strategies:
             created = {each.id: each.created_at.timestamp()}
-            pipe.set(keys.strategy(each.id), each.model_dump_json())
+            pipe.set(KEYS.strategy(each.id), each.model_dump_json())
             screen = {
                 "strategy_id": each.id,
                 "person_id": each.person_id,
                 "matter_ref": each.matter_ref,
                 "restrictions": [r.model_dump(mode="json") for r in each.restrictions],
             }
-            pipe.set(keys.strategy(each.id) + ":screen", json.dumps(screen))
-            pipe.zadd(keys.STRATEGIES, created)
-            pipe.sadd(keys.person(who.id) + ":strategies", each.id)
+            pipe.set(KEYS.strategy(each.id) + ":screen", json.dumps(screen))
+            pipe.zadd(KEYS.STRATEGIES, created)
+            pipe.sadd(KEYS.person(who.id) + ":strategies", each.id)
             if each.status is StrategyStatus.active:
-                pipe.zadd(keys.person(who.id) + ":active", created)
+                pipe.zadd(KEYS.person(who.id) + ":active", created)
         for entry in audits:
-            pipe.xadd(keys.AUDIT, entry.fields())  # type: ignore[arg-type]
-            pipe.xadd(keys.audit_person(who.id), entry.fields())  # type: ignore[arg-type]
+            pipe.xadd(KEYS.AUDIT, entry.fields())  # type: ignore[arg-type]
+            pipe.xadd(KEYS.audit_person(who.id), entry.fields())  # type: ignore[arg-type]
         await pipe.execute()
 
 
@@ -80,15 +80,15 @@ async def test_a_layout_1_register_reads_back_the_same_after_migration(redis: Re
     ]
     await write_layout_1(redis, who, [newer, older, ended], audits)
     await write_layout_1(redis, other, [], [audit("person.create", other.id, other.id)])
-    assert await stored_layout(redis) == 1
+    assert await stored_layout(redis, KEYS) == 1
 
-    done = await migrate(redis)
-    again = await migrate(redis)
+    done = await migrate(redis, KEYS)
+    again = await migrate(redis, KEYS)
 
     assert (done.people, done.strategies, done.audit_entries) == (2, 3, 3)
     assert again == Migrated()
-    assert await stored_layout(redis) == LAYOUT
-    store = RegisterStore(redis)
+    assert await stored_layout(redis, KEYS) == LAYOUT
+    store = RegisterStore(redis, KEYS)
     assert await store.get_person(who.id) == who
     assert await store.list_people(0, 10) == ([who, other], 2)
     assert sorted(await store.strategies_of(who.id), key=lambda s: s.id) == [older, newer, ended]
@@ -100,7 +100,7 @@ async def test_a_layout_1_register_reads_back_the_same_after_migration(redis: Re
     assert await store.audit_of_person(who.id) == [
         {**a.fields(), "person_id": who.id} for a in audits
     ]
-    match, _usage = await CallStore(redis).lookup(PHONE)
+    match, _usage = await CallStore(redis, KEYS).lookup(PHONE)
     assert match is not None and [e.strategy_id for e in match.entries] == [older.id, newer.id]
     assert match.adjustments == ("needs_extra_time",)
     leftovers = [k async for k in redis.scan_iter(match="*:screen")]
@@ -115,15 +115,15 @@ async def test_advocates_and_new_writes_work_on_the_migrated_register(redis: Red
         update={"restrictions": [AdvocateOnly(advocate_phones=[advocate])]}
     )
     await write_layout_1(redis, who, [via_advocate], [])
-    await redis.zadd(keys.advocate(advocate), {via_advocate.id: AT.timestamp()})
-    await migrate(redis)
+    await redis.zadd(KEYS.advocate(advocate), {via_advocate.id: AT.timestamp()})
+    await migrate(redis, KEYS)
 
-    store = RegisterStore(redis)
+    store = RegisterStore(redis, KEYS)
     second = strategy("str_b", AT + timedelta(days=1))
     await store.create_strategy(second, audit("strategy.create", second.id, who.id))
 
     assert await store.active_strategy_ids(who.id) == [via_advocate.id, second.id]
-    match, _usage = await CallStore(redis).lookup(advocate)
+    match, _usage = await CallStore(redis, KEYS).lookup(advocate)
     assert match is not None and [(e.strategy_id, e.role) for e in match.entries] == [
         (via_advocate.id, "advocate")
     ]

@@ -3,6 +3,7 @@ lock-out, roles, sign-out and the single-sign-on proxy mode."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,8 +12,8 @@ from callguard.clock import FixedClock
 from callguard.domain.roles import Role
 from callguard.policy import Policy
 from callguard.settings import Settings
-from callguard.store import keys
 from callguard.store.connection import connect
+from tests.conftest import KEYS
 from tests.e2e.support import (
     ADMIN,
     MANAGER,
@@ -68,7 +69,7 @@ async def test_the_session_lives_in_redis_under_a_hash_of_the_cookie(
     response = await sign_in(pages, STAFF)
     session_id = response.cookies["callguard_session"].value
     client = connect(settings.redis_url or "")
-    stored = [k async for k in client.scan_iter(keys.session("*"))]
+    stored = [k async for k in client.scan_iter(KEYS.session("*"))]
     await client.aclose()
     assert len(stored) == 1
     assert session_id not in stored[0]
@@ -215,9 +216,16 @@ async def test_single_sign_on_header_is_trusted_only_from_the_configured_proxies
 ) -> None:
     assert settings.redis_url
     await give_passwords(settings.redis_url)
-    monkeypatch.setenv("CALLGUARD_SSO_HEADER", "X-Forwarded-User")
+    # As CALLGUARD_SSO_HEADER and CALLGUARD_SSO_TRUSTED_PROXIES=127.0.0.0/8 would set them.
     monkeypatch.setenv("CALLGUARD_SSO_TRUSTED_PROXIES", "127.0.0.0/8")
-    async with page_client(settings, policy, clock) as client:
+    assert Settings().sso_trusted_proxies == [ipaddress.ip_network("127.0.0.0/8")]
+    behind_proxy = settings.model_copy(
+        update={
+            "sso_header": "X-Forwarded-User",
+            "sso_trusted_proxies": [ipaddress.ip_network("127.0.0.0/8")],
+        }
+    )
+    async with page_client(behind_proxy, policy, clock) as client:
         response = await client.get("/manage", headers={"X-Forwarded-User": MANAGER})
         assert response.status == 200
         assert "Overview" in await response.text()
@@ -228,8 +236,10 @@ async def test_single_sign_on_header_is_trusted_only_from_the_configured_proxies
             "/console", headers={"X-Forwarded-User": "stranger"}, allow_redirects=False
         )
         assert unknown.status == 303
-    monkeypatch.setenv("CALLGUARD_SSO_TRUSTED_PROXIES", "10.9.9.9")
-    async with page_client(settings, policy, clock) as client:
+    elsewhere = behind_proxy.model_copy(
+        update={"sso_trusted_proxies": [ipaddress.ip_network("10.9.9.9")]}
+    )
+    async with page_client(elsewhere, policy, clock) as client:
         spoofed = await client.get(
             "/manage", headers={"X-Forwarded-User": MANAGER}, allow_redirects=False
         )

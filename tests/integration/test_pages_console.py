@@ -12,7 +12,7 @@ from callguard.clock import FixedClock
 from callguard.demo import load_demo_data
 from callguard.policy import Policy
 from callguard.settings import Settings
-from callguard.store import keys
+from tests.conftest import KEYS
 from tests.e2e.support import (
     MANAGER,
     STAFF,
@@ -205,7 +205,7 @@ async def test_staff_triage_a_callers_message(demo: Client, clock: FixedClock) -
     await sign_in(demo, STAFF)
     await simulate(demo, "07700 900106")  # refused, then the caller leaves a message
     calls = services(demo).calls
-    sids, _ = await calls.page(keys.CALLS, None, None, 0, 1)
+    sids, _ = await calls.page(KEYS.CALLS, None, None, 0, 1)
     await services(demo).call_events.message_recorded(
         sids[0],
         recording_sid="RE" + "0" * 32,

@@ -21,8 +21,7 @@ import pytest
 from callguard.clock import FixedClock
 from callguard.policy import Policy
 from callguard.settings import Settings
-from callguard.store import keys
-from tests.conftest import auth
+from tests.conftest import KEYS, auth
 from tests.fault_helpers import app_client
 from tests.helpers import (
     Client,
@@ -102,7 +101,7 @@ async def test_two_hundred_simultaneous_calls_connect_exactly_one(
     assert refused["total"] == CALLS - 1
     assert {c["call_sid"] for c in refused["items"]} == set(sids) - {connected}
     assert {c["rule"] for c in refused["items"]} == {"call_windows.quota"}
-    quota = await services(client).redis.hgetall(keys.quota(strategy["id"]))
+    quota = await services(client).redis.hgetall(KEYS.quota(strategy["id"]))
     assert list(quota.values()) == ["1"]
     breaches = await (
         await client.get(f"/api/v1/strategies/{strategy['id']}/breaches", headers=manager)

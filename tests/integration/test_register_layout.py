@@ -1,4 +1,4 @@
-"""The register's layout in Redis (callguard/store/keys.py): which keys a person and their
+"""The register's layout in Redis (callguard/store/KEYS.py): which keys a person and their
 strategies take, and that the inbound path's lookup reads them as the register means them:
 a person's active strategies oldest first, an ended one no longer, an advocate's number
 finding the strategy that names it."""
@@ -13,10 +13,10 @@ from redis.asyncio import Redis
 
 from callguard.domain.audit import AuditEntry
 from callguard.domain.models import Person, Strategy, StrategyStatus
-from callguard.store import keys
-from callguard.store.calls import CallStore
+from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
 from callguard.store.register import RegisterStore
+from tests.conftest import KEYS
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -74,13 +74,13 @@ def strategy(strategy_id: str, created: datetime, **changes: object) -> Strategy
 
 
 async def stored_keys(redis: Redis) -> set[str]:
-    return {k async for k in redis.scan_iter(match=keys.PREFIX + "*")}
+    return {k async for k in redis.scan_iter(match=KEYS.prefix + "*")}
 
 
 async def test_a_person_with_strategies_takes_one_hash_one_list_and_a_string_each(
     redis: Redis,
 ) -> None:
-    store = RegisterStore(redis)
+    store = RegisterStore(redis, KEYS)
     who = person()
     older = strategy("str_b", AT)
     newer = strategy("str_a", AT + timedelta(hours=1))  # sorts first by id, made later
@@ -89,17 +89,17 @@ async def test_a_person_with_strategies_takes_one_hash_one_list_and_a_string_eac
     await store.create_strategy(newer, audit("strategy.create", newer.id, who.id))
 
     assert await stored_keys(redis) == {
-        keys.person(who.id),
-        keys.phone_owner(PHONE),
-        keys.PEOPLE,
-        keys.audit_person(who.id),
-        keys.AUDIT,
-        keys.strategy(older.id),
-        keys.strategy(newer.id),
-        keys.STRATEGIES,
+        KEYS.person(who.id),
+        KEYS.phone_owner(PHONE),
+        KEYS.PEOPLE,
+        KEYS.audit_person(who.id),
+        KEYS.AUDIT,
+        KEYS.strategy(older.id),
+        KEYS.strategy(newer.id),
+        KEYS.STRATEGIES,
     }
-    assert await redis.type(keys.person(who.id)) == "hash"
-    assert await redis.type(keys.audit_person(who.id)) == "list"
+    assert await redis.type(KEYS.person(who.id)) == "hash"
+    assert await redis.type(KEYS.audit_person(who.id)) == "list"
     assert await store.get_person(who.id) == who
     assert await store.list_people(0, 10) == ([who], 1)
     assert await store.get_strategy(older.id) == older
@@ -108,7 +108,7 @@ async def test_a_person_with_strategies_takes_one_hash_one_list_and_a_string_eac
     assert await store.all_strategy_ids() == [older.id, newer.id]
     assert await store.active_strategy_ids(who.id) == [older.id, newer.id]
 
-    match, usage = await CallStore(redis).lookup(PHONE)
+    match, usage = await CallStore(redis, KEYS).lookup(PHONE)
 
     assert match is not None
     assert match.person_id == who.id
@@ -120,7 +120,7 @@ async def test_a_person_with_strategies_takes_one_hash_one_list_and_a_string_eac
 
 
 async def test_an_ended_strategy_no_longer_applies_but_stays_the_persons(redis: Redis) -> None:
-    store = RegisterStore(redis)
+    store = RegisterStore(redis, KEYS)
     who = person()
     older = strategy("str_b", AT)
     newer = strategy("str_a", AT + timedelta(hours=1))
@@ -134,7 +134,7 @@ async def test_an_ended_strategy_no_longer_applies_but_stays_the_persons(redis: 
     assert await store.replace_strategy(1, ended, audit("strategy.end", older.id, who.id))
     assert not await store.replace_strategy(1, ended, audit("strategy.end", older.id, who.id))
 
-    match, _usage = await CallStore(redis).lookup(PHONE)
+    match, _usage = await CallStore(redis, KEYS).lookup(PHONE)
     assert match is not None and [e.strategy_id for e in match.entries] == [newer.id]
     assert await store.active_strategy_ids(who.id) == [newer.id]
     assert await store.strategies_of(who.id) == [newer, ended]
@@ -151,7 +151,7 @@ async def test_an_ended_strategy_no_longer_applies_but_stays_the_persons(redis: 
 async def test_an_advocates_number_finds_the_strategy_naming_it_until_it_ends(
     redis: Redis,
 ) -> None:
-    store = RegisterStore(redis)
+    store = RegisterStore(redis, KEYS)
     who = person()
     only = strategy(
         "str_c", AT, restrictions=[{"kind": "advocate_only", "advocate_phones": [ADVOCATE]}]
@@ -159,18 +159,18 @@ async def test_an_advocates_number_finds_the_strategy_naming_it_until_it_ends(
     await store.create_person(who, audit("person.create", who.id, who.id))
     await store.create_strategy(only, audit("strategy.create", only.id, who.id))
 
-    match, _usage = await CallStore(redis).lookup(ADVOCATE)
+    match, _usage = await CallStore(redis, KEYS).lookup(ADVOCATE)
     assert match is not None
     assert (match.person_id, match.adjustments) == (who.id, ())
     assert [(e.strategy_id, e.role) for e in match.entries] == [(only.id, "advocate")]
 
     ended = only.model_copy(update={"status": StrategyStatus.ended, "version": 2})
     assert await store.replace_strategy(1, ended, audit("strategy.end", only.id, who.id))
-    assert (await CallStore(redis).lookup(ADVOCATE))[0] is None
+    assert (await CallStore(redis, KEYS).lookup(ADVOCATE))[0] is None
 
 
 async def test_an_import_stores_what_one_by_one_would(redis: Redis) -> None:
-    store = RegisterStore(redis)
+    store = RegisterStore(redis, KEYS)
     one, other = person("per_00000000000000aa"), person("per_00000000000000bb")
     other = other.model_copy(update={"phones": ["+447700900124"], "reasonable_adjustments": []})
     first = strategy("str_a", AT)
@@ -187,5 +187,5 @@ async def test_an_import_stores_what_one_by_one_would(redis: Redis) -> None:
         "strategy.import",
     ]
     assert await store.audit_of_person(other.id) == []
-    match, _usage = await CallStore(redis).lookup("+447700900124")
+    match, _usage = await CallStore(redis, KEYS).lookup("+447700900124")
     assert match is not None and (match.person_id, match.entries) == (other.id, ())

@@ -14,16 +14,15 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from callguard.bootstrap import build_duties, build_stores
 from callguard.clock import FixedClock
 from callguard.policy import Policy
 from callguard.scheduler import SCHEDULE, DutyScheduler, Schedule
-from callguard.services.duties import build_duties
 from callguard.settings import Settings
-from callguard.store import keys
 from callguard.store.connection import connect
 from callguard.store.locks import Leases
 from callguard.web.app import SCHEDULER
-from tests.conftest import ROOT, make_app
+from tests.conftest import KEYS, ROOT, make_app
 from tests.integration.scheduler_support import TZ, at
 
 pytestmark = pytest.mark.timeout(30)
@@ -34,7 +33,7 @@ ALL_JOBS = ["file_notes", "messages", "oversight_report", "retention", "reviews"
 async def test_the_service_runs_the_scheduler_when_enabled(
     settings: Settings, policy: Policy, clock: FixedClock
 ) -> None:
-    app = make_app(settings.model_copy(update={"scheduler_enabled": True}), policy, clock)
+    app = await make_app(settings.model_copy(update={"scheduler_enabled": True}), policy, clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         scheduler = client.app[SCHEDULER]
         assert scheduler.job_ids() == ALL_JOBS
@@ -46,7 +45,7 @@ async def test_tests_and_disabled_services_run_no_scheduler(
 ) -> None:
     assert settings.scheduler_enabled is False
     assert Settings.model_fields["scheduler_enabled"].default is True  # a real service
-    app = make_app(settings, policy, clock)
+    app = await make_app(settings, policy, clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         assert SCHEDULER not in client.app
 
@@ -65,7 +64,13 @@ async def test_firings_run_each_duty_once_per_period_across_two_schedulers(
     }
     clients = [connect(redis_url), connect(redis_url)]
     schedulers = [
-        DutyScheduler(build_duties(c, policy, TZ), clock, TZ, schedule=every, first_run_delay_s=0)
+        DutyScheduler(
+            build_duties(build_stores(c, KEYS), policy, TZ),
+            clock,
+            TZ,
+            schedule=every,
+            first_run_delay_s=0,
+        )
         for c in clients
     ]
     try:
@@ -78,7 +83,7 @@ async def test_firings_run_each_duty_once_per_period_across_two_schedulers(
     finally:
         for scheduler in schedulers:
             await scheduler.stop()
-        assert await Leases(clients[0]).holder("reviews") is None
+        assert await Leases(clients[0], KEYS).holder("reviews") is None
         for c in clients:
             await c.aclose()
 
@@ -93,7 +98,7 @@ def test_the_worker_command_runs_every_duty_once(redis_url: str, tmp_path: Path)
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "CALLGUARD_REDIS_URL": redis_url,
-        "CALLGUARD_REDIS_KEY_PREFIX": keys.PREFIX,
+        "CALLGUARD_REDIS_KEY_PREFIX": KEYS.prefix,
         "CALLGUARD_DATA_DIR": str(tmp_path),
     }
     first = subprocess.run(

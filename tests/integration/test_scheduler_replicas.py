@@ -17,10 +17,9 @@ from redis.asyncio import Redis
 
 from callguard.policy import Policy
 from callguard.services.duties import LeaseLost
-from callguard.store import keys
 from callguard.store.connection import connect
 from callguard.store.locks import Leases
-from tests.conftest import ROOT
+from tests.conftest import KEYS, ROOT
 from tests.integration.scheduler_support import (
     Crash,
     Replica,
@@ -57,7 +56,7 @@ async def four_strategies_due_a_reminder(redis: Redis, policy: Policy) -> None:
 
 
 async def reminder_events(redis: Redis) -> list[str]:
-    found = [k async for k in redis.scan_iter(match=keys.once("review-reminder:*"))]
+    found = [k async for k in redis.scan_iter(match=KEYS.once("review-reminder:*"))]
     return sorted(found)
 
 
@@ -82,7 +81,7 @@ async def test_two_replicas_firing_together_run_the_job_once(
     # Later in the same trigger period: already done, whichever replica fires.
     assert late.outcome == "already_done"
     assert len(await all_notices(redis)) == 4
-    assert await Leases(redis).holder("reviews") is None
+    assert await Leases(redis, KEYS).holder("reviews") is None
 
 
 async def test_every_job_runs_once_per_trigger_across_replicas(
@@ -129,7 +128,7 @@ async def test_a_replica_that_falls_over_midway_is_completed_by_another_without_
             await falls.duties.run("reviews", REMINDER_DAY)
         assert len(await all_notices(redis)) == 2
         # It let go of its lease as it fell, and its run is not marked done.
-        assert await Leases(redis).holder("reviews") is None
+        assert await Leases(redis, KEYS).holder("reviews") is None
 
         taken_over = await other.duties.run("reviews", REMINDER_DAY.replace(minute=30))
     finally:
@@ -188,7 +187,7 @@ async def test_a_replica_killed_holding_its_lease_is_taken_over_when_the_lease_e
         "--lease-ms",
         str(lease_ms),
         "--key-prefix",
-        keys.PREFIX,
+        KEYS.prefix,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -204,7 +203,7 @@ async def test_a_replica_killed_holding_its_lease_is_taken_over_when_the_lease_e
 
         child.send_signal(signal.SIGKILL)
         await child.wait()
-        assert await Leases(redis).holder("reviews") is not None  # nobody released it
+        assert await Leases(redis, KEYS).holder("reviews") is not None  # nobody released it
         outcome = "busy"
         for _ in range(200):
             run = await other.duties.run("reviews", REMINDER_DAY)
@@ -235,30 +234,30 @@ async def test_a_replica_that_loses_its_lease_stops(
     try:
         task = asyncio.get_running_loop().create_task(stalls.duties.run("reviews", REMINDER_DAY))
         await stalls.reached()
-        await redis.set(keys.job_lock("reviews"), "another-replica", px=60_000)
+        await redis.set(KEYS.job_lock("reviews"), "another-replica", px=60_000)
         with pytest.raises(LeaseLost):
             await asyncio.wait_for(task, timeout=5)
         # It did not release the other replica's lease.
-        assert await Leases(redis).holder("reviews") == "another-replica"
+        assert await Leases(redis, KEYS).holder("reviews") == "another-replica"
     finally:
         await stalls.close()
 
 
 async def test_leases_are_released_and_extended_only_by_their_holder(redis: Redis) -> None:
-    leases = Leases(redis)
+    leases = Leases(redis, KEYS)
     mine = await leases.acquire("retention", 10_000)
     assert mine is not None
     assert await leases.acquire("retention", 10_000) is None
 
-    await redis.set(keys.job_lock("retention"), "someone-else", px=10_000)
+    await redis.set(KEYS.job_lock("retention"), "someone-else", px=10_000)
 
     assert not await leases.extend(mine)
     assert not await leases.release(mine)
     assert await leases.holder("retention") == "someone-else"
-    await redis.delete(keys.job_lock("retention"))
+    await redis.delete(KEYS.job_lock("retention"))
     again = await leases.acquire("retention", 200)
     assert again is not None
     assert await leases.extend(again)
-    assert 0 < await redis.pttl(keys.job_lock("retention")) <= 200
+    assert 0 < await redis.pttl(KEYS.job_lock("retention")) <= 200
     assert await leases.release(again)
     assert await leases.holder("retention") is None

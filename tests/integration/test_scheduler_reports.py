@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from callguard.bootstrap import build_duties, build_stores
 from callguard.clock import FixedClock
 from callguard.domain.records import CallEvent
-from callguard.services.duties import build_duties
-from tests.conftest import auth
+from tests.conftest import KEYS, auth
 from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
 from tests.helpers import services as services_of
 from tests.integration.scheduler_support import TZ, at, with_overdue
@@ -67,7 +67,9 @@ async def a_quarter(client: Client, tokens: dict[str, str], clock: FixedClock) -
         await services_of(client).calls.update(sid, {"ended": ended.model_dump(mode="json")}, True)
     clock.set(at(2026, 11, 27))
     services = services_of(client)
-    lapse = build_duties(services.redis, with_overdue(services.policy, "lapse"), TZ)
+    lapse = build_duties(
+        build_stores(services.redis, KEYS), with_overdue(services.policy, "lapse"), TZ
+    )
     assert (await lapse.run("reviews", clock.now())).summary == {
         "reminders": 0,
         "escalations": 0,

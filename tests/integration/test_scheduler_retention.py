@@ -14,9 +14,8 @@ from redis.asyncio import Redis
 from callguard.clock import FixedClock
 from callguard.domain.notes import Notification
 from callguard.domain.records import CallEvent
-from callguard.store import keys
-from callguard.store.notes import NotificationStore
-from tests.conftest import auth
+from callguard.store.notifications import NotificationStore
+from tests.conftest import KEYS, auth
 from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
 from tests.helpers import services as services_of
 from tests.integration.scheduler_support import at
@@ -164,14 +163,14 @@ async def indexed_in(
     redis: Redis, sid: str, person_id: str | None, strategy_id: str | None
 ) -> list[str]:
     indexes = [
-        keys.CALLS,
-        keys.MESSAGES,
-        *[keys.calls_by_outcome(o) for o in ("connect", "divert_spoc", "refuse")],
+        KEYS.CALLS,
+        KEYS.MESSAGES,
+        *[KEYS.calls_by_outcome(o) for o in ("connect", "divert_spoc", "refuse")],
     ]
     if person_id:
-        indexes.append(keys.calls_by_person(person_id))
+        indexes.append(KEYS.calls_by_person(person_id))
     if strategy_id:
-        indexes.append(keys.breaches(strategy_id))
+        indexes.append(KEYS.breaches(strategy_id))
     return [i for i in indexes if await redis.zscore(i, sid) is not None]
 
 
@@ -183,10 +182,10 @@ async def test_retention_deletes_exactly_what_is_due_spares_holds_and_logs_it(
     c1, c2 = world.calls["c1"], world.calls["c2"]
     kept_apart, held = world.people["kept_apart"], world.people["held"]
     assert await indexed_in(redis, c1, kept_apart, world.strategies["kept_apart"]) == [
-        keys.CALLS,
-        keys.calls_by_outcome("refuse"),
-        keys.calls_by_person(kept_apart),
-        keys.breaches(world.strategies["kept_apart"]),
+        KEYS.CALLS,
+        KEYS.calls_by_outcome("refuse"),
+        KEYS.calls_by_person(kept_apart),
+        KEYS.breaches(world.strategies["kept_apart"]),
     ]
 
     run = await services_of(client).duties.run("retention", RUN_AT)
@@ -218,28 +217,28 @@ async def test_retention_deletes_exactly_what_is_due_spares_holds_and_logs_it(
     kept = ["x3", "c2", "c3", "c5", "c6", "c7", "c8"]
     for name in gone:
         sid = world.calls[name]
-        assert not await exists(redis, keys.call(sid)), name
-        assert not await exists(redis, keys.call_warnings(sid)), name
+        assert not await exists(redis, KEYS.call(sid)), name
+        assert not await exists(redis, KEYS.call_warnings(sid)), name
         assert await indexed_in(redis, sid, kept_apart, world.strategies["kept_apart"]) == []
     for name in kept:
-        assert await exists(redis, keys.call(world.calls[name])), name
+        assert await exists(redis, KEYS.call(world.calls[name])), name
     assert await indexed_in(redis, c2, held, world.strategies["held"]) == [
-        keys.CALLS,
-        keys.calls_by_outcome("refuse"),
-        keys.calls_by_person(held),
-        keys.breaches(world.strategies["held"]),
+        KEYS.CALLS,
+        KEYS.calls_by_outcome("refuse"),
+        KEYS.calls_by_person(held),
+        KEYS.breaches(world.strategies["held"]),
     ]
-    assert await redis.zcard(keys.REPEAT_CALLERS) == 0
+    assert await redis.zcard(KEYS.REPEAT_CALLERS) == 0
     records = {n: await services_of(client).calls.get(world.calls[n]) for n in ("c6", "c7", "c8")}
     assert records["c6"] is not None and records["c6"].message is None
     assert records["c7"] is not None and records["c7"].message is not None
     assert records["c8"] is not None and records["c8"].message is not None
-    assert await redis.zscore(keys.MESSAGES, world.calls["c7"]) is not None
-    assert not await exists(redis, keys.note(world.notes["n1"]))
-    assert await redis.zscore(keys.NOTES, world.notes["n1"]) is None
-    assert await redis.zscore(keys.notes_by_author("sam.staff"), world.notes["n1"]) is None
-    assert await exists(redis, keys.note(world.notes["n2"]))
-    assert await exists(redis, keys.note(world.notes["n3"]))
+    assert await redis.zscore(KEYS.MESSAGES, world.calls["c7"]) is not None
+    assert not await exists(redis, KEYS.note(world.notes["n1"]))
+    assert await redis.zscore(KEYS.NOTES, world.notes["n1"]) is None
+    assert await redis.zscore(KEYS.notes_by_author("sam.staff"), world.notes["n1"]) is None
+    assert await exists(redis, KEYS.note(world.notes["n2"]))
+    assert await exists(redis, KEYS.note(world.notes["n3"]))
 
     response = await client.get("/api/v1/disposals", headers=auth(tokens["manager"]))
     assert response.status == 200
@@ -311,7 +310,7 @@ async def test_lifting_a_hold_lets_the_next_run_dispose_of_the_record(
     run = await duties.run("retention", RUN_AT + timedelta(days=1))
 
     assert run.summary is not None and run.summary["call_record"] == 1
-    assert not await exists(services_of(client).redis, keys.call(c3))
+    assert not await exists(services_of(client).redis, KEYS.call(c3))
     newest = (await duties.retention.disposals(1))[0]
     assert (newest.kind, newest.count) == ("call_record", 1)
 
@@ -325,10 +324,10 @@ async def test_audit_entries_past_their_period_are_trimmed_except_a_held_persons
     assert (await hold(client, manager, "person", held["id"])).status == 201
     redis = services_of(client).redis
     register = services_of(client).register.store
-    held_list = keys.audit_person(held["id"])
+    held_list = KEYS.audit_person(held["id"])
     held_entries = await register.audit_of_person(held["id"])
-    main_entries = await redis.xlen(keys.AUDIT)
-    apart_entries = await redis.llen(keys.audit_person(kept_apart["id"]))
+    main_entries = await redis.xlen(KEYS.AUDIT)
+    apart_entries = await redis.llen(KEYS.audit_person(kept_apart["id"]))
     assert (len(held_entries), apart_entries, main_entries) == (2, 1, 3)  # created; held
     # Stream ids are Redis's own clock, a person's entries the service's: run as if
     # audit_days have passed since both.
@@ -338,8 +337,8 @@ async def test_audit_entries_past_their_period_are_trimmed_except_a_held_persons
 
     assert summary["audit_entry"] == main_entries
     assert summary["person_audit_entry"] == apart_entries
-    assert await redis.xlen(keys.AUDIT) == 0
-    assert await redis.exists(keys.audit_person(kept_apart["id"])) == 0
+    assert await redis.xlen(KEYS.AUDIT) == 0
+    assert await redis.exists(KEYS.audit_person(kept_apart["id"])) == 0
     assert await register.audit_of_person(kept_apart["id"]) == []
     # The held person's subject-access trail is whole.
     assert await redis.llen(held_list) == 2
@@ -452,7 +451,7 @@ async def test_notifications_past_their_period_go_unless_what_they_are_about_is_
 ) -> None:
     world = await build_world(client, tokens, clock)
     redis = services_of(client).redis
-    store = NotificationStore(redis)
+    store = NotificationStore(redis, KEYS)
     old = notice("mo.manager", 366)
     recent = notice("mo.manager", 364)
     held = notice("mo.manager", 500, call_sid=world.calls["c3"])  # the call is on hold
@@ -479,7 +478,7 @@ async def test_notifications_past_their_period_go_unless_what_they_are_about_is_
     ):
         await store.add(each)
     # An index entry whose notification was already deleted goes from the index too.
-    await redis.zadd(keys.notifications_of("mo.manager"), {"ntf_dangling": 0})
+    await redis.zadd(KEYS.notifications_of("mo.manager"), {"ntf_dangling": 0})
 
     run = await services_of(client).duties.run("retention", RUN_AT)
 
@@ -489,7 +488,7 @@ async def test_notifications_past_their_period_go_unless_what_they_are_about_is_
         assert await store.get(gone.id) is None, gone.id
     for kept in (recent, held, held_note, held_person, person_call, person_note):
         assert await store.get(kept.id) == kept, kept.id
-    assert await redis.zrange(keys.notifications_of("mo.manager"), 0, -1) == [
+    assert await redis.zrange(KEYS.notifications_of("mo.manager"), 0, -1) == [
         person_note.id,
         person_call.id,
         held_person.id,
@@ -497,7 +496,7 @@ async def test_notifications_past_their_period_go_unless_what_they_are_about_is_
         held.id,
         recent.id,
     ]
-    assert not await exists(redis, keys.notifications_of("left.user"))
+    assert not await exists(redis, KEYS.notifications_of("left.user"))
     logged = [d for d in await services_of(client).duties.retention.disposals(100)]
     [entry] = [d for d in logged if d.kind == "notification"]
     assert (entry.count, entry.rule) == (4, "retention.notifications_days")
@@ -507,7 +506,7 @@ async def test_updating_a_notification_retention_disposed_of_writes_nothing(
     client: Client,
 ) -> None:
     redis = services_of(client).redis
-    store = NotificationStore(redis)
+    store = NotificationStore(redis, KEYS)
     kept = notice("mo.manager", 10)
     await store.add(kept)
 
@@ -515,5 +514,5 @@ async def test_updating_a_notification_retention_disposed_of_writes_nothing(
     assert await store.set_field("ntf_disposed", "read_at", RUN_AT.isoformat()) is False
 
     assert await store.get(kept.id) == kept.model_copy(update={"email": "sent"})
-    assert not await exists(redis, keys.notification("ntf_disposed"))
+    assert not await exists(redis, KEYS.notification("ntf_disposed"))
     assert await store.get("ntf_disposed") is None

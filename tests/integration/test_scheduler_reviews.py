@@ -10,15 +10,15 @@ from datetime import date
 import pytest
 from redis.asyncio import Redis
 
+from callguard.bootstrap import build_duties, build_stores
 from callguard.domain.models import ReviewIn, StrategyStatus
 from callguard.policy import Policy
-from callguard.services.duties import build_duties
 from callguard.services.reminders import Notice, Outbox
 from callguard.store.connection import connect
 from callguard.store.outbox import OutboxStore
 from callguard.store.register import RegisterStore
 from callguard.store.reports import ReportStore
-from tests.conftest import auth
+from tests.conftest import KEYS, auth
 from tests.helpers import Client, create_person, create_strategy, services
 from tests.integration.scheduler_support import (
     MIA,
@@ -51,7 +51,9 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 async def reviews(
     redis: Redis, policy: Policy, year: int, month: int, day: int, hour: int = 10
 ) -> dict[str, int]:
-    run = await build_duties(redis, policy, TZ).run("reviews", at(year, month, day, hour))
+    run = await build_duties(build_stores(redis, KEYS), policy, TZ).run(
+        "reviews", at(year, month, day, hour)
+    )
     assert run.outcome == "performed", run
     assert run.summary is not None
     return {k: int(v) for k, v in run.summary.items()}
@@ -142,9 +144,9 @@ async def test_flag_keeps_an_overdue_strategy_in_force_and_escalates_daily(
     assert {n.kind for n in await all_notices(redis)} <= {"review_reminder", "review_overdue"}
     assert manager[0].title == "Review overdue by 2 days: contact strategy for CMP-2026-0142"
     assert manager[1].title == "Review overdue by 1 day: contact strategy for CMP-2026-0142"
-    stored = await RegisterStore(redis).get_strategy(strategy.id)
+    stored = await RegisterStore(redis, KEYS).get_strategy(strategy.id)
     assert stored is not None and stored.status is StrategyStatus.active
-    assert strategy.id in await RegisterStore(redis).active_strategy_ids(strategy.person_id)
+    assert strategy.id in await RegisterStore(redis, KEYS).active_strategy_ids(strategy.person_id)
 
 
 async def test_an_owner_with_no_line_manager_escalates_to_the_chief_executive(
@@ -175,7 +177,7 @@ async def test_lapse_ends_an_overdue_strategy_through_the_register_and_says_to_t
     assert before["lapsed"] == 0
     assert (first["lapsed"], first["lapse_notices"], first["escalations"]) == (1, 1, 0)
     assert all((r["lapsed"], r["lapse_notices"]) == (0, 0) for r in again)
-    stored = await RegisterStore(redis).get_strategy(strategy.id)
+    stored = await RegisterStore(redis, KEYS).get_strategy(strategy.id)
     assert stored is not None
     assert stored.status is StrategyStatus.lapsed
     assert stored.version == strategy.version + 1
@@ -187,8 +189,10 @@ async def test_lapse_ends_an_overdue_strategy_through_the_register_and_says_to_t
         {"status": "lapsed"},
     )
     # It no longer applies to calls.
-    assert strategy.id not in await RegisterStore(redis).active_strategy_ids(strategy.person_id)
-    audit = await RegisterStore(redis).audit_of_person(strategy.person_id)
+    assert strategy.id not in await RegisterStore(redis, KEYS).active_strategy_ids(
+        strategy.person_id
+    )
+    audit = await RegisterStore(redis, KEYS).audit_of_person(strategy.person_id)
     assert [(e["action"], e["who"]) for e in audit][-1] == ("strategy.lapse", "callguard.scheduler")
     # The owner and her line manager are told, once, that the person must be told.
     for user in (MIA.name, "lee.lead"):
@@ -215,10 +219,12 @@ async def test_a_lapse_whose_notice_was_lost_is_told_on_the_next_run(
     strategy = await person_with_strategy(
         register_of(redis, lapse), at(2026, 11, 27), review_due=DUE
     )
-    dying = build_duties(redis, lapse, TZ, outbox=LosesLapseNotices(OutboxStore(redis)))
+    dying = build_duties(
+        build_stores(redis, KEYS), lapse, TZ, outbox=LosesLapseNotices(OutboxStore(redis, KEYS))
+    )
     with pytest.raises(Crash):
         await dying.run("reviews", at(2026, 12, 21, 9))
-    stored = await RegisterStore(redis).get_strategy(strategy.id)
+    stored = await RegisterStore(redis, KEYS).get_strategy(strategy.id)
     assert stored is not None and stored.status is StrategyStatus.lapsed
     assert await notices(redis, MIA.name, "strategy_lapsed") == []
 
@@ -241,7 +247,9 @@ async def test_overdue_reviews_are_remembered_for_the_oversight_report(
         await reviews(redis, policy, 2026, 12, day)
 
     start, end = at(2026, 10, 1, 0), at(2027, 1, 1, 0)
-    assert await ReportStore(redis).overdue_between(start, end) == {f"{strategy.id}:2026-12-20"}
+    assert await ReportStore(redis, KEYS).overdue_between(start, end) == {
+        f"{strategy.id}:2026-12-20"
+    }
 
 
 async def test_reminders_are_read_at_get_notifications(

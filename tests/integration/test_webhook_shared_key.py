@@ -38,7 +38,7 @@ def signed(params: list[tuple[str, str]], key: str, algorithm: str) -> str:
 @pytest.fixture
 async def shared(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
     configured = settings.model_copy(update={"twilio_webhook_shared_key": SecretStr(SHARED_KEY)})
-    app = make_app(configured, policy, clock)
+    app = await make_app(configured, policy, clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield client
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callguard.domain.calls import CallerMatch, Decision, QuotaClaim, Rule, ScreeningEntry
+from callguard.domain.caller_match import CallerMatch, Decision, QuotaClaim, Rule, ScreeningEntry
 from callguard.domain.decision import decide
 from callguard.domain.models import (
     AdjustmentKind,

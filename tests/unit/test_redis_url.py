@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from callguard.settings import Settings, describe_validation_error
-from callguard.store import keys
 from callguard.store.connection import BadRedisUrl, RedisTarget, parse_url
+from callguard.store.keys import Keys
 
 
 @pytest.mark.parametrize(
@@ -83,16 +83,15 @@ def test_bad_prefixes_say_why(prefix: str, reason: str) -> None:
     assert line.startswith("CALLGUARD_REDIS_KEY_PREFIX: ") and reason in line
 
 
-def test_use_prefix_moves_every_key_and_can_be_put_back() -> None:
-    try:
-        keys.use_prefix("cg:{lancs}:")
-        assert keys.CALLS == "cg:{lancs}:calls"
-        assert keys.LEGAL_HOLDS == "cg:{lancs}:holds"
-        assert keys.person("p1") == "cg:{lancs}:person:p1"
-    finally:
-        keys.use_prefix(keys.DEFAULT_PREFIX)
-    assert keys.CALLS == "cg:calls"
-    assert keys.person("p1") == "cg:person:p1"
+def test_each_office_has_its_own_keys_and_the_default_is_untouched() -> None:
+    office = Keys("cg:{lancs}:")
+    assert office.CALLS == "cg:{lancs}:calls"
+    assert office.LEGAL_HOLDS == "cg:{lancs}:holds"
+    assert office.person("p1") == "cg:{lancs}:person:p1"
+    assert office.lua_families()["strategy"] == "cg:{lancs}:strategy:"
+    default = Keys()
+    assert default.CALLS == "cg:calls"
+    assert default.person("p1") == "cg:person:p1"
 
 
 def test_a_bad_url_with_a_password_never_repeats_it() -> None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callguard.domain.calls import Decision, Rule
+from callguard.domain.caller_match import Decision, Rule
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.policy import Policy, load_policy
 

@@ -7,10 +7,11 @@ import json
 from datetime import UTC, datetime
 
 from callguard.domain.audit import AuditEntry
-from callguard.domain.calls import ScreeningEntry
+from callguard.domain.caller_match import ScreeningEntry
 from callguard.domain.models import Person, Strategy
 from callguard.store import audit as audit_store
-from callguard.store.calls import _entries
+from callguard.store.call_records import _entries
+from callguard.store.keys import Keys
 from callguard.store.register import (
     ACTIVE_FIELD,
     ADJUSTMENTS_FIELD,
@@ -23,6 +24,7 @@ from callguard.store.register import (
     strategy_text,
 )
 
+KEYS = Keys()
 AT = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 WINDOW = {"days": ["mon", "tue"], "start": "09:00", "end": "12:00"}
 
@@ -226,8 +228,9 @@ def test_a_persons_audit_entries_read_back_as_the_audit_stream_holds_them() -> N
     back = audit_store.person_entries("per_00000000000000bb", lines)
     assert back == [e.fields() for e in entries]
     assert [list(b) for b in back] == [list(e.fields()) for e in entries]  # same order
-    plan = audit_store.plan(entries[1])
+    plan = audit_store.audit_arg(KEYS, entries[1])
     assert plan["line"] == lines[1]
     assert dict(zip(plan["flat"][::2], plan["flat"][1::2], strict=True)) == entries[1].fields()
     no_one = AuditEntry(at=AT, who="ceo", role="chief_executive", action="x", target="y")
-    assert (audit_store.plan(no_one)["person"], audit_store.plan(no_one)["line"]) == ("", "")
+    arg = audit_store.audit_arg(KEYS, no_one)
+    assert (arg["person"], arg["line"]) == ("", "")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from callguard.domain.calls import Decision
+from callguard.domain.caller_match import Decision
 from callguard.policy import Policy
 from callguard.urls import Callbacks
 from webhooks import twiml

@@ -16,15 +16,16 @@ import jinja2
 from aiohttp import web
 
 from callguard import wording
-from callguard.web.pages import admin, auth, calls, console, demo, manage
+from callguard.services.container import Services
+from callguard.web.pages import admin, auth, call_log, console, demo, manage
 from callguard.web.pages import register as register_pages
 from callguard.web.pages import strategies as strategy_pages
 from callguard.web.pages.assets import install_assets, load_assets
 from callguard.web.pages.words import call_status_in_words, outcome_in_words, rule_in_words
-from callguard.web.sessions import WebSettings, install_web_auth, load_web_settings
+from callguard.web.sessions import install_web_auth
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-PAGE_MODULES = (auth, console, demo, register_pages, strategy_pages, calls, manage, admin)
+PAGE_MODULES = (auth, console, demo, register_pages, strategy_pages, call_log, manage, admin)
 
 
 def _filters(tz: ZoneInfo) -> dict[str, object]:
@@ -52,7 +53,7 @@ def _filters(tz: ZoneInfo) -> dict[str, object]:
     }
 
 
-def install_pages(app: web.Application, tz: ZoneInfo, settings: WebSettings | None = None) -> None:
+def install_pages(app: web.Application, services: Services) -> None:
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.ChoiceLoader(
@@ -67,9 +68,9 @@ def install_pages(app: web.Application, tz: ZoneInfo, settings: WebSettings | No
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(_filters(tz))
+    env.filters.update(_filters(services.tz))
     install_assets(app, load_assets())
-    install_web_auth(app, settings or load_web_settings())
+    install_web_auth(app, services)
     app.router.add_routes(auth.routes)
     for module in PAGE_MODULES:
         module.pages.install(app)

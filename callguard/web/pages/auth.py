@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+import re
 
 from aiohttp import web
 
 from callguard.domain.roles import Role, has_at_least
+from callguard.urls import safe_local_path
 from callguard.web import csrf
 from callguard.web.appkeys import SERVICES
 from callguard.web.pages.forms import FormErrors
@@ -25,6 +26,8 @@ pages = Pages()
 routes = web.RouteTableDef()
 
 MAX_NAME = 64
+# User names (CONTRACT §5): letters, digits, ".", "_" and "-".
+USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_PASSWORD = 256
 
 
@@ -37,13 +40,9 @@ def start_page(role: Role) -> str:
 
 
 def _safe_next(target: str) -> str | None:
-    """Only a path on this site: never another host (an open redirect)."""
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if target.startswith(("/sign-in", "/sign-out")):
-        return None
-    return target
+    """Only a path on this site, never another host (an open redirect), nor sign-in again
+    (see ``callguard.urls.safe_local_path``)."""
+    return safe_local_path(target, refuse=("/sign-in", "/sign-out"))
 
 
 async def _sign_in_page(
@@ -104,7 +103,8 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         request.cookies.get(LOGIN_CSRF_COOKIE, ""), token if isinstance(token, str) else None
     ):
         return csrf_refused(request, None)
-    username = str(form.get("username", "")).strip()[:MAX_NAME]
+    given_name = str(form.get("username", "")).strip()
+    username = given_name[:MAX_NAME]
     password = str(form.get("password", ""))[:MAX_PASSWORD]
     errors = FormErrors()
     if not username:
@@ -113,8 +113,14 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         errors.add("password", "Enter your password")
     if errors:
         return await _sign_in_page(request, errors=errors, username=username, status=400)
+    if not USER_NAME.fullmatch(given_name):
+        # No such user can exist: refused like a wrong password, and nothing is read
+        # (``sam:password`` would otherwise name another key).
+        errors.add("password", "The user name or password is not right")
+        return await _sign_in_page(request, errors=errors, username=username, status=401)
     now = services.clock.now()
-    locked_s = await auth.throttle.locked_for_s(username, now)
+    # Reserved before the (slow) password check, so a burst cannot outrun the count.
+    locked_s = await auth.throttle.reserve(username, now)
     if locked_s:
         minutes = max(1, (locked_s + 59) // 60)
         errors.add(
@@ -127,7 +133,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     user = await services.users.get_user(username)
     ok = await services.users.check_password(username, password)
     if user is None or not ok:
-        await auth.throttle.failed(username, now)
+        # The reserved attempt stays counted as a failure.
         errors.add("password", "The user name or password is not right")
         return await _sign_in_page(request, errors=errors, username=username, status=401)
     await auth.throttle.clear(username)

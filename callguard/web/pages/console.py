@@ -20,13 +20,12 @@ from pydantic import ValidationError
 
 from callguard.demo import DEMO_PEOPLE
 from callguard.domain.notes import AddendumIn, FileNote, NotePatchIn
-from callguard.domain.records import CallRecord, Triage
+from callguard.domain.records import CallRecord
 from callguard.domain.roles import Role, has_at_least
 from callguard.phones import mask_phone
 from callguard.services.controls import CallerAlert
-from callguard.services.errors import Conflict, Invalid, ServiceError
-from callguard.store import keys
-from callguard.web.api_calls import TriageIn
+from callguard.services.errors import Invalid, ServiceError
+from callguard.web.api_call_log import TriageIn
 from callguard.web.pages.demo import is_demo
 from callguard.web.pages.forms import FormErrors, place, problems_of
 from callguard.web.pages.framework import PageContext, Pages
@@ -86,9 +85,7 @@ async def _my_notes(context: PageContext) -> list[FileNote]:
 
 
 async def _messages(context: PageContext) -> tuple[list[CallRecord], int]:
-    calls = context.services.calls
-    sids, total = await calls.page(keys.MESSAGES, None, None, 0, MESSAGES_SHOWN)
-    return await calls.many(sids), total
+    return await context.services.call_log.messages(limit=MESSAGES_SHOWN)
 
 
 def _render_part(context: PageContext, template: str, values: dict[str, Any]) -> dict[str, str]:
@@ -404,14 +401,7 @@ async def triage(context: PageContext) -> web.StreamResponse:
     record = await services.call_events.get(call_sid)
     if record.message is None:
         return await context.redirect(context.url("console"), "error:That call has no message")
-    if record.message.triage is not None:
-        raise Conflict("this message was already triaged")
-    triage = Triage(
-        outcome=body.outcome, notes=body.notes, by=context.actor.name, at=services.clock.now()
-    )
-    message = record.message.model_copy(update={"triage": triage})
-    await services.calls.update(call_sid, {"message": message.model_dump(mode="json")}, False)
-    await services.redis.zrem(keys.MESSAGES, call_sid)
+    await services.call_log.triage(call_sid, body.outcome, body.notes, context.actor.name)
     return await context.redirect(
         context.url("console"), f"Message triaged: {TRIAGE_LABELS[body.outcome]}."
     )

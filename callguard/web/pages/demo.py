@@ -134,7 +134,7 @@ OUTCOME_WORDS = {
 async def simulate(context: PageContext) -> web.StreamResponse:
     if not is_demo(context.request.app):
         raise web.HTTPNotFound()
-    back = context.text("back") if context.text("back").startswith("/") else "/console"
+    back = urls.safe_local_path(context.text("back")) or "/console"
     caller = context.text("caller")
     if not caller or len(caller) > 40:
         return await context.redirect(back, "error:Enter the number the call comes from")

@@ -18,13 +18,18 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
-from redis.exceptions import RedisError
 
 from callguard.domain.roles import Role, has_at_least
-from callguard.domain.users import Actor
+from callguard.domain.users import Actor, Session
 from callguard.services.container import Services
-from callguard.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from callguard.store.sessions import Session
+from callguard.services.errors import (
+    STORE_UNAVAILABLE,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+)
 from callguard.web import csrf
 from callguard.web.appkeys import SERVICES
 from callguard.web.pages.assets import ASSETS
@@ -213,7 +218,7 @@ def _wrap(route: PageRoute) -> Callable[[web.Request], Awaitable[web.StreamRespo
             response = await route.handler(context)
         except ServiceError as error:
             response = _service_error_page(request, error, session)
-        except (RedisError, TimeoutError):
+        except STORE_UNAVAILABLE:
             log.exception("store unavailable on %s %s", request.method, request.path)
             response = error_page(
                 request,

@@ -5,7 +5,7 @@ notes to sign off (§6.5), staff welfare (§5.5), repeat callers (§5.3), and th
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -16,8 +16,7 @@ from callguard.domain.roles import Role
 from callguard.services.container import Services
 from callguard.services.errors import Invalid
 from callguard.services.reports import report_csv
-from callguard.store import keys
-from callguard.web.api_calls import Preview, PreviewIn
+from callguard.web.api_call_log import Preview, PreviewIn
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.demo import is_demo
 from callguard.web.pages.forms import KIND_LABELS, FormErrors, clock_time, place, problems_of
@@ -58,22 +57,19 @@ async def overview(context: PageContext) -> web.StreamResponse:
     active = await _active_strategies(services)
     overdue, soon = reviews_due(active, today)
     names = await _names(services)
-    breach_sids, breaches_total = await services.calls.page(
-        keys.calls_by_outcome("refuse"), now - timedelta(days=30), None, 0, RECENT
+    breaches, breaches_total = await services.call_log.calls(
+        outcome="refuse", since=now - timedelta(days=30), limit=RECENT
     )
     since = now - timedelta(weeks=OVERVIEW_WEEKS)
-    week_sids, _ = await services.calls.page(keys.CALLS, since, None, 0, 50_000)
-    weekly = calls_per_week(await services.calls.many(week_sids), now, services.tz, OVERVIEW_WEEKS)
+    week_calls, _ = await services.call_log.calls(since=since, limit=50_000)
+    weekly = calls_per_week(week_calls, now, services.tz, OVERVIEW_WEEKS)
     notes = await services.notes.listing(context.actor, None, None)
     to_sign = [n for n in notes if n.status == "completed" and n.signed_off is None]
     drafts_overdue = [n for n in notes if n.status == "draft" and n.due_at < now]
-    _messages, messages_total = await services.calls.page(keys.MESSAGES, None, None, 0, 1)
+    _messages, messages_total = await services.call_log.messages(limit=1)
     welfare = await services.notifier.welfare_report(now, 1)
     notifications = await services.notifier.of_user(context.actor.name, True, 10)
-    repeat = cast(
-        list[tuple[str, float]],
-        await services.redis.zrevrange(keys.REPEAT_CALLERS, 0, 9, withscores=True),
-    )
+    repeat = await services.call_log.repeat_callers(10)
     return await context.render(
         "manage.html",
         {
@@ -81,7 +77,7 @@ async def overview(context: PageContext) -> web.StreamResponse:
             "overdue": overdue,
             "soon": soon,
             "names": names,
-            "breaches": await services.calls.many(breach_sids),
+            "breaches": breaches,
             "breaches_total": breaches_total,
             "chart": stacked_weeks_svg(
                 weekly,
@@ -94,9 +90,7 @@ async def overview(context: PageContext) -> web.StreamResponse:
             "messages_total": messages_total,
             "welfare": welfare,
             "notifications": notifications,
-            "repeat": [
-                (phone, datetime.fromtimestamp(score, now.tzinfo)) for phone, score in repeat
-            ],
+            "repeat": repeat,
             "today": today,
             "demo": is_demo(context.request.app),
         },

@@ -23,7 +23,6 @@ from callguard.domain.models import (
 from callguard.domain.roles import Role
 from callguard.services.controls import restriction_in_words
 from callguard.services.errors import Conflict, Invalid
-from callguard.store import keys
 from callguard.web.pages import forms, messages
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.forms import FormErrors
@@ -154,8 +153,7 @@ async def person_page(context: PageContext) -> web.StreamResponse:
     strategies = await services.register.store.strategies_of(person.id)
     strategies.sort(key=lambda s: s.created_at, reverse=True)
     since = now - timedelta(weeks=CHART_WEEKS)
-    sids, _total = await services.calls.page(keys.calls_by_person(person.id), None, None, 0, 10_000)
-    records = await services.calls.many(sids)
+    records, _total = await services.call_log.calls(person_id=person.id, limit=10_000)
     recent = [r for r in records if r.received_at >= since]
     weekly = calls_per_week(recent, now, services.tz, CHART_WEEKS)
     chart = stacked_weeks_svg(

@@ -28,7 +28,6 @@ from callguard.domain.models import (
 )
 from callguard.domain.roles import Role, has_at_least
 from callguard.services.errors import Forbidden, Invalid
-from callguard.store import keys
 from callguard.web.api import field_path
 from callguard.web.pages import forms, messages, words
 from callguard.web.pages.forms import FormErrors
@@ -207,7 +206,7 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
     strategy = await services.register.strategy(context.request.match_info["strategy_id"])
     now = services.clock.now()
     person = await services.register.person(strategy.person_id, context.actor, now)
-    sids, breaches_total = await services.calls.page(keys.breaches(strategy.id), None, None, 0, 10)
+    breaches, breaches_total = await services.call_log.breaches(strategy.id, limit=10)
     return await context.render(
         "strategy.html",
         {
@@ -215,7 +214,7 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
             "strategy": strategy,
             "person": person,
             "restriction_lines": restrictions_in_words,
-            "breaches": await services.calls.many(sids),
+            "breaches": breaches,
             "history": strategy_history(strategy),
             "breaches_total": breaches_total,
             "today": services.register.today(now),

@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from callguard.domain.roles import Role
-from callguard.web.api_calls import CSV_COLUMNS, CallQuery, _cell, _csv_row, _query_calls
+from callguard.web.api_call_log import CSV_COLUMNS, CallQuery, csv_cell, csv_row, query_calls
 from callguard.web.pages import messages
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
@@ -95,7 +95,7 @@ async def call_log(context: PageContext) -> web.StreamResponse:
     records: list[Any] = []
     total = 0
     if query is not None:
-        records, total = await _query_calls(context.request, query)
+        records, total = await query_calls(context.request, query)
     people, _ = await services.register.store.list_people(0, 100_000)
     names = {p.id: p.name for p in people}
     pages_total = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
@@ -141,11 +141,11 @@ async def call_log_csv(context: PageContext) -> web.StreamResponse:
         query, errors = call_query(filters, services.tz, offset=offset, limit=500)
         if query is None:
             raise web.HTTPBadRequest(text="; ".join(m for _, m in errors.summary))
-        records, total = await _query_calls(context.request, query)
+        records, total = await query_calls(context.request, query)
         for record in records:
-            row = _csv_row(record)
+            row = csv_row(record)
             name = names.get(record.person_id or "", "")
-            writer.writerow([*row[:at], _cell(name), *row[at:]])
+            writer.writerow([*row[:at], csv_cell(name), *row[at:]])
         offset += len(records)
         if not records or offset >= total:
             break

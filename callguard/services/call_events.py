@@ -1,16 +1,22 @@
 """What happens to a call after it was screened: status, conference and leg events,
-messages and recordings. Each update is idempotent, and is spooled if Redis is away."""
+messages and recordings. Each update is idempotent, and is spooled if Redis is away.
+
+Fail open (CONTRACT §6): each step with the store is bounded by ``budget_s`` (the inbound
+path's budget, set by the Twilio edge at start-up), so a stalled Redis delays a webhook's
+answer by no more than that; an update that could not be written is spooled (fsync'd)
+and replayed in order behind the call's record.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any
 
 from callguard.domain.records import TERMINAL_STATUSES, CallMessage, CallRecord
 from callguard.services.errors import NotFound
-from callguard.store import keys
-from callguard.store.calls import CallStore
+from callguard.store.call_records import CallStore
 from callguard.store.spool import Spool
 from callguard.telephony import Telephony
 from callguard.urls import Callbacks
@@ -28,6 +34,9 @@ class CallEvents:
         self.spool = spool
         self.telephony = telephony
         self.callbacks = callbacks
+        # The longest one step with the store may take before it is given up (None: as long
+        # as the connection's own timeout).
+        self.budget_s: float | None = None
 
     async def get(self, call_sid: str) -> CallRecord:
         record = await self.store.get(call_sid)
@@ -35,29 +44,44 @@ class CallEvents:
             raise NotFound(f"no call {call_sid}")
         return record
 
+    async def get_if_reachable(self, call_sid: str) -> CallRecord | None:
+        """The record, or None when it is not in the store (yet) or the store did not answer
+        within the budget: a webhook then answers from what it knows (fail open)."""
+        try:
+            async with asyncio.timeout(self.budget_s):
+                return await self.store.get(call_sid)
+        except Exception as error:
+            log.warning("call record unavailable; answering without it (%s)", type(error).__name__)
+            return None
+
     async def _update(
         self,
         call_sid: str,
         fields: dict[str, Any],
         finished: bool = False,
         index: tuple[str, float] | None = None,
+        *,
+        spoc_from_record: bool = False,
     ) -> None:
         """Update the record; if it is not in Redis yet (or Redis is away), spool the update
-        behind the record so that replay applies it in order."""
+        behind the record so that replay applies it in order. ``spoc_from_record``: the
+        message was left for the SPOC, whose name the replay takes from the record."""
         try:
-            if await self.store.update(call_sid, fields, finished, index):
-                return
+            async with asyncio.timeout(self.budget_s):
+                if await self.store.update(call_sid, fields, finished, index):
+                    return
         except Exception as error:
             log.warning("update of call spooled (%s)", type(error).__name__)
-        await self.spool.append(
-            {
-                "kind": "update",
-                "call_sid": call_sid,
-                "fields": fields,
-                "finished": finished,
-                "index": list(index) if index else None,
-            }
-        )
+        entry: dict[str, Any] = {
+            "kind": "update",
+            "call_sid": call_sid,
+            "fields": fields,
+            "finished": finished,
+            "index": list(index) if index else None,
+        }
+        if spoc_from_record:
+            entry["spoc_from_record"] = True
+        await self.spool.append(entry)
 
     async def status(self, call_sid: str, status: str, duration_s: int | None) -> None:
         fields: dict[str, Any] = {"status": status}
@@ -75,9 +99,17 @@ class CallEvents:
         await self._update(call_sid, {"other_leg_status": leg_status})
         if leg_status not in UNANSWERED_STATUSES:
             return False
-        record = await self.store.get(call_sid)
-        if record is None or not record.in_progress:
-            return False
+        try:
+            async with asyncio.timeout(self.budget_s):
+                record = await self.store.get(call_sid)
+        except Exception as error:
+            # The store is away: try the redirect all the same (Twilio refuses it if the
+            # caller is no longer on the line), rather than leave the caller waiting.
+            log.warning("leg status without the record (%s)", type(error).__name__)
+            record = None
+        else:
+            if record is None or not record.in_progress:
+                return False
         try:
             await self.telephony.redirect_call(
                 call_sid=call_sid, url=self.callbacks.unanswered(call_sid)
@@ -102,8 +134,11 @@ class CallEvents:
         new_matter: bool,
         for_spoc: str | None,
         now: datetime,
+        spoc_from_record: bool = False,
     ) -> None:
-        """A caller's message, kept for review and added to the list to triage (§3.10)."""
+        """A caller's message, kept for review and added to the list to triage (§3.10).
+        ``spoc_from_record``: it was left for the SPOC, but the record (and so the SPOC's
+        name) could not be read; the name is filled in from the record when it is written."""
         message = CallMessage(
             recording_sid=recording_sid,
             recording_url=recording_url,
@@ -115,7 +150,8 @@ class CallEvents:
         await self._update(
             call_sid,
             {"message": message.model_dump(mode="json")},
-            index=(keys.MESSAGES, now.timestamp()),
+            index=(self.store.keys.MESSAGES, now.timestamp()),
+            spoc_from_record=spoc_from_record,
         )
 
     async def recording_ready(self, call_sid: str, recording_sid: str, recording_url: str) -> None:

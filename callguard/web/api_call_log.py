@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from datetime import datetime
+from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from callguard.domain.calls import Decision
+from callguard.domain.caller_match import Decision
+from callguard.domain.dates import InputDateTime
 from callguard.domain.models import Phone
-from callguard.domain.records import CallRecord, Triage, TriageOutcome
-from callguard.domain.roles import Role
+from callguard.domain.records import CallMessage, CallRecord, TriageOutcome
+from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor
-from callguard.services.errors import Conflict, NotFound
-from callguard.store import keys
+from callguard.phones import mask_phone
 from callguard.web.api import ApiRoutes, Offset, Paged, QueryDatetime, json_response
 from callguard.web.appkeys import SERVICES
 
@@ -36,23 +36,16 @@ class CallQuery(BaseModel):
 CallsPage = Paged[CallRecord]
 
 
-async def _query_calls(request: web.Request, query: CallQuery) -> tuple[list[CallRecord], int]:
-    store = request.app[SERVICES].calls
-    if query.person_id and query.outcome:
-        # A person's calls are few: filter their index by outcome, then page.
-        sids, _ = await store.page(
-            keys.calls_by_person(query.person_id), query.since, query.until, 0, 100_000
-        )
-        records = [r for r in await store.many(sids) if r.outcome == query.outcome]
-        return records[query.offset : query.offset + query.limit], len(records)
-    if query.person_id:
-        index = keys.calls_by_person(query.person_id)
-    elif query.outcome:
-        index = keys.calls_by_outcome(query.outcome)
-    else:
-        index = keys.CALLS
-    sids, total = await store.page(index, query.since, query.until, query.offset, query.limit)
-    return await store.many(sids), total
+async def query_calls(request: web.Request, query: CallQuery) -> tuple[list[CallRecord], int]:
+    """The calls a query selects: the API's list and CSV, and the pages' call log."""
+    return await request.app[SERVICES].call_log.calls(
+        person_id=query.person_id,
+        outcome=query.outcome,
+        since=query.since,
+        until=query.until,
+        offset=query.offset,
+        limit=query.limit,
+    )
 
 
 @routes.route(
@@ -64,7 +57,7 @@ async def _query_calls(request: web.Request, query: CallQuery) -> tuple[list[Cal
     response=CallsPage,
 )
 async def list_calls(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
-    records, total = await _query_calls(request, query)
+    records, total = await query_calls(request, query)
     return json_response(
         CallsPage(items=records, total=total, offset=query.offset, limit=query.limit)
     )
@@ -91,7 +84,7 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: object) -> str:
+def csv_cell(value: object) -> str:
     text = "" if value is None else str(value)
     # Spreadsheet formula injection: a caller-controlled field must never start a formula.
     if text[:1] in ("=", "@", "\t", "\r") or (
@@ -101,13 +94,13 @@ def _cell(value: object) -> str:
     return text
 
 
-def _csv_row(record: CallRecord) -> list[str]:
+def csv_row(record: CallRecord) -> list[str]:
     values: dict[str, Any] = record.model_dump(mode="json", by_alias=True)
     values["strategy_ids"] = ";".join(record.strategy_ids)
     values["warnings"] = len(record.warnings)
     values["ended_reason"] = record.ended.reason if record.ended else ""
     values["message"] = "yes" if record.message else "no"
-    return [_cell(values[c]) for c in CSV_COLUMNS]
+    return [csv_cell(values[c]) for c in CSV_COLUMNS]
 
 
 @routes.route(
@@ -119,11 +112,11 @@ def _csv_row(record: CallRecord) -> list[str]:
     content_type="text/csv",
 )
 async def calls_csv(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
-    records, _total = await _query_calls(request, query)
+    records, _total = await query_calls(request, query)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(_csv_row(r) for r in records)
+    writer.writerows(csv_row(r) for r in records)
     return web.Response(
         text=out.getvalue(),
         content_type="text/csv",
@@ -153,21 +146,12 @@ async def get_call(request: web.Request, actor: Actor) -> web.Response:
 )
 async def strategy_breaches(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
     services = request.app[SERVICES]
-    await services.register.strategy(request.match_info["strategy_id"])
-    sids, total = await services.calls.page(
-        keys.breaches(request.match_info["strategy_id"]),
-        query.since,
-        query.until,
-        query.offset,
-        query.limit,
+    strategy = await services.register.strategy(request.match_info["strategy_id"])
+    records, total = await services.call_log.breaches(
+        strategy.id, since=query.since, until=query.until, offset=query.offset, limit=query.limit
     )
     return json_response(
-        CallsPage(
-            items=await services.calls.many(sids),
-            total=total,
-            offset=query.offset,
-            limit=query.limit,
-        )
+        CallsPage(items=records, total=total, offset=query.offset, limit=query.limit)
     )
 
 
@@ -177,19 +161,62 @@ class MessageQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
 
 
+class CallerMessage(BaseModel):
+    """A caller's message as staff see it (CONTRACT §5): the caller's number masked
+    (``+44*******123``), and no person id, strategies or route. Managers and above get
+    the whole call record."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    call_sid: str
+    from_: str = Field(alias="from")
+    received_at: datetime
+    outcome: Literal["connect", "divert_spoc", "refuse"]
+    new_matter_claimed: bool
+    message: CallMessage
+
+    @classmethod
+    def of(cls, record: CallRecord) -> CallerMessage:
+        assert record.message is not None
+        return cls(
+            call_sid=record.call_sid,
+            from_=mask_phone(record.from_),
+            received_at=record.received_at,
+            outcome=record.outcome,
+            new_matter_claimed=record.new_matter_claimed,
+            message=record.message,
+        )
+
+
+def for_actor(actor: Actor, record: CallRecord) -> CallRecord | CallerMessage:
+    """The whole record for managers and above; what staff may see, for staff."""
+    if has_at_least(actor.role, Role.manager) or record.message is None:
+        return record
+    return CallerMessage.of(record)
+
+
+MessagesPage = Paged[CallRecord | CallerMessage]
+
+
+class TriageResult(RootModel[CallRecord | CallerMessage]):
+    """The triaged message: the whole record (manager and above) or as staff see it."""
+
+
 @routes.route(
     "GET",
     "/api/v1/messages",
     role=Role.staff,
     summary="List caller messages awaiting triage",
     query=MessageQuery,
-    response=CallsPage,
+    response=MessagesPage,
 )
 async def list_messages(request: web.Request, actor: Actor, query: MessageQuery) -> web.Response:
-    store = request.app[SERVICES].calls
-    sids, total = await store.page(keys.MESSAGES, None, None, query.offset, query.limit)
+    """Staff see each caller's number masked and no person id, strategy or route."""
+    records, total = await request.app[SERVICES].call_log.messages(
+        offset=query.offset, limit=query.limit
+    )
+    items = [for_actor(actor, r) for r in records]
     return json_response(
-        CallsPage(items=await store.many(sids), total=total, offset=query.offset, limit=query.limit)
+        MessagesPage(items=items, total=total, offset=query.offset, limit=query.limit)
     )
 
 
@@ -205,29 +232,22 @@ class TriageIn(BaseModel):
     role=Role.staff,
     summary="Triage a caller's message",
     body=TriageIn,
-    response=CallRecord,
+    response=TriageResult,
 )
 async def triage_message(request: web.Request, actor: Actor, body: TriageIn) -> web.Response:
     """Record what a message turned out to be (§3.10: genuine complaints, criminal matters,
-    safeguarding); it leaves the list to triage."""
-    services = request.app[SERVICES]
-    call_sid = request.match_info["call_sid"]
-    record = await services.call_events.get(call_sid)
-    if record.message is None:
-        raise NotFound(f"call {call_sid} has no message")
-    if record.message.triage is not None:
-        raise Conflict("this message was already triaged")
-    triage = Triage(outcome=body.outcome, notes=body.notes, by=actor.name, at=services.clock.now())
-    message = record.message.model_copy(update={"triage": triage})
-    await services.calls.update(call_sid, {"message": message.model_dump(mode="json")}, False)
-    await services.redis.zrem(keys.MESSAGES, call_sid)
-    return json_response(record.model_copy(update={"message": message}))
+    safeguarding); it leaves the list to triage. Staff get the message as they see it in
+    the list; managers and above the whole record."""
+    triaged = await request.app[SERVICES].call_log.triage(
+        request.match_info["call_sid"], body.outcome, body.notes, actor.name
+    )
+    return json_response(TriageResult(for_actor(actor, triaged)))
 
 
 class PreviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     phone: Phone
-    at: AwareDatetime
+    at: InputDateTime
 
 
 class Preview(BaseModel):
@@ -267,9 +287,6 @@ class RepeatCallers(BaseModel):
 )
 async def repeat_callers(request: web.Request, actor: Actor) -> web.Response:
     """§5.3: surfaced for a human decision; nothing is restricted automatically."""
-    rows = cast(
-        list[tuple[str, float]],
-        await request.app[SERVICES].redis.zrevrange(keys.REPEAT_CALLERS, 0, 499, withscores=True),
-    )
-    items = [RepeatCaller(phone=p, crossed_at=datetime.fromtimestamp(s, UTC)) for p, s in rows]
+    rows = await request.app[SERVICES].call_log.repeat_callers(500)
+    items = [RepeatCaller(phone=phone, crossed_at=at) for phone, at in rows]
     return json_response(RepeatCallers(items=items))

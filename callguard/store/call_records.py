@@ -11,16 +11,17 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from callguard.domain.calls import CallerMatch, QuotaClaim, ScreeningEntry
+from callguard.domain.caller_match import CallerMatch, QuotaClaim, ScreeningEntry
 from callguard.domain.models import AdjustmentKind
 from callguard.domain.records import TERMINAL_STATUSES, CallEvent, CallRecord
-from callguard.store import keys
+from callguard.store.keys import QUOTA_GRACE_S, REPEAT_COUNTER_TTL_S, Keys
 from callguard.store.scripts import (
     DEGRADE_CALL,
     LOOKUP_CALLER,
     RECORD_CALL,
     SCREEN_CALL,
     UPDATE_CALL,
+    lua,
 )
 
 
@@ -39,7 +40,7 @@ class Existing:
 
 
 @dataclass(frozen=True)
-class Recorded:
+class Written:
     person_id: str | None
 
 
@@ -78,45 +79,6 @@ def _json_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def plan(
-    record: CallRecord,
-    *,
-    repeat: RepeatCounter | None = None,
-    claims: Sequence[QuotaClaim] = (),
-) -> str:
-    """The JSON plan the record-writing scripts execute (see scripts._WRITE_RECORD)."""
-    indexes = [keys.CALLS, keys.calls_by_outcome(record.outcome)]
-    if record.person_id:
-        indexes.append(keys.calls_by_person(record.person_id))
-    if record.outcome == "refuse":
-        indexes += [keys.breaches(sid) for sid in record.strategy_ids]
-    body: dict[str, Any] = {
-        "sid": record.call_sid,
-        "score": record.received_at.timestamp(),
-        "fields": {name: _json_text(value) for name, value in record.hash_fields().items()},
-        "indexes": indexes,
-        "live": record.outcome != "refuse",
-        "claims": [
-            {
-                "key": keys.quota(c.strategy_id),
-                "period": c.period_id,
-                "max": c.max_calls,
-                "expire_at": int(c.expires_at.timestamp()) + keys.QUOTA_GRACE_S,
-            }
-            for c in claims
-        ],
-    }
-    if repeat is not None:
-        body["repeat"] = {
-            "key": repeat.key,
-            "ttl_s": keys.REPEAT_COUNTER_TTL_S,
-            "threshold": repeat.threshold,
-            "phone": repeat.phone,
-            "board": keys.REPEAT_CALLERS,
-        }
-    return json.dumps(body)
-
-
 def _usage(flat: Sequence[Any]) -> dict[str, dict[str, int]]:
     usage: dict[str, dict[str, int]] = {}
     for strategy_id, counts in zip(flat[::2], flat[1::2], strict=True):
@@ -149,61 +111,64 @@ def _matched(phone: str, found: Sequence[Any]) -> Matched:
 
 
 class CallStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
-        self._screen = redis.register_script(SCREEN_CALL)
-        self._record = redis.register_script(RECORD_CALL)
-        self._update = redis.register_script(UPDATE_CALL)
-        self._lookup = redis.register_script(LOOKUP_CALLER)
-        self._degrade = redis.register_script(DEGRADE_CALL)
+        self.keys = keys
+        self._screen = redis.register_script(lua(SCREEN_CALL, keys))
+        self._record = redis.register_script(lua(RECORD_CALL, keys))
+        self._update = redis.register_script(lua(UPDATE_CALL, keys))
+        self._lookup = redis.register_script(lua(LOOKUP_CALLER, keys))
+        self._degrade = redis.register_script(lua(DEGRADE_CALL, keys))
 
     async def screen(
         self, call_sid: str, phone: str | None, unrestricted_plan: str
-    ) -> Existing | Recorded | Matched:
+    ) -> Existing | Written | Matched:
         """Round trip 1: a repeated CallSid, or no strategy (record written), or a match."""
         number = phone or ""
         result = await self._screen(
-            keys=[keys.call(call_sid), keys.phone_owner(number), keys.advocate(number)],
-            args=[keys.PREFIX, unrestricted_plan],
+            keys=[
+                self.keys.call(call_sid),
+                self.keys.phone_owner(number),
+                self.keys.advocate(number),
+            ],
+            args=[unrestricted_plan],
         )
         kind = result[0]
         if kind == "existing":
             return Existing(await self._with_warnings(call_sid, _decode_hash(result[1])))
         if kind == "recorded":
-            return Recorded(None)
+            return Written(None)
         return _matched(number, result[1:])
 
     async def lookup(self, phone: str) -> tuple[CallerMatch | None, dict[str, dict[str, int]]]:
         """Who the number belongs to and their usage, changing nothing (for previews)."""
-        result = await self._lookup(
-            keys=[keys.phone_owner(phone), keys.advocate(phone)], args=[keys.PREFIX]
-        )
+        result = await self._lookup(keys=[self.keys.phone_owner(phone), self.keys.advocate(phone)])
         if not result[0] and not result[3]:
             return None, {}
         matched = _matched(phone, result)
         return matched.match, matched.usage
 
-    async def record(self, record_plan: str, call_sid: str) -> Existing | Recorded | QuotaFull:
+    async def record(self, record_plan: str, call_sid: str) -> Existing | Written | QuotaFull:
         """Round trip 2 for matched callers: count quotas and write the record, atomically."""
-        result = await self._record(keys=[keys.call(call_sid)], args=[keys.PREFIX, record_plan])
+        result = await self._record(keys=[self.keys.call(call_sid)], args=[record_plan])
         kind = result[0]
         if kind == "existing":
             return Existing(await self._with_warnings(call_sid, _decode_hash(result[1])))
         if kind == "full":
             counts = result[1]
             usage: dict[str, dict[str, int]] = {}
-            prefix = keys.quota("")
+            prefix = self.keys.quota("")
             for key, period, count in zip(counts[::3], counts[1::3], counts[2::3], strict=True):
                 usage.setdefault(key.removeprefix(prefix), {})[period] = int(count)
             return QuotaFull(usage)
-        return Recorded(None)
+        return Written(None)
 
     async def degrade(self, degraded_plan: str, call_sid: str) -> bool:
         """Make an existing record say the fail-open path answered the call, if that answer
         was the last given (see scripts.DEGRADE_CALL); True when the record changed."""
         changed = await self._degrade(
-            keys=[keys.call(call_sid), keys.CALLS, keys.LIVE_CALLS],
-            args=[keys.PREFIX, degraded_plan, json.dumps(sorted(TERMINAL_STATUSES))],
+            keys=[self.keys.call(call_sid), self.keys.CALLS, self.keys.LIVE_CALLS],
+            args=[degraded_plan, json.dumps(sorted(TERMINAL_STATUSES))],
         )
         return bool(changed)
 
@@ -219,15 +184,15 @@ class CallStore:
         encoded = json.dumps({name: json.dumps(value) for name, value in fields.items()})
         index_key, score = index if index else ("", 0.0)
         updated = await self._update(
-            keys=[keys.call(call_sid), keys.LIVE_CALLS],
+            keys=[self.keys.call(call_sid), self.keys.LIVE_CALLS],
             args=[encoded, "1" if finished else "0", call_sid, index_key, score],
         )
         return bool(updated)
 
     async def get(self, call_sid: str) -> CallRecord | None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.call(call_sid))
-            pipe.lrange(keys.call_warnings(call_sid), 0, -1)
+            pipe.hgetall(self.keys.call(call_sid))
+            pipe.lrange(self.keys.call_warnings(call_sid), 0, -1)
             fields, warnings = await pipe.execute()
         if not fields:
             return None
@@ -236,19 +201,19 @@ class CallStore:
         )
 
     async def _with_warnings(self, call_sid: str, fields: dict[str, Any]) -> CallRecord:
-        warnings = await self.redis.lrange(keys.call_warnings(call_sid), 0, -1)
+        warnings = await self.redis.lrange(self.keys.call_warnings(call_sid), 0, -1)
         return CallRecord.model_validate({**fields, "warnings": [json.loads(w) for w in warnings]})
 
     async def add_warning(self, call_sid: str, warning: CallEvent) -> None:
-        await self.redis.rpush(keys.call_warnings(call_sid), warning.model_dump_json())
+        await self.redis.rpush(self.keys.call_warnings(call_sid), warning.model_dump_json())
 
     async def many(self, call_sids: Sequence[str]) -> list[CallRecord]:
         if not call_sids:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid in call_sids:
-                pipe.hgetall(keys.call(sid))
-                pipe.lrange(keys.call_warnings(sid), 0, -1)
+                pipe.hgetall(self.keys.call(sid))
+                pipe.lrange(self.keys.call_warnings(sid), 0, -1)
             results = await pipe.execute()
         records = []
         for fields, warnings in zip(results[::2], results[1::2], strict=True):
@@ -275,5 +240,64 @@ class CallStore:
         sids = await self.redis.zrevrangebyscore(index, high, low, start=offset, num=limit)
         return cast(list[str], sids), int(total)
 
+    async def remove_from_messages(self, call_sid: str) -> None:
+        """The call's message is no longer waiting to be triaged."""
+        await self.redis.zrem(self.keys.MESSAGES, call_sid)
+
+    async def repeat_callers(self, limit: int) -> list[tuple[str, float]]:
+        """Numbers over the daily threshold, latest first, each with the epoch it crossed."""
+        rows = await self.redis.zrevrange(self.keys.REPEAT_CALLERS, 0, limit - 1, withscores=True)
+        return cast(list[tuple[str, float]], rows)
+
     async def live_sids(self) -> list[str]:
-        return sorted(cast(set[str], await self.redis.smembers(keys.LIVE_CALLS)))
+        return sorted(cast(set[str], await self.redis.smembers(self.keys.LIVE_CALLS)))
+
+    def record_plan(
+        self,
+        record: CallRecord,
+        *,
+        repeat: RepeatCounter | None = None,
+        claims: Sequence[QuotaClaim] = (),
+    ) -> str:
+        """``record_plan`` with this store's keys."""
+        return record_plan(self.keys, record, repeat=repeat, claims=claims)
+
+
+def record_plan(
+    keys: Keys,
+    record: CallRecord,
+    *,
+    repeat: RepeatCounter | None = None,
+    claims: Sequence[QuotaClaim] = (),
+) -> str:
+    """The JSON plan the record-writing scripts execute (see scripts._WRITE_RECORD)."""
+    indexes = [keys.CALLS, keys.calls_by_outcome(record.outcome)]
+    if record.person_id:
+        indexes.append(keys.calls_by_person(record.person_id))
+    if record.outcome == "refuse":
+        indexes += [keys.breaches(sid) for sid in record.strategy_ids]
+    body: dict[str, Any] = {
+        "sid": record.call_sid,
+        "score": record.received_at.timestamp(),
+        "fields": {name: _json_text(value) for name, value in record.hash_fields().items()},
+        "indexes": indexes,
+        "live": record.outcome != "refuse",
+        "claims": [
+            {
+                "key": keys.quota(c.strategy_id),
+                "period": c.period_id,
+                "max": c.max_calls,
+                "expire_at": int(c.expires_at.timestamp()) + QUOTA_GRACE_S,
+            }
+            for c in claims
+        ],
+    }
+    if repeat is not None:
+        body["repeat"] = {
+            "key": repeat.key,
+            "ttl_s": REPEAT_COUNTER_TTL_S,
+            "threshold": repeat.threshold,
+            "phone": repeat.phone,
+            "board": keys.REPEAT_CALLERS,
+        }
+    return json.dumps(body)

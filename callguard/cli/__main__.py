@@ -1,0 +1,5 @@
+import sys
+
+from callguard.cli import main
+
+sys.exit(main())

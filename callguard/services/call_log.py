@@ -1,0 +1,98 @@
+"""The call log as staff and managers read it (§6.5): calls by person and outcome, breaches
+of a strategy (§3.11), callers' messages to triage (§3.10), and repeat callers (§5.3).
+
+The one place that knows which index answers which question; the API and the pages both
+ask here, so a filter means the same in a download as on a page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from callguard.clock import Clock
+from callguard.domain.records import CallRecord, Triage, TriageOutcome
+from callguard.services.errors import Conflict, NotFound
+from callguard.store.call_records import CallStore
+
+Outcome = Literal["connect", "divert_spoc", "refuse"]
+# A person's calls are few: past this many, a filter by outcome on them stops counting.
+PERSON_CALLS_MAX = 100_000
+
+
+class CallLog:
+    def __init__(self, store: CallStore, clock: Clock) -> None:
+        self.store = store
+        self.keys = store.keys
+        self.clock = clock
+
+    async def calls(
+        self,
+        *,
+        person_id: str | None = None,
+        outcome: Outcome | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[CallRecord], int]:
+        """Calls newest first, filtered, one page of them, and how many match."""
+        if person_id and outcome:
+            # A person's calls are few: filter their index by outcome, then page.
+            sids, _ = await self.store.page(
+                self.keys.calls_by_person(person_id), since, until, 0, PERSON_CALLS_MAX
+            )
+            records = [r for r in await self.store.many(sids) if r.outcome == outcome]
+            return records[offset : offset + limit], len(records)
+        if person_id:
+            index = self.keys.calls_by_person(person_id)
+        elif outcome:
+            index = self.keys.calls_by_outcome(outcome)
+        else:
+            index = self.keys.CALLS
+        sids, total = await self.store.page(index, since, until, offset, limit)
+        return await self.store.many(sids), total
+
+    async def breaches(
+        self,
+        strategy_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[CallRecord], int]:
+        """Calls refused under a strategy, newest first."""
+        sids, total = await self.store.page(
+            self.keys.breaches(strategy_id), since, until, offset, limit
+        )
+        return await self.store.many(sids), total
+
+    async def messages(self, *, offset: int = 0, limit: int = 50) -> tuple[list[CallRecord], int]:
+        """Calls whose message waits to be triaged, newest first."""
+        sids, total = await self.store.page(self.keys.MESSAGES, None, None, offset, limit)
+        return await self.store.many(sids), total
+
+    async def triage(
+        self, call_sid: str, outcome: TriageOutcome, notes: str, by: str
+    ) -> CallRecord:
+        """Record what a message turned out to be (§3.10: genuine complaints, criminal
+        matters, safeguarding); it leaves the list to triage."""
+        record = await self.store.get(call_sid)
+        if record is None:
+            raise NotFound(f"no call {call_sid}")
+        if record.message is None:
+            raise NotFound(f"call {call_sid} has no message")
+        if record.message.triage is not None:
+            raise Conflict("this message was already triaged")
+        triage = Triage(outcome=outcome, notes=notes, by=by, at=self.clock.now())
+        message = record.message.model_copy(update={"triage": triage})
+        await self.store.update(call_sid, {"message": message.model_dump(mode="json")}, False)
+        await self.store.remove_from_messages(call_sid)
+        return record.model_copy(update={"message": message})
+
+    async def repeat_callers(self, limit: int) -> list[tuple[str, datetime]]:
+        """Unrestricted callers over the daily threshold (§5.3), latest first, with when
+        they crossed it: surfaced for a person to decide, never restricted automatically."""
+        rows = await self.store.repeat_callers(limit)
+        return [(phone, datetime.fromtimestamp(score, UTC)) for phone, score in rows]
