@@ -1,8 +1,9 @@
 """``callguard demo`` and ``callguard serve``: the web service, API and webhooks.
 
-On SIGINT or SIGTERM the service stops taking new connections, lets the requests in flight
-finish (up to ``SHUTDOWN_TIMEOUT_S``), replays what the spool holds if Redis answers, and
-closes Redis and the Twilio client before it exits; an embedded Redis is stopped last.
+On SIGINT or SIGTERM aiohttp stops taking new connections and gives the requests in flight
+up to ``SHUTDOWN_TIMEOUT_S`` to finish; then Redis and the Twilio client are closed and an
+embedded Redis is stopped. What the fail-open spool still holds stays on disk (fsync'd)
+and is replayed at the next start.
 """
 
 from __future__ import annotations
@@ -61,7 +62,6 @@ def run_service(settings: Settings, policy: Policy, *, demo: bool) -> int:
 
         async def app() -> web.Application:
             application = await build_app(settings, policy=policy, demo=demo)
-            application.on_shutdown.append(_replay_spool)
             if demo:
                 application.on_startup.append(_announce_demo)
             return application
@@ -81,14 +81,6 @@ def run_service(settings: Settings, policy: Policy, *, demo: bool) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
-
-
-async def _replay_spool(app: web.Application) -> None:
-    """On the way out, after the listener closed: what the spool holds reaches Redis now
-    if Redis answers, rather than at the next start."""
-    services = app[SERVICES]
-    if services.spool.pending.is_set():
-        await services.screening.replay_spool()
 
 
 async def _announce_demo(app: web.Application) -> None:

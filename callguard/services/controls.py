@@ -6,7 +6,7 @@ it, they see on screen that it is playing, and the caller hears the same words w
 gives the warning. A warning is logged (and counts as the earlier warning an end needs)
 only once Twilio has accepted it: a warning that could not be played is not logged (502).
 
-End. The end is claimed first, in one atomic step (``store.notes.END_CALL``): the call is
+End. The end is claimed first, in one atomic step (``store.file_notes.END_CALL``): the call is
 marked ``ended`` {at, reason, by}, its draft file note is written, the line manager's
 notification is stored and the end is audited, or none of it. Two concurrent ends therefore
 make one note; the second gets 409 (the call is no longer in progress), naming the first

@@ -1,7 +1,7 @@
 """Telling line managers: in-app notifications, e-mail, and staff-welfare counts (§5.5, §6.5).
 
 When staff end a call, their line manager gets an in-app notification (written in the same
-step as the ended call, see ``store.notes.END_CALL``) and, when ``CALLGUARD_SMTP_HOST`` is
+step as the ended call, see ``store.file_notes.END_CALL``) and, when ``CALLGUARD_SMTP_HOST`` is
 set, an e-mail. E-mail is sent in the background after the request has answered: a mail
 server that is down or slow never fails or delays ending a call. The outcome is kept on the
 notification (``email``: ``sent``, ``failed``, ``no_address`` or ``not_configured``) and a

@@ -6,7 +6,7 @@ notifications in the same script, so the marker never exists without the notific
 the notifications without the marker: a job that runs twice, or a replica that dies between
 two events and is taken over, never sends one twice and never loses one.
 
-Notifications are written in the layout ``callguard.store.notes.NotificationStore`` reads
+Notifications are written in the layout ``callguard.store.notifications.NotificationStore`` reads
 (``notification:{id}`` HASH with JSON-encoded fields, ``notifications:{user}`` ZSET), so
 they appear in ``GET /api/v1/notifications`` beside the ones for ended calls.
 """
