@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     # Failed sign-ins per user name in 15 minutes before the name is locked.
     login_max_failures: int = Field(default=5, ge=1, le=100)
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        if value not in ("text", "json"):
+            raise ValueError("must be text or json")
+        return value
+
     @field_validator("sso_trusted_proxies", mode="before")
     @classmethod
     def _networks(cls, value: object) -> object:
@@ -92,7 +99,9 @@ class Settings(BaseSettings):
     @field_validator("sso_header")
     @classmethod
     def _header_name(cls, value: str | None) -> str | None:
-        if value is not None and not value.replace("-", "").isalnum():
+        if not value:  # set but empty: single sign-on off
+            return None
+        if not value.replace("-", "").isalnum():
             raise ValueError("must be an HTTP header name such as X-Forwarded-User")
         return value or None
 

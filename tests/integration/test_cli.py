@@ -60,6 +60,37 @@ async def test_serve_with_invalid_settings_names_each(tmp_path: Path) -> None:
     ]
 
 
+async def test_serve_refuses_malformed_twilio_credentials_and_sso_settings(
+    tmp_path: Path,
+) -> None:
+    """An empty auth token would make every webhook forgeable with an empty key (§5);
+    every setting, single sign-on and the log format included, is checked before listening."""
+    port = free_port()
+    env = serve_env(tmp_path / "data", port)
+    env.update(
+        CALLGUARD_TWILIO_ACCOUNT_SID="nope",
+        CALLGUARD_TWILIO_AUTH_TOKEN="",
+        CALLGUARD_LOG_FORMAT="xml",
+    )
+    code, _out, err = await run_cli(["serve"], env, tmp_path)
+    assert (code, err.strip()) == (2, "callguard: CALLGUARD_LOG_FORMAT: must be text or json")
+    env.update(CALLGUARD_LOG_FORMAT="json", CALLGUARD_SSO_HEADER="X-Forwarded-User")
+    code, _out, err = await run_cli(["serve"], env, tmp_path)
+    assert code == 2
+    assert "CALLGUARD_SSO_TRUSTED_PROXIES must name the proxy's addresses" in err
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+    env.update(CALLGUARD_SSO_HEADER="")
+    code, _out, err = await run_cli(["serve"], env, tmp_path)
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "callguard: CALLGUARD_TWILIO_ACCOUNT_SID: must be AC followed by 32 hexadecimal "
+        "digits, as shown in the Twilio Console",
+        "callguard: CALLGUARD_TWILIO_AUTH_TOKEN: required by 'callguard serve' but empty",
+    ]
+    assert not (tmp_path / "data").exists()
+
+
 async def test_serve_with_a_broken_policy_file_exits_2(tmp_path: Path) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text('[office]\nname = "x"\n')
