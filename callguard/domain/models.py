@@ -106,6 +106,8 @@ class AdjustmentKind(StrEnum):
     needs_interpreter = "needs_interpreter"
     needs_advocate_support = "needs_advocate_support"
     other = "other"
+    large_print = "large_print"
+    easy_read = "easy_read"
 
 
 class ReasonableAdjustment(Model):

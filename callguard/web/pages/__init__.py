@@ -17,7 +17,16 @@ from aiohttp import web
 
 from callguard import wording
 from callguard.services.container import Services
-from callguard.web.pages import admin, auth, call_log, console, demo, manage
+from callguard.web.pages import (
+    admin,
+    auth,
+    call_log,
+    console,
+    demo,
+    file_notes,
+    manage,
+    strategy_decisions,
+)
 from callguard.web.pages import register as register_pages
 from callguard.web.pages import strategies as strategy_pages
 from callguard.web.pages.assets import install_assets, load_assets
@@ -25,7 +34,18 @@ from callguard.web.pages.words import call_status_in_words, outcome_in_words, ru
 from callguard.web.sessions import install_web_auth
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-PAGE_MODULES = (auth, console, demo, register_pages, strategy_pages, call_log, manage, admin)
+PAGE_MODULES = (
+    auth,
+    console,
+    file_notes,
+    demo,
+    register_pages,
+    strategy_pages,
+    strategy_decisions,
+    call_log,
+    manage,
+    admin,
+)
 
 
 def _filters(tz: ZoneInfo) -> dict[str, object]:

@@ -53,6 +53,8 @@ ADJUSTMENT_LABELS = {
     AdjustmentKind.needs_extra_time: "Needs extra time",
     AdjustmentKind.needs_interpreter: "Needs an interpreter",
     AdjustmentKind.needs_advocate_support: "Needs advocate support",
+    AdjustmentKind.large_print: "Large print",
+    AdjustmentKind.easy_read: "Easy read",
     AdjustmentKind.other: "Other",
 }
 
