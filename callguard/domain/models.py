@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -365,3 +365,13 @@ class Strategy(Model):
 
 
 REVISABLE_FIELDS = ("matter_ref", "reason", "restrictions", "review_due", "adjustment_override")
+
+
+def _kinds_of(union: object) -> tuple[str, ...]:
+    """The ``kind`` tags of a discriminated union, in the order the union names them."""
+    members = get_args(get_args(union)[0])
+    return tuple(str(member.model_fields["kind"].default) for member in members)
+
+
+# Derived from the union, so a new restriction model is a new kind everywhere at once.
+RESTRICTION_KINDS: tuple[str, ...] = _kinds_of(Restriction)
