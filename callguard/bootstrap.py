@@ -285,6 +285,7 @@ async def build_app(
     clock: Clock | None = None,
     telephony: Telephony | None = None,
     demo: bool = False,
+    wind_down_on_stop: bool = False,
 ) -> web.Application:
     """The web service (API, pages, webhooks) on services built from ``settings``: what
     ``serve`` and ``demo`` run (``web.run_app`` awaits it), and the tests and bench too."""
@@ -296,4 +297,4 @@ async def build_app(
     installers: list[Installer] = [install_twilio_edge]
     if demo:
         installers.append(DemoPhoneSystem().install)
-    return init_app(services, installers=installers)
+    return init_app(services, installers=installers, wind_down_on_stop=wind_down_on_stop)
