@@ -5,7 +5,8 @@ command (``services_for``), the tests and the benchmark. It makes one Redis clie
 ``Keys`` for the office's prefix, one of each store, and the services on top of them; the
 app factory (``callguard.web.app.init_app``) takes the finished ``Services``. Only this
 module imports ``webhooks`` (the phone system's edge), an import contract that
-``scripts/test`` checks (``.importlinter``).
+``scripts/test`` checks (``[tool.importlinter]`` in pyproject.toml;
+``tests/unit/test_layers.py`` shows it fails on a violation).
 """
 
 from __future__ import annotations
