@@ -203,6 +203,12 @@ def build_services(
     policy = policy or load_policy(settings.policy_path())
     clock = clock or SystemClock()
     tz = settings.tz
+    # The inbound path's own client: Screening bounds each call's commands by its budget,
+    # so this one has no per-command timeout of its own (a task and a timer less for each
+    # command; docs/performance.md). Previews, replays and everything else use ``redis``.
+    inbound_redis = redis or connect(
+        settings.redis_url, timeout_s=settings.redis_timeout_ms / 1000, per_command_timeout=False
+    )
     redis = redis or connect(settings.redis_url, timeout_s=_client_timeout_s(settings))
     stores = build_stores(
         redis, Keys(settings.redis_key_prefix), login_max_failures=settings.login_max_failures
@@ -240,7 +246,13 @@ def build_services(
         call_log=CallLog(stores.calls, clock),
         spool=spool,
         screening=Screening(
-            stores.calls, spool, policy, tz, settings.default_route, budget_s=budget_s
+            stores.calls,
+            spool,
+            policy,
+            tz,
+            settings.default_route,
+            budget_s=budget_s,
+            inbound=CallStore(inbound_redis, stores.keys),
         ),
         call_events=CallEvents(stores.calls, spool, telephony, callbacks),
         telephony=telephony,
@@ -264,6 +276,7 @@ def build_services(
         ),
         sessions=stores.sessions,
         login_throttle=stores.login_throttle,
+        inbound_redis=inbound_redis,
     )
 
 
