@@ -5,7 +5,8 @@ command (``services_for``), the tests and the benchmark. It makes one Redis clie
 ``Keys`` for the office's prefix, one of each store, and the services on top of them; the
 app factory (``callguard.web.app.init_app``) takes the finished ``Services``. Only this
 module imports ``webhooks`` (the phone system's edge), an import contract that
-``scripts/test`` checks (``.importlinter``).
+``scripts/test`` checks (``[tool.importlinter]`` in pyproject.toml;
+``tests/unit/test_layers.py`` shows it fails on a violation).
 """
 
 from __future__ import annotations
@@ -202,6 +203,12 @@ def build_services(
     policy = policy or load_policy(settings.policy_path())
     clock = clock or SystemClock()
     tz = settings.tz
+    # The inbound path's own client: Screening bounds each call's commands by its budget,
+    # so this one has no per-command timeout of its own (a task and a timer less for each
+    # command; docs/performance.md). Previews, replays and everything else use ``redis``.
+    inbound_redis = redis or connect(
+        settings.redis_url, timeout_s=settings.redis_timeout_ms / 1000, per_command_timeout=False
+    )
     redis = redis or connect(settings.redis_url, timeout_s=_client_timeout_s(settings))
     stores = build_stores(
         redis, Keys(settings.redis_key_prefix), login_max_failures=settings.login_max_failures
@@ -239,7 +246,13 @@ def build_services(
         call_log=CallLog(stores.calls, clock),
         spool=spool,
         screening=Screening(
-            stores.calls, spool, policy, tz, settings.default_route, budget_s=budget_s
+            stores.calls,
+            spool,
+            policy,
+            tz,
+            settings.default_route,
+            budget_s=budget_s,
+            inbound=CallStore(inbound_redis, stores.keys),
         ),
         call_events=CallEvents(stores.calls, spool, telephony, callbacks),
         telephony=telephony,
@@ -263,6 +276,7 @@ def build_services(
         ),
         sessions=stores.sessions,
         login_throttle=stores.login_throttle,
+        inbound_redis=inbound_redis,
     )
 
 
@@ -285,6 +299,7 @@ async def build_app(
     clock: Clock | None = None,
     telephony: Telephony | None = None,
     demo: bool = False,
+    wind_down_on_stop: bool = False,
 ) -> web.Application:
     """The web service (API, pages, webhooks) on services built from ``settings``: what
     ``serve`` and ``demo`` run (``web.run_app`` awaits it), and the tests and bench too."""
@@ -296,4 +311,4 @@ async def build_app(
     installers: list[Installer] = [install_twilio_edge]
     if demo:
         installers.append(DemoPhoneSystem().install)
-    return init_app(services, installers=installers)
+    return init_app(services, installers=installers, wind_down_on_stop=wind_down_on_stop)

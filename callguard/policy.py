@@ -13,25 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from callguard.domain.caller_match import REFUSAL_PRECEDENCE
+from callguard.domain.models import RESTRICTION_KINDS
 from callguard.domain.roles import Role
 
-RESTRICTION_KINDS = (
-    "call_windows",
-    "spoc",
-    "recorded",
-    "written_only",
-    "advocate_only",
-    "phone_blocked",
-    "no_response",
-)
-REFUSAL_RULES = (
-    "call_windows.outside",
-    "call_windows.quota",
-    "written_only",
-    "advocate_only",
-    "phone_blocked",
-    "no_response",
-)
+# Every rule that refuses a call needs the words a caller hears for it.
+REFUSAL_RULES: tuple[str, ...] = REFUSAL_PRECEDENCE
 REQUIRED_REASONS = (
     "verbal_abuse",
     "discriminatory_remarks",

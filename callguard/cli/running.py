@@ -1,15 +1,18 @@
 """``callguard demo`` and ``callguard serve``: the web service, API and webhooks.
 
-On SIGINT or SIGTERM aiohttp stops taking new connections and gives the requests in flight
-up to ``SHUTDOWN_TIMEOUT_S`` to finish; then Redis and the Twilio client are closed and an
-embedded Redis is stopped. What the fail-open spool still holds stays on disk (fsync'd)
-and is replayed at the next start.
+On SIGINT or SIGTERM the service stops taking new connections and then, in order: gives
+the requests in flight up to ``SHUTDOWN_TIMEOUT_S`` to finish; gives background work (the
+notices being sent) up to 5 s; replays the fail-open spool into Redis, retrying while Redis
+is away, for up to 5 s (both in ``callguard.services.background``); closes Redis and the Twilio
+client, stops an embedded Redis, and exits 0. What the spool still holds then stays on disk
+(fsync'd) and is replayed at the next start.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from pathlib import Path
 
 from aiohttp import web
@@ -20,6 +23,8 @@ from callguard.policy import Policy
 from callguard.settings import Settings, problems_for_serve
 from callguard.store.launcher import EmbeddedRedis, RedisLaunchError
 from callguard.web.appkeys import SERVICES
+
+log = logging.getLogger("callguard.serve")
 
 DEMO_ACCOUNT_SID = "AC" + "d" * 32
 DEMO_AUTH_TOKEN = "demo-auth-token-not-a-secret"  # noqa: S105 - the demo signs its own webhooks
@@ -61,7 +66,10 @@ def run_service(settings: Settings, policy: Policy, *, demo: bool) -> int:
             return problem([found])
 
         async def app() -> web.Application:
-            application = await build_app(settings, policy=policy, demo=demo)
+            application = await build_app(
+                settings, policy=policy, demo=demo, wind_down_on_stop=True
+            )
+            application.on_shutdown.append(_announce_stopping)
             if demo:
                 application.on_startup.append(_announce_demo)
             return application
@@ -81,6 +89,11 @@ def run_service(settings: Settings, policy: Policy, *, demo: bool) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+async def _announce_stopping(_app: web.Application) -> None:
+    # After the listener is closed, while the requests in flight finish.
+    log.info("stopping: finishing requests in flight (up to %.0f s)", SHUTDOWN_TIMEOUT_S)
 
 
 async def _announce_demo(app: web.Application) -> None:

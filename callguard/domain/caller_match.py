@@ -32,6 +32,10 @@ REFUSAL_PRECEDENCE: tuple[Rule, ...] = (
     "call_windows.quota",
     "call_windows.outside",
 )
+# The refusals a call_windows restriction gives (the caller is told when they may call next).
+WINDOW_REFUSALS: tuple[Rule, ...] = tuple(
+    rule for rule in REFUSAL_PRECEDENCE if rule.startswith("call_windows.")
+)
 
 
 class Frozen(BaseModel):

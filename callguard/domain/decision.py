@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from callguard.domain.caller_match import (
     REFUSAL_PRECEDENCE,
+    WINDOW_REFUSALS,
     CallerMatch,
     Decision,
     Outcome,
@@ -53,7 +54,6 @@ from callguard.domain.windows import (
     spoken_window,
 )
 
-_WINDOW_REFUSALS: tuple[Rule, ...] = ("call_windows.outside", "call_windows.quota")
 _NO_USAGE: Mapping[str, int] = {}
 
 
@@ -164,7 +164,7 @@ def _refusal(
 ) -> Decision:
     """A refused call goes nowhere and counts nothing; the caller is told why and what next."""
     next_window: Occurrence | None = None
-    if rule in _WINDOW_REFUSALS:
+    if rule in WINDOW_REFUSALS:
         every_window_rule = [
             (entry_cw, usage.get(strategy_id, _NO_USAGE))
             for strategy_id, entry_cw in _all_with_ids(CallWindows, own)

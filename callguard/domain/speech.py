@@ -7,10 +7,8 @@ The offer to leave a message and the new-matter prompt are added by the TwiML la
 
 from __future__ import annotations
 
-from callguard.domain.caller_match import Decision
+from callguard.domain.caller_match import WINDOW_REFUSALS, Decision
 from callguard.policy import Policy
-
-_WINDOW_RULES = ("call_windows.outside", "call_windows.quota")
 
 
 def caller_hears(decision: Decision, policy: Policy) -> list[str]:
@@ -26,7 +24,7 @@ def caller_hears(decision: Decision, policy: Policy) -> list[str]:
 
 def _what_next(decision: Decision, policy: Policy) -> list[str]:
     write_to_office = f"You can contact us {policy.office.written_contact}."
-    if decision.rule in _WINDOW_RULES:
+    if decision.rule in WINDOW_REFUSALS:
         if decision.next_permitted_spoken:
             return [f"You may next call on {decision.next_permitted_spoken}."]
         return [

@@ -52,6 +52,8 @@ class Services:
     duties: Duties
     sessions: SessionStore
     login_throttle: LoginThrottle
+    # The inbound path's own client, when it has one (see bootstrap.build_services).
+    inbound_redis: Redis | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -67,3 +69,5 @@ class Services:
         await self.background.close()
         await self.telephony.close()
         await self.redis.aclose()
+        if self.inbound_redis is not None and self.inbound_redis is not self.redis:
+            await self.inbound_redis.aclose()

@@ -234,3 +234,8 @@ class Keys:
             "live_calls": self.LIVE_CALLS,
             "audit": self.AUDIT,
         }
+
+    def legacy_strategy_screen(self, strategy_id: str) -> str:
+        """Layout 1's separate screening copy of a strategy: only deleted, by the migration
+        to layout 2 (callguard/store/migrate.py)."""
+        return f"{self.prefix}strategy:{strategy_id}:screen"

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from callguard.phones import load_metadata
 from callguard.scheduler import DutyScheduler
-from callguard.services.background import replay_forever
+from callguard.services.background import replay_forever, wind_down
 from callguard.services.container import Services
 from callguard.web import api_call_log, api_controls, api_notes, api_register, api_reports
 from callguard.web.api import ApiRoutes, json_response
@@ -83,8 +83,11 @@ def init_app(
     *,
     installers: Sequence[Installer] = (),
     api_routes: Sequence[ApiRoutes] = (),
+    wind_down_on_stop: bool = False,
 ) -> web.Application:
-    """The web service on ``services``; it closes them when the app is cleaned up."""
+    """The web service on ``services``; it closes them when the app is cleaned up. With
+    ``wind_down_on_stop`` (``serve``, ``demo``) it first lets the background work finish and
+    replays the spool (``services.background.wind_down``)."""
     settings = services.settings
     metrics = Metrics()
     app = web.Application(
@@ -103,6 +106,11 @@ def init_app(
         replay.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await replay
+        if wind_down_on_stop:
+            spool = services.spool
+            await wind_down(
+                services.background, spool.depth, spool.pending, services.screening.replay_spool
+            )
         await services.close()
 
     app.cleanup_ctx.append(services_ctx)
