@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from callguard.clock import Clock
 from callguard.policy import Policy
+from callguard.services.accounts import Accounts
 from callguard.services.background import Background
 from callguard.services.call_events import CallEvents
 from callguard.services.call_log import CallLog
@@ -52,6 +53,7 @@ class Services:
     duties: Duties
     sessions: SessionStore
     login_throttle: LoginThrottle
+    accounts: Accounts
 
     @property
     def tz(self) -> ZoneInfo:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from callguard import wording
 from callguard.services.container import Services
-from callguard.web.pages import admin, auth, call_log, console, demo, manage
+from callguard.web.pages import admin, admin_access, auth, call_log, console, demo, manage
 from callguard.web.pages import register as register_pages
 from callguard.web.pages import strategies as strategy_pages
 from callguard.web.pages.assets import install_assets, load_assets
@@ -25,7 +25,17 @@ from callguard.web.pages.words import call_status_in_words, outcome_in_words, ru
 from callguard.web.sessions import install_web_auth
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-PAGE_MODULES = (auth, console, demo, register_pages, strategy_pages, call_log, manage, admin)
+PAGE_MODULES = (
+    auth,
+    console,
+    demo,
+    register_pages,
+    strategy_pages,
+    call_log,
+    manage,
+    admin,
+    admin_access,
+)
 
 
 def _filters(tz: ZoneInfo) -> dict[str, object]:
