@@ -122,7 +122,10 @@ class UserStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.token(digest), json.dumps(record))
             if expires is not None:
-                pipe.expireat(self.keys.token(digest), int(expires.timestamp()) + 1)
+                # Relative, so Redis's clock need not agree with ours; a minute's grace
+                # (the expiry itself is checked on every use).
+                ttl_s = int((expires - now).total_seconds()) + 60
+                pipe.expire(self.keys.token(digest), max(ttl_s, 60))
             pipe.hset(self.keys.TOKENS, info.id, digest)
             await pipe.execute()
         return info, token
