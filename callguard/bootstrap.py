@@ -26,6 +26,7 @@ from callguard.demo_phone import DemoPhoneSystem
 from callguard.domain.duties import JOB_TIMINGS
 from callguard.domain.roles import Role
 from callguard.policy import Policy, load_policy
+from callguard.services.accounts import Accounts
 from callguard.services.background import Background
 from callguard.services.call_events import CallEvents
 from callguard.services.call_log import CallLog
@@ -106,6 +107,11 @@ def build_stores(redis: Redis, keys: Keys, *, login_max_failures: int = 5) -> St
         sessions=SessionStore(redis, keys),
         login_throttle=LoginThrottle(redis, keys, login_max_failures),
     )
+
+
+def build_accounts(stores: Stores) -> Accounts:
+    """Users, passwords and tokens (``callguard user``/``token`` and the admin pages)."""
+    return Accounts(stores.users, stores.login_throttle)
 
 
 @asynccontextmanager
@@ -277,6 +283,7 @@ def build_services(
         sessions=stores.sessions,
         login_throttle=stores.login_throttle,
         inbound_redis=inbound_redis,
+        accounts=build_accounts(stores),
     )
 
 

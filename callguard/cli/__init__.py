@@ -7,10 +7,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from callguard.cli import accounts, duties, register, running, simulate
+from callguard.cli import accounts, duties, register, running, simulate, tokens
 from callguard.logs import configure as configure_logging
 
-COMMAND_MODULES = (running, accounts, duties, register, simulate)
+COMMAND_MODULES = (running, accounts, tokens, duties, register, simulate)
 
 DESCRIPTION = (
     "CallGuard: screens inbound calls against contact strategies, beside Twilio. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +18,13 @@ class User(BaseModel):
     email: str | None = None
     # §6.5: every member of staff has a line manager, who is told when they end a call.
     line_manager: str | None = None
+    # Disabled: cannot sign in; sessions and API tokens refused (CONTRACT §5).
+    disabled: bool = False
+
+
+# A new user's name (CONTRACT §5): letters, digits, ".", "_" and "-". Users stored before
+# this rule (an "@" in a single-sign-on name) keep working; no new one gets such a name.
+NEW_USER_NAME = r"[A-Za-z0-9._-]{1,64}"
 
 
 class Actor(BaseModel):
@@ -27,20 +35,16 @@ class Actor(BaseModel):
     role: Role
 
 
-# NCSC guidance: length over complexity rules; a cap keeps hashing cheap to ask for.
-PASSWORD_MIN_LENGTH = 12
-PASSWORD_MAX_LENGTH = 256
+class TokenInfo(BaseModel):
+    """What is kept about an API token beside its hash: never the token itself."""
 
-
-def password_problems(password: str) -> list[str]:
-    """Why a new password is not acceptable (empty when it is)."""
-    if len(password) < PASSWORD_MIN_LENGTH:
-        return [f"must be at least {PASSWORD_MIN_LENGTH} characters"]
-    if len(password) > PASSWORD_MAX_LENGTH:
-        return [f"must be at most {PASSWORD_MAX_LENGTH} characters"]
-    if not password.strip():
-        return ["must not be only spaces"]
-    return []
+    model_config = ConfigDict(frozen=True)
+    id: str
+    user: str
+    # None for a token made before tokens had ids (adopted when first used).
+    created: datetime | None = None
+    last_used: datetime | None = None
+    expires: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from callguard.clock import Clock
 from callguard.policy import Policy
+from callguard.services.accounts import Accounts
 from callguard.services.background import Background
 from callguard.services.call_events import CallEvents
 from callguard.services.call_log import CallLog
@@ -52,6 +53,7 @@ class Services:
     duties: Duties
     sessions: SessionStore
     login_throttle: LoginThrottle
+    accounts: Accounts
     # The inbound path's own client, when it has one (see bootstrap.build_services).
     inbound_redis: Redis | None = None
 

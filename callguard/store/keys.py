@@ -51,6 +51,10 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   report:oversight:{quarter}  JSON stored quarterly oversight report
   demo:loaded                 STRING set once the demo's data is loaded (callguard demo only)
   schema                      STRING the register's storage layout ("2"; callguard/store/migrate.py)
+  token:{sha256}              (since token ids) JSON {id, user, role, created, expires}
+  tokens                      HASH token id -> sha256 of the token (list, revoke by id)
+  tokens:used                 HASH token id -> epoch last used (written at most once a minute)
+  sessions:user:{name}        SET sha256 of each of the user's live sessions (end them all)
 """
 
 from __future__ import annotations
@@ -233,9 +237,21 @@ class Keys:
             "audit_person": self.audit_person(""),
             "live_calls": self.LIVE_CALLS,
             "audit": self.AUDIT,
+            "session": self.session(""),
         }
 
     def legacy_strategy_screen(self, strategy_id: str) -> str:
         """Layout 1's separate screening copy of a strategy: only deleted, by the migration
         to layout 2 (callguard/store/migrate.py)."""
         return f"{self.prefix}strategy:{strategy_id}:screen"
+
+    @property
+    def TOKENS(self) -> str:
+        return f"{self.prefix}tokens"
+
+    @property
+    def TOKENS_USED(self) -> str:
+        return f"{self.prefix}tokens:used"
+
+    def user_sessions(self, name: str) -> str:
+        return f"{self.prefix}sessions:user:{name}"

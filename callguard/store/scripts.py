@@ -298,3 +298,21 @@ redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('EXPIRE', KEYS[1], window)
 return {1, 0}
 """
+
+
+# SET_ENDING_SESSIONS: change what a user signs in with or may do (their password hash, or
+# their record with a new role or disabled) and end every session of theirs in the same
+# step, so no request can slip through on an old session after the change (CONTRACT §5).
+#   KEYS[1] the key to set (user:{name}:password, or user:{name})
+#   KEYS[2] sessions:user:{name}   (SET sha256 of each of the user's sessions)
+#   ARGV[1] the new value of KEYS[1]
+# Builds session:{sha256} from $session for each member. Returns how many sessions ended.
+SET_ENDING_SESSIONS = """
+redis.call('SET', KEYS[1], ARGV[1])
+local ended = 0
+for _, sha in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  ended = ended + redis.call('DEL', $session .. sha)
+end
+redis.call('DEL', KEYS[2])
+return ended
+"""

@@ -39,7 +39,9 @@ class SessionStore:
             created_at=now.timestamp(),
             sso=sso,
         )
-        key = self.keys.session(_hash(session.id))
+        digest = _hash(session.id)
+        key = self.keys.session(digest)
+        mine = self.keys.user_sessions(user)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 key,
@@ -50,9 +52,13 @@ class SessionStore:
                     "created_at": repr(session.created_at),
                     "sso": "1" if sso else "0",
                     "flash": "[]",
+                    # In the user's set of sessions (ended together; CONTRACT §5).
+                    "listed": "1",
                 },
             )
             pipe.expire(key, SESSION_IDLE_TTL_S)
+            pipe.sadd(mine, digest)
+            pipe.expire(mine, SESSION_MAX_S)
             await pipe.execute()
         return session
 
@@ -65,8 +71,10 @@ class SessionStore:
         if not fields:
             return None
         created_at = float(fields["created_at"])
-        if now.timestamp() - created_at > SESSION_MAX_S:
-            await self.redis.delete(key)
+        # A session from before users' sets of sessions could not be ended with the others:
+        # its user signs in again once.
+        if now.timestamp() - created_at > SESSION_MAX_S or fields.get("listed") != "1":
+            await self.delete(session_id, fields.get("user"))
             return None
         await self.redis.expire(key, SESSION_IDLE_TTL_S)
         return Session(
@@ -78,8 +86,17 @@ class SessionStore:
             sso=fields.get("sso") == "1",
         )
 
-    async def delete(self, session_id: str) -> None:
-        await self.redis.delete(self.keys.session(_hash(session_id)))
+    async def delete(self, session_id: str, user: str | None) -> None:
+        digest = _hash(session_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.session(digest))
+            if user:
+                pipe.srem(self.keys.user_sessions(user), digest)
+            await pipe.execute()
+
+    async def count_of(self, user: str) -> int:
+        """How many sessions ``user`` has (some may have run out)."""
+        return int(await self.redis.scard(self.keys.user_sessions(user)))
 
     async def flash(self, session_id: str, message: str) -> None:
         """Keep a message to show on the next page (after a redirect)."""

@@ -164,11 +164,12 @@ async def authenticate(request: web.Request) -> Actor:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorised("send Authorization: Bearer TOKEN")
-    resolved = await request.app[SERVICES].users.resolve_token(token.strip())
-    if resolved is None:
-        raise Unauthorised("unknown or revoked token")
-    name, role = resolved
-    return Actor(name=name, role=role)
+    services = request.app[SERVICES]
+    # The user's role of the moment, not the one the token was made with (CONTRACT §5).
+    actor = await services.accounts.actor_for_token(token.strip(), services.clock.now())
+    if actor is None:
+        raise Unauthorised("unknown, revoked or expired token, or its user is disabled")
+    return actor
 
 
 def _allowed(actor: Actor, endpoint: Endpoint) -> bool:

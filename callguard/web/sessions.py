@@ -64,21 +64,25 @@ class WebAuth:
         if session is not None and session.user == name:
             return session, False
         if session is not None:
-            await self.sessions.delete(session.id)
+            await self.sessions.delete(session.id, session.user)
         user = await self.services.users.get_user(name) if name else None
         if user is None:
             log.warning("single sign-on for unknown user %r", name[:64])
+            return None, False
+        if user.disabled:
+            log.warning("single sign-on for disabled user %s", user.name)
             return None, False
         return await self.sessions.create(user.name, user.role, now, sso=True), True
 
     async def _current_user(self, session: Session | None) -> Session | None:
         """The session with the user's role as it is now: an admin's change of role applies
-        at the next request, and a removed user's sessions end."""
+        at the next request, and a removed or disabled user's sessions end (a change of role
+        or disabling ends them anyway: ``services.accounts``)."""
         if session is None:
             return None
         user = await self.services.users.get_user(session.user)
-        if user is None:
-            await self.sessions.delete(session.id)
+        if user is None or user.disabled:
+            await self.sessions.delete(session.id, session.user)
             return None
         return session if user.role is session.role else replace(session, role=user.role)
 

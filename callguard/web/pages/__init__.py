@@ -19,6 +19,7 @@ from callguard import wording
 from callguard.services.container import Services
 from callguard.web.pages import (
     admin,
+    admin_access,
     auth,
     call_log,
     console,
@@ -45,6 +46,7 @@ PAGE_MODULES = (
     call_log,
     manage,
     admin,
+    admin_access,
 )
 
 

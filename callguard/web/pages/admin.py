@@ -9,7 +9,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from callguard.domain.roles import Role
-from callguard.domain.users import User, password_problems
+from callguard.domain.users import User
+from callguard.passwords import password_problem
+from callguard.services.accounts import AccountProblem
 from callguard.services.errors import NotFound
 from callguard.web.pages.forms import FormErrors, place, problems_of
 from callguard.web.pages.framework import PageContext, Pages
@@ -104,15 +106,27 @@ async def user_create(context: PageContext) -> web.StreamResponse:
     except ValidationError as error:
         problems += problems_of(error, form="user")
     password = context.form.get("password", "")
-    problems += [("password", p) for p in password_problems(password)]
     problems += await _line_manager_problems(context, raw["line_manager"])
-    if user is not None and await services.users.get_user(user.name) is not None:
-        problems.append(("name", "a user with this name already exists"))
-    if problems or user is None:
-        errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
+    errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
+    password_refused = password_problem(password, raw["name"])
+    if password_refused:
+        errors.add("password", password_refused)
+    if errors or user is None:
         return await _users_page(context, values, errors, 422)
-    await services.users.put_user(user)
-    await services.users.set_password(user.name, password)
+    try:
+        await services.accounts.create_user(
+            user.name,
+            user.role,
+            password,
+            services.clock.now(),
+            display_name=user.display_name,
+            email=user.email,
+            line_manager=user.line_manager,
+            by=context.actor,
+        )
+    except AccountProblem as refused:
+        errors.add(refused.field if refused.field in USER_IDS else "name", refused.message)
+        return await _users_page(context, values, errors, 422)
     return await context.redirect(context.url("admin-users"), f"User {user.name} created.")
 
 
@@ -182,22 +196,28 @@ async def user_save(context: PageContext) -> web.StreamResponse:
     if problems or updated is None:
         errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
         return await _user_page(context, user, values, errors, 422)
-    await services.users.put_user(updated)
-    return await context.redirect(context.url("admin-users"), f"User {user.name} saved.")
+    ended = await services.accounts.update_user(updated, services.clock.now(), by=context.actor)
+    signed_out = f" They were signed out ({ended} sessions)." if ended else ""
+    return await context.redirect(
+        context.url("admin-users"), f"User {user.name} saved.{signed_out}"
+    )
 
 
 @pages.post("/admin/users/{name}/password", name="admin-user-password", role=Role.admin)
 async def user_password(context: PageContext) -> web.StreamResponse:
     user = await _user(context)
     password = context.form.get("password", "")
-    problems = [("password", p) for p in password_problems(password)]
-    if problems:
-        errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
+    try:
+        await context.services.accounts.set_password(
+            user.name, password, context.services.clock.now(), by=context.actor
+        )
+    except AccountProblem as refused:
+        errors = FormErrors()
+        errors.add("password", refused.message)
         return await _user_page(context, user, None, errors, 422)
-    await context.services.users.set_password(user.name, password)
-    await web_auth(context.request).throttle.clear(user.name)
     return await context.redirect(
-        context.url("admin-user", name=user.name), f"New password set for {user.name}."
+        context.url("admin-user", name=user.name),
+        f"New password set for {user.name}. Any sessions of theirs have ended.",
     )
 
 

@@ -137,6 +137,11 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         errors.add("password", "The user name or password is not right")
         return await _sign_in_page(request, errors=errors, username=username, status=401)
     await auth.throttle.clear(username)
+    if user.disabled:
+        # Said only to someone who knows the password, so it tells nobody else anything.
+        errors.add("username", "This account is disabled. Ask an administrator to enable it")
+        log.warning("sign-in refused: %s is disabled", user.name)
+        return await _sign_in_page(request, errors=errors, username=username, status=403)
     session = await auth.sessions.create(user.name, user.role, now)
     target = _safe_next(str(form.get("next", ""))) or start_page(user.role)
     response = web.Response(status=303, headers={"Location": target})
@@ -149,7 +154,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 @pages.post("/sign-out", name="signout", role=None)
 async def sign_out(context: PageContext) -> web.StreamResponse:
     auth = web_auth(context.request)
-    await auth.sessions.delete(context.session.id)
+    await auth.sessions.delete(context.session.id, context.session.user)
     response = web.Response(status=303, headers={"Location": "/sign-in?signed-out=1"})
     auth.clear_cookie(response)
     return response

@@ -88,7 +88,7 @@ def nav_for(role: Role | None) -> list[tuple[str, str]]:
     if role is None:
         return []
     if role is Role.admin:
-        return [("admin-users", "Users")]
+        return [("admin-users", "Users"), ("admin-tokens", "API tokens")]
     items = [("console", "Console")]
     if has_at_least(role, Role.manager):
         items += [

@@ -1,0 +1,224 @@
+"""Accounts: who can sign in and with what (CONTRACT §5). The ``callguard user`` and
+``callguard token`` commands and the admin pages both come here.
+
+- A new user's name is letters, digits, ``.``, ``_`` and ``-``; a new password passes
+  ``callguard.passwords``.
+- A password change, a change of role and disabling end every session of the user in the
+  same step as the change (``UserStore.set_password`` / ``replace_user``, one Lua script).
+- An API token acts with its user's role *of the moment*: demoted, the token follows at once;
+  disabled (or removed), the token is refused.
+- Each change is in the audit trail (who did it, to which user or token; never a secret).
+
+A refusal is an ``AccountProblem`` holding one sentence to show as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from callguard.domain.audit import AuditEntry
+from callguard.domain.roles import Role
+from callguard.domain.users import NEW_USER_NAME, Actor, TokenInfo, User
+from callguard.passwords import password_problem
+from callguard.store.sessions import LoginThrottle
+from callguard.store.users import UserStore
+
+# Who acts from the command line: someone with the server's own access.
+COMMAND_LINE = Actor(name="command line", role=Role.admin)
+MAX_TOKEN_DAYS = 3650
+_NEW_NAME = re.compile(NEW_USER_NAME)
+_ROLE_WORDS = {
+    Role.staff: "staff",
+    Role.manager: "a manager",
+    Role.chief_executive: "the chief executive",
+    Role.admin: "an admin",
+}
+
+
+class AccountProblem(Exception):
+    """Why an account change was refused, as one sentence for the person asking."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Accounts:
+    def __init__(self, users: UserStore, throttle: LoginThrottle) -> None:
+        self.users = users
+        self.throttle = throttle
+
+    # --- users -------------------------------------------------------------------------------
+
+    async def create_user(
+        self,
+        name: str,
+        role: Role,
+        password: str | None,
+        now: datetime,
+        *,
+        display_name: str = "",
+        email: str | None = None,
+        line_manager: str | None = None,
+        by: Actor = COMMAND_LINE,
+    ) -> User:
+        """A new user; with a password they can sign in to the pages at once."""
+        if not _NEW_NAME.fullmatch(name):
+            raise AccountProblem(
+                "Choose a user name of at most 64 letters, digits, '.', '_' or '-'", "name"
+            )
+        if password is not None:
+            self._check_password(password, name)
+        await self._check_line_manager(line_manager, name)
+        try:
+            user = User(
+                name=name,
+                role=role,
+                display_name=display_name or name,
+                email=email or None,
+                line_manager=line_manager or None,
+            )
+        except ValueError as error:
+            raise AccountProblem(f"That user cannot be stored: {error}") from None
+        if not await self.users.add_user(user):
+            raise AccountProblem(f"A user named {name} already exists", "name")
+        if password is not None:
+            await self.users.set_password(name, password)
+        await self._audit(by, now, "user.create", name, role.value)
+        return user
+
+    async def set_password(
+        self, name: str, password: str, now: datetime, *, by: Actor = COMMAND_LINE
+    ) -> int:
+        """A new password; every session of the user ends. How many sessions ended."""
+        await self._existing(name)
+        self._check_password(password, name)
+        ended = await self.users.set_password(name, password)
+        await self.throttle.clear(name)
+        await self._audit(by, now, "user.password", name, f"{ended} sessions ended")
+        return ended
+
+    async def update_user(self, updated: User, now: datetime, *, by: Actor) -> int:
+        """Store the admin's changes to a user; a change of role ends their sessions.
+        How many sessions ended."""
+        current = await self._existing(updated.name)
+        updated = updated.model_copy(update={"disabled": current.disabled})
+        if updated.role is current.role:
+            await self.users.put_user(updated)
+            await self._audit(by, now, "user.update", updated.name)
+            return 0
+        ended = await self.users.replace_user(updated)
+        detail = f"role {current.role.value} -> {updated.role.value}; {ended} sessions ended"
+        await self._audit(by, now, "user.role", updated.name, detail)
+        return ended
+
+    async def set_disabled(
+        self, name: str, disabled: bool, now: datetime, *, by: Actor = COMMAND_LINE
+    ) -> int:
+        """Disable (every session ends; sign-in and tokens refused) or enable a user. How
+        many sessions ended."""
+        user = await self._existing(name)
+        if disabled and by.name == name:
+            raise AccountProblem("You cannot disable your own account")
+        ended = await self.users.replace_user(user.model_copy(update={"disabled": disabled}))
+        action = "user.disable" if disabled else "user.enable"
+        await self._audit(by, now, action, name, f"{ended} sessions ended" if disabled else "")
+        return ended
+
+    # --- API tokens --------------------------------------------------------------------------
+
+    async def create_token(
+        self,
+        user_name: str,
+        role: Role,
+        now: datetime,
+        *,
+        expires_in_days: int | None = None,
+        line_manager: str | None = None,
+        by: Actor = COMMAND_LINE,
+    ) -> tuple[TokenInfo, str]:
+        """A token for ``user_name``, made with ``role`` if the user is new; an existing
+        user keeps their role (a token cannot change it)."""
+        if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+            raise AccountProblem(f"Give --expires-in-days as a number from 1 to {MAX_TOKEN_DAYS}")
+        user = await self.users.get_user(user_name)
+        if user is None:
+            user = await self.create_user(
+                user_name, role, None, now, line_manager=line_manager, by=by
+            )
+        else:
+            if user.role is not role:
+                raise AccountProblem(
+                    f"{user.name} is {_ROLE_WORDS[user.role]}, not {_ROLE_WORDS[role]}: a token "
+                    "acts with its user's role; change the role on the admin pages first"
+                )
+            if user.disabled:
+                raise AccountProblem(f"{user.name} is disabled: enable them first")
+            if line_manager and line_manager != user.line_manager:
+                await self._check_line_manager(line_manager, user.name)
+                await self.users.put_user(user.model_copy(update={"line_manager": line_manager}))
+        expires = now + timedelta(days=expires_in_days) if expires_in_days else None
+        info, token = await self.users.issue_token(user.name, role, now, expires)
+        await self._audit(by, now, "token.create", info.id, f"for {user.name}")
+        return info, token
+
+    async def list_tokens(self, user_name: str | None = None) -> list[TokenInfo]:
+        tokens = await self.users.list_tokens()
+        return [t for t in tokens if user_name is None or t.user == user_name]
+
+    async def revoke_token(
+        self, token_id: str, now: datetime, *, by: Actor = COMMAND_LINE
+    ) -> TokenInfo:
+        revoked = await self.users.revoke_token(token_id)
+        if revoked is None:
+            raise AccountProblem(f"There is no token {token_id[:40]!r} (see: callguard token list)")
+        await self._audit(by, now, "token.revoke", token_id, f"of {revoked.user}")
+        return revoked
+
+    async def actor_for_token(self, token: str, now: datetime) -> Actor | None:
+        """Who this API token acts as, with their role of the moment; None when the token is
+        unknown, revoked or expired, or its user is disabled or gone (401)."""
+        info = await self.users.resolve_token(token, now)
+        if info is None:
+            return None
+        user = await self.users.get_user(info.user)
+        if user is None or user.disabled:
+            return None
+        return Actor(name=user.name, role=user.role)
+
+    # --- shared ------------------------------------------------------------------------------
+
+    async def _existing(self, name: str) -> User:
+        user = await self.users.get_user(name)
+        if user is None:
+            raise AccountProblem(f"There is no user named {name[:64]!r}", "name")
+        return user
+
+    @staticmethod
+    def _check_password(password: str, name: str) -> None:
+        problem = password_problem(password, name)
+        if problem:
+            raise AccountProblem(problem, "password")
+
+    async def _check_line_manager(self, line_manager: str | None, name: str) -> None:
+        if not line_manager:
+            return
+        if line_manager == name:
+            raise AccountProblem("A user cannot be their own line manager", "line_manager")
+        manager = await self.users.get_user(line_manager)
+        if manager is None or manager.role not in (Role.manager, Role.chief_executive):
+            raise AccountProblem(
+                "The line manager must be a user with the manager or chief executive role",
+                "line_manager",
+            )
+
+    async def _audit(
+        self, by: Actor, now: datetime, action: str, target: str, detail: str = ""
+    ) -> None:
+        await self.users.audit(
+            AuditEntry(
+                at=now, who=by.name, role=by.role.value, action=action, target=target, detail=detail
+            )
+        )

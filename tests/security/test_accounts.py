@@ -1,0 +1,310 @@
+"""Accounts (CONTRACT §5), through the app on a real Redis: a token acts with its user's
+role of the moment (demoted: follows at once; disabled: 401); tokens are revoked by id,
+expire, record their last use at most once a minute, and tokens from before ids keep
+working; a password change, a change of role and disabling end every session of the user
+at once; the admin pages list and revoke tokens and disable users, with CSRF and an audit
+entry; the password rule."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from callguard.clock import FixedClock
+from callguard.domain.roles import Role
+from callguard.domain.users import Actor
+from callguard.passwords import common_passwords, password_problem
+from callguard.policy import Policy
+from callguard.services.accounts import AccountProblem
+from callguard.settings import Settings
+from callguard.store.users import hash_token
+from tests.conftest import KEYS, auth
+from tests.e2e.support import (
+    ADMIN,
+    MANAGER,
+    STAFF,
+    Client,
+    fast_passwords,
+    give_passwords,
+    page_client,
+    page_csrf,
+    sign_in,
+)
+from tests.helpers import services
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
+__all__ = ["fast_passwords"]
+
+ROOT = Path(__file__).resolve().parents[2]
+NEW_PASSWORD = "violet-harbour-42-ladder"
+
+
+@pytest.fixture
+async def pages(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
+    assert settings.redis_url
+    await give_passwords(settings.redis_url)
+    async with page_client(settings, policy, clock) as client:
+        yield client
+
+
+def _admin() -> Actor:
+    return Actor(name=ADMIN, role=Role.admin)
+
+
+async def _token(pages: Client, user: str, role: Role, days: int | None = None) -> str:
+    accounts = services(pages).accounts
+    _info, token = await accounts.create_token(
+        user, role, services(pages).clock.now(), expires_in_days=days
+    )
+    return token
+
+
+async def _people_status(pages: Client, token: str) -> int:
+    response = await pages.get("/api/v1/people", headers=auth(token))
+    return response.status
+
+
+async def _audit_actions(pages: Client) -> list[tuple[str, str, str]]:
+    entries = cast(list[tuple[str, dict[str, str]]], await services(pages).redis.xrange(KEYS.AUDIT))
+    return [(f["who"], f["action"], f["target"]) for _id, f in entries]
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+async def test_a_demoted_managers_token_follows_the_new_role_at_once(pages: Client) -> None:
+    token = await _token(pages, MANAGER, Role.manager)
+    assert await _people_status(pages, token) == 200
+    assert (await pages.get("/api/v1/calls.csv", headers=auth(token))).status == 200
+    manager = await services(pages).users.get_user(MANAGER)
+    assert manager is not None
+    demoted = manager.model_copy(update={"role": Role.staff})
+    await services(pages).accounts.update_user(demoted, services(pages).clock.now(), by=_admin())
+    assert await _people_status(pages, token) == 403
+    assert (await pages.get("/api/v1/calls.csv", headers=auth(token))).status == 403
+
+
+async def test_a_disabled_users_token_gets_401_and_works_again_once_enabled(pages: Client) -> None:
+    token = await _token(pages, MANAGER, Role.manager)
+    now = services(pages).clock.now()
+    await services(pages).accounts.set_disabled(MANAGER, True, now, by=_admin())
+    response = await pages.get("/api/v1/people", headers=auth(token))
+    assert response.status == 401
+    assert "disabled" in (await response.json())["message"]
+    await services(pages).accounts.set_disabled(MANAGER, False, now, by=_admin())
+    assert await _people_status(pages, token) == 200
+
+
+async def test_a_revoked_token_gets_401_and_the_list_never_holds_a_token(pages: Client) -> None:
+    token = await _token(pages, MANAGER, Role.manager)
+    other = await _token(pages, MANAGER, Role.manager)
+    accounts = services(pages).accounts
+    listed = await accounts.list_tokens(MANAGER)
+    assert len(listed) == 2
+    assert all(t.id.startswith("tok_") and len(t.id) == 16 for t in listed)
+    assert token not in repr(listed) and hash_token(token) not in repr(listed)
+    mine = next(t for t in listed if t.created and t.id)
+    revoked = await accounts.revoke_token(mine.id, services(pages).clock.now())
+    statuses = {await _people_status(pages, token), await _people_status(pages, other)}
+    assert statuses == {401, 200}
+    assert [t.id for t in await accounts.list_tokens(MANAGER)] != [revoked.id]
+    assert len(await accounts.list_tokens(MANAGER)) == 1
+
+
+async def test_a_token_made_to_expire_is_refused_from_its_expiry(
+    pages: Client, clock: FixedClock
+) -> None:
+    token = await _token(pages, MANAGER, Role.manager, days=7)
+    clock.advance(timedelta(days=7) - timedelta(seconds=1))
+    assert await _people_status(pages, token) == 200
+    clock.advance(timedelta(seconds=1))
+    assert await _people_status(pages, token) == 401
+
+
+async def test_last_use_is_written_at_most_once_a_minute(pages: Client, clock: FixedClock) -> None:
+    token = await _token(pages, MANAGER, Role.manager)
+    first = clock.now()
+    assert await _people_status(pages, token) == 200
+    clock.advance(timedelta(seconds=59))
+    assert await _people_status(pages, token) == 200
+    [listed] = await services(pages).accounts.list_tokens(MANAGER)
+    assert listed.last_used == first
+    clock.advance(timedelta(seconds=1))
+    assert await _people_status(pages, token) == 200
+    [listed] = await services(pages).accounts.list_tokens(MANAGER)
+    assert listed.last_used == first + timedelta(seconds=60)
+
+
+async def test_a_token_from_before_ids_keeps_working_and_can_then_be_revoked(
+    pages: Client,
+) -> None:
+    old = "cg_" + "o" * 43
+    redis = services(pages).redis
+    await redis.set(KEYS.token(hash_token(old)), json.dumps({"user": MANAGER, "role": "manager"}))
+    assert await _people_status(pages, old) == 200
+    [adopted] = await services(pages).accounts.list_tokens(MANAGER)
+    assert adopted.id == "tok_" + hash_token(old)[:12] and adopted.created is None
+    await services(pages).accounts.revoke_token(adopted.id, services(pages).clock.now())
+    assert await _people_status(pages, old) == 401
+
+
+async def test_token_create_refuses_a_role_other_than_the_users(pages: Client) -> None:
+    with pytest.raises(AccountProblem, match="is a manager, not staff"):
+        await _token(pages, MANAGER, Role.staff)
+    assert await services(pages).accounts.list_tokens(MANAGER) == []
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+async def _signed_in(pages: Client, name: str) -> None:
+    response = await sign_in(pages, name)
+    assert response.status == 303, await response.text()
+
+
+async def _still_in(pages: Client) -> bool:
+    response = await pages.get("/console", allow_redirects=False)
+    return response.status == 200
+
+
+@pytest.mark.parametrize("change", ["password", "role", "disable"])
+async def test_a_change_ends_every_session_of_the_user_at_once(
+    change: str, pages: Client, settings: Settings, policy: Policy, clock: FixedClock
+) -> None:
+    async with (
+        page_client(settings, policy, clock) as phone,
+        page_client(settings, policy, clock) as desk,
+    ):
+        await _signed_in(phone, STAFF)
+        await _signed_in(desk, STAFF)
+        await _signed_in(pages, MANAGER)  # someone else's session is left alone
+        assert await _still_in(phone) and await _still_in(desk)
+        accounts = services(pages).accounts
+        now = clock.now()
+        if change == "password":
+            ended = await accounts.set_password(STAFF, NEW_PASSWORD, now, by=_admin())
+        elif change == "role":
+            staff = await services(pages).users.get_user(STAFF)
+            assert staff is not None
+            promoted = staff.model_copy(update={"role": Role.manager, "line_manager": None})
+            ended = await accounts.update_user(promoted, now, by=_admin())
+        else:
+            ended = await accounts.set_disabled(STAFF, True, now, by=_admin())
+        assert ended == 2
+        assert not await _still_in(phone) and not await _still_in(desk)
+        assert await _still_in(pages)
+        assert await services(pages).sessions.count_of(STAFF) == 0
+
+
+async def test_a_disabled_user_cannot_sign_in_even_with_the_right_password(pages: Client) -> None:
+    await services(pages).accounts.set_disabled(STAFF, True, services(pages).clock.now())
+    response = await sign_in(pages, STAFF)
+    assert response.status == 403
+    assert "This account is disabled" in await response.text()
+    assert "callguard_session" not in response.cookies
+
+
+async def test_a_session_from_before_the_per_user_sets_must_sign_in_again(pages: Client) -> None:
+    await _signed_in(pages, STAFF)
+    redis = services(pages).redis
+    [key] = [k async for k in redis.scan_iter(match=KEYS.session("*"))]
+    await redis.hdel(key, "listed")
+    assert not await _still_in(pages)
+    assert not await redis.exists(key)
+
+
+# --- the admin pages -------------------------------------------------------------------------
+
+
+async def test_admin_pages_list_and_revoke_tokens_with_csrf_and_an_audit_entry(
+    pages: Client,
+) -> None:
+    token = await _token(pages, MANAGER, Role.manager)
+    [info] = await services(pages).accounts.list_tokens(MANAGER)
+    await _signed_in(pages, ADMIN)
+    page = await pages.get("/admin/tokens")
+    html = await page.text()
+    assert page.status == 200 and info.id in html and MANAGER in html
+    assert token not in html and hash_token(token) not in html
+    refused = await pages.post(
+        f"/admin/tokens/{info.id}/revoke", data={"csrf_token": "forged"}, allow_redirects=False
+    )
+    assert refused.status == 403
+    assert await _people_status(pages, token) == 200
+    csrf = await page_csrf(pages, "/admin/tokens")
+    revoked = await pages.post(
+        f"/admin/tokens/{info.id}/revoke", data={"csrf_token": csrf}, allow_redirects=False
+    )
+    assert revoked.status == 303
+    assert await _people_status(pages, token) == 401
+    assert (ADMIN, "token.revoke", info.id) in await _audit_actions(pages)
+
+
+async def test_an_admin_disables_and_enables_a_user_from_the_pages(
+    pages: Client, settings: Settings, policy: Policy, clock: FixedClock
+) -> None:
+    async with page_client(settings, policy, clock) as staff:
+        await _signed_in(staff, STAFF)
+        await _signed_in(pages, ADMIN)
+        csrf = await page_csrf(pages, f"/admin/users/{STAFF}")
+        no_csrf = await pages.post(f"/admin/users/{STAFF}/disable", allow_redirects=False)
+        assert no_csrf.status == 403 and await _still_in(staff)
+        done = await pages.post(
+            f"/admin/users/{STAFF}/disable", data={"csrf_token": csrf}, allow_redirects=False
+        )
+        assert done.status == 303
+        assert not await _still_in(staff)
+        page = await pages.get(f"/admin/users/{STAFF}")
+        assert "signed out everywhere" in await page.text()
+        assert (await sign_in(staff, STAFF)).status == 403
+        csrf = await page_csrf(pages, f"/admin/users/{STAFF}")
+        await pages.post(f"/admin/users/{STAFF}/enable", data={"csrf_token": csrf})
+        await _signed_in(staff, STAFF)
+    actions = [(who, action) for who, action, target in await _audit_actions(pages)]
+    assert (ADMIN, "user.disable") in actions and (ADMIN, "user.enable") in actions
+
+
+async def test_only_admins_reach_the_access_pages(pages: Client) -> None:
+    await _signed_in(pages, MANAGER)
+    assert (await pages.get("/admin/tokens", allow_redirects=False)).status == 403
+    csrf = await page_csrf(pages, "/console")
+    refused = await pages.post(
+        f"/admin/users/{STAFF}/disable", data={"csrf_token": csrf}, allow_redirects=False
+    )
+    assert refused.status == 403
+    staff = await services(pages).users.get_user(STAFF)
+    assert staff is not None and not staff.disabled
+
+
+# --- the password rule -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "refused"),
+    [
+        ("short-one", "Choose a longer password: at least 12 characters"),
+        ("abcabcabcabc", "Choose a password that is not the same few characters repeated"),
+        ("sam.staff-is-here-2026", "Choose a password that does not contain the user name"),
+        ("Password1234", "Choose a less common password"),
+        ("qwertyuiop!!", "Choose a less common password"),
+        ("x" * 257, "Choose a shorter password: at most 256 characters"),
+    ],
+)
+def test_the_password_rule_refuses_with_one_clear_sentence(password: str, refused: str) -> None:
+    problem = password_problem(password, "sam.staff")
+    assert problem is not None and problem.startswith(refused)
+
+
+def test_a_long_uncommon_password_passes_and_the_list_ships_in_the_wheel() -> None:
+    assert password_problem(NEW_PASSWORD, "sam.staff") is None
+    assert 150 <= len(common_passwords()) <= 200
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    shipped = cast(list[str], config["tool"]["setuptools"]["package-data"]["callguard"])
+    assert any(fnmatch("data/common-passwords.txt", pattern) for pattern in shipped)
