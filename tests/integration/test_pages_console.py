@@ -197,7 +197,7 @@ async def test_a_refused_caller_is_not_live(demo: Client) -> None:
     await sign_in(demo, STAFF)
     await simulate(demo, "07700 900106")  # Fay Blocked: phone_blocked
     page = await (await demo.get("/console")).text()
-    assert "refused" in page and "(rule phone_blocked)" in page
+    assert "refused" in page and "(telephone calls blocked)" in page
     assert await services(demo).calls.live_sids() == []
 
 

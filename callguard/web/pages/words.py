@@ -4,6 +4,8 @@ shown with its underscores and dots as spaces, never as it is stored."""
 
 from __future__ import annotations
 
+from callguard.domain.records import TERMINAL_STATUSES, CallRecord
+
 RULE_LABELS = {
     "none": "No restriction applied",
     "call_windows.outside": "Outside the agreed call times",
@@ -76,3 +78,17 @@ def call_status_in_words(code: str | None) -> str:
 
 def fields_in_words(names: list[str]) -> str:
     return ", ".join(FIELD_LABELS.get(n, n.replace("_", " ")) for n in names)
+
+
+def call_state_in_words(record: CallRecord) -> str:
+    """Where a call stands, as the call log shows it: a refused call is "Refused" whatever
+    Twilio last reported of the line, a call ended by staff says so."""
+    if record.ended is not None:
+        return "Ended by staff"
+    finished = record.status in TERMINAL_STATUSES
+    if record.outcome == "refuse":
+        left = ", a message was left" if record.message else ""
+        return ("Refused" if finished else "Refused, the caller is hearing why") + left
+    if record.status == "ringing":
+        return "Connecting"
+    return call_status_in_words(record.status).capitalize()
