@@ -365,3 +365,15 @@ class Strategy(Model):
 
 
 REVISABLE_FIELDS = ("matter_ref", "reason", "restrictions", "review_due", "adjustment_override")
+
+
+class PersonPatch(Model):
+    """A change to a person (``PATCH /api/v1/people/{id}``): only the fields sent change,
+    and each list sent replaces the one held."""
+
+    name: ShortText | None = None
+    phones: Annotated[list[Phone], Field(max_length=10), AfterValidator(_unique)] | None = None
+    emails: Annotated[list[Email], Field(max_length=10)] | None = None
+    reasonable_adjustments: Annotated[list[ReasonableAdjustment], Field(max_length=20)] | None = (
+        None
+    )
