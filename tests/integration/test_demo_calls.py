@@ -1,6 +1,7 @@
 """Calls placed with ``callguard simulate-call`` against a real ``callguard demo`` process
 behave as the console's own: the demo's phone system answers them, staff can warn and end
-them, a refused caller's status is in words, and a refused caller can leave a message."""
+them, and a refused caller can leave a message; the demo keeps its data in
+CALLGUARD_DATA_DIR."""
 
 from __future__ import annotations
 
@@ -49,9 +50,13 @@ async def test_a_cli_call_is_answered_warned_and_ended_and_a_refused_one_leaves_
     tmp_path: Path,
 ) -> None:
     port = free_port()
-    env = clean_env(CALLGUARD_PORT=str(port))
+    data_dir = tmp_path / "chosen"
+    env = clean_env(CALLGUARD_PORT=str(port), CALLGUARD_DATA_DIR=str(data_dir))
     base = f"http://127.0.0.1:{port}"
     async with running(["demo"], env, tmp_path) as (_process, lines):
+        # The demo keeps its data where CALLGUARD_DATA_DIR says.
+        assert (data_dir / "redis").is_dir()
+        assert not (tmp_path / "var").exists()
         sam, morgan = token_of(lines, "sam"), token_of(lines, "morgan")
         code, out, err = await run_cli(["simulate-call", "--from", "07700 900103"], env, tmp_path)
         assert code == 0, err

@@ -15,7 +15,7 @@ from callguard import caller_leg, urls
 from callguard.caller_leg import CallResult, Webhooks, place_call
 from callguard.demo_phone import webhooks_for
 from callguard.domain.roles import Role
-from callguard.phones import try_normalise
+from callguard.phones import mask_phone, try_normalise
 from callguard.services.container import Services
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.words import rule_in_words
@@ -30,6 +30,22 @@ MESSAGE_MAX = 500
 def is_demo(app: web.Application) -> bool:
     """True in ``callguard demo``: its stand-in phone system is installed."""
     return DEMO_ROUTE_NAME in app.router.named_resources()
+
+
+def demo_caller_ref(person_id: str, index: int) -> str:
+    """How the simulate form names one of a person's numbers without showing it."""
+    return f"person:{person_id}:{index}"
+
+
+async def _caller_number(services: Services, caller: str) -> str | None:
+    """The number a simulated call comes from: as typed, or one of a person's."""
+    if not caller.startswith("person:"):
+        return caller
+    _, person_id, index = [*caller.split(":"), "", ""][:3]
+    person = await services.register.store.get_person(person_id) if person_id else None
+    if person is None or not index.isdigit() or int(index) >= len(person.phones):
+        return None
+    return person.phones[int(index)]
 
 
 def _hooks(request: web.Request) -> Webhooks:
@@ -61,16 +77,16 @@ async def simulate(context: PageContext) -> web.StreamResponse:
     if not is_demo(context.request.app):
         raise web.HTTPNotFound()
     back = urls.safe_local_path(context.text("back")) or "/console"
-    caller = context.text("caller")
+    caller = await _caller_number(context.services, context.text("caller"))
     if not caller or len(caller) > 40:
-        return await context.redirect(back, "error:Enter the number the call comes from")
+        return await context.redirect(back, "error:Choose who the call comes from")
     left = context.text("message")
     if len(left) > MESSAGE_MAX:
         return await context.redirect(
             back, f"error:The message must be {MESSAGE_MAX} characters or fewer"
         )
     simulated = await simulate_inbound(context.request, context.services, caller, left or None)
-    shown = try_normalise(caller) or caller
+    shown = mask_phone(try_normalise(caller) or caller)
     where = f" to {simulated.route}" if simulated.route else ""
     hears = " ".join(simulated.hears)
     said = (
