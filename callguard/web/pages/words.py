@@ -45,6 +45,27 @@ CALL_STATUSES = {
     "no-answer": "not answered",
     "canceled": "cancelled",
 }
+# The call log's CSV download, its headings in words (the API's CSV keeps the field names).
+CSV_HEADINGS = {
+    "call_sid": "Call reference",
+    "received_at": "Received at",
+    "from": "From",
+    "to": "To",
+    "person_id": "Person reference",
+    "person_name": "Person",
+    "strategy_ids": "Strategy references",
+    "outcome": "Outcome",
+    "rule": "Why",
+    "route_to": "Put through to",
+    "recorded": "Recorded",
+    "next_permitted_at": "May next call from",
+    "degraded": "Failed open",
+    "status": "Status",
+    "warnings": "Warnings given",
+    "ended_reason": "Ended by staff because",
+    "file_note_id": "File note reference",
+    "message": "Message left",
+}
 TRIAGE_LABELS = {
     "new_complaint": "A new complaint",
     "criminal_matter": "A criminal matter (pass to the police)",
