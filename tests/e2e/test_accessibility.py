@@ -65,7 +65,7 @@ async def test_every_page_a_manager_reaches_from_the_overview_has_no_serious_vio
     await services(app.client).controls.end(call_sid, "threats", manager, now)  # a file note
     await tab.sign_in(MANAGER, PASSWORD)
     origin = urlsplit(tab.base_url).netloc
-    queue, kinds, visited = ["/manage"], set(), []
+    queue, kinds, visited = ["/manage"], set[str](), list[str]()
     failures: dict[str, object] = {}
     while queue and len(visited) < MOST_PAGES:
         path = queue.pop(0)
