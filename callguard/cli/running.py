@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 from aiohttp import web
@@ -34,15 +35,17 @@ SHUTDOWN_TIMEOUT_S = 10.0
 
 
 def demo_settings() -> Settings:
-    """Everything embedded: no configuration, no running services (CONTRACT §1)."""
+    """Everything embedded: no configuration, no running services (CONTRACT §1). The data
+    is kept in ``var/demo``, or in ``CALLGUARD_DATA_DIR`` when that is set."""
     base = load_settings()
     host, port = ("127.0.0.1", 8080) if isinstance(base, list) else (base.host, base.port)
     public = f"http://{host}:{port}"
+    chosen = os.environ.get("CALLGUARD_DATA_DIR")
     return Settings(
         host=host,
         port=port,
         redis_url=None,
-        data_dir=Path("var/demo"),
+        data_dir=Path(chosen) if chosen else Path("var/demo"),
         public_url=public,
         twilio_account_sid=DEMO_ACCOUNT_SID,
         twilio_auth_token=DEMO_AUTH_TOKEN,

@@ -375,3 +375,15 @@ def _kinds_of(union: object) -> tuple[str, ...]:
 
 # Derived from the union, so a new restriction model is a new kind everywhere at once.
 RESTRICTION_KINDS: tuple[str, ...] = _kinds_of(Restriction)
+
+
+class PersonPatch(Model):
+    """A change to a person (``PATCH /api/v1/people/{id}``): only the fields sent change,
+    and each list sent replaces the one held."""
+
+    name: ShortText | None = None
+    phones: Annotated[list[Phone], Field(max_length=10), AfterValidator(_unique)] | None = None
+    emails: Annotated[list[Email], Field(max_length=10)] | None = None
+    reasonable_adjustments: Annotated[list[ReasonableAdjustment], Field(max_length=20)] | None = (
+        None
+    )

@@ -21,7 +21,7 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.models import AdvocateOnly, Person, Restriction, Strategy, StrategyStatus
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
-from callguard.store.scripts import CREATE_PERSON
+from callguard.store.scripts import CREATE_PERSON, UPDATE_PERSON
 
 # person:{id} holds the Person's fields but its id (the key's), and three of its own:
 ADJUSTMENTS_FIELD = "adj"  # JSON list of adjustment kinds, when there are any
@@ -112,6 +112,7 @@ class RegisterStore:
         self.redis = redis
         self.keys = keys
         self._create_person = redis.register_script(CREATE_PERSON)
+        self._update_person = redis.register_script(UPDATE_PERSON)
 
     # --- people ------------------------------------------------------------------------------
 
@@ -128,6 +129,35 @@ class RegisterStore:
         )
         if result[0] == "conflict":
             raise PhoneTaken(int(result[1]))
+
+    async def update_person(self, person: Person, audit: AuditEntry) -> bool:
+        """Replace a person's details, moving the phone index with them; False when there is
+        no such person; raise PhoneTaken if a new phone belongs to someone else."""
+        fields = person_fields(person)
+        clear = [*PERSON_FIELDS, ADJUSTMENTS_FIELD]
+        for _attempt in range(_ATTEMPTS):
+            held = cast(str | None, await self.redis.hget(self.keys.person(person.id), "phones"))
+            old = cast(list[str], json.loads(held)) if held else []
+            result = await self._update_person(
+                keys=[
+                    self.keys.person(person.id),
+                    *[self.keys.phone_owner(p) for p in person.phones],
+                    *[self.keys.phone_owner(p) for p in old if p not in person.phones],
+                ],
+                args=[
+                    person.id,
+                    len(person.phones),
+                    held or "",
+                    json.dumps(clear),
+                    json.dumps([v for pair in fields.items() for v in pair]),
+                    json.dumps(audit_store.audit_arg(self.keys, audit)),
+                ],
+            )
+            if result[0] == "conflict":
+                raise PhoneTaken(int(result[1]))
+            if result[0] != "changed":
+                return bool(result[0] == "updated")
+        raise WatchError("the person changed too often while being edited")
 
     async def get_person(self, person_id: str) -> Person | None:
         values = await self.redis.hmget(self.keys.person(person_id), PERSON_FIELDS)

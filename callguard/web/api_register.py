@@ -12,6 +12,7 @@ from callguard.domain.models import (
     NotifiedIn,
     Person,
     PersonIn,
+    PersonPatch,
     ReviewIn,
     RevisionIn,
     ShareIn,
@@ -20,6 +21,7 @@ from callguard.domain.models import (
 )
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
+from callguard.services import people
 from callguard.web.api import ApiRoutes, Offset, Paged, json_response
 from callguard.web.appkeys import SERVICES
 
@@ -75,6 +77,28 @@ async def list_people(request: web.Request, actor: Actor, query: Page) -> web.Re
     return json_response(
         PeoplePage(items=people, total=total, offset=query.offset, limit=query.limit)
     )
+
+
+@routes.route(
+    "PATCH",
+    "/api/v1/people/{person_id}",
+    role=Role.manager,
+    summary="Change a person's details",
+    body=PersonPatch,
+    response=Person,
+)
+async def update_person(request: web.Request, actor: Actor, body: PersonPatch) -> web.Response:
+    """Only the fields sent change; each list sent (phones, emails, reasonable adjustments)
+    replaces the one held. Audited. 422 when the change would break an active strategy."""
+    services = request.app[SERVICES]
+    person = await people.update_person(
+        services.register,
+        request.match_info["person_id"],
+        body,
+        actor,
+        services.clock.now(),
+    )
+    return json_response(person)
 
 
 @routes.route(

@@ -93,9 +93,19 @@ async def test_manager_filters_the_call_log_and_downloads_the_csv(tab: Tab, app:
     path = await download.path()
     rows_csv = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert len(rows_csv) == 2
-    assert {r["outcome"] for r in rows_csv} == {"refuse"}
-    assert {r["rule"] for r in rows_csv} == {"phone_blocked"}
-    assert {r["person_name"] for r in rows_csv} == {"Fay Blocked"}  # beside person_id
+    # Headings and codes in words, for people reading it in a spreadsheet.
+    assert list(rows_csv[0])[:7] == [
+        "Call reference",
+        "Received at",
+        "From",
+        "To",
+        "Person reference",
+        "Person",
+        "Strategy references",
+    ]
+    assert {r["Outcome"] for r in rows_csv} == {"Refused"}
+    assert {r["Why"] for r in rows_csv} == {"Telephone calls blocked"}
+    assert {r["Person"] for r in rows_csv} == {"Fay Blocked"}
 
 
 async def test_manager_previews_a_call_and_reads_a_person_chart(

@@ -267,7 +267,7 @@ async def test_the_call_log_filters_pages_and_downloads_csv(manager: Client) -> 
     assert download.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in download.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(await download.text())))
-    assert len(rows) == 3 and {r["outcome"] for r in rows} == {"refuse"}
+    assert len(rows) == 3 and {r["Outcome"] for r in rows} == {"Refused"}
     bad = await manager.get("/calls?since=yesterday")
     assert bad.status == 422
     assert "Enter a real date, like 15 2 2027" in error_beside(await bad.text(), "since")

@@ -31,7 +31,12 @@ from callguard.web.pages import (
 from callguard.web.pages import register as register_pages
 from callguard.web.pages import strategies as strategy_pages
 from callguard.web.pages.assets import install_assets, load_assets
-from callguard.web.pages.words import call_status_in_words, outcome_in_words, rule_in_words
+from callguard.web.pages.words import (
+    call_state_in_words,
+    call_status_in_words,
+    outcome_in_words,
+    rule_in_words,
+)
 from callguard.web.sessions import install_web_auth
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -70,6 +75,7 @@ def _filters(tz: ZoneInfo) -> dict[str, object]:
         "rule": rule_in_words,
         "outcome": outcome_in_words,
         "call_status": call_status_in_words,
+        "call_state": call_state_in_words,
         "week": wording.week_beginning,
         "iso_week": wording.iso_week,
     }

@@ -18,7 +18,6 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
-from callguard.demo import DEMO_PEOPLE
 from callguard.domain.notes import FileNote
 from callguard.domain.records import CallRecord
 from callguard.domain.roles import Role
@@ -26,7 +25,7 @@ from callguard.phones import mask_phone
 from callguard.services.controls import CallerAlert
 from callguard.services.errors import ServiceError
 from callguard.web.api_call_log import TriageIn
-from callguard.web.pages.demo import is_demo
+from callguard.web.pages.demo import demo_caller_ref, is_demo
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.words import TRIAGE_LABELS
 
@@ -141,8 +140,21 @@ async def console(context: PageContext) -> web.StreamResponse:
     )
 
 
+SIMULATE_PEOPLE_SHOWN = 500
+
+
 async def _demo_numbers(context: PageContext) -> list[tuple[str, str]]:
-    return [(p.phone, f"{p.name} — {p.phone}") for p in DEMO_PEOPLE] + [
+    """Every person in the register with a phone, each of their numbers (masked: the form
+    sends which person and which of their numbers, never the number itself); then a caller
+    the register does not know, and the demo advocate."""
+    people, _total = await context.services.register.store.list_people(0, SIMULATE_PEOPLE_SHOWN)
+    options = [
+        (demo_caller_ref(person.id, index), f"{person.name} — {mask_phone(phone)}")
+        for person in sorted(people, key=lambda p: p.name.casefold())
+        for index, phone in enumerate(person.phones)
+    ]
+    return [
+        *options,
         ("07700 900999", "Someone with no contact strategy — 07700 900999"),
         ("07700 900205", "Eli Advocate's advocate — 07700 900205"),
     ]
