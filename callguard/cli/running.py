@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 from pathlib import Path
 
 from aiohttp import web
@@ -40,12 +39,15 @@ def demo_settings() -> Settings:
     base = load_settings()
     host, port = ("127.0.0.1", 8080) if isinstance(base, list) else (base.host, base.port)
     public = f"http://{host}:{port}"
-    chosen = os.environ.get("CALLGUARD_DATA_DIR")
+    # CALLGUARD_DATA_DIR, when it is set (and valid), through Settings like every setting.
+    chosen = None
+    if not isinstance(base, list) and "data_dir" in base.model_fields_set:
+        chosen = base.data_dir
     return Settings(
         host=host,
         port=port,
         redis_url=None,
-        data_dir=Path(chosen) if chosen else Path("var/demo"),
+        data_dir=chosen or Path("var/demo"),
         public_url=public,
         twilio_account_sid=DEMO_ACCOUNT_SID,
         twilio_auth_token=DEMO_AUTH_TOKEN,
