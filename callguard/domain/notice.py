@@ -11,7 +11,8 @@ letter will follow.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from callguard.domain.models import (
@@ -24,6 +25,7 @@ from callguard.domain.models import (
 )
 from callguard.domain.roles import Role, has_at_least
 from callguard.domain.rules import FieldProblem, interim_problems
+from callguard.domain.working_days import HolidayCalendar
 from callguard.policy import Policy
 
 
@@ -101,3 +103,40 @@ def applied_after_revision(
         }
     applied = current.applied()
     return {"applied_restrictions": None if applied == proposed.restrictions else applied}
+
+
+@dataclass(frozen=True)
+class AwaitingNotice:
+    """A version the person has not yet been told of, and since when (office-local day)."""
+
+    version: int
+    since: date
+    # True for a whole strategy awaiting notice; False for a revision of one in force.
+    whole_strategy: bool
+    # An interim measure already in force: the letter is still owed.
+    interim: bool
+
+
+def awaiting_notice(strategy: Strategy, tz: tzinfo) -> AwaitingNotice | None:
+    """What of ``strategy`` waits for the person to be told in writing, if anything: the
+    strategy itself (awaiting notice), its latest revision while an earlier version applies,
+    or an interim measure in force whose letter is owed. Ended and lapsed strategies wait
+    for nothing."""
+    if strategy.status not in (StrategyStatus.awaiting_notice, StrategyStatus.active):
+        return None
+    version = strategy.content_version()
+    if strategy.version_notified_on(version) is not None:
+        return None
+    made = next((r.at for r in strategy.revisions if r.version == version), strategy.created_at)
+    return AwaitingNotice(
+        version=version,
+        since=made.astimezone(tz).date(),
+        whole_strategy=strategy.status is StrategyStatus.awaiting_notice,
+        interim=version in strategy.interim_versions,
+    )
+
+
+def working_days_after(start: date, end: date, calendar: HolidayCalendar) -> int:
+    """The working days after ``start`` up to and including ``end`` (0 if none)."""
+    days = (end - start).days
+    return sum(calendar.is_working_day(start + timedelta(days=n)) for n in range(1, days + 1))
