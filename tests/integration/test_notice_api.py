@@ -257,3 +257,35 @@ async def test_a_refused_call_is_a_breach_only_of_the_strategy_that_refused_it(
         return total
 
     assert (await breaches(matter_a["id"]), await breaches(matter_b["id"])) == (1, 0)
+
+
+async def test_staff_see_what_awaits_notice_and_the_interpreter_in_the_caller_alert(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    manager = tokens["manager"]
+    person = await create_person(
+        client,
+        manager,
+        phones=[PHONE],
+        reasonable_adjustments=[{"kind": "needs_interpreter", "detail": "Polish"}],
+    )
+    await post(
+        client,
+        manager,
+        "/api/v1/strategies",
+        body(person["id"], [{"kind": "phone_blocked"}], matter_ref="CMP-WAIT"),
+    )
+    record, _ = await call(client, manager)
+    assert (record["outcome"], record["strategy_ids"]) == ("connect", [])
+
+    response = await client.get(
+        f"/api/v1/calls/{record['call_sid']}/alert", headers=auth(tokens["staff"])
+    )
+    assert response.status == 200
+    alert = await response.json()
+    assert alert["interpreter"] == "Needs an interpreter: Polish"
+    assert alert["awaiting_notice"] == [
+        "CMP-WAIT (awaiting notice, not applied to calls): "
+        "Phone calls from this person are not taken"
+    ]
+    assert alert["restrictions"] == ["No contact strategy applies to this caller."]

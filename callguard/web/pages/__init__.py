@@ -26,6 +26,7 @@ from callguard.web.pages import (
     file_notes,
     manage,
     strategy_decisions,
+    strategy_notice,
 )
 from callguard.web.pages import register as register_pages
 from callguard.web.pages import strategies as strategy_pages
@@ -42,6 +43,7 @@ PAGE_MODULES = (
     register_pages,
     strategy_pages,
     strategy_decisions,
+    strategy_notice,
     call_log,
     manage,
     admin,
