@@ -154,7 +154,10 @@ async def notice_record(context: PageContext) -> web.StreamResponse:
     version = _version(context, strategy)
     values = {k: v for k, v in context.form.items() if k != "csrf_token"}
     method = context.text("method")
-    raw = {"notified_on": _date_from_parts(context, "notified_on"), "method": method or None}
+    raw: dict[str, Any] = {"method": method or None}
+    notified_on = _date_from_parts(context, "notified_on")
+    if notified_on is not None:
+        raw["notified_on"] = notified_on  # left out when blank, so the model says it is needed
     errors = FormErrors()
     try:
         body = NotifiedIn.model_validate(raw)
