@@ -35,6 +35,7 @@ from callguard.services.controls import LiveControls
 from callguard.services.duties import DEFAULT_LEASE_MS, Duties, Job, Summary
 from callguard.services.followups import FollowUps
 from callguard.services.notes import FileNotes, bank_holidays
+from callguard.services.notice_reminders import NoticeReminders
 from callguard.services.notify import Mailer, Notifier, SmtpMailer
 from callguard.services.register import Register
 from callguard.services.reminders import NoticeEmails, Outbox, Recipients
@@ -171,6 +172,9 @@ def build_duties(
         "messages": followups.messages,
         "retention": retention.run,
         "oversight_report": reports.keep_previous_quarter,
+        "notice_reminders": NoticeReminders(
+            stores.register, outbox, policy, tz, bank_holidays()
+        ).run,
     }
     jobs = [Job(name, timing.period, work[name]) for name, timing in JOB_TIMINGS.items()]
     return Duties(

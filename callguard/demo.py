@@ -47,6 +47,8 @@ class DemoPerson:
     adjustments: tuple[dict[str, str], ...] = ()
     reason: str = "Repeated abusive calls after the complaint was finalised (§5.3, §6.3)"
     override: dict[str, str] | None = None
+    # False: the person has not yet been told in writing, so the strategy awaits notice (§3.6).
+    notified: bool = True
 
 
 DEMO_PEOPLE = (
@@ -122,6 +124,27 @@ DEMO_PEOPLE = (
             {"kind": "needs_phone_contact", "detail": "Cannot read or write letters"},
         ),
     ),
+    DemoPerson(
+        "Ida Waiting",
+        "07700 900109",
+        [{"kind": "phone_blocked"}],
+        adjustments=({"kind": "needs_interpreter", "detail": "Polish"},),
+        reason="Threatening calls to two members of staff (§6.3); letter being translated",
+        notified=False,
+    ),
+    DemoPerson(
+        "Jon Largeprint",
+        "07700 900110",
+        [
+            {
+                "kind": "written_only",
+                "email": "complaints@opcc.example",
+                "postal_address": "OPCC, County Hall, Preston PR1 0LD",
+            },
+        ],
+        adjustments=({"kind": "large_print", "detail": "Letters in 16 point or larger"},),
+        reason="Calls excessively long and repetitive; written contact agreed (§5.4)",
+    ),
 )
 
 
@@ -155,7 +178,7 @@ async def load_demo_data(services: Services, now: datetime) -> bool:
                 "matter_ref": f"CMP-2026-{140 + index:04d}",
                 "reason": demo.reason,
                 "restrictions": demo.restrictions,
-                "notified_on": (today - timedelta(days=7)).isoformat(),
+                "notified_on": (today - timedelta(days=7)).isoformat() if demo.notified else None,
                 "review_due": add_months(today, 2).isoformat(),
                 "adjustment_override": demo.override,
             }

@@ -176,6 +176,7 @@ NotificationKind = Literal[
     "file_note_overdue",
     "file_note_escalation",
     "message_untriaged",
+    "notice_reminder",
 ]
 EmailStatus = Literal["not_configured", "pending", "sent", "failed", "no_address"]
 

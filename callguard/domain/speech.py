@@ -16,7 +16,9 @@ def caller_hears(decision: Decision, policy: Policy) -> list[str]:
     if decision.outcome != "refuse":
         return []
     return [
-        policy.refusal_text(decision.rule),
+        policy.refusal_text(decision.rule, told_in_writing=decision.told_in_writing),
+        # §3.6: an interim measure applies before the letter; the caller is told it follows.
+        *([policy.notice.letter_follows] if decision.letter_follows else []),
         *_what_next(decision, policy),
         policy.emergency.advice,
     ]
@@ -51,5 +53,11 @@ def connect_notice(decision: Decision, policy: Policy) -> list[str]:
         return []
     notice = [policy.connect.greeting]
     if decision.recorded:
-        notice.append(policy.recording.notice)
+        notice.append(
+            policy.recording.notice
+            if decision.told_in_writing
+            else policy.notice.untold_recording.replace("{office}", policy.office.short_name)
+        )
+    if decision.letter_follows:
+        notice.append(policy.notice.letter_follows)
     return notice

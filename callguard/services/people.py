@@ -45,7 +45,7 @@ async def update_person(
         if strategy is None:
             continue
         for field, _reason in restriction_problems(
-            strategy.restrictions, edited, strategy.adjustment_override
+            strategy.restrictions, edited, strategy.adjustment_override, register.policy
         ):
             problems.append(_in_words(strategy, field))
     if problems:

@@ -36,6 +36,7 @@ DutyKind = Literal[
     "file_note_overdue",
     "file_note_escalation",
     "message_untriaged",
+    "notice_reminder",
 ]
 
 

@@ -38,6 +38,8 @@ async def test_manager_creates_a_strategy_fixing_a_validation_error(tab: Tab) ->
     await page.get_by_label("Per", exact=True).select_option("week")
     await page.get_by_label("Calls are recorded").check()
     await page.get_by_label("Review due").fill("2027-02-15")
+    # Told in writing, so it applies at once and is listed with the active ones (§3.6).
+    await page.get_by_label("Date the person was told (optional)").fill("2026-11-20")
     await page.get_by_role("button", name="Create strategy").click()
 
     summary = page.locator(".govuk-error-summary")

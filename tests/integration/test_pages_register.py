@@ -68,6 +68,8 @@ def strategy_form(pid: str, **extra: Any) -> dict[str, Any]:
         "restrictions-call_windows-max_calls": "2",
         "restrictions-call_windows-per": "week",
         "review_due": "2027-02-01",
+        # Told in writing, so it applies at once and is listed with the active ones (§3.6).
+        "notified_on": "2026-11-20",
         **extra,
     }
 

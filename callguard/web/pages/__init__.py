@@ -27,6 +27,7 @@ from callguard.web.pages import (
     file_notes,
     manage,
     strategy_decisions,
+    strategy_notice,
 )
 from callguard.web.pages import register as register_pages
 from callguard.web.pages import strategies as strategy_pages
@@ -48,6 +49,7 @@ PAGE_MODULES = (
     register_pages,
     strategy_pages,
     strategy_decisions,
+    strategy_notice,
     call_log,
     manage,
     admin,

@@ -180,6 +180,10 @@ FIELDS: dict[str, Field] = {
     ),
     "since": Field(f"Enter a date, {LIKE_DATE}", f"Enter a real date, {LIKE_DATE}", "the date"),
     "until": Field(f"Enter a date, {LIKE_DATE}", f"Enter a real date, {LIKE_DATE}", "the date"),
+    # notice (§3.6)
+    "method": Field(
+        "Choose how the person was told", "Choose how the person was told", "how they were told"
+    ),
 }
 
 # Fields whose meaning depends on the form: the user admin's "name" is a user name.

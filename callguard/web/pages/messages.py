@@ -103,12 +103,34 @@ def _not_future(field: Field, match: re.Match[str]) -> str:
     return _sentence(f"{field.name} must be today or in the past")
 
 
-@_reason(r"^required: the person has a needs_phone_contact")
+@_reason(r"^required: the person has a ([a-z_]+) reasonable adjustment, so (.+) needs a ")
 def _override_needed(field: Field, match: re.Match[str]) -> str:
+    adjustment = _ADJUSTMENT_WORDS.get(match.group(1), match.group(1).replace("_", " "))
+    kinds = [k.strip() for k in match.group(2).split(" and ")]
+    named = " and ".join(_RESTRICTION_WORDS.get(k, k.replace("_", " ")) for k in kinds)
     return (
-        "The person needs phone contact (a reasonable adjustment): to allow written contact "
-        "only, enter the justification and who gave the equality advice (§2.4, §3.13–3.14)"
+        f"The person {adjustment} (a reasonable adjustment): to set {named}, enter the "
+        "justification and who gave the equality advice (§2.4, §3.13–3.14)"
     )
+
+
+_ADJUSTMENT_WORDS = {
+    "needs_phone_contact": "needs phone contact",
+    "needs_extra_time": "needs extra time",
+    "needs_interpreter": "needs an interpreter",
+    "needs_advocate_support": "needs advocate support",
+    "large_print": "needs large print",
+    "easy_read": "needs easy read",
+}
+_RESTRICTION_WORDS = {
+    "call_windows": "calls only at set times",
+    "spoc": "a single point of contact",
+    "recorded": "recorded calls",
+    "written_only": "written contact only",
+    "advocate_only": "contact only through an advocate",
+    "phone_blocked": "telephone calls blocked",
+    "no_response": "no response",
+}
 
 
 @_reason(r"^an advocate's number cannot be")

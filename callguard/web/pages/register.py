@@ -30,6 +30,7 @@ from callguard.web.pages import forms, messages
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
+from callguard.web.pages.strategy_notice import awaiting_rows
 from callguard.web.pages.timeline import person_timeline
 
 pages = Pages()
@@ -58,7 +59,8 @@ async def people_list(context: PageContext) -> web.StreamResponse:
     people = await people_sorted(context)
     names = {p.id: p.name for p in people}
     strategies = await _strategies(context)
-    if status in ("active", "ended", "lapsed"):
+    awaiting = awaiting_rows(strategies, context)
+    if status in ("active", "ended", "lapsed", "awaiting_notice"):
         strategies = [s for s in strategies if s.status.value == status]
     if query:
         needle = query.lower()
@@ -81,6 +83,7 @@ async def people_list(context: PageContext) -> web.StreamResponse:
             "status": status,
             "restriction_lines": restrictions_in_words,
             "today": today,
+            "awaiting": awaiting,
         },
     )
 

@@ -30,6 +30,7 @@ from callguard.web.pages import forms, words
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.register import people_sorted, restrictions_in_words
+from callguard.web.pages.strategy_notice import notice_rows
 
 pages = Pages()
 
@@ -215,6 +216,7 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
             "history": strategy_history(strategy),
             "breaches_total": breaches_total,
             "today": services.register.today(now),
+            "notice_rows": notice_rows(strategy),
         },
     )
 
