@@ -127,6 +127,40 @@ class Reason(_Strict):
     end_immediately: bool = False
 
 
+class Letters(_Strict):
+    """The letter templates (in ``folder``, beside the policy file) and what they print."""
+
+    folder: str = "letters"
+    stylesheet: str = "letter.css"
+    strategy: str = "strategy.html"
+    revision: str = "revision.html"
+    no_response: str = "no_response.html"
+    appeal_outcome: str = "appeal_outcome.html"
+    easy_read: str = "easy_read.html"
+    signatory_titles: dict[str, str] = Field(
+        default_factory=lambda: {"manager": "Manager", "chief_executive": "Chief Executive"}
+    )
+    appeals_to: str = "the Chief Executive of the office"
+    office_address: str = ""
+    office_email: str = ""
+    office_phone: str = ""
+
+    @field_validator(
+        "folder", "stylesheet", "strategy", "revision", "no_response", "appeal_outcome", "easy_read"
+    )
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        # A name beside the policy file, never a path out of its folder.
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value) or value.startswith("."):
+            raise ValueError("must be a file or folder name (letters, digits, _ . -)")
+        return value
+
+
+class Appeals(_Strict):
+    decide_within_working_days: int = Field(default=20, ge=1, le=120)
+    reminder_days_before: list[int] = Field(default_factory=lambda: [5, 1, 0])
+
+
 class Policy(_Strict):
     office: Office
     reviews: Reviews
@@ -142,6 +176,8 @@ class Policy(_Strict):
     repeat_callers: RepeatCallers
     retention: Retention
     reasons: dict[str, Reason]
+    letters: Letters = Letters()
+    appeals: Appeals = Appeals()
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:

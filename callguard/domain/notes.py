@@ -176,6 +176,8 @@ NotificationKind = Literal[
     "file_note_overdue",
     "file_note_escalation",
     "message_untriaged",
+    "appeal_reminder",
+    "appeal_overdue",
 ]
 EmailStatus = Literal["not_configured", "pending", "sent", "failed", "no_address"]
 

@@ -10,11 +10,13 @@ from redis.asyncio import Redis
 
 from callguard.clock import Clock
 from callguard.policy import Policy
+from callguard.services.appeals import Appeals
 from callguard.services.background import Background
 from callguard.services.call_events import CallEvents
 from callguard.services.call_log import CallLog
 from callguard.services.controls import LiveControls
 from callguard.services.duties import Duties
+from callguard.services.letters import Letters
 from callguard.services.notes import FileNotes
 from callguard.services.notify import Notifier
 from callguard.services.register import Register
@@ -52,6 +54,8 @@ class Services:
     duties: Duties
     sessions: SessionStore
     login_throttle: LoginThrottle
+    appeals: Appeals
+    letters: Letters
 
     @property
     def tz(self) -> ZoneInfo:

@@ -51,6 +51,9 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   report:oversight:{quarter}  JSON stored quarterly oversight report
   demo:loaded                 STRING set once the demo's data is loaded (callguard demo only)
   schema                      STRING the register's storage layout ("2"; callguard/store/migrate.py)
+  appeal:{id}                 STRING JSON Appeal, replaced whole (compare-and-set on its text)
+  appeals                     ZSET appeal id by recorded epoch
+  appeals:strategy:{id}       ZSET the same, one per strategy
 """
 
 from __future__ import annotations
@@ -218,6 +221,16 @@ class Keys:
     def demo_loaded(self) -> str:
         """Set once ``callguard demo`` has loaded its people and strategies."""
         return f"{self.prefix}demo:loaded"
+
+    def appeal(self, appeal_id: str) -> str:
+        return f"{self.prefix}appeal:{appeal_id}"
+
+    def appeals_of_strategy(self, strategy_id: str) -> str:
+        return f"{self.prefix}appeals:strategy:{strategy_id}"
+
+    @property
+    def APPEALS(self) -> str:
+        return self.prefix + "appeals"
 
     def lua_families(self) -> dict[str, str]:
         """The start of each key family the Lua scripts build from an id they find as they

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -49,22 +48,9 @@ PAGE_MODULES = (
 
 
 def _filters(tz: ZoneInfo) -> dict[str, object]:
-    """The one date style of every page (see ``callguard.wording``)."""
-
-    def when(value: datetime | None) -> str:
-        return wording.date_and_time(value, tz)
-
-    def time_of_day(value: datetime | None) -> str:
-        return wording.time_of_day(value, tz)
-
-    def day(value: date | datetime | None) -> str:
-        return wording.long_date(value, tz)
-
+    """The one date style of every page and letter (see ``callguard.wording``)."""
     return {
-        "when": when,
-        "time": time_of_day,
-        "day": day,
-        "plural": wording.plural,
+        **wording.date_filters(tz),
         "rule": rule_in_words,
         "outcome": outcome_in_words,
         "call_status": call_status_in_words,
