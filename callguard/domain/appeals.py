@@ -63,7 +63,7 @@ def involved_in(strategy: Strategy) -> set[str]:
 
 def received_on_problems(received_on: date, today: date, starts_on: date) -> list[str]:
     if received_on > today:
-        return ["cannot be in the future"]
+        return ["must not be in the future"]
     if received_on < starts_on:
-        return ["cannot be before the strategy started"]
+        return [f"must be on or after the day the strategy started ({starts_on.isoformat()})"]
     return []

@@ -18,6 +18,7 @@ from callguard import wording
 from callguard.services.container import Services
 from callguard.web.pages import (
     admin,
+    appeals,
     auth,
     call_log,
     console,
@@ -44,6 +45,7 @@ PAGE_MODULES = (
     call_log,
     manage,
     admin,
+    appeals,
 )
 
 
