@@ -33,6 +33,9 @@ from callguard.services.register import Register
 from callguard.store.appeals import AppealStore
 from callguard.store.users import UserStore
 
+# Tries at ending a strategy decided ``ended`` while others write to it.
+_END_ATTEMPTS = 3
+
 
 def new_appeal_id() -> str:
     return f"apl_{secrets.token_hex(8)}"
@@ -147,12 +150,6 @@ class Appeals:
             raise Forbidden(f"only {appeal.decider}, who was named to decide it, may decide it")
         if appeal.status is not AppealStatus.awaiting_decision:
             raise Conflict("this appeal has been decided already")
-        if body.outcome == "ended":
-            strategy = await self.register.strategy(appeal.strategy_id)
-            if strategy.status is StrategyStatus.active:
-                await self.register.end_now(
-                    strategy.id, f"Ended on appeal: {body.reasons}", actor, now
-                )
         decided = appeal.model_copy(
             update={
                 "status": AppealStatus.decided,
@@ -165,7 +162,29 @@ class Appeals:
             appeal, decided, _entry(actor, now, "appeal.decide", appeal, body.outcome)
         ):
             raise Conflict("this appeal was changed at the same time: reload it")
+        if body.outcome == "ended":
+            await self._end_strategy(appeal.strategy_id, body.reasons, actor, now)
         return decided
+
+    async def _end_strategy(
+        self, strategy_id: str, reasons: str, actor: Actor, now: datetime
+    ) -> None:
+        """End the strategy once the decision is stored (so two decisions at once cannot
+        end it for one that was then refused); a revision racing it is retried over."""
+        for _attempt in range(_END_ATTEMPTS):
+            strategy = await self.register.strategy(strategy_id)
+            if strategy.status is not StrategyStatus.active:
+                return
+            try:
+                await self.register.end_now(strategy_id, f"Ended on appeal: {reasons}", actor, now)
+                return
+            except Conflict:
+                continue
+        raise Conflict("the decision is recorded, but the strategy changed meanwhile: end it")
+
+    async def of_person(self, person_id: str) -> list[Appeal]:
+        """A person's appeals, newest first (for a subject access request)."""
+        return [a for a in await self.store.all() if a.person_id == person_id]
 
     async def all(self) -> list[Appeal]:
         return await self.store.all()

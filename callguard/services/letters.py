@@ -23,9 +23,9 @@ import jinja2
 from markupsafe import escape
 
 from callguard import wording
-from callguard.domain.appeals import Appeal, AppealStatus
+from callguard.domain.appeals import AppealStatus
 from callguard.domain.audit import AuditEntry
-from callguard.domain.models import DAYS, AdjustmentKind, Person, Strategy
+from callguard.domain.models import DAYS, AdjustmentKind, Person
 from callguard.domain.users import Actor
 from callguard.domain.versions import VersionMade, strategy_at, versions_made
 from callguard.policy import Policy
@@ -236,11 +236,3 @@ _TITLES = {
     "no_response": "The chief executive's no-response letter",
     "appeal_outcome": "Appeal outcome letter",
 }
-
-
-def appeal_letter_ready(appeal: Appeal) -> bool:
-    return appeal.status is AppealStatus.decided
-
-
-def strategy_versions(strategy: Strategy) -> list[int]:
-    return list(range(1, strategy.version + 1))
