@@ -5,6 +5,8 @@ job runs; nothing once decided; overdue appeals counted in the oversight report.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -17,7 +19,7 @@ from callguard.domain.duties import Quarter
 from callguard.policy import Policy
 from callguard.services.appeals import Appeals
 from callguard.services.notes import bank_holidays
-from callguard.services.reports import OversightReports
+from callguard.services.reports import OversightReports, report_csv
 from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
@@ -167,3 +169,5 @@ async def test_an_undecided_appeal_past_its_due_date_is_counted_overdue(
     after = await reports.generate(Quarter(2026, 4), at(2026, 12, 30))
     assert (before.appeals.overdue, after.appeals.overdue) == (0, 1)
     assert after.appeals.decided == 0
+    rows = dict(list(csv.reader(io.StringIO(report_csv(after))))[1:])
+    assert (rows["appeals.received"], rows["appeals.overdue"]) == ("1", "1")
