@@ -24,7 +24,7 @@ from callguard.clock import Clock, SystemClock
 from callguard.demo_phone import DemoPhoneSystem
 from callguard.domain.duties import JOB_TIMINGS
 from callguard.domain.roles import Role
-from callguard.policy import Policy, load_policy
+from callguard.policy import Policy, letters_folder, load_policy
 from callguard.services.appeal_duties import AppealDuties
 from callguard.services.appeals import Appeals
 from callguard.services.background import Background
@@ -34,7 +34,7 @@ from callguard.services.container import Services
 from callguard.services.controls import LiveControls
 from callguard.services.duties import DEFAULT_LEASE_MS, Duties, Job, Summary
 from callguard.services.followups import FollowUps
-from callguard.services.letters import Letters, letters_folder
+from callguard.services.letters import Letters
 from callguard.services.notes import FileNotes, bank_holidays
 from callguard.services.notify import Mailer, Notifier, SmtpMailer
 from callguard.services.register import Register

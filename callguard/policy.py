@@ -228,10 +228,38 @@ def load_policy(path: Path) -> Policy:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(path, [f"not valid TOML: {exc}"]) from exc
     try:
-        return Policy.model_validate(raw)
+        policy = Policy.model_validate(raw)
     except ValidationError as exc:
         lines = []
         for item in exc.errors():
             where = ".".join(str(p) for p in item["loc"]) or "(top level)"
             lines.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
         raise PolicyError(path, lines) from exc
+    folder = letters_folder(path, policy)
+    missing = [
+        f"letters.{key}: no file {name} in {folder}"
+        for key, name in policy.letters.model_dump(include=set(LETTER_FILES)).items()
+        if not (folder / name).is_file()
+    ]
+    if missing:
+        raise PolicyError(path, missing)
+    return policy
+
+
+# The letters' templates when the policy file's folder has none (an older policy file).
+BUILT_IN_LETTERS = Path(__file__).resolve().parent / "policies" / "letters"
+LETTER_FILES = (
+    "stylesheet",
+    "strategy",
+    "revision",
+    "no_response",
+    "appeal_outcome",
+    "easy_read",
+)
+
+
+def letters_folder(policy_path: Path, policy: Policy) -> Path:
+    """Where the policy's letter templates are: ``[letters] folder`` beside the policy file,
+    else CallGuard's own."""
+    folder = policy_path.parent / policy.letters.folder
+    return folder if folder.is_dir() else BUILT_IN_LETTERS

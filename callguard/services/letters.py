@@ -34,9 +34,6 @@ from callguard.store.appeals import AppealStore
 from callguard.store.register import RegisterStore
 from callguard.store.users import UserStore
 
-# Where the templates are when the policy file's folder has none (an older policy file).
-BUILT_IN_FOLDER = Path(__file__).resolve().parents[1] / "policies" / "letters"
-
 _DAY_NAMES = {
     "mon": "Mondays",
     "tue": "Tuesdays",
@@ -51,11 +48,6 @@ _DAY_NAMES = {
 def days_in_words(days: list[str]) -> str:
     names = [_DAY_NAMES[d] for d in DAYS if d in days]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def letters_folder(policy_path: Path, policy: Policy) -> Path:
-    folder = policy_path.parent / policy.letters.folder
-    return folder if folder.is_dir() else BUILT_IN_FOLDER
 
 
 @dataclass(frozen=True)

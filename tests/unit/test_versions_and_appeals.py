@@ -3,12 +3,18 @@ dates in working days. Pure: fixed instants and a fixed holiday calendar."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from callguard.domain.appeals import involved_in, received_on_problems
 from callguard.domain.models import Review, Revision, Strategy
 from callguard.domain.versions import strategy_at, versions_made
 from callguard.domain.working_days import HolidayCalendar, add_working_days
+from callguard.policy import BUILT_IN_LETTERS, PolicyError, letters_folder, load_policy
+from tests.conftest import POLICY_PATH
 
 START = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 SPOC_A = {"kind": "spoc", "name": "Jo Bloggs", "phone": "+441772000001"}
@@ -98,3 +104,22 @@ def test_working_days_skip_weekends_and_bank_holidays() -> None:
     assert add_working_days(date(2026, 12, 24), 1, christmas) == date(2026, 12, 29)
     assert add_working_days(date(2026, 11, 27), 20, christmas) == date(2026, 12, 29)
     assert add_working_days(date(2026, 11, 27), 0, christmas) == date(2026, 11, 27)
+
+
+def test_a_policy_file_names_letter_templates_that_exist(tmp_path: Path) -> None:
+    text = POLICY_PATH.read_text(encoding="utf-8")
+    # Beside a policy file with no letters folder: CallGuard's own templates.
+    alone = tmp_path / "alone" / "office.toml"
+    alone.parent.mkdir()
+    alone.write_text(text, encoding="utf-8")
+    assert letters_folder(alone, load_policy(alone)) == BUILT_IN_LETTERS
+    # A folder of its own without the strategy letter: one clear line naming it.
+    own = tmp_path / "own" / "office.toml"
+    shutil.copytree(POLICY_PATH.parent / "letters", own.parent / "letters")
+    (own.parent / "letters" / "strategy.html").unlink()
+    own.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError) as raised:
+        load_policy(own)
+    assert raised.value.lines == [
+        f"letters.strategy: no file strategy.html in {own.parent / 'letters'}"
+    ]
