@@ -25,8 +25,10 @@ from callguard.clock import Clock, SystemClock
 from callguard.demo_phone import DemoPhoneSystem
 from callguard.domain.duties import JOB_TIMINGS
 from callguard.domain.roles import Role
-from callguard.policy import Policy, load_policy
+from callguard.policy import Policy, letters_folder, load_policy
 from callguard.services.accounts import Accounts
+from callguard.services.appeal_duties import AppealDuties
+from callguard.services.appeals import Appeals
 from callguard.services.background import Background
 from callguard.services.call_events import CallEvents
 from callguard.services.call_log import CallLog
@@ -34,6 +36,7 @@ from callguard.services.container import Services
 from callguard.services.controls import LiveControls
 from callguard.services.duties import DEFAULT_LEASE_MS, Duties, Job, Summary
 from callguard.services.followups import FollowUps
+from callguard.services.letters import Letters
 from callguard.services.notes import FileNotes, bank_holidays
 from callguard.services.notice_reminders import NoticeReminders
 from callguard.services.notify import Mailer, Notifier, SmtpMailer
@@ -44,6 +47,7 @@ from callguard.services.retention import LegalHolds, Retention
 from callguard.services.reviews import ReviewDuties
 from callguard.services.screening import BUDGET_TIMEOUTS, Screening
 from callguard.settings import Settings
+from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
 from callguard.store.file_notes import NoteStore
@@ -88,6 +92,7 @@ class Stores:
     leases: Leases
     sessions: SessionStore
     login_throttle: LoginThrottle
+    appeals: AppealStore
 
 
 def build_stores(redis: Redis, keys: Keys, *, login_max_failures: int = 5) -> Stores:
@@ -107,6 +112,7 @@ def build_stores(redis: Redis, keys: Keys, *, login_max_failures: int = 5) -> St
         leases=Leases(redis, keys),
         sessions=SessionStore(redis, keys),
         login_throttle=LoginThrottle(redis, keys, login_max_failures),
+        appeals=AppealStore(redis, keys),
     )
 
 
@@ -165,7 +171,10 @@ def build_duties(
     reviews = ReviewDuties(stores.register, stores.reports, outbox, recipients, policy, tz)
     followups = FollowUps(stores.notes, stores.calls, outbox, recipients, policy, tz, triage_role)
     retention = Retention(stores.retention, stores.calls, stores.notes, stores.register, policy, tz)
-    reports = OversightReports(stores.reports, stores.register, stores.calls, tz)
+    reports = OversightReports(
+        stores.reports, stores.register, stores.calls, tz, appeals=stores.appeals
+    )
+    appeals = AppealDuties(stores.appeals, outbox, recipients, policy, tz)
     work: dict[str, Callable[[datetime], Awaitable[Summary]]] = {
         "reviews": reviews.run,
         "file_notes": followups.file_notes,
@@ -175,6 +184,7 @@ def build_duties(
         "notice_reminders": NoticeReminders(
             stores.register, outbox, policy, tz, bank_holidays()
         ).run,
+        "appeals": appeals.run,
     }
     jobs = [Job(name, timing.period, work[name]) for name, timing in JOB_TIMINGS.items()]
     return Duties(
@@ -232,7 +242,8 @@ def build_services(
     callbacks = Callbacks(settings.public_url)
     background = Background()
     mailer = SmtpMailer(settings) if settings.smtp_host else None
-    notes = FileNotes(stores.notes, stores.calls, stores.users, policy, tz, bank_holidays())
+    holidays = bank_holidays()
+    notes = FileNotes(stores.notes, stores.calls, stores.users, policy, tz, holidays)
     notifier = Notifier(
         stores.notifications,
         stores.welfare,
@@ -244,13 +255,14 @@ def build_services(
         settings.public_url,
     )
     budget_s = settings.redis_timeout_ms / 1000 * BUDGET_TIMEOUTS
+    register = Register(stores.register, policy, tz)
     return Services(
         settings=settings,
         policy=policy,
         clock=clock,
         keys=stores.keys,
         redis=redis,
-        register=Register(stores.register, policy, tz),
+        register=register,
         users=stores.users,
         calls=stores.calls,
         call_log=CallLog(stores.calls, clock),
@@ -288,6 +300,15 @@ def build_services(
         login_throttle=stores.login_throttle,
         inbound_redis=inbound_redis,
         accounts=build_accounts(stores),
+        appeals=Appeals(stores.appeals, register, stores.users, policy, tz, holidays),
+        letters=Letters(
+            stores.register,
+            stores.appeals,
+            stores.users,
+            policy,
+            tz,
+            letters_folder(settings.policy_path(), policy),
+        ),
     )
 
 

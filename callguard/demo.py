@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from callguard.domain.appeals import AppealIn
 from callguard.domain.dates import add_months
 from callguard.domain.models import PersonIn, StrategyIn
 from callguard.domain.roles import Role
@@ -185,7 +186,24 @@ async def load_demo_data(services: Services, now: datetime) -> bool:
         )
         actor = ceo if any(r["kind"] == "no_response" for r in demo.restrictions) else manager
         await services.register.create_strategy(body, actor, now + timedelta(seconds=index))
+    await _demo_appeal(services, now, ceo)
     return True
+
+
+async def _demo_appeal(services: Services, now: datetime, decider: Actor) -> None:
+    """One appeal awaiting a decision: Alex Window asks for the call times to be looked at
+    again; the chief executive, not involved in the strategy, is to decide."""
+    strategies, _ = await services.register.store.list_strategies(0, 1)
+    if not strategies:
+        return
+    today = now.astimezone(services.tz).date()
+    body = AppealIn(
+        received_on=max(today - timedelta(days=2), strategies[0].starts_on),
+        grounds="One call a week on Tuesday mornings is not enough while my complaint is open.",
+        decider=decider.name,
+    )
+    manager = Actor(name="morgan", role=Role.manager)
+    await services.appeals.record(strategies[0].id, body, manager, now + timedelta(minutes=1))
 
 
 async def demo_tokens(services: Services) -> dict[str, str]:

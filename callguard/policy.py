@@ -176,6 +176,40 @@ class AdjustmentRules(_Strict):
         return conflicts
 
 
+class Letters(_Strict):
+    """The letter templates (in ``folder``, beside the policy file) and what they print."""
+
+    folder: str = "letters"
+    stylesheet: str = "letter.css"
+    strategy: str = "strategy.html"
+    revision: str = "revision.html"
+    no_response: str = "no_response.html"
+    appeal_outcome: str = "appeal_outcome.html"
+    easy_read: str = "easy_read.html"
+    signatory_titles: dict[str, str] = Field(
+        default_factory=lambda: {"manager": "Manager", "chief_executive": "Chief Executive"}
+    )
+    appeals_to: str = "the Chief Executive of the office"
+    office_address: str = ""
+    office_email: str = ""
+    office_phone: str = ""
+
+    @field_validator(
+        "folder", "stylesheet", "strategy", "revision", "no_response", "appeal_outcome", "easy_read"
+    )
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        # A name beside the policy file, never a path out of its folder.
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value) or value.startswith("."):
+            raise ValueError("must be a file or folder name (letters, digits, _ . -)")
+        return value
+
+
+class Appeals(_Strict):
+    decide_within_working_days: int = Field(default=20, ge=1, le=120)
+    reminder_days_before: list[int] = Field(default_factory=lambda: [5, 1, 0])
+
+
 class Policy(_Strict):
     office: Office
     reviews: Reviews
@@ -193,6 +227,8 @@ class Policy(_Strict):
     reasons: dict[str, Reason]
     notice: NoticeRules = NoticeRules()
     adjustments: AdjustmentRules = AdjustmentRules()
+    letters: Letters = Letters()
+    appeals: Appeals = Appeals()
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:
@@ -246,10 +282,38 @@ def load_policy(path: Path) -> Policy:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(path, [f"not valid TOML: {exc}"]) from exc
     try:
-        return Policy.model_validate(raw)
+        policy = Policy.model_validate(raw)
     except ValidationError as exc:
         lines = []
         for item in exc.errors():
             where = ".".join(str(p) for p in item["loc"]) or "(top level)"
             lines.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
         raise PolicyError(path, lines) from exc
+    folder = letters_folder(path, policy)
+    missing = [
+        f"letters.{key}: no file {name} in {folder}"
+        for key, name in policy.letters.model_dump(include=set(LETTER_FILES)).items()
+        if not (folder / name).is_file()
+    ]
+    if missing:
+        raise PolicyError(path, missing)
+    return policy
+
+
+# The letters' templates when the policy file's folder has none (an older policy file).
+BUILT_IN_LETTERS = Path(__file__).resolve().parent / "policies" / "letters"
+LETTER_FILES = (
+    "stylesheet",
+    "strategy",
+    "revision",
+    "no_response",
+    "appeal_outcome",
+    "easy_read",
+)
+
+
+def letters_folder(policy_path: Path, policy: Policy) -> Path:
+    """Where the policy's letter templates are: ``[letters] folder`` beside the policy file,
+    else CallGuard's own."""
+    folder = policy_path.parent / policy.letters.folder
+    return folder if folder.is_dir() else BUILT_IN_LETTERS

@@ -177,6 +177,8 @@ NotificationKind = Literal[
     "file_note_escalation",
     "message_untriaged",
     "notice_reminder",
+    "appeal_reminder",
+    "appeal_overdue",
 ]
 EmailStatus = Literal["not_configured", "pending", "sent", "failed", "no_address"]
 

@@ -11,11 +11,13 @@ from redis.asyncio import Redis
 from callguard.clock import Clock
 from callguard.policy import Policy
 from callguard.services.accounts import Accounts
+from callguard.services.appeals import Appeals
 from callguard.services.background import Background
 from callguard.services.call_events import CallEvents
 from callguard.services.call_log import CallLog
 from callguard.services.controls import LiveControls
 from callguard.services.duties import Duties
+from callguard.services.letters import Letters
 from callguard.services.notes import FileNotes
 from callguard.services.notify import Notifier
 from callguard.services.register import Register
@@ -54,6 +56,8 @@ class Services:
     sessions: SessionStore
     login_throttle: LoginThrottle
     accounts: Accounts
+    appeals: Appeals
+    letters: Letters
     # The inbound path's own client, when it has one (see bootstrap.build_services).
     inbound_redis: Redis | None = None
 

@@ -375,3 +375,10 @@ class Register:
             raise Conflict(
                 f"strategy {new.id} was changed by someone else at the same time: reload it"
             )
+
+    async def end_now(self, strategy_id: str, why: str, actor: Actor, now: datetime) -> Strategy:
+        """End the strategy as it stands (an appeal decided ``ended``): no version to match."""
+        current = await self.strategy(strategy_id)
+        if current.status is not StrategyStatus.active:
+            raise Conflict(f"strategy {strategy_id} is {current.status.value}, not active")
+        return await self._end(current, why, None, actor, now, None)

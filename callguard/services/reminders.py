@@ -37,6 +37,8 @@ DutyKind = Literal[
     "file_note_escalation",
     "message_untriaged",
     "notice_reminder",
+    "appeal_reminder",
+    "appeal_overdue",
 ]
 
 

@@ -55,6 +55,9 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   tokens                      HASH token id -> sha256 of the token (list, revoke by id)
   tokens:used                 HASH token id -> epoch last used (written at most once a minute)
   sessions:user:{name}        SET sha256 of each of the user's live sessions (end them all)
+  appeal:{id}                 STRING JSON Appeal, replaced whole (compare-and-set on its text)
+  appeals                     ZSET appeal id by recorded epoch
+  appeals:strategy:{id}       ZSET the same, one per strategy
 """
 
 from __future__ import annotations
@@ -222,6 +225,16 @@ class Keys:
     def demo_loaded(self) -> str:
         """Set once ``callguard demo`` has loaded its people and strategies."""
         return f"{self.prefix}demo:loaded"
+
+    def appeal(self, appeal_id: str) -> str:
+        return f"{self.prefix}appeal:{appeal_id}"
+
+    def appeals_of_strategy(self, strategy_id: str) -> str:
+        return f"{self.prefix}appeals:strategy:{strategy_id}"
+
+    @property
+    def APPEALS(self) -> str:
+        return self.prefix + "appeals"
 
     def lua_families(self) -> dict[str, str]:
         """The start of each key family the Lua scripts build from an id they find as they

@@ -28,6 +28,7 @@ from tests.integration.scheduler_support import TZ, at
 pytestmark = pytest.mark.timeout(30)
 
 ALL_JOBS = [
+    "appeals",
     "file_notes",
     "messages",
     "notice_reminders",

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +19,7 @@ from callguard.services.container import Services
 from callguard.web.pages import (
     admin,
     admin_access,
+    appeals,
     auth,
     call_log,
     console,
@@ -54,26 +54,14 @@ PAGE_MODULES = (
     manage,
     admin,
     admin_access,
+    appeals,
 )
 
 
 def _filters(tz: ZoneInfo) -> dict[str, object]:
-    """The one date style of every page (see ``callguard.wording``)."""
-
-    def when(value: datetime | None) -> str:
-        return wording.date_and_time(value, tz)
-
-    def time_of_day(value: datetime | None) -> str:
-        return wording.time_of_day(value, tz)
-
-    def day(value: date | datetime | None) -> str:
-        return wording.long_date(value, tz)
-
+    """The one date style of every page and letter (see ``callguard.wording``)."""
     return {
-        "when": when,
-        "time": time_of_day,
-        "day": day,
-        "plural": wording.plural,
+        **wording.date_filters(tz),
         "rule": rule_in_words,
         "outcome": outcome_in_words,
         "call_status": call_status_in_words,

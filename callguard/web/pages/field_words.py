@@ -214,4 +214,17 @@ FORM_FIELDS: dict[str, dict[str, Field]] = {
             "the reason",
         )
     },
+    "appeal": {
+        "received_on": Field(
+            "Enter the date the appeal was received",
+            f"Enter a real date, {LIKE_DATE}",
+            "the date the appeal was received",
+        ),
+        "grounds": Field(
+            "Enter why the person disagrees", "Enter why the person disagrees", "the grounds"
+        ),
+        "decider": Field("Choose who will decide", "Choose who will decide", "the decider"),
+        "outcome": Field("Choose the outcome", "Choose the outcome", "the outcome"),
+        "reasons": Field("Enter the reasons", "Enter the reasons", "the reasons"),
+    },
 }

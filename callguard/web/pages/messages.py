@@ -214,6 +214,27 @@ def _required(field: Field, match: re.Match[str]) -> str:
     return field.empty
 
 
+@_reason(r"^must be on or after the day the strategy started \((\d{4}-\d\d-\d\d)\)")
+def _after_start(field: Field, match: re.Match[str]) -> str:
+    started = wording.long_date(date.fromisoformat(match.group(1)))
+    return _sentence(f"{field.name} must be on or after {started}, when the strategy started")
+
+
+@_reason(r"^was involved in the strategy")
+def _involved(field: Field, match: re.Match[str]) -> str:
+    return "Choose someone who did not create, revise or review the strategy"
+
+
+@_reason(r"^must be a manager or the chief executive")
+def _senior(field: Field, match: re.Match[str]) -> str:
+    return "Choose a manager or the chief executive"
+
+
+@_reason(r"^there is no user called")
+def _no_user(field: Field, match: re.Match[str]) -> str:
+    return field.invalid
+
+
 def words_for_reason(path: str, reason: str, form: str = "") -> str:
     """A rule's or a service's reason about a field, in words."""
     field = _field(path, form)

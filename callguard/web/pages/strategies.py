@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from callguard import wording
+from callguard.domain.appeals import Appeal
 from callguard.domain.dates import add_months
 from callguard.domain.models import (
     Review,
@@ -205,6 +206,7 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
     now = services.clock.now()
     person = await services.register.person(strategy.person_id, context.actor, now)
     breaches, breaches_total = await services.call_log.breaches(strategy.id, limit=10)
+    appeals = await services.appeals.of_strategy(strategy.id)
     return await context.render(
         "strategy.html",
         {
@@ -213,7 +215,10 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
             "person": person,
             "restriction_lines": restrictions_in_words,
             "breaches": breaches,
-            "history": strategy_history(strategy),
+            "history": sorted(
+                strategy_history(strategy) + appeal_rows(appeals), key=lambda r: r.at
+            ),
+            "appeals": appeals,
             "breaches_total": breaches_total,
             "today": services.register.today(now),
             "notice_rows": notice_rows(strategy),
@@ -321,3 +326,18 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
 
 def int_or_none(value: str) -> int | None:
     return int(value) if value.isdigit() else None
+
+
+def appeal_rows(appeals: list[Appeal]) -> list[HistoryRow]:
+    """Each appeal in the strategy's history: when it was recorded and when decided."""
+    rows = []
+    for a in appeals:
+        received = f"Appeal received {wording.long_date(a.received_on)}; {a.decider} to decide"
+        rows.append(HistoryRow(a.recorded_at, received, a.recorded_by, a.grounds))
+        if a.decided_at is not None and a.outcome is not None:
+            what = f"Appeal decided: {APPEAL_OUTCOMES[a.outcome]}"
+            rows.append(HistoryRow(a.decided_at, what, a.decider, a.reasons or ""))
+    return rows
+
+
+APPEAL_OUTCOMES = {"upheld": "upheld", "varied": "varied", "ended": "strategy ended"}
