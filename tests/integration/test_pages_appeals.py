@@ -13,7 +13,9 @@ import pytest
 
 from callguard.clock import FixedClock
 from callguard.demo import load_demo_data
-from callguard.domain.models import Strategy
+from callguard.domain.models import PersonIn, Strategy, StrategyIn
+from callguard.domain.roles import Role
+from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.e2e.support import (
@@ -214,3 +216,37 @@ async def test_staff_cannot_open_letters_or_appeals(
             f"/strategies/{strategy.id}/appeals/new",
         ):
             assert (await client.get(path)).status == 403, path
+
+
+async def test_the_preview_of_a_large_print_letter_says_so_and_is_large(
+    manager: Client, clock: FixedClock
+) -> None:
+    register = services(manager).register
+    manager_actor = Actor(name=MANAGER, role=Role.manager)
+    person = await register.create_person(
+        PersonIn.model_validate(
+            {
+                "name": "Lee Large",
+                "phones": ["07700 900199"],
+                "reasonable_adjustments": [{"kind": "large_print", "detail": "Sight loss"}],
+            }
+        ),
+        manager_actor,
+        clock.now(),
+    )
+    strategy = await register.create_strategy(
+        StrategyIn.model_validate(
+            {
+                "person_id": person.id,
+                "matter_ref": "CMP-2026-0300",
+                "reason": "Repeated calls to many staff",
+                "restrictions": [{"kind": "recorded"}],
+                "review_due": "2027-02-01",
+            }
+        ),
+        manager_actor,
+        clock.now(),
+    )
+    html = await (await manager.get(f"/strategies/{strategy.id}/versions/1/letter")).text()
+    assert '<article class="letter letter--large"' in html
+    assert "this letter is in large print" in html
