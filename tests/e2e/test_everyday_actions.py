@@ -46,6 +46,7 @@ async def test_a_manager_changes_a_persons_details_and_staff_can_simulate_their_
     await page.get_by_label("Email addresses (optional)").fill("ivy@example.org")
     await page.get_by_label("Needs extra time").check()
     await page.locator("#reasonable_adjustments-needs_extra_time-detail").fill("Speaks slowly")
+    await tab.screenshot("person-change")
     await page.get_by_role("button", name="Save changes").click()
     await expect(page.get_by_text("Ivy Newcomer’s details were changed.")).to_be_visible()
     await expect(page.get_by_text("+441772533587")).to_be_visible()
