@@ -10,6 +10,8 @@ asked to redirect to the closing statement hangs up after it (``completed``).
 
 from __future__ import annotations
 
+import base64
+import hmac
 import logging
 import re
 from collections import deque
@@ -88,7 +90,7 @@ class DemoPhoneSystem:
         redirected = re.search(r"/Calls/(CA[0-9a-f]{32})\.json$", path)
         services = request.app[SERVICES]
         hooks = webhooks_for(request)
-        if hooks is None:
+        if hooks is None or not _from_callguard(request, hooks):
             return
         if dialled:
             work = caller_leg.answer_other_leg(hooks, dialled.group(1), form.get("StatusCallback"))
@@ -100,6 +102,14 @@ class DemoPhoneSystem:
 
     def install(self, app: web.Application) -> None:
         app.router.add_route("*", DEMO_PREFIX + "/{tail:.*}", self.handle, name="demo-twilio")
+
+
+def _from_callguard(request: web.Request, hooks: caller_leg.Webhooks) -> bool:
+    """Only CallGuard's own requests (with the account's credentials, as Twilio's API asks)
+    set a call moving: anyone else on this machine gets an answer, but no callbacks."""
+    pair = f"{hooks.account_sid}:{hooks.auth_token}".encode()
+    expected = "Basic " + base64.b64encode(pair).decode("ascii")
+    return hmac.compare_digest(request.headers.get("Authorization", ""), expected)
 
 
 async def _quietly(work: Any) -> None:

@@ -128,7 +128,8 @@ async def _announce_demo(app: web.Application) -> None:
         role = user.role.value if user else "?"
         print(f"  {name:8} {role:16} {token}", flush=True)
     print(
-        "Try: callguard simulate-call --from '07700 900106'   (Ctrl-C stops everything)",
+        "Try: callguard simulate-call --from '07700 900106' --message 'Please call me back'"
+        "   (Ctrl-C stops everything)",
         flush=True,
     )
 

@@ -42,6 +42,7 @@ async def test_a_manager_changes_a_persons_details_and_staff_can_simulate_their_
     summary = page.locator(".govuk-error-summary")
     await expect(summary).to_be_visible()
     await expect(summary).to_contain_text("like 07700 900 982")
+    await tab.screenshot("person-change")
     await page.get_by_label("Phone numbers").fill("07700 900321\n(01772) 533 587")
     await page.get_by_label("Email addresses (optional)").fill("ivy@example.org")
     await page.get_by_label("Needs extra time").check()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,13 @@ from aiohttp.test_utils import TestClient
 
 from callguard.web.api_call_log import CSV_COLUMNS
 from tests.conftest import auth
-from tests.helpers import create_person, inbound_call, services
+from tests.e2e.support import fast_passwords
+from tests.helpers import create_person, inbound_call, new_call_sid, post_signed, services
+from tests.integration.test_pages_register import manager
 from tests.processes import clean_env, run_cli
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
+__all__ = ["fast_passwords", "manager"]
 
 Client = TestClient[web.Request, web.Application]
 
@@ -44,3 +48,21 @@ async def test_callguard_help_does_not_send_people_to_the_contract(tmp_path: Pat
         assert code == 0, err
         assert "usage: callguard" in out
         assert "CONTRACT" not in out and "§" not in out, (command, out)
+
+
+async def test_the_call_log_says_where_a_refused_call_stands_in_words(
+    manager: Client,
+) -> None:
+    call_sid = new_call_sid()
+    await inbound_call(manager, "07700 900106", call_sid)  # Fay Blocked: refused
+    hearing = await (await manager.get(f"/calls/{call_sid}")).text()
+    assert "Refused, the caller is hearing why" in hearing
+    await post_signed(
+        manager,
+        "/webhooks/twilio/status",
+        [("CallSid", call_sid), ("CallStatus", "completed"), ("CallDuration", "20")],
+    )
+    listing = await (await manager.get("/calls")).text()
+    status_cells = re.findall(r'<td class="govuk-table__cell">([^<]*)</td>\s*</tr>', listing)
+    assert status_cells == ["Refused"]
+    assert "Ringing" not in listing and "ringing" not in listing

@@ -9,10 +9,11 @@ refused caller may leave a message. "Caller hangs up" posts the signed ``complet
 
 from __future__ import annotations
 
+import aiohttp
 from aiohttp import web
 
 from callguard import caller_leg, urls
-from callguard.caller_leg import CallResult, Webhooks, place_call
+from callguard.caller_leg import CallResult, WebhookRefused, Webhooks, place_call
 from callguard.demo_phone import webhooks_for
 from callguard.domain.roles import Role
 from callguard.phones import mask_phone, try_normalise
@@ -60,7 +61,10 @@ async def simulate_inbound(
 ) -> CallResult:
     """The call, as ``callguard simulate-call`` places it; once the phone system has
     answered the other leg (so the console shows the call connected)."""
-    result = await place_call(_hooks(request), caller=caller, to=OFFICE_NUMBER, message=message)
+    try:
+        result = await place_call(_hooks(request), caller=caller, to=OFFICE_NUMBER, message=message)
+    except (WebhookRefused, aiohttp.ClientError, TimeoutError) as error:
+        raise web.HTTPBadGateway(text=f"the simulated call could not be placed: {error}") from error
     await services.background.drain()
     return result
 
