@@ -40,6 +40,7 @@ from callguard.services.reports import OversightReports
 from callguard.services.retention import LegalHolds, Retention
 from callguard.services.reviews import ReviewDuties
 from callguard.services.screening import BUDGET_TIMEOUTS, Screening
+from callguard.services.subject_access import SubjectAccess, SubjectAccessDuties
 from callguard.settings import Settings
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
@@ -53,6 +54,7 @@ from callguard.store.reports import ReportStore
 from callguard.store.retention import HoldStore, RetentionStore
 from callguard.store.sessions import LoginThrottle, SessionStore
 from callguard.store.spool import Spool
+from callguard.store.subject_access import SubjectAccessStore
 from callguard.store.users import UserStore
 from callguard.store.welfare import WelfareStore
 from callguard.telephony import Telephony, TwilioTelephony
@@ -85,6 +87,7 @@ class Stores:
     leases: Leases
     sessions: SessionStore
     login_throttle: LoginThrottle
+    subject_access: SubjectAccessStore
 
 
 def build_stores(redis: Redis, keys: Keys, *, login_max_failures: int = 5) -> Stores:
@@ -104,6 +107,7 @@ def build_stores(redis: Redis, keys: Keys, *, login_max_failures: int = 5) -> St
         leases=Leases(redis, keys),
         sessions=SessionStore(redis, keys),
         login_throttle=LoginThrottle(redis, keys, login_max_failures),
+        subject_access=SubjectAccessStore(redis, keys),
     )
 
 
@@ -164,6 +168,7 @@ def build_duties(
         "messages": followups.messages,
         "retention": retention.run,
         "oversight_report": reports.keep_previous_quarter,
+        "subject_access": SubjectAccessDuties(stores.subject_access, outbox, recipients, tz).run,
     }
     jobs = [Job(name, timing.period, work[name]) for name, timing in JOB_TIMINGS.items()]
     return Duties(
@@ -263,6 +268,9 @@ def build_services(
         ),
         sessions=stores.sessions,
         login_throttle=stores.login_throttle,
+        subject_access=SubjectAccess(
+            stores.subject_access, stores.register, stores.calls, stores.notes, tz
+        ),
     )
 
 

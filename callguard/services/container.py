@@ -19,6 +19,7 @@ from callguard.services.notes import FileNotes
 from callguard.services.notify import Notifier
 from callguard.services.register import Register
 from callguard.services.screening import Screening
+from callguard.services.subject_access import SubjectAccess
 from callguard.settings import Settings
 from callguard.store.call_records import CallStore
 from callguard.store.keys import Keys
@@ -52,6 +53,7 @@ class Services:
     duties: Duties
     sessions: SessionStore
     login_throttle: LoginThrottle
+    subject_access: SubjectAccess
 
     @property
     def tz(self) -> ZoneInfo:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from callguard.domain.audit import AuditEntry
@@ -89,17 +88,6 @@ class Register:
             raise NotFound(f"no person {person_id}")
         await self.store.audit(_audit(actor, now, "person.read", person_id, person_id))
         return person
-
-    async def export(self, person_id: str, actor: Actor, now: datetime) -> dict[str, Any]:
-        """Everything held on the person, for a subject access request (UK GDPR Art. 15)."""
-        person = await self.person(person_id, actor, now)
-        strategies = await self.store.strategies_of(person_id)
-        await self.store.audit(_audit(actor, now, "person.export", person_id, person_id))
-        return {
-            "person": person.model_dump(mode="json"),
-            "strategies": [s.model_dump(mode="json") for s in strategies],
-            "audit": await self.store.audit_of_person(person_id),
-        }
 
     # --- strategies --------------------------------------------------------------------------
 

@@ -36,6 +36,8 @@ DutyKind = Literal[
     "file_note_overdue",
     "file_note_escalation",
     "message_untriaged",
+    "subject_access_due",
+    "subject_access_overdue",
 ]
 
 

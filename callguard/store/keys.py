@@ -51,6 +51,11 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   report:oversight:{quarter}  JSON stored quarterly oversight report
   demo:loaded                 STRING set once the demo's data is loaded (callguard demo only)
   schema                      STRING the register's storage layout ("2"; callguard/store/migrate.py)
+  subject-access:{id}         JSON subject access request (received, due, completed)
+  subject-access              ZSET request id by received epoch (every request)
+  subject-access:person:{id}  ZSET the same, one per person
+  recordings:to-delete        ZSET Twilio recording sid by epoch of the next try to delete it
+                              (a delete that failed when retention removed its call record)
 """
 
 from __future__ import annotations
@@ -234,3 +239,15 @@ class Keys:
             "live_calls": self.LIVE_CALLS,
             "audit": self.AUDIT,
         }
+
+    def subject_access(self, request_id: str) -> str:
+        return f"{self.prefix}subject-access:{request_id}"
+
+    def subject_access_all(self) -> str:
+        return f"{self.prefix}subject-access"
+
+    def subject_access_of(self, person_id: str) -> str:
+        return f"{self.prefix}subject-access:person:{person_id}"
+
+    def recordings_to_delete(self) -> str:
+        return f"{self.prefix}recordings:to-delete"

@@ -298,3 +298,25 @@ redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('EXPIRE', KEYS[1], window)
 return {1, 0}
 """
+
+
+# COMPLETE_SUBJECT_ACCESS: mark a subject access request completed, once; audit it with it.
+#   KEYS[1] subject-access:{id}
+#   ARGV[1] the completed request's JSON  ARGV[2] JSON audit entry (store.audit.audit_arg)
+# Returns "completed", "already" (completed before: nothing written) or "missing".
+COMPLETE_SUBJECT_ACCESS = (
+    AUDIT
+    + """
+local raw = redis.call('GET', KEYS[1])
+if not raw then
+  return 'missing'
+end
+local current = cjson.decode(raw)
+if current.completed_on and current.completed_on ~= cjson.null then
+  return 'already'
+end
+redis.call('SET', KEYS[1], ARGV[1])
+audit(cjson.decode(ARGV[2]))
+return 'completed'
+"""
+)

@@ -41,11 +41,6 @@ PeoplePage = Paged[Person]
 StrategiesPage = Paged[Strategy]
 
 
-class PersonExport(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    person: Person
-
-
 @routes.route(
     "POST",
     "/api/v1/people",
@@ -86,21 +81,6 @@ async def get_person(request: web.Request, actor: Actor) -> web.Response:
         request.match_info["person_id"], actor, services.clock.now()
     )
     return json_response(person)
-
-
-@routes.route(
-    "GET",
-    "/api/v1/people/{person_id}/export",
-    role=Role.manager,
-    summary="Export everything held on a person",
-    response=PersonExport,
-)
-async def export_person(request: web.Request, actor: Actor) -> web.Response:
-    services = request.app[SERVICES]
-    data = await services.register.export(
-        request.match_info["person_id"], actor, services.clock.now()
-    )
-    return json_response(data)
 
 
 @routes.route(

@@ -15,7 +15,14 @@ from callguard.phones import load_metadata
 from callguard.scheduler import DutyScheduler
 from callguard.services.background import replay_forever
 from callguard.services.container import Services
-from callguard.web import api_call_log, api_controls, api_notes, api_register, api_reports
+from callguard.web import (
+    api_call_log,
+    api_controls,
+    api_notes,
+    api_register,
+    api_reports,
+    api_subject_access,
+)
 from callguard.web.api import ApiRoutes, json_response
 from callguard.web.appkeys import SERVICES
 from callguard.web.metrics import METRICS, Metrics
@@ -29,6 +36,7 @@ API_ROUTES: Sequence[ApiRoutes] = (
     api_controls.routes,
     api_notes.routes,
     api_reports.routes,
+    api_subject_access.routes,
 )
 
 # The scheduled duties in this process, when ``settings.scheduler_enabled``.

@@ -186,7 +186,7 @@ async def person_export(context: PageContext) -> web.StreamResponse:
     """Everything held on the person, for a subject access request (as the API's export)."""
     services = context.services
     person_id = context.request.match_info["person_id"]
-    data = await services.register.export(person_id, context.actor, services.clock.now())
+    data = await services.subject_access.export(person_id, context.actor, services.clock.now())
     return web.json_response(
         data,
         dumps=lambda d: json.dumps(d, default=str, indent=2),
