@@ -34,6 +34,7 @@ from callguard.services.duties import DEFAULT_LEASE_MS, Duties, Job, Summary
 from callguard.services.followups import FollowUps
 from callguard.services.notes import FileNotes, bank_holidays
 from callguard.services.notify import Mailer, Notifier, SmtpMailer
+from callguard.services.read_audit import ReadAudit
 from callguard.services.register import Register
 from callguard.services.reminders import NoticeEmails, Outbox, Recipients
 from callguard.services.reports import OversightReports
@@ -232,6 +233,7 @@ def build_services(
         settings.public_url,
     )
     budget_s = settings.redis_timeout_ms / 1000 * BUDGET_TIMEOUTS
+    reads = ReadAudit(stores.subject_access)
     return Services(
         settings=settings,
         policy=policy,
@@ -241,7 +243,7 @@ def build_services(
         register=Register(stores.register, policy, tz),
         users=stores.users,
         calls=stores.calls,
-        call_log=CallLog(stores.calls, clock),
+        call_log=CallLog(stores.calls, clock, reads),
         spool=spool,
         screening=Screening(
             stores.calls, spool, policy, tz, settings.default_route, budget_s=budget_s
@@ -271,6 +273,7 @@ def build_services(
         subject_access=SubjectAccess(
             stores.subject_access, stores.register, stores.calls, stores.notes, tz
         ),
+        read_audit=reads,
     )
 
 

@@ -17,6 +17,7 @@ from callguard.services.controls import LiveControls
 from callguard.services.duties import Duties
 from callguard.services.notes import FileNotes
 from callguard.services.notify import Notifier
+from callguard.services.read_audit import ReadAudit
 from callguard.services.register import Register
 from callguard.services.screening import Screening
 from callguard.services.subject_access import SubjectAccess
@@ -54,6 +55,7 @@ class Services:
     sessions: SessionStore
     login_throttle: LoginThrottle
     subject_access: SubjectAccess
+    read_audit: ReadAudit
 
     @property
     def tz(self) -> ZoneInfo:

@@ -342,3 +342,9 @@ class Register:
             raise Conflict(
                 f"strategy {new.id} was changed by someone else at the same time: reload it"
             )
+
+    async def read_strategy(self, strategy_id: str, actor: Actor, now: datetime) -> Strategy:
+        """A strategy read by ``actor``: audited for its person (CONTRACT §7)."""
+        strategy = await self.strategy(strategy_id)
+        await self.store.audit(_audit(actor, now, "strategy.read", strategy.id, strategy.person_id))
+        return strategy

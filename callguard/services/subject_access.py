@@ -282,23 +282,6 @@ class SubjectAccess:
             raise Conflict("this request was already marked completed")
         return done
 
-    # --- the audit of reads ----------------------------------------------------------------
-
-    async def audit_read(
-        self,
-        actor: Actor,
-        now: datetime,
-        action: str,
-        target: str,
-        person_ids: Sequence[str | None],
-        detail: str = "",
-    ) -> None:
-        """Add who read what, and when, to each person's audit it touched: one round trip."""
-        people = sorted({p for p in person_ids if p})
-        await self.store.audit_reads(
-            [_audit(actor, now, action, target, p, detail) for p in people]
-        )
-
 
 class SubjectAccessDuties:
     """The scheduled reminders of the one-month clock."""

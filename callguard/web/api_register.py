@@ -130,7 +130,10 @@ async def list_strategies(request: web.Request, actor: Actor, query: StrategyQue
     response=Strategy,
 )
 async def get_strategy(request: web.Request, actor: Actor) -> web.Response:
-    strategy = await request.app[SERVICES].register.strategy(request.match_info["strategy_id"])
+    services = request.app[SERVICES]
+    strategy = await services.register.read_strategy(
+        request.match_info["strategy_id"], actor, services.clock.now()
+    )
     return json_response(strategy)
 
 
