@@ -128,12 +128,27 @@ async def stores_for(settings: Settings, *, timeout_s: float = 60.0) -> AsyncIte
 @asynccontextmanager
 async def duties_for(settings: Settings, policy: Policy) -> AsyncIterator[Duties]:
     """The scheduled duties alone (``callguard worker``): Redis, and SMTP if configured;
-    no Twilio settings needed."""
+    no Twilio settings needed (without them, recordings to delete wait in their queue)."""
     async with stores_for(settings, timeout_s=_client_timeout_s(settings)) as stores:
         mailer = SmtpMailer(settings) if settings.smtp_host else None
-        yield build_duties(
-            stores, policy, settings.tz, emails=notice_emails(stores, mailer, settings.public_url)
-        )
+        telephony = None
+        if settings.twilio_account_sid and settings.twilio_auth_token:
+            telephony = TwilioTelephony(
+                settings.twilio_account_sid,
+                settings.twilio_auth_token.get_secret_value(),
+                settings.twilio_api_base,
+            )
+        try:
+            yield build_duties(
+                stores,
+                policy,
+                settings.tz,
+                emails=notice_emails(stores, mailer, settings.public_url),
+                telephony=telephony,
+            )
+        finally:
+            if telephony is not None:
+                await telephony.close()
 
 
 def notice_emails(
@@ -154,6 +169,7 @@ def build_duties(
     emails: NoticeEmails | None = None,
     lease_ms: int = DEFAULT_LEASE_MS,
     triage_role: Role = Role.manager,
+    telephony: Telephony | None = None,
 ) -> Duties:
     """Every scheduled duty on the given stores. ``outbox`` is replaceable for tests that
     stop a replica midway through sending; ``emails`` sends its notices by e-mail too."""
@@ -161,7 +177,15 @@ def build_duties(
     recipients = Recipients(stores.users)
     reviews = ReviewDuties(stores.register, stores.reports, outbox, recipients, policy, tz)
     followups = FollowUps(stores.notes, stores.calls, outbox, recipients, policy, tz, triage_role)
-    retention = Retention(stores.retention, stores.calls, stores.notes, stores.register, policy, tz)
+    retention = Retention(
+        stores.retention,
+        stores.calls,
+        stores.notes,
+        stores.register,
+        policy,
+        tz,
+        telephony=telephony,
+    )
     reports = OversightReports(stores.reports, stores.register, stores.calls, tz)
     work: dict[str, Callable[[datetime], Awaitable[Summary]]] = {
         "reviews": reviews.run,
@@ -170,6 +194,7 @@ def build_duties(
         "retention": retention.run,
         "oversight_report": reports.keep_previous_quarter,
         "subject_access": SubjectAccessDuties(stores.subject_access, outbox, recipients, tz).run,
+        "recordings": retention.delete_recordings,
     }
     jobs = [Job(name, timing.period, work[name]) for name, timing in JOB_TIMINGS.items()]
     return Duties(
@@ -266,7 +291,11 @@ def build_services(
             policy=policy,
         ),
         duties=build_duties(
-            stores, policy, tz, emails=notice_emails(stores, mailer, settings.public_url)
+            stores,
+            policy,
+            tz,
+            emails=notice_emails(stores, mailer, settings.public_url),
+            telephony=telephony,
         ),
         sessions=stores.sessions,
         login_throttle=stores.login_throttle,

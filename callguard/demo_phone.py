@@ -44,6 +44,8 @@ def twilio_like_answer(path: str, form: MultiDict[str]) -> dict[str, Any]:
 
 
 def twilio_like_status(method: str, path: str) -> int:
+    if method == "DELETE":
+        return 204  # a deleted recording: no body, as Twilio answers
     return 201 if method == "POST" and path.endswith("Participants.json") else 200
 
 
@@ -65,9 +67,10 @@ class DemoPhoneSystem:
                 "form": dict(form),
             }
         )
-        return web.json_response(
-            twilio_like_answer(path, form), status=twilio_like_status(request.method, path)
-        )
+        status = twilio_like_status(request.method, path)
+        if status == 204:
+            return web.Response(status=204)
+        return web.json_response(twilio_like_answer(path, form), status=status)
 
     def install(self, app: web.Application) -> None:
         app.router.add_route("*", DEMO_PREFIX + "/{tail:.*}", self.handle, name="demo-twilio")
