@@ -45,6 +45,7 @@ from callguard.store.file_notes import NoteStore
 from callguard.store.keys import JOB_RUN_TTL_S
 from callguard.store.register import RegisterStore
 from callguard.store.subject_access import SubjectAccessStore
+from callguard.wording import long_date
 
 Section = list[dict[str, Any]]
 
@@ -306,7 +307,7 @@ class SubjectAccessDuties:
             users = [request.logged_by]
             if stage == "overdue":
                 users += await self.recipients.escalation_for(request.logged_by)
-            due = f"{request.due_on.day} {request.due_on:%B %Y}"
+            due = long_date(request.due_on)
             title, text = {
                 "due_soon": (
                     "Subject access request due soon",

@@ -26,6 +26,7 @@ from callguard.web.pages import (
     file_notes,
     manage,
     strategy_decisions,
+    subject_access,
 )
 from callguard.web.pages import register as register_pages
 from callguard.web.pages import strategies as strategy_pages
@@ -45,6 +46,7 @@ PAGE_MODULES = (
     call_log,
     manage,
     admin,
+    subject_access,
 )
 
 

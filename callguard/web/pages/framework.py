@@ -97,6 +97,7 @@ def nav_for(role: Role | None) -> list[tuple[str, str]]:
             ("calls", "Call log"),
             ("preview-page", "Preview"),
             ("oversight", "Oversight"),
+            ("subject-access", "Subject access"),
         ]
     return items
 

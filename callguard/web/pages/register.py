@@ -27,6 +27,7 @@ from callguard.web.pages import forms, messages
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
+from callguard.web.pages.subject_access import status_of as subject_access_status
 from callguard.web.pages.timeline import person_timeline
 
 pages = Pages()
@@ -177,6 +178,10 @@ async def person_page(context: PageContext) -> web.StreamResponse:
             "weekly": weekly,
             "timeline": person_timeline(strategies, records, notes),
             "today": services.register.today(now),
+            "subject_access_requests": await services.subject_access.requests_of(person.id),
+            "subject_access_status": lambda r: subject_access_status(
+                r, services.register.today(now)
+            ),
         },
     )
 
