@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Literal, cast
 
 from redis.asyncio import Redis
@@ -27,7 +27,7 @@ Completion = Literal["completed", "already", "missing"]
 
 
 def _epoch(request: SubjectAccessRequest) -> float:
-    return datetime.combine(request.received_on, datetime.min.time()).timestamp()
+    return datetime.combine(request.received_on, time(0, 0), tzinfo=UTC).timestamp()
 
 
 class SubjectAccessStore:

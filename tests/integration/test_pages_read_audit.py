@@ -16,7 +16,16 @@ from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.conftest import DEFAULT_NOW, auth
-from tests.e2e.support import MANAGER, Client, fast_passwords, give_passwords, page_client, sign_in
+from tests.e2e.support import (
+    MANAGER,
+    STAFF,
+    Client,
+    csrf_of,
+    fast_passwords,
+    give_passwords,
+    page_client,
+    sign_in,
+)
 from tests.helpers import Client as ApiClient
 from tests.helpers import create_person, create_strategy, inbound_call, new_call_sid, services
 
@@ -147,3 +156,51 @@ async def test_a_missing_call_is_not_found_and_not_audited(
     response = await client.get("/api/v1/calls/CA" + "0" * 32, headers=auth(tokens["manager"]))
     assert response.status == 404
     assert await services(client).register.store.audit_log(5) == []
+
+
+async def test_the_subject_access_pages_refuse_a_bad_date_beside_its_field(
+    manager: Client,
+) -> None:
+    svc = services(manager)
+    people, _ = await svc.register.store.list_people(0, 100)
+    gus = next(p for p in people if p.name == "Gus Final")
+    page = await manager.get(f"/people/{gus.id}")
+    token = csrf_of(await page.text())
+    path = f"/people/{gus.id}/subject-access-requests"
+    bad = await manager.post(path, data={"received_on": "", "csrf_token": token})
+    assert bad.status == 422
+    assert "Enter the date the request was received" in await bad.text()
+    logged = await manager.post(
+        path, data={"received_on": "2026-11-20", "csrf_token": token}, allow_redirects=False
+    )
+    assert logged.status == 303
+    (request,) = await svc.subject_access.requests_of(gus.id)
+    field = f"completed_on-{request.id}"
+    early = await manager.post(
+        f"/subject-access/{request.id}/completed", data={field: "2026-11-19", "csrf_token": token}
+    )
+    assert early.status == 422
+    text = await early.text()
+    assert f'id="{field}-error"' in text
+    assert (
+        "The date the response was sent must be on or after the date the request was received"
+        in text
+    )
+    assert (await svc.subject_access.requests_of(gus.id))[0].completed_on is None
+    # Without the form's token nothing is logged.
+    forged = await manager.post(path, data={"received_on": "2026-11-21"})
+    assert forged.status == 403
+    assert len(await svc.subject_access.requests_of(gus.id)) == 1
+
+
+async def test_staff_may_not_open_the_subject_access_pages(
+    settings: Settings, policy: Policy, clock: FixedClock
+) -> None:
+    async with page_client(settings, policy, clock) as client:
+        await load_demo_data(services(client), clock.now())
+        assert settings.redis_url
+        await give_passwords(settings.redis_url)
+        await sign_in(client, STAFF)
+        for path in ("/subject-access", "/people/per_x/subject-access-bundle"):
+            response = await client.get(path)
+            assert response.status == 403, path

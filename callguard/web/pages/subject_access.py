@@ -37,6 +37,11 @@ def status_of(request: SubjectAccessRequest, today: date) -> tuple[str, str]:
     return "Open", "govuk-tag--blue"
 
 
+def _given(values: dict[str, str]) -> dict[str, str]:
+    """The fields filled in (an empty one is missing: "Enter the date …")."""
+    return {name: value for name, value in values.items() if value}
+
+
 def _errors(problems: list[tuple[str, str]]) -> FormErrors:
     errors = FormErrors()
     for path, message in problems:
@@ -93,7 +98,7 @@ async def log_request(context: PageContext) -> web.StreamResponse:
     person_id = context.request.match_info["person_id"]
     values = {"received_on": context.text("received_on")}
     try:
-        body = SubjectAccessIn.model_validate({"received_on": values["received_on"] or None})
+        body = SubjectAccessIn.model_validate(_given(values))
         logged = await services.subject_access.log_request(
             person_id, body, context.actor, services.clock.now()
         )
@@ -137,7 +142,7 @@ async def complete_request(context: PageContext) -> web.StreamResponse:
     field = f"completed_on-{request_id}"
     values = {field: context.text(field)}
     try:
-        body = SubjectAccessCompleteIn.model_validate({"completed_on": values[field] or None})
+        body = SubjectAccessCompleteIn.model_validate(_given({"completed_on": values[field]}))
         await services.subject_access.complete(
             request_id, body, context.actor, services.clock.now()
         )
