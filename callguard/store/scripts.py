@@ -320,3 +320,19 @@ audit(cjson.decode(ARGV[2]))
 return 'completed'
 """
 )
+
+
+# AUDIT_READS: append the audit entries of one read (one per person it showed), in one step.
+#   KEYS[1] audit (the stream, named so a Cluster client sends the script to the office's node)
+#   ARGV[1] JSON [entry, ...], each as store.audit.audit_arg gives it
+# Returns the number of entries written.
+AUDIT_READS = (
+    AUDIT
+    + """
+local entries = cjson.decode(ARGV[1])
+for _, entry in ipairs(entries) do
+  audit(entry)
+end
+return #entries
+"""
+)

@@ -21,7 +21,7 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.subject_access import SubjectAccessRequest
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
-from callguard.store.scripts import COMPLETE_SUBJECT_ACCESS, lua
+from callguard.store.scripts import AUDIT_READS, COMPLETE_SUBJECT_ACCESS, lua
 
 Completion = Literal["completed", "already", "missing"]
 
@@ -35,6 +35,7 @@ class SubjectAccessStore:
         self.redis = redis
         self.keys = keys
         self._complete = redis.register_script(lua(COMPLETE_SUBJECT_ACCESS, keys))
+        self._audit_reads = redis.register_script(lua(AUDIT_READS, keys))
 
     async def create(self, request: SubjectAccessRequest, audit: AuditEntry) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -75,10 +76,8 @@ class SubjectAccessStore:
 
     async def audit_reads(self, entries: Sequence[AuditEntry]) -> None:
         """The audit of one read: its entries (one per person it touched) in one round
-        trip, one transaction."""
+        trip, one script (``AUDIT_READS``)."""
         if not entries:
             return
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for entry in entries:
-                audit_store.add(pipe, self.keys, entry)
-            await pipe.execute()
+        plan = [audit_store.audit_arg(self.keys, entry) for entry in entries]
+        await self._audit_reads(keys=[self.keys.AUDIT], args=[json.dumps(plan)])
