@@ -40,12 +40,14 @@ from callguard.services.letters import Letters
 from callguard.services.notes import FileNotes, bank_holidays
 from callguard.services.notice_reminders import NoticeReminders
 from callguard.services.notify import Mailer, Notifier, SmtpMailer
+from callguard.services.read_audit import ReadAudit
 from callguard.services.register import Register
 from callguard.services.reminders import NoticeEmails, Outbox, Recipients
 from callguard.services.reports import OversightReports
 from callguard.services.retention import LegalHolds, Retention
 from callguard.services.reviews import ReviewDuties
 from callguard.services.screening import BUDGET_TIMEOUTS, Screening
+from callguard.services.subject_access import SubjectAccess, SubjectAccessDuties
 from callguard.settings import Settings
 from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
@@ -60,6 +62,7 @@ from callguard.store.reports import ReportStore
 from callguard.store.retention import HoldStore, RetentionStore
 from callguard.store.sessions import LoginThrottle, SessionStore
 from callguard.store.spool import Spool
+from callguard.store.subject_access import SubjectAccessStore
 from callguard.store.users import UserStore
 from callguard.store.welfare import WelfareStore
 from callguard.telephony import Telephony, TwilioTelephony
@@ -93,6 +96,7 @@ class Stores:
     sessions: SessionStore
     login_throttle: LoginThrottle
     appeals: AppealStore
+    subject_access: SubjectAccessStore
 
 
 def build_stores(redis: Redis, keys: Keys, *, login_max_failures: int = 5) -> Stores:
@@ -113,6 +117,7 @@ def build_stores(redis: Redis, keys: Keys, *, login_max_failures: int = 5) -> St
         sessions=SessionStore(redis, keys),
         login_throttle=LoginThrottle(redis, keys, login_max_failures),
         appeals=AppealStore(redis, keys),
+        subject_access=SubjectAccessStore(redis, keys),
     )
 
 
@@ -137,12 +142,27 @@ async def stores_for(settings: Settings, *, timeout_s: float = 60.0) -> AsyncIte
 @asynccontextmanager
 async def duties_for(settings: Settings, policy: Policy) -> AsyncIterator[Duties]:
     """The scheduled duties alone (``callguard worker``): Redis, and SMTP if configured;
-    no Twilio settings needed."""
+    no Twilio settings needed (without them, recordings to delete wait in their queue)."""
     async with stores_for(settings, timeout_s=_client_timeout_s(settings)) as stores:
         mailer = SmtpMailer(settings) if settings.smtp_host else None
-        yield build_duties(
-            stores, policy, settings.tz, emails=notice_emails(stores, mailer, settings.public_url)
-        )
+        telephony = None
+        if settings.twilio_account_sid and settings.twilio_auth_token:
+            telephony = TwilioTelephony(
+                settings.twilio_account_sid,
+                settings.twilio_auth_token.get_secret_value(),
+                settings.twilio_api_base,
+            )
+        try:
+            yield build_duties(
+                stores,
+                policy,
+                settings.tz,
+                emails=notice_emails(stores, mailer, settings.public_url),
+                telephony=telephony,
+            )
+        finally:
+            if telephony is not None:
+                await telephony.close()
 
 
 def notice_emails(
@@ -163,6 +183,7 @@ def build_duties(
     emails: NoticeEmails | None = None,
     lease_ms: int = DEFAULT_LEASE_MS,
     triage_role: Role = Role.manager,
+    telephony: Telephony | None = None,
 ) -> Duties:
     """Every scheduled duty on the given stores. ``outbox`` is replaceable for tests that
     stop a replica midway through sending; ``emails`` sends its notices by e-mail too."""
@@ -170,7 +191,15 @@ def build_duties(
     recipients = Recipients(stores.users)
     reviews = ReviewDuties(stores.register, stores.reports, outbox, recipients, policy, tz)
     followups = FollowUps(stores.notes, stores.calls, outbox, recipients, policy, tz, triage_role)
-    retention = Retention(stores.retention, stores.calls, stores.notes, stores.register, policy, tz)
+    retention = Retention(
+        stores.retention,
+        stores.calls,
+        stores.notes,
+        stores.register,
+        policy,
+        tz,
+        telephony=telephony,
+    )
     reports = OversightReports(
         stores.reports, stores.register, stores.calls, tz, appeals=stores.appeals
     )
@@ -185,6 +214,8 @@ def build_duties(
             stores.register, outbox, policy, tz, bank_holidays()
         ).run,
         "appeals": appeals.run,
+        "subject_access": SubjectAccessDuties(stores.subject_access, outbox, recipients, tz).run,
+        "recordings": retention.delete_recordings,
     }
     jobs = [Job(name, timing.period, work[name]) for name, timing in JOB_TIMINGS.items()]
     return Duties(
@@ -256,6 +287,7 @@ def build_services(
     )
     budget_s = settings.redis_timeout_ms / 1000 * BUDGET_TIMEOUTS
     register = Register(stores.register, policy, tz)
+    reads = ReadAudit(stores.subject_access)
     return Services(
         settings=settings,
         policy=policy,
@@ -265,7 +297,7 @@ def build_services(
         register=register,
         users=stores.users,
         calls=stores.calls,
-        call_log=CallLog(stores.calls, clock),
+        call_log=CallLog(stores.calls, clock, reads),
         spool=spool,
         screening=Screening(
             stores.calls,
@@ -294,7 +326,11 @@ def build_services(
             policy=policy,
         ),
         duties=build_duties(
-            stores, policy, tz, emails=notice_emails(stores, mailer, settings.public_url)
+            stores,
+            policy,
+            tz,
+            emails=notice_emails(stores, mailer, settings.public_url),
+            telephony=telephony,
         ),
         sessions=stores.sessions,
         login_throttle=stores.login_throttle,
@@ -309,6 +345,10 @@ def build_services(
             tz,
             letters_folder(settings.policy_path(), policy),
         ),
+        subject_access=SubjectAccess(
+            stores.subject_access, stores.register, stores.calls, stores.notes, tz
+        ),
+        read_audit=reads,
     )
 
 

@@ -57,6 +57,8 @@ def twilio_like_answer(path: str, form: MultiDict[str]) -> dict[str, Any]:
 
 
 def twilio_like_status(method: str, path: str) -> int:
+    if method == "DELETE":
+        return 204  # a deleted recording: no body, as Twilio answers
     return 201 if method == "POST" and path.endswith("Participants.json") else 200
 
 
@@ -78,11 +80,12 @@ class DemoPhoneSystem:
                 "form": dict(form),
             }
         )
+        status = twilio_like_status(request.method, path)
+        if status == 204:
+            return web.Response(status=204)
         if request.method == "POST":
             self._play_along(request, path, form)
-        return web.json_response(
-            twilio_like_answer(path, form), status=twilio_like_status(request.method, path)
-        )
+        return web.json_response(twilio_like_answer(path, form), status=status)
 
     def _play_along(self, request: web.Request, path: str, form: MultiDict[str]) -> None:
         """Send, after this answer, the callbacks the phone system would send next."""

@@ -76,7 +76,7 @@ class TwilioStandIn:
             return web.json_response(
                 {"message": "stand-in failure", "status": self.fail_with}, status=self.fail_with
             )
-        return web.json_response(
-            twilio_like_answer(request.path, recorded.form),
-            status=twilio_like_status(request.method, request.path),
-        )
+        status = twilio_like_status(request.method, request.path)
+        if status == 204:  # DELETE (a recording): no body
+            return web.Response(status=204)
+        return web.json_response(twilio_like_answer(request.path, recorded.form), status=status)

@@ -42,6 +42,8 @@ JOB_TIMINGS: dict[str, JobTiming] = {
     "oversight_report": JobTiming(timedelta(days=1), daily_at=(6, 0)),
     "notice_reminders": JobTiming(timedelta(hours=1)),
     "appeals": JobTiming(timedelta(hours=1)),
+    "subject_access": JobTiming(timedelta(days=1), daily_at=(7, 0)),
+    "recordings": JobTiming(timedelta(hours=1)),
 }
 
 _QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")

@@ -179,6 +179,8 @@ NotificationKind = Literal[
     "notice_reminder",
     "appeal_reminder",
     "appeal_overdue",
+    "subject_access_due",
+    "subject_access_overdue",
 ]
 EmailStatus = Literal["not_configured", "pending", "sent", "failed", "no_address"]
 

@@ -20,8 +20,10 @@ from callguard.services.duties import Duties
 from callguard.services.letters import Letters
 from callguard.services.notes import FileNotes
 from callguard.services.notify import Notifier
+from callguard.services.read_audit import ReadAudit
 from callguard.services.register import Register
 from callguard.services.screening import Screening
+from callguard.services.subject_access import SubjectAccess
 from callguard.settings import Settings
 from callguard.store.call_records import CallStore
 from callguard.store.keys import Keys
@@ -58,6 +60,8 @@ class Services:
     accounts: Accounts
     appeals: Appeals
     letters: Letters
+    subject_access: SubjectAccess
+    read_audit: ReadAudit
     # The inbound path's own client, when it has one (see bootstrap.build_services).
     inbound_redis: Redis | None = None
 

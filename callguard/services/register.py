@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from callguard.domain import notice
@@ -99,17 +98,6 @@ class Register:
             raise NotFound(f"no person {person_id}")
         await self.store.audit(_audit(actor, now, "person.read", person_id, person_id))
         return person
-
-    async def export(self, person_id: str, actor: Actor, now: datetime) -> dict[str, Any]:
-        """Everything held on the person, for a subject access request (UK GDPR Art. 15)."""
-        person = await self.person(person_id, actor, now)
-        strategies = await self.store.strategies_of(person_id)
-        await self.store.audit(_audit(actor, now, "person.export", person_id, person_id))
-        return {
-            "person": person.model_dump(mode="json"),
-            "strategies": [s.model_dump(mode="json") for s in strategies],
-            "audit": await self.store.audit_of_person(person_id),
-        }
 
     # --- strategies --------------------------------------------------------------------------
 
@@ -382,3 +370,9 @@ class Register:
         if current.status is not StrategyStatus.active:
             raise Conflict(f"strategy {strategy_id} is {current.status.value}, not active")
         return await self._end(current, why, None, actor, now, None)
+
+    async def read_strategy(self, strategy_id: str, actor: Actor, now: datetime) -> Strategy:
+        """A strategy read by ``actor``: audited for its person (CONTRACT §7)."""
+        strategy = await self.strategy(strategy_id)
+        await self.store.audit(_audit(actor, now, "strategy.read", strategy.id, strategy.person_id))
+        return strategy

@@ -39,6 +39,8 @@ DutyKind = Literal[
     "notice_reminder",
     "appeal_reminder",
     "appeal_overdue",
+    "subject_access_due",
+    "subject_access_overdue",
 ]
 
 

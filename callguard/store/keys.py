@@ -58,6 +58,11 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   appeal:{id}                 STRING JSON Appeal, replaced whole (compare-and-set on its text)
   appeals                     ZSET appeal id by recorded epoch
   appeals:strategy:{id}       ZSET the same, one per strategy
+  subject-access:{id}         JSON subject access request (received, due, completed)
+  subject-access              ZSET request id by received epoch (every request)
+  subject-access:person:{id}  ZSET the same, one per person
+  recordings:to-delete        ZSET Twilio recording sid by epoch of the next try to delete it
+                              (a delete that failed when retention removed its call record)
 """
 
 from __future__ import annotations
@@ -268,3 +273,15 @@ class Keys:
 
     def user_sessions(self, name: str) -> str:
         return f"{self.prefix}sessions:user:{name}"
+
+    def subject_access(self, request_id: str) -> str:
+        return f"{self.prefix}subject-access:{request_id}"
+
+    def subject_access_all(self) -> str:
+        return f"{self.prefix}subject-access"
+
+    def subject_access_of(self, person_id: str) -> str:
+        return f"{self.prefix}subject-access:person:{person_id}"
+
+    def recordings_to_delete(self) -> str:
+        return f"{self.prefix}recordings:to-delete"

@@ -357,3 +357,41 @@ audit(cjson.decode(ARGV[6]))
 return {'updated'}
 """
 )
+
+
+# COMPLETE_SUBJECT_ACCESS: mark a subject access request completed, once; audit it with it.
+#   KEYS[1] subject-access:{id}
+#   ARGV[1] the completed request's JSON  ARGV[2] JSON audit entry (store.audit.audit_arg)
+# Returns "completed", "already" (completed before: nothing written) or "missing".
+COMPLETE_SUBJECT_ACCESS = (
+    AUDIT
+    + """
+local raw = redis.call('GET', KEYS[1])
+if not raw then
+  return 'missing'
+end
+local current = cjson.decode(raw)
+if current.completed_on and current.completed_on ~= cjson.null then
+  return 'already'
+end
+redis.call('SET', KEYS[1], ARGV[1])
+audit(cjson.decode(ARGV[2]))
+return 'completed'
+"""
+)
+
+
+# AUDIT_READS: append the audit entries of one read (one per person it showed), in one step.
+#   KEYS[1] audit (the stream, named so a Cluster client sends the script to the office's node)
+#   ARGV[1] JSON [entry, ...], each as store.audit.audit_arg gives it
+# Returns the number of entries written.
+AUDIT_READS = (
+    AUDIT
+    + """
+local entries = cjson.decode(ARGV[1])
+for _, entry in ipairs(entries) do
+  audit(entry)
+end
+return #entries
+"""
+)

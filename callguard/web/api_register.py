@@ -43,11 +43,6 @@ PeoplePage = Paged[Person]
 StrategiesPage = Paged[Strategy]
 
 
-class PersonExport(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    person: Person
-
-
 @routes.route(
     "POST",
     "/api/v1/people",
@@ -113,21 +108,6 @@ async def get_person(request: web.Request, actor: Actor) -> web.Response:
 
 
 @routes.route(
-    "GET",
-    "/api/v1/people/{person_id}/export",
-    role=Role.manager,
-    summary="Export everything held on a person",
-    response=PersonExport,
-)
-async def export_person(request: web.Request, actor: Actor) -> web.Response:
-    services = request.app[SERVICES]
-    data = await services.register.export(
-        request.match_info["person_id"], actor, services.clock.now()
-    )
-    return json_response(data)
-
-
-@routes.route(
     "POST",
     "/api/v1/strategies",
     role=Role.manager,
@@ -174,7 +154,10 @@ async def list_strategies(request: web.Request, actor: Actor, query: StrategyQue
     response=Strategy,
 )
 async def get_strategy(request: web.Request, actor: Actor) -> web.Response:
-    strategy = await request.app[SERVICES].register.strategy(request.match_info["strategy_id"])
+    services = request.app[SERVICES]
+    strategy = await services.register.read_strategy(
+        request.match_info["strategy_id"], actor, services.clock.now()
+    )
     return json_response(strategy)
 
 

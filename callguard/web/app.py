@@ -22,6 +22,7 @@ from callguard.web import (
     api_notes,
     api_register,
     api_reports,
+    api_subject_access,
 )
 from callguard.web.api import ApiRoutes, json_response
 from callguard.web.appkeys import SERVICES
@@ -37,6 +38,7 @@ API_ROUTES: Sequence[ApiRoutes] = (
     api_notes.routes,
     api_reports.routes,
     api_appeals.routes,
+    api_subject_access.routes,
 )
 
 # The scheduled duties in this process, when ``settings.scheduler_enabled``.

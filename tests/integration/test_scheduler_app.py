@@ -33,8 +33,10 @@ ALL_JOBS = [
     "messages",
     "notice_reminders",
     "oversight_report",
+    "recordings",
     "retention",
     "reviews",
+    "subject_access",
 ]
 
 

@@ -28,6 +28,7 @@ from callguard.web.pages import (
     manage,
     strategy_decisions,
     strategy_notice,
+    subject_access,
 )
 from callguard.web.pages import register as register_pages
 from callguard.web.pages import strategies as strategy_pages
@@ -55,6 +56,7 @@ PAGE_MODULES = (
     admin,
     admin_access,
     appeals,
+    subject_access,
 )
 
 

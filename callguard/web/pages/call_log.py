@@ -111,7 +111,7 @@ async def call_log(context: PageContext) -> web.StreamResponse:
     records: list[Any] = []
     total = 0
     if query is not None:
-        records, total = await query_calls(context.request, query)
+        records, total = await query_calls(context.request, query, context.actor)
     people, _ = await services.register.store.list_people(0, 100_000)
     names = {p.id: p.name for p in people}
     pages_total = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
@@ -172,7 +172,7 @@ async def call_log_csv(context: PageContext) -> web.StreamResponse:
         query, errors = call_query(filters, services.tz, offset=offset, limit=500)
         if query is None:
             raise web.HTTPBadRequest(text="; ".join(m for _, m in errors.summary))
-        records, total = await query_calls(context.request, query)
+        records, total = await query_calls(context.request, query, context.actor, "call_log.csv")
         for record in records:
             row = dict(zip(CSV_COLUMNS, csv_row(record), strict=True))
             row.update(_csv_words(context, record))
@@ -195,7 +195,9 @@ async def call_log_csv(context: PageContext) -> web.StreamResponse:
 @pages.get("/calls/{call_sid}", name="call", role=Role.manager)
 async def call_page(context: PageContext) -> web.StreamResponse:
     services = context.services
-    record = await services.call_events.get(context.request.match_info["call_sid"])
+    record = await services.call_log.read_call(
+        context.actor, context.request.match_info["call_sid"]
+    )
     person = None
     if record.person_id:
         person = await services.register.person(

@@ -184,6 +184,17 @@ FIELDS: dict[str, Field] = {
     "method": Field(
         "Choose how the person was told", "Choose how the person was told", "how they were told"
     ),
+    # subject access requests
+    "received_on": Field(
+        f"Enter the date the request was received, {LIKE_DATE}",
+        f"The date the request was received must be a real date, {LIKE_DATE}",
+        "the date the request was received",
+    ),
+    "completed_on": Field(
+        f"Enter the date the response was sent, {LIKE_DATE}",
+        f"The date the response was sent must be a real date, {LIKE_DATE}",
+        "the date the response was sent",
+    ),
 }
 
 # Fields whose meaning depends on the form: the user admin's "name" is a user name.

@@ -98,6 +98,7 @@ def nav_for(role: Role | None) -> list[tuple[str, str]]:
             ("preview-page", "Preview"),
             ("oversight", "Oversight"),
             ("appeals", "Appeals"),
+            ("subject-access", "Subject access"),
         ]
     return items
 

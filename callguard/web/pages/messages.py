@@ -253,3 +253,8 @@ def duplicate_phone(phones: list[str], message: str) -> str:
     index = int(match.group(1)) if match else -1
     number = phones[index] if 0 <= index < len(phones) else "One of these numbers"
     return f"{number} is already held by another person"
+
+
+@_reason(r"^must not be before the request was received")
+def _before_received(field: Field, match: re.Match[str]) -> str:
+    return _sentence(f"{field.name} must be on or after the date the request was received")

@@ -31,6 +31,7 @@ from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.strategy_notice import awaiting_rows
+from callguard.web.pages.subject_access import status_of as subject_access_status
 from callguard.web.pages.timeline import person_timeline
 
 pages = Pages()
@@ -185,6 +186,10 @@ async def person_page(context: PageContext) -> web.StreamResponse:
             "weekly": weekly,
             "timeline": person_timeline(strategies, records, notes),
             "today": services.register.today(now),
+            "subject_access_requests": await services.subject_access.requests_of(person.id),
+            "subject_access_status": lambda r: subject_access_status(
+                r, services.register.today(now)
+            ),
         },
     )
 
@@ -194,7 +199,7 @@ async def person_export(context: PageContext) -> web.StreamResponse:
     """Everything held on the person, for a subject access request (as the API's export)."""
     services = context.services
     person_id = context.request.match_info["person_id"]
-    data = await services.register.export(person_id, context.actor, services.clock.now())
+    data = await services.subject_access.export(person_id, context.actor, services.clock.now())
     return web.json_response(
         data,
         dumps=lambda d: json.dumps(d, default=str, indent=2),

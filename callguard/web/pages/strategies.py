@@ -202,8 +202,10 @@ def strategy_history(strategy: Strategy) -> list[HistoryRow]:
 @pages.get("/strategies/{strategy_id}", name="strategy", role=Role.manager)
 async def strategy_page(context: PageContext) -> web.StreamResponse:
     services = context.services
-    strategy = await services.register.strategy(context.request.match_info["strategy_id"])
     now = services.clock.now()
+    strategy = await services.register.read_strategy(
+        context.request.match_info["strategy_id"], context.actor, now
+    )
     person = await services.register.person(strategy.person_id, context.actor, now)
     breaches, breaches_total = await services.call_log.breaches(strategy.id, limit=10)
     appeals = await services.appeals.of_strategy(strategy.id)
