@@ -47,7 +47,7 @@ from callguard.services.reports import OversightReports
 from callguard.services.retention import LegalHolds, Retention
 from callguard.services.reviews import ReviewDuties
 from callguard.services.screening import BUDGET_TIMEOUTS, Screening
-from callguard.services.subject_access import SubjectAccess, SubjectAccessDuties
+from callguard.services.subject_access import StoredAppeals, SubjectAccess, SubjectAccessDuties
 from callguard.settings import Settings
 from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
@@ -346,7 +346,12 @@ def build_services(
             letters_folder(settings.policy_path(), policy),
         ),
         subject_access=SubjectAccess(
-            stores.subject_access, stores.register, stores.calls, stores.notes, tz
+            stores.subject_access,
+            stores.register,
+            stores.calls,
+            stores.notes,
+            tz,
+            appeals=StoredAppeals(stores.appeals),
         ),
         read_audit=reads,
     )

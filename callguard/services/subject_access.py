@@ -7,8 +7,8 @@ shares, every call record (warnings, end, message, triage), every file note with
 addenda, the subject access requests, and the audit of reads and changes.
 
 Letters and appeals are read through two small interfaces (``LettersSent``,
-``AppealsOf``): until letters and appeals are stored, the letters sent are the dates each
-version was notified, and there are no appeals.
+``AppealsOf``): the letters sent are the notices recorded on each version (how, when and
+who recorded it), and the appeals come from the appeal store (``StoredAppeals``).
 
 Requests: logged with the day received (manager and above); due one calendar month later
 (``domain.subject_access``); completed once. ``SubjectAccessDuties.run`` reminds whoever
@@ -40,6 +40,7 @@ from callguard.domain.users import Actor
 from callguard.services.call_log import PERSON_CALLS_MAX
 from callguard.services.errors import Conflict, Invalid, NotFound
 from callguard.services.reminders import DutyKind, Notice, Outbox, Recipients
+from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
 from callguard.store.file_notes import NoteStore
 from callguard.store.keys import JOB_RUN_TTL_S
@@ -61,17 +62,29 @@ class AppealsOf(Protocol):
 
 
 class NotifiedDates:
-    """Letters sent, until letters are stored: each version's date of notice."""
+    """Letters sent: each version's notice (how and when the person was told in writing)."""
 
     async def letters_of(self, strategies: Sequence[Strategy]) -> Section:
         return letters_section(strategies)
 
 
 class NoAppeals:
-    """Appeals, until appeals are stored: none."""
+    """No appeal store (a caller that has none): no appeals."""
 
     async def appeals_of(self, strategies: Sequence[Strategy]) -> Section:
         return []
+
+
+class StoredAppeals:
+    """The appeals against each strategy, with their decision, as the appeal store holds them."""
+
+    def __init__(self, appeals: AppealStore) -> None:
+        self.appeals = appeals
+
+    async def appeals_of(self, strategies: Sequence[Strategy]) -> Section:
+        found = [a for s in strategies for a in await self.appeals.of_strategy(s.id)]
+        found.sort(key=lambda a: (a.received_on, a.recorded_at))
+        return [a.model_dump(mode="json") for a in found]
 
 
 # --- the sections, one function each ------------------------------------------------------
@@ -124,9 +137,15 @@ def versions_section(strategies: Sequence[Strategy]) -> Section:
 
 
 def letters_section(strategies: Sequence[Strategy]) -> Section:
-    """Each version the person was told of in writing, and the date."""
+    """Each version the person was told of in writing: the date, how, and who recorded it
+    (a version told before notices were recorded: its date alone)."""
     out: Section = []
     for strategy in strategies:
+        if strategy.notices:
+            out += [
+                {"strategy_id": strategy.id, **n.model_dump(mode="json")} for n in strategy.notices
+            ]
+            continue
         told = [(1, strategy.notified_on)] + [
             (r.version, r.notified_on) for r in strategy.revisions
         ]

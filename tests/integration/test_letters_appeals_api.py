@@ -344,3 +344,23 @@ async def test_unknown_appeals_and_strategies_are_404(
     assert (await client.get("/api/v1/appeals/apl_nope/letter", headers=headers)).status == 404
     response = await record(client, tokens["manager"], "str_nope")
     assert response.status == 404
+
+
+async def test_the_subject_access_export_holds_the_appeals_and_the_letters_sent(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    strategy = await a_strategy(client, tokens)
+    appeal = await (await record(client, tokens["manager"], strategy["id"])).json()
+    response = await client.get(
+        f"/api/v1/people/{strategy['person_id']}/export", headers=auth(tokens["manager"])
+    )
+    assert response.status == 200, await response.text()
+    export = await response.json()
+    [held] = export["appeals"]
+    assert held["id"] == appeal["id"]
+    assert held["grounds"] == "I only called about my complaint and was never abusive"
+    assert held["decider"] == "ceo" and held["status"] == "awaiting_decision"
+    assert [(s["strategy_id"], s["version"]) for s in export["letters_sent"]] == [
+        (strategy["id"], 1)
+    ]
+    assert export["letters_sent"][0]["notified_on"] == strategy["notified_on"]
