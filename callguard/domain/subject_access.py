@@ -11,9 +11,9 @@ overdue (the day after), each once.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from callguard.domain.dates import InputDate, add_months
 
@@ -39,14 +39,24 @@ def reminder_stage(due: date, today: date) -> Stage | None:
     return None
 
 
+def _date_text(value: object) -> object:
+    """A date is written as text (``2026-11-20``): a number is not taken as one."""
+    if not isinstance(value, str | date):
+        raise ValueError("must be a date written like 2026-11-20")
+    return value
+
+
+DateText = Annotated[InputDate, BeforeValidator(_date_text)]
+
+
 class SubjectAccessIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    received_on: InputDate
+    received_on: DateText
 
 
 class SubjectAccessCompleteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    completed_on: InputDate
+    completed_on: DateText
 
 
 class SubjectAccessRequest(BaseModel):

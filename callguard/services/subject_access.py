@@ -314,6 +314,14 @@ class SubjectAccessDuties:
         self.recipients = recipients
         self.tz = tz
 
+    async def _whom(self, logged_by: str, stage: str) -> list[str]:
+        """Whoever logged the request (their line manager too once overdue); if they are no
+        longer a user, whom they would escalate to (so a reminder always reaches someone)."""
+        escalation = await self.recipients.escalation_for(logged_by)
+        if await self.recipients.users.get_user(logged_by) is None:
+            return escalation
+        return [logged_by, *escalation] if stage == "overdue" else [logged_by]
+
     async def run(self, now: datetime) -> dict[str, int]:
         today = local_day(now, self.tz)
         sent = {"due_soon": 0, "due_today": 0, "overdue": 0}
@@ -323,9 +331,7 @@ class SubjectAccessDuties:
             stage = reminder_stage(request.due_on, today)
             if stage is None:
                 continue
-            users = [request.logged_by]
-            if stage == "overdue":
-                users += await self.recipients.escalation_for(request.logged_by)
+            users = await self._whom(request.logged_by, stage)
             due = long_date(request.due_on)
             title, text = {
                 "due_soon": (

@@ -44,6 +44,7 @@ async def test_manager_logs_completes_and_reads_a_subject_access_request(
     row = page.locator("#subject-access + table tbody tr")
     await expect(row).to_contain_text("20 November 2026")
     await expect(row).to_contain_text("Open")
+    assert await axe_violations(page) == []
 
     await page.get_by_role("link", name="Subject access", exact=True).click()
     await expect(page.get_by_role("heading", name="Subject access requests")).to_be_visible()
@@ -64,5 +65,6 @@ async def test_manager_logs_completes_and_reads_a_subject_access_request(
     await expect(page.get_by_text("Told in writing on 20 November 2026")).to_be_visible()
     audit = page.locator("#audit + table")
     await expect(audit).to_contain_text(MANAGER)
+    await expect(audit).to_contain_text("Logged your request for this information")
     assert await axe_violations(page) == []
     await tab.screenshot("subject-access-bundle")

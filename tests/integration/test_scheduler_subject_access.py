@@ -12,12 +12,15 @@ from redis.asyncio import Redis
 
 from callguard.bootstrap import build_duties, build_stores
 from callguard.domain.models import PersonIn
+from callguard.domain.roles import Role
 from callguard.domain.subject_access import SubjectAccessCompleteIn, SubjectAccessIn
+from callguard.domain.users import User
 from callguard.policy import Policy
 from callguard.services.subject_access import SubjectAccess
 from callguard.store.connection import connect
 from tests.conftest import KEYS
 from tests.integration.scheduler_support import (
+    CEO,
     LEE,
     MIA,
     MO,
@@ -48,13 +51,13 @@ def tracker(redis: Redis, policy: Policy) -> SubjectAccess:
     return SubjectAccess(stores.subject_access, stores.register, stores.calls, stores.notes, TZ)
 
 
-async def logged_by(redis: Redis, policy: Policy, who: object = MIA) -> str:
+async def logged_by(redis: Redis, policy: Policy, who: User = MIA) -> str:
     register = register_of(redis, policy)
     person = await register.create_person(
         PersonIn(name="A. Person", phones=["07700 900123"]), actor(MIA), at(2026, 11, 16)
     )
     request = await tracker(redis, policy).log_request(
-        person.id, SubjectAccessIn(received_on=RECEIVED), actor(MIA), at(2026, 11, 16, 11)
+        person.id, SubjectAccessIn(received_on=RECEIVED), actor(who), at(2026, 11, 16, 11)
     )
     assert request.due_on == date(2026, 12, 16)
     return request.id
@@ -117,3 +120,11 @@ async def test_a_completed_request_is_not_reminded(redis: Redis, policy: Policy)
     for day in ((12, 9), (12, 16), (12, 17)):
         assert not any((await run_on(redis, policy, *day)).values())
     assert await all_notices(redis) == []
+
+
+async def test_a_request_logged_by_someone_who_left_reminds_the_chief_executive(
+    redis: Redis, policy: Policy
+) -> None:
+    await logged_by(redis, policy, User(name="former.manager", role=Role.manager))
+    assert (await run_on(redis, policy, 12, 9))["due_soon"] == 1
+    assert [n.title for n in await notices(redis, CEO.name)] == ["Subject access request due soon"]

@@ -240,3 +240,14 @@ async def test_a_request_for_nobody_is_not_found(client: Client, tokens: dict[st
             "/api/v1/people/per_0000000000000000/export", headers=auth(tokens["manager"])
         )
     ).status == 404
+
+
+async def test_a_number_is_not_taken_for_a_date(client: Client, tokens: dict[str, str]) -> None:
+    person = await create_person(client, tokens["manager"])
+    response = await client.post(
+        f"/api/v1/people/{person['id']}/subject-access-requests",
+        json={"received_on": 0},
+        headers=auth(tokens["manager"]),
+    )
+    assert response.status == 422
+    assert "received_on" in await response.text()

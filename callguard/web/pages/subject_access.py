@@ -25,6 +25,43 @@ from callguard.web.pages.framework import PageContext, Pages
 
 pages = Pages()
 
+# What each audited action was, in words the person reading their bundle understands.
+AUDIT_WORDS = {
+    "person.create": "Added you to the register",
+    "person.import": "Added you to the register",
+    "person.read": "Read your record",
+    "person.export": "Prepared a copy of everything held on you",
+    "strategy.create": "Made contact arrangements",
+    "strategy.import": "Made contact arrangements",
+    "strategy.read": "Read your contact arrangements",
+    "strategy.revise": "Changed your contact arrangements",
+    "strategy.review.continue": "Reviewed your contact arrangements and kept them",
+    "strategy.review.revise": "Reviewed and changed your contact arrangements",
+    "strategy.end": "Ended your contact arrangements",
+    "strategy.lapse": "Your contact arrangements lapsed",
+    "strategy.notified": "Recorded when you were told in writing",
+    "strategy.share": "Shared your contact arrangements with another organisation",
+    "call.read": "Read the record of a call",
+    "call.alert.read": "Read the alert shown to staff during a call",
+    "call.warning": "Warned you during a call",
+    "call.end": "Ended a call",
+    "call.end.redirect_failed": "Ended a call",
+    "call_log.read": "Read the call log",
+    "call_log.csv": "Downloaded the call log",
+    "call_log.breaches": "Read the list of refused calls",
+    "file_note.create": "Started a file note",
+    "file_note.read": "Read a file note",
+    "file_note.list": "Read the list of file notes",
+    "file_note.update": "Wrote a file note",
+    "file_note.complete": "Completed a file note",
+    "file_note.addendum": "Added to a file note",
+    "file_note.sign_off": "Signed off a file note",
+    "legal_hold.place": "Kept records beyond their usual time (a legal hold)",
+    "legal_hold.lift": "Lifted a legal hold",
+    "subject_access.log": "Logged your request for this information",
+    "subject_access.complete": "Recorded that your request was answered",
+}
+
 
 def status_of(request: SubjectAccessRequest, today: date) -> tuple[str, str]:
     """The request's state in words, and the GOV.UK tag colour for it."""
@@ -51,6 +88,11 @@ def _errors(problems: list[tuple[str, str]]) -> FormErrors:
 
 def _invalid_words(invalid: Invalid) -> list[tuple[str, str]]:
     return [(f, messages.words_for_reason(f, r)) for f, r in invalid.problems]
+
+
+def audit_words(action: str) -> str:
+    """``strategy.revise`` in words; an action not listed, its name made readable."""
+    return AUDIT_WORDS.get(action) or action.replace(".", " ").replace("_", " ").capitalize()
 
 
 @pages.get("/subject-access", name="subject-access", role=Role.manager)
@@ -183,5 +225,6 @@ async def bundle(context: PageContext) -> web.StreamResponse:
             "iso_day": iso_day,
             "iso_when": iso_when,
             "words": lambda code: str(code).replace("_", " ").capitalize() if code else "",
+            "audit_words": audit_words,
         },
     )
