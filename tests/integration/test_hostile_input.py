@@ -247,7 +247,9 @@ def test_the_api_honours_its_openapi_document(target: Target, tmp_path: Path, ro
         "--exclude-checks",
         "positive_data_acceptance",
         "--phases",
-        "examples,coverage,fuzzing",
+        # Staff are refused most operations (403): the coverage phase's every-boundary
+        # requests add little there, so staff's run is examples and fuzzing only.
+        "examples,coverage,fuzzing" if role == "chief_executive" else "examples,fuzzing",
         "--report",
         "ndjson",
         "--report-ndjson-path",
