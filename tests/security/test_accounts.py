@@ -308,3 +308,26 @@ def test_a_long_uncommon_password_passes_and_the_list_ships_in_the_wheel() -> No
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     shipped = cast(list[str], config["tool"]["setuptools"]["package-data"]["callguard"])
     assert any(fnmatch("data/common-passwords.txt", pattern) for pattern in shipped)
+
+
+async def test_the_only_admin_who_can_sign_in_cannot_be_demoted_or_disabled(
+    pages: Client,
+) -> None:
+    await _signed_in(pages, ADMIN)
+    csrf = await page_csrf(pages, f"/admin/users/{ADMIN}")
+    demote = await pages.post(
+        f"/admin/users/{ADMIN}", data={"csrf_token": csrf, "role": "staff", "line_manager": ""}
+    )
+    assert demote.status == 422
+    assert "the only admin who can sign in: make another admin first" in await demote.text()
+    accounts, now = services(pages).accounts, services(pages).clock.now()
+    await accounts.create_user("second.admin", Role.admin, NEW_PASSWORD, now)
+    with pytest.raises(AccountProblem, match="cannot disable your own account"):
+        await accounts.set_disabled(ADMIN, True, now, by=_admin())
+    await accounts.set_disabled("second.admin", True, now, by=_admin())
+    with pytest.raises(AccountProblem, match="only admin who can sign in"):
+        await accounts.set_disabled(ADMIN, True, now)
+    await accounts.set_disabled("second.admin", False, now, by=_admin())
+    await accounts.set_disabled(ADMIN, True, now)
+    user = await services(pages).users.get_user(ADMIN)
+    assert user is not None and user.disabled
