@@ -29,6 +29,7 @@ from bench.common import (
     person_phone,
     unknown_phone,
 )
+from bench.people import template_of
 from bench.processes import ENTRY_POINT, Child, cpu_s
 from callguard import urls
 
@@ -57,13 +58,26 @@ def voice_params(call_sid: str, caller: str) -> list[tuple[str, str]]:
 @dataclass
 class Pools:
     """Files of signed webhooks, one per line ("signature<TAB>body"); no CallSid repeats
-    within a run. ``restricted_share`` of the calls come from the N registered people."""
+    within a run. ``restricted_share`` of the calls come from the N registered people; of
+    those, ``refused_share`` from people whose calls are refused whatever the time and count
+    (the rest from the others, refused only once a quota is full), or, if None, from anyone.
+    """
 
     workdir: Path
     n: int
     restricted_share: float
+    refused_share: float | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(20261127))
     issued: int = 0
+
+    def registered_caller(self) -> int:
+        if self.refused_share is None:
+            return self.rng.randrange(self.n)
+        refused = self.rng.random() < self.refused_share
+        while True:
+            i = self.rng.randrange(self.n)
+            if template_of(i).refused == refused:
+                return i
 
     def write(self, count: int) -> Path:
         validator = RequestValidator(AUTH_TOKEN)
@@ -74,7 +88,7 @@ class Pools:
                 self.issued += 1
                 call_sid = f"CA{run:04x}{self.issued:028x}"
                 if self.rng.random() < self.restricted_share:
-                    caller = person_phone(self.rng.randrange(self.n))
+                    caller = person_phone(self.registered_caller())
                 else:
                     caller = unknown_phone(self.rng)
                 params = voice_params(call_sid, caller)

@@ -80,7 +80,7 @@ async def check_stored(redis: Redis, w: Written, *, shared_audit: bool = True) -
 async def verify_layout(redis: Redis, people: Sequence[int], created: datetime) -> None:
     """Store ``people`` through ``RegisterStore`` (the code the API uses), then check that
     the bulk commands would write exactly the same keys and values."""
-    store = RegisterStore(redis)
+    store = RegisterStore(redis, KEYS)
     expected_keys: set[str] = set()
     for i in people:
         w = written(i, template_of(i), created)
@@ -129,7 +129,7 @@ async def load_people(redis_url: str, socket_path: Path, n: int) -> Loaded:
 
 async def smoke_test(redis: Redis, n: int) -> None:
     """The inbound path's own lookup finds loaded people and no one else."""
-    calls = CallStore(redis)
+    calls = CallStore(redis, KEYS)
     for i in {0, n // 2, n - 1}:
         match, _usage = await calls.lookup(person_phone(i))
         assert match is not None and match.entries[0].strategy_id == strategy_id(i), i

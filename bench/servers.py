@@ -223,6 +223,7 @@ def baseline_app(kind: str, redis_url: str, twilio_base: str) -> web.Application
 
 
 def run(role: str, ready: Path, redis_url: str, twilio_base: str, data_dir: str) -> None:
+    app: web.Application | Awaitable[web.Application]
     if role == "callguard":
         app = callguard_app(redis_url, twilio_base, Path(data_dir))
     elif role == "standin":

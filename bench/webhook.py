@@ -108,7 +108,7 @@ def bench_size(
             "  loaded in %.0f s; Redis bytes per strategy: %.0f, by key %s",
             *(loaded.load_s, loaded.bytes_per_strategy, loaded.bytes_by_key),
         )
-        pools = load.Pools(workdir, n, args.restricted_share)
+        pools = load.Pools(workdir, n, args.restricted_share, args.refused_share)
         driver = load.Driver(args.loadgen, args.seconds, args.warmup, args.concurrency, pools)
         server_args = ["--redis-url", redis_server.url, "--twilio-base", standin.url]
         server_args += ["--data-dir", str(workdir / f"service-{n}")]
@@ -161,6 +161,8 @@ def bench_size(
         "rounds": args.rounds,
         "concurrency": args.concurrency,
         "loadgen": args.loadgen,
+        "restricted_share": args.restricted_share,
+        "refused_share": args.refused_share,
     }
 
 
@@ -192,7 +194,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0, help="before each timed run")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=1, help="repeat all four; take medians")
-    parser.add_argument("--restricted-share", type=float, default=0.10)
+    parser.add_argument(
+        "--restricted-share", type=float, default=0.10, help="calls from registered people"
+    )
+    parser.add_argument(
+        "--refused-share",
+        type=float,
+        default=None,
+        help="of those, calls from people always refused (default: people drawn evenly)",
+    )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "aiohttp"), default="auto")
     parser.add_argument("--profile", metavar="DIR", help="also profile the service (py-spy)")
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")

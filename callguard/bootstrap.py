@@ -5,7 +5,8 @@ command (``services_for``), the tests and the benchmark. It makes one Redis clie
 ``Keys`` for the office's prefix, one of each store, and the services on top of them; the
 app factory (``callguard.web.app.init_app``) takes the finished ``Services``. Only this
 module imports ``webhooks`` (the phone system's edge), an import contract that
-``scripts/test`` checks (``.importlinter``).
+``scripts/test`` checks (``[tool.importlinter]`` in pyproject.toml;
+``tests/unit/test_layers.py`` shows it fails on a violation).
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from callguard.clock import Clock, SystemClock
 from callguard.demo_phone import DemoPhoneSystem
 from callguard.domain.duties import JOB_TIMINGS
 from callguard.domain.roles import Role
-from callguard.policy import Policy, load_policy
+from callguard.policy import Policy, letters_folder, load_policy
 from callguard.services.accounts import Accounts
+from callguard.services.appeal_duties import AppealDuties
+from callguard.services.appeals import Appeals
 from callguard.services.background import Background
 from callguard.services.call_events import CallEvents
 from callguard.services.call_log import CallLog
@@ -33,15 +36,20 @@ from callguard.services.container import Services
 from callguard.services.controls import LiveControls
 from callguard.services.duties import DEFAULT_LEASE_MS, Duties, Job, Summary
 from callguard.services.followups import FollowUps
+from callguard.services.letters import Letters
 from callguard.services.notes import FileNotes, bank_holidays
+from callguard.services.notice_reminders import NoticeReminders
 from callguard.services.notify import Mailer, Notifier, SmtpMailer
+from callguard.services.read_audit import ReadAudit
 from callguard.services.register import Register
 from callguard.services.reminders import NoticeEmails, Outbox, Recipients
 from callguard.services.reports import OversightReports
 from callguard.services.retention import LegalHolds, Retention
 from callguard.services.reviews import ReviewDuties
 from callguard.services.screening import BUDGET_TIMEOUTS, Screening
+from callguard.services.subject_access import StoredAppeals, SubjectAccess, SubjectAccessDuties
 from callguard.settings import Settings
+from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
 from callguard.store.file_notes import NoteStore
@@ -54,6 +62,7 @@ from callguard.store.reports import ReportStore
 from callguard.store.retention import HoldStore, RetentionStore
 from callguard.store.sessions import LoginThrottle, SessionStore
 from callguard.store.spool import Spool
+from callguard.store.subject_access import SubjectAccessStore
 from callguard.store.users import UserStore
 from callguard.store.welfare import WelfareStore
 from callguard.telephony import Telephony, TwilioTelephony
@@ -86,6 +95,8 @@ class Stores:
     leases: Leases
     sessions: SessionStore
     login_throttle: LoginThrottle
+    appeals: AppealStore
+    subject_access: SubjectAccessStore
 
 
 def build_stores(redis: Redis, keys: Keys, *, login_max_failures: int = 5) -> Stores:
@@ -105,6 +116,8 @@ def build_stores(redis: Redis, keys: Keys, *, login_max_failures: int = 5) -> St
         leases=Leases(redis, keys),
         sessions=SessionStore(redis, keys),
         login_throttle=LoginThrottle(redis, keys, login_max_failures),
+        appeals=AppealStore(redis, keys),
+        subject_access=SubjectAccessStore(redis, keys),
     )
 
 
@@ -129,12 +142,27 @@ async def stores_for(settings: Settings, *, timeout_s: float = 60.0) -> AsyncIte
 @asynccontextmanager
 async def duties_for(settings: Settings, policy: Policy) -> AsyncIterator[Duties]:
     """The scheduled duties alone (``callguard worker``): Redis, and SMTP if configured;
-    no Twilio settings needed."""
+    no Twilio settings needed (without them, recordings to delete wait in their queue)."""
     async with stores_for(settings, timeout_s=_client_timeout_s(settings)) as stores:
         mailer = SmtpMailer(settings) if settings.smtp_host else None
-        yield build_duties(
-            stores, policy, settings.tz, emails=notice_emails(stores, mailer, settings.public_url)
-        )
+        telephony = None
+        if settings.twilio_account_sid and settings.twilio_auth_token:
+            telephony = TwilioTelephony(
+                settings.twilio_account_sid,
+                settings.twilio_auth_token.get_secret_value(),
+                settings.twilio_api_base,
+            )
+        try:
+            yield build_duties(
+                stores,
+                policy,
+                settings.tz,
+                emails=notice_emails(stores, mailer, settings.public_url),
+                telephony=telephony,
+            )
+        finally:
+            if telephony is not None:
+                await telephony.close()
 
 
 def notice_emails(
@@ -155,6 +183,7 @@ def build_duties(
     emails: NoticeEmails | None = None,
     lease_ms: int = DEFAULT_LEASE_MS,
     triage_role: Role = Role.manager,
+    telephony: Telephony | None = None,
 ) -> Duties:
     """Every scheduled duty on the given stores. ``outbox`` is replaceable for tests that
     stop a replica midway through sending; ``emails`` sends its notices by e-mail too."""
@@ -162,14 +191,31 @@ def build_duties(
     recipients = Recipients(stores.users)
     reviews = ReviewDuties(stores.register, stores.reports, outbox, recipients, policy, tz)
     followups = FollowUps(stores.notes, stores.calls, outbox, recipients, policy, tz, triage_role)
-    retention = Retention(stores.retention, stores.calls, stores.notes, stores.register, policy, tz)
-    reports = OversightReports(stores.reports, stores.register, stores.calls, tz)
+    retention = Retention(
+        stores.retention,
+        stores.calls,
+        stores.notes,
+        stores.register,
+        policy,
+        tz,
+        telephony=telephony,
+    )
+    reports = OversightReports(
+        stores.reports, stores.register, stores.calls, tz, appeals=stores.appeals
+    )
+    appeals = AppealDuties(stores.appeals, outbox, recipients, policy, tz)
     work: dict[str, Callable[[datetime], Awaitable[Summary]]] = {
         "reviews": reviews.run,
         "file_notes": followups.file_notes,
         "messages": followups.messages,
         "retention": retention.run,
         "oversight_report": reports.keep_previous_quarter,
+        "notice_reminders": NoticeReminders(
+            stores.register, outbox, policy, tz, bank_holidays()
+        ).run,
+        "appeals": appeals.run,
+        "subject_access": SubjectAccessDuties(stores.subject_access, outbox, recipients, tz).run,
+        "recordings": retention.delete_recordings,
     }
     jobs = [Job(name, timing.period, work[name]) for name, timing in JOB_TIMINGS.items()]
     return Duties(
@@ -208,6 +254,12 @@ def build_services(
     policy = policy or load_policy(settings.policy_path())
     clock = clock or SystemClock()
     tz = settings.tz
+    # The inbound path's own client: Screening bounds each call's commands by its budget,
+    # so this one has no per-command timeout of its own (a task and a timer less for each
+    # command; docs/performance.md). Previews, replays and everything else use ``redis``.
+    inbound_redis = redis or connect(
+        settings.redis_url, timeout_s=settings.redis_timeout_ms / 1000, per_command_timeout=False
+    )
     redis = redis or connect(settings.redis_url, timeout_s=_client_timeout_s(settings))
     stores = build_stores(
         redis, Keys(settings.redis_key_prefix), login_max_failures=settings.login_max_failures
@@ -221,7 +273,8 @@ def build_services(
     callbacks = Callbacks(settings.public_url)
     background = Background()
     mailer = SmtpMailer(settings) if settings.smtp_host else None
-    notes = FileNotes(stores.notes, stores.calls, stores.users, policy, tz, bank_holidays())
+    holidays = bank_holidays()
+    notes = FileNotes(stores.notes, stores.calls, stores.users, policy, tz, holidays)
     notifier = Notifier(
         stores.notifications,
         stores.welfare,
@@ -233,19 +286,27 @@ def build_services(
         settings.public_url,
     )
     budget_s = settings.redis_timeout_ms / 1000 * BUDGET_TIMEOUTS
+    register = Register(stores.register, policy, tz)
+    reads = ReadAudit(stores.subject_access)
     return Services(
         settings=settings,
         policy=policy,
         clock=clock,
         keys=stores.keys,
         redis=redis,
-        register=Register(stores.register, policy, tz),
+        register=register,
         users=stores.users,
         calls=stores.calls,
-        call_log=CallLog(stores.calls, clock),
+        call_log=CallLog(stores.calls, clock, reads),
         spool=spool,
         screening=Screening(
-            stores.calls, spool, policy, tz, settings.default_route, budget_s=budget_s
+            stores.calls,
+            spool,
+            policy,
+            tz,
+            settings.default_route,
+            budget_s=budget_s,
+            inbound=CallStore(inbound_redis, stores.keys),
         ),
         call_events=CallEvents(stores.calls, spool, telephony, callbacks),
         telephony=telephony,
@@ -265,11 +326,34 @@ def build_services(
             policy=policy,
         ),
         duties=build_duties(
-            stores, policy, tz, emails=notice_emails(stores, mailer, settings.public_url)
+            stores,
+            policy,
+            tz,
+            emails=notice_emails(stores, mailer, settings.public_url),
+            telephony=telephony,
         ),
         sessions=stores.sessions,
         login_throttle=stores.login_throttle,
+        inbound_redis=inbound_redis,
         accounts=build_accounts(stores),
+        appeals=Appeals(stores.appeals, register, stores.users, policy, tz, holidays),
+        letters=Letters(
+            stores.register,
+            stores.appeals,
+            stores.users,
+            policy,
+            tz,
+            letters_folder(settings.policy_path(), policy),
+        ),
+        subject_access=SubjectAccess(
+            stores.subject_access,
+            stores.register,
+            stores.calls,
+            stores.notes,
+            tz,
+            appeals=StoredAppeals(stores.appeals),
+        ),
+        read_audit=reads,
     )
 
 
@@ -292,6 +376,7 @@ async def build_app(
     clock: Clock | None = None,
     telephony: Telephony | None = None,
     demo: bool = False,
+    wind_down_on_stop: bool = False,
 ) -> web.Application:
     """The web service (API, pages, webhooks) on services built from ``settings``: what
     ``serve`` and ``demo`` run (``web.run_app`` awaits it), and the tests and bench too."""
@@ -303,4 +388,4 @@ async def build_app(
     installers: list[Installer] = [install_twilio_edge]
     if demo:
         installers.append(DemoPhoneSystem().install)
-    return init_app(services, installers=installers)
+    return init_app(services, installers=installers, wind_down_on_stop=wind_down_on_stop)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from callguard.domain.appeals import AppealIn
 from callguard.domain.dates import add_months
 from callguard.domain.models import PersonIn, StrategyIn
 from callguard.domain.roles import Role
@@ -47,6 +48,8 @@ class DemoPerson:
     adjustments: tuple[dict[str, str], ...] = ()
     reason: str = "Repeated abusive calls after the complaint was finalised (§5.3, §6.3)"
     override: dict[str, str] | None = None
+    # False: the person has not yet been told in writing, so the strategy awaits notice (§3.6).
+    notified: bool = True
 
 
 DEMO_PEOPLE = (
@@ -122,6 +125,27 @@ DEMO_PEOPLE = (
             {"kind": "needs_phone_contact", "detail": "Cannot read or write letters"},
         ),
     ),
+    DemoPerson(
+        "Ida Waiting",
+        "07700 900109",
+        [{"kind": "phone_blocked"}],
+        adjustments=({"kind": "needs_interpreter", "detail": "Polish"},),
+        reason="Threatening calls to two members of staff (§6.3); letter being translated",
+        notified=False,
+    ),
+    DemoPerson(
+        "Jon Largeprint",
+        "07700 900110",
+        [
+            {
+                "kind": "written_only",
+                "email": "complaints@opcc.example",
+                "postal_address": "OPCC, County Hall, Preston PR1 0LD",
+            },
+        ],
+        adjustments=({"kind": "large_print", "detail": "Letters in 16 point or larger"},),
+        reason="Calls excessively long and repetitive; written contact agreed (§5.4)",
+    ),
 )
 
 
@@ -155,14 +179,31 @@ async def load_demo_data(services: Services, now: datetime) -> bool:
                 "matter_ref": f"CMP-2026-{140 + index:04d}",
                 "reason": demo.reason,
                 "restrictions": demo.restrictions,
-                "notified_on": (today - timedelta(days=7)).isoformat(),
+                "notified_on": (today - timedelta(days=7)).isoformat() if demo.notified else None,
                 "review_due": add_months(today, 2).isoformat(),
                 "adjustment_override": demo.override,
             }
         )
         actor = ceo if any(r["kind"] == "no_response" for r in demo.restrictions) else manager
         await services.register.create_strategy(body, actor, now + timedelta(seconds=index))
+    await _demo_appeal(services, now, ceo)
     return True
+
+
+async def _demo_appeal(services: Services, now: datetime, decider: Actor) -> None:
+    """One appeal awaiting a decision: Alex Window asks for the call times to be looked at
+    again; the chief executive, not involved in the strategy, is to decide."""
+    strategies, _ = await services.register.store.list_strategies(0, 1)
+    if not strategies:
+        return
+    today = now.astimezone(services.tz).date()
+    body = AppealIn(
+        received_on=max(today - timedelta(days=2), strategies[0].starts_on),
+        grounds="One call a week on Tuesday mornings is not enough while my complaint is open.",
+        decider=decider.name,
+    )
+    manager = Actor(name="morgan", role=Role.manager)
+    await services.appeals.record(strategies[0].id, body, manager, now + timedelta(minutes=1))
 
 
 async def demo_tokens(services: Services) -> dict[str, str]:

@@ -26,12 +26,13 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from callguard.domain.audit import AuditEntry
-from callguard.domain.models import Person, PersonIn, Strategy, StrategyIn, StrategyStatus
+from callguard.domain.models import Person, PersonIn, Strategy, StrategyIn
 from callguard.domain.rules import (
     kinds_role_cannot_create,
     notified_on_problems,
     restriction_problems,
     review_due_problems,
+    status_at_creation,
 )
 from callguard.domain.users import Actor
 from callguard.policy import Policy
@@ -186,16 +187,19 @@ class Importer:
             )
         problems = [
             *review_due_problems(body.review_due, self.today, self.today, self.policy),
-            *restriction_problems(body.restrictions, person, body.adjustment_override),
+            *restriction_problems(body.restrictions, person, body.adjustment_override, self.policy),
             *notified_on_problems(body.notified_on, self.today),
         ]
         reasons.extend(f"{f}: {r}" for f, r in problems)
+        # §3.6: a row without notified_on awaits notice (an import is never interim).
+        status, applied, _ = status_at_creation(body.notified_on, interim=False)
         return Strategy(
             **body.model_dump(exclude={"restrictions"}),
             restrictions=body.restrictions,
             id=new_id("str"),
             starts_on=self.today,
-            status=StrategyStatus.active,
+            status=status,
+            applied_version=applied,
             version=1,
             created_at=self.now,
             created_by=self.actor.name,

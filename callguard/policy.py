@@ -13,25 +13,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from callguard.domain.caller_match import REFUSAL_PRECEDENCE
+from callguard.domain.models import RESTRICTION_KINDS, AdjustmentKind
 from callguard.domain.roles import Role
 
-RESTRICTION_KINDS = (
-    "call_windows",
-    "spoc",
-    "recorded",
-    "written_only",
-    "advocate_only",
-    "phone_blocked",
-    "no_response",
-)
-REFUSAL_RULES = (
-    "call_windows.outside",
-    "call_windows.quota",
-    "written_only",
-    "advocate_only",
-    "phone_blocked",
-    "no_response",
-)
+# Every rule that refuses a call needs the words a caller hears for it.
+REFUSAL_RULES: tuple[str, ...] = REFUSAL_PRECEDENCE
+ADJUSTMENT_KINDS = tuple(kind.value for kind in AdjustmentKind)
 REQUIRED_REASONS = (
     "verbal_abuse",
     "discriminatory_remarks",
@@ -127,6 +115,101 @@ class Reason(_Strict):
     end_immediately: bool = False
 
 
+_UNTOLD_NO_RESPONSE = (
+    "{office} will not respond further on your matter. Any message you leave will still be "
+    "read and placed on file, and any new matter will be dealt with."
+)
+
+
+class NoticeRules(_Strict):
+    """§3.6: a strategy applies once the person is told in writing, bar interim measures."""
+
+    # Restriction kinds the chief executive may apply at once, before the letter is sent.
+    interim_kinds: list[str] = Field(default_factory=lambda: ["phone_blocked", "no_response"])
+    # Remind the strategy's owner of a strategy awaiting notice longer than this.
+    remind_after_working_days: int = Field(default=5, ge=1, le=60)
+    letter_follows: str = Field(default="A letter explaining this will follow.", min_length=1)
+    # What a refused caller hears first when they have not been told in writing of the
+    # version applied (by rule; a rule not named here uses [refusals]).
+    untold_refusals: dict[str, str] = Field(
+        default_factory=lambda: {"no_response": _UNTOLD_NO_RESPONSE}
+    )
+    untold_recording: str = Field(default="This call will be recorded.", min_length=1)
+
+    @field_validator("interim_kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        unknown = [k for k in kinds if k not in RESTRICTION_KINDS]
+        if unknown:
+            raise ValueError(f"unknown restriction kind {', '.join(unknown)}")
+        return kinds
+
+    @field_validator("untold_refusals")
+    @classmethod
+    def _known_rules(cls, texts: dict[str, str]) -> dict[str, str]:
+        unknown = [r for r in texts if r not in REFUSAL_RULES]
+        if unknown:
+            raise ValueError(f"unknown refusal rule {', '.join(unknown)}")
+        return texts
+
+
+class AdjustmentRules(_Strict):
+    """§2, §8.4: restriction kinds that conflict with a reasonable adjustment, each needing
+    a justified adjustment_override."""
+
+    conflicts: dict[str, list[str]] = Field(
+        default_factory=lambda: {"needs_phone_contact": ["written_only"]}
+    )
+
+    @field_validator("conflicts")
+    @classmethod
+    def _known(cls, conflicts: dict[str, list[str]]) -> dict[str, list[str]]:
+        problems = [f"unknown adjustment kind {a}" for a in conflicts if a not in ADJUSTMENT_KINDS]
+        problems += [
+            f"{a}: unknown restriction kind {k}"
+            for a, kinds in conflicts.items()
+            for k in kinds
+            if k not in RESTRICTION_KINDS
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return conflicts
+
+
+class Letters(_Strict):
+    """The letter templates (in ``folder``, beside the policy file) and what they print."""
+
+    folder: str = "letters"
+    stylesheet: str = "letter.css"
+    strategy: str = "strategy.html"
+    revision: str = "revision.html"
+    no_response: str = "no_response.html"
+    appeal_outcome: str = "appeal_outcome.html"
+    easy_read: str = "easy_read.html"
+    signatory_titles: dict[str, str] = Field(
+        default_factory=lambda: {"manager": "Manager", "chief_executive": "Chief Executive"}
+    )
+    appeals_to: str = "the Chief Executive of the office"
+    office_address: str = ""
+    office_email: str = ""
+    office_phone: str = ""
+
+    @field_validator(
+        "folder", "stylesheet", "strategy", "revision", "no_response", "appeal_outcome", "easy_read"
+    )
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        # A name beside the policy file, never a path out of its folder.
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value) or value.startswith("."):
+            raise ValueError("must be a file or folder name (letters, digits, _ . -)")
+        return value
+
+
+class Appeals(_Strict):
+    decide_within_working_days: int = Field(default=20, ge=1, le=120)
+    reminder_days_before: list[int] = Field(default_factory=lambda: [5, 1, 0])
+
+
 class Policy(_Strict):
     office: Office
     reviews: Reviews
@@ -142,6 +225,10 @@ class Policy(_Strict):
     repeat_callers: RepeatCallers
     retention: Retention
     reasons: dict[str, Reason]
+    notice: NoticeRules = NoticeRules()
+    adjustments: AdjustmentRules = AdjustmentRules()
+    letters: Letters = Letters()
+    appeals: Appeals = Appeals()
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:
@@ -168,8 +255,11 @@ class Policy(_Strict):
             raise ValueError("; ".join(problems))
         return self
 
-    def refusal_text(self, rule: str) -> str:
-        return self.refusals[rule].replace("{office}", self.office.short_name)
+    def refusal_text(self, rule: str, *, told_in_writing: bool = True) -> str:
+        text = self.refusals[rule]
+        if not told_in_writing:
+            text = self.notice.untold_refusals.get(rule, text)
+        return text.replace("{office}", self.office.short_name)
 
     def role_to_create(self, kind: str) -> Role:
         return self.restriction_roles[kind]
@@ -192,10 +282,38 @@ def load_policy(path: Path) -> Policy:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(path, [f"not valid TOML: {exc}"]) from exc
     try:
-        return Policy.model_validate(raw)
+        policy = Policy.model_validate(raw)
     except ValidationError as exc:
         lines = []
         for item in exc.errors():
             where = ".".join(str(p) for p in item["loc"]) or "(top level)"
             lines.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
         raise PolicyError(path, lines) from exc
+    folder = letters_folder(path, policy)
+    missing = [
+        f"letters.{key}: no file {name} in {folder}"
+        for key, name in policy.letters.model_dump(include=set(LETTER_FILES)).items()
+        if not (folder / name).is_file()
+    ]
+    if missing:
+        raise PolicyError(path, missing)
+    return policy
+
+
+# The letters' templates when the policy file's folder has none (an older policy file).
+BUILT_IN_LETTERS = Path(__file__).resolve().parent / "policies" / "letters"
+LETTER_FILES = (
+    "stylesheet",
+    "strategy",
+    "revision",
+    "no_response",
+    "appeal_outcome",
+    "easy_read",
+)
+
+
+def letters_folder(policy_path: Path, policy: Policy) -> Path:
+    """Where the policy's letter templates are: ``[letters] folder`` beside the policy file,
+    else CallGuard's own."""
+    folder = policy_path.parent / policy.letters.folder
+    return folder if folder.is_dir() else BUILT_IN_LETTERS

@@ -17,6 +17,7 @@ from typing import Protocol
 from urllib.parse import quote_plus, urlencode
 
 import aiohttp
+from twilio.base.exceptions import TwilioRestException
 from twilio.base.version import Version
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
@@ -55,6 +56,9 @@ class Telephony(Protocol):
         """Take a live call out of what it is doing and run the TwiML at ``url``."""
 
     async def close(self) -> None: ...
+
+    async def delete_recording(self, recording_sid: str) -> None:
+        """Delete a recording held by the phone system (its call record was deleted)."""
 
 
 class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -166,6 +170,7 @@ class TwilioTelephony:
         # blocked): import them now, at start-up, not in the middle of a call.
         self.client.conferences("CF").participants("CA")
         self.client.calls("CA")
+        self.client.recordings("RE")
 
     async def dial_into_conference(
         self,
@@ -221,3 +226,12 @@ class TwilioTelephony:
 
     async def close(self) -> None:
         await self.http.close()
+
+    async def delete_recording(self, recording_sid: str) -> None:
+        """``DELETE /2010-04-01/Accounts/{sid}/Recordings/{recording_sid}.json``; a recording
+        already gone (404) counts as deleted, any other failure raises."""
+        try:
+            await self.client.recordings(recording_sid).delete_async()
+        except TwilioRestException as error:
+            if error.status != 404:
+                raise

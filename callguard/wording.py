@@ -74,3 +74,24 @@ def iso_week(code: str) -> str:
     except ValueError:
         return code
     return "Week beginning " + long_date(monday)
+
+
+def clock_time(hhmm: str) -> str:
+    """A local ``HH:MM`` as people say it: ``09:00`` is ``9am``, ``24:00`` is ``midnight``."""
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    return time_of_day(datetime(2000, 1, 1, hours % 24, minutes))
+
+
+def date_filters(tz: tzinfo) -> dict[str, object]:
+    """The date filters of everything rendered from a template (pages and letters)."""
+
+    def when(value: datetime | None) -> str:
+        return date_and_time(value, tz)
+
+    def time_(value: datetime | None) -> str:
+        return time_of_day(value, tz)
+
+    def day(value: date | datetime | None) -> str:
+        return long_date(value, tz)
+
+    return {"when": when, "time": time_, "day": day, "plural": plural, "clock": clock_time}

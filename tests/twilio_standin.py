@@ -32,6 +32,8 @@ class TwilioStandIn:
     arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     # Set a status to make every request fail with it (fault tests).
     fail_with: int | None = None
+    # Set an event to hold every answer until it is set (a request kept in flight).
+    hold: asyncio.Event | None = None
 
     @property
     def base_url(self) -> str:
@@ -68,11 +70,13 @@ class TwilioStandIn:
         async with self.arrived:
             self.requests.append(recorded)
             self.arrived.notify_all()
+        if self.hold is not None:
+            await self.hold.wait()
         if self.fail_with is not None:
             return web.json_response(
                 {"message": "stand-in failure", "status": self.fail_with}, status=self.fail_with
             )
-        return web.json_response(
-            twilio_like_answer(request.path, recorded.form),
-            status=twilio_like_status(request.method, request.path),
-        )
+        status = twilio_like_status(request.method, request.path)
+        if status == 204:  # DELETE (a recording): no body
+            return web.Response(status=204)
+        return web.json_response(twilio_like_answer(request.path, recorded.form), status=status)

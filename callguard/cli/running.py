@@ -1,15 +1,18 @@
 """``callguard demo`` and ``callguard serve``: the web service, API and webhooks.
 
-On SIGINT or SIGTERM aiohttp stops taking new connections and gives the requests in flight
-up to ``SHUTDOWN_TIMEOUT_S`` to finish; then Redis and the Twilio client are closed and an
-embedded Redis is stopped. What the fail-open spool still holds stays on disk (fsync'd)
-and is replayed at the next start.
+On SIGINT or SIGTERM the service stops taking new connections and then, in order: gives
+the requests in flight up to ``SHUTDOWN_TIMEOUT_S`` to finish; gives background work (the
+notices being sent) up to 5 s; replays the fail-open spool into Redis, retrying while Redis
+is away, for up to 5 s (both in ``callguard.services.background``); closes Redis and the Twilio
+client, stops an embedded Redis, and exits 0. What the spool still holds then stays on disk
+(fsync'd) and is replayed at the next start.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from pathlib import Path
 
 from aiohttp import web
@@ -21,6 +24,8 @@ from callguard.settings import Settings, problems_for_serve
 from callguard.store.launcher import EmbeddedRedis, RedisLaunchError
 from callguard.web.appkeys import SERVICES
 
+log = logging.getLogger("callguard.serve")
+
 DEMO_ACCOUNT_SID = "AC" + "d" * 32
 DEMO_AUTH_TOKEN = "demo-auth-token-not-a-secret"  # noqa: S105 - the demo signs its own webhooks
 DEMO_OFFICE_NUMBER = "+441772000000"
@@ -29,15 +34,20 @@ SHUTDOWN_TIMEOUT_S = 10.0
 
 
 def demo_settings() -> Settings:
-    """Everything embedded: no configuration, no running services (CONTRACT §1)."""
+    """Everything embedded: no configuration, no running services (CONTRACT §1). The data
+    is kept in ``var/demo``, or in ``CALLGUARD_DATA_DIR`` when that is set."""
     base = load_settings()
     host, port = ("127.0.0.1", 8080) if isinstance(base, list) else (base.host, base.port)
     public = f"http://{host}:{port}"
+    # CALLGUARD_DATA_DIR, when it is set (and valid), through Settings like every setting.
+    chosen = None
+    if not isinstance(base, list) and "data_dir" in base.model_fields_set:
+        chosen = base.data_dir
     return Settings(
         host=host,
         port=port,
         redis_url=None,
-        data_dir=Path("var/demo"),
+        data_dir=chosen or Path("var/demo"),
         public_url=public,
         twilio_account_sid=DEMO_ACCOUNT_SID,
         twilio_auth_token=DEMO_AUTH_TOKEN,
@@ -61,7 +71,10 @@ def run_service(settings: Settings, policy: Policy, *, demo: bool) -> int:
             return problem([found])
 
         async def app() -> web.Application:
-            application = await build_app(settings, policy=policy, demo=demo)
+            application = await build_app(
+                settings, policy=policy, demo=demo, wind_down_on_stop=True
+            )
+            application.on_shutdown.append(_announce_stopping)
             if demo:
                 application.on_startup.append(_announce_demo)
             return application
@@ -81,6 +94,11 @@ def run_service(settings: Settings, policy: Policy, *, demo: bool) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+async def _announce_stopping(_app: web.Application) -> None:
+    # After the listener is closed, while the requests in flight finish.
+    log.info("stopping: finishing requests in flight (up to %.0f s)", SHUTDOWN_TIMEOUT_S)
 
 
 async def _announce_demo(app: web.Application) -> None:
@@ -110,7 +128,8 @@ async def _announce_demo(app: web.Application) -> None:
         role = user.role.value if user else "?"
         print(f"  {name:8} {role:16} {token}", flush=True)
     print(
-        "Try: callguard simulate-call --from '07700 900106'   (Ctrl-C stops everything)",
+        "Try: callguard simulate-call --from '07700 900106' --message 'Please call me back'"
+        "   (Ctrl-C stops everything)",
         flush=True,
     )
 

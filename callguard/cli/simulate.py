@@ -4,43 +4,14 @@ would send it (signed), and what the caller hears, in plain words."""
 from __future__ import annotations
 
 import argparse
-import secrets
-import urllib.error
-import urllib.request
-from urllib.parse import urlencode
+import asyncio
 from xml.etree import ElementTree
 
+import aiohttp
+
+from callguard.caller_leg import WebhookRefused, Webhooks, place_call
 from callguard.cli.common import load_settings, problem
 from callguard.cli.running import DEMO_ACCOUNT_SID, DEMO_OFFICE_NUMBER, demo_settings
-from callguard.settings import Settings
-
-
-def _sign(url: str, params: list[tuple[str, str]], auth_token: str) -> str:
-    from multidict import MultiDict
-    from twilio.request_validator import RequestValidator
-
-    return str(RequestValidator(auth_token).compute_signature(url, MultiDict(params)))
-
-
-def _post(
-    settings: Settings, path: str, params: list[tuple[str, str]]
-) -> tuple[str, dict[str, str]]:
-    assert settings.public_url and settings.twilio_auth_token
-    signature = _sign(
-        settings.public_url + path, params, settings.twilio_auth_token.get_secret_value()
-    )
-    target = f"http://{settings.host}:{settings.port}{path}"
-    request = urllib.request.Request(
-        target,
-        data=urlencode(params).encode(),
-        method="POST",
-        headers={
-            "X-Twilio-Signature": signature,
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return response.read().decode(), dict(response.headers)
 
 
 def describe_twiml(twiml: str) -> list[str]:
@@ -69,38 +40,40 @@ def cmd_simulate_call(args: argparse.Namespace) -> int:
     if isinstance(loaded, list):
         return problem(loaded)
     settings = loaded if loaded.public_url and loaded.twilio_auth_token else demo_settings()
-    call_sid = "CA" + secrets.token_hex(16)
+    assert settings.public_url and settings.twilio_auth_token
     to = args.to or DEMO_OFFICE_NUMBER
-    params = [
-        ("AccountSid", settings.twilio_account_sid or DEMO_ACCOUNT_SID),
-        ("CallSid", call_sid),
-        ("CallStatus", "ringing"),
-        ("Direction", "inbound"),
-        ("From", args.caller),
-        ("To", to),
-        ("Caller", args.caller),
-        ("Called", to),
-    ]
-    try:
-        twiml, headers = _post(settings, "/webhooks/twilio/voice", params)
-    except (urllib.error.URLError, OSError) as error:
-        return problem([f"cannot reach CallGuard at {settings.host}:{settings.port}: {error}"])
-    outcome = headers.get("X-CallGuard-Outcome", "?")
-    rule = headers.get("X-CallGuard-Rule", "?")
-    print(f"Call {call_sid} from {args.caller} to {to}")
-    print(
-        f"Decision: {outcome} (rule: {rule})"
-        + (" [degraded: failed open]" if headers.get("X-CallGuard-Degraded") == "1" else "")
+    hooks = Webhooks(
+        base=f"http://{settings.host}:{settings.port}",
+        public_url=settings.public_url,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        account_sid=settings.twilio_account_sid or DEMO_ACCOUNT_SID,
     )
-    if headers.get("X-CallGuard-Route"):
-        print(f"The call goes to: {headers['X-CallGuard-Route']}")
+    try:
+        result = asyncio.run(
+            place_call(hooks, caller=args.caller, to=to, digits=args.digits, message=args.message)
+        )
+    except (aiohttp.ClientError, OSError, TimeoutError, WebhookRefused) as error:
+        return problem([f"cannot reach CallGuard at {settings.host}:{settings.port}: {error}"])
+    print(f"Call {result.call_sid} from {args.caller} to {to}")
+    print(
+        f"Decision: {result.outcome} (rule: {result.rule})"
+        + (" [degraded: failed open]" if result.degraded else "")
+    )
+    if result.route:
+        print(f"The call goes to: {result.route}")
     print("The caller:")
-    print("\n".join(describe_twiml(twiml)))
-    if args.digits:
-        path = "/webhooks/twilio/gather?" + urlencode({"call_sid": call_sid})
-        twiml, _ = _post(settings, path, [("CallSid", call_sid), ("Digits", args.digits)])
+    print("\n".join(describe_twiml(result.twiml)))
+    if result.after_digits is not None:
         print(f"After pressing {args.digits}, the caller:")
-        print("\n".join(describe_twiml(twiml)))
+        print("\n".join(describe_twiml(result.after_digits)))
+    if result.connected:
+        print("The caller stays on the line until staff end the call or it is hung up.")
+    elif result.message_left:
+        print("The caller left a message, now waiting to be triaged; then hung up.")
+    else:
+        if args.message:
+            print("No message was left: the caller was not offered one.")
+        print("The caller hung up.")
     return 0
 
 
@@ -109,4 +82,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     simulate.add_argument("--from", dest="caller", required=True)
     simulate.add_argument("--to")
     simulate.add_argument("--digits", help="keys the caller presses when offered")
+    simulate.add_argument(
+        "--message", help="what a refused caller says when offered to leave a message"
+    )
     simulate.set_defaults(run=cmd_simulate_call)

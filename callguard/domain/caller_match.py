@@ -32,6 +32,10 @@ REFUSAL_PRECEDENCE: tuple[Rule, ...] = (
     "call_windows.quota",
     "call_windows.outside",
 )
+# The refusals a call_windows restriction gives (the caller is told when they may call next).
+WINDOW_REFUSALS: tuple[Rule, ...] = tuple(
+    rule for rule in REFUSAL_PRECEDENCE if rule.startswith("call_windows.")
+)
 
 
 class Frozen(BaseModel):
@@ -49,6 +53,10 @@ class ScreeningEntry(Frozen):
     # "person": the caller's number is the restricted person's own;
     # "advocate": the caller's number is an advocate's under that strategy's advocate_only.
     role: Literal["person", "advocate"]
+    # Whether the person was told in writing of the version applied (§3.6), and whether it
+    # is an interim measure applied before the letter (the caller is told one will follow).
+    told_in_writing: bool = False
+    interim: bool = False
 
 
 class CallerMatch(Frozen):
@@ -94,3 +102,9 @@ class Decision(Frozen):
     # needs_extra_time: slower speech, longer message.
     extra_time: bool = False
     quota_claims: tuple[QuotaClaim, ...] = ()
+    # The strategies whose restrictions refused the call: a breach of those only (§3.8).
+    refused_by: tuple[str, ...] = ()
+    # Whether every strategy behind the refusal (or the recording) was told to the person
+    # in writing, and whether one is an interim measure whose letter is still to follow.
+    told_in_writing: bool = True
+    letter_follows: bool = False

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from callguard.domain.caller_match import (
     REFUSAL_PRECEDENCE,
+    WINDOW_REFUSALS,
     CallerMatch,
     Decision,
     Outcome,
@@ -53,7 +54,6 @@ from callguard.domain.windows import (
     spoken_window,
 )
 
-_WINDOW_REFUSALS: tuple[Rule, ...] = ("call_windows.outside", "call_windows.quota")
 _NO_USAGE: Mapping[str, int] = {}
 
 
@@ -92,7 +92,7 @@ def _persons_call(
     tz: ZoneInfo,
     default_route: str,
 ) -> Decision:
-    refusals: list[Rule] = []
+    refusals: list[tuple[Rule, ScreeningEntry]] = []
     quota_claims: list[QuotaClaim] = []
     for entry in own:
         for restriction in entry.restrictions:
@@ -102,20 +102,32 @@ def _persons_call(
                 if isinstance(verdict, QuotaClaim):
                     quota_claims.append(verdict)
                 else:
-                    refusals.append(verdict)
+                    refusals.append((verdict, entry))
             elif isinstance(restriction, WrittenOnly):
-                refusals.append("written_only")  # §3.9 "email or post only"
+                refusals.append(("written_only", entry))  # §3.9 "email or post only"
             elif isinstance(restriction, AdvocateOnly):
-                refusals.append("advocate_only")  # §3.9 "use an advocate for any contact"
+                refusals.append(("advocate_only", entry))  # §3.9 "use an advocate"
             elif isinstance(restriction, PhoneBlocked):
-                refusals.append("phone_blocked")  # §3.9 "blocking ... other channels"
+                refusals.append(("phone_blocked", entry))  # §3.9 "blocking ... other channels"
             elif isinstance(restriction, NoResponse):
-                refusals.append("no_response")  # §8.6: told in writing there is no response
+                refusals.append(("no_response", entry))  # §8.6: told in writing, no response
             # spoc and recorded do not refuse; they shape a call that connects (below).
+    letter_follows = any(e.interim and not e.told_in_writing for e in own)
 
     if refusals:
-        winner = min(refusals, key=REFUSAL_PRECEDENCE.index)
-        return _refusal(match, winner, own, usage, now, tz)
+        winner = min((rule for rule, _ in refusals), key=REFUSAL_PRECEDENCE.index)
+        # §3.6: "as you have been told in writing" only when every strategy refusing on the
+        # winning rule was told of the version applied.
+        told = all(e.told_in_writing for rule, e in refusals if rule == winner)
+        refused_by = tuple(dict.fromkeys(e.strategy_id for _, e in refusals))
+        decision = _refusal(match, winner, own, usage, now, tz)
+        return decision.model_copy(
+            update={
+                "refused_by": refused_by,
+                "told_in_writing": told,
+                "letter_follows": letter_follows,
+            }
+        )
 
     spoc = _first(Spoc, own)  # §3.9 "communicate only with a single point of contact"
     caps_minutes = [
@@ -123,7 +135,7 @@ def _persons_call(
         for restriction in _all(CallWindows, own)
         if restriction.max_minutes is not None
     ]
-    return _connected(
+    connected = _connected(
         match,
         outcome="divert_spoc" if spoc is not None else "connect",
         rule="spoc" if spoc is not None else "none",
@@ -133,6 +145,13 @@ def _persons_call(
         max_minutes=min(caps_minutes, default=None),
         quota_claims=tuple(quota_claims),
     )
+    # The recording notice says "as you have been told in writing" only when it is true.
+    told = all(
+        e.told_in_writing for e in own if any(isinstance(r, Recorded) for r in e.restrictions)
+    )
+    if told and not letter_follows:
+        return connected
+    return connected.model_copy(update={"told_in_writing": told, "letter_follows": letter_follows})
 
 
 def _call_windows(
@@ -164,7 +183,7 @@ def _refusal(
 ) -> Decision:
     """A refused call goes nowhere and counts nothing; the caller is told why and what next."""
     next_window: Occurrence | None = None
-    if rule in _WINDOW_REFUSALS:
+    if rule in WINDOW_REFUSALS:
         every_window_rule = [
             (entry_cw, usage.get(strategy_id, _NO_USAGE))
             for strategy_id, entry_cw in _all_with_ids(CallWindows, own)

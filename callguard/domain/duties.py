@@ -40,6 +40,10 @@ JOB_TIMINGS: dict[str, JobTiming] = {
     "messages": JobTiming(timedelta(minutes=15)),
     "retention": JobTiming(timedelta(days=1), daily_at=(2, 30)),
     "oversight_report": JobTiming(timedelta(days=1), daily_at=(6, 0)),
+    "notice_reminders": JobTiming(timedelta(hours=1)),
+    "appeals": JobTiming(timedelta(hours=1)),
+    "subject_access": JobTiming(timedelta(days=1), daily_at=(7, 0)),
+    "recordings": JobTiming(timedelta(hours=1)),
 }
 
 _QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")

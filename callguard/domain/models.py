@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -106,6 +107,8 @@ class AdjustmentKind(StrEnum):
     needs_interpreter = "needs_interpreter"
     needs_advocate_support = "needs_advocate_support"
     other = "other"
+    large_print = "large_print"
+    easy_read = "easy_read"
 
 
 class ReasonableAdjustment(Model):
@@ -246,6 +249,8 @@ class StrategyStatus(StrEnum):
     active = "active"
     ended = "ended"
     lapsed = "lapsed"
+    # Created without notified_on: not applied to calls until the person is told (§3.6).
+    awaiting_notice = "awaiting_notice"
 
 
 class StrategyIn(Model):
@@ -256,6 +261,9 @@ class StrategyIn(Model):
     notified_on: InputDate | None = None
     review_due: InputDate
     adjustment_override: AdjustmentOverride | None = None
+    # An interim measure (e.g. after threats) that applies before the letter is sent: only
+    # the policy's [notice] interim_kinds, only by the chief executive.
+    interim: bool = False
 
 
 class StrategyChanges(Model):
@@ -273,6 +281,7 @@ class RevisionIn(Model):
     changes: StrategyChanges
     why: Text
     notified_on: InputDate | None = None
+    interim: bool = False
 
 
 class Revision(Model):
@@ -331,8 +340,22 @@ class Share(ShareIn):
     by: str
 
 
+NoticeMethod = Literal["post", "email", "by_hand", "in_person"]
+
+
 class NotifiedIn(Model):
     notified_on: InputDate
+    method: NoticeMethod | None = None
+
+
+class Notice(Model):
+    """How and when the person was told of one version, and who recorded it (§3.6)."""
+
+    version: int
+    notified_on: date
+    method: NoticeMethod | None = None
+    recorded_by: str
+    recorded_at: datetime
 
 
 class Strategy(Model):
@@ -357,9 +380,92 @@ class Strategy(Model):
     revisions: list[Revision] = []
     reviews: list[Review] = []
     shares: list[Share] = []
+    # The version calls are decided by (§3.6): the latest the person was told of, or an
+    # interim one; None while awaiting notice. ``applied_restrictions`` holds that version's
+    # restrictions when they are not the current ones.
+    # Left out (a record from before notice was tracked): the current version applies.
+    applied_version: int | None = None
+    applied_restrictions: list[Restriction] | None = None
+    interim_versions: list[int] = []
+    notices: list[Notice] = []
 
     def restriction(self, kind: str) -> Restriction | None:
         return next((r for r in self.restrictions if r.kind == kind), None)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _applied_by_default(cls, data: object) -> object:
+        if isinstance(data, dict) and "applied_version" not in data:
+            awaiting = data.get("status") == StrategyStatus.awaiting_notice
+            revisions = data.get("revisions") or []
+            latest = max(
+                [1]
+                + [
+                    r.version if isinstance(r, Revision) else r["version"]
+                    for r in revisions
+                    if "status" not in (r.changed if isinstance(r, Revision) else r["changed"])
+                ]
+            )
+            return {**data, "applied_version": None if awaiting else latest}
+        return data
+
+    def content_version(self) -> int:
+        """The latest version that set what the strategy says (a review that continues it,
+        or its end, makes a new version number but says nothing new to the person)."""
+        return max([1] + [r.version for r in self.revisions if "status" not in r.changed])
+
+    def restrictions_at(self, version: int) -> list[Restriction]:
+        """The restrictions as they stood at ``version``, from the revision history."""
+        restrictions: list[Restriction] = list(self.restrictions)
+        for revision in reversed(self.revisions):
+            if revision.version > version and "restrictions" in revision.changed:
+                restrictions = _RESTRICTIONS.validate_python(revision.before["restrictions"])
+        return restrictions
+
+    def applied(self) -> list[Restriction]:
+        """The restrictions calls are decided by (empty while awaiting notice)."""
+        if self.applied_version is None:
+            return []
+        return (
+            self.applied_restrictions
+            if self.applied_restrictions is not None
+            else self.restrictions
+        )
+
+    def version_notified_on(self, version: int) -> date | None:
+        if version == 1:
+            return self.notified_on
+        return next((r.notified_on for r in self.revisions if r.version == version), None)
+
+    def told_of_applied(self) -> bool:
+        """Whether the person was told in writing of the version applied to calls."""
+        return self.applied_version is not None and (
+            self.version_notified_on(self.applied_version) is not None
+        )
+
+
+_RESTRICTIONS: TypeAdapter[list[Restriction]] = TypeAdapter(list[Restriction])
 
 REVISABLE_FIELDS = ("matter_ref", "reason", "restrictions", "review_due", "adjustment_override")
+
+
+def _kinds_of(union: object) -> tuple[str, ...]:
+    """The ``kind`` tags of a discriminated union, in the order the union names them."""
+    members = get_args(get_args(union)[0])
+    return tuple(str(member.model_fields["kind"].default) for member in members)
+
+
+# Derived from the union, so a new restriction model is a new kind everywhere at once.
+RESTRICTION_KINDS: tuple[str, ...] = _kinds_of(Restriction)
+
+
+class PersonPatch(Model):
+    """A change to a person (``PATCH /api/v1/people/{id}``): only the fields sent change,
+    and each list sent replaces the one held."""
+
+    name: ShortText | None = None
+    phones: Annotated[list[Phone], Field(max_length=10), AfterValidator(_unique)] | None = None
+    emails: Annotated[list[Email], Field(max_length=10)] | None = None
+    reasonable_adjustments: Annotated[list[ReasonableAdjustment], Field(max_length=20)] | None = (
+        None
+    )

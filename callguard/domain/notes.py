@@ -176,6 +176,11 @@ NotificationKind = Literal[
     "file_note_overdue",
     "file_note_escalation",
     "message_untriaged",
+    "notice_reminder",
+    "appeal_reminder",
+    "appeal_overdue",
+    "subject_access_due",
+    "subject_access_overdue",
 ]
 EmailStatus = Literal["not_configured", "pending", "sent", "failed", "no_address"]
 

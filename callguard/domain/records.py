@@ -70,6 +70,8 @@ class CallRecord(BaseModel):
     duration_s: int | None = None
     new_matter_claimed: bool = False
     extra_time: bool = False
+    # The strategies whose restrictions refused the call (§3.8, §3.11): a breach of those only.
+    refused_by: list[str] = []
 
     @property
     def in_progress(self) -> bool:
@@ -117,4 +119,5 @@ def record_for(
         degraded=degraded,
         status=status,
         extra_time=decision.extra_time,
+        refused_by=list(decision.refused_by),
     )

@@ -12,6 +12,7 @@ from callguard.domain.models import (
     AdvocateOnly,
     Person,
     Restriction,
+    StrategyStatus,
 )
 from callguard.domain.roles import Role, has_at_least
 from callguard.policy import Policy
@@ -49,23 +50,25 @@ def restriction_problems(
     restrictions: Sequence[Restriction],
     person: Person,
     override: AdjustmentOverride | None,
+    policy: Policy,
     field_prefix: str = "",
 ) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
-    kinds = {r.kind for r in restrictions}
-    if (
-        "written_only" in kinds
-        and person.has_adjustment(AdjustmentKind.needs_phone_contact)
-        and override is None
-    ):
-        problems.append(
-            (
-                f"{field_prefix}adjustment_override",
-                "required: the person has a needs_phone_contact reasonable adjustment, so "
-                "written_only needs a justification and the name of whoever gave equality "
-                "advice (§2.4, §3.13–3.14, §8.4)",
-            )
-        )
+    kinds = [r.kind for r in restrictions]
+    if override is None:
+        # §2, §8.4: the policy file says which restriction kinds conflict with which
+        # reasonable adjustments; each conflict needs a justified override.
+        for adjustment, conflicting in policy.adjustments.conflicts.items():
+            clash = [k for k in kinds if k in conflicting]
+            if clash and person.has_adjustment(AdjustmentKind(adjustment)):
+                problems.append(
+                    (
+                        f"{field_prefix}adjustment_override",
+                        f"required: the person has a {adjustment} reasonable adjustment, so "
+                        f"{' and '.join(clash)} needs a justification and the name of whoever "
+                        "gave equality advice (§2.4, §3.13–3.14, §8.4)",
+                    )
+                )
     for index, restriction in enumerate(restrictions):
         if isinstance(restriction, AdvocateOnly):
             own = set(person.phones) & set(restriction.advocate_phones)
@@ -85,3 +88,32 @@ def notified_on_problems(
     if notified_on is not None and notified_on > today:
         return [(field, f"must not be in the future (today is {today.isoformat()})")]
     return []
+
+
+def interim_problems(
+    restrictions: Sequence[Restriction], policy: Policy, field: str = "restrictions"
+) -> list[FieldProblem]:
+    """§3.6: only the policy's interim kinds may apply before the person is told."""
+    allowed = policy.notice.interim_kinds
+    others = [r.kind for r in restrictions if r.kind not in allowed]
+    if others:
+        return [
+            (
+                field,
+                f"an interim measure may hold only {', '.join(allowed)}; "
+                f"{', '.join(others)} must wait until the person is told in writing",
+            )
+        ]
+    return []
+
+
+def status_at_creation(
+    notified_on: date | None, interim: bool
+) -> tuple[StrategyStatus, int | None, list[int]]:
+    """§3.6: (status, applied version, interim versions) of a new strategy. Told in writing
+    or an interim measure: active at once; otherwise it awaits notice, applied to no call."""
+    if notified_on is not None:
+        return StrategyStatus.active, 1, []
+    if interim:
+        return StrategyStatus.active, 1, [1]
+    return StrategyStatus.awaiting_notice, None, []

@@ -7,10 +7,8 @@ The offer to leave a message and the new-matter prompt are added by the TwiML la
 
 from __future__ import annotations
 
-from callguard.domain.caller_match import Decision
+from callguard.domain.caller_match import WINDOW_REFUSALS, Decision
 from callguard.policy import Policy
-
-_WINDOW_RULES = ("call_windows.outside", "call_windows.quota")
 
 
 def caller_hears(decision: Decision, policy: Policy) -> list[str]:
@@ -18,7 +16,9 @@ def caller_hears(decision: Decision, policy: Policy) -> list[str]:
     if decision.outcome != "refuse":
         return []
     return [
-        policy.refusal_text(decision.rule),
+        policy.refusal_text(decision.rule, told_in_writing=decision.told_in_writing),
+        # §3.6: an interim measure applies before the letter; the caller is told it follows.
+        *([policy.notice.letter_follows] if decision.letter_follows else []),
         *_what_next(decision, policy),
         policy.emergency.advice,
     ]
@@ -26,7 +26,7 @@ def caller_hears(decision: Decision, policy: Policy) -> list[str]:
 
 def _what_next(decision: Decision, policy: Policy) -> list[str]:
     write_to_office = f"You can contact us {policy.office.written_contact}."
-    if decision.rule in _WINDOW_RULES:
+    if decision.rule in WINDOW_REFUSALS:
         if decision.next_permitted_spoken:
             return [f"You may next call on {decision.next_permitted_spoken}."]
         return [
@@ -53,5 +53,11 @@ def connect_notice(decision: Decision, policy: Policy) -> list[str]:
         return []
     notice = [policy.connect.greeting]
     if decision.recorded:
-        notice.append(policy.recording.notice)
+        notice.append(
+            policy.recording.notice
+            if decision.told_in_writing
+            else policy.notice.untold_recording.replace("{office}", policy.office.short_name)
+        )
+    if decision.letter_follows:
+        notice.append(policy.notice.letter_follows)
     return notice

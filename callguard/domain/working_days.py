@@ -89,3 +89,10 @@ def recent_iso_weeks(now: datetime, tz: tzinfo, count: int) -> list[str]:
         year, week, _weekday = (monday - timedelta(weeks=back)).isocalendar()
         weeks.append(f"{year}-W{week:02d}")
     return weeks
+
+
+def add_working_days(day: date, count: int, calendar: HolidayCalendar) -> date:
+    """The ``count``-th working day after ``day`` (``day`` itself not counted)."""
+    for _ in range(count):
+        day = next_working_day(day, calendar)
+    return day

@@ -24,6 +24,9 @@ class Background:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def __len__(self) -> int:
+        return len(self._tasks)
+
     async def drain(self) -> None:
         """Wait for what is in flight (tests and shutdown)."""
         while self._tasks:
@@ -47,3 +50,48 @@ async def replay_forever(pending: asyncio.Event, replay: Callable[[], Awaitable[
         except Exception as error:
             log.warning("spool replay deferred (%s)", type(error).__name__)
             await asyncio.sleep(REPLAY_RETRY_S)
+
+
+# What a stopping service gives each step once its requests in flight have finished.
+BACKGROUND_DRAIN_S = 5.0
+SPOOL_REPLAY_S = 5.0
+STOP_REPLAY_RETRY_S = 0.25
+
+
+async def wind_down(
+    background: Background,
+    spool_depth: Callable[[], int],
+    pending: asyncio.Event,
+    replay: Callable[[], Awaitable[int]],
+    *,
+    drain_s: float = BACKGROUND_DRAIN_S,
+    replay_s: float = SPOOL_REPLAY_S,
+) -> None:
+    """Finish the background work (up to ``drain_s``), then replay the spool, retrying
+    while Redis is away (up to ``replay_s``). What is still spooled then stays on disk,
+    fsync'd, for the next start; background work still running is cancelled by the close
+    that follows."""
+    if background:
+        log.info("stopping: finishing %d background tasks (up to %.0f s)", len(background), drain_s)
+    try:
+        async with asyncio.timeout(drain_s):
+            await background.drain()
+    except TimeoutError:
+        log.warning("stopping: background work unfinished after %.0f s is cancelled", drain_s)
+    if not pending.is_set():
+        return
+    log.info("stopping: replaying %d spooled call entries", spool_depth())
+    try:
+        async with asyncio.timeout(replay_s):
+            while pending.is_set():
+                try:
+                    await replay()
+                except Exception as error:
+                    log.warning("stopping: spool replay deferred (%s)", type(error).__name__)
+                    await asyncio.sleep(STOP_REPLAY_RETRY_S)
+    except TimeoutError:
+        log.warning(
+            "stopping: %d spooled call entries kept on disk for the next start", spool_depth()
+        )
+        return
+    log.info("stopping: spool replayed")

@@ -12,7 +12,9 @@ from typing import Literal
 
 from callguard.clock import Clock
 from callguard.domain.records import CallRecord, Triage, TriageOutcome
+from callguard.domain.users import Actor
 from callguard.services.errors import Conflict, NotFound
+from callguard.services.read_audit import ReadAudit
 from callguard.store.call_records import CallStore
 
 Outcome = Literal["connect", "divert_spoc", "refuse"]
@@ -21,10 +23,11 @@ PERSON_CALLS_MAX = 100_000
 
 
 class CallLog:
-    def __init__(self, store: CallStore, clock: Clock) -> None:
+    def __init__(self, store: CallStore, clock: Clock, reads: ReadAudit | None = None) -> None:
         self.store = store
         self.keys = store.keys
         self.clock = clock
+        self.reads = reads
 
     async def calls(
         self,
@@ -96,3 +99,66 @@ class CallLog:
         they crossed it: surfaced for a person to decide, never restricted automatically."""
         rows = await self.store.repeat_callers(limit)
         return [(phone, datetime.fromtimestamp(score, UTC)) for phone, score in rows]
+
+    # --- reads by people, audited (CONTRACT §7) -----------------------------------------------
+
+    async def _audit(
+        self, actor: Actor, action: str, target: str, records: list[CallRecord], detail: str
+    ) -> None:
+        if self.reads is not None:
+            people = [r.person_id for r in records]
+            await self.reads.record(actor, self.clock.now(), action, target, people, detail)
+
+    async def read_calls(
+        self,
+        actor: Actor,
+        action: Literal["call_log.read", "call_log.csv"],
+        *,
+        person_id: str | None = None,
+        outcome: Outcome | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[CallRecord], int]:
+        """``calls``, read by ``actor``: audited for each person the page shows."""
+        records, total = await self.calls(
+            person_id=person_id,
+            outcome=outcome,
+            since=since,
+            until=until,
+            offset=offset,
+            limit=limit,
+        )
+        shown = {"person": person_id, "outcome": outcome, "since": since, "until": until}
+        words = [
+            f"{k} {v.isoformat() if isinstance(v, datetime) else v}" for k, v in shown.items() if v
+        ]
+        detail = "; ".join([f"{len(records)} calls from {offset + 1}", *words])
+        await self._audit(actor, action, "calls", records, detail)
+        return records, total
+
+    async def read_breaches(
+        self,
+        actor: Actor,
+        strategy_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[CallRecord], int]:
+        records, total = await self.breaches(
+            strategy_id, since=since, until=until, offset=offset, limit=limit
+        )
+        detail = f"{len(records)} refused calls from {offset + 1}"
+        await self._audit(actor, "call_log.breaches", strategy_id, records, detail)
+        return records, total
+
+    async def read_call(self, actor: Actor, call_sid: str) -> CallRecord:
+        """One call record, read by ``actor``: audited for the caller's person, if any."""
+        record = await self.store.get(call_sid)
+        if record is None:
+            raise NotFound(f"no call {call_sid}")
+        await self._audit(actor, "call.read", call_sid, [record], "")
+        return record

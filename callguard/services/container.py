@@ -11,15 +11,19 @@ from redis.asyncio import Redis
 from callguard.clock import Clock
 from callguard.policy import Policy
 from callguard.services.accounts import Accounts
+from callguard.services.appeals import Appeals
 from callguard.services.background import Background
 from callguard.services.call_events import CallEvents
 from callguard.services.call_log import CallLog
 from callguard.services.controls import LiveControls
 from callguard.services.duties import Duties
+from callguard.services.letters import Letters
 from callguard.services.notes import FileNotes
 from callguard.services.notify import Notifier
+from callguard.services.read_audit import ReadAudit
 from callguard.services.register import Register
 from callguard.services.screening import Screening
+from callguard.services.subject_access import SubjectAccess
 from callguard.settings import Settings
 from callguard.store.call_records import CallStore
 from callguard.store.keys import Keys
@@ -54,6 +58,12 @@ class Services:
     sessions: SessionStore
     login_throttle: LoginThrottle
     accounts: Accounts
+    appeals: Appeals
+    letters: Letters
+    subject_access: SubjectAccess
+    read_audit: ReadAudit
+    # The inbound path's own client, when it has one (see bootstrap.build_services).
+    inbound_redis: Redis | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -69,3 +79,5 @@ class Services:
         await self.background.close()
         await self.telephony.close()
         await self.redis.aclose()
+        if self.inbound_redis is not None and self.inbound_redis is not self.redis:
+            await self.inbound_redis.aclose()

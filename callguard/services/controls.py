@@ -32,15 +32,18 @@ from pydantic import BaseModel
 from callguard.domain.audit import AuditEntry
 from callguard.domain.models import (
     DAYS,
+    AdjustmentKind,
     AdvocateOnly,
     CallWindows,
     NoResponse,
+    Person,
     PhoneBlocked,
     ReasonableAdjustment,
     Recorded,
     Restriction,
     Spoc,
     Strategy,
+    StrategyStatus,
     WrittenOnly,
 )
 from callguard.domain.records import CallEvent, CallRecord
@@ -118,6 +121,10 @@ class CallerAlert(BaseModel):
     warnings: list[CallEvent]
     ended: CallEvent | None
     reasons: list[ReasonOption]
+    # §3.6: the person's strategies not yet applied to calls, in words, for staff to know.
+    awaiting_notice: list[str] = []
+    # §2, §8.4: "Needs an interpreter: Polish" (the adjustment's detail is the language).
+    interpreter: str | None = None
 
 
 class LiveControls:
@@ -261,8 +268,10 @@ class LiveControls:
             s for s in [await self.register.get_strategy(i) for i in record.strategy_ids] if s
         ]
         await self.register.audit(_call_audit(actor, now, "call.alert.read", record, ""))
-        restrictions = [r for s in strategies for r in s.restrictions]
+        # What applies to calls: a revision the person has not been told of does not yet.
+        restrictions = [r for s in strategies for r in s.applied()]
         spocs = [r.name for r in restrictions if isinstance(r, Spoc)]
+        waiting = await self._awaiting_notice(record.person_id) if person else []
         return CallerAlert(
             call_sid=call_sid,
             caller=mask_phone(record.from_),
@@ -283,7 +292,28 @@ class LiveControls:
                 ReasonOption(code=c, label=r.label, end_immediately=r.end_immediately)
                 for c, r in self.policy.reasons.items()
             ],
+            awaiting_notice=waiting,
+            interpreter=interpreter_needed(person) if person else None,
         )
+
+    async def _awaiting_notice(self, person_id: str | None) -> list[str]:
+        if person_id is None:
+            return []
+        return [
+            f"{s.matter_ref} (awaiting notice, not applied to calls): "
+            + "; ".join(restriction_in_words(r) for r in s.restrictions)
+            for s in await self.register.strategies_of(person_id)
+            if s.status is StrategyStatus.awaiting_notice
+        ]
+
+
+def interpreter_needed(person: Person) -> str | None:
+    """Staff are told in words that the caller needs an interpreter, and in what language."""
+    for adjustment in person.reasonable_adjustments:
+        if adjustment.kind is AdjustmentKind.needs_interpreter:
+            language = adjustment.detail.strip()
+            return f"Needs an interpreter: {language}" if language else "Needs an interpreter"
+    return None
 
 
 def _check_in_progress(record: CallRecord) -> None:

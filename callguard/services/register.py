@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from callguard.domain import notice
 from callguard.domain.audit import AuditEntry
 from callguard.domain.models import (
     REVISABLE_FIELDS,
@@ -30,6 +30,7 @@ from callguard.domain.rules import (
     notified_on_problems,
     restriction_problems,
     review_due_problems,
+    status_at_creation,
 )
 from callguard.domain.users import Actor
 from callguard.policy import Policy
@@ -53,6 +54,14 @@ def _audit(
         person_id=person_id,
         detail=detail,
     )
+
+
+def _check_interim(interim: bool, actor: Actor) -> None:
+    if interim and not notice.may_apply_interim(actor.role):
+        raise Forbidden(
+            "only the chief executive may apply a strategy before the person is told in "
+            "writing (an interim measure, §3.6)"
+        )
 
 
 class Register:
@@ -90,17 +99,6 @@ class Register:
         await self.store.audit(_audit(actor, now, "person.read", person_id, person_id))
         return person
 
-    async def export(self, person_id: str, actor: Actor, now: datetime) -> dict[str, Any]:
-        """Everything held on the person, for a subject access request (UK GDPR Art. 15)."""
-        person = await self.person(person_id, actor, now)
-        strategies = await self.store.strategies_of(person_id)
-        await self.store.audit(_audit(actor, now, "person.export", person_id, person_id))
-        return {
-            "person": person.model_dump(mode="json"),
-            "strategies": [s.model_dump(mode="json") for s in strategies],
-            "audit": await self.store.audit_of_person(person_id),
-        }
-
     # --- strategies --------------------------------------------------------------------------
 
     async def create_strategy(self, body: StrategyIn, actor: Actor, now: datetime) -> Strategy:
@@ -110,23 +108,30 @@ class Register:
                 f"the {actor.role.value} role may not create {', '.join(refused)} restrictions"
                 " (§8.3: no_response needs the chief executive)"
             )
+        _check_interim(body.interim, actor)
         person = await self.store.get_person(body.person_id)
         if person is None:
             raise Invalid([("person_id", f"no person {body.person_id}")])
         today = self.today(now)
         problems: list[FieldProblem] = [
             *review_due_problems(body.review_due, today, today, self.policy),
-            *restriction_problems(body.restrictions, person, body.adjustment_override),
+            *restriction_problems(body.restrictions, person, body.adjustment_override, self.policy),
             *notified_on_problems(body.notified_on, today),
+            *notice.interim_field_problems(
+                body.interim, body.notified_on, body.restrictions, self.policy
+            ),
         ]
         if problems:
             raise Invalid(problems)
+        status, applied, interim_versions = status_at_creation(body.notified_on, body.interim)
         strategy = Strategy(
-            **body.model_dump(exclude={"restrictions"}),
+            **body.model_dump(exclude={"restrictions", "interim"}),
             restrictions=body.restrictions,
             id=new_id("str"),
             starts_on=today,
-            status=StrategyStatus.active,
+            status=status,
+            applied_version=applied,
+            interim_versions=interim_versions,
             version=1,
             created_at=now,
             created_by=actor.name,
@@ -153,6 +158,7 @@ class Register:
         review: Review | None = None,
         field_prefix: str = "",
     ) -> Strategy:
+        _check_interim(body.interim, actor)
         current = await self._current(strategy_id, body.expected_version)
         changes = body.changes.model_dump(exclude_unset=True)
         if not changes:
@@ -176,9 +182,18 @@ class Register:
                 proposed.restrictions,
                 person,
                 proposed.adjustment_override,
+                self.policy,
                 field_prefix + "changes.",
             ),
             *notified_on_problems(body.notified_on, today, field_prefix + "notified_on"),
+            *notice.interim_field_problems(
+                body.interim,
+                body.notified_on,
+                proposed.restrictions,
+                self.policy,
+                field_prefix + "changes.restrictions",
+                field_prefix + "interim",
+            ),
         ]
         if "review_due" in changes:
             problems += review_due_problems(
@@ -207,6 +222,7 @@ class Register:
                 "updated_at": now,
                 "revisions": [*current.revisions, revision],
                 "reviews": [*current.reviews, review] if review else current.reviews,
+                **notice.applied_after_revision(current, proposed, revision, body.interim),
             }
         )
         action = "strategy.review.revise" if review else "strategy.revise"
@@ -298,26 +314,19 @@ class Register:
     async def record_notified(
         self, strategy_id: str, version: int, body: NotifiedIn, actor: Actor, now: datetime
     ) -> Strategy:
-        """Record the date the person was told of a revision (§3.6, §3.14)."""
+        """Record how and when the person was told of a version (§3.6, §3.14). A strategy
+        awaiting notice becomes active; a revision told of applies from now on."""
         current = await self.strategy(strategy_id)
         problems = notified_on_problems(body.notified_on, self.today(now))
         if problems:
             raise Invalid(problems)
-        if version == 1:
-            new = current.model_copy(update={"notified_on": body.notified_on})
-        else:
-            matching = [r for r in current.revisions if r.version == version]
-            if not matching:
-                raise NotFound(f"strategy {strategy_id} has no version {version}")
-            revisions = [
-                r.model_copy(update={"notified_on": body.notified_on})
-                if r.version == version
-                else r
-                for r in current.revisions
-            ]
-            new = current.model_copy(update={"revisions": revisions})
-        new = new.model_copy(update={"updated_at": now})
-        await self._replace(current, new, actor, now, "strategy.notified", f"version {version}")
+        if version != 1 and not any(
+            r.version == version and "status" not in r.changed for r in current.revisions
+        ):
+            raise NotFound(f"strategy {strategy_id} has no version {version} to tell anyone of")
+        new = notice.told(current, version, body, actor.name, now)
+        detail = f"version {version}" + (f" by {body.method}" if body.method else "")
+        await self._replace(current, new, actor, now, "strategy.notified", detail)
         return new
 
     async def share(self, strategy_id: str, body: ShareIn, actor: Actor, now: datetime) -> Strategy:
@@ -330,7 +339,7 @@ class Register:
 
     async def _current(self, strategy_id: str, expected_version: int) -> Strategy:
         current = await self.strategy(strategy_id)
-        if current.status is not StrategyStatus.active:
+        if current.status not in (StrategyStatus.active, StrategyStatus.awaiting_notice):
             raise Conflict(f"strategy {strategy_id} is {current.status.value}, not active")
         if current.version != expected_version:
             raise Conflict(
@@ -354,3 +363,16 @@ class Register:
             raise Conflict(
                 f"strategy {new.id} was changed by someone else at the same time: reload it"
             )
+
+    async def end_now(self, strategy_id: str, why: str, actor: Actor, now: datetime) -> Strategy:
+        """End the strategy as it stands (an appeal decided ``ended``): no version to match."""
+        current = await self.strategy(strategy_id)
+        if current.status is not StrategyStatus.active:
+            raise Conflict(f"strategy {strategy_id} is {current.status.value}, not active")
+        return await self._end(current, why, None, actor, now, None)
+
+    async def read_strategy(self, strategy_id: str, actor: Actor, now: datetime) -> Strategy:
+        """A strategy read by ``actor``: audited for its person (CONTRACT §7)."""
+        strategy = await self.strategy(strategy_id)
+        await self.store.audit(_audit(actor, now, "strategy.read", strategy.id, strategy.person_id))
+        return strategy

@@ -36,6 +36,11 @@ DutyKind = Literal[
     "file_note_overdue",
     "file_note_escalation",
     "message_untriaged",
+    "notice_reminder",
+    "appeal_reminder",
+    "appeal_overdue",
+    "subject_access_due",
+    "subject_access_overdue",
 ]
 
 

@@ -7,6 +7,8 @@ office. For a quarter (office-local calendar quarter):
   it, ended by a decision in it, lapsed in it; restrictions in force by kind (as the
   strategies stand now: a revision during the quarter is not unpicked);
 - reviews that fell overdue in it (remembered by the review duty, plus any overdue now);
+- appeals received in it, decided in it (by outcome), and awaiting a decision past their
+  due date at its end;
 - breaches: refused calls under strategies (a call refused under two strategies breaches
   both) and refused calls; calls ended by staff, by reason code.
 
@@ -25,9 +27,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from callguard.domain.appeals import Appeal
 from callguard.domain.duties import Quarter, first_overdue_at, local_day
 from callguard.domain.models import Strategy, StrategyStatus
 from callguard.services.errors import Invalid
+from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
 from callguard.store.register import RegisterStore
 from callguard.store.reports import ReportStore
@@ -48,6 +52,15 @@ class CallCounts(BaseModel):
     ended_by_reason: dict[str, int]
 
 
+class AppealCounts(BaseModel):
+    received: int = 0
+    decided: int = 0
+    upheld: int = 0
+    varied: int = 0
+    ended: int = 0
+    overdue: int = 0  # awaiting a decision past its due date at the quarter's end (or now)
+
+
 class OversightReport(BaseModel):
     quarter: str
     starts_on: date
@@ -58,6 +71,8 @@ class OversightReport(BaseModel):
     restrictions_in_force: dict[str, int]
     reviews_overdue: int
     calls: CallCounts
+    # Reports kept before appeals were counted read as none.
+    appeals: AppealCounts = AppealCounts()
 
 
 def report_csv(report: OversightReport) -> str:
@@ -78,6 +93,7 @@ def report_csv(report: OversightReport) -> str:
         ("calls.ended_by_staff", report.calls.ended_by_staff),
     ]
     rows += [(f"calls.ended_by_reason.{k}", v) for k, v in report.calls.ended_by_reason.items()]
+    rows += [(f"appeals.{k}", v) for k, v in report.appeals.model_dump().items()]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(("metric", "value"))
@@ -87,8 +103,15 @@ def report_csv(report: OversightReport) -> str:
 
 class OversightReports:
     def __init__(
-        self, store: ReportStore, register: RegisterStore, calls: CallStore, tz: ZoneInfo
+        self,
+        store: ReportStore,
+        register: RegisterStore,
+        calls: CallStore,
+        tz: ZoneInfo,
+        *,
+        appeals: AppealStore | None = None,
     ) -> None:
+        self.appeals = appeals
         self.store = store
         self.register = register
         self.calls = calls
@@ -165,6 +188,25 @@ class OversightReports:
                 ended_by_staff=sum(ended.values()),
                 ended_by_reason=dict(sorted(ended.items())),
             ),
+            appeals=await self._appeal_counts(start, end, reference),
+        )
+
+    async def _appeal_counts(
+        self, start: datetime, end: datetime, reference: datetime
+    ) -> AppealCounts:
+        appeals = await self.appeals.all() if self.appeals else []
+        local = [a.received_on for a in appeals]
+        first, last = local_day(start, self.tz), local_day(end, self.tz)
+        decided = [a for a in appeals if a.decided_at is not None and start <= a.decided_at < end]
+        outcomes = Counter(a.outcome for a in decided)
+        at_day = local_day(reference, self.tz)
+        return AppealCounts(
+            received=sum(1 for day in local if first <= day < last),
+            decided=len(decided),
+            upheld=outcomes["upheld"],
+            varied=outcomes["varied"],
+            ended=outcomes["ended"],
+            overdue=sum(1 for a in appeals if _overdue_at(a, reference, at_day)),
         )
 
 
@@ -176,3 +218,9 @@ def _active_at(strategy: Strategy, moment: datetime) -> bool:
     return strategy.created_at <= moment and (
         strategy.ended_at is None or strategy.ended_at > moment
     )
+
+
+def _overdue_at(appeal: Appeal, moment: datetime, day: date) -> bool:
+    """Awaiting a decision at ``moment`` (received by then, not decided by then) and past due."""
+    decided_by_then = appeal.decided_at is not None and appeal.decided_at <= moment
+    return appeal.recorded_at <= moment and not decided_by_then and appeal.due_on < day

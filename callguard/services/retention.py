@@ -20,15 +20,21 @@ is about, or on the person of the strategy it is about. The check and the deleti
 script, so a hold placed a moment before a run is honoured.
 
 Every batch deleted is logged to the disposal log (``GET /api/v1/disposals``): the kind of
-record, how many, when, and the rule; never an id, a name or a number. The recordings
-themselves are held by Twilio and are not deleted here.
+record, how many, when, and the rule; never an id, a name or a number.
+
+The recordings themselves are held by Twilio. A call record's recordings (the call's and
+its message's), and a message's when its metadata goes, are put on a queue
+(``recordings:to-delete``) by the same script that deletes the record, so none is
+forgotten; then deleted through Twilio's REST API. A delete that fails stays queued and
+is tried again ``RECORDING_RETRY_AFTER`` later (the ``recordings`` job). A legal hold that
+spares the record spares its recordings: they are never queued.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from callguard.domain.audit import AuditEntry
@@ -43,10 +49,17 @@ from callguard.store.file_notes import NoteStore
 from callguard.store.keys import Keys
 from callguard.store.register import RegisterStore
 from callguard.store.retention import Disposable, HoldStore, LogEntry, RetentionStore
+from callguard.telephony import Telephony
 
 log = logging.getLogger("callguard.retention")
 
 BATCH = 200
+# A recording whose delete failed is tried again this much later (the recordings job).
+RECORDING_RETRY_AFTER = timedelta(hours=1)
+# At most this many recordings deleted per run (Twilio's API rate: about 100/s).
+RECORDINGS_PER_RUN = 5000
+# A run stops trying after this many failures (Twilio away): the rest wait, still queued.
+RECORDING_FAILURES_PER_RUN = 3
 _OUTCOMES = ("connect", "divert_spoc", "refuse")
 
 
@@ -87,6 +100,8 @@ class Retention:
         register: RegisterStore,
         policy: Policy,
         tz: ZoneInfo,
+        *,
+        telephony: Telephony | None = None,
     ) -> None:
         self.store = store
         self.keys = store.keys
@@ -95,6 +110,7 @@ class Retention:
         self.register = register
         self.policy = policy
         self.tz = tz
+        self.telephony = telephony
 
     def _entry(self, now: datetime, kind: DisposalKind, rule: str, cutoff: datetime) -> LogEntry:
         days = int(getattr(self.policy.retention, rule))
@@ -121,6 +137,7 @@ class Retention:
         await self._file_notes(now, totals)
         await self._audit(now, totals)
         await self._notifications(now, totals)
+        totals.update(await self.delete_recordings(now))
         log.info("retention: %s", totals)
         return totals
 
@@ -146,12 +163,17 @@ class Retention:
             if person_id:
                 zrem.append((self.keys.calls_by_person(person_id), sid))
             zrem += [(self.keys.breaches(s), sid) for s in record.strategy_ids]
+        recordings = []
+        if record is not None:
+            recordings = [record.recording_sid, record.message and record.message.recording_sid]
+        queue = self.keys.recordings_to_delete()
         return Disposable(
             primary={"key": self.keys.call(sid)},
             holds=_call_holds(self.keys, sid, person_id),
             delete=[self.keys.call_warnings(sid)],
             zrem=zrem,
             srem=[(self.keys.LIVE_CALLS, sid)],
+            queue=[(queue, r) for r in recordings if r],
         )
 
     async def _messages(self, now: datetime, totals: dict[str, int]) -> None:
@@ -163,6 +185,7 @@ class Retention:
                 primary={"key": self.keys.call(r.call_sid), "field": "message"},
                 holds=_call_holds(self.keys, r.call_sid, r.person_id),
                 zrem=[(self.keys.MESSAGES, r.call_sid)],
+                queue=[(self.keys.recordings_to_delete(), r.message.recording_sid)],
             )
             for r in await self.calls.many(sids)
             if r.message is not None
@@ -237,6 +260,31 @@ class Retention:
             if strategy is not None:
                 people[strategy_id] = strategy.person_id
         return people
+
+    async def delete_recordings(self, now: datetime) -> dict[str, int]:
+        """Delete the queued recordings due a try through Twilio's REST API; a failure stays
+        queued, tried again ``RECORDING_RETRY_AFTER`` later. Without Twilio settings (a
+        worker given none) they all wait."""
+        due = await self.store.recordings_due(now, RECORDINGS_PER_RUN)
+        deleted = failed = 0
+        error_name = ""
+        for recording_sid in due if self.telephony is not None else []:
+            assert self.telephony is not None
+            try:
+                await self.telephony.delete_recording(recording_sid)
+            except Exception as error:  # Twilio down or refusing: try again later
+                failed += 1
+                error_name = type(error).__name__
+                await self.store.recording_retry_at(recording_sid, now + RECORDING_RETRY_AFTER)
+                if failed >= RECORDING_FAILURES_PER_RUN:
+                    break  # Twilio is away: the rest wait for the next run
+                continue
+            await self.store.recording_deleted(recording_sid)
+            deleted += 1
+        if failed:
+            log.warning("%d recording deletes failed (%s); tried again later", failed, error_name)
+        waiting = await self.store.recordings_waiting()
+        return {"recording": deleted, "recording_failed": failed, "recording_waiting": waiting}
 
     async def disposals(self, limit: int) -> list[Disposal]:
         return [

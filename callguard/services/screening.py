@@ -86,8 +86,12 @@ class Screening:
         tz: ZoneInfo,
         default_route: str,
         budget_s: float,
+        inbound: CallStore | None = None,
     ) -> None:
+        """``inbound``: the store the screening itself reads and writes through, every
+        command within ``budget_s`` (by default ``store``, which previews and replays use)."""
         self.store = store
+        self.inbound = inbound or store
         self.spool = spool
         self.policy = policy
         self.tz = tz
@@ -144,7 +148,7 @@ class Screening:
                 phone,
                 self.policy.repeat_callers.calls_per_day,
             )
-        found = await self.store.screen(
+        found = await self.inbound.screen(
             call.call_sid, phone, self.store.record_plan(base, repeat=repeat)
         )
         if isinstance(found, Existing):
@@ -162,7 +166,7 @@ class Screening:
                 received_at=now,
                 status=call.status,
             )
-            written = await self.store.record(
+            written = await self.inbound.record(
                 self.store.record_plan(record, claims=decision.quota_claims), call.call_sid
             )
             if isinstance(written, Existing):

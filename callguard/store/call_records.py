@@ -275,7 +275,8 @@ def record_plan(
     if record.person_id:
         indexes.append(keys.calls_by_person(record.person_id))
     if record.outcome == "refuse":
-        indexes += [keys.breaches(sid) for sid in record.strategy_ids]
+        # A breach only of the strategies that refused the call (§3.8, §3.11).
+        indexes += [keys.breaches(sid) for sid in record.refused_by]
     body: dict[str, Any] = {
         "sid": record.call_sid,
         "score": record.received_at.timestamp(),

@@ -115,14 +115,24 @@ def is_cluster_url(url: str | None) -> bool:
     return url is not None and url.startswith(CLUSTER_SCHEME + "://")
 
 
-def connect(url: str, *, timeout_s: float = 2.0, decode_responses: bool = True) -> Redis:
+def connect(
+    url: str,
+    *,
+    timeout_s: float = 2.0,
+    decode_responses: bool = True,
+    per_command_timeout: bool = True,
+) -> Redis:
     """A client that fails fast: the inbound path must fail open rather than wait.
 
     ``decode_responses=False`` gives bytes, for binary values such as DUMP's.
+    ``per_command_timeout=False`` bounds only connecting by ``timeout_s``, for a caller that
+    bounds every command itself (the inbound path's budget): redis-py's own per-command
+    timeout costs a task for each command sent and a timer for each answer read.
     A Cluster client is returned typed as ``Redis``: CallGuard uses only the commands,
     scripts and (single-slot) transactions that both offer with the same signatures.
     """
     target = parse_url(url)
+    command_timeout_s = timeout_s if per_command_timeout else None
     if target.kind == "cluster":
         cluster = RedisCluster(
             startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
@@ -131,7 +141,7 @@ def connect(url: str, *, timeout_s: float = 2.0, decode_responses: bool = True) 
             decode_responses=decode_responses,
             retry=Retry(NoBackoff(), 1),
             health_check_interval=30,
-            socket_timeout=timeout_s,
+            socket_timeout=command_timeout_s,
             socket_connect_timeout=timeout_s,
         )
         return cast(Redis, cluster)
@@ -151,7 +161,7 @@ def connect(url: str, *, timeout_s: float = 2.0, decode_responses: bool = True) 
                 decode_responses=decode_responses,
                 retry=Retry(NoBackoff(), 1),
                 health_check_interval=30,
-                socket_timeout=timeout_s,
+                socket_timeout=command_timeout_s,
                 socket_connect_timeout=timeout_s,
             ),
         )
@@ -162,6 +172,6 @@ def connect(url: str, *, timeout_s: float = 2.0, decode_responses: bool = True) 
         decode_responses=decode_responses,
         retry=Retry(NoBackoff(), 1),
         health_check_interval=30,
-        socket_timeout=timeout_s,
+        socket_timeout=command_timeout_s,
         socket_connect_timeout=timeout_s,
     )

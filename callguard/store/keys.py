@@ -55,6 +55,14 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   token:ids                   HASH token id -> sha256 of the token (list, revoke by id)
   token:last-used             HASH token id -> epoch last used (written at most once a minute)
   sessions:user:{name}        SET sha256 of each of the user's live sessions (end them all)
+  appeal:{id}                 STRING JSON Appeal, replaced whole (compare-and-set on its text)
+  appeals                     ZSET appeal id by recorded epoch
+  appeals:strategy:{id}       ZSET the same, one per strategy
+  subject-access:{id}         JSON subject access request (received, due, completed)
+  subject-access              ZSET request id by received epoch (every request)
+  subject-access:person:{id}  ZSET the same, one per person
+  recordings:to-delete        ZSET Twilio recording sid by epoch of the next try to delete it
+                              (a delete that failed when retention removed its call record)
 """
 
 from __future__ import annotations
@@ -223,6 +231,16 @@ class Keys:
         """Set once ``callguard demo`` has loaded its people and strategies."""
         return f"{self.prefix}demo:loaded"
 
+    def appeal(self, appeal_id: str) -> str:
+        return f"{self.prefix}appeal:{appeal_id}"
+
+    def appeals_of_strategy(self, strategy_id: str) -> str:
+        return f"{self.prefix}appeals:strategy:{strategy_id}"
+
+    @property
+    def APPEALS(self) -> str:
+        return self.prefix + "appeals"
+
     def lua_families(self) -> dict[str, str]:
         """The start of each key family the Lua scripts build from an id they find as they
         run (a person's strategies from the phone, say): the builder above with the id left
@@ -240,6 +258,11 @@ class Keys:
             "session": self.session(""),
         }
 
+    def legacy_strategy_screen(self, strategy_id: str) -> str:
+        """Layout 1's separate screening copy of a strategy: only deleted, by the migration
+        to layout 2 (callguard/store/migrate.py)."""
+        return f"{self.prefix}strategy:{strategy_id}:screen"
+
     @property
     def TOKENS(self) -> str:
         return f"{self.prefix}token:ids"  # beside token:{sha256}; never 64 hex digits
@@ -250,3 +273,15 @@ class Keys:
 
     def user_sessions(self, name: str) -> str:
         return f"{self.prefix}sessions:user:{name}"
+
+    def subject_access(self, request_id: str) -> str:
+        return f"{self.prefix}subject-access:{request_id}"
+
+    def subject_access_all(self) -> str:
+        return f"{self.prefix}subject-access"
+
+    def subject_access_of(self, person_id: str) -> str:
+        return f"{self.prefix}subject-access:person:{person_id}"
+
+    def recordings_to_delete(self) -> str:
+        return f"{self.prefix}recordings:to-delete"

@@ -150,7 +150,7 @@ async def _migrate_person(redis: Redis, keys: Keys, person_id: str, done: Migrat
                     if strategy.status is not StrategyStatus.active:
                         fields[PAST_FIELD + strategy.id] = strategy.status.value
                     pipe.set(keys.strategy(strategy.id), strategy_text(strategy))
-                    pipe.delete(keys.strategy(strategy.id) + ":screen")
+                    pipe.delete(keys.legacy_strategy_screen(strategy.id))
                 pipe.hset(person_key, mapping=fields)  # type: ignore[arg-type]
                 lines = [audit_store.line_from_fields(f) for _id, f in entries]
                 if lines:

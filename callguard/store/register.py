@@ -21,7 +21,7 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.models import AdvocateOnly, Person, Restriction, Strategy, StrategyStatus
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
-from callguard.store.scripts import CREATE_PERSON
+from callguard.store.scripts import CREATE_PERSON, UPDATE_PERSON
 
 # person:{id} holds the Person's fields but its id (the key's), and three of its own:
 ADJUSTMENTS_FIELD = "adj"  # JSON list of adjustment kinds, when there are any
@@ -77,29 +77,45 @@ def _restriction(restriction: Restriction) -> dict[str, Any]:
 
 def screen_json(strategy: Strategy) -> str:
     """The strategy's fields the inbound path reads, a JSON object: the first line of
-    strategy:{id} (``callguard.store.call_records`` makes them ``ScreeningEntry``s)."""
-    return _json(
-        {
-            "id": strategy.id,
-            "person_id": strategy.person_id,
-            "matter_ref": strategy.matter_ref,
-            "restrictions": [_restriction(r) for r in strategy.restrictions],
-        }
-    )
+    strategy:{id} (``callguard.store.call_records`` makes them ``ScreeningEntry``s). Its
+    restrictions are the version applied to calls (§3.6), with whether the person was told
+    of it in writing and whether it is an interim measure; left out when false."""
+    applied = strategy.applied() or strategy.restrictions
+    screen: dict[str, Any] = {
+        "id": strategy.id,
+        "person_id": strategy.person_id,
+        "matter_ref": strategy.matter_ref,
+        "restrictions": [_restriction(r) for r in applied],
+    }
+    if strategy.told_of_applied():
+        screen["told_in_writing"] = True
+    if strategy.applied_version in strategy.interim_versions:
+        screen["interim"] = True
+    return _json(screen)
 
 
 def strategy_text(strategy: Strategy) -> str:
-    """strategy:{id}: the Strategy as one JSON object split in two lines, its screening
-    fields first, then the rest (JSON escapes any newline within a value). Fields at their
-    defaults are left out."""
-    rest = strategy.model_dump(mode="json", exclude=_SCREEN_FIELDS, exclude_defaults=True)
+    """strategy:{id}: the Strategy as two JSON objects on two lines, its screening fields
+    first, then the rest (JSON escapes any newline within a value). Fields at their
+    defaults are left out. When the version applied is not the current one, the screening
+    line holds the applied restrictions and the second line the current ones."""
+    rest = strategy.model_dump(
+        mode="json", exclude=_SCREEN_FIELDS | {"applied_restrictions"}, exclude_defaults=True
+    )
+    # Always written: when left out, a record from before notice was tracked reads as
+    # applying its current version.
+    rest["applied_version"] = strategy.applied_version
+    if strategy.applied_restrictions is not None:
+        rest["restrictions"] = [_restriction(r) for r in strategy.restrictions]
     return screen_json(strategy) + "\n" + _json(rest)
 
 
 def parse_strategy(text: str) -> Strategy:
-    screen, _, rest = text.partition("\n")
-    # Joined again: {screening fields} + {the rest} -> {screening fields, the rest}.
-    return Strategy.model_validate_json(screen[:-1] + "," + rest[1:])
+    screen_line, _, rest_line = text.partition("\n")
+    screen, rest = json.loads(screen_line), json.loads(rest_line)
+    if "restrictions" in rest:
+        screen["applied_restrictions"] = screen.pop("restrictions")
+    return Strategy.model_validate({**screen, **rest})
 
 
 def _advocate_phones(strategy: Strategy) -> list[str]:
@@ -112,6 +128,7 @@ class RegisterStore:
         self.redis = redis
         self.keys = keys
         self._create_person = redis.register_script(CREATE_PERSON)
+        self._update_person = redis.register_script(UPDATE_PERSON)
 
     # --- people ------------------------------------------------------------------------------
 
@@ -128,6 +145,35 @@ class RegisterStore:
         )
         if result[0] == "conflict":
             raise PhoneTaken(int(result[1]))
+
+    async def update_person(self, person: Person, audit: AuditEntry) -> bool:
+        """Replace a person's details, moving the phone index with them; False when there is
+        no such person; raise PhoneTaken if a new phone belongs to someone else."""
+        fields = person_fields(person)
+        clear = [*PERSON_FIELDS, ADJUSTMENTS_FIELD]
+        for _attempt in range(_ATTEMPTS):
+            held = cast(str | None, await self.redis.hget(self.keys.person(person.id), "phones"))
+            old = cast(list[str], json.loads(held)) if held else []
+            result = await self._update_person(
+                keys=[
+                    self.keys.person(person.id),
+                    *[self.keys.phone_owner(p) for p in person.phones],
+                    *[self.keys.phone_owner(p) for p in old if p not in person.phones],
+                ],
+                args=[
+                    person.id,
+                    len(person.phones),
+                    held or "",
+                    json.dumps(clear),
+                    json.dumps([v for pair in fields.items() for v in pair]),
+                    json.dumps(audit_store.audit_arg(self.keys, audit)),
+                ],
+            )
+            if result[0] == "conflict":
+                raise PhoneTaken(int(result[1]))
+            if result[0] != "changed":
+                return bool(result[0] == "updated")
+        raise WatchError("the person changed too often while being edited")
 
     async def get_person(self, person_id: str) -> Person | None:
         values = await self.redis.hmget(self.keys.person(person_id), PERSON_FIELDS)

@@ -42,7 +42,10 @@ end
 # DISPOSE: delete a batch of records past retention, except those on hold, and log it.
 #   ARGV[1] JSON plan: {stream, entry [field, value, ...] (the log entry without its count),
 #     items [{holds [keys], primary {key, field?, member?}, del [keys],
-#             zrem [[key, member]], srem [[key, member]]}]}
+#             zrem [[key, member]], srem [[key, member]], queue [[key, member]]}],
+#     queued_at (epoch)}
+#   ``queue``: members added (NX, scored ``queued_at``) to a work queue when the record goes,
+#   in the same step: the Twilio recordings of a deleted call record, to delete there.
 #   A primary with ``field`` is a hash field (gone when absent or JSON null); with
 #   ``member`` a sorted-set member; else a whole key.
 # Returns {records disposed, records kept because of a hold}
@@ -83,6 +86,9 @@ for _, item in ipairs(plan.items) do
     end
     for _, s in ipairs(item.srem) do
       redis.call('SREM', s[1], s[2])
+    end
+    for _, q in ipairs(item.queue or {}) do
+      redis.call('ZADD', q[1], 'NX', plan.queued_at, q[2])
     end
     if gone then
       disposed = disposed + 1
@@ -182,6 +188,7 @@ class Disposable:
     delete: list[str] = field(default_factory=list)
     zrem: list[tuple[str, str]] = field(default_factory=list)
     srem: list[tuple[str, str]] = field(default_factory=list)
+    queue: list[tuple[str, str]] = field(default_factory=list)
 
     def plan(self) -> dict[str, Any]:
         return {
@@ -190,6 +197,7 @@ class Disposable:
             "del": self.delete,
             "zrem": [list(z) for z in self.zrem],
             "srem": [list(s) for s in self.srem],
+            "queue": [list(q) for q in self.queue],
         }
 
 
@@ -260,6 +268,7 @@ class RetentionStore:
             "stream": self.keys.DISPOSALS,
             "entry": entry.flat(),
             "items": [i.plan() for i in items],
+            "queued_at": entry.at.timestamp(),
         }
         # KEYS[1] routes the script on a Redis Cluster (see _trim_people).
         result = await self._dispose(keys=[self.keys.DISPOSALS], args=[json.dumps(plan)])
@@ -292,6 +301,27 @@ class RetentionStore:
         """The newest ``count`` disposal-log entries, newest first, with their stream ids."""
         rows = await self.redis.xrevrange(self.keys.DISPOSALS, count=count) or []
         return [(str(i), cast(dict[str, str], f)) for i, f in rows]
+
+    # --- Twilio recordings to delete (their call record gone) ----------------------------------
+
+    async def recordings_due(self, now: datetime, limit: int) -> list[str]:
+        """Recording sids whose next try to delete is due, oldest first."""
+        key = self.keys.recordings_to_delete()
+        return cast(
+            list[str], await self.redis.zrangebyscore(key, "-inf", now.timestamp(), 0, limit)
+        )
+
+    async def recording_deleted(self, recording_sid: str) -> None:
+        await self.redis.zrem(self.keys.recordings_to_delete(), recording_sid)
+
+    async def recording_retry_at(self, recording_sid: str, at: datetime) -> None:
+        """Try again at ``at`` (XX: only while it is still queued)."""
+        await self.redis.zadd(
+            self.keys.recordings_to_delete(), {recording_sid: at.timestamp()}, xx=True
+        )
+
+    async def recordings_waiting(self) -> int:
+        return int(await self.redis.zcard(self.keys.recordings_to_delete()))
 
 
 class HoldStore:

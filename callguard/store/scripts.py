@@ -316,3 +316,82 @@ end
 redis.call('DEL', KEYS[2])
 return ended
 """
+
+
+# UPDATE_PERSON: a person's details replaced, their phones moved with them, in one step:
+# the phones they no longer have released, the new ones claimed (none if any is held by
+# another person); only when the phones held are still those the change was made from.
+#   KEYS[1] person:{id}  KEYS[2..n+1] phone:{e164} of the new phones  KEYS[n+2..] the old
+#   ARGV[1] person id  ARGV[2] n  ARGV[3] the phones field as read ("" when none)
+#   ARGV[4] JSON list of the fields to clear  ARGV[5] JSON flat list: field, value, ...
+#   ARGV[6] JSON audit entry
+# Returns {"missing"} | {"changed"} | {"conflict", index of the new phone held} | {"updated"}
+UPDATE_PERSON = (
+    AUDIT
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'missing'}
+end
+local held = redis.call('HGET', KEYS[1], 'phones') or ''
+if held ~= ARGV[3] then
+  return {'changed'}
+end
+local n = tonumber(ARGV[2])
+for i = 2, n + 1 do
+  local owner = redis.call('GET', KEYS[i])
+  if owner and owner ~= ARGV[1] then
+    return {'conflict', tostring(i - 2)}
+  end
+end
+for i = n + 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+  end
+end
+for i = 2, n + 1 do
+  redis.call('SET', KEYS[i], ARGV[1])
+end
+redis.call('HDEL', KEYS[1], unpack(cjson.decode(ARGV[4])))
+redis.call('HSET', KEYS[1], unpack(cjson.decode(ARGV[5])))
+audit(cjson.decode(ARGV[6]))
+return {'updated'}
+"""
+)
+
+
+# COMPLETE_SUBJECT_ACCESS: mark a subject access request completed, once; audit it with it.
+#   KEYS[1] subject-access:{id}
+#   ARGV[1] the completed request's JSON  ARGV[2] JSON audit entry (store.audit.audit_arg)
+# Returns "completed", "already" (completed before: nothing written) or "missing".
+COMPLETE_SUBJECT_ACCESS = (
+    AUDIT
+    + """
+local raw = redis.call('GET', KEYS[1])
+if not raw then
+  return 'missing'
+end
+local current = cjson.decode(raw)
+if current.completed_on and current.completed_on ~= cjson.null then
+  return 'already'
+end
+redis.call('SET', KEYS[1], ARGV[1])
+audit(cjson.decode(ARGV[2]))
+return 'completed'
+"""
+)
+
+
+# AUDIT_READS: append the audit entries of one read (one per person it showed), in one step.
+#   KEYS[1] audit (the stream, named so a Cluster client sends the script to the office's node)
+#   ARGV[1] JSON [entry, ...], each as store.audit.audit_arg gives it
+# Returns the number of entries written.
+AUDIT_READS = (
+    AUDIT
+    + """
+local entries = cjson.decode(ARGV[1])
+for _, entry in ipairs(entries) do
+  audit(entry)
+end
+return #entries
+"""
+)

@@ -19,6 +19,7 @@ from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from callguard.domain.dates import InputDateTime
+from callguard.domain.models import RESTRICTION_KINDS
 from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor
 from callguard.services.errors import BadEncoding, Forbidden, Invalid, ServiceError
@@ -146,17 +147,8 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out or "(body)"
 
 
-_UNION_TAGS = frozenset(
-    {
-        "call_windows",
-        "spoc",
-        "recorded",
-        "written_only",
-        "advocate_only",
-        "phone_blocked",
-        "no_response",
-    }
-)
+# pydantic names a discriminated union's member by its tag: a restriction's kind.
+_UNION_TAGS = frozenset(RESTRICTION_KINDS)
 
 
 def invalid_from(error: ValidationError, prefix: tuple[str, ...] = ()) -> Invalid:

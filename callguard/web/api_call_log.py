@@ -36,9 +36,17 @@ class CallQuery(BaseModel):
 CallsPage = Paged[CallRecord]
 
 
-async def query_calls(request: web.Request, query: CallQuery) -> tuple[list[CallRecord], int]:
-    """The calls a query selects: the API's list and CSV, and the pages' call log."""
-    return await request.app[SERVICES].call_log.calls(
+async def query_calls(
+    request: web.Request,
+    query: CallQuery,
+    actor: Actor,
+    action: Literal["call_log.read", "call_log.csv"] = "call_log.read",
+) -> tuple[list[CallRecord], int]:
+    """The calls a query selects: the API's list and CSV, and the pages' call log; each
+    read audited (CONTRACT §7)."""
+    return await request.app[SERVICES].call_log.read_calls(
+        actor,
+        action,
         person_id=query.person_id,
         outcome=query.outcome,
         since=query.since,
@@ -57,7 +65,7 @@ async def query_calls(request: web.Request, query: CallQuery) -> tuple[list[Call
     response=CallsPage,
 )
 async def list_calls(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
-    records, total = await query_calls(request, query)
+    records, total = await query_calls(request, query, actor)
     return json_response(
         CallsPage(items=records, total=total, offset=query.offset, limit=query.limit)
     )
@@ -82,6 +90,16 @@ CSV_COLUMNS = (
     "file_note_id",
     "message",
 )
+
+
+# Added after the fields above (so a reader of the earlier columns is not disturbed).
+CSV_PERSON_NAME = "person_name"
+
+
+async def person_names(request: web.Request) -> dict[str, str]:
+    """Person id -> name, for the CSV's ``person_name``."""
+    people, _ = await request.app[SERVICES].register.store.list_people(0, 100_000)
+    return {p.id: p.name for p in people}
 
 
 def csv_cell(value: object) -> str:
@@ -112,11 +130,12 @@ def csv_row(record: CallRecord) -> list[str]:
     content_type="text/csv",
 )
 async def calls_csv(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
-    records, _total = await query_calls(request, query)
+    records, _total = await query_calls(request, query, actor, "call_log.csv")
+    names = await person_names(request) if any(r.person_id for r in records) else {}
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(csv_row(r) for r in records)
+    writer.writerow([*CSV_COLUMNS, CSV_PERSON_NAME])
+    writer.writerows([*csv_row(r), csv_cell(names.get(r.person_id or "", ""))] for r in records)
     return web.Response(
         text=out.getvalue(),
         content_type="text/csv",
@@ -132,7 +151,7 @@ async def calls_csv(request: web.Request, actor: Actor, query: CallQuery) -> web
     response=CallRecord,
 )
 async def get_call(request: web.Request, actor: Actor) -> web.Response:
-    record = await request.app[SERVICES].call_events.get(request.match_info["call_sid"])
+    record = await request.app[SERVICES].call_log.read_call(actor, request.match_info["call_sid"])
     return json_response(record)
 
 
@@ -147,8 +166,13 @@ async def get_call(request: web.Request, actor: Actor) -> web.Response:
 async def strategy_breaches(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
     services = request.app[SERVICES]
     strategy = await services.register.strategy(request.match_info["strategy_id"])
-    records, total = await services.call_log.breaches(
-        strategy.id, since=query.since, until=query.until, offset=query.offset, limit=query.limit
+    records, total = await services.call_log.read_breaches(
+        actor,
+        strategy.id,
+        since=query.since,
+        until=query.until,
+        offset=query.offset,
+        limit=query.limit,
     )
     return json_response(
         CallsPage(items=records, total=total, offset=query.offset, limit=query.limit)

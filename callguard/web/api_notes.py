@@ -53,8 +53,17 @@ def _as_seen_by(actor: Actor, note: FileNote) -> FileNote:
 )
 async def list_file_notes(request: web.Request, actor: Actor, query: NoteQuery) -> web.Response:
     """Newest first. Staff see only their own notes; managers see all (``author`` filters)."""
-    notes = await request.app[SERVICES].notes.listing(actor, query.status, query.author)
+    services = request.app[SERVICES]
+    notes = await services.notes.listing(actor, query.status, query.author)
     page = [_as_seen_by(actor, n) for n in notes[query.offset : query.offset + query.limit]]
+    await services.read_audit.record(
+        actor,
+        services.clock.now(),
+        "file_note.list",
+        "file_notes",
+        [n.person_id for n in page],
+        f"{len(page)} notes from {query.offset + 1}",
+    )
     return json_response(
         FileNotesPage(items=page, total=len(notes), offset=query.offset, limit=query.limit)
     )

@@ -12,6 +12,7 @@ from callguard.domain.models import (
     NotifiedIn,
     Person,
     PersonIn,
+    PersonPatch,
     ReviewIn,
     RevisionIn,
     ShareIn,
@@ -20,6 +21,7 @@ from callguard.domain.models import (
 )
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
+from callguard.services import people
 from callguard.web.api import ApiRoutes, Offset, Paged, json_response
 from callguard.web.appkeys import SERVICES
 
@@ -39,11 +41,6 @@ class StrategyQuery(Page):
 
 PeoplePage = Paged[Person]
 StrategiesPage = Paged[Strategy]
-
-
-class PersonExport(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    person: Person
 
 
 @routes.route(
@@ -78,6 +75,28 @@ async def list_people(request: web.Request, actor: Actor, query: Page) -> web.Re
 
 
 @routes.route(
+    "PATCH",
+    "/api/v1/people/{person_id}",
+    role=Role.manager,
+    summary="Change a person's details",
+    body=PersonPatch,
+    response=Person,
+)
+async def update_person(request: web.Request, actor: Actor, body: PersonPatch) -> web.Response:
+    """Only the fields sent change; each list sent (phones, emails, reasonable adjustments)
+    replaces the one held. Audited. 422 when the change would break an active strategy."""
+    services = request.app[SERVICES]
+    person = await people.update_person(
+        services.register,
+        request.match_info["person_id"],
+        body,
+        actor,
+        services.clock.now(),
+    )
+    return json_response(person)
+
+
+@routes.route(
     "GET", "/api/v1/people/{person_id}", role=Role.manager, summary="Read a person", response=Person
 )
 async def get_person(request: web.Request, actor: Actor) -> web.Response:
@@ -86,21 +105,6 @@ async def get_person(request: web.Request, actor: Actor) -> web.Response:
         request.match_info["person_id"], actor, services.clock.now()
     )
     return json_response(person)
-
-
-@routes.route(
-    "GET",
-    "/api/v1/people/{person_id}/export",
-    role=Role.manager,
-    summary="Export everything held on a person",
-    response=PersonExport,
-)
-async def export_person(request: web.Request, actor: Actor) -> web.Response:
-    services = request.app[SERVICES]
-    data = await services.register.export(
-        request.match_info["person_id"], actor, services.clock.now()
-    )
-    return json_response(data)
 
 
 @routes.route(
@@ -150,7 +154,10 @@ async def list_strategies(request: web.Request, actor: Actor, query: StrategyQue
     response=Strategy,
 )
 async def get_strategy(request: web.Request, actor: Actor) -> web.Response:
-    strategy = await request.app[SERVICES].register.strategy(request.match_info["strategy_id"])
+    services = request.app[SERVICES]
+    strategy = await services.register.read_strategy(
+        request.match_info["strategy_id"], actor, services.clock.now()
+    )
     return json_response(strategy)
 
 

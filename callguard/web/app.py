@@ -13,9 +13,17 @@ from aiohttp import web
 
 from callguard.phones import load_metadata
 from callguard.scheduler import DutyScheduler
-from callguard.services.background import replay_forever
+from callguard.services.background import replay_forever, wind_down
 from callguard.services.container import Services
-from callguard.web import api_call_log, api_controls, api_notes, api_register, api_reports
+from callguard.web import (
+    api_appeals,
+    api_call_log,
+    api_controls,
+    api_notes,
+    api_register,
+    api_reports,
+    api_subject_access,
+)
 from callguard.web.api import ApiRoutes, json_response
 from callguard.web.appkeys import SERVICES
 from callguard.web.metrics import METRICS, Metrics
@@ -29,6 +37,8 @@ API_ROUTES: Sequence[ApiRoutes] = (
     api_controls.routes,
     api_notes.routes,
     api_reports.routes,
+    api_appeals.routes,
+    api_subject_access.routes,
 )
 
 # The scheduled duties in this process, when ``settings.scheduler_enabled``.
@@ -83,8 +93,11 @@ def init_app(
     *,
     installers: Sequence[Installer] = (),
     api_routes: Sequence[ApiRoutes] = (),
+    wind_down_on_stop: bool = False,
 ) -> web.Application:
-    """The web service on ``services``; it closes them when the app is cleaned up."""
+    """The web service on ``services``; it closes them when the app is cleaned up. With
+    ``wind_down_on_stop`` (``serve``, ``demo``) it first lets the background work finish and
+    replays the spool (``services.background.wind_down``)."""
     settings = services.settings
     metrics = Metrics()
     app = web.Application(
@@ -103,6 +116,11 @@ def init_app(
         replay.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await replay
+        if wind_down_on_stop:
+            spool = services.spool
+            await wind_down(
+                services.background, spool.depth, spool.pending, services.screening.replay_spool
+            )
         await services.close()
 
     app.cleanup_ctx.append(services_ctx)

@@ -53,6 +53,9 @@ class Metrics:
             ["job", "result"],
             registry=self.registry,
         )
+        # Each (outcome, rule)'s counter, found once: ``labels`` takes a lock and builds a
+        # key on every call, and there are only a few dozen pairs.
+        self._calls_by_label: dict[tuple[str, str], Counter] = {}
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: HandlerFn) -> web.StreamResponse:
@@ -63,7 +66,11 @@ class Metrics:
         self.answer_seconds.observe(time.perf_counter() - started)
         outcome = response.headers.get("X-CallGuard-Outcome")
         if outcome:
-            self.calls.labels(outcome, response.headers.get("X-CallGuard-Rule", "")).inc()
+            label = (outcome, response.headers.get("X-CallGuard-Rule", ""))
+            counter = self._calls_by_label.get(label)
+            if counter is None:
+                counter = self._calls_by_label.setdefault(label, self.calls.labels(*label))
+            counter.inc()
         if response.headers.get("X-CallGuard-Degraded") == "1":
             self.degraded.inc()
         return response

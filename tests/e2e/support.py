@@ -22,6 +22,7 @@ from callguard.store import users as store_users
 from callguard.store.connection import connect
 from callguard.store.users import UserStore
 from tests.conftest import KEYS, USERS
+from tests.processes import free_port
 
 Client = TestClient[web.Request, web.Application]
 
@@ -62,9 +63,15 @@ async def page_client(
 ) -> AsyncIterator[Client]:
     """A client on the app on 127.0.0.1 that keeps cookies, Secure ones included (the
     test settings' public URL is https, as in production). The web settings (single
-    sign-on) come from the environment, as in production: tests set them with monkeypatch."""
+    sign-on) come from the environment, as in production: tests set them with monkeypatch.
+    In the demo, the phone system is the demo's own stand-in, on this server (as in
+    ``callguard demo``), so it answers the calls it is asked to connect."""
+    port = free_port()
+    if demo:
+        api_base = f"http://127.0.0.1:{port}/demo/twilio"
+        settings = settings.model_copy(update={"twilio_api_base": api_base})
     app = await build_app(settings, policy=policy, clock=clock, demo=demo)
-    server = TestServer(app, host="127.0.0.1")
+    server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     origin = f"http://127.0.0.1:{server.port}"
     jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[origin])

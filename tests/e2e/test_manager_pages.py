@@ -38,6 +38,8 @@ async def test_manager_creates_a_strategy_fixing_a_validation_error(tab: Tab) ->
     await page.get_by_label("Per", exact=True).select_option("week")
     await page.get_by_label("Calls are recorded").check()
     await page.get_by_label("Review due").fill("2027-02-15")
+    # Told in writing, so it applies at once and is listed with the active ones (§3.6).
+    await page.get_by_label("Date the person was told (optional)").fill("2026-11-20")
     await page.get_by_role("button", name="Create strategy").click()
 
     summary = page.locator(".govuk-error-summary")
@@ -93,9 +95,19 @@ async def test_manager_filters_the_call_log_and_downloads_the_csv(tab: Tab, app:
     path = await download.path()
     rows_csv = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert len(rows_csv) == 2
-    assert {r["outcome"] for r in rows_csv} == {"refuse"}
-    assert {r["rule"] for r in rows_csv} == {"phone_blocked"}
-    assert {r["person_name"] for r in rows_csv} == {"Fay Blocked"}  # beside person_id
+    # Headings and codes in words, for people reading it in a spreadsheet.
+    assert list(rows_csv[0])[:7] == [
+        "Call reference",
+        "Received at",
+        "From",
+        "To",
+        "Person reference",
+        "Person",
+        "Strategy references",
+    ]
+    assert {r["Outcome"] for r in rows_csv} == {"Refused"}
+    assert {r["Why"] for r in rows_csv} == {"Telephone calls blocked"}
+    assert {r["Person"] for r in rows_csv} == {"Fay Blocked"}
 
 
 async def test_manager_previews_a_call_and_reads_a_person_chart(

@@ -200,13 +200,21 @@ async def test_each_restriction_and_combination(
     if case.outcome == "refuse":
         assert twilio.requests == []
         assert "<Record" in twiml and "999" in twiml and "press 1" in twiml
+        # A breach only of the strategies whose restrictions refused it (§3.8, §3.11).
+        refusing = [
+            strategy_id
+            for strategy_id, restrictions in zip(strategy_ids, case.strategies, strict=True)
+            if any(r is not INSIDE and r["kind"] not in ("spoc", "recorded") for r in restrictions)
+        ]
+        assert record["refused_by"] == refusing
         for strategy_id in strategy_ids:
             breaches = await (
                 await client.get(
                     f"/api/v1/strategies/{strategy_id}/breaches", headers=auth(tokens["manager"])
                 )
             ).json()
-            assert [b["call_sid"] for b in breaches["items"]] == [call_sid]
+            expected = [call_sid] if strategy_id in refusing else []
+            assert [b["call_sid"] for b in breaches["items"]] == expected
     else:
         assert len(dials) == 1
         dial = dials[0]

@@ -68,6 +68,8 @@ def strategy_form(pid: str, **extra: Any) -> dict[str, Any]:
         "restrictions-call_windows-max_calls": "2",
         "restrictions-call_windows-per": "week",
         "review_due": "2027-02-01",
+        # Told in writing, so it applies at once and is listed with the active ones (§3.6).
+        "notified_on": "2026-11-20",
         **extra,
     }
 
@@ -267,7 +269,7 @@ async def test_the_call_log_filters_pages_and_downloads_csv(manager: Client) -> 
     assert download.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in download.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(await download.text())))
-    assert len(rows) == 3 and {r["outcome"] for r in rows} == {"refuse"}
+    assert len(rows) == 3 and {r["Outcome"] for r in rows} == {"Refused"}
     bad = await manager.get("/calls?since=yesterday")
     assert bad.status == 422
     assert "Enter a real date, like 15 2 2027" in error_beside(await bad.text(), "since")

@@ -27,7 +27,17 @@ from tests.integration.scheduler_support import TZ, at
 
 pytestmark = pytest.mark.timeout(30)
 
-ALL_JOBS = ["file_notes", "messages", "oversight_report", "retention", "reviews"]
+ALL_JOBS = [
+    "appeals",
+    "file_notes",
+    "messages",
+    "notice_reminders",
+    "oversight_report",
+    "recordings",
+    "retention",
+    "reviews",
+    "subject_access",
+]
 
 
 async def test_the_service_runs_the_scheduler_when_enabled(

@@ -106,6 +106,14 @@ async def test_the_oversight_report_counts_every_restriction_in_the_quarter(
             "ended_by_staff": 2,
             "ended_by_reason": {"threats": 1, "verbal_abuse": 1},
         },
+        "appeals": {
+            "received": 0,
+            "decided": 0,
+            "upheld": 0,
+            "varied": 0,
+            "ended": 0,
+            "overdue": 0,
+        },
     }
 
 

@@ -44,7 +44,11 @@ NEXT_TUESDAY_AT_NINE = datetime(2026, 12, 8, 9, 0, tzinfo=LONDON)
 
 
 def entry(
-    strategy_id: str, *restrictions: Restriction, role: Literal["person", "advocate"] = "person"
+    strategy_id: str,
+    *restrictions: Restriction,
+    role: Literal["person", "advocate"] = "person",
+    told_in_writing: bool = True,
+    interim: bool = False,
 ) -> ScreeningEntry:
     return ScreeningEntry(
         strategy_id=strategy_id,
@@ -52,6 +56,8 @@ def entry(
         matter_ref=f"CMP-{strategy_id}",
         restrictions=restrictions,
         role=role,
+        told_in_writing=told_in_writing,
+        interim=interim,
     )
 
 
@@ -244,6 +250,7 @@ def test_a_refusing_restriction_refuses_the_persons_own_call(
         person_id="p1",
         strategy_ids=("s1",),
         matter_refs=("CMP-s1",),
+        refused_by=("s1",),
     )
 
 

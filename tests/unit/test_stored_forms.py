@@ -146,6 +146,7 @@ def test_a_strategy_is_stored_once_its_screening_form_first_and_defaults_left_ou
         "created_at",
         "created_by",
         "updated_at",
+        "applied_version",  # always kept: left out, an older record applies its current version
     }
     # One JSON object, split after its screening fields.
     assert json.loads(screen_line[:-1] + "," + rest_line[1:]) == {**screen, **rest}

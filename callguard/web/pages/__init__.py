@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,47 +16,58 @@ from aiohttp import web
 
 from callguard import wording
 from callguard.services.container import Services
-from callguard.web.pages import admin, admin_access, auth, call_log, console, demo, manage
+from callguard.web.pages import (
+    admin,
+    admin_access,
+    appeals,
+    auth,
+    call_log,
+    console,
+    demo,
+    file_notes,
+    manage,
+    strategy_decisions,
+    strategy_notice,
+    subject_access,
+)
 from callguard.web.pages import register as register_pages
 from callguard.web.pages import strategies as strategy_pages
 from callguard.web.pages.assets import install_assets, load_assets
-from callguard.web.pages.words import call_status_in_words, outcome_in_words, rule_in_words
+from callguard.web.pages.words import (
+    call_state_in_words,
+    call_status_in_words,
+    outcome_in_words,
+    rule_in_words,
+)
 from callguard.web.sessions import install_web_auth
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 PAGE_MODULES = (
     auth,
     console,
+    file_notes,
     demo,
     register_pages,
     strategy_pages,
+    strategy_decisions,
+    strategy_notice,
     call_log,
     manage,
     admin,
     admin_access,
+    appeals,
+    subject_access,
 )
 
 
 def _filters(tz: ZoneInfo) -> dict[str, object]:
-    """The one date style of every page (see ``callguard.wording``)."""
-
-    def when(value: datetime | None) -> str:
-        return wording.date_and_time(value, tz)
-
-    def time_of_day(value: datetime | None) -> str:
-        return wording.time_of_day(value, tz)
-
-    def day(value: date | datetime | None) -> str:
-        return wording.long_date(value, tz)
-
+    """The one date style of every page and letter (see ``callguard.wording``)."""
     return {
-        "when": when,
-        "time": time_of_day,
-        "day": day,
-        "plural": wording.plural,
+        **wording.date_filters(tz),
         "rule": rule_in_words,
         "outcome": outcome_in_words,
         "call_status": call_status_in_words,
+        "call_state": call_state_in_words,
         "week": wording.week_beginning,
         "iso_week": wording.iso_week,
     }

@@ -1,8 +1,9 @@
 """The call log for managers (§6.5): filters, pages, one call, and the CSV download.
 
 The filters are the API's own (``CallQuery``) and so is the query and the CSV (the same
-columns, the same protection against spreadsheet formulas): a download here holds exactly
-what ``GET /api/v1/calls.csv`` would for the same filters.
+columns, the same protection against spreadsheet formulas): a download here holds the
+calls ``GET /api/v1/calls.csv`` would for the same filters, for people to read: headings,
+outcomes, rules, statuses and reasons in words, the person's name beside their reference.
 """
 
 from __future__ import annotations
@@ -16,12 +17,27 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import ValidationError
 
+from callguard.domain.records import CallRecord
 from callguard.domain.roles import Role
-from callguard.web.api_call_log import CSV_COLUMNS, CallQuery, csv_cell, csv_row, query_calls
+from callguard.web.api_call_log import (
+    CSV_COLUMNS,
+    CSV_PERSON_NAME,
+    CallQuery,
+    csv_cell,
+    csv_row,
+    person_names,
+    query_calls,
+)
 from callguard.web.pages import messages
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
-from callguard.web.pages.words import TRIAGE_LABELS
+from callguard.web.pages.words import (
+    CSV_HEADINGS,
+    TRIAGE_LABELS,
+    call_state_in_words,
+    outcome_in_words,
+    rule_in_words,
+)
 
 pages = Pages()
 
@@ -95,7 +111,7 @@ async def call_log(context: PageContext) -> web.StreamResponse:
     records: list[Any] = []
     total = 0
     if query is not None:
-        records, total = await query_calls(context.request, query)
+        records, total = await query_calls(context.request, query, context.actor)
     people, _ = await services.register.store.list_people(0, 100_000)
     names = {p.id: p.name for p in people}
     pages_total = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
@@ -125,27 +141,43 @@ async def call_log(context: PageContext) -> web.StreamResponse:
     )
 
 
+def _csv_words(context: PageContext, record: CallRecord) -> dict[str, str]:
+    """The download's codes in words, as the pages show them."""
+    reason = record.ended.reason if record.ended else ""
+    known = context.services.policy.reasons.get(reason)
+    return {
+        "outcome": outcome_in_words(record.outcome),
+        "rule": rule_in_words(record.rule),
+        "status": call_state_in_words(record),
+        "recorded": "Yes" if record.recorded else "No",
+        "degraded": "Yes" if record.degraded else "No",
+        "message": "Yes" if record.message else "No",
+        "ended_reason": csv_cell(known.label if known else reason),
+    }
+
+
 @pages.get("/calls.csv", name="calls-csv", role=Role.manager)
 async def call_log_csv(context: PageContext) -> web.StreamResponse:
     """Every call matching the filters, fetched 500 (the API's largest page) at a time."""
     services = context.services
     filters = _filters(context)
-    people, _ = await services.register.store.list_people(0, 100_000)
-    names = {p.id: p.name for p in people}
+    names = await person_names(context.request)
     at = CSV_COLUMNS.index("person_id") + 1
+    columns = [*CSV_COLUMNS[:at], CSV_PERSON_NAME, *CSV_COLUMNS[at:]]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([*CSV_COLUMNS[:at], "person_name", *CSV_COLUMNS[at:]])
+    writer.writerow([CSV_HEADINGS[c] for c in columns])
     offset = 0
     while True:
         query, errors = call_query(filters, services.tz, offset=offset, limit=500)
         if query is None:
             raise web.HTTPBadRequest(text="; ".join(m for _, m in errors.summary))
-        records, total = await query_calls(context.request, query)
+        records, total = await query_calls(context.request, query, context.actor, "call_log.csv")
         for record in records:
-            row = csv_row(record)
-            name = names.get(record.person_id or "", "")
-            writer.writerow([*row[:at], csv_cell(name), *row[at:]])
+            row = dict(zip(CSV_COLUMNS, csv_row(record), strict=True))
+            row.update(_csv_words(context, record))
+            row[CSV_PERSON_NAME] = csv_cell(names.get(record.person_id or "", ""))
+            writer.writerow([row[c] for c in columns])
         offset += len(records)
         if not records or offset >= total:
             break
@@ -163,7 +195,9 @@ async def call_log_csv(context: PageContext) -> web.StreamResponse:
 @pages.get("/calls/{call_sid}", name="call", role=Role.manager)
 async def call_page(context: PageContext) -> web.StreamResponse:
     services = context.services
-    record = await services.call_events.get(context.request.match_info["call_sid"])
+    record = await services.call_log.read_call(
+        context.actor, context.request.match_info["call_sid"]
+    )
     person = None
     if record.person_id:
         person = await services.register.person(

@@ -1,34 +1,31 @@
 """The demo's "simulate an inbound call" panel: the whole flow without a phone system.
 
-Only where the demo's stand-in phone system is installed (``callguard demo``). The server
-posts to itself, over HTTP on the socket the request came in on, exactly what Twilio
-would: the signed voice webhook (as ``callguard simulate-call`` does), then, for a call
-that connects, the signed conference callback saying the caller has joined (so live
-controls can play into it). "Caller hangs up" posts the signed ``completed`` status.
+Only where the demo's stand-in phone system is installed (``callguard demo``). The call is
+placed as ``callguard simulate-call`` places it (``caller_leg.place_call``: the signed
+webhooks Twilio would send, posted to this server on the socket the request came in on);
+the stand-in phone system answers the other leg, so the call is live in the console. A
+refused caller may leave a message. "Caller hangs up" posts the signed ``completed``.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from xml.etree import ElementTree
-
 import aiohttp
 from aiohttp import web
-from multidict import MultiDict
-from twilio.request_validator import RequestValidator
 
-from callguard import urls
+from callguard import caller_leg, urls
+from callguard.caller_leg import CallResult, WebhookRefused, Webhooks, place_call
+from callguard.demo_phone import webhooks_for
 from callguard.domain.roles import Role
-from callguard.phones import try_normalise
+from callguard.phones import mask_phone, try_normalise
 from callguard.services.container import Services
 from callguard.web.pages.framework import PageContext, Pages
+from callguard.web.pages.words import rule_in_words
 
 pages = Pages()
 
 DEMO_ROUTE_NAME = "demo-twilio"
 OFFICE_NUMBER = "+441772000000"
-TIMEOUT_S = 10.0
+MESSAGE_MAX = 500
 
 
 def is_demo(app: web.Application) -> bool:
@@ -36,91 +33,40 @@ def is_demo(app: web.Application) -> bool:
     return DEMO_ROUTE_NAME in app.router.named_resources()
 
 
-@dataclass(frozen=True)
-class Simulated:
-    call_sid: str
-    outcome: str
-    rule: str
-    route: str
-    hears: list[str]
+def demo_caller_ref(person_id: str, index: int) -> str:
+    """How the simulate form names one of a person's numbers without showing it."""
+    return f"person:{person_id}:{index}"
 
 
-def _sign(services: Services, url: str, params: list[tuple[str, str]]) -> str:
-    token = services.settings.twilio_auth_token
-    assert token is not None
-    validator = RequestValidator(token.get_secret_value())
-    return str(validator.compute_signature(url, MultiDict(params)))
+async def _caller_number(services: Services, caller: str) -> str | None:
+    """The number a simulated call comes from: as typed, or one of a person's."""
+    if not caller.startswith("person:"):
+        return caller
+    _, person_id, index = [*caller.split(":"), "", ""][:3]
+    person = await services.register.store.get_person(person_id) if person_id else None
+    if person is None or not index.isdigit() or int(index) >= len(person.phones):
+        return None
+    return person.phones[int(index)]
 
 
-def _local_base(request: web.Request) -> str:
-    """This server, as reached on the socket the request arrived on."""
-    sockname = request.transport.get_extra_info("sockname") if request.transport else None
-    if not sockname:
+def _hooks(request: web.Request) -> Webhooks:
+    hooks = webhooks_for(request)
+    if hooks is None:
         raise web.HTTPServiceUnavailable(text="cannot tell which address this server is on")
-    host, port = sockname[0], sockname[1]
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{port}"
+    return hooks
 
 
-async def _post_signed(
-    request: web.Request, services: Services, public_url: str, params: list[tuple[str, str]]
-) -> tuple[str, dict[str, str]]:
-    """POST ``params`` to ``public_url``'s path on this server, signed as Twilio signs."""
-    base = services.settings.public_url or ""
-    path = public_url.removeprefix(base)
-    headers = {"X-Twilio-Signature": _sign(services, public_url, params)}
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as client,
-        client.post(_local_base(request) + path, data=params, headers=headers) as response,
-    ):
-        text = await response.text()
-        if response.status != 200:
-            raise web.HTTPBadGateway(text=f"the webhook answered {response.status}")
-        return text, dict(response.headers)
-
-
-def _spoken(twiml: str) -> list[str]:
-    root = ElementTree.fromstring(twiml)  # noqa: S314 - our own service's answer
-    return [" ".join(e.itertext()).strip() for e in root.iter("Say") if "".join(e.itertext())]
-
-
-async def simulate_inbound(request: web.Request, services: Services, caller: str) -> Simulated:
-    call_sid = "CA" + secrets.token_hex(16)
-    params = [
-        ("AccountSid", services.settings.twilio_account_sid or ""),
-        ("CallSid", call_sid),
-        ("CallStatus", "ringing"),
-        ("Direction", "inbound"),
-        ("From", caller),
-        ("To", OFFICE_NUMBER),
-        ("Caller", caller),
-        ("Called", OFFICE_NUMBER),
-    ]
-    twiml, headers = await _post_signed(
-        request, services, services.callbacks.url(urls.VOICE), params
-    )
-    outcome = headers.get("X-CallGuard-Outcome", "?")
-    if outcome in ("connect", "divert_spoc") and headers.get("X-CallGuard-Degraded") != "1":
-        await services.background.drain()
-        await _post_signed(
-            request,
-            services,
-            services.callbacks.conference(call_sid),
-            [
-                ("StatusCallbackEvent", "participant-join"),
-                ("ConferenceSid", "CF" + secrets.token_hex(16)),
-                ("CallSid", call_sid),
-                ("FriendlyName", urls.conference_name(call_sid)),
-            ],
-        )
-    return Simulated(
-        call_sid=call_sid,
-        outcome=outcome,
-        rule=headers.get("X-CallGuard-Rule", "?"),
-        route=headers.get("X-CallGuard-Route", ""),
-        hears=_spoken(twiml),
-    )
+async def simulate_inbound(
+    request: web.Request, services: Services, caller: str, message: str | None = None
+) -> CallResult:
+    """The call, as ``callguard simulate-call`` places it; once the phone system has
+    answered the other leg (so the console shows the call connected)."""
+    try:
+        result = await place_call(_hooks(request), caller=caller, to=OFFICE_NUMBER, message=message)
+    except (WebhookRefused, aiohttp.ClientError, TimeoutError) as error:
+        raise web.HTTPBadGateway(text=f"the simulated call could not be placed: {error}") from error
+    await services.background.drain()
+    return result
 
 
 OUTCOME_WORDS = {
@@ -135,16 +81,26 @@ async def simulate(context: PageContext) -> web.StreamResponse:
     if not is_demo(context.request.app):
         raise web.HTTPNotFound()
     back = urls.safe_local_path(context.text("back")) or "/console"
-    caller = context.text("caller")
+    caller = await _caller_number(context.services, context.text("caller"))
     if not caller or len(caller) > 40:
-        return await context.redirect(back, "error:Enter the number the call comes from")
-    simulated = await simulate_inbound(context.request, context.services, caller)
-    shown = try_normalise(caller) or caller
+        return await context.redirect(back, "error:Choose who the call comes from")
+    left = context.text("message")
+    if len(left) > MESSAGE_MAX:
+        return await context.redirect(
+            back, f"error:The message must be {MESSAGE_MAX} characters or fewer"
+        )
+    simulated = await simulate_inbound(context.request, context.services, caller, left or None)
+    shown = mask_phone(try_normalise(caller) or caller)
     where = f" to {simulated.route}" if simulated.route else ""
     hears = " ".join(simulated.hears)
+    said = (
+        " They left a message, now waiting to be triaged."
+        if simulated.message_left
+        else (" The call was put through, so no message was left." if left else "")
+    )
     message = (
         f"Simulated call from {shown}: {OUTCOME_WORDS.get(simulated.outcome, simulated.outcome)}"
-        f"{where} (rule {simulated.rule}). The caller hears: “{hears}”"
+        f"{where} ({rule_in_words(simulated.rule).lower()}). The caller hears: “{hears}”{said}"
     )
     return await context.redirect(back, message)
 
@@ -155,10 +111,5 @@ async def hang_up(context: PageContext) -> web.StreamResponse:
         raise web.HTTPNotFound()
     call_sid = context.request.match_info["call_sid"]
     await context.services.call_events.get(call_sid)
-    await _post_signed(
-        context.request,
-        context.services,
-        context.services.callbacks.url(urls.STATUS),
-        [("CallSid", call_sid), ("CallStatus", "completed"), ("CallDuration", "60")],
-    )
+    await caller_leg.hang_up(_hooks(context.request), call_sid, duration_s=60)
     return await context.redirect("/console", "The caller hung up (simulated).")

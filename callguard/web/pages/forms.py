@@ -18,19 +18,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from callguard.domain.models import DAYS, AdjustmentKind, Strategy
+from callguard.domain.models import DAYS, RESTRICTION_KINDS, AdjustmentKind, Strategy
 from callguard.web.api import field_path
 from callguard.web.pages import messages
 
-KINDS = (
-    "call_windows",
-    "spoc",
-    "recorded",
-    "written_only",
-    "advocate_only",
-    "phone_blocked",
-    "no_response",
-)
+KINDS = RESTRICTION_KINDS  # the order the form offers them in
 KIND_LABELS = {
     "call_windows": "Calls only at set times (call windows)",
     "spoc": "A single point of contact (SPOC) takes the calls",
@@ -53,6 +45,8 @@ ADJUSTMENT_LABELS = {
     AdjustmentKind.needs_extra_time: "Needs extra time",
     AdjustmentKind.needs_interpreter: "Needs an interpreter",
     AdjustmentKind.needs_advocate_support: "Needs advocate support",
+    AdjustmentKind.large_print: "Large print",
+    AdjustmentKind.easy_read: "Easy read",
     AdjustmentKind.other: "Other",
 }
 

@@ -97,6 +97,8 @@ def nav_for(role: Role | None) -> list[tuple[str, str]]:
             ("calls", "Call log"),
             ("preview-page", "Preview"),
             ("oversight", "Oversight"),
+            ("appeals", "Appeals"),
+            ("subject-access", "Subject access"),
         ]
     return items
 

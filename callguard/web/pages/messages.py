@@ -12,216 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from callguard import wording
-
-LIKE_DATE = "like 15 2 2027"
-LIKE_PHONE = "like 07700 900 982"
-LIKE_TIME = "like 9:30am or 14:00"
-
-
-@dataclass(frozen=True)
-class Field:
-    """What to say about one field: when it is empty, when it is not right, and its name
-    inside a sentence ("the date the review is due must be …")."""
-
-    empty: str
-    invalid: str
-    name: str
-    items: str = ""  # for a list: what one item is called ("phone numbers")
-
-
-FIELDS: dict[str, Field] = {
-    # people
-    "name": Field("Enter the person's name", "Enter the person's name", "the name"),
-    "phones": Field(
-        "Enter a phone number",
-        f"Enter a phone number, {LIKE_PHONE}",
-        "the phone numbers",
-        "phone numbers",
-    ),
-    "emails": Field(
-        "Enter an email address",
-        "Enter an email address in the correct format, like name@example.com",
-        "the email addresses",
-        "email addresses",
-    ),
-    "reasonable_adjustments": Field(
-        "Choose the reasonable adjustments", "Choose the reasonable adjustments", "adjustments"
-    ),
-    "reasonable_adjustments.detail": Field(
-        "Enter the details of the adjustment",
-        "Enter the details of the adjustment",
-        "the details of the adjustment",
-    ),
-    # strategies
-    "person_id": Field("Choose a person", "Choose a person from the list", "the person"),
-    "matter_ref": Field(
-        "Enter the matter reference",
-        "Enter the matter reference, like CMP-2026-0142",
-        "the matter reference",
-    ),
-    "reason": Field("Enter the reason for the strategy", "Enter the reason", "the reason"),
-    "restrictions": Field(
-        "Choose at least one restriction", "Choose the restrictions", "the restrictions"
-    ),
-    "restrictions.windows": Field(
-        "Enter at least one call window", "Enter the call windows", "the call windows"
-    ),
-    "restrictions.windows.days": Field(
-        "Choose at least one day for the window",
-        "Choose the days of the window",
-        "the days of the window",
-    ),
-    "restrictions.windows.start": Field(
-        f"Enter the time calls may start, {LIKE_TIME}",
-        f"Enter a time, {LIKE_TIME}",
-        "the start time",
-    ),
-    "restrictions.windows.end": Field(
-        f"Enter the time calls must end by, {LIKE_TIME}",
-        f"Enter a time, {LIKE_TIME}",
-        "the end time",
-    ),
-    "restrictions.max_calls": Field(
-        "Enter the number of calls allowed, like 2",
-        "Enter the number of calls allowed as a whole number, like 2",
-        "the number of calls allowed",
-    ),
-    "restrictions.per": Field(
-        "Choose whether the calls are allowed per window, week or month",
-        "Choose whether the calls are allowed per window, week or month",
-        "how often",
-    ),
-    "restrictions.max_minutes": Field(
-        "Enter the longest call in minutes, like 20",
-        "Enter the longest call in minutes as a whole number, like 20",
-        "the longest call",
-    ),
-    "restrictions.name": Field(
-        "Enter the name of the single point of contact",
-        "Enter the name of the single point of contact",
-        "the name of the single point of contact",
-    ),
-    "restrictions.phone": Field(
-        "Enter the phone number of the single point of contact",
-        f"Enter a phone number, {LIKE_PHONE}, or a SIP address, like sip:jo@example.org",
-        "the number of the single point of contact",
-    ),
-    "restrictions.email": Field(
-        "Enter the email address to write to",
-        "Enter an email address in the correct format, like name@example.com",
-        "the email address",
-    ),
-    "restrictions.postal_address": Field(
-        "Enter the postal address to write to", "Enter the postal address", "the postal address"
-    ),
-    "restrictions.advocate_phones": Field(
-        "Enter the advocate's phone number",
-        f"Enter the advocate's phone number, {LIKE_PHONE}",
-        "the advocates' phone numbers",
-        "phone numbers",
-    ),
-    "adjustment_override": Field(
-        "Enter why the restriction overrides the adjustment, and who gave equality advice",
-        "Enter why the restriction overrides the adjustment, and who gave equality advice",
-        "the override",
-    ),
-    "adjustment_override.justification": Field(
-        "Enter the justification for overriding the adjustment",
-        "Enter the justification",
-        "the justification",
-    ),
-    "adjustment_override.equality_advice_from": Field(
-        "Enter who gave the equality advice", "Enter who gave the equality advice", "the name"
-    ),
-    "review_due": Field(
-        f"Enter the date the review is due, {LIKE_DATE}",
-        f"The date the review is due must be a real date, {LIKE_DATE}",
-        "the date the review is due",
-    ),
-    "next_review_due": Field(
-        f"Enter the date of the next review, {LIKE_DATE}",
-        f"The date of the next review must be a real date, {LIKE_DATE}",
-        "the date of the next review",
-    ),
-    "notified_on": Field(
-        f"Enter the date the person was told, {LIKE_DATE}",
-        f"The date the person was told must be a real date, {LIKE_DATE}",
-        "the date the person was told",
-    ),
-    "why": Field("Enter why", "Enter why", "the reason"),
-    "notes": Field("Enter the review notes", "Enter the review notes", "the review notes"),
-    "review_notes": Field("Enter the review notes", "Enter the review notes", "the review notes"),
-    "outcome": Field(
-        "Choose the outcome of the review", "Choose the outcome of the review", "the outcome"
-    ),
-    "expected_version": Field(
-        "This page is out of date: reload it and try again",
-        "This page is out of date: reload it and try again",
-        "the version",
-    ),
-    "changes": Field(
-        "Change at least one thing to save a revision",
-        "Change at least one thing to save a revision",
-        "the changes",
-    ),
-    # file notes
-    "summary": Field("Enter what was said or done", "Enter what was said or done", "the summary"),
-    "why_ended": Field(
-        "Enter why the call was ended", "Enter why the call was ended", "why the call ended"
-    ),
-    "actions_taken": Field(
-        "Enter the other actions taken", "Enter the other actions taken", "the actions"
-    ),
-    "line_manager_informed": Field(
-        "Tick to confirm you have told your line manager",
-        "Tick to confirm you have told your line manager",
-        "line manager told",
-    ),
-    "addendum": Field(
-        "Enter the correction or addition", "Enter the correction or addition", "the addendum"
-    ),
-    # the preview and the call log
-    "phone": Field(
-        "Enter a phone number", f"Enter a phone number, {LIKE_PHONE}", "the phone number"
-    ),
-    "since": Field(f"Enter a date, {LIKE_DATE}", f"Enter a real date, {LIKE_DATE}", "the date"),
-    "until": Field(f"Enter a date, {LIKE_DATE}", f"Enter a real date, {LIKE_DATE}", "the date"),
-}
-
-# Fields whose meaning depends on the form: the user admin's "name" is a user name.
-FORM_FIELDS: dict[str, dict[str, Field]] = {
-    "user": {
-        "name": Field(
-            "Enter a user name",
-            "Enter a user name using only letters, numbers, dots, hyphens, underscores or @",
-            "the user name",
-        ),
-        "display_name": Field("Enter the full name", "Enter the full name", "the full name"),
-        "email": Field(
-            "Enter an email address",
-            "Enter an email address in the correct format, like name@example.com",
-            "the email address",
-        ),
-        "role": Field("Choose a role", "Choose a role from the list", "the role"),
-        "line_manager": Field(
-            "Choose a line manager", "Choose a line manager from the list", "the line manager"
-        ),
-        "password": Field("Enter a password", "Enter a password", "the password"),
-    },
-    "end": {"why": Field("Enter why the strategy is ending", "Enter why", "the reason")},
-    "revise": {
-        "why": Field(
-            "Enter why the strategy is being revised",
-            "Enter why the strategy is being revised",
-            "the reason",
-        )
-    },
-}
+from callguard.web.pages.field_words import (
+    FIELDS,
+    FORM_FIELDS,
+    Field,
+)
 
 _EMPTY_TYPES = frozenset(
     {"missing", "string_too_short", "too_short", "none_required", "list_type_empty"}
@@ -304,12 +103,34 @@ def _not_future(field: Field, match: re.Match[str]) -> str:
     return _sentence(f"{field.name} must be today or in the past")
 
 
-@_reason(r"^required: the person has a needs_phone_contact")
+@_reason(r"^required: the person has a ([a-z_]+) reasonable adjustment, so (.+) needs a ")
 def _override_needed(field: Field, match: re.Match[str]) -> str:
+    adjustment = _ADJUSTMENT_WORDS.get(match.group(1), match.group(1).replace("_", " "))
+    kinds = [k.strip() for k in match.group(2).split(" and ")]
+    named = " and ".join(_RESTRICTION_WORDS.get(k, k.replace("_", " ")) for k in kinds)
     return (
-        "The person needs phone contact (a reasonable adjustment): to allow written contact "
-        "only, enter the justification and who gave the equality advice (§2.4, §3.13–3.14)"
+        f"The person {adjustment} (a reasonable adjustment): to set {named}, enter the "
+        "justification and who gave the equality advice (§2.4, §3.13–3.14)"
     )
+
+
+_ADJUSTMENT_WORDS = {
+    "needs_phone_contact": "needs phone contact",
+    "needs_extra_time": "needs extra time",
+    "needs_interpreter": "needs an interpreter",
+    "needs_advocate_support": "needs advocate support",
+    "large_print": "needs large print",
+    "easy_read": "needs easy read",
+}
+_RESTRICTION_WORDS = {
+    "call_windows": "calls only at set times",
+    "spoc": "a single point of contact",
+    "recorded": "recorded calls",
+    "written_only": "written contact only",
+    "advocate_only": "contact only through an advocate",
+    "phone_blocked": "telephone calls blocked",
+    "no_response": "no response",
+}
 
 
 @_reason(r"^an advocate's number cannot be")
@@ -393,6 +214,27 @@ def _required(field: Field, match: re.Match[str]) -> str:
     return field.empty
 
 
+@_reason(r"^must be on or after the day the strategy started \((\d{4}-\d\d-\d\d)\)")
+def _after_start(field: Field, match: re.Match[str]) -> str:
+    started = wording.long_date(date.fromisoformat(match.group(1)))
+    return _sentence(f"{field.name} must be on or after {started}, when the strategy started")
+
+
+@_reason(r"^was involved in the strategy")
+def _involved(field: Field, match: re.Match[str]) -> str:
+    return "Choose someone who did not create, revise or review the strategy"
+
+
+@_reason(r"^must be a manager or the chief executive")
+def _senior(field: Field, match: re.Match[str]) -> str:
+    return "Choose a manager or the chief executive"
+
+
+@_reason(r"^there is no user called")
+def _no_user(field: Field, match: re.Match[str]) -> str:
+    return field.invalid
+
+
 def words_for_reason(path: str, reason: str, form: str = "") -> str:
     """A rule's or a service's reason about a field, in words."""
     field = _field(path, form)
@@ -411,3 +253,8 @@ def duplicate_phone(phones: list[str], message: str) -> str:
     index = int(match.group(1)) if match else -1
     number = phones[index] if 0 <= index < len(phones) else "One of these numbers"
     return f"{number} is already held by another person"
+
+
+@_reason(r"^must not be before the request was received")
+def _before_received(field: Field, match: re.Match[str]) -> str:
+    return _sentence(f"{field.name} must be on or after the date the request was received")

@@ -1,5 +1,6 @@
-"""The register for managers: the list of strategies and people, adding a person, and a
-person's page (strategies, calls per week, timeline). Strategies themselves: ``strategies``.
+"""The register for managers: the list of strategies and people, adding a person and
+changing their details, and a person's page (strategies, calls per week, timeline).
+Strategies themselves: ``strategies``.
 
 Forms are validated by the API's own models (``PersonIn``) and carried out by the same use
 cases (``services.register``), so a page accepts nothing the API would refuse.
@@ -18,15 +19,19 @@ from callguard.domain.models import (
     AdjustmentKind,
     Person,
     PersonIn,
+    PersonPatch,
     Strategy,
 )
 from callguard.domain.roles import Role
+from callguard.services import people
 from callguard.services.controls import restriction_in_words
 from callguard.services.errors import Conflict, Invalid
 from callguard.web.pages import forms, messages
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
+from callguard.web.pages.strategy_notice import awaiting_rows
+from callguard.web.pages.subject_access import status_of as subject_access_status
 from callguard.web.pages.timeline import person_timeline
 
 pages = Pages()
@@ -55,7 +60,8 @@ async def people_list(context: PageContext) -> web.StreamResponse:
     people = await people_sorted(context)
     names = {p.id: p.name for p in people}
     strategies = await _strategies(context)
-    if status in ("active", "ended", "lapsed"):
+    awaiting = awaiting_rows(strategies, context)
+    if status in ("active", "ended", "lapsed", "awaiting_notice"):
         strategies = [s for s in strategies if s.status.value == status]
     if query:
         needle = query.lower()
@@ -78,6 +84,7 @@ async def people_list(context: PageContext) -> web.StreamResponse:
             "status": status,
             "restriction_lines": restrictions_in_words,
             "today": today,
+            "awaiting": awaiting,
         },
     )
 
@@ -101,11 +108,13 @@ async def _person_form(
     chosen: list[str],
     errors: FormErrors | None,
     status: int = 200,
+    person: Person | None = None,
 ) -> web.Response:
     return await context.render(
         "person_form.html",
         {
-            "title": "Add a person",
+            "title": "Change their details" if person else "Add a person",
+            "person": person,
             "values": values,
             "chosen": chosen,
             "errors": errors,
@@ -177,6 +186,10 @@ async def person_page(context: PageContext) -> web.StreamResponse:
             "weekly": weekly,
             "timeline": person_timeline(strategies, records, notes),
             "today": services.register.today(now),
+            "subject_access_requests": await services.subject_access.requests_of(person.id),
+            "subject_access_status": lambda r: subject_access_status(
+                r, services.register.today(now)
+            ),
         },
     )
 
@@ -186,7 +199,7 @@ async def person_export(context: PageContext) -> web.StreamResponse:
     """Everything held on the person, for a subject access request (as the API's export)."""
     services = context.services
     person_id = context.request.match_info["person_id"]
-    data = await services.register.export(person_id, context.actor, services.clock.now())
+    data = await services.subject_access.export(person_id, context.actor, services.clock.now())
     return web.json_response(
         data,
         dumps=lambda d: json.dumps(d, default=str, indent=2),
@@ -194,4 +207,56 @@ async def person_export(context: PageContext) -> web.StreamResponse:
             "Content-Disposition": f'attachment; filename="{person_id}.json"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+# --- changing a person's details ----------------------------------------------------------
+
+
+def _values_of(person: Person) -> tuple[dict[str, Any], list[str]]:
+    values: dict[str, Any] = {
+        "name": person.name,
+        "phones": "\n".join(person.phones),
+        "emails": "\n".join(person.emails),
+    }
+    for adjustment in person.reasonable_adjustments:
+        values[f"reasonable_adjustments-{adjustment.kind.value}-detail"] = adjustment.detail or ""
+    return values, [a.kind.value for a in person.reasonable_adjustments]
+
+
+@pages.get("/people/{person_id}/change", name="person-change", role=Role.manager)
+async def person_change(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    person = await services.register.person(
+        context.request.match_info["person_id"], context.actor, services.clock.now()
+    )
+    values, chosen = _values_of(person)
+    return await _person_form(context, values, chosen, None, person=person)
+
+
+@pages.post("/people/{person_id}/change", name="person-update", role=Role.manager)
+async def person_update(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    now = services.clock.now()
+    person = await services.register.person(
+        context.request.match_info["person_id"], context.actor, now
+    )
+    chosen = _adjustments_chosen(context)
+    values = {k: v for k, v in context.form.items() if k != "csrf_token"}
+    body = forms.person_body(context.form, chosen)
+    try:
+        patch = PersonPatch.model_validate(body)
+        await people.update_person(services.register, person.id, patch, context.actor, now)
+    except ValidationError as error:
+        errors = forms.person_errors(forms.problems_of(error))
+        return await _person_form(context, values, chosen, errors, 422, person)
+    except Invalid as invalid:
+        errors = forms.person_errors(invalid.problems)
+        return await _person_form(context, values, chosen, errors, 422, person)
+    except Conflict as error:
+        errors = FormErrors()
+        errors.add("phones", messages.duplicate_phone(body["phones"], error.message))
+        return await _person_form(context, values, chosen, errors, 409, person)
+    return await context.redirect(
+        context.url("person", person_id=person.id), f"{body['name']}’s details were changed."
     )

@@ -12,27 +12,26 @@ from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from callguard import wording
+from callguard.domain.appeals import Appeal
 from callguard.domain.dates import add_months
 from callguard.domain.models import (
-    EndIn,
     Review,
     ReviewIn,
     Revision,
     RevisionIn,
     Strategy,
     StrategyIn,
-    StrategyStatus,
 )
 from callguard.domain.roles import Role, has_at_least
 from callguard.services.errors import Forbidden, Invalid
-from callguard.web.api import field_path
-from callguard.web.pages import forms, messages, words
+from callguard.web.pages import forms, words
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.register import people_sorted, restrictions_in_words
+from callguard.web.pages.strategy_notice import notice_rows
 
 pages = Pages()
 
@@ -100,7 +99,7 @@ async def strategy_new(context: PageContext) -> web.StreamResponse:
     )
 
 
-def _form_values(context: PageContext) -> dict[str, Any]:
+def form_values(context: PageContext) -> dict[str, Any]:
     return {k: v for k, v in context.form.items() if k not in ("csrf_token", "kinds")}
 
 
@@ -110,7 +109,7 @@ async def strategy_create(context: PageContext) -> web.StreamResponse:
     chosen = _kinds_chosen(context)
     days_of = forms.days_from(context.form)
     body, kinds = forms.strategy_body(context.form, chosen, days_of)
-    values = _form_values(context)
+    values = form_values(context)
 
     async def again(errors: FormErrors, status: int = 422) -> web.Response:
         return await _strategy_form(
@@ -203,10 +202,13 @@ def strategy_history(strategy: Strategy) -> list[HistoryRow]:
 @pages.get("/strategies/{strategy_id}", name="strategy", role=Role.manager)
 async def strategy_page(context: PageContext) -> web.StreamResponse:
     services = context.services
-    strategy = await services.register.strategy(context.request.match_info["strategy_id"])
     now = services.clock.now()
+    strategy = await services.register.read_strategy(
+        context.request.match_info["strategy_id"], context.actor, now
+    )
     person = await services.register.person(strategy.person_id, context.actor, now)
     breaches, breaches_total = await services.call_log.breaches(strategy.id, limit=10)
+    appeals = await services.appeals.of_strategy(strategy.id)
     return await context.render(
         "strategy.html",
         {
@@ -215,14 +217,18 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
             "person": person,
             "restriction_lines": restrictions_in_words,
             "breaches": breaches,
-            "history": strategy_history(strategy),
+            "history": sorted(
+                strategy_history(strategy) + appeal_rows(appeals), key=lambda r: r.at
+            ),
+            "appeals": appeals,
             "breaches_total": breaches_total,
             "today": services.register.today(now),
+            "notice_rows": notice_rows(strategy),
         },
     )
 
 
-async def _active(context: PageContext) -> Strategy:
+async def active_strategy(context: PageContext) -> Strategy:
     return await context.services.register.strategy(context.request.match_info["strategy_id"])
 
 
@@ -230,7 +236,7 @@ async def _active(context: PageContext) -> Strategy:
 async def strategy_revise_form(context: PageContext) -> web.StreamResponse:
     """The revise form; ``?review=1`` makes the revision the outcome of the strategy's
     review (§3.12: continue, revise or end), recorded as one."""
-    strategy = await _active(context)
+    strategy = await active_strategy(context)
     values, kinds, days_of = forms.strategy_values(strategy)
     return await _strategy_form(
         context,
@@ -260,15 +266,15 @@ def _as_review_paths(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
 @pages.post("/strategies/{strategy_id}/revise", name="strategy-revise-post", role=Role.manager)
 async def strategy_revise(context: PageContext) -> web.StreamResponse:
     services = context.services
-    strategy = await _active(context)
+    strategy = await active_strategy(context)
     chosen = _kinds_chosen(context)
     days_of = forms.days_from(context.form)
     body, kinds = forms.strategy_body(context.form, chosen, days_of)
     body["person_id"] = strategy.person_id
-    values = _form_values(context)
+    values = form_values(context)
     changes = forms.changes_between(strategy, body)
     revision: dict[str, Any] = {
-        "expected_version": _int(context.text("expected_version")) or strategy.version,
+        "expected_version": int_or_none(context.text("expected_version")) or strategy.version,
         "changes": changes,
         "why": context.text("why"),
         "notified_on": context.text("notified_on") or None,
@@ -320,132 +326,20 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
     return await context.redirect(context.url("strategy", strategy_id=revised.id), said)
 
 
-def _int(value: str) -> int | None:
+def int_or_none(value: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-REVIEW_IDS = ("outcome", "notes", "next_review_due", "notified_on", "expected_version")
-END_IDS = ("why", "notified_on", "expected_version")
+def appeal_rows(appeals: list[Appeal]) -> list[HistoryRow]:
+    """Each appeal in the strategy's history: when it was recorded and when decided."""
+    rows = []
+    for a in appeals:
+        received = f"Appeal received {wording.long_date(a.received_on)}; {a.decider} to decide"
+        rows.append(HistoryRow(a.recorded_at, received, a.recorded_by, a.grounds))
+        if a.decided_at is not None and a.outcome is not None:
+            what = f"Appeal decided: {APPEAL_OUTCOMES[a.outcome]}"
+            rows.append(HistoryRow(a.decided_at, what, a.decider, a.reasons or ""))
+    return rows
 
 
-async def _decision_page(
-    context: PageContext,
-    template: str,
-    strategy: Strategy,
-    values: dict[str, Any],
-    errors: FormErrors | None,
-    status: int = 200,
-) -> web.Response:
-    today = context.services.register.today(context.services.clock.now())
-    months = context.services.policy.reviews.max_interval_months
-    return await context.render(
-        template,
-        {
-            "title": ("Review" if "review" in template else "End")
-            + f" strategy {strategy.matter_ref}",
-            "strategy": strategy,
-            "values": values,
-            "errors": errors,
-            "page_errors": bool(errors),
-            "latest_review": wording.long_date(add_months(today, months)),
-            "months": months,
-            "restriction_lines": restrictions_in_words,
-        },
-        status=status,
-    )
-
-
-async def _apply(
-    context: PageContext, model: type[BaseModel], raw: dict[str, Any], ids: tuple[str, ...]
-) -> tuple[BaseModel | None, FormErrors | None]:
-    form = "end" if model is EndIn else ""
-    try:
-        return model.model_validate(raw), None
-    except ValidationError as error:
-        problems = []
-        for item in error.errors(include_url=False):
-            path = field_path(tuple(item["loc"]))
-            if path == "(body)":
-                # A rule on the whole form (a model validator) names the field it is about.
-                path = _field_in(str(item["msg"]).removeprefix("Value error, "), ids)
-            problems.append((path, messages.words_for_error(item, path, form)))
-        return None, forms.place(problems, ids, form=form)
-
-
-def _field_in(reason: str, ids: tuple[str, ...]) -> str:
-    return next((i for i in ids if reason.startswith(i)), ids[0])
-
-
-@pages.get("/strategies/{strategy_id}/review", name="strategy-review", role=Role.manager)
-async def strategy_review_form(context: PageContext) -> web.StreamResponse:
-    strategy = await _active(context)
-    today = context.services.register.today(context.services.clock.now())
-    latest = add_months(today, context.services.policy.reviews.max_interval_months)
-    values = {"outcome": "continue", "next_review_due": latest.isoformat()}
-    return await _decision_page(context, "strategy_review.html", strategy, values, None)
-
-
-@pages.post("/strategies/{strategy_id}/review", name="strategy-review-post", role=Role.manager)
-async def strategy_review(context: PageContext) -> web.StreamResponse:
-    services = context.services
-    strategy = await _active(context)
-    values = _form_values(context)
-    outcome = context.text("outcome")
-    raw: dict[str, Any] = {
-        "outcome": outcome,
-        "notes": context.text("notes"),
-        "expected_version": _int(context.text("expected_version")) or strategy.version,
-        "next_review_due": (context.text("next_review_due") or None)
-        if outcome == "continue"
-        else None,
-        "notified_on": (context.text("notified_on") or None) if outcome == "end" else None,
-    }
-    body, errors = await _apply(context, ReviewIn, raw, REVIEW_IDS)
-    if body is None:
-        return await _decision_page(context, "strategy_review.html", strategy, values, errors, 422)
-    assert isinstance(body, ReviewIn)
-    try:
-        reviewed = await services.register.review(
-            strategy.id, body, context.actor, services.clock.now()
-        )
-    except Invalid as invalid:
-        errors = forms.place(invalid.problems, REVIEW_IDS)
-        return await _decision_page(context, "strategy_review.html", strategy, values, errors, 422)
-    said = (
-        "ended"
-        if reviewed.status is StrategyStatus.ended
-        else f"continues; next review {wording.long_date(reviewed.review_due)}"
-    )
-    return await context.redirect(
-        context.url("strategy", strategy_id=reviewed.id), f"Review recorded: the strategy {said}."
-    )
-
-
-@pages.get("/strategies/{strategy_id}/end", name="strategy-end", role=Role.manager)
-async def strategy_end_form(context: PageContext) -> web.StreamResponse:
-    strategy = await _active(context)
-    return await _decision_page(context, "strategy_end.html", strategy, {}, None)
-
-
-@pages.post("/strategies/{strategy_id}/end", name="strategy-end-post", role=Role.manager)
-async def strategy_end(context: PageContext) -> web.StreamResponse:
-    services = context.services
-    strategy = await _active(context)
-    values = _form_values(context)
-    raw = {
-        "why": context.text("why"),
-        "notified_on": context.text("notified_on") or None,
-        "expected_version": _int(context.text("expected_version")) or strategy.version,
-    }
-    body, errors = await _apply(context, EndIn, raw, END_IDS)
-    if body is None:
-        return await _decision_page(context, "strategy_end.html", strategy, values, errors, 422)
-    assert isinstance(body, EndIn)
-    try:
-        ended = await services.register.end(strategy.id, body, context.actor, services.clock.now())
-    except Invalid as invalid:
-        errors = forms.place(invalid.problems, END_IDS, form="end")
-        return await _decision_page(context, "strategy_end.html", strategy, values, errors, 422)
-    return await context.redirect(
-        context.url("strategy", strategy_id=ended.id), f"Strategy {ended.matter_ref} ended."
-    )
+APPEAL_OUTCOMES = {"upheld": "upheld", "varied": "varied", "ended": "strategy ended"}

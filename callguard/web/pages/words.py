@@ -4,6 +4,8 @@ shown with its underscores and dots as spaces, never as it is stored."""
 
 from __future__ import annotations
 
+from callguard.domain.records import TERMINAL_STATUSES, CallRecord
+
 RULE_LABELS = {
     "none": "No restriction applied",
     "call_windows.outside": "Outside the agreed call times",
@@ -43,6 +45,27 @@ CALL_STATUSES = {
     "no-answer": "not answered",
     "canceled": "cancelled",
 }
+# The call log's CSV download, its headings in words (the API's CSV keeps the field names).
+CSV_HEADINGS = {
+    "call_sid": "Call reference",
+    "received_at": "Received at",
+    "from": "From",
+    "to": "To",
+    "person_id": "Person reference",
+    "person_name": "Person",
+    "strategy_ids": "Strategy references",
+    "outcome": "Outcome",
+    "rule": "Why",
+    "route_to": "Put through to",
+    "recorded": "Recorded",
+    "next_permitted_at": "May next call from",
+    "degraded": "Failed open",
+    "status": "Status",
+    "warnings": "Warnings given",
+    "ended_reason": "Ended by staff because",
+    "file_note_id": "File note reference",
+    "message": "Message left",
+}
 TRIAGE_LABELS = {
     "new_complaint": "A new complaint",
     "criminal_matter": "A criminal matter (pass to the police)",
@@ -76,3 +99,17 @@ def call_status_in_words(code: str | None) -> str:
 
 def fields_in_words(names: list[str]) -> str:
     return ", ".join(FIELD_LABELS.get(n, n.replace("_", " ")) for n in names)
+
+
+def call_state_in_words(record: CallRecord) -> str:
+    """Where a call stands, as the call log shows it: a refused call is "Refused" whatever
+    Twilio last reported of the line, a call ended by staff says so."""
+    if record.ended is not None:
+        return "Ended by staff"
+    finished = record.status in TERMINAL_STATUSES
+    if record.outcome == "refuse":
+        left = ", a message was left" if record.message else ""
+        return ("Refused" if finished else "Refused, the caller is hearing why") + left
+    if record.status == "ringing":
+        return "Connecting"
+    return call_status_in_words(record.status).capitalize()

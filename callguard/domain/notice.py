@@ -1,0 +1,142 @@
+"""Notice before effect (§3.6, §8.4, §8.6): which version of a strategy applies to calls.
+Pure: time is an argument.
+
+A strategy applies once the person has been told of it in writing. Created without
+``notified_on`` it awaits notice and no call is decided by it; a revision applies once the
+person is told of it, the version before it applying until then. The chief executive may
+apply the policy's interim kinds at once (e.g. after threats); the caller is then told a
+letter will follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from callguard.domain.models import (
+    Notice,
+    NotifiedIn,
+    Restriction,
+    Revision,
+    Strategy,
+    StrategyStatus,
+)
+from callguard.domain.roles import Role, has_at_least
+from callguard.domain.rules import FieldProblem, interim_problems
+from callguard.domain.working_days import HolidayCalendar
+from callguard.policy import Policy
+
+
+def may_apply_interim(role: Role) -> bool:
+    return has_at_least(role, Role.chief_executive)
+
+
+def interim_field_problems(
+    interim: bool,
+    notified_on: date | None,
+    restrictions: Sequence[Restriction],
+    policy: Policy,
+    field: str = "restrictions",
+    interim_field: str = "interim",
+) -> list[FieldProblem]:
+    if not interim:
+        return []
+    if notified_on is not None:
+        return [(interim_field, "not needed: notified_on says the person has been told")]
+    return interim_problems(restrictions, policy, field)
+
+
+def told(
+    current: Strategy, version: int, body: NotifiedIn, recorded_by: str, now: datetime
+) -> Strategy:
+    """The strategy once the person is recorded as told of ``version``: the notice kept, the
+    version's date set, a strategy awaiting notice made active, and the version applied
+    when it is later than the one applied so far."""
+    notice = Notice(
+        version=version,
+        notified_on=body.notified_on,
+        method=body.method,
+        recorded_by=recorded_by,
+        recorded_at=now,
+    )
+    update: dict[str, Any] = {"updated_at": now, "notices": [*current.notices, notice]}
+    if version == 1:
+        update["notified_on"] = body.notified_on
+    else:
+        update["revisions"] = [
+            r.model_copy(update={"notified_on": body.notified_on}) if r.version == version else r
+            for r in current.revisions
+        ]
+    new = current.model_copy(update=update)
+    if new.status is StrategyStatus.awaiting_notice:
+        new = new.model_copy(update={"status": StrategyStatus.active})
+    if new.status is StrategyStatus.active and (
+        new.applied_version is None or version > new.applied_version
+    ):
+        latest = version == new.content_version()
+        new = new.model_copy(
+            update={
+                "applied_version": version,
+                "applied_restrictions": None if latest else new.restrictions_at(version),
+            }
+        )
+    return new
+
+
+def applied_after_revision(
+    current: Strategy, proposed: Strategy, revision: Revision, interim: bool
+) -> dict[str, Any]:
+    """The fields a revision sets on what applies: told of it (or an interim measure), it
+    applies at once; otherwise the version applied before goes on applying."""
+    if current.status is StrategyStatus.awaiting_notice and revision.notified_on is None:
+        return {}
+    if revision.notified_on is not None or interim:
+        return {
+            "status": StrategyStatus.active,
+            "applied_version": revision.version,
+            "applied_restrictions": None,
+            "interim_versions": [*current.interim_versions, revision.version]
+            if interim
+            else current.interim_versions,
+        }
+    applied = current.applied()
+    return {"applied_restrictions": None if applied == proposed.restrictions else applied}
+
+
+@dataclass(frozen=True)
+class AwaitingNotice:
+    """A version the person has not yet been told of, and since when (office-local day)."""
+
+    version: int
+    since: date
+    # True for a whole strategy awaiting notice; False for a revision of one in force.
+    whole_strategy: bool
+    # An interim measure already in force: the letter is still owed.
+    interim: bool
+
+
+def awaiting_notice(strategy: Strategy, tz: tzinfo) -> AwaitingNotice | None:
+    """What of ``strategy`` waits for the person to be told in writing, if anything: the
+    strategy itself (awaiting notice), its latest revision while an earlier version applies,
+    or an interim measure in force whose letter is owed. Ended and lapsed strategies wait
+    for nothing."""
+    if strategy.status not in (StrategyStatus.awaiting_notice, StrategyStatus.active):
+        return None
+    version = strategy.content_version()
+    if strategy.version_notified_on(version) is not None:
+        return None
+    made = next((r.at for r in strategy.revisions if r.version == version), strategy.created_at)
+    return AwaitingNotice(
+        version=version,
+        since=made.astimezone(tz).date(),
+        whole_strategy=strategy.status is StrategyStatus.awaiting_notice,
+        interim=version in strategy.interim_versions,
+    )
+
+
+def working_days_after(start: date, end: date, calendar: HolidayCalendar) -> int:
+    """The working days after ``start`` up to and including ``end`` (0 if none)."""
+    days = (end - start).days
+    return sum(calendar.is_working_day(start + timedelta(days=n)) for n in range(1, days + 1))

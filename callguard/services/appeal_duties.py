@@ -1,0 +1,110 @@
+"""Appeal reminders as a scheduled duty, like review reminders (``services.reviews``).
+
+For each appeal awaiting a decision: a reminder to its decider at each of
+``appeals.reminder_days_before`` days before its due date (0: on the day), once per
+(appeal, offset); from the day after, the decider and their line manager are told once per
+office-local day until it is decided. Overdue appeals are counted in the oversight report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from callguard import wording
+from callguard.domain.appeals import Appeal, AppealStatus
+from callguard.domain.duties import days_overdue, local_day, review_reminder
+from callguard.policy import Policy
+from callguard.services.reminders import DutyKind, Notice, Outbox, Recipients
+from callguard.store.appeals import AppealStore
+
+_DAY_S = 24 * 3600
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+class AppealDuties:
+    def __init__(
+        self,
+        store: AppealStore,
+        outbox: Outbox,
+        recipients: Recipients,
+        policy: Policy,
+        tz: ZoneInfo,
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.recipients = recipients
+        self.policy = policy
+        self.tz = tz
+
+    async def run(self, now: datetime) -> dict[str, int]:
+        reminders = overdue = 0
+        today = local_day(now, self.tz)
+        for appeal in await self.store.all():
+            if appeal.status is not AppealStatus.awaiting_decision:
+                continue
+            reminder = review_reminder(
+                appeal.due_on, today, self.policy.appeals.reminder_days_before
+            )
+            if reminder is not None:
+                left = "today" if reminder.days_left == 0 else f"in {_days(reminder.days_left)}"
+                event = f"appeal-reminder:{appeal.id}"
+                notice = self._notice(
+                    appeal,
+                    appeal.decider,
+                    "appeal_reminder",
+                    now,
+                    f"Appeal decision due {left}: contact strategy for {appeal.matter_ref}",
+                    f"You were named to decide the appeal against the contact strategy for "
+                    f"{appeal.matter_ref}, received on {wording.long_date(appeal.received_on)}. "
+                    f"The decision is due on {wording.long_date(appeal.due_on)}: uphold, vary "
+                    "or end the strategy, with your reasons.",
+                )
+                ttl_s = ((appeal.due_on - today).days + 35) * _DAY_S
+                reminders += await self.outbox.send_once(
+                    f"{event}:{reminder.offset_days}",
+                    [notice],
+                    ttl_s,
+                    covers=[f"{event}:{o}" for o in reminder.covers[1:]],
+                )
+                continue
+            late = days_overdue(appeal.due_on, today)
+            if late == 0:
+                continue
+            overdue += 1
+            managers = await self.recipients.escalation_for(appeal.decider)
+            notices = [
+                self._notice(
+                    appeal,
+                    user,
+                    "appeal_overdue",
+                    now,
+                    f"Appeal decision overdue by {_days(late)}: contact strategy for "
+                    f"{appeal.matter_ref}",
+                    f"The appeal against the contact strategy for {appeal.matter_ref}, to be "
+                    f"decided by {appeal.decider}, was due on "
+                    f"{wording.long_date(appeal.due_on)} and has not been decided. This "
+                    "reminder repeats daily until it is.",
+                )
+                for user in [appeal.decider, *[m for m in managers if m != appeal.decider]]
+            ]
+            event = f"appeal-overdue:{appeal.id}:{today.isoformat()}"
+            reminders += await self.outbox.send_once(event, notices, 3 * _DAY_S)
+        return {"reminders": reminders, "overdue": overdue}
+
+    @staticmethod
+    def _notice(
+        appeal: Appeal, user: str, kind: DutyKind, now: datetime, title: str, text: str
+    ) -> Notice:
+        return Notice(
+            user=user,
+            kind=kind,
+            at=now,
+            title=title,
+            text=text,
+            staff=appeal.decider,
+            strategy_id=appeal.strategy_id,
+        )

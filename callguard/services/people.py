@@ -1,0 +1,67 @@
+"""Changing a person's details (``PATCH /api/v1/people/{id}``, the "Change their details"
+page): only the fields sent change, each list sent replaces the one held; refused, in
+words, when the change would break one of their active strategies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from callguard.domain.models import Person, PersonPatch, Strategy
+from callguard.domain.rules import FieldProblem, restriction_problems
+from callguard.domain.users import Actor
+from callguard.services.errors import Conflict, Invalid, NotFound
+from callguard.services.register import Register, _audit
+from callguard.store.register import PhoneTaken
+
+
+def _in_words(strategy: Strategy, field: str) -> FieldProblem:
+    matter = f"the strategy for matter {strategy.matter_ref}"
+    if field.endswith("adjustment_override"):
+        return (
+            "reasonable_adjustments",
+            f"{matter} allows written contact only: someone who needs phone contact can be "
+            "held to it only with an adjustment override, so change the strategy first",
+        )
+    return (
+        "phones",
+        f"a number in {matter} is the person's advocate's: it cannot also be their own",
+    )
+
+
+async def update_person(
+    register: Register, person_id: str, patch: PersonPatch, actor: Actor, now: datetime
+) -> Person:
+    current = await register.store.get_person(person_id)
+    if current is None:
+        raise NotFound(f"no person {person_id}")
+    changes = patch.model_dump(exclude_unset=True)
+    nulls = [(name, "leave it out to keep it as it is") for name, v in changes.items() if v is None]
+    if nulls:
+        raise Invalid(nulls)
+    edited = current.model_copy(update={**_typed(patch, changes), "updated_at": now})
+    problems: list[FieldProblem] = []
+    for strategy_id in await register.store.active_strategy_ids(person_id):
+        strategy = await register.store.get_strategy(strategy_id)
+        if strategy is None:
+            continue
+        for field, _reason in restriction_problems(
+            strategy.restrictions, edited, strategy.adjustment_override, register.policy
+        ):
+            problems.append(_in_words(strategy, field))
+    if problems:
+        raise Invalid(problems)
+    detail = ", ".join(sorted(changes)) or "nothing"
+    try:
+        found = await register.store.update_person(
+            edited, _audit(actor, now, "person.update", person_id, person_id, detail)
+        )
+    except PhoneTaken as taken:
+        raise Conflict(f"phones[{taken.index}] is already held by another person") from taken
+    if not found:
+        raise NotFound(f"no person {person_id}")
+    return edited
+
+
+def _typed(patch: PersonPatch, changes: dict[str, object]) -> dict[str, object]:
+    """The fields sent, as the patch validated them (lists of models, not dicts)."""
+    return {name: getattr(patch, name) for name in changes if getattr(patch, name) is not None}

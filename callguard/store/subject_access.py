@@ -1,0 +1,83 @@
+"""Subject access requests in Redis, and the audit of reads.
+
+``subject-access:{id}`` is the request's JSON; ``subject-access`` and
+``subject-access:person:{id}`` index it by when it was received. Logging a request and its
+audit entry are one transaction; completing one is ``COMPLETE_SUBJECT_ACCESS``.
+
+``audit_reads`` writes the audit of one read (of a person, a strategy, a call record, the
+call log, a file note) in one round trip, however many people the read touched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+from typing import Literal, cast
+
+from redis.asyncio import Redis
+
+from callguard.domain.audit import AuditEntry
+from callguard.domain.subject_access import SubjectAccessRequest
+from callguard.store import audit as audit_store
+from callguard.store.keys import Keys
+from callguard.store.scripts import AUDIT_READS, COMPLETE_SUBJECT_ACCESS, lua
+
+Completion = Literal["completed", "already", "missing"]
+
+
+def _epoch(request: SubjectAccessRequest) -> float:
+    return datetime.combine(request.received_on, time(0, 0), tzinfo=UTC).timestamp()
+
+
+class SubjectAccessStore:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._complete = redis.register_script(lua(COMPLETE_SUBJECT_ACCESS, keys))
+        self._audit_reads = redis.register_script(lua(AUDIT_READS, keys))
+
+    async def create(self, request: SubjectAccessRequest, audit: AuditEntry) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.subject_access(request.id), request.model_dump_json())
+            score = {request.id: _epoch(request)}
+            pipe.zadd(self.keys.subject_access_all(), score)
+            pipe.zadd(self.keys.subject_access_of(request.person_id), score)
+            audit_store.add(pipe, self.keys, audit)
+            await pipe.execute()
+
+    async def get(self, request_id: str) -> SubjectAccessRequest | None:
+        raw = await self.redis.get(self.keys.subject_access(request_id))
+        return SubjectAccessRequest.model_validate_json(raw) if raw else None
+
+    async def _many(self, index: str) -> list[SubjectAccessRequest]:
+        ids = cast(list[str], await self.redis.zrevrange(index, 0, -1))
+        if not ids:
+            return []
+        raws = await self.redis.mget([self.keys.subject_access(i) for i in ids])
+        return [SubjectAccessRequest.model_validate_json(r) for r in raws if r]
+
+    async def all(self) -> list[SubjectAccessRequest]:
+        """Every request, latest received first."""
+        return await self._many(self.keys.subject_access_all())
+
+    async def of_person(self, person_id: str) -> list[SubjectAccessRequest]:
+        return await self._many(self.keys.subject_access_of(person_id))
+
+    async def complete(self, request: SubjectAccessRequest, audit: AuditEntry) -> Completion:
+        result = await self._complete(
+            keys=[self.keys.subject_access(request.id)],
+            args=[
+                request.model_dump_json(),
+                json.dumps(audit_store.audit_arg(self.keys, audit)),
+            ],
+        )
+        return cast(Completion, str(result))
+
+    async def audit_reads(self, entries: Sequence[AuditEntry]) -> None:
+        """The audit of one read: its entries (one per person it touched) in one round
+        trip, one script (``AUDIT_READS``)."""
+        if not entries:
+            return
+        plan = [audit_store.audit_arg(self.keys, entry) for entry in entries]
+        await self._audit_reads(keys=[self.keys.AUDIT], args=[json.dumps(plan)])

@@ -1,0 +1,187 @@
+"""Subject access for managers: the requests and their one-month deadline, logging one from
+a person's page, marking one completed, and the readable bundle of everything held on a
+person (the same sections as ``GET /api/v1/people/{id}/export``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from callguard import wording
+from callguard.domain.roles import Role
+from callguard.domain.subject_access import (
+    REMINDER_DAYS_BEFORE,
+    SubjectAccessCompleteIn,
+    SubjectAccessIn,
+    SubjectAccessRequest,
+)
+from callguard.services.errors import Conflict, Invalid
+from callguard.web.pages import forms, messages
+from callguard.web.pages.forms import FormErrors
+from callguard.web.pages.framework import PageContext, Pages
+
+pages = Pages()
+
+
+def status_of(request: SubjectAccessRequest, today: date) -> tuple[str, str]:
+    """The request's state in words, and the GOV.UK tag colour for it."""
+    if request.completed_on is not None:
+        return "Completed", "govuk-tag--green"
+    if today > request.due_on:
+        return "Overdue", "govuk-tag--red"
+    if (request.due_on - today).days <= REMINDER_DAYS_BEFORE:
+        return "Due soon", "govuk-tag--orange"
+    return "Open", "govuk-tag--blue"
+
+
+def _given(values: dict[str, str]) -> dict[str, str]:
+    """The fields filled in (an empty one is missing: "Enter the date …")."""
+    return {name: value for name, value in values.items() if value}
+
+
+def _errors(problems: list[tuple[str, str]]) -> FormErrors:
+    errors = FormErrors()
+    for path, message in problems:
+        errors.add(path, message)
+    return errors
+
+
+def _invalid_words(invalid: Invalid) -> list[tuple[str, str]]:
+    return [(f, messages.words_for_reason(f, r)) for f, r in invalid.problems]
+
+
+@pages.get("/subject-access", name="subject-access", role=Role.manager)
+async def requests_list(context: PageContext) -> web.StreamResponse:
+    return await _list(context, FormErrors(), {}, None)
+
+
+async def _list(
+    context: PageContext,
+    errors: FormErrors,
+    values: dict[str, Any],
+    failed_id: str | None,
+    status: int = 200,
+) -> web.StreamResponse:
+    services = context.services
+    today = services.register.today(services.clock.now())
+    people, _ = await services.register.store.list_people(0, 100_000)
+    names = {p.id: p.name for p in people}
+    requests = await services.subject_access.all_requests()
+    requests.sort(key=lambda r: (r.completed_on is not None, r.due_on))
+    return await context.render(
+        "subject_access.html",
+        {
+            "title": "Subject access requests",
+            "requests": requests,
+            "names": names,
+            "status_of": lambda r: status_of(r, today),
+            "today": today,
+            "errors": errors,
+            "values": values,
+            "failed_id": failed_id,
+            "page_errors": bool(errors),
+        },
+        status=status,
+    )
+
+
+@pages.post(
+    "/people/{person_id}/subject-access-requests",
+    name="person-subject-access",
+    role=Role.manager,
+)
+async def log_request(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    person_id = context.request.match_info["person_id"]
+    values = {"received_on": context.text("received_on")}
+    try:
+        body = SubjectAccessIn.model_validate(_given(values))
+        logged = await services.subject_access.log_request(
+            person_id, body, context.actor, services.clock.now()
+        )
+    except ValidationError as error:
+        return await _log_form(context, person_id, values, _errors(forms.problems_of(error)))
+    except Invalid as invalid:
+        return await _log_form(context, person_id, values, _errors(_invalid_words(invalid)))
+    due = wording.long_date(logged.due_on)
+    return await context.redirect(
+        context.url("person", person_id=person_id),
+        f"Subject access request logged. It must be answered by {due}.",
+    )
+
+
+async def _log_form(
+    context: PageContext, person_id: str, values: dict[str, str], errors: FormErrors
+) -> web.StreamResponse:
+    services = context.services
+    person = await services.register.person(person_id, context.actor, services.clock.now())
+    return await context.render(
+        "subject_access_form.html",
+        {
+            "title": "Log a subject access request",
+            "person": person,
+            "values": values,
+            "errors": errors,
+            "page_errors": True,
+        },
+        status=422,
+    )
+
+
+@pages.post(
+    "/subject-access/{request_id}/completed",
+    name="subject-access-complete",
+    role=Role.manager,
+)
+async def complete_request(context: PageContext) -> web.StreamResponse:
+    services = context.services
+    request_id = context.request.match_info["request_id"]
+    field = f"completed_on-{request_id}"
+    values = {field: context.text(field)}
+    try:
+        body = SubjectAccessCompleteIn.model_validate(_given({"completed_on": values[field]}))
+        await services.subject_access.complete(
+            request_id, body, context.actor, services.clock.now()
+        )
+    except ValidationError as error:
+        problems = [(field, m) for _, m in forms.problems_of(error)]
+        return await _list(context, _errors(problems), values, request_id, 422)
+    except Invalid as invalid:
+        problems = [(field, m) for _, m in _invalid_words(invalid)]
+        return await _list(context, _errors(problems), values, request_id, 422)
+    except Conflict:
+        return await context.redirect(
+            context.url("subject-access"), "That request was already marked completed."
+        )
+    return await context.redirect(
+        context.url("subject-access"), "Subject access request marked completed."
+    )
+
+
+@pages.get("/people/{person_id}/subject-access-bundle", name="person-bundle", role=Role.manager)
+async def bundle(context: PageContext) -> web.StreamResponse:
+    """Everything held on the person, readable and printable (for sending to them)."""
+    services = context.services
+    person_id = context.request.match_info["person_id"]
+    data = await services.subject_access.export(person_id, context.actor, services.clock.now())
+    tz = services.tz
+
+    def iso_day(text: str | None) -> str:
+        return wording.long_date(date.fromisoformat(text)) if text else "Not recorded"
+
+    def iso_when(text: str | None) -> str:
+        return wording.date_and_time(datetime.fromisoformat(text), tz) if text else ""
+
+    return await context.render(
+        "subject_access_bundle.html",
+        {
+            "title": f"Everything held on {data['person']['name']}",
+            "data": data,
+            "iso_day": iso_day,
+            "iso_when": iso_when,
+            "words": lambda code: str(code).replace("_", " ").capitalize() if code else "",
+        },
+    )

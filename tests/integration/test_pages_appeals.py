@@ -1,0 +1,252 @@
+"""Letters and appeals on the managers' pages over HTTP (CONTRACT §7): the letter previewed
+as HTML (the same template the PDF is printed from) with its download and the link to record
+how it was sent; recording an appeal with errors in words beside their fields; only the named
+decider decides; the strategy's history shows it. The demo data holds an appeal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from callguard.clock import FixedClock
+from callguard.demo import load_demo_data
+from callguard.domain.models import PersonIn, Strategy, StrategyIn
+from callguard.domain.roles import Role
+from callguard.domain.users import Actor
+from callguard.policy import Policy
+from callguard.settings import Settings
+from tests.e2e.support import (
+    CEO,
+    MANAGER,
+    STAFF,
+    Client,
+    fast_passwords,
+    give_passwords,
+    page_client,
+    page_csrf,
+    sign_in,
+)
+from tests.helpers import services
+from tests.letter_support import pdf_text
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
+__all__ = ["fast_passwords"]
+
+
+@pytest.fixture
+async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
+    assert settings.redis_url
+    async with page_client(settings, policy, clock) as client:
+        await load_demo_data(services(client), clock.now())
+        await give_passwords(settings.redis_url)
+        await sign_in(client, MANAGER)
+        yield client
+
+
+async def demo_strategy(client: Client, name: str = "Alex Window") -> Strategy:
+    people, _ = await services(client).register.store.list_people(0, 100)
+    pid = next(p.id for p in people if p.name == name)
+    return (await services(client).register.store.strategies_of(pid))[0]
+
+
+def error_beside(html: str, input_id: str) -> str:
+    found = re.search(
+        rf'<p id="{re.escape(input_id)}-error" class="govuk-error-message">(.*?)</p>', html, re.S
+    )
+    assert found, f"no error beside {input_id}"
+    return re.sub(r"<[^>]+>", "", found.group(1)).replace("Error:", "").strip()
+
+
+async def post_form(client: Client, path: str, form: dict[str, str], page: str) -> Any:
+    token = await page_csrf(client, page)
+    return await client.post(path, data={"csrf_token": token, **form}, allow_redirects=False)
+
+
+async def test_a_letter_is_previewed_then_downloaded_and_links_to_the_notice_form(
+    manager: Client, policy: Policy
+) -> None:
+    strategy = await demo_strategy(manager)
+    page = await manager.get(f"/strategies/{strategy.id}")
+    html = await page.text()
+    preview_path = f"/strategies/{strategy.id}/versions/1/letter"
+    assert f'href="{preview_path}"' in html  # the strategy page lists its letters
+
+    preview = await manager.get(preview_path)
+    assert preview.status == 200
+    text = await preview.text()
+    assert '<article class="letter"' in text
+    assert "Arrangements for your contact with us" in text
+    assert "on Tuesdays between 9am and midday" in text
+    assert "Jo Bloggs" in text
+    assert f'href="{preview_path}.pdf"' in text and "Download the letter (PDF)" in text
+    assert f'href="/strategies/{strategy.id}/versions/1/notice"' in text
+    assert 'href="/letters/letter.css"' in text
+
+    css = await manager.get("/letters/letter.css")
+    assert css.status == 200 and css.content_type == "text/css"
+    assert "letter--large" in await css.text()
+
+    pdf = await manager.get(f"{preview_path}.pdf")
+    assert pdf.status == 200 and pdf.content_type == "application/pdf"
+    assert "attachment" in pdf.headers["Content-Disposition"]
+    words = pdf_text(await pdf.read())
+    assert "on Tuesdays between 9am and midday" in words
+    assert policy.emergency.advice in words
+
+    assert (await manager.get(f"/strategies/{strategy.id}/versions/9/letter")).status == 404
+
+
+async def test_the_demo_appeal_awaits_a_decision_and_is_in_the_strategy_history(
+    manager: Client,
+) -> None:
+    strategy = await demo_strategy(manager)
+    listing = await (await manager.get("/appeals")).text()
+    assert "Awaiting a decision" in listing and strategy.matter_ref in listing
+    assert "chris" in listing
+    page = await (await manager.get(f"/strategies/{strategy.id}")).text()
+    assert "Appeal received" in page and "chris to decide" in page
+    assert "Record an appeal" in page
+
+
+async def test_recording_an_appeal_shows_errors_in_words_and_stores_nothing(
+    manager: Client,
+) -> None:
+    strategy = await demo_strategy(manager, "Bea Spoc")
+    form_path = f"/strategies/{strategy.id}/appeals/new"
+    form = await (await manager.get(form_path)).text()
+    # Only people not involved in the strategy (morgan made it) may decide.
+    options = re.findall(r'<option value="([^"]*)"', form)
+    assert "morgan" not in options and "chris" in options and "ceo" in options
+    assert "sam.staff" not in options and "ada.admin" not in options
+
+    empty = await post_form(
+        manager, form_path, {"received_on": "", "grounds": "", "decider": ""}, form_path
+    )
+    assert empty.status == 422
+    html = await empty.text()
+    assert error_beside(html, "received_on") == "Enter the date the appeal was received"
+    assert error_beside(html, "grounds") == "Enter why the person disagrees"
+    assert error_beside(html, "decider") == "Choose who will decide"
+
+    involved = await post_form(
+        manager,
+        form_path,
+        {"received_on": "2026-11-27", "grounds": "Unfair", "decider": "morgan"},
+        form_path,
+    )
+    assert involved.status == 422
+    assert (
+        error_beside(await involved.text(), "decider")
+        == "Choose someone who did not create, revise or review the strategy"
+    )
+    future = await post_form(
+        manager,
+        form_path,
+        {"received_on": "2026-12-25", "grounds": "Unfair", "decider": "chris"},
+        form_path,
+    )
+    assert error_beside(await future.text(), "received_on") == (
+        "The date the appeal was received must be today or in the past"
+    )
+    assert await services(manager).appeals.of_strategy(strategy.id) == []
+
+
+async def test_only_the_named_decider_decides_and_the_outcome_letter_follows(
+    manager: Client, settings: Settings
+) -> None:
+    strategy = await demo_strategy(manager, "Bea Spoc")
+    form_path = f"/strategies/{strategy.id}/appeals/new"
+    created = await post_form(
+        manager,
+        form_path,
+        {"received_on": "2026-11-27", "grounds": "I need to speak to others", "decider": CEO},
+        form_path,
+    )
+    assert created.status == 303
+    appeal_path = created.headers["Location"]
+    page = await (await manager.get(appeal_path)).text()
+    assert "I need to speak to others" in page
+    assert "29 December 2026" in page  # 20 working days after 27 November 2026
+    assert f"Only {CEO} can decide this appeal" in page
+
+    refused = await post_form(
+        manager, f"{appeal_path}/decision", {"outcome": "ended", "reasons": "x"}, appeal_path
+    )
+    assert refused.status == 403
+
+    await manager.post("/sign-out", data={"csrf_token": await page_csrf(manager, "/appeals")})
+    await sign_in(manager, CEO)
+    no_outcome = await post_form(
+        manager, f"{appeal_path}/decision", {"outcome": "", "reasons": ""}, appeal_path
+    )
+    assert no_outcome.status == 422
+    assert error_beside(await no_outcome.text(), "outcome") == "Choose the outcome"
+
+    decided = await post_form(
+        manager,
+        f"{appeal_path}/decision",
+        {"outcome": "upheld", "reasons": "The calls to many staff were disruptive"},
+        appeal_path,
+    )
+    assert decided.status == 303
+    assert decided.headers["Location"] == f"{appeal_path}/letter"
+    letter = await (await manager.get(f"{appeal_path}/letter")).text()
+    assert "The outcome of your request to look at our decision again" in letter
+    assert "stay as they are" in letter
+    history = await (await manager.get(f"/strategies/{strategy.id}")).text()
+    assert "Appeal decided: upheld" in history
+
+
+async def test_staff_cannot_open_letters_or_appeals(
+    settings: Settings, policy: Policy, clock: FixedClock
+) -> None:
+    assert settings.redis_url
+    async with page_client(settings, policy, clock) as client:
+        await load_demo_data(services(client), clock.now())
+        await give_passwords(settings.redis_url)
+        await sign_in(client, STAFF)
+        strategy = await demo_strategy(client)
+        for path in (
+            "/appeals",
+            f"/strategies/{strategy.id}/versions/1/letter",
+            f"/strategies/{strategy.id}/versions/1/letter.pdf",
+            f"/strategies/{strategy.id}/appeals/new",
+        ):
+            assert (await client.get(path)).status == 403, path
+
+
+async def test_the_preview_of_a_large_print_letter_says_so_and_is_large(
+    manager: Client, clock: FixedClock
+) -> None:
+    register = services(manager).register
+    manager_actor = Actor(name=MANAGER, role=Role.manager)
+    person = await register.create_person(
+        PersonIn.model_validate(
+            {
+                "name": "Lee Large",
+                "phones": ["07700 900199"],
+                "reasonable_adjustments": [{"kind": "large_print", "detail": "Sight loss"}],
+            }
+        ),
+        manager_actor,
+        clock.now(),
+    )
+    strategy = await register.create_strategy(
+        StrategyIn.model_validate(
+            {
+                "person_id": person.id,
+                "matter_ref": "CMP-2026-0300",
+                "reason": "Repeated calls to many staff",
+                "restrictions": [{"kind": "recorded"}],
+                "review_due": "2027-02-01",
+            }
+        ),
+        manager_actor,
+        clock.now(),
+    )
+    html = await (await manager.get(f"/strategies/{strategy.id}/versions/1/letter")).text()
+    assert '<article class="letter letter--large"' in html
+    assert "this letter is in large print" in html

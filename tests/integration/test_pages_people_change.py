@@ -1,0 +1,73 @@
+"""The "Change their details" page without a browser: errors in words beside their fields,
+a change that would break an active strategy refused in words, nothing stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.support import STAFF, Client, fast_passwords, sign_in
+from tests.helpers import services
+from tests.integration.test_pages_register import (
+    bad,
+    check_words,
+    error_beside,
+    manager,
+    person_id,
+    post_form,
+)
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
+__all__ = ["fast_passwords", "manager"]
+
+
+async def test_bad_changes_say_what_is_wrong_in_words_and_change_nothing(manager: Client) -> None:
+    pid = await person_id(manager, "Dee Written")
+    path = f"/people/{pid}/change"
+    page = await (await manager.get(path)).text()
+    assert "Change their details" in page and "+447700900104" in page
+    wrong = await bad(manager, path, {"name": " ", "phones": "12ab"})
+    assert "Enter the person's name" in wrong
+    assert "Enter a phone number, like 07700 900 982" in wrong
+    taken = await bad(manager, path, {"name": "Dee Written", "phones": "07700 900101"}, status=409)
+    assert "07700 900101 is already held by another person" in taken
+    # Dee's strategy is written contact only, without an adjustment override.
+    response = await post_form(
+        manager,
+        path,
+        {
+            "name": "Dee Written",
+            "phones": "07700 900104",
+            "reasonable_adjustments": "needs_phone_contact",
+            "reasonable_adjustments-needs_phone_contact-detail": "Cannot read letters",
+        },
+    )
+    assert response.status == 422
+    beside = error_beside(await response.text(), "reasonable_adjustments")
+    assert "allows written contact only" in beside and "change the strategy first" in beside
+    check_words([*wrong, *taken, beside])
+    kept = await services(manager).register.store.get_person(pid)
+    assert kept is not None and kept.reasonable_adjustments == []
+    assert kept.phones == ["+447700900104"]
+
+
+async def test_a_change_is_saved_and_the_person_page_links_to_it(manager: Client) -> None:
+    pid = await person_id(manager, "Cal Recorded")
+    person_page = await (await manager.get(f"/people/{pid}")).text()
+    assert f"/people/{pid}/change" in person_page
+    saved = await post_form(
+        manager,
+        f"/people/{pid}/change",
+        {"name": "Cal Recorded", "phones": "07700 900103\n(01772) 533 587", "emails": ""},
+    )
+    assert saved.status == 303
+    kept = await services(manager).register.store.get_person(pid)
+    assert kept is not None and kept.phones == ["+447700900103", "+441772533587"]
+
+
+async def test_staff_may_not_change_a_person(manager: Client) -> None:
+    pid = await person_id(manager, "Cal Recorded")
+    await manager.post("/sign-out", data={}, allow_redirects=False)
+    manager.session.cookie_jar.clear()
+    await sign_in(manager, STAFF)
+    response = await manager.get(f"/people/{pid}/change", allow_redirects=False)
+    assert response.status == 403

@@ -1,0 +1,226 @@
+"""Notice before effect (§3.6), adjustments as policy data (§2, §8.4) and one matter (§3.8),
+decided at fixed instants without Redis."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from callguard.domain.caller_match import CallerMatch, ScreeningEntry
+from callguard.domain.decision import decide
+from callguard.domain.models import (
+    AdjustmentKind,
+    CallWindows,
+    NoResponse,
+    Person,
+    PhoneBlocked,
+    ReasonableAdjustment,
+    Recorded,
+    Restriction,
+    Revision,
+    Strategy,
+    StrategyStatus,
+    Window,
+    WrittenOnly,
+)
+from callguard.domain.rules import interim_problems, restriction_problems, status_at_creation
+from callguard.domain.speech import caller_hears, connect_notice
+from callguard.policy import Policy
+
+pytestmark = pytest.mark.timeout(10)
+
+LONDON = ZoneInfo("Europe/London")
+# Tuesday 1 December 2026, 10am.
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=LONDON)
+WRITTEN = WrittenOnly(email="complaints@example.org")
+MONDAYS = CallWindows(
+    windows=[Window(days=["mon"], start="09:00", end="12:00")], max_calls=1, per="week"
+)
+
+
+def entry(
+    strategy_id: str, *restrictions: Restriction, told: bool = True, interim: bool = False
+) -> ScreeningEntry:
+    return ScreeningEntry(
+        strategy_id=strategy_id,
+        person_id="p1",
+        matter_ref=f"CMP-{strategy_id}",
+        restrictions=restrictions,
+        role="person",
+        told_in_writing=told,
+        interim=interim,
+    )
+
+
+def test_a_no_response_caller_told_in_writing_hears_so(policy: Policy) -> None:
+    decision = decide(
+        CallerMatch(phone="+447700900123", person_id="p1", entries=(entry("s1", NoResponse()),)),
+        {},
+        NOW,
+        LONDON,
+        "+441772000000",
+    )
+    assert decision.told_in_writing
+    assert caller_hears(decision, policy)[0].startswith("As you have been told in writing")
+
+
+def test_a_no_response_caller_never_told_is_not_said_to_have_been(policy: Policy) -> None:
+    match = CallerMatch(
+        phone="+447700900123", person_id="p1", entries=(entry("s1", NoResponse(), told=False),)
+    )
+    decision = decide(match, {}, NOW, LONDON, "+441772000000")
+    assert decision.outcome == "refuse"
+    assert not decision.told_in_writing
+    heard = " ".join(caller_hears(decision, policy))
+    assert "told in writing" not in heard
+    assert "will not respond further" in heard
+    assert "A letter explaining this will follow." not in heard
+
+
+def test_an_interim_measure_tells_the_caller_a_letter_will_follow(policy: Policy) -> None:
+    match = CallerMatch(
+        phone="+447700900123",
+        person_id="p1",
+        entries=(entry("s1", PhoneBlocked(), told=False, interim=True),),
+    )
+    decision = decide(match, {}, NOW, LONDON, "+441772000000")
+    assert decision.letter_follows
+    heard = caller_hears(decision, policy)
+    assert heard[1] == "A letter explaining this will follow."
+
+
+def test_a_recording_notice_claims_a_letter_only_when_one_was_sent(policy: Policy) -> None:
+    told = decide(
+        CallerMatch(phone="+447700900123", person_id="p1", entries=(entry("s1", Recorded()),)),
+        {},
+        NOW,
+        LONDON,
+        "+441772000000",
+    )
+    untold = decide(
+        CallerMatch(
+            phone="+447700900123",
+            person_id="p1",
+            entries=(entry("s1", Recorded(), told=False),),
+        ),
+        {},
+        NOW,
+        LONDON,
+        "+441772000000",
+    )
+    assert connect_notice(told, policy)[-1] == policy.recording.notice
+    assert connect_notice(untold, policy)[-1] == "This call will be recorded."
+
+
+def test_a_refusal_is_a_breach_only_of_the_strategies_that_refused() -> None:
+    # s1 (matter A) allows calls on Monday mornings only: Tuesday is refused by it. s2
+    # (matter B) records calls and refuses nothing; s3 (matter C) is written only.
+    match = CallerMatch(
+        phone="+447700900123",
+        person_id="p1",
+        entries=(entry("s1", MONDAYS), entry("s2", Recorded()), entry("s3", WRITTEN)),
+    )
+    decision = decide(match, {}, NOW, LONDON, "+441772000000")
+    assert decision.rule == "written_only"
+    assert decision.strategy_ids == ("s1", "s2", "s3")
+    assert decision.refused_by == ("s1", "s3")
+
+
+def test_the_refusal_wording_follows_the_strategy_whose_rule_won(policy: Policy) -> None:
+    # The no_response strategy (untold) wins over a told written_only one.
+    match = CallerMatch(
+        phone="+447700900123",
+        person_id="p1",
+        entries=(entry("s1", WRITTEN), entry("s2", NoResponse(), told=False)),
+    )
+    decision = decide(match, {}, NOW, LONDON, "+441772000000")
+    assert (decision.rule, decision.told_in_writing) == ("no_response", False)
+
+
+# --- the strategy's versions -----------------------------------------------------------------
+
+
+def _strategy(**fields: object) -> Strategy:
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    base: dict[str, object] = {
+        "id": "str_1",
+        "person_id": "p1",
+        "matter_ref": "CMP-1",
+        "reason": "Abusive calls",
+        "restrictions": [WRITTEN.model_dump()],
+        "notified_on": None,
+        "review_due": date(2027, 2, 1),
+        "starts_on": date(2026, 11, 20),
+        "created_at": at,
+        "created_by": "manager",
+        "updated_at": at,
+    }
+    return Strategy.model_validate({**base, **fields})
+
+
+def test_creation_without_notice_awaits_it_and_applies_nothing() -> None:
+    assert status_at_creation(None, interim=False) == (StrategyStatus.awaiting_notice, None, [])
+    assert status_at_creation(date(2026, 11, 30), interim=False) == (
+        StrategyStatus.active,
+        1,
+        [],
+    )
+    assert status_at_creation(None, interim=True) == (StrategyStatus.active, 1, [1])
+    awaiting = _strategy(status="awaiting_notice", applied_version=None)
+    assert awaiting.applied() == []
+    assert not awaiting.told_of_applied()
+
+
+def test_a_record_from_before_notice_was_tracked_applies_its_latest_content_version() -> None:
+    revision = Revision(
+        version=2,
+        at=NOW,
+        by="manager",
+        why="Phone blocked",
+        changed=["restrictions"],
+        before={"restrictions": [WRITTEN.model_dump()]},
+        after={"restrictions": [{"kind": "phone_blocked"}]},
+        notified_on=date(2026, 11, 25),
+    )
+    stored = _strategy(
+        restrictions=[{"kind": "phone_blocked"}], version=3, revisions=[revision.model_dump()]
+    )
+    # Version 3 was a review that continued it: version 2 is what the person was told.
+    assert stored.applied_version == 2
+    assert stored.told_of_applied()
+    assert stored.restrictions_at(1) == [WRITTEN]
+    assert stored.restrictions_at(2) == [PhoneBlocked()]
+
+
+# --- adjustments as policy data ----------------------------------------------------------------
+
+
+def _person(*kinds: AdjustmentKind) -> Person:
+    return Person(
+        id="p1",
+        name="Ann",
+        reasonable_adjustments=[ReasonableAdjustment(kind=k) for k in kinds],
+        created_at=NOW,
+        created_by="manager",
+        updated_at=NOW,
+    )
+
+
+@pytest.mark.parametrize("kind", [WRITTEN, PhoneBlocked(), NoResponse()])
+def test_each_conflicting_kind_needs_the_override(kind: Restriction, policy: Policy) -> None:
+    problems = restriction_problems(
+        [kind], _person(AdjustmentKind.needs_phone_contact), None, policy
+    )
+    assert [field for field, _ in problems] == ["adjustment_override"]
+    assert kind.kind in problems[0][1]
+    # No such adjustment, no conflict.
+    assert restriction_problems([kind], _person(AdjustmentKind.large_print), None, policy) == []
+
+
+def test_interim_measures_hold_only_the_policys_interim_kinds(policy: Policy) -> None:
+    assert interim_problems([PhoneBlocked(), NoResponse()], policy) == []
+    problems = interim_problems([WRITTEN, PhoneBlocked()], policy)
+    assert problems[0][0] == "restrictions"
+    assert "written_only" in problems[0][1]
