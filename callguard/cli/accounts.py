@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -47,8 +48,9 @@ async def _on_accounts(settings: Settings, work: Work) -> str:
 
 
 def read_password() -> str:
-    """The first line of stdin (without its line ending)."""
-    line = sys.stdin.readline()
+    """The first line of stdin (without its line ending); asked for without echo when
+    stdin is a terminal."""
+    line = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline()
     password = line.removesuffix("\n").removesuffix("\r")
     if not password:
         raise AccountProblem("Give the password on the first line of standard input")

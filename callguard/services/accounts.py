@@ -105,6 +105,8 @@ class Accounts:
         How many sessions ended."""
         current = await self._existing(updated.name)
         updated = updated.model_copy(update={"disabled": current.disabled})
+        if current.role is Role.admin and updated.role is not Role.admin:
+            await self._keep_an_admin(current.name)
         if updated.role is current.role:
             await self.users.put_user(updated)
             await self._audit(by, now, "user.update", updated.name)
@@ -122,6 +124,8 @@ class Accounts:
         user = await self._existing(name)
         if disabled and by.name == name:
             raise AccountProblem("You cannot disable your own account")
+        if disabled and user.role is Role.admin:
+            await self._keep_an_admin(name)
         ended = await self.users.replace_user(user.model_copy(update={"disabled": disabled}))
         action = "user.disable" if disabled else "user.enable"
         await self._audit(by, now, action, name, f"{ended} sessions ended" if disabled else "")
@@ -195,6 +199,18 @@ class Accounts:
         if user is None:
             raise AccountProblem(f"There is no user named {name[:64]!r}", "name")
         return user
+
+    async def _keep_an_admin(self, leaving: str) -> None:
+        """Refuse to leave no enabled admin (nobody could manage users from the pages)."""
+        others = [
+            u
+            for u in await self.users.list_users()
+            if u.role is Role.admin and not u.disabled and u.name != leaving
+        ]
+        if not others:
+            raise AccountProblem(
+                f"{leaving} is the only admin who can sign in: make another admin first", "role"
+            )
 
     @staticmethod
     def _check_password(password: str, name: str) -> None:

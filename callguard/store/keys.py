@@ -52,8 +52,8 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   demo:loaded                 STRING set once the demo's data is loaded (callguard demo only)
   schema                      STRING the register's storage layout ("2"; callguard/store/migrate.py)
   token:{sha256}              (since token ids) JSON {id, user, role, created, expires}
-  tokens                      HASH token id -> sha256 of the token (list, revoke by id)
-  tokens:used                 HASH token id -> epoch last used (written at most once a minute)
+  token:ids                   HASH token id -> sha256 of the token (list, revoke by id)
+  token:last-used             HASH token id -> epoch last used (written at most once a minute)
   sessions:user:{name}        SET sha256 of each of the user's live sessions (end them all)
   appeal:{id}                 STRING JSON Appeal, replaced whole (compare-and-set on its text)
   appeals                     ZSET appeal id by recorded epoch
@@ -265,11 +265,11 @@ class Keys:
 
     @property
     def TOKENS(self) -> str:
-        return f"{self.prefix}tokens"
+        return f"{self.prefix}token:ids"  # beside token:{sha256}; never 64 hex digits
 
     @property
     def TOKENS_USED(self) -> str:
-        return f"{self.prefix}tokens:used"
+        return f"{self.prefix}token:last-used"
 
     def user_sessions(self, name: str) -> str:
         return f"{self.prefix}sessions:user:{name}"

@@ -86,8 +86,11 @@ class SessionStore:
             sso=fields.get("sso") == "1",
         )
 
-    async def delete(self, session_id: str, user: str | None) -> None:
+    async def delete(self, session_id: str, user: str | None = None) -> None:
+        """End one session (``user``, when known, saves reading it)."""
         digest = _hash(session_id)
+        if user is None:
+            user = cast(str | None, await self.redis.hget(self.keys.session(digest), "user"))
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.keys.session(digest))
             if user:

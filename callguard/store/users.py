@@ -14,6 +14,7 @@ from typing import Any, cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from callguard.clock import SystemClock
 from callguard.domain.audit import AuditEntry
@@ -212,15 +213,36 @@ class UserStore:
         return bool(await self.redis.exists(self.keys.password(name)))
 
     async def check_password(self, name: str, password: str) -> bool:
-        """True when ``password`` is the user's; rehashes it if the parameters changed."""
+        """True when ``password`` is the user's."""
+        return await self.verify_password(name, password) is not None
+
+    async def verify_password(self, name: str, password: str) -> str | None:
+        """The stored hash when ``password`` is the user's (rehashed first if the parameters
+        changed, without ending any session), else None. Sign-in compares it with
+        ``password_hash`` once its session exists: a change in between ends that session."""
         stored = cast(str | None, await self.redis.get(self.keys.password(name)))
         self.passwords_checked += 1
         ok = await asyncio.to_thread(_verify, stored or _DUMMY_HASH, password)
         if not ok or stored is None:
-            return False
+            return None
         if _HASHER.check_needs_rehash(stored):
-            await self.set_password(name, password)
-        return True
+            rehashed = await asyncio.to_thread(_HASHER.hash, password)
+            # Only if unchanged meanwhile (a new password set by an admin wins).
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(self.keys.password(name))
+                    if await pipe.get(self.keys.password(name)) != stored:
+                        return None
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(self.keys.password(name), rehashed)
+                    await pipe.execute()
+                except WatchError:
+                    return None
+            return rehashed
+        return stored
+
+    async def password_hash(self, name: str) -> str | None:
+        return cast(str | None, await self.redis.get(self.keys.password(name)))
 
 
 def _verify(hashed: str, password: str) -> bool:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+import redis as sync_redis
+from argon2 import PasswordHasher
 
 from callguard.clock import FixedClock
 from callguard.domain.roles import Role
@@ -24,11 +26,13 @@ from callguard.passwords import common_passwords, password_problem
 from callguard.policy import Policy
 from callguard.services.accounts import AccountProblem
 from callguard.settings import Settings
+from callguard.store import users as store_users
 from callguard.store.users import hash_token
 from tests.conftest import KEYS, auth
 from tests.e2e.support import (
     ADMIN,
     MANAGER,
+    PASSWORD,
     STAFF,
     Client,
     fast_passwords,
@@ -308,3 +312,64 @@ def test_a_long_uncommon_password_passes_and_the_list_ships_in_the_wheel() -> No
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     shipped = cast(list[str], config["tool"]["setuptools"]["package-data"]["callguard"])
     assert any(fnmatch("data/common-passwords.txt", pattern) for pattern in shipped)
+
+
+async def test_the_only_admin_who_can_sign_in_cannot_be_demoted_or_disabled(
+    pages: Client,
+) -> None:
+    await _signed_in(pages, ADMIN)
+    csrf = await page_csrf(pages, f"/admin/users/{ADMIN}")
+    demote = await pages.post(
+        f"/admin/users/{ADMIN}", data={"csrf_token": csrf, "role": "staff", "line_manager": ""}
+    )
+    assert demote.status == 422
+    assert "the only admin who can sign in: make another admin first" in await demote.text()
+    accounts, now = services(pages).accounts, services(pages).clock.now()
+    await accounts.create_user("second.admin", Role.admin, NEW_PASSWORD, now)
+    with pytest.raises(AccountProblem, match="cannot disable your own account"):
+        await accounts.set_disabled(ADMIN, True, now, by=_admin())
+    await accounts.set_disabled("second.admin", True, now, by=_admin())
+    with pytest.raises(AccountProblem, match="only admin who can sign in"):
+        await accounts.set_disabled(ADMIN, True, now)
+    await accounts.set_disabled("second.admin", False, now, by=_admin())
+    await accounts.set_disabled(ADMIN, True, now)
+    user = await services(pages).users.get_user(ADMIN)
+    assert user is not None and user.disabled
+
+
+async def test_a_password_changed_while_a_sign_in_is_checked_ends_that_sign_in(
+    pages: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The admin's change lands between this sign-in's password check and its new session:
+    the session must not outlive the change."""
+    assert settings.redis_url
+    checked = store_users._verify
+    admin = sync_redis.Redis.from_url(settings.redis_url, decode_responses=True)
+
+    def verify_while_an_admin_resets(hashed: str, password: str) -> bool:
+        ok = checked(hashed, password)
+        admin.set(KEYS.password(STAFF), store_users._HASHER.hash(NEW_PASSWORD))
+        return ok
+
+    monkeypatch.setattr(store_users, "_verify", verify_while_an_admin_resets)
+    try:
+        response = await sign_in(pages, STAFF)
+    finally:
+        admin.close()
+    assert response.status == 401
+    assert await services(pages).sessions.count_of(STAFF) == 0
+    assert not await _still_in(pages)
+
+
+async def test_rehashing_an_old_hash_at_sign_in_ends_no_session(
+    pages: Client, settings: Settings, policy: Policy, clock: FixedClock
+) -> None:
+    await _signed_in(pages, STAFF)
+    old_params = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1)
+    await services(pages).redis.set(KEYS.password(STAFF), old_params.hash(PASSWORD))
+    async with page_client(settings, policy, clock) as other:
+        await _signed_in(other, STAFF)
+        assert await _still_in(other)
+    assert await _still_in(pages)
+    rehashed = await services(pages).users.password_hash(STAFF)
+    assert rehashed is not None and not store_users._HASHER.check_needs_rehash(rehashed)

@@ -196,8 +196,13 @@ async def user_save(context: PageContext) -> web.StreamResponse:
     if problems or updated is None:
         errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
         return await _user_page(context, user, values, errors, 422)
-    ended = await services.accounts.update_user(updated, services.clock.now(), by=context.actor)
-    signed_out = f" They were signed out ({ended} sessions)." if ended else ""
+    try:
+        ended = await services.accounts.update_user(updated, services.clock.now(), by=context.actor)
+    except AccountProblem as refused:
+        errors = FormErrors()
+        errors.add(refused.field if refused.field in USER_IDS else "role", refused.message)
+        return await _user_page(context, user, values, errors, 422)
+    signed_out = " They were signed out everywhere." if ended else ""
     return await context.redirect(
         context.url("admin-users"), f"User {user.name} saved.{signed_out}"
     )

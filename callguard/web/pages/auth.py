@@ -131,8 +131,8 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         log.warning("sign-in refused: %s is locked", username)
         return await _sign_in_page(request, errors=errors, username=username, status=429)
     user = await services.users.get_user(username)
-    ok = await services.users.check_password(username, password)
-    if user is None or not ok:
+    verified = await services.users.verify_password(username, password)
+    if user is None or verified is None:
         # The reserved attempt stays counted as a failure.
         errors.add("password", "The user name or password is not right")
         return await _sign_in_page(request, errors=errors, username=username, status=401)
@@ -143,6 +143,12 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         log.warning("sign-in refused: %s is disabled", user.name)
         return await _sign_in_page(request, errors=errors, username=username, status=403)
     session = await auth.sessions.create(user.name, user.role, now)
+    if await services.users.password_hash(user.name) != verified:
+        # The password changed while this one was checked: that change ended every session,
+        # this one included, however the two interleaved.
+        await auth.sessions.delete(session.id, user.name)
+        errors.add("password", "The user name or password is not right")
+        return await _sign_in_page(request, errors=errors, username=username, status=401)
     target = _safe_next(str(form.get("next", ""))) or start_page(user.role)
     response = web.Response(status=303, headers={"Location": target})
     auth.set_cookie(response, session)
