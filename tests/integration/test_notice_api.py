@@ -289,3 +289,49 @@ async def test_staff_see_what_awaits_notice_and_the_interpreter_in_the_caller_al
         "Phone calls from this person are not taken"
     ]
     assert alert["restrictions"] == ["No contact strategy applies to this caller."]
+
+
+async def test_told_of_an_earlier_version_that_version_applies_until_told_of_the_latest(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    manager, ceo = tokens["manager"], tokens["chief_executive"]
+    person = await create_person(client, manager, phones=[PHONE])
+    _, strategy = await post(client, manager, "/api/v1/strategies", body(person["id"], [WRITTEN]))
+    status, revised = await post(
+        client,
+        manager,
+        f"/api/v1/strategies/{strategy['id']}/revisions",
+        {
+            "expected_version": 1,
+            "changes": {"restrictions": [{"kind": "phone_blocked"}]},
+            "why": "Calls continued",
+        },
+    )
+    assert status == 201, revised
+    assert (revised["status"], revised["applied_version"]) == ("awaiting_notice", None)
+
+    # The letter of version 1 went out before the revision was made.
+    _, told = await post(
+        client, manager, notified(strategy["id"], 1), {"notified_on": "2026-11-24"}
+    )
+    assert (told["status"], told["applied_version"]) == ("active", 1)
+    record, _ = await call(client, manager)
+    assert record["rule"] == "written_only"
+
+    # The chief executive makes a third version take effect at once, as an interim measure.
+    status, interim = await post(
+        client,
+        ceo,
+        f"/api/v1/strategies/{strategy['id']}/revisions",
+        {
+            "expected_version": 2,
+            "changes": {"restrictions": [{"kind": "no_response"}]},
+            "why": "Threats to staff",
+            "interim": True,
+        },
+    )
+    assert status == 201, interim
+    assert (interim["applied_version"], interim["interim_versions"]) == (3, [3])
+    record, twiml = await call(client, manager)
+    assert record["rule"] == "no_response"
+    assert "A letter explaining this will follow." in twiml
