@@ -79,6 +79,17 @@ def interim_field_problems(
     return interim_problems(restrictions, policy, field)
 
 
+def given_with(
+    version: int, notified_on: date | None, recorded_by: str, now: datetime
+) -> list[Notice]:
+    """The notice recorded with a version made with ``notified_on`` (how is not known)."""
+    if notified_on is None:
+        return []
+    return [
+        Notice(version=version, notified_on=notified_on, recorded_by=recorded_by, recorded_at=now)
+    ]
+
+
 def told(
     current: Strategy, version: int, body: NotifiedIn, recorded_by: str, now: datetime
 ) -> Strategy:

@@ -138,6 +138,13 @@ async def test_a_revision_applies_only_once_told_and_the_version_before_until_th
     )
     assert status == 200, told
     assert told["applied_version"] == 2
+    # Each version's notice: version 1's given when it was created (how, not said).
+    assert [
+        (n["version"], n["notified_on"], n["method"], n["recorded_by"]) for n in told["notices"]
+    ] == [
+        (1, "2026-11-20", None, "mo.manager"),
+        (2, "2026-11-27", "email", "mo.manager"),
+    ]
     record, _ = await call(client, manager)
     assert record["rule"] == "phone_blocked"
 

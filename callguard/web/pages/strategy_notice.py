@@ -65,7 +65,7 @@ def notice_rows(strategy: Strategy) -> list[NoticeRow]:
                 version=version,
                 made_at=at,
                 told_on=version_notified_on(strategy, version),
-                how=METHOD_WORDS.get(latest.method or "", "Not recorded") if latest else "",
+                how=METHOD_WORDS.get(latest.method or "", "Not said") if latest else "",
                 recorded_by=latest.recorded_by if latest else "",
                 applies=strategy.status is StrategyStatus.active
                 and strategy.applied_version == version,
