@@ -171,6 +171,10 @@ async def test_interim_measures_need_the_chief_executive_and_say_a_letter_will_f
     assert record["rule"] == "no_response"
     assert "A letter explaining this will follow." in twiml
     assert "told in writing" not in twiml
+    # Twilio repeating the same request hears the same words, rebuilt from the record.
+    repeated = await (await inbound_call(client, PHONE, record["call_sid"])).text()
+    assert "A letter explaining this will follow." in repeated
+    assert "told in writing" not in repeated
 
     await post(client, ceo, notified(strategy["id"], 1), {"notified_on": "2026-11-27"})
     _, twiml = await call(client, manager)
