@@ -4,6 +4,8 @@ real Redis. The clock is fixed at Friday 27 November 2026, 10am."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -268,6 +270,9 @@ async def test_a_refused_call_is_a_breach_only_of_the_strategy_that_refused_it(
         return total
 
     assert (await breaches(matter_a["id"]), await breaches(matter_b["id"])) == (1, 0)
+    response = await client.get("/api/v1/calls.csv", headers=auth(manager))
+    [row] = list(csv.DictReader(io.StringIO(await response.text())))
+    assert row["refused_by"] == matter_a["id"]
 
 
 async def test_staff_see_what_awaits_notice_and_the_interpreter_in_the_caller_alert(

@@ -24,7 +24,7 @@ from tests.e2e.support import (
     page_client,
     sign_in,
 )
-from tests.helpers import services
+from tests.helpers import inbound_call, new_call_sid, services
 from tests.integration.test_pages_register import error_beside, person_id, post_form
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
@@ -139,3 +139,15 @@ async def test_a_conflict_with_an_adjustment_is_named_in_words(demo: Client) -> 
         "calls blocked, enter the justification and who gave the equality advice "
         "(§2.4, §3.13–3.14)"
     )
+
+
+async def test_a_refused_calls_page_names_the_strategy_that_refused_it(demo: Client) -> None:
+    await sign_in(demo, MANAGER)
+    call_sid = new_call_sid()
+    await inbound_call(demo, "07700 900106", call_sid)  # Fay Blocked: phone blocked
+    await services(demo).background.drain()
+    record = await services(demo).call_events.get(call_sid)
+    page = await (await demo.get(f"/calls/{call_sid}")).text()
+    assert record.refused_by == record.strategy_ids and len(record.refused_by) == 1
+    assert "Refused under" in page
+    assert f"{record.matter_refs[0]}</a> (a breach of these only, §3.8)" in page
