@@ -82,6 +82,8 @@ async def create_restricted_person(
             "matter_ref": "CMP-1",
             "reason": "Abusive calls",
             "restrictions": [restriction],
+            # Told in writing, so it is active and applies to calls (§3.6).
+            "notified_on": date.today().isoformat(),
             "review_due": (review_due or date.today() + timedelta(days=30)).isoformat(),
         },
         token,

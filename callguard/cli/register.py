@@ -144,6 +144,8 @@ async def _migrate(settings: Settings) -> str:
     async with stores_for(settings) as stores:
         before = await stored_layout(stores.redis, stores.keys)
         done = await migrate(stores.redis, stores.keys, progress_bar("migrating"))
+    if before != 1 and done.strategies:
+        return f"Brought {done.strategies} strategies up to date in the current layout."
     if before != 1:
         return "Nothing to migrate: the register is in the current layout."
     return (

@@ -16,7 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    TypeAdapter,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -261,8 +260,7 @@ class StrategyIn(Model):
     notified_on: InputDate | None = None
     review_due: InputDate
     adjustment_override: AdjustmentOverride | None = None
-    # An interim measure (e.g. after threats) that applies before the letter is sent: only
-    # the policy's [notice] interim_kinds, only by the chief executive.
+    # Applies before the letter (e.g. after threats): [notice] interim_kinds, chief executive.
     interim: bool = False
 
 
@@ -380,10 +378,8 @@ class Strategy(Model):
     revisions: list[Revision] = []
     reviews: list[Review] = []
     shares: list[Share] = []
-    # The version calls are decided by (§3.6): the latest the person was told of, or an
-    # interim one; None while awaiting notice. ``applied_restrictions`` holds that version's
-    # restrictions when they are not the current ones.
-    # Left out (a record from before notice was tracked): the current version applies.
+    # §3.6: the version calls are decided by (None while awaiting notice; left out, the
+    # latest), and its restrictions when not the current ones (domain.notice).
     applied_version: int | None = None
     applied_restrictions: list[Restriction] | None = None
     interim_versions: list[int] = []
@@ -396,55 +392,20 @@ class Strategy(Model):
     @classmethod
     def _applied_by_default(cls, data: object) -> object:
         if isinstance(data, dict) and "applied_version" not in data:
+            said = [
+                r if isinstance(r, dict) else r.model_dump() for r in data.get("revisions") or []
+            ]
+            latest = max([1] + [r["version"] for r in said if "status" not in r["changed"]])
             awaiting = data.get("status") == StrategyStatus.awaiting_notice
-            revisions = data.get("revisions") or []
-            latest = max(
-                [1]
-                + [
-                    r.version if isinstance(r, Revision) else r["version"]
-                    for r in revisions
-                    if "status" not in (r.changed if isinstance(r, Revision) else r["changed"])
-                ]
-            )
             return {**data, "applied_version": None if awaiting else latest}
         return data
 
-    def content_version(self) -> int:
-        """The latest version that set what the strategy says (a review that continues it,
-        or its end, makes a new version number but says nothing new to the person)."""
-        return max([1] + [r.version for r in self.revisions if "status" not in r.changed])
-
-    def restrictions_at(self, version: int) -> list[Restriction]:
-        """The restrictions as they stood at ``version``, from the revision history."""
-        restrictions: list[Restriction] = list(self.restrictions)
-        for revision in reversed(self.revisions):
-            if revision.version > version and "restrictions" in revision.changed:
-                restrictions = _RESTRICTIONS.validate_python(revision.before["restrictions"])
-        return restrictions
-
     def applied(self) -> list[Restriction]:
-        """The restrictions calls are decided by (empty while awaiting notice)."""
+        """The restrictions calls are decided by (none while awaiting notice)."""
         if self.applied_version is None:
             return []
-        return (
-            self.applied_restrictions
-            if self.applied_restrictions is not None
-            else self.restrictions
-        )
+        return self.restrictions if self.applied_restrictions is None else self.applied_restrictions
 
-    def version_notified_on(self, version: int) -> date | None:
-        if version == 1:
-            return self.notified_on
-        return next((r.notified_on for r in self.revisions if r.version == version), None)
-
-    def told_of_applied(self) -> bool:
-        """Whether the person was told in writing of the version applied to calls."""
-        return self.applied_version is not None and (
-            self.version_notified_on(self.applied_version) is not None
-        )
-
-
-_RESTRICTIONS: TypeAdapter[list[Restriction]] = TypeAdapter(list[Restriction])
 
 REVISABLE_FIELDS = ("matter_ref", "reason", "restrictions", "review_due", "adjustment_override")
 

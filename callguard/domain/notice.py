@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from callguard.domain.models import (
     Notice,
     NotifiedIn,
@@ -27,6 +29,35 @@ from callguard.domain.roles import Role, has_at_least
 from callguard.domain.rules import FieldProblem, interim_problems
 from callguard.domain.working_days import HolidayCalendar
 from callguard.policy import Policy
+
+_RESTRICTIONS: TypeAdapter[list[Restriction]] = TypeAdapter(list[Restriction])
+
+
+def content_version(strategy: Strategy) -> int:
+    """The latest version that set what the strategy says (a review that continues it, or
+    its end, makes a new version number but says nothing new to the person)."""
+    return max([1] + [r.version for r in strategy.revisions if "status" not in r.changed])
+
+
+def restrictions_at(strategy: Strategy, version: int) -> list[Restriction]:
+    """The restrictions as they stood at ``version``, from the revision history."""
+    restrictions: list[Restriction] = list(strategy.restrictions)
+    for revision in reversed(strategy.revisions):
+        if revision.version > version and "restrictions" in revision.changed:
+            restrictions = _RESTRICTIONS.validate_python(revision.before["restrictions"])
+    return restrictions
+
+
+def version_notified_on(strategy: Strategy, version: int) -> date | None:
+    if version == 1:
+        return strategy.notified_on
+    return next((r.notified_on for r in strategy.revisions if r.version == version), None)
+
+
+def told_of_applied(strategy: Strategy) -> bool:
+    """Whether the person was told in writing of the version applied to calls."""
+    applied = strategy.applied_version
+    return applied is not None and version_notified_on(strategy, applied) is not None
 
 
 def may_apply_interim(role: Role) -> bool:
@@ -46,6 +77,17 @@ def interim_field_problems(
     if notified_on is not None:
         return [(interim_field, "not needed: notified_on says the person has been told")]
     return interim_problems(restrictions, policy, field)
+
+
+def given_with(
+    version: int, notified_on: date | None, recorded_by: str, now: datetime
+) -> list[Notice]:
+    """The notice recorded with a version made with ``notified_on`` (how is not known)."""
+    if notified_on is None:
+        return []
+    return [
+        Notice(version=version, notified_on=notified_on, recorded_by=recorded_by, recorded_at=now)
+    ]
 
 
 def told(
@@ -75,11 +117,11 @@ def told(
     if new.status is StrategyStatus.active and (
         new.applied_version is None or version > new.applied_version
     ):
-        latest = version == new.content_version()
+        latest = version == content_version(new)
         new = new.model_copy(
             update={
                 "applied_version": version,
-                "applied_restrictions": None if latest else new.restrictions_at(version),
+                "applied_restrictions": None if latest else restrictions_at(new, version),
             }
         )
     return new
@@ -124,8 +166,8 @@ def awaiting_notice(strategy: Strategy, tz: tzinfo) -> AwaitingNotice | None:
     for nothing."""
     if strategy.status not in (StrategyStatus.awaiting_notice, StrategyStatus.active):
         return None
-    version = strategy.content_version()
-    if strategy.version_notified_on(version) is not None:
+    version = content_version(strategy)
+    if version_notified_on(strategy, version) is not None:
         return None
     made = next((r.at for r in strategy.revisions if r.version == version), strategy.created_at)
     return AwaitingNotice(

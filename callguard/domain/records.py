@@ -72,6 +72,9 @@ class CallRecord(BaseModel):
     extra_time: bool = False
     # The strategies whose restrictions refused the call (§3.8, §3.11): a breach of those only.
     refused_by: list[str] = []
+    # What the caller was told (§3.6), so a repeated webhook says the same.
+    told_in_writing: bool = True
+    letter_follows: bool = False
 
     @property
     def in_progress(self) -> bool:
@@ -120,4 +123,6 @@ def record_for(
         status=status,
         extra_time=decision.extra_time,
         refused_by=list(decision.refused_by),
+        told_in_writing=decision.told_in_writing,
+        letter_follows=decision.letter_follows,
     )

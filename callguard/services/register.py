@@ -132,6 +132,7 @@ class Register:
             status=status,
             applied_version=applied,
             interim_versions=interim_versions,
+            notices=notice.given_with(1, body.notified_on, actor.name, now),
             version=1,
             created_at=now,
             created_by=actor.name,
@@ -223,6 +224,10 @@ class Register:
                 "revisions": [*current.revisions, revision],
                 "reviews": [*current.reviews, review] if review else current.reviews,
                 **notice.applied_after_revision(current, proposed, revision, body.interim),
+                "notices": [
+                    *current.notices,
+                    *notice.given_with(revision.version, body.notified_on, actor.name, now),
+                ],
             }
         )
         action = "strategy.review.revise" if review else "strategy.revise"

@@ -74,6 +74,9 @@ def decision_of(record: CallRecord) -> Decision:
         max_minutes=record.max_minutes,
         next_permitted_at=record.next_permitted_at,
         extra_time=record.extra_time,
+        refused_by=tuple(record.refused_by),
+        told_in_writing=record.told_in_writing,
+        letter_follows=record.letter_follows,
     )
 
 

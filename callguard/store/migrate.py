@@ -26,7 +26,13 @@ from redis.exceptions import WatchError
 from callguard.domain.models import Person, Strategy, StrategyStatus
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
-from callguard.store.register import ACTIVE_FIELD, PAST_FIELD, person_fields, strategy_text
+from callguard.store.register import (
+    ACTIVE_FIELD,
+    PAST_FIELD,
+    parse_strategy,
+    person_fields,
+    strategy_text,
+)
 
 LAYOUT = 2
 _CHUNK = 10_000
@@ -78,10 +84,12 @@ async def ensure_current(redis: Redis, keys: Keys) -> int | None:
 async def migrate(
     redis: Redis, keys: Keys, progress: Callable[[int, int], None] | None = None
 ) -> Migrated:
-    """Move a layout-1 register to layout 2 (nothing to do on layout 2 or an empty store)."""
+    """Move a layout-1 register to layout 2; on layout 2, bring each strategy's screening
+    line up to date (nothing to do on an empty store)."""
     done = Migrated()
     if await stored_layout(redis, keys) != 1:
         await ensure_current(redis, keys)
+        await _refresh_screens(redis, keys, done)
         return done
     while True:
         person_ids = cast(list[str], await redis.zrange(keys.PEOPLE, 0, -1))
@@ -162,3 +170,27 @@ async def _migrate_person(redis: Redis, keys: Keys, person_id: str, done: Migrat
         done.strategies += len(strategies)
         done.audit_entries += len(entries)
         return
+
+
+async def _refresh_screens(redis: Redis, keys: Keys, done: Migrated) -> None:
+    """Rewrite each strategy whose stored text is not what this version writes: a screening
+    line from before notice was tracked (§3.6) lacks whether the person was told in
+    writing, so a refusal would not say so. Each strategy in its own WATCHed transaction,
+    so a write meanwhile is looked at again; run again, it changes nothing."""
+    for strategy_id in cast(list[str], await redis.lrange(keys.STRATEGIES, 0, -1)):
+        key = keys.strategy(strategy_id)
+        while True:
+            async with redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    raw = cast(str | None, await pipe.get(key))
+                    current = strategy_text(parse_strategy(raw)) if raw else raw
+                    if current == raw:
+                        break
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(key, cast(str, current))
+                    await pipe.execute()
+                    done.strategies += 1
+                    break
+                except WatchError:
+                    continue

@@ -19,6 +19,7 @@ from redis.exceptions import WatchError
 
 from callguard.domain.audit import AuditEntry
 from callguard.domain.models import AdvocateOnly, Person, Restriction, Strategy, StrategyStatus
+from callguard.domain.notice import told_of_applied
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
 from callguard.store.scripts import CREATE_PERSON, UPDATE_PERSON
@@ -87,7 +88,7 @@ def screen_json(strategy: Strategy) -> str:
         "matter_ref": strategy.matter_ref,
         "restrictions": [_restriction(r) for r in applied],
     }
-    if strategy.told_of_applied():
+    if told_of_applied(strategy):
         screen["told_in_writing"] = True
     if strategy.applied_version in strategy.interim_versions:
         screen["interim"] = True

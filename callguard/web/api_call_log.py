@@ -89,6 +89,7 @@ CSV_COLUMNS = (
     "ended_reason",
     "file_note_id",
     "message",
+    "refused_by",
 )
 
 
@@ -115,6 +116,7 @@ def csv_cell(value: object) -> str:
 def csv_row(record: CallRecord) -> list[str]:
     values: dict[str, Any] = record.model_dump(mode="json", by_alias=True)
     values["strategy_ids"] = ";".join(record.strategy_ids)
+    values["refused_by"] = ";".join(record.refused_by)
     values["warnings"] = len(record.warnings)
     values["ended_reason"] = record.ended.reason if record.ended else ""
     values["message"] = "yes" if record.message else "no"

@@ -36,7 +36,7 @@ class Page(BaseModel):
 
 class StrategyQuery(Page):
     person_id: str | None = Field(default=None, max_length=64)
-    status: Literal["active", "ended", "lapsed"] | None = None
+    status: Literal["active", "ended", "lapsed", "awaiting_notice"] | None = None
 
 
 PeoplePage = Paged[Person]

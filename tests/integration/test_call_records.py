@@ -64,7 +64,7 @@ async def test_a_record_reads_back_as_written_and_is_degraded_to_the_answer_give
     plan = record_plan(KEYS, DIVERTED) if written == "sparse" else whole_plan(DIVERTED)
     assert isinstance(await store.record(plan, SID), Written)
     stored = await redis.hgetall(KEYS.call(SID))
-    assert len(stored) == (13 if written == "sparse" else 27)
+    assert len(stored) == (13 if written == "sparse" else 29)
     assert await store.get(SID) == DIVERTED
 
     # The same CallSid answered by the fail-open path a moment later.

@@ -171,6 +171,7 @@ async def test_a_strategy_survives_sigkill_of_redis_and_a_restart(tmp_path: Path
                 "matter_ref": "CMP-1",
                 "reason": "Abusive calls",
                 "restrictions": [{"kind": "phone_blocked"}],
+                "notified_on": date.today().isoformat(),
                 "review_due": due,
             },
             token,

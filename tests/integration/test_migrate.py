@@ -108,6 +108,34 @@ async def test_a_layout_1_register_reads_back_the_same_after_migration(redis: Re
     assert leftovers == []
 
 
+async def test_migrate_brings_layout_2_screening_lines_up_to_date(redis: Redis) -> None:
+    """A strategy stored before notice was tracked (§3.6): its screening line does not say
+    whether the person was told in writing, so a refusal would not say so until migrate."""
+    who = person()
+    told = strategy("str_a", AT, notified_on="2026-11-20")
+    store = RegisterStore(redis, KEYS)
+    await store.create_strategy(told, audit("strategy.create", told.id, who.id))
+    screen = {
+        "id": told.id,
+        "person_id": told.person_id,
+        "matter_ref": told.matter_ref,
+        "restrictions": [{"kind": "spoc", "name": "SPOC str_a", "phone": "+441772000001"}],
+    }
+    rest = json.loads(str(await redis.get(KEYS.strategy(told.id))).split("\n")[1])
+    del rest["applied_version"]
+    await redis.set(KEYS.strategy(told.id), json.dumps(screen) + "\n" + json.dumps(rest))
+    await redis.set(KEYS.SCHEMA, str(LAYOUT))
+    assert await store.get_strategy(told.id) == told
+
+    done = await migrate(redis, KEYS)
+    again = await migrate(redis, KEYS)
+
+    assert (done.strategies, again.strategies) == (1, 0)
+    line = json.loads(str(await redis.get(KEYS.strategy(told.id))).split("\n")[0])
+    assert line == {**screen, "told_in_writing": True}
+    assert await store.get_strategy(told.id) == told
+
+
 async def test_advocates_and_new_writes_work_on_the_migrated_register(redis: Redis) -> None:
     who = person()
     advocate = "+447700900999"

@@ -4,6 +4,8 @@ real Redis. The clock is fixed at Friday 27 November 2026, 10am."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -138,6 +140,13 @@ async def test_a_revision_applies_only_once_told_and_the_version_before_until_th
     )
     assert status == 200, told
     assert told["applied_version"] == 2
+    # Each version's notice: version 1's given when it was created (how, not said).
+    assert [
+        (n["version"], n["notified_on"], n["method"], n["recorded_by"]) for n in told["notices"]
+    ] == [
+        (1, "2026-11-20", None, "mo.manager"),
+        (2, "2026-11-27", "email", "mo.manager"),
+    ]
     record, _ = await call(client, manager)
     assert record["rule"] == "phone_blocked"
 
@@ -164,6 +173,10 @@ async def test_interim_measures_need_the_chief_executive_and_say_a_letter_will_f
     assert record["rule"] == "no_response"
     assert "A letter explaining this will follow." in twiml
     assert "told in writing" not in twiml
+    # Twilio repeating the same request hears the same words, rebuilt from the record.
+    repeated = await (await inbound_call(client, PHONE, record["call_sid"])).text()
+    assert "A letter explaining this will follow." in repeated
+    assert "told in writing" not in repeated
 
     await post(client, ceo, notified(strategy["id"], 1), {"notified_on": "2026-11-27"})
     _, twiml = await call(client, manager)
@@ -257,6 +270,9 @@ async def test_a_refused_call_is_a_breach_only_of_the_strategy_that_refused_it(
         return total
 
     assert (await breaches(matter_a["id"]), await breaches(matter_b["id"])) == (1, 0)
+    response = await client.get("/api/v1/calls.csv", headers=auth(manager))
+    [row] = list(csv.DictReader(io.StringIO(await response.text())))
+    assert row["refused_by"] == matter_a["id"]
 
 
 async def test_staff_see_what_awaits_notice_and_the_interpreter_in_the_caller_alert(
@@ -289,3 +305,49 @@ async def test_staff_see_what_awaits_notice_and_the_interpreter_in_the_caller_al
         "Phone calls from this person are not taken"
     ]
     assert alert["restrictions"] == ["No contact strategy applies to this caller."]
+
+
+async def test_told_of_an_earlier_version_that_version_applies_until_told_of_the_latest(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    manager, ceo = tokens["manager"], tokens["chief_executive"]
+    person = await create_person(client, manager, phones=[PHONE])
+    _, strategy = await post(client, manager, "/api/v1/strategies", body(person["id"], [WRITTEN]))
+    status, revised = await post(
+        client,
+        manager,
+        f"/api/v1/strategies/{strategy['id']}/revisions",
+        {
+            "expected_version": 1,
+            "changes": {"restrictions": [{"kind": "phone_blocked"}]},
+            "why": "Calls continued",
+        },
+    )
+    assert status == 201, revised
+    assert (revised["status"], revised["applied_version"]) == ("awaiting_notice", None)
+
+    # The letter of version 1 went out before the revision was made.
+    _, told = await post(
+        client, manager, notified(strategy["id"], 1), {"notified_on": "2026-11-24"}
+    )
+    assert (told["status"], told["applied_version"]) == ("active", 1)
+    record, _ = await call(client, manager)
+    assert record["rule"] == "written_only"
+
+    # The chief executive makes a third version take effect at once, as an interim measure.
+    status, interim = await post(
+        client,
+        ceo,
+        f"/api/v1/strategies/{strategy['id']}/revisions",
+        {
+            "expected_version": 2,
+            "changes": {"restrictions": [{"kind": "no_response"}]},
+            "why": "Threats to staff",
+            "interim": True,
+        },
+    )
+    assert status == 201, interim
+    assert (interim["applied_version"], interim["interim_versions"]) == (3, [3])
+    record, twiml = await call(client, manager)
+    assert record["rule"] == "no_response"
+    assert "A letter explaining this will follow." in twiml

@@ -69,6 +69,20 @@ async def test_a_simulated_call_from_a_restricted_caller_shows_live_with_its_ale
     assert "Play warning" in page and "End call" in page
 
 
+async def test_the_alert_shows_what_awaits_notice_and_the_interpreters_language(
+    demo: Client,
+) -> None:
+    # Ida Waiting (demo): her strategy awaits notice, so her call connects; she needs an
+    # interpreter for Polish (§2, §3.6, §8.4).
+    await sign_in(demo, STAFF)
+    await simulate(demo, "07700 900109")
+    page = await (await demo.get("/console")).text()
+    assert "Ida Waiting" in page
+    assert "Needs an interpreter: Polish" in page
+    assert "(awaiting notice, not applied to calls): Phone calls from this person" in page
+    assert "No contact strategy applies to this caller." in page
+
+
 async def test_live_json_sends_only_new_or_changed_cards(demo: Client) -> None:
     await sign_in(demo, STAFF)
     await simulate(demo, CAL_RECORDED)

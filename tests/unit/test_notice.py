@@ -25,6 +25,7 @@ from callguard.domain.models import (
     Window,
     WrittenOnly,
 )
+from callguard.domain.notice import restrictions_at, told_of_applied
 from callguard.domain.rules import interim_problems, restriction_problems, status_at_creation
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.policy import Policy
@@ -170,7 +171,7 @@ def test_creation_without_notice_awaits_it_and_applies_nothing() -> None:
     assert status_at_creation(None, interim=True) == (StrategyStatus.active, 1, [1])
     awaiting = _strategy(status="awaiting_notice", applied_version=None)
     assert awaiting.applied() == []
-    assert not awaiting.told_of_applied()
+    assert not told_of_applied(awaiting)
 
 
 def test_a_record_from_before_notice_was_tracked_applies_its_latest_content_version() -> None:
@@ -189,9 +190,9 @@ def test_a_record_from_before_notice_was_tracked_applies_its_latest_content_vers
     )
     # Version 3 was a review that continued it: version 2 is what the person was told.
     assert stored.applied_version == 2
-    assert stored.told_of_applied()
-    assert stored.restrictions_at(1) == [WRITTEN]
-    assert stored.restrictions_at(2) == [PhoneBlocked()]
+    assert told_of_applied(stored)
+    assert restrictions_at(stored, 1) == [WRITTEN]
+    assert restrictions_at(stored, 2) == [PhoneBlocked()]
 
 
 # --- adjustments as policy data ----------------------------------------------------------------

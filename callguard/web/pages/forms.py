@@ -190,6 +190,7 @@ def strategy_ids() -> list[str]:
     ids += ["restrictions-spoc-name", "restrictions-spoc-phone"]
     ids += ["restrictions-written_only-email", "restrictions-written_only-postal_address"]
     ids += ["restrictions-advocate_only-advocate_phones"]
+    ids += ["interim"]
     return ids
 
 
@@ -316,6 +317,7 @@ def strategy_body(
         "notified_on": _date_or_text(form.get("notified_on", "")),
         "review_due": _date_or_text(form.get("review_due", "")),
         "adjustment_override": override_from(form),
+        "interim": form.get("interim") == "yes",  # §3.6: chief executive only
     }
     if body["review_due"] is None:
         body.pop("review_due")  # so the model says it is required

@@ -114,6 +114,24 @@ def _override_needed(field: Field, match: re.Match[str]) -> str:
     )
 
 
+@_reason(r"^an interim measure may hold only (.+); (.+) must wait until")
+def _not_interim(field: Field, match: re.Match[str]) -> str:
+    def named(kinds: str, last: str) -> str:
+        words = [_RESTRICTION_WORDS.get(k.strip(), k.strip()) for k in kinds.split(",")]
+        return ", ".join(words[:-1]) + f" {last} " + words[-1] if len(words) > 1 else words[0]
+
+    return (
+        f"An interim measure can only be {named(match.group(1), 'or')}: "
+        f"{named(match.group(2), 'and')} can apply only once the person has been told in "
+        "writing (§3.6)"
+    )
+
+
+@_reason(r"^not needed: notified_on says the person has been told")
+def _interim_not_needed(field: Field, match: re.Match[str]) -> str:
+    return "The person has already been told, so this is not an interim measure: untick it"
+
+
 _ADJUSTMENT_WORDS = {
     "needs_phone_contact": "needs phone contact",
     "needs_extra_time": "needs extra time",

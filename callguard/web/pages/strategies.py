@@ -278,6 +278,7 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
         "changes": changes,
         "why": context.text("why"),
         "notified_on": context.text("notified_on") or None,
+        "interim": context.text("interim") == "yes",
     }
 
     as_review = context.text("as_review") == "1"

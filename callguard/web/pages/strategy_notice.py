@@ -14,7 +14,12 @@ from pydantic import ValidationError
 
 from callguard import wording
 from callguard.domain.models import NotifiedIn, Strategy, StrategyStatus
-from callguard.domain.notice import AwaitingNotice, awaiting_notice, working_days_after
+from callguard.domain.notice import (
+    AwaitingNotice,
+    awaiting_notice,
+    version_notified_on,
+    working_days_after,
+)
 from callguard.domain.roles import Role
 from callguard.services.errors import Invalid, NotFound
 from callguard.services.notes import bank_holidays
@@ -59,8 +64,8 @@ def notice_rows(strategy: Strategy) -> list[NoticeRow]:
             NoticeRow(
                 version=version,
                 made_at=at,
-                told_on=strategy.version_notified_on(version),
-                how=METHOD_WORDS.get(latest.method or "", "Not recorded") if latest else "",
+                told_on=version_notified_on(strategy, version),
+                how=METHOD_WORDS.get(latest.method or "", "Not said") if latest else "",
                 recorded_by=latest.recorded_by if latest else "",
                 applies=strategy.status is StrategyStatus.active
                 and strategy.applied_version == version,

@@ -1,0 +1,153 @@
+"""Notice before effect (§3.6) and adjustments (§2, §8.4) on the managers' pages over HTTP:
+the interim measure on the strategy form (chief executive only), the record-notice form's
+errors beside their fields, and the adjustment conflicts in words. The browser test is
+tests/e2e/test_notice.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from callguard.clock import FixedClock
+from callguard.demo import load_demo_data
+from callguard.domain.models import StrategyStatus
+from callguard.policy import Policy
+from callguard.settings import Settings
+from tests.e2e.support import (
+    CEO,
+    MANAGER,
+    STAFF,
+    Client,
+    fast_passwords,
+    give_passwords,
+    page_client,
+    sign_in,
+)
+from tests.helpers import inbound_call, new_call_sid, services
+from tests.integration.test_pages_register import error_beside, person_id, post_form
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
+__all__ = ["fast_passwords"]
+
+
+@pytest.fixture
+async def demo(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
+    assert settings.redis_url
+    async with page_client(settings, policy, clock) as client:
+        await load_demo_data(services(client), clock.now())
+        await give_passwords(settings.redis_url)
+        yield client
+
+
+def blocked_form(pid: str, **extra: str) -> dict[str, object]:
+    return {
+        "person_id": pid,
+        "matter_ref": "CMP-2026-2000",
+        "reason": "Threats to a member of staff on the phone (§6.3)",
+        "kinds": ["phone_blocked"],
+        "review_due": "2027-01-20",
+        **extra,
+    }
+
+
+async def test_the_chief_executive_applies_an_interim_measure_at_once(demo: Client) -> None:
+    await sign_in(demo, CEO)
+    form_page = await (await demo.get("/strategies/new")).text()
+    assert "Apply at once as an interim measure" in form_page
+    pid = await person_id(demo, "Cal Recorded")
+
+    written = blocked_form(
+        pid,
+        kinds="written_only",
+        interim="yes",
+        **{"restrictions-written_only-email": "complaints@opcc.example"},
+    )
+    refused = await post_form(demo, "/strategies/new", written)
+    assert refused.status == 422
+    said = error_beside(await refused.text(), "restrictions")
+    assert said == (
+        "Error: An interim measure can only be telephone calls blocked, a single point of "
+        "contact or no response: written contact only can apply only once the person has "
+        "been told in writing (§3.6)"
+    )
+
+    created = await post_form(demo, "/strategies/new", blocked_form(pid, interim="yes"))
+    assert created.status == 303
+    strategy = next(
+        s
+        for s in await services(demo).register.store.strategies_of(pid)
+        if s.matter_ref == "CMP-2026-2000"
+    )
+    assert (strategy.status, strategy.interim_versions) == (StrategyStatus.active, [1])
+    page = await (await demo.get(f"/strategies/{strategy.id}")).text()
+    assert "as an interim measure: a letter must follow" in page
+    register = await (await demo.get("/people")).text()
+    assert "Version 1, in force as an interim measure" in register
+
+
+async def test_a_manager_is_not_offered_an_interim_measure(demo: Client) -> None:
+    await sign_in(demo, MANAGER)
+    form_page = await (await demo.get("/strategies/new")).text()
+    assert "Apply at once as an interim measure" not in form_page
+    pid = await person_id(demo, "Cal Recorded")
+    response = await post_form(demo, "/strategies/new", blocked_form(pid, interim="yes"))
+    assert response.status == 403
+    assert "Only the chief executive may apply" in error_beside(
+        await response.text(), "restrictions"
+    )
+
+
+async def test_the_notice_form_puts_each_error_beside_its_field(demo: Client) -> None:
+    await sign_in(demo, MANAGER)
+    ida = await person_id(demo, "Ida Waiting")
+    [strategy] = await services(demo).register.store.strategies_of(ida)
+    path = f"/strategies/{strategy.id}/versions/1/notice"
+    future = {"notified_on-day": "28", "notified_on-month": "11", "notified_on-year": "2026"}
+
+    response = await post_form(demo, path, {**future, "method": "pigeon"})
+    assert response.status == 422
+    html = await response.text()
+    assert error_beside(html, "method") == "Error: Choose how the person was told"
+    assert 'value="28"' in html  # what was typed is kept
+
+    response = await post_form(demo, path, {**future, "method": "email"})
+    assert response.status == 422
+    assert "must be today or in the past" in error_beside(await response.text(), "notified_on")
+    stored = await services(demo).register.strategy(strategy.id)
+    assert (stored.status, stored.notices) == (StrategyStatus.awaiting_notice, [])
+
+    assert (await demo.get(f"/strategies/{strategy.id}/versions/2/notice")).status == 404
+    assert (await demo.get(f"/strategies/{strategy.id}/versions/x/notice")).status == 404
+
+
+async def test_staff_may_not_record_notice(demo: Client) -> None:
+    await sign_in(demo, STAFF)
+    ida = await person_id(demo, "Ida Waiting")
+    [strategy] = await services(demo).register.store.strategies_of(ida)
+    response = await demo.get(f"/strategies/{strategy.id}/versions/1/notice", allow_redirects=False)
+    assert response.status == 403
+
+
+async def test_a_conflict_with_an_adjustment_is_named_in_words(demo: Client) -> None:
+    await sign_in(demo, MANAGER)
+    hal = await person_id(demo, "Hal Adjusted")  # needs phone contact
+    response = await post_form(demo, "/strategies/new", blocked_form(hal))
+    assert response.status == 422
+    assert error_beside(await response.text(), "adjustment_override") == (
+        "Error: The person needs phone contact (a reasonable adjustment): to set telephone "
+        "calls blocked, enter the justification and who gave the equality advice "
+        "(§2.4, §3.13–3.14)"
+    )
+
+
+async def test_a_refused_calls_page_names_the_strategy_that_refused_it(demo: Client) -> None:
+    await sign_in(demo, MANAGER)
+    call_sid = new_call_sid()
+    await inbound_call(demo, "07700 900106", call_sid)  # Fay Blocked: phone blocked
+    await services(demo).background.drain()
+    record = await services(demo).call_events.get(call_sid)
+    page = await (await demo.get(f"/calls/{call_sid}")).text()
+    assert record.refused_by == record.strategy_ids and len(record.refused_by) == 1
+    assert "Refused under" in page
+    assert f"{record.matter_refs[0]}</a> (a breach of these only, §3.8)" in page
