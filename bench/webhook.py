@@ -127,6 +127,22 @@ def bench_size(
                 finally:
                     children.stop(server)
                     report_problems(server)
+    # Each round's decision against the floor measured just before it, minutes apart at most:
+    # on a shared machine these pairs say more than medians taken across rounds.
+    by_round = [
+        {
+            "rps": round(d.rps / f.rps, 3),
+            "cpu_floor_to_decision": round(f.cpu_ms_per_call / d.cpu_ms_per_call, 3),
+        }
+        for d, f in zip(runs["decision"], runs["floor"], strict=True)
+    ]
+    for round_no, ratios in enumerate(by_round):
+        log.info(
+            "  round %d: decision / floor %.3f; CPU per call floor / decision %.3f",
+            round_no,
+            ratios["rps"],
+            ratios["cpu_floor_to_decision"],
+        )
     best = {kind: median(results) for kind, results in runs.items()}
     decision, floor, static = best["decision"], best["floor"], best["static"]
     return {
@@ -154,6 +170,7 @@ def bench_size(
         "ratio_floor_cpu_to_decision_cpu": round(
             floor.cpu_ms_per_call / decision.cpu_ms_per_call, 3
         ),
+        "ratios_by_round": by_round,
         "outcomes": decision.outcomes,
         "redis_bytes_by_key": loaded.bytes_by_key,
         "load_s": round(loaded.load_s, 1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import phonenumbers
 import pytest
 
 from callguard import phones
@@ -81,3 +82,35 @@ def _outcome(raw: str) -> str:
         return phones._normalise(raw, phones.DEFAULT_REGION)
     except InvalidPhone as error:
         return f"invalid: {error}"
+
+
+# Calling codes several regions share (+1 NANPA, +7, +44 with the Crown dependencies, +262,
+# +590, +599), one region's (+33, +353, +61) and a non-geographic one (+800).
+CALLING_CODES = (1, 7, 44, 262, 590, 599, 33, 353, 61, 800)
+
+
+def test_the_validity_check_answers_as_libphonenumber_for_every_number() -> None:
+    """``phones.is_valid_number`` skips a repeated step of ``phonenumbers.is_valid_number``:
+    the same answer for random numbers of every length under shared and single calling
+    codes, and for each 4-digit start of a UK number (GB, Guernsey, Jersey, Isle of Man)."""
+    rng = random.Random(20261205)
+    numbers = [
+        phonenumbers.PhoneNumber(country_code=code, national_number=_digits(rng, length))
+        for code in CALLING_CODES
+        for length in range(6, 12)
+        for _ in range(60)
+    ]
+    numbers += [
+        phonenumbers.PhoneNumber(country_code=44, national_number=int(f"{start}{tail:06d}"))
+        for start in range(1000, 10000)
+        for tail in (rng.randrange(10**6),)
+    ]
+    valid = [phones.is_valid_number(n) for n in numbers]
+    assert valid == [phonenumbers.is_valid_number(n) for n in numbers]
+    assert 0 < sum(valid) < len(valid)  # both answers are exercised
+
+
+def _digits(rng: random.Random, length: int) -> int:
+    return int(
+        str(rng.randrange(1, 10)) + "".join(rng.choice("0123456789") for _ in range(length - 1))
+    )

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 from twilio.base.exceptions import TwilioRestException
+from yarl import URL
 
 from callguard.telephony import DIAL_EVENTS, TwilioTelephony, dial_form
 
@@ -212,3 +213,25 @@ def test_the_form_is_encoded_as_urlencode_encodes_it(
         time_limit_s=time_limit_s,
     )
     assert encoded == urlencode(fields)
+
+
+@pytest.mark.parametrize(
+    "api_base", ["http://127.0.0.1:8081", "https://api.example.org/", "http://host/demo/twilio"]
+)
+@pytest.mark.parametrize("conference", [f"cg-{CALL_SID}", "cg-x", "cg two/ü"])
+async def test_the_dial_url_is_the_one_the_string_form_names(
+    api_base: str, conference: str
+) -> None:
+    """The URL built from a base parsed once is the URL the string names (the request line
+    sent is its ``raw_path_qs``); a name needing escapes takes the string, as before."""
+    telephony = TwilioTelephony(ACCOUNT_SID, AUTH_TOKEN, api_base)
+    try:
+        named = (
+            f"{api_base.rstrip('/')}/2010-04-01/Accounts/{ACCOUNT_SID}"
+            f"/Conferences/{conference}/Participants.json"
+        )
+        built = URL(telephony.participants_url(conference))
+        assert built == URL(named)
+        assert built.raw_path_qs == URL(named).raw_path_qs
+    finally:
+        await telephony.close()
