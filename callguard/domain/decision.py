@@ -120,13 +120,16 @@ def _persons_call(
         # winning rule was told of the version applied.
         told = all(e.told_in_writing for rule, e in refusals if rule == winner)
         refused_by = tuple(dict.fromkeys(e.strategy_id for _, e in refusals))
-        decision = _refusal(match, winner, own, usage, now, tz)
-        return decision.model_copy(
-            update={
-                "refused_by": refused_by,
-                "told_in_writing": told,
-                "letter_follows": letter_follows,
-            }
+        return _refusal(
+            match,
+            winner,
+            own,
+            usage,
+            now,
+            tz,
+            refused_by=refused_by,
+            told_in_writing=told,
+            letter_follows=letter_follows,
         )
 
     spoc = _first(Spoc, own)  # §3.9 "communicate only with a single point of contact"
@@ -135,23 +138,20 @@ def _persons_call(
         for restriction in _all(CallWindows, own)
         if restriction.max_minutes is not None
     ]
-    connected = _connected(
+    recorded = [e for e in own if any(isinstance(r, Recorded) for r in e.restrictions)]
+    return _connected(
         match,
         outcome="divert_spoc" if spoc is not None else "connect",
         rule="spoc" if spoc is not None else "none",
         spoc=spoc,
         default_route=default_route,
-        recorded=_first(Recorded, own) is not None,  # §3.9 "record or monitor telephone calls"
+        recorded=bool(recorded),  # §3.9 "record or monitor telephone calls"
         max_minutes=min(caps_minutes, default=None),
         quota_claims=tuple(quota_claims),
+        # The recording notice says "as you have been told in writing" only when it is true.
+        told_in_writing=all(e.told_in_writing for e in recorded),
+        letter_follows=letter_follows,
     )
-    # The recording notice says "as you have been told in writing" only when it is true.
-    told = all(
-        e.told_in_writing for e in own if any(isinstance(r, Recorded) for r in e.restrictions)
-    )
-    if told and not letter_follows:
-        return connected
-    return connected.model_copy(update={"told_in_writing": told, "letter_follows": letter_follows})
 
 
 def _call_windows(
@@ -180,6 +180,10 @@ def _refusal(
     usage: Usage,
     now: datetime,
     tz: ZoneInfo,
+    *,
+    refused_by: tuple[str, ...],
+    told_in_writing: bool,
+    letter_follows: bool,
 ) -> Decision:
     """A refused call goes nowhere and counts nothing; the caller is told why and what next."""
     next_window: Occurrence | None = None
@@ -198,6 +202,9 @@ def _refusal(
         next_permitted_spoken=spoken_window(next_window) if next_window is not None else None,
         written_email=written.email if written is not None else None,
         written_postal_address=written.postal_address if written is not None else None,
+        refused_by=refused_by,
+        told_in_writing=told_in_writing,
+        letter_follows=letter_follows,
     )
 
 
@@ -228,6 +235,8 @@ def _connected(
     recorded: bool,
     max_minutes: int | None,
     quota_claims: tuple[QuotaClaim, ...],
+    told_in_writing: bool = True,
+    letter_follows: bool = False,
 ) -> Decision:
     return Decision(
         outcome=outcome,
@@ -238,6 +247,8 @@ def _connected(
         recorded=recorded,
         max_minutes=max_minutes,
         quota_claims=quota_claims,
+        told_in_writing=told_in_writing,
+        letter_follows=letter_follows,
     )
 
 
