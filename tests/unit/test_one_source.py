@@ -36,6 +36,8 @@ POLICY_PATH = ROOT / "policies" / "lancashire-opcc.toml"
 # named after the kind that refuses, so the rules' home names kinds too.
 KINDS_HOME = {"callguard/domain/models.py", "callguard/domain/caller_match.py"}
 RULES_HOME = {"callguard/domain/caller_match.py"}
+
+
 # The staff pages' form still lists the kinds; the page-fixes branch derives it from
 # RESTRICTION_KINDS (web/pages is theirs to edit). Drop this entry once that is merged.
 def _relative(path: Path) -> str:
