@@ -10,7 +10,8 @@ from typing import Literal
 from pydantic import ConfigDict
 
 from callguard.domain.dates import InputDate
-from callguard.domain.models import Model, ShortText, Strategy, Text
+from callguard.domain.fields import ShortText, Text
+from callguard.domain.models import Model, Strategy
 from callguard.domain.roles import Role
 
 # Who may decide an appeal: a senior person (§8.3), never staff or an administrator.

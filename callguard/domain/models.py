@@ -6,7 +6,6 @@ versions and history. Field names follow CONTRACT §4.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal, get_args
@@ -22,75 +21,7 @@ from pydantic import (
 )
 
 from callguard.domain.dates import InputDate
-from callguard.phones import InvalidPhone, normalise_phone, normalise_route
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-def _phone(value: str) -> str:
-    try:
-        return normalise_phone(value)
-    except InvalidPhone as exc:
-        raise ValueError(str(exc)) from exc
-
-
-def _route(value: str) -> str:
-    try:
-        return normalise_route(value)
-    except InvalidPhone as exc:
-        raise ValueError(str(exc)) from exc
-
-
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
-
-
-def _email(value: str) -> str:
-    value = value.strip()
-    if not _EMAIL.fullmatch(value):
-        raise ValueError("not an e-mail address")
-    return value
-
-
-def _hhmm(value: str) -> str:
-    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00", value):
-        raise ValueError("must be a local time HH:MM")
-    return value
-
-
-def _not_blank(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
-# The patterns put in the OpenAPI document what the validators check (a phone must
-# also parse as a real number; that the schema cannot say).
-_NOT_BLANK = r"\S"
-Phone = Annotated[
-    str,
-    Field(min_length=3, max_length=40, pattern=r"^[(+]{0,2}[0-9][0-9 ()./-]*$"),
-    AfterValidator(_phone),
-]
-Route = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(_route)]
-Email = Annotated[
-    str,
-    Field(max_length=320, pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$"),
-    AfterValidator(_email),
-]
-HHMM = Annotated[
-    str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"), AfterValidator(_hhmm)
-]
-Text = Annotated[
-    str, Field(min_length=1, max_length=4000, pattern=_NOT_BLANK), AfterValidator(_not_blank)
-]
-ShortText = Annotated[
-    str, Field(min_length=1, max_length=200, pattern=_NOT_BLANK), AfterValidator(_not_blank)
-]
-MatterRef = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=_NOT_BLANK), AfterValidator(_not_blank)
-]
+from callguard.domain.fields import HHMM, Day, Email, MatterRef, Phone, Route, ShortText, Text
 
 
 class Model(BaseModel):

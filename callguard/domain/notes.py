@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from callguard.domain.dates import InputDateTime
-from callguard.domain.models import Text
+from callguard.domain.fields import Text
 from callguard.domain.records import CallEvent, CallRecord
 from callguard.phones import mask_phone
 

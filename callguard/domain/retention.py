@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from callguard.domain.models import Text
+from callguard.domain.fields import Text
 
 HoldKind = Literal["call", "person", "file_note"]
 DisposalKind = Literal[

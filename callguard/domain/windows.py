@@ -28,7 +28,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from callguard.domain.models import DAYS, CallWindows
+from callguard.domain.fields import DAYS
+from callguard.domain.models import CallWindows
 
 # How far ahead to look for a permitted window: a year, plus slack for a window listed
 # on a single weekday of a monthly quota that is used up.

@@ -30,8 +30,8 @@ from datetime import date, datetime
 from pydantic import BaseModel
 
 from callguard.domain.audit import AuditEntry
+from callguard.domain.fields import DAYS
 from callguard.domain.models import (
-    DAYS,
     AdjustmentKind,
     AdvocateOnly,
     CallWindows,

@@ -25,7 +25,8 @@ from markupsafe import escape
 from callguard import wording
 from callguard.domain.appeals import AppealStatus
 from callguard.domain.audit import AuditEntry
-from callguard.domain.models import DAYS, AdjustmentKind, Person
+from callguard.domain.fields import DAYS
+from callguard.domain.models import AdjustmentKind, Person
 from callguard.domain.users import Actor
 from callguard.domain.versions import VersionMade, strategy_at, versions_made
 from callguard.policy import Policy

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from callguard.domain.caller_match import Decision
 from callguard.domain.dates import InputDateTime
-from callguard.domain.models import Phone
+from callguard.domain.fields import Phone
 from callguard.domain.records import CallMessage, CallRecord, TriageOutcome
 from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor

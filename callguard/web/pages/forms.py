@@ -18,7 +18,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from callguard.domain.models import DAYS, RESTRICTION_KINDS, AdjustmentKind, Strategy
+from callguard.domain.fields import DAYS
+from callguard.domain.models import RESTRICTION_KINDS, AdjustmentKind, Strategy
 from callguard.web.api import field_path
 from callguard.web.pages import messages
 
