@@ -101,9 +101,12 @@ async def test_the_export_holds_every_section_of_what_is_held(
     assert versions[0]["terms"]["matter_ref"] == "CMP-2026-0142"
     assert versions[1]["terms"]["matter_ref"] == "CMP-2026-0199"
     assert versions[1]["why"] == "Calls now only on Friday mornings"
-    assert export["letters_sent"] == [
-        {"strategy_id": call.strategy_id, "version": 1, "notified_on": "2026-11-20"},
-        {"strategy_id": call.strategy_id, "version": 2, "notified_on": "2026-11-26"},
+    assert [
+        (s["strategy_id"], s["version"], s["notified_on"], s["recorded_by"])
+        for s in export["letters_sent"]
+    ] == [
+        (call.strategy_id, 1, "2026-11-20", "mo.manager"),
+        (call.strategy_id, 2, "2026-11-26", "mo.manager"),
     ]
     assert export["appeals"] == []
     assert [s["shared_with"] for s in export["shares"]] == ["Lancashire Constabulary"]

@@ -2,7 +2,9 @@
 kind added to the domain without a label would show its code to a manager."""
 
 from callguard.domain.models import RESTRICTION_KINDS, AdjustmentKind
+from callguard.web.api_call_log import CSV_COLUMNS, CSV_PERSON_NAME
 from callguard.web.pages.forms import ADJUSTMENT_LABELS, KIND_LABELS, KINDS
+from callguard.web.pages.words import CSV_HEADINGS
 
 
 def test_the_strategy_form_offers_every_restriction_kind_of_the_domain_with_words() -> None:
@@ -14,3 +16,8 @@ def test_the_strategy_form_offers_every_restriction_kind_of_the_domain_with_word
 def test_every_adjustment_kind_has_words_on_the_pages() -> None:
     assert set(ADJUSTMENT_LABELS) == set(AdjustmentKind)
     assert all(label and "_" not in label for label in ADJUSTMENT_LABELS.values())
+
+
+def test_every_column_of_the_call_log_download_has_a_heading_in_words() -> None:
+    assert set(CSV_HEADINGS) == {*CSV_COLUMNS, CSV_PERSON_NAME}
+    assert all(heading and "_" not in heading for heading in CSV_HEADINGS.values())
