@@ -13,6 +13,7 @@ in a worker thread: the event loop keeps answering calls meanwhile.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -44,6 +45,12 @@ _DAY_NAMES = {
     "sat": "Saturdays",
     "sun": "Sundays",
 }
+
+
+def file_name(*parts: str) -> str:
+    """A download's file name from free text (a matter reference): letters, digits, ``.``,
+    ``_`` and ``-`` only, so it can neither split the header nor close its quotes."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts)).strip("-") + ".pdf"
 
 
 def days_in_words(days: list[str]) -> str:
@@ -120,7 +127,7 @@ class Letters:
         return RenderedLetter(
             kind=kind,
             title=_TITLES[kind] + f" (version {version})",
-            filename=f"letter-{strategy.matter_ref}-v{version}.pdf",
+            filename=file_name("letter", strategy.matter_ref, f"v{version}"),
             html=html,
             large_print=person.has_adjustment(AdjustmentKind.large_print),
             easy_read=person.has_adjustment(AdjustmentKind.easy_read),
@@ -145,7 +152,7 @@ class Letters:
         return RenderedLetter(
             kind="appeal_outcome",
             title=_TITLES["appeal_outcome"],
-            filename=f"appeal-outcome-{appeal.matter_ref}.pdf",
+            filename=file_name("appeal-outcome", appeal.matter_ref),
             html=html,
             large_print=person.has_adjustment(AdjustmentKind.large_print),
             easy_read=person.has_adjustment(AdjustmentKind.easy_read),

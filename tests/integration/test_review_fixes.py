@@ -1,0 +1,40 @@
+"""What the review of today's merges found in letters, appeals and changing a person, each
+through the real HTTP API on a real Redis (CONTRACT §4, §7)."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import auth
+from tests.helpers import create_person, create_strategy
+from tests.letter_support import RESTRICTIONS
+
+pytestmark = pytest.mark.timeout(60)
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def test_a_matter_reference_with_quotes_or_line_breaks_still_downloads_its_letter(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """The letter's file name comes from the matter reference, which is free text: a quote
+    or a line break in it must not break the download header (no 5xx, no header split)."""
+    person = await create_person(client, tokens["manager"], name="Alex Example")
+    strategy = await create_strategy(
+        client,
+        tokens["manager"],
+        person["id"],
+        RESTRICTIONS,
+        matter_ref='CMP "2026"\r\nSet-Cookie: x=1',
+    )
+    response = await client.get(
+        f"/api/v1/strategies/{strategy['id']}/versions/1/letter", headers=auth(tokens["manager"])
+    )
+    assert response.status == 200, await response.text()
+    assert "Set-Cookie" not in response.headers
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment; filename=")
+    assert "\r" not in disposition and "\n" not in disposition
+    assert disposition.count('"') == 2
