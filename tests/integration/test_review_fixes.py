@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import auth
 from tests.helpers import create_person, create_strategy
-from tests.letter_support import RESTRICTIONS
+from tests.letter_support import RESTRICTIONS, pdf_text
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,3 +38,29 @@ async def test_a_matter_reference_with_quotes_or_line_breaks_still_downloads_its
     assert disposition.startswith("attachment; filename=")
     assert "\r" not in disposition and "\n" not in disposition
     assert disposition.count('"') == 2
+
+
+async def test_an_easy_read_persons_letter_for_an_ended_strategy_says_it_has_ended(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """Not the arrangements as if they were starting: the person must learn they are over."""
+    person = await create_person(
+        client, tokens["manager"], reasonable_adjustments=[{"kind": "easy_read"}]
+    )
+    strategy = await create_strategy(client, tokens["manager"], person["id"], RESTRICTIONS)
+    ended = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/end",
+        json={"expected_version": 1, "why": "The calls have been calm for three months"},
+        headers=auth(tokens["manager"]),
+    )
+    assert ended.status == 200, await ended.text()
+    response = await client.get(
+        f"/api/v1/strategies/{strategy['id']}/versions/2/letter", headers=auth(tokens["manager"])
+    )
+    assert response.status == 200, await response.text()
+    text = pdf_text(await response.read())
+    assert "ended" in text
+    assert "The calls have been calm for three months" in text
+    assert "in the usual way" in text
+    assert "put through to Jo Bloggs" not in text
+    assert "This starts on" not in text
