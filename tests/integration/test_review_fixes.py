@@ -3,6 +3,8 @@ through the real HTTP API on a real Redis (CONTRACT §4, §7)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -14,6 +16,9 @@ from tests.letter_support import RESTRICTIONS, pdf_text
 pytestmark = pytest.mark.timeout(60)
 
 Client = TestClient[web.Request, web.Application]
+WRITTEN_ONLY: list[dict[str, Any]] = [
+    {"kind": "written_only", "email": "casework@lancashire-pcc.example.org"}
+]
 
 
 async def test_a_matter_reference_with_quotes_or_line_breaks_still_downloads_its_letter(
@@ -64,3 +69,21 @@ async def test_an_easy_read_persons_letter_for_an_ended_strategy_says_it_has_end
     assert "in the usual way" in text
     assert "put through to Jo Bloggs" not in text
     assert "This starts on" not in text
+
+
+async def test_a_phone_contact_need_added_while_a_written_only_strategy_awaits_notice(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """§2.4, §8.4: the strategy will apply once the person is told, so the need conflicts
+    with it just as with an active one: refused, naming the field, nothing stored."""
+    person = await create_person(client, tokens["manager"])
+    await create_strategy(client, tokens["manager"], person["id"], WRITTEN_ONLY, notified_on=None)
+    response = await client.patch(
+        f"/api/v1/people/{person['id']}",
+        json={"reasonable_adjustments": [{"kind": "needs_phone_contact"}]},
+        headers=auth(tokens["manager"]),
+    )
+    assert response.status == 422, await response.text()
+    assert "reasonable_adjustments" in await response.text()
+    read = await client.get(f"/api/v1/people/{person['id']}", headers=auth(tokens["manager"]))
+    assert (await read.json())["reasonable_adjustments"] == []
