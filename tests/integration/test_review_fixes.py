@@ -87,3 +87,23 @@ async def test_a_phone_contact_need_added_while_a_written_only_strategy_awaits_n
     assert "reasonable_adjustments" in await response.text()
     read = await client.get(f"/api/v1/people/{person['id']}", headers=auth(tokens["manager"]))
     assert (await read.json())["reasonable_adjustments"] == []
+
+
+async def test_listing_people_and_strategies_through_the_api_is_audited_for_each_person(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """CONTRACT §7: reading a person or a strategy leaves who, when and what in their audit;
+    a list returns whole records, so a list is a read of each person it shows."""
+    person = await create_person(client, tokens["manager"], name="Alex Example")
+    strategy = await create_strategy(client, tokens["manager"], person["id"], RESTRICTIONS)
+    chief = auth(tokens["chief_executive"])
+    for path in ("/api/v1/people", f"/api/v1/strategies?person_id={person['id']}"):
+        listed = await client.get(path, headers=chief)
+        assert listed.status == 200, await listed.text()
+    export = await client.get(
+        f"/api/v1/people/{person['id']}/export", headers=auth(tokens["manager"])
+    )
+    entries = [(e["who"], e["action"]) for e in (await export.json())["audit"]]
+    assert ("ceo", "person.list") in entries
+    assert ("ceo", "strategy.list") in entries
+    assert strategy["id"]
