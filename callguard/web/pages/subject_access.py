@@ -60,6 +60,13 @@ AUDIT_WORDS = {
     "legal_hold.lift": "Lifted a legal hold",
     "subject_access.log": "Logged your request for this information",
     "subject_access.complete": "Recorded that your request was answered",
+    "person.update": "Changed your details",
+    "person.list": "Read the list of people on the register",
+    "strategy.list": "Read a list of contact arrangements",
+    "strategy.letter": "Prepared a letter to you about your contact arrangements",
+    "appeal.create": "Recorded your request to look at a decision again",
+    "appeal.decide": "Decided your request to look at a decision again",
+    "appeal.letter": "Prepared the letter telling you the outcome of your request",
 }
 
 
