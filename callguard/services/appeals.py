@@ -77,7 +77,7 @@ class Appeals:
         return sorted(
             u.name
             for u in await self.users.list_users()
-            if u.role in DECIDER_ROLES and u.name not in involved
+            if u.role in DECIDER_ROLES and u.name not in involved and not u.disabled
         )
 
     async def record(self, strategy_id: str, body: AppealIn, actor: Actor, now: datetime) -> Appeal:
@@ -97,6 +97,10 @@ class Appeals:
             problems.append(("decider", f"there is no user called {body.decider}"))
         elif decider.role not in DECIDER_ROLES:
             problems.append(("decider", "must be a manager or the chief executive"))
+        elif decider.disabled:
+            problems.append(
+                ("decider", "cannot sign in (their account is disabled): choose someone who can")
+            )
         elif decider.name in involved_in(strategy):
             problems.append(
                 (

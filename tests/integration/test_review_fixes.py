@@ -9,8 +9,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from callguard.domain.roles import Role
+from callguard.domain.users import User
+from callguard.web.pages import messages
 from tests.conftest import auth
-from tests.helpers import create_person, create_strategy
+from tests.helpers import create_person, create_strategy, services
 from tests.letter_support import RESTRICTIONS, pdf_text
 
 pytestmark = pytest.mark.timeout(60)
@@ -107,3 +110,30 @@ async def test_listing_people_and_strategies_through_the_api_is_audited_for_each
     assert ("ceo", "person.list") in entries
     assert ("ceo", "strategy.list") in entries
     assert strategy["id"]
+
+
+async def test_an_appeal_cannot_be_given_to_a_decider_whose_account_is_disabled(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """A disabled manager cannot sign in, so the person's appeal would never be decided:
+    refused naming ``decider``, and not offered on the form's list."""
+    users = services(client).users
+    await users.put_user(
+        User(name="max.manager", role=Role.manager, display_name="Max Manager", disabled=True)
+    )
+    person = await create_person(client, tokens["manager"])
+    strategy = await create_strategy(client, tokens["manager"], person["id"], RESTRICTIONS)
+    response = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/appeals",
+        json={"received_on": "2026-11-27", "grounds": "Unfair", "decider": "max.manager"},
+        headers=auth(tokens["manager"]),
+    )
+    assert response.status == 422, await response.text()
+    fields = (await response.json())["fields"]
+    assert [f["field"] for f in fields] == ["decider"]
+    assert "disabled" in fields[0]["reason"]
+    # The appeal form says it in words.
+    shown = messages.words_for_reason("decider", fields[0]["reason"], "appeal")
+    assert shown == "Choose someone who can sign in: this person's account is disabled"
+    deciders = await services(client).appeals.eligible_deciders(strategy["id"])
+    assert "max.manager" not in deciders and "ceo" in deciders
