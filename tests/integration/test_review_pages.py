@@ -1,0 +1,51 @@
+"""What the review of today's merges found on the managers' pages, over HTTP with a signed-in
+manager and the demo data (CONTRACT §7; GOV.UK words, not codes)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from callguard.clock import FixedClock
+from callguard.demo import load_demo_data
+from callguard.domain.appeals import AppealDecisionIn
+from callguard.domain.roles import Role
+from callguard.domain.users import Actor
+from callguard.policy import Policy
+from callguard.settings import Settings
+from tests.e2e.support import MANAGER, Client, fast_passwords, give_passwords, page_client, sign_in
+from tests.helpers import services
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
+__all__ = ["fast_passwords"]
+
+
+@pytest.fixture
+async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
+    assert settings.redis_url
+    async with page_client(settings, policy, clock) as client:
+        await load_demo_data(services(client), clock.now())
+        await give_passwords(settings.redis_url)
+        await sign_in(client, MANAGER)
+        yield client
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+async def test_the_strategy_page_gives_an_appeals_outcome_in_words(
+    manager: Client, clock: FixedClock
+) -> None:
+    svc = services(manager)
+    appeal = (await svc.appeals.all())[0]
+    decider = Actor(name=appeal.decider, role=Role.chief_executive)
+    body = AppealDecisionIn(outcome="varied", reasons="Two calls a week is fair")
+    await svc.appeals.decide(appeal.id, body, decider, clock.now())
+    page = await manager.get(f"/strategies/{appeal.strategy_id}")
+    assert page.status == 200
+    text = text_of(await page.text())
+    assert "(varied)" not in text
+    assert "Varied: the strategy will be revised" in text
