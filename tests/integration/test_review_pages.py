@@ -11,12 +11,14 @@ import pytest
 from callguard.clock import FixedClock
 from callguard.demo import load_demo_data
 from callguard.domain.appeals import AppealDecisionIn
+from callguard.domain.models import PersonIn, StrategyIn
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.e2e.support import MANAGER, Client, fast_passwords, give_passwords, page_client, sign_in
 from tests.helpers import services
+from tests.letter_support import RESTRICTIONS
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
 __all__ = ["fast_passwords"]
@@ -49,3 +51,44 @@ async def test_the_strategy_page_gives_an_appeals_outcome_in_words(
     text = text_of(await page.text())
     assert "(varied)" not in text
     assert "Varied: the strategy will be revised" in text
+
+
+async def test_the_subject_access_bundle_gives_restrictions_and_adjustments_in_words(
+    manager: Client, clock: FixedClock
+) -> None:
+    """The bundle is sent to the person: each restriction as the register says it (the
+    SPOC by name, the written contact details), each adjustment with what was recorded."""
+    svc = services(manager)
+    boss = Actor(name=MANAGER, role=Role.manager)
+    person = await svc.register.create_person(
+        PersonIn.model_validate(
+            {
+                "name": "Sam Sample",
+                "phones": ["07700 900555"],
+                "reasonable_adjustments": [{"kind": "needs_extra_time", "detail": "dyslexia"}],
+            }
+        ),
+        boss,
+        clock.now(),
+    )
+    await svc.register.create_strategy(
+        StrategyIn.model_validate(
+            {
+                "person_id": person.id,
+                "matter_ref": "CMP-2026-0777",
+                "reason": "Repeated abusive calls",
+                "restrictions": RESTRICTIONS,
+                "notified_on": "2026-11-20",
+                "review_due": "2027-02-20",
+            }
+        ),
+        boss,
+        clock.now(),
+    )
+    page = await manager.get(f"/people/{person.id}/subject-access-bundle")
+    assert page.status == 200
+    text = text_of(await page.text())
+    assert "Single point of contact: Jo Bloggs" in text
+    assert "post to PO Box 123, Preston PR1 2AB" in text
+    assert "spoc" not in text and "call windows" not in text
+    assert "Needs extra time: dyslexia" in text

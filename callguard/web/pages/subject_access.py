@@ -8,9 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from callguard import wording
+from callguard.domain.models import AdjustmentKind, Restriction
 from callguard.domain.roles import Role
 from callguard.domain.subject_access import (
     REMINDER_DAYS_BEFORE,
@@ -18,6 +19,7 @@ from callguard.domain.subject_access import (
     SubjectAccessIn,
     SubjectAccessRequest,
 )
+from callguard.services.controls import restriction_in_words
 from callguard.services.errors import Conflict, Invalid
 from callguard.web.pages import forms, messages
 from callguard.web.pages.forms import FormErrors
@@ -95,6 +97,23 @@ def _errors(problems: list[tuple[str, str]]) -> FormErrors:
 
 def _invalid_words(invalid: Invalid) -> list[tuple[str, str]]:
     return [(f, messages.words_for_reason(f, r)) for f, r in invalid.problems]
+
+
+_RESTRICTIONS = TypeAdapter(list[Restriction])
+
+
+def restriction_lines(restrictions: list[dict[str, Any]]) -> list[str]:
+    """A strategy's restrictions from the export, each as the register says it."""
+    return [restriction_in_words(r) for r in _RESTRICTIONS.validate_python(restrictions)]
+
+
+def adjustment_lines(adjustments: list[dict[str, Any]]) -> list[str]:
+    """The person's reasonable adjustments from the export, each with what was recorded."""
+    lines = []
+    for a in adjustments:
+        label = forms.ADJUSTMENT_LABELS.get(AdjustmentKind(a["kind"]), "Other")
+        lines.append(f"{label}: {a['detail']}" if a.get("detail") else label)
+    return lines
 
 
 def audit_words(action: str) -> str:
@@ -233,5 +252,7 @@ async def bundle(context: PageContext) -> web.StreamResponse:
             "iso_when": iso_when,
             "words": lambda code: str(code).replace("_", " ").capitalize() if code else "",
             "audit_words": audit_words,
+            "restriction_lines": restriction_lines,
+            "adjustment_lines": adjustment_lines,
         },
     )
