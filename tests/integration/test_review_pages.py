@@ -3,6 +3,8 @@ manager and the demo data (CONTRACT §7; GOV.UK words, not codes)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import AsyncIterator
 
@@ -17,7 +19,7 @@ from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.e2e.support import MANAGER, Client, fast_passwords, give_passwords, page_client, sign_in
-from tests.helpers import services
+from tests.helpers import inbound_call, new_call_sid, services
 from tests.letter_support import RESTRICTIONS
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
@@ -92,3 +94,18 @@ async def test_the_subject_access_bundle_gives_restrictions_and_adjustments_in_w
     assert "post to PO Box 123, Preston PR1 2AB" in text
     assert "spoc" not in text and "call windows" not in text
     assert "Needs extra time: dyslexia" in text
+
+
+async def test_the_call_log_download_works_and_names_the_strategies_that_refused(
+    manager: Client,
+) -> None:
+    """Two merges met here: the CSV gained ``refused_by`` and the page's headings did not,
+    so every download of the call log answered 500."""
+    sid = new_call_sid()
+    assert (await inbound_call(manager, "07700 900107", sid)).status == 200  # Gus: refused
+    response = await manager.get("/calls.csv")
+    assert response.status == 200, await response.text()
+    rows = list(csv.reader(io.StringIO(await response.text())))
+    assert rows[0][-1] == "Strategies that refused it"
+    row = next(r for r in rows[1:] if r[0] == sid)
+    assert row[-1].startswith("str_")
