@@ -276,6 +276,8 @@ class SubjectAccess:
         return request
 
     async def requests_of(self, person_id: str) -> list[SubjectAccessRequest]:
+        """The person's requests (404 for a person not held, as every unknown id)."""
+        await self._person(person_id)
         return await self.store.of_person(person_id)
 
     async def all_requests(self) -> list[SubjectAccessRequest]:

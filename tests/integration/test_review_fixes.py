@@ -137,3 +137,15 @@ async def test_an_appeal_cannot_be_given_to_a_decider_whose_account_is_disabled(
     assert shown == "Choose someone who can sign in: this person's account is disabled"
     deciders = await services(client).appeals.eligible_deciders(strategy["id"])
     assert "max.manager" not in deciders and "ceo" in deciders
+
+
+async def test_an_unknown_persons_subject_access_requests_are_404(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """CONTRACT §4: unknown id → 404 (not an empty list, which says the person is held and
+    has made no request)."""
+    response = await client.get(
+        "/api/v1/people/per_0000000000000000/subject-access-requests",
+        headers=auth(tokens["manager"]),
+    )
+    assert response.status == 404, await response.text()
