@@ -101,10 +101,17 @@ async def test_the_export_holds_every_section_of_what_is_held(
     assert versions[0]["terms"]["matter_ref"] == "CMP-2026-0142"
     assert versions[1]["terms"]["matter_ref"] == "CMP-2026-0199"
     assert versions[1]["why"] == "Calls now only on Friday mornings"
-    assert export["letters_sent"] == [
+    # Each version made with notified_on keeps its notice: who recorded it and when (how is
+    # not known when it came with the version).
+    told = [
+        {k: v for k, v in letter.items() if k in ("strategy_id", "version", "notified_on")}
+        for letter in export["letters_sent"]
+    ]
+    assert told == [
         {"strategy_id": call.strategy_id, "version": 1, "notified_on": "2026-11-20"},
         {"strategy_id": call.strategy_id, "version": 2, "notified_on": "2026-11-26"},
     ]
+    assert all(letter["recorded_by"] == "mo.manager" for letter in export["letters_sent"])
     assert export["appeals"] == []
     assert [s["shared_with"] for s in export["shares"]] == ["Lancashire Constabulary"]
     calls = {c["call_sid"]: c for c in export["calls"]}
