@@ -177,7 +177,8 @@ class Appeals:
         end it for one that was then refused); a revision racing it is retried over."""
         for _attempt in range(_END_ATTEMPTS):
             strategy = await self.register.strategy(strategy_id)
-            if strategy.status is not StrategyStatus.active:
+            # One awaiting notice ends too: it would otherwise apply once notice is recorded.
+            if strategy.status not in (StrategyStatus.active, StrategyStatus.awaiting_notice):
                 return
             try:
                 await self.register.end_now(strategy_id, f"Ended on appeal: {reasons}", actor, now)

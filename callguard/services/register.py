@@ -370,10 +370,11 @@ class Register:
             )
 
     async def end_now(self, strategy_id: str, why: str, actor: Actor, now: datetime) -> Strategy:
-        """End the strategy as it stands (an appeal decided ``ended``): no version to match."""
+        """End the strategy as it stands (an appeal decided ``ended``): no version to match;
+        one awaiting notice as well as one in effect."""
         current = await self.strategy(strategy_id)
-        if current.status is not StrategyStatus.active:
-            raise Conflict(f"strategy {strategy_id} is {current.status.value}, not active")
+        if current.status not in (StrategyStatus.active, StrategyStatus.awaiting_notice):
+            raise Conflict(f"strategy {strategy_id} is {current.status.value}, not in force")
         return await self._end(current, why, None, actor, now, None)
 
     async def read_strategy(self, strategy_id: str, actor: Actor, now: datetime) -> Strategy:

@@ -149,3 +149,29 @@ async def test_an_unknown_persons_subject_access_requests_are_404(
         headers=auth(tokens["manager"]),
     )
     assert response.status == 404, await response.text()
+
+
+async def test_an_appeal_decided_ended_ends_a_strategy_still_awaiting_notice(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """Otherwise the outcome letter says the arrangements ended while the strategy waits,
+    and recording the notice later would put it into effect."""
+    person = await create_person(client, tokens["manager"])
+    strategy = await create_strategy(
+        client, tokens["manager"], person["id"], RESTRICTIONS, notified_on=None
+    )
+    assert strategy["status"] == "awaiting_notice"
+    recorded = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/appeals",
+        json={"received_on": "2026-11-27", "grounds": "Unfair", "decider": "ceo"},
+        headers=auth(tokens["manager"]),
+    )
+    assert recorded.status == 201, await recorded.text()
+    decided = await client.post(
+        f"/api/v1/appeals/{(await recorded.json())['id']}/decision",
+        json={"outcome": "ended", "reasons": "The calls were not abusive"},
+        headers=auth(tokens["chief_executive"]),
+    )
+    assert decided.status == 200, await decided.text()
+    read = await client.get(f"/api/v1/strategies/{strategy['id']}", headers=auth(tokens["manager"]))
+    assert (await read.json())["status"] == "ended"
