@@ -175,3 +175,51 @@ async def test_an_appeal_decided_ended_ends_a_strategy_still_awaiting_notice(
     assert decided.status == 200, await decided.text()
     read = await client.get(f"/api/v1/strategies/{strategy['id']}", headers=auth(tokens["manager"]))
     assert (await read.json())["status"] == "ended"
+
+
+async def test_only_the_chief_executive_continues_or_changes_a_no_response_strategy(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """§8.3: no response is the chief executive's decision. A manager's review or revision
+    would extend it under a letter that says "I am the Chief Executive" and is signed by
+    the manager; ending it (less restrictive) stays open to a manager."""
+    person = await create_person(client, tokens["manager"])
+    strategy = await create_strategy(
+        client, tokens["chief_executive"], person["id"], [{"kind": "no_response"}]
+    )
+    path = f"/api/v1/strategies/{strategy['id']}"
+    manager = auth(tokens["manager"])
+    reviewed = await client.post(
+        f"{path}/reviews",
+        json={
+            "outcome": "continue",
+            "notes": "No change in behaviour",
+            "expected_version": 1,
+            "next_review_due": "2027-01-27",
+        },
+        headers=manager,
+    )
+    assert reviewed.status == 403, await reviewed.text()
+    revised = await client.post(
+        f"{path}/revisions",
+        json={"expected_version": 1, "changes": {"reason": "Other words"}, "why": "Clearer"},
+        headers=manager,
+    )
+    assert revised.status == 403, await revised.text()
+    unchanged = await client.get(path, headers=manager)
+    assert (await unchanged.json())["version"] == 1
+    by_chief = await client.post(
+        f"{path}/reviews",
+        json={
+            "outcome": "continue",
+            "notes": "No change in behaviour",
+            "expected_version": 1,
+            "next_review_due": "2027-01-27",
+        },
+        headers=auth(tokens["chief_executive"]),
+    )
+    assert by_chief.status == 201, await by_chief.text()
+    ended = await client.post(
+        f"{path}/end", json={"expected_version": 2, "why": "Calm for months"}, headers=manager
+    )
+    assert ended.status == 200, await ended.text()
