@@ -109,3 +109,28 @@ async def test_the_call_log_download_works_and_names_the_strategies_that_refused
     assert rows[0][-1] == "Strategies that refused it"
     row = next(r for r in rows[1:] if r[0] == sid)
     assert row[-1].startswith("str_")
+
+
+async def test_a_manager_is_not_offered_to_review_or_revise_a_no_response_strategy(
+    manager: Client, clock: FixedClock
+) -> None:
+    svc = services(manager)
+    chief = Actor(name="ceo", role=Role.chief_executive)
+    people, _ = await svc.register.store.list_people(0, 100)
+    strategy = await svc.register.create_strategy(
+        StrategyIn.model_validate(
+            {
+                "person_id": people[0].id,
+                "matter_ref": "CMP-2026-0888",
+                "reason": "Repeated abusive calls",
+                "restrictions": [{"kind": "no_response"}],
+                "notified_on": "2026-11-20",
+                "review_due": "2027-02-20",
+            }
+        ),
+        chief,
+        clock.now(),
+    )
+    html = await (await manager.get(f"/strategies/{strategy.id}")).text()
+    assert "Record a review" not in html and ">Revise<" not in html
+    assert "End the strategy" in html

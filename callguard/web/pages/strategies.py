@@ -226,6 +226,9 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
             "breaches_total": breaches_total,
             "today": services.register.today(now),
             "notice_rows": notice_rows(strategy),
+            # Review and revise are the chief executive's for a no-response strategy (§8.3).
+            "may_keep": _may_no_response(context)
+            or not any(r.kind == "no_response" for r in strategy.restrictions),
         },
     )
 
