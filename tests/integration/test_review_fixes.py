@@ -223,3 +223,34 @@ async def test_only_the_chief_executive_continues_or_changes_a_no_response_strat
         f"{path}/end", json={"expected_version": 2, "why": "Calm for months"}, headers=manager
     )
     assert ended.status == 200, await ended.text()
+
+
+async def test_an_easy_read_person_gets_an_easy_read_appeal_outcome_letter(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """§2: the adjustment holds for every letter, the appeal's outcome too."""
+    person = await create_person(
+        client, tokens["manager"], reasonable_adjustments=[{"kind": "easy_read"}]
+    )
+    strategy = await create_strategy(client, tokens["manager"], person["id"], RESTRICTIONS)
+    recorded = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/appeals",
+        json={"received_on": "2026-11-27", "grounds": "Unfair", "decider": "ceo"},
+        headers=auth(tokens["manager"]),
+    )
+    appeal_id = (await recorded.json())["id"]
+    decided = await client.post(
+        f"/api/v1/appeals/{appeal_id}/decision",
+        json={"outcome": "upheld", "reasons": "The calls were abusive"},
+        headers=auth(tokens["chief_executive"]),
+    )
+    assert decided.status == 200, await decided.text()
+    response = await client.get(
+        f"/api/v1/appeals/{appeal_id}/letter", headers=auth(tokens["manager"])
+    )
+    assert response.status == 200, await response.text()
+    text = pdf_text(await response.read())
+    assert "We have looked at our decision again" in text
+    assert "The arrangements will stay the same." in text
+    assert "The calls were abusive" in text and "put through to Jo Bloggs" in text
+    assert "Ombudsman" in text
