@@ -134,3 +134,22 @@ async def test_a_manager_is_not_offered_to_review_or_revise_a_no_response_strate
     html = await (await manager.get(f"/strategies/{strategy.id}")).text()
     assert "Record a review" not in html and ">Revise<" not in html
     assert "End the strategy" in html
+
+
+async def test_the_person_page_names_adjustments_in_words(
+    manager: Client, clock: FixedClock
+) -> None:
+    svc = services(manager)
+    person = await svc.register.create_person(
+        PersonIn.model_validate(
+            {
+                "name": "Ivy Interpreter",
+                "phones": ["07700 900556"],
+                "reasonable_adjustments": [{"kind": "needs_interpreter", "detail": "Polish"}],
+            }
+        ),
+        Actor(name=MANAGER, role=Role.manager),
+        clock.now(),
+    )
+    text = text_of(await (await manager.get(f"/people/{person.id}")).text())
+    assert "Needs an interpreter: Polish" in text
