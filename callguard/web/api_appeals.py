@@ -7,7 +7,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from callguard.domain.appeals import Appeal, AppealDecisionIn, AppealIn
+from callguard.domain.appeals import Appeal, AppealDeciderIn, AppealDecisionIn, AppealIn
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
 from callguard.services.letters import RenderedLetter
@@ -121,6 +121,24 @@ async def get_appeal(request: web.Request, actor: Actor) -> web.Response:
 async def decide_appeal(request: web.Request, actor: Actor, body: AppealDecisionIn) -> web.Response:
     services = request.app[SERVICES]
     appeal = await services.appeals.decide(
+        request.match_info["appeal_id"], body, actor, services.clock.now()
+    )
+    return json_response(appeal)
+
+
+@routes.route(
+    "POST",
+    "/api/v1/appeals/{appeal_id}/decider",
+    role=Role.manager,
+    summary="Name another decider for an appeal not yet decided",
+    body=AppealDeciderIn,
+    response=Appeal,
+)
+async def reassign_appeal(
+    request: web.Request, actor: Actor, body: AppealDeciderIn
+) -> web.Response:
+    services = request.app[SERVICES]
+    appeal = await services.appeals.reassign(
         request.match_info["appeal_id"], body, actor, services.clock.now()
     )
     return json_response(appeal)

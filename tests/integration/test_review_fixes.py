@@ -254,3 +254,48 @@ async def test_an_easy_read_person_gets_an_easy_read_appeal_outcome_letter(
     assert "The arrangements will stay the same." in text
     assert "The calls were abusive" in text and "put through to Jo Bloggs" in text
     assert "Ombudsman" in text
+
+
+async def test_an_appeal_whose_decider_can_no_longer_decide_is_given_to_another(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """A decider disabled (or demoted, or since involved) after the appeal was recorded would
+    leave the person's appeal undecided for ever: a manager names another decider, checked
+    as when it was recorded, and audited."""
+    users = services(client).users
+    await users.put_user(User(name="max.manager", role=Role.manager, display_name="Max Manager"))
+    person = await create_person(client, tokens["manager"])
+    strategy = await create_strategy(client, tokens["manager"], person["id"], RESTRICTIONS)
+    recorded = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/appeals",
+        json={"received_on": "2026-11-27", "grounds": "Unfair", "decider": "max.manager"},
+        headers=auth(tokens["manager"]),
+    )
+    appeal = await recorded.json()
+    max_user = await users.get_user("max.manager")
+    assert max_user is not None
+    await users.put_user(max_user.model_copy(update={"disabled": True}))
+    path = f"/api/v1/appeals/{appeal['id']}/decider"
+    involved = await client.post(
+        path, json={"decider": "mo.manager"}, headers=auth(tokens["manager"])
+    )
+    assert involved.status == 422, await involved.text()
+    assert [f["field"] for f in (await involved.json())["fields"]] == ["decider"]
+    staff = await client.post(path, json={"decider": "ceo"}, headers=auth(tokens["staff"]))
+    assert staff.status == 403
+    moved = await client.post(path, json={"decider": "ceo"}, headers=auth(tokens["manager"]))
+    assert moved.status == 200, await moved.text()
+    body = await moved.json()
+    assert body["decider"] == "ceo" and body["due_on"] == appeal["due_on"]
+    decided = await client.post(
+        f"/api/v1/appeals/{appeal['id']}/decision",
+        json={"outcome": "upheld", "reasons": "The calls were abusive"},
+        headers=auth(tokens["chief_executive"]),
+    )
+    assert decided.status == 200, await decided.text()
+    again = await client.post(path, json={"decider": "ceo"}, headers=auth(tokens["manager"]))
+    assert again.status == 409
+    export = await client.get(
+        f"/api/v1/people/{person['id']}/export", headers=auth(tokens["manager"])
+    )
+    assert "appeal.decider" in [e["action"] for e in (await export.json())["audit"]]

@@ -69,6 +69,7 @@ AUDIT_WORDS = {
     "appeal.create": "Recorded your request to look at a decision again",
     "appeal.decide": "Decided your request to look at a decision again",
     "appeal.letter": "Prepared the letter telling you the outcome of your request",
+    "appeal.decider": "Changed who will decide your request to look at a decision again",
 }
 
 
