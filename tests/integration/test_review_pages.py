@@ -15,10 +15,18 @@ from callguard.demo import load_demo_data
 from callguard.domain.appeals import AppealDecisionIn
 from callguard.domain.models import PersonIn, StrategyIn
 from callguard.domain.roles import Role
-from callguard.domain.users import Actor
+from callguard.domain.users import Actor, User
 from callguard.policy import Policy
 from callguard.settings import Settings
-from tests.e2e.support import MANAGER, Client, fast_passwords, give_passwords, page_client, sign_in
+from tests.e2e.support import (
+    MANAGER,
+    Client,
+    fast_passwords,
+    give_passwords,
+    page_client,
+    page_csrf,
+    sign_in,
+)
 from tests.helpers import inbound_call, new_call_sid, services
 from tests.letter_support import RESTRICTIONS
 
@@ -153,3 +161,31 @@ async def test_the_person_page_names_adjustments_in_words(
     )
     text = text_of(await (await manager.get(f"/people/{person.id}")).text())
     assert "Needs an interpreter: Polish" in text
+
+
+async def test_a_manager_names_another_decider_on_the_appeal_page(manager: Client) -> None:
+    svc = services(manager)
+    await svc.users.put_user(
+        User(name="max.manager", role=Role.manager, display_name="Max Manager")
+    )
+    appeal = (await svc.appeals.all())[0]
+    page = f"/appeals/{appeal.id}"
+    html = await (await manager.get(page)).text()
+    assert "Change who will decide" in html and "Max Manager" in html
+    token = await page_csrf(manager, page)
+    empty = await manager.post(
+        f"{page}/decider", data={"csrf_token": token, "decider": ""}, allow_redirects=False
+    )
+    assert empty.status == 422
+    assert "Choose who will decide" in text_of(await empty.text())
+    moved = await manager.post(
+        f"{page}/decider",
+        data={"csrf_token": token, "decider": "max.manager"},
+        allow_redirects=False,
+    )
+    assert moved.status == 303, await moved.text()
+    assert (await svc.appeals.get(appeal.id)).decider == "max.manager"
+    refused = await manager.post(
+        f"{page}/decider", data={"decider": "max.manager"}, allow_redirects=False
+    )
+    assert refused.status == 403  # no CSRF token
