@@ -119,7 +119,7 @@ class Letters:
             strategy=at_version,
             made=made,
             ended=made.cause == "ended",
-            starts_on=self._starts_on(made, now),
+            starts_on=self._starts_on(made, now, version in strategy.interim_versions),
         )
         await self._audit(
             actor, now, "strategy.letter", strategy.id, person.id, f"version {version}"
@@ -182,9 +182,12 @@ class Letters:
             return names.easy_read
         return {"strategy": names.strategy, "revision": names.revision}.get(kind, names.no_response)
 
-    def _starts_on(self, made: VersionMade, now: datetime) -> date:
-        """When the person was told, if recorded; else the letter's own date (notice
+    def _starts_on(self, made: VersionMade, now: datetime, interim: bool = False) -> date:
+        """An interim measure: the day it was made (it applied at once, before notice).
+        Else when the person was told, if recorded; else the letter's own date (notice
         comes before effect: it starts once they have it)."""
+        if interim:
+            return made.at.astimezone(self.tz).date()
         return made.notified_on or now.astimezone(self.tz).date()
 
     async def _person(self, person_id: str) -> Person:

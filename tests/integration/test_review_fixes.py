@@ -3,12 +3,14 @@ through the real HTTP API on a real Redis (CONTRACT §4, §7)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from callguard.clock import FixedClock
 from callguard.domain.roles import Role
 from callguard.domain.users import User
 from callguard.web.pages import messages
@@ -299,3 +301,29 @@ async def test_an_appeal_whose_decider_can_no_longer_decide_is_given_to_another(
         f"/api/v1/people/{person['id']}/export", headers=auth(tokens["manager"])
     )
     assert "appeal.decider" in [e["action"] for e in (await export.json())["audit"]]
+
+
+async def test_an_interim_measures_letter_says_it_applied_from_when_it_was_made(
+    client: Client, tokens: dict[str, str], clock: FixedClock
+) -> None:
+    """An interim measure applies at once, before the person is told: its letter, drawn
+    days later, must not say it starts on the letter's date (calls were refused before)."""
+    person = await create_person(client, tokens["manager"])
+    strategy = await create_strategy(
+        client,
+        tokens["chief_executive"],
+        person["id"],
+        [{"kind": "phone_blocked"}],
+        notified_on=None,
+        interim=True,
+    )
+    assert strategy["status"] == "active"
+    clock.advance(timedelta(days=3))
+    response = await client.get(
+        f"/api/v1/strategies/{strategy['id']}/versions/1/letter",
+        headers=auth(tokens["manager"]),
+    )
+    assert response.status == 200, await response.text()
+    text = pdf_text(await response.read())
+    assert "30 November 2026" in text  # the letter's date
+    assert "start on 27 November 2026" in text
