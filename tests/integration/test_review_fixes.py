@@ -327,3 +327,32 @@ async def test_an_interim_measures_letter_says_it_applied_from_when_it_was_made(
     text = pdf_text(await response.read())
     assert "30 November 2026" in text  # the letter's date
     assert "start on 27 November 2026" in text
+
+
+async def test_a_letter_holds_no_one_elses_details(client: Client, tokens: dict[str, str]) -> None:
+    """The review's check (it held already): the SPOC by name only (not their direct line),
+    no advocate's number, nothing of another person on the register."""
+    other = await create_person(
+        client, tokens["manager"], name="Olive Other", phones=["07700 900999"]
+    )
+    await create_strategy(
+        client, tokens["manager"], other["id"], RESTRICTIONS, reason="Olive's own reason"
+    )
+    person = await create_person(
+        client,
+        tokens["manager"],
+        name="Alex Example",
+        reasonable_adjustments=[{"kind": "needs_phone_contact", "detail": "cannot write"}],
+    )
+    restrictions: list[dict[str, Any]] = [
+        {"kind": "spoc", "name": "Jo Bloggs", "phone": "+441772000001"},
+        {"kind": "advocate_only", "advocate_phones": ["07700 900888"]},
+    ]
+    strategy = await create_strategy(client, tokens["manager"], person["id"], restrictions)
+    response = await client.get(
+        f"/api/v1/strategies/{strategy['id']}/versions/1/letter", headers=auth(tokens["manager"])
+    )
+    text = pdf_text(await response.read())
+    assert "Jo Bloggs" in text and "Dear Alex Example" in text
+    for private in ("1772000001", "772 000001", "900888", "900 888", "Olive", "900999"):
+        assert private not in text
