@@ -180,6 +180,12 @@ class Appeals:
             raise Forbidden(f"only {appeal.decider}, who was named to decide it, may decide it")
         if appeal.status is not AppealStatus.awaiting_decision:
             raise Conflict("this appeal has been decided already")
+        # Independence is checked again: the decider may have revised or reviewed it since.
+        if actor.name in involved_in(await self.register.strategy(appeal.strategy_id)):
+            raise Conflict(
+                "you have revised or reviewed the strategy since the appeal was recorded, so "
+                "you are no longer independent of it: ask a manager to name another decider"
+            )
         decided = appeal.model_copy(
             update={
                 "status": AppealStatus.decided,

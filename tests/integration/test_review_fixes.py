@@ -356,3 +356,33 @@ async def test_a_letter_holds_no_one_elses_details(client: Client, tokens: dict[
     assert "Jo Bloggs" in text and "Dear Alex Example" in text
     for private in ("1772000001", "772 000001", "900888", "900 888", "Olive", "900999"):
         assert private not in text
+
+
+async def test_a_decider_who_has_since_revised_the_strategy_cannot_decide(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """Not involved is checked when the appeal is recorded and again when it is decided: a
+    decider who has meanwhile revised or reviewed the strategy is no longer independent."""
+    person = await create_person(client, tokens["manager"])
+    strategy = await create_strategy(client, tokens["manager"], person["id"], RESTRICTIONS)
+    recorded = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/appeals",
+        json={"received_on": "2026-11-27", "grounds": "Unfair", "decider": "ceo"},
+        headers=auth(tokens["manager"]),
+    )
+    appeal_id = (await recorded.json())["id"]
+    revised = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/revisions",
+        json={"expected_version": 1, "changes": {"reason": "Clearer words"}, "why": "Clearer"},
+        headers=auth(tokens["chief_executive"]),
+    )
+    assert revised.status == 201, await revised.text()
+    decided = await client.post(
+        f"/api/v1/appeals/{appeal_id}/decision",
+        json={"outcome": "upheld", "reasons": "Fine"},
+        headers=auth(tokens["chief_executive"]),
+    )
+    assert decided.status == 409, await decided.text()
+    assert "another decider" in (await decided.json())["message"]
+    read = await client.get(f"/api/v1/appeals/{appeal_id}", headers=auth(tokens["manager"]))
+    assert (await read.json())["status"] == "awaiting_decision"
