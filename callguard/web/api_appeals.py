@@ -93,6 +93,15 @@ async def list_appeals(request: web.Request, actor: Actor, query: AppealQuery) -
     if query.status:
         appeals = [a for a in appeals if a.status.value == query.status]
     page = appeals[query.offset : query.offset + query.limit]
+    services = request.app[SERVICES]
+    await services.read_audit.record(
+        actor,
+        services.clock.now(),
+        "appeal.list",
+        "appeals",
+        [a.person_id for a in page],
+        f"{len(page)} appeals from {query.offset + 1}",
+    )
     return json_response(
         AppealsPage(items=page, total=len(appeals), offset=query.offset, limit=query.limit)
     )
@@ -106,7 +115,11 @@ async def list_appeals(request: web.Request, actor: Actor, query: AppealQuery) -
     response=Appeal,
 )
 async def get_appeal(request: web.Request, actor: Actor) -> web.Response:
-    appeal = await request.app[SERVICES].appeals.get(request.match_info["appeal_id"])
+    services = request.app[SERVICES]
+    appeal = await services.appeals.get(request.match_info["appeal_id"])
+    await services.read_audit.record(
+        actor, services.clock.now(), "appeal.read", appeal.id, [appeal.person_id]
+    )
     return json_response(appeal)
 
 

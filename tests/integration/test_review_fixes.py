@@ -386,3 +386,27 @@ async def test_a_decider_who_has_since_revised_the_strategy_cannot_decide(
     assert "another decider" in (await decided.json())["message"]
     read = await client.get(f"/api/v1/appeals/{appeal_id}", headers=auth(tokens["manager"]))
     assert (await read.json())["status"] == "awaiting_decision"
+
+
+async def test_reading_appeals_is_audited_for_the_person(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """An appeal holds the person's own words (their grounds): reading one, or a list of
+    them, leaves who and when in their audit, as reading their strategy does."""
+    person = await create_person(client, tokens["manager"])
+    strategy = await create_strategy(client, tokens["manager"], person["id"], RESTRICTIONS)
+    recorded = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/appeals",
+        json={"received_on": "2026-11-27", "grounds": "Unfair", "decider": "ceo"},
+        headers=auth(tokens["manager"]),
+    )
+    appeal_id = (await recorded.json())["id"]
+    chief = auth(tokens["chief_executive"])
+    assert (await client.get(f"/api/v1/appeals/{appeal_id}", headers=chief)).status == 200
+    assert (await client.get("/api/v1/appeals", headers=chief)).status == 200
+    export = await client.get(
+        f"/api/v1/people/{person['id']}/export", headers=auth(tokens["manager"])
+    )
+    entries = [(e["who"], e["action"]) for e in (await export.json())["audit"]]
+    assert ("ceo", "appeal.read") in entries
+    assert ("ceo", "appeal.list") in entries

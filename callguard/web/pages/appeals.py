@@ -264,7 +264,11 @@ async def _appeal_page(
 
 @pages.get("/appeals/{appeal_id}", name="appeal", role=Role.manager)
 async def appeal_page(context: PageContext) -> web.StreamResponse:
-    appeal = await context.services.appeals.get(context.request.match_info["appeal_id"])
+    services = context.services
+    appeal = await services.appeals.get(context.request.match_info["appeal_id"])
+    await services.read_audit.record(
+        context.actor, services.clock.now(), "appeal.read", appeal.id, [appeal.person_id]
+    )
     return await _appeal_page(context, appeal, {}, None)
 
 

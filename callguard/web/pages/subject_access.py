@@ -70,6 +70,8 @@ AUDIT_WORDS = {
     "appeal.decide": "Decided your request to look at a decision again",
     "appeal.letter": "Prepared the letter telling you the outcome of your request",
     "appeal.decider": "Changed who will decide your request to look at a decision again",
+    "appeal.read": "Read your request to look at a decision again",
+    "appeal.list": "Read a list of requests to look at decisions again",
 }
 
 
