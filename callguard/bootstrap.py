@@ -211,7 +211,7 @@ def build_duties(
         "retention": retention.run,
         "oversight_report": reports.keep_previous_quarter,
         "notice_reminders": NoticeReminders(
-            stores.register, outbox, policy, tz, bank_holidays()
+            stores.register, outbox, policy, tz, bank_holidays(), recipients
         ).run,
         "appeals": appeals.run,
         "subject_access": SubjectAccessDuties(stores.subject_access, outbox, recipients, tz).run,

@@ -68,3 +68,9 @@ def received_on_problems(received_on: date, today: date, starts_on: date) -> lis
     if received_on < starts_on:
         return [f"must be on or after the day the strategy started ({starts_on.isoformat()})"]
     return []
+
+
+class AppealDeciderIn(Model):
+    """Another decider for an appeal not yet decided (the one named can no longer decide)."""
+
+    decider: ShortText

@@ -131,6 +131,11 @@ class Accounts:
         await self._audit(by, now, action, name, f"{ended} sessions ended" if disabled else "")
         return ended
 
+    async def unlocked(self, name: str, now: datetime, *, by: Actor) -> None:
+        """Audit an admin's lifting of a user's sign-in lock-out (the throttle is the web
+        layer's; the decision is recorded here)."""
+        await self._audit(by, now, "user.unlock", name)
+
     # --- API tokens --------------------------------------------------------------------------
 
     async def create_token(

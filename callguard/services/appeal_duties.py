@@ -52,21 +52,30 @@ class AppealDuties:
             if reminder is not None:
                 left = "today" if reminder.days_left == 0 else f"in {_days(reminder.days_left)}"
                 event = f"appeal-reminder:{appeal.id}"
-                notice = self._notice(
-                    appeal,
-                    appeal.decider,
-                    "appeal_reminder",
-                    now,
-                    f"Appeal decision due {left}: contact strategy for {appeal.matter_ref}",
-                    f"You were named to decide the appeal against the contact strategy for "
-                    f"{appeal.matter_ref}, received on {wording.long_date(appeal.received_on)}. "
-                    f"The decision is due on {wording.long_date(appeal.due_on)}: uphold, vary "
-                    "or end the strategy, with your reasons.",
-                )
+                title = f"Appeal decision due {left}: contact strategy for {appeal.matter_ref}"
+                due = wording.long_date(appeal.due_on)
+                if await self.recipients.can_act(appeal.decider):
+                    to = [appeal.decider]
+                    text = (
+                        f"You were named to decide the appeal against the contact strategy for "
+                        f"{appeal.matter_ref}, received on "
+                        f"{wording.long_date(appeal.received_on)}. The decision is due on "
+                        f"{due}: uphold, vary or end the strategy, with your reasons."
+                    )
+                else:  # the decider has left: whoever they escalate to names another
+                    to = await self.recipients.escalation_for(appeal.decider)
+                    text = (
+                        f"{appeal.decider} was named to decide the appeal against the contact "
+                        f"strategy for {appeal.matter_ref} but can no longer sign in. The "
+                        f"decision is due on {due}: name another decider on the appeal's page."
+                    )
+                notices = [
+                    self._notice(appeal, user, "appeal_reminder", now, title, text) for user in to
+                ]
                 ttl_s = ((appeal.due_on - today).days + 35) * _DAY_S
                 reminders += await self.outbox.send_once(
                     f"{event}:{reminder.offset_days}",
-                    [notice],
+                    notices,
                     ttl_s,
                     covers=[f"{event}:{o}" for o in reminder.covers[1:]],
                 )

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from callguard.domain.appeals import (
     DECIDER_ROLES,
     Appeal,
+    AppealDeciderIn,
     AppealDecisionIn,
     AppealIn,
     AppealStatus,
@@ -24,7 +25,7 @@ from callguard.domain.appeals import (
     received_on_problems,
 )
 from callguard.domain.audit import AuditEntry
-from callguard.domain.models import StrategyStatus
+from callguard.domain.models import Strategy, StrategyStatus
 from callguard.domain.users import Actor
 from callguard.domain.working_days import HolidayCalendar, add_working_days
 from callguard.policy import Policy
@@ -77,7 +78,7 @@ class Appeals:
         return sorted(
             u.name
             for u in await self.users.list_users()
-            if u.role in DECIDER_ROLES and u.name not in involved
+            if u.role in DECIDER_ROLES and u.name not in involved and not u.disabled
         )
 
     async def record(self, strategy_id: str, body: AppealIn, actor: Actor, now: datetime) -> Appeal:
@@ -92,19 +93,7 @@ class Appeals:
             ("received_on", r)
             for r in received_on_problems(body.received_on, today, strategy.starts_on)
         ]
-        decider = await self.users.get_user(body.decider)
-        if decider is None:
-            problems.append(("decider", f"there is no user called {body.decider}"))
-        elif decider.role not in DECIDER_ROLES:
-            problems.append(("decider", "must be a manager or the chief executive"))
-        elif decider.name in involved_in(strategy):
-            problems.append(
-                (
-                    "decider",
-                    "was involved in the strategy (created, revised or reviewed it): "
-                    "choose someone who was not",
-                )
-            )
+        problems += await self._decider_problems(body.decider, strategy)
         if problems:
             raise Invalid(problems)
         waiting = [
@@ -136,6 +125,47 @@ class Appeals:
         )
         return appeal
 
+    async def _decider_problems(self, name: str, strategy: Strategy) -> list[tuple[str, str]]:
+        decider = await self.users.get_user(name)
+        if decider is None:
+            return [("decider", f"there is no user called {name}")]
+        if decider.role not in DECIDER_ROLES:
+            return [("decider", "must be a manager or the chief executive")]
+        if decider.disabled:
+            return [
+                ("decider", "cannot sign in (their account is disabled): choose someone who can")
+            ]
+        if decider.name in involved_in(strategy):
+            return [
+                (
+                    "decider",
+                    "was involved in the strategy (created, revised or reviewed it): "
+                    "choose someone who was not",
+                )
+            ]
+        return []
+
+    async def reassign(
+        self, appeal_id: str, body: AppealDeciderIn, actor: Actor, now: datetime
+    ) -> Appeal:
+        """Name another decider for an appeal awaiting a decision (the one named left, was
+        demoted or has since been involved), checked as when it was recorded; the due date
+        stays."""
+        appeal = await self.get(appeal_id)
+        if appeal.status is not AppealStatus.awaiting_decision:
+            raise Conflict("this appeal has been decided already")
+        strategy = await self.register.strategy(appeal.strategy_id)
+        problems = await self._decider_problems(body.decider, strategy)
+        if problems:
+            raise Invalid(problems)
+        moved = appeal.model_copy(update={"decider": body.decider})
+        detail = f"{appeal.decider} -> {body.decider}"
+        if not await self.store.replace(
+            appeal, moved, _entry(actor, now, "appeal.decider", appeal, detail)
+        ):
+            raise Conflict("this appeal was changed at the same time: reload it")
+        return moved
+
     async def get(self, appeal_id: str) -> Appeal:
         appeal = await self.store.get(appeal_id)
         if appeal is None:
@@ -150,6 +180,12 @@ class Appeals:
             raise Forbidden(f"only {appeal.decider}, who was named to decide it, may decide it")
         if appeal.status is not AppealStatus.awaiting_decision:
             raise Conflict("this appeal has been decided already")
+        # Independence is checked again: the decider may have revised or reviewed it since.
+        if actor.name in involved_in(await self.register.strategy(appeal.strategy_id)):
+            raise Conflict(
+                "you have revised or reviewed the strategy since the appeal was recorded, so "
+                "you are no longer independent of it: ask a manager to name another decider"
+            )
         decided = appeal.model_copy(
             update={
                 "status": AppealStatus.decided,
@@ -173,7 +209,8 @@ class Appeals:
         end it for one that was then refused); a revision racing it is retried over."""
         for _attempt in range(_END_ATTEMPTS):
             strategy = await self.register.strategy(strategy_id)
-            if strategy.status is not StrategyStatus.active:
+            # One awaiting notice ends too: it would otherwise apply once notice is recorded.
+            if strategy.status not in (StrategyStatus.active, StrategyStatus.awaiting_notice):
                 return
             try:
                 await self.register.end_now(strategy_id, f"Ended on appeal: {reasons}", actor, now)

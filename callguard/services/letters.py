@@ -13,6 +13,7 @@ in a worker thread: the event loop keeps answering calls meanwhile.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -44,6 +45,12 @@ _DAY_NAMES = {
     "sat": "Saturdays",
     "sun": "Sundays",
 }
+
+
+def file_name(*parts: str) -> str:
+    """A download's file name from free text (a matter reference): letters, digits, ``.``,
+    ``_`` and ``-`` only, so it can neither split the header nor close its quotes."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts)).strip("-") + ".pdf"
 
 
 def days_in_words(days: list[str]) -> str:
@@ -112,7 +119,7 @@ class Letters:
             strategy=at_version,
             made=made,
             ended=made.cause == "ended",
-            starts_on=self._starts_on(made, now),
+            starts_on=self._starts_on(made, now, version in strategy.interim_versions),
         )
         await self._audit(
             actor, now, "strategy.letter", strategy.id, person.id, f"version {version}"
@@ -120,7 +127,7 @@ class Letters:
         return RenderedLetter(
             kind=kind,
             title=_TITLES[kind] + f" (version {version})",
-            filename=f"letter-{strategy.matter_ref}-v{version}.pdf",
+            filename=file_name("letter", strategy.matter_ref, f"v{version}"),
             html=html,
             large_print=person.has_adjustment(AdjustmentKind.large_print),
             easy_read=person.has_adjustment(AdjustmentKind.easy_read),
@@ -145,7 +152,7 @@ class Letters:
         return RenderedLetter(
             kind="appeal_outcome",
             title=_TITLES["appeal_outcome"],
-            filename=f"appeal-outcome-{appeal.matter_ref}.pdf",
+            filename=file_name("appeal-outcome", appeal.matter_ref),
             html=html,
             large_print=person.has_adjustment(AdjustmentKind.large_print),
             easy_read=person.has_adjustment(AdjustmentKind.easy_read),
@@ -175,9 +182,12 @@ class Letters:
             return names.easy_read
         return {"strategy": names.strategy, "revision": names.revision}.get(kind, names.no_response)
 
-    def _starts_on(self, made: VersionMade, now: datetime) -> date:
-        """When the person was told, if recorded; else the letter's own date (notice
+    def _starts_on(self, made: VersionMade, now: datetime, interim: bool = False) -> date:
+        """An interim measure: the day it was made (it applied at once, before notice).
+        Else when the person was told, if recorded; else the letter's own date (notice
         comes before effect: it starts once they have it)."""
+        if interim:
+            return made.at.astimezone(self.tz).date()
         return made.notified_on or now.astimezone(self.tz).date()
 
     async def _person(self, person_id: str) -> Person:

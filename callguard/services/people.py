@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from callguard.domain.models import Person, PersonPatch, Strategy
+from callguard.domain.models import Person, PersonPatch, Strategy, StrategyStatus
 from callguard.domain.rules import FieldProblem, restriction_problems
 from callguard.domain.users import Actor
 from callguard.services.errors import Conflict, Invalid, NotFound
 from callguard.services.register import Register, _audit
 from callguard.store.register import PhoneTaken
+
+_IN_FORCE_OR_TO_BE = (StrategyStatus.active, StrategyStatus.awaiting_notice)
 
 
 def _in_words(strategy: Strategy, field: str) -> FieldProblem:
@@ -40,9 +42,9 @@ async def update_person(
         raise Invalid(nulls)
     edited = current.model_copy(update={**_typed(patch, changes), "updated_at": now})
     problems: list[FieldProblem] = []
-    for strategy_id in await register.store.active_strategy_ids(person_id):
-        strategy = await register.store.get_strategy(strategy_id)
-        if strategy is None:
+    # Those awaiting notice too: they apply as soon as the person is told (CONTRACT §7).
+    for strategy in await register.store.strategies_of(person_id):
+        if strategy.status not in _IN_FORCE_OR_TO_BE:
             continue
         for field, _reason in restriction_problems(
             strategy.restrictions, edited, strategy.adjustment_override, register.policy

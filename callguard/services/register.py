@@ -64,6 +64,18 @@ def _check_interim(interim: bool, actor: Actor) -> None:
         )
 
 
+def _check_may_keep(current: Strategy, actor: Actor, policy: Policy) -> None:
+    """Continuing or changing a strategy is deciding it again: one holding a kind the role
+    may not create (no_response, §8.3) is the chief executive's to keep. Ending is not."""
+    held = kinds_role_cannot_create(current.restrictions, actor.role, policy)
+    if held:
+        what = "not to respond" if held == ["no_response"] else "on " + ", ".join(held)
+        raise Forbidden(
+            "only the chief executive may continue or change this strategy: the decision "
+            f"{what} is theirs (§8.3). You may end it."
+        )
+
+
 class Register:
     def __init__(self, store: RegisterStore, policy: Policy, tz: ZoneInfo) -> None:
         self.store = store
@@ -161,6 +173,7 @@ class Register:
     ) -> Strategy:
         _check_interim(body.interim, actor)
         current = await self._current(strategy_id, body.expected_version)
+        _check_may_keep(current, actor, self.policy)
         changes = body.changes.model_dump(exclude_unset=True)
         if not changes:
             raise Invalid([(f"{field_prefix}changes", "name at least one field to change")])
@@ -258,6 +271,7 @@ class Register:
         current = await self._current(strategy_id, body.expected_version)
         if body.outcome == "end":
             return await self._end(current, body.notes, body.notified_on, actor, now, review)
+        _check_may_keep(current, actor, self.policy)
         assert body.next_review_due is not None
         problems = review_due_problems(
             body.next_review_due, today, today, self.policy, "next_review_due"
@@ -370,10 +384,11 @@ class Register:
             )
 
     async def end_now(self, strategy_id: str, why: str, actor: Actor, now: datetime) -> Strategy:
-        """End the strategy as it stands (an appeal decided ``ended``): no version to match."""
+        """End the strategy as it stands (an appeal decided ``ended``): no version to match;
+        one awaiting notice as well as one in effect."""
         current = await self.strategy(strategy_id)
-        if current.status is not StrategyStatus.active:
-            raise Conflict(f"strategy {strategy_id} is {current.status.value}, not active")
+        if current.status not in (StrategyStatus.active, StrategyStatus.awaiting_notice):
+            raise Conflict(f"strategy {strategy_id} is {current.status.value}, not in force")
         return await self._end(current, why, None, actor, now, None)
 
     async def read_strategy(self, strategy_id: str, actor: Actor, now: datetime) -> Strategy:

@@ -172,3 +172,15 @@ class Recipients:
         if user is not None and user.line_manager:
             return [user.line_manager]
         return [n for n in await self.with_role(Role.chief_executive) if n != name]
+
+    async def can_act(self, name: str) -> bool:
+        """Whether ``name`` is a user who can still sign in (not gone, not disabled)."""
+        user = await self.users.get_user(name)
+        return user is not None and not user.disabled
+
+    async def reaching(self, name: str) -> list[str]:
+        """``name`` if they can still act on a reminder; else whom they escalate to (so a
+        reminder reaches someone when its owner has left)."""
+        if await self.can_act(name):
+            return [name]
+        return await self.escalation_for(name)

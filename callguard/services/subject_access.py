@@ -276,6 +276,8 @@ class SubjectAccess:
         return request
 
     async def requests_of(self, person_id: str) -> list[SubjectAccessRequest]:
+        """The person's requests (404 for a person not held, as every unknown id)."""
+        await self._person(person_id)
         return await self.store.of_person(person_id)
 
     async def all_requests(self) -> list[SubjectAccessRequest]:
@@ -318,7 +320,7 @@ class SubjectAccessDuties:
         """Whoever logged the request (their line manager too once overdue); if they are no
         longer a user, whom they would escalate to (so a reminder always reaches someone)."""
         escalation = await self.recipients.escalation_for(logged_by)
-        if await self.recipients.users.get_user(logged_by) is None:
+        if not await self.recipients.can_act(logged_by):  # gone, or their account disabled
             return escalation
         return [logged_by, *escalation] if stage == "overdue" else [logged_by]
 

@@ -7,7 +7,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from callguard.domain.appeals import Appeal, AppealDecisionIn, AppealIn
+from callguard.domain.appeals import Appeal, AppealDeciderIn, AppealDecisionIn, AppealIn
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
 from callguard.services.letters import RenderedLetter
@@ -93,6 +93,15 @@ async def list_appeals(request: web.Request, actor: Actor, query: AppealQuery) -
     if query.status:
         appeals = [a for a in appeals if a.status.value == query.status]
     page = appeals[query.offset : query.offset + query.limit]
+    services = request.app[SERVICES]
+    await services.read_audit.record(
+        actor,
+        services.clock.now(),
+        "appeal.list",
+        "appeals",
+        [a.person_id for a in page],
+        f"{len(page)} appeals from {query.offset + 1}",
+    )
     return json_response(
         AppealsPage(items=page, total=len(appeals), offset=query.offset, limit=query.limit)
     )
@@ -106,7 +115,11 @@ async def list_appeals(request: web.Request, actor: Actor, query: AppealQuery) -
     response=Appeal,
 )
 async def get_appeal(request: web.Request, actor: Actor) -> web.Response:
-    appeal = await request.app[SERVICES].appeals.get(request.match_info["appeal_id"])
+    services = request.app[SERVICES]
+    appeal = await services.appeals.get(request.match_info["appeal_id"])
+    await services.read_audit.record(
+        actor, services.clock.now(), "appeal.read", appeal.id, [appeal.person_id]
+    )
     return json_response(appeal)
 
 
@@ -121,6 +134,24 @@ async def get_appeal(request: web.Request, actor: Actor) -> web.Response:
 async def decide_appeal(request: web.Request, actor: Actor, body: AppealDecisionIn) -> web.Response:
     services = request.app[SERVICES]
     appeal = await services.appeals.decide(
+        request.match_info["appeal_id"], body, actor, services.clock.now()
+    )
+    return json_response(appeal)
+
+
+@routes.route(
+    "POST",
+    "/api/v1/appeals/{appeal_id}/decider",
+    role=Role.manager,
+    summary="Name another decider for an appeal not yet decided",
+    body=AppealDeciderIn,
+    response=Appeal,
+)
+async def reassign_appeal(
+    request: web.Request, actor: Actor, body: AppealDeciderIn
+) -> web.Response:
+    services = request.app[SERVICES]
+    appeal = await services.appeals.reassign(
         request.match_info["appeal_id"], body, actor, services.clock.now()
     )
     return json_response(appeal)

@@ -69,6 +69,15 @@ async def create_person(request: web.Request, actor: Actor, body: PersonIn) -> w
 async def list_people(request: web.Request, actor: Actor, query: Page) -> web.Response:
     services = request.app[SERVICES]
     people, total = await services.register.store.list_people(query.offset, query.limit)
+    # A list holds whole records: a read of each person it shows (CONTRACT §7).
+    await services.read_audit.record(
+        actor,
+        services.clock.now(),
+        "person.list",
+        "people",
+        [p.id for p in people],
+        f"{len(people)} people from {query.offset + 1}",
+    )
     return json_response(
         PeoplePage(items=people, total=total, offset=query.offset, limit=query.limit)
     )
@@ -141,6 +150,15 @@ async def list_strategies(request: web.Request, actor: Actor, query: StrategyQue
         items = [s for s in items if s.status.value == query.status]
     total = len(items)
     page = items[query.offset : query.offset + query.limit]
+    services = request.app[SERVICES]
+    await services.read_audit.record(
+        actor,
+        services.clock.now(),
+        "strategy.list",
+        "strategies",
+        [s.person_id for s in page],
+        f"{len(page)} strategies from {query.offset + 1}",
+    )
     return json_response(
         StrategiesPage(items=page, total=total, offset=query.offset, limit=query.limit)
     )

@@ -113,6 +113,20 @@ async def test_an_admin_can_unlock_a_locked_account(pages: Client) -> None:
     assert (await sign_in(pages, STAFF)).status == 303
 
 
+async def test_unlocking_an_account_is_audited(pages: Client) -> None:
+    """Lifting a lock-out is a security decision: who lifted it, for whom and when."""
+    for _ in range(5):
+        await sign_in(pages, STAFF, "wrong password 123")
+    await sign_in(pages, ADMIN)
+    token = await page_csrf(pages, f"/admin/users/{STAFF}")
+    unlocked = await pages.post(
+        f"/admin/users/{STAFF}/unlock", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert unlocked.status == 303
+    latest = (await services(pages).register.store.audit_log(1))[0]
+    assert (latest["who"], latest["action"], latest["target"]) == (ADMIN, "user.unlock", STAFF)
+
+
 async def test_the_sign_in_form_without_its_token_is_refused(pages: Client) -> None:
     await pages.get("/sign-in")
     response = await pages.post(

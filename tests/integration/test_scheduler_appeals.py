@@ -171,3 +171,15 @@ async def test_an_undecided_appeal_past_its_due_date_is_counted_overdue(
     assert after.appeals.decided == 0
     rows = dict(list(csv.reader(io.StringIO(report_csv(after))))[1:])
     assert (rows["appeals.received"], rows["appeals.overdue"]) == ("1", "1")
+
+
+async def test_a_decider_whose_account_is_disabled_is_escalated_past(
+    redis: Redis, policy: Policy
+) -> None:
+    """The decider has left: the reminder goes to whom they escalate to (here the chief
+    executive), asking them to name another decider, rather than to nobody who can act."""
+    await an_appeal(redis, policy)
+    await put_users(redis, [MO.model_copy(update={"disabled": True})])
+    assert (await appeals_job(redis, policy, 12, 24))["reminders"] == 1
+    [sent] = await notices(redis, CEO.name, "appeal_reminder")
+    assert "can no longer sign in" in sent.text and "name another decider" in sent.text

@@ -123,3 +123,15 @@ async def test_a_revision_awaiting_notice_is_reminded_once_by_its_version(
     assert len(sent) == 1
     assert sent[0].text.startswith(f"Version 2 of the contact strategy for {strategy.matter_ref}")
     assert "The version before it applies to calls" in sent[0].text
+
+
+async def test_an_owner_whose_account_is_disabled_is_escalated_past(
+    redis: Redis, policy: Policy
+) -> None:
+    """The owner has left (their account disabled): the reminder goes to whom they would
+    escalate to (their line manager), or the strategy would wait unseen for ever."""
+    register = register_of(redis, policy)
+    await awaiting(register, "07700 900101")
+    await put_users(redis, [MIA.model_copy(update={"disabled": True})])
+    assert await reminders(redis, policy, at(2027, 1, 4, 9)) == {"waiting": 1, "reminders": 1}
+    assert [n.kind for n in await notices(redis, "lee.lead")] == ["notice_reminder"]

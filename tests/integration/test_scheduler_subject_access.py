@@ -128,3 +128,12 @@ async def test_a_request_logged_by_someone_who_left_reminds_the_chief_executive(
     await logged_by(redis, policy, User(name="former.manager", role=Role.manager))
     assert (await run_on(redis, policy, 12, 9))["due_soon"] == 1
     assert [n.title for n in await notices(redis, CEO.name)] == ["Subject access request due soon"]
+
+
+async def test_a_request_logged_by_someone_now_disabled_reminds_their_line_manager(
+    redis: Redis, policy: Policy
+) -> None:
+    await logged_by(redis, policy)
+    await put_users(redis, [MIA.model_copy(update={"disabled": True})])
+    assert (await run_on(redis, policy, 12, 9))["due_soon"] == 1
+    assert [n.title for n in await notices(redis, LEE.name)] == ["Subject access request due soon"]

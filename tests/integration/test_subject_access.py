@@ -108,6 +108,7 @@ async def test_the_export_holds_every_section_of_what_is_held(
         (call.strategy_id, 1, "2026-11-20", "mo.manager"),
         (call.strategy_id, 2, "2026-11-26", "mo.manager"),
     ]
+    assert all(letter["recorded_by"] == "mo.manager" for letter in export["letters_sent"])
     assert export["appeals"] == []
     assert [s["shared_with"] for s in export["shares"]] == ["Lancashire Constabulary"]
     calls = {c["call_sid"]: c for c in export["calls"]}

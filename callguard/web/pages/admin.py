@@ -230,6 +230,9 @@ async def user_password(context: PageContext) -> web.StreamResponse:
 async def user_unlock(context: PageContext) -> web.StreamResponse:
     user = await _user(context)
     await web_auth(context.request).throttle.clear(user.name)
+    await context.services.accounts.unlocked(
+        user.name, context.services.clock.now(), by=context.actor
+    )
     return await context.redirect(
         context.url("admin-user", name=user.name), f"{user.name} can sign in again."
     )

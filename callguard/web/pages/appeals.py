@@ -13,7 +13,13 @@ from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
 from callguard import wording
-from callguard.domain.appeals import Appeal, AppealDecisionIn, AppealIn, AppealStatus
+from callguard.domain.appeals import (
+    Appeal,
+    AppealDeciderIn,
+    AppealDecisionIn,
+    AppealIn,
+    AppealStatus,
+)
 from callguard.domain.roles import Role
 from callguard.services.errors import Invalid
 from callguard.services.letters import RenderedLetter
@@ -231,9 +237,17 @@ async def _appeal_page(
     status: int = 200,
 ) -> web.Response:
     services = context.services
+    deciders: list[tuple[str, str]] = []
+    if appeal.status is AppealStatus.awaiting_decision:
+        names = await services.appeals.eligible_deciders(appeal.strategy_id)
+        users = {u.name: u for u in await services.users.list_users()}
+        deciders = [("", "Choose who will decide")] + [
+            (n, users[n].display_name or n) for n in names if n != appeal.decider
+        ]
     return await context.render(
         "appeal.html",
         {
+            "deciders": deciders,
             "title": f"Appeal: {appeal.matter_ref}",
             "appeal": appeal,
             "may_decide": appeal.status is AppealStatus.awaiting_decision
@@ -250,7 +264,11 @@ async def _appeal_page(
 
 @pages.get("/appeals/{appeal_id}", name="appeal", role=Role.manager)
 async def appeal_page(context: PageContext) -> web.StreamResponse:
-    appeal = await context.services.appeals.get(context.request.match_info["appeal_id"])
+    services = context.services
+    appeal = await services.appeals.get(context.request.match_info["appeal_id"])
+    await services.read_audit.record(
+        context.actor, services.clock.now(), "appeal.read", appeal.id, [appeal.person_id]
+    )
     return await _appeal_page(context, appeal, {}, None)
 
 
@@ -269,4 +287,27 @@ async def appeal_decide(context: PageContext) -> web.StreamResponse:
     return await context.redirect(
         context.url("appeal-letter", appeal_id=decided.id),
         "Decision recorded. Check the outcome letter, then download it and send it.",
+    )
+
+
+@pages.post("/appeals/{appeal_id}/decider", name="appeal-decider", role=Role.manager)
+async def appeal_decider(context: PageContext) -> web.StreamResponse:
+    """Name another decider when the one named can no longer decide (left, demoted, or
+    since involved in the strategy)."""
+    services = context.services
+    appeal = await services.appeals.get(context.request.match_info["appeal_id"])
+    values = {"decider": context.text("decider")}
+    body, errors = _validated(AppealDeciderIn, {k: v for k, v in values.items() if v}, ("decider",))
+    if body is None:
+        return await _appeal_page(context, appeal, values, errors, 422)
+    assert isinstance(body, AppealDeciderIn)
+    try:
+        moved = await services.appeals.reassign(
+            appeal.id, body, context.actor, services.clock.now()
+        )
+    except Invalid as invalid:
+        errors = forms.place(invalid.problems, ("decider",), form="appeal")
+        return await _appeal_page(context, appeal, values, errors, 422)
+    return await context.redirect(
+        context.url("appeal", appeal_id=moved.id), f"{moved.decider} is now to decide the appeal."
     )

@@ -248,6 +248,11 @@ def _senior(field: Field, match: re.Match[str]) -> str:
     return "Choose a manager or the chief executive"
 
 
+@_reason(r"^cannot sign in \(their account is disabled\)")
+def _disabled_decider(field: Field, match: re.Match[str]) -> str:
+    return "Choose someone who can sign in: this person's account is disabled"
+
+
 @_reason(r"^there is no user called")
 def _no_user(field: Field, match: re.Match[str]) -> str:
     return field.invalid

@@ -28,6 +28,7 @@ from callguard.domain.models import (
 from callguard.domain.roles import Role, has_at_least
 from callguard.services.errors import Forbidden, Invalid
 from callguard.web.pages import forms, words
+from callguard.web.pages.appeals import OUTCOME_WORDS
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.register import people_sorted, restrictions_in_words
@@ -221,9 +222,13 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
                 strategy_history(strategy) + appeal_rows(appeals), key=lambda r: r.at
             ),
             "appeals": appeals,
+            "appeal_outcomes": OUTCOME_WORDS,
             "breaches_total": breaches_total,
             "today": services.register.today(now),
             "notice_rows": notice_rows(strategy),
+            # Review and revise are the chief executive's for a no-response strategy (§8.3).
+            "may_keep": _may_no_response(context)
+            or not any(r.kind == "no_response" for r in strategy.restrictions),
         },
     )
 

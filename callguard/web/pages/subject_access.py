@@ -8,9 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from callguard import wording
+from callguard.domain.models import AdjustmentKind, Restriction
 from callguard.domain.roles import Role
 from callguard.domain.subject_access import (
     REMINDER_DAYS_BEFORE,
@@ -18,6 +19,7 @@ from callguard.domain.subject_access import (
     SubjectAccessIn,
     SubjectAccessRequest,
 )
+from callguard.services.controls import restriction_in_words
 from callguard.services.errors import Conflict, Invalid
 from callguard.web.pages import forms, messages
 from callguard.web.pages.forms import FormErrors
@@ -60,6 +62,16 @@ AUDIT_WORDS = {
     "legal_hold.lift": "Lifted a legal hold",
     "subject_access.log": "Logged your request for this information",
     "subject_access.complete": "Recorded that your request was answered",
+    "person.update": "Changed your details",
+    "person.list": "Read the list of people on the register",
+    "strategy.list": "Read a list of contact arrangements",
+    "strategy.letter": "Prepared a letter to you about your contact arrangements",
+    "appeal.create": "Recorded your request to look at a decision again",
+    "appeal.decide": "Decided your request to look at a decision again",
+    "appeal.letter": "Prepared the letter telling you the outcome of your request",
+    "appeal.decider": "Changed who will decide your request to look at a decision again",
+    "appeal.read": "Read your request to look at a decision again",
+    "appeal.list": "Read a list of requests to look at decisions again",
 }
 
 
@@ -88,6 +100,23 @@ def _errors(problems: list[tuple[str, str]]) -> FormErrors:
 
 def _invalid_words(invalid: Invalid) -> list[tuple[str, str]]:
     return [(f, messages.words_for_reason(f, r)) for f, r in invalid.problems]
+
+
+_RESTRICTIONS = TypeAdapter(list[Restriction])
+
+
+def restriction_lines(restrictions: list[dict[str, Any]]) -> list[str]:
+    """A strategy's restrictions from the export, each as the register says it."""
+    return [restriction_in_words(r) for r in _RESTRICTIONS.validate_python(restrictions)]
+
+
+def adjustment_lines(adjustments: list[dict[str, Any]]) -> list[str]:
+    """The person's reasonable adjustments from the export, each with what was recorded."""
+    lines = []
+    for a in adjustments:
+        label = forms.ADJUSTMENT_LABELS.get(AdjustmentKind(a["kind"]), "Other")
+        lines.append(f"{label}: {a['detail']}" if a.get("detail") else label)
+    return lines
 
 
 def audit_words(action: str) -> str:
@@ -226,5 +255,7 @@ async def bundle(context: PageContext) -> web.StreamResponse:
             "iso_when": iso_when,
             "words": lambda code: str(code).replace("_", " ").capitalize() if code else "",
             "audit_words": audit_words,
+            "restriction_lines": restriction_lines,
+            "adjustment_lines": adjustment_lines,
         },
     )

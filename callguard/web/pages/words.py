@@ -65,7 +65,7 @@ CSV_HEADINGS = {
     "ended_reason": "Ended by staff because",
     "file_note_id": "File note reference",
     "message": "Message left",
-    "refused_by": "Refused under strategy references",
+    "refused_by": "Strategies that refused it",
 }
 TRIAGE_LABELS = {
     "new_complaint": "A new complaint",
