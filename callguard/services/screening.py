@@ -152,7 +152,7 @@ class Screening:
                 self.policy.repeat_callers.calls_per_day,
             )
         found = await self.inbound.screen(
-            call.call_sid, phone, self.store.record_plan(base, repeat=repeat)
+            call.call_sid, phone, self.store.record_lines(base, repeat=repeat)
         )
         if isinstance(found, Existing):
             return Screened(decision_of(found.record), found.record, repeated=True)
@@ -170,7 +170,7 @@ class Screening:
                 status=call.status,
             )
             written = await self.inbound.record(
-                self.store.record_plan(record, claims=decision.quota_claims), call.call_sid
+                self.store.record_lines(record, claims=decision.quota_claims), call.call_sid
             )
             if isinstance(written, Existing):
                 return Screened(decision_of(written.record), written.record, repeated=True)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring_ascii  # what json.dumps uses for a str
-from typing import Any, cast
+from typing import Any, NewType, cast
 
 from redis.asyncio import Redis
 
@@ -23,6 +23,9 @@ from callguard.store.scripts import (
     UPDATE_CALL,
     lua,
 )
+
+# A record plan as the scripts take it (``plan_lines``).
+PlanLines = NewType("PlanLines", str)
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,10 @@ class CallStore:
         self._degrade = redis.register_script(lua(DEGRADE_CALL, keys))
 
     async def screen(
-        self, call_sid: str, phone: str | None, unrestricted_plan: str
+        self, call_sid: str, phone: str | None, unrestricted: PlanLines
     ) -> Existing | Written | Matched:
-        """Round trip 1: a repeated CallSid, or no strategy (record written), or a match."""
+        """Round trip 1: a repeated CallSid, or no strategy (the ``unrestricted`` record
+        written), or a match."""
         number = phone or ""
         result = await self._screen(
             keys=[
@@ -131,7 +135,7 @@ class CallStore:
                 self.keys.phone_owner(number),
                 self.keys.advocate(number),
             ],
-            args=[unrestricted_plan],
+            args=[unrestricted],
         )
         kind = result[0]
         if kind == "existing":
@@ -148,9 +152,12 @@ class CallStore:
         matched = _matched(phone, result)
         return matched.match, matched.usage
 
-    async def record(self, record_plan: str, call_sid: str) -> Existing | Written | QuotaFull:
-        """Round trip 2 for matched callers: count quotas and write the record, atomically."""
-        result = await self._record(keys=[self.keys.call(call_sid)], args=[record_plan])
+    async def record(self, plan: str, call_sid: str) -> Existing | Written | QuotaFull:
+        """Round trip 2 for matched callers: count quotas and write the record, atomically.
+        ``plan``: ``record_lines``, or ``record_plan``'s JSON (as spooled: a JSON object,
+        where the lines start with a call SID)."""
+        lines = plan_lines(json.loads(plan)) if plan.startswith("{") else plan
+        result = await self._record(keys=[self.keys.call(call_sid)], args=[lines])
         kind = result[0]
         if kind == "existing":
             return Existing(await self._with_warnings(call_sid, _decode_hash(result[1])))
@@ -262,6 +269,16 @@ class CallStore:
         """``record_plan`` with this store's keys."""
         return record_plan(self.keys, record, repeat=repeat, claims=claims)
 
+    def record_lines(
+        self,
+        record: CallRecord,
+        *,
+        repeat: RepeatCounter | None = None,
+        claims: Sequence[QuotaClaim] = (),
+    ) -> PlanLines:
+        """``record_lines`` with this store's keys."""
+        return record_lines(self.keys, record, repeat=repeat, claims=claims)
+
 
 def record_plan(
     keys: Keys,
@@ -270,7 +287,25 @@ def record_plan(
     repeat: RepeatCounter | None = None,
     claims: Sequence[QuotaClaim] = (),
 ) -> str:
-    """The JSON plan the record-writing scripts execute (see scripts._WRITE_RECORD)."""
+    """The plan as JSON: the form the spool keeps (``plan_lines`` of it is what is sent)."""
+    return json.dumps(_plan(keys, record, repeat, claims))
+
+
+def record_lines(
+    keys: Keys,
+    record: CallRecord,
+    *,
+    repeat: RepeatCounter | None = None,
+    claims: Sequence[QuotaClaim] = (),
+) -> PlanLines:
+    """The plan as the record-writing scripts take it (``plan_lines``): no JSON inside
+    JSON to build, and none for Redis to decode, on an inbound call."""
+    return plan_lines(_plan(keys, record, repeat, claims))
+
+
+def _plan(
+    keys: Keys, record: CallRecord, repeat: RepeatCounter | None, claims: Sequence[QuotaClaim]
+) -> dict[str, Any]:
     indexes = [keys.CALLS, keys.calls_by_outcome(record.outcome)]
     if record.person_id:
         indexes.append(keys.calls_by_person(record.person_id))
@@ -301,4 +336,34 @@ def record_plan(
             "phone": repeat.phone,
             "board": keys.REPEAT_CALLERS,
         }
-    return json.dumps(body)
+    return body
+
+
+def plan_lines(plan: Mapping[str, Any]) -> PlanLines:
+    """A plan (``record_plan``'s JSON, decoded: a spooled one of any age) as the scripts
+    take it, one item a line (scripts._WRITE_RECORD): sid, score, live (1/0); the number of
+    fields, then each name and JSON text; the number of indexes, then each; the number of
+    claims, then each one's key, period, max, expire_at; last, for a repeat counter only,
+    its key, ttl_s, threshold, phone, board. One argument, not one per item: redis-py
+    encodes each argument in Python, and the script splits one faster than cjson decodes."""
+    fields: Mapping[str, str] = plan["fields"]
+    indexes: Sequence[str] = plan["indexes"]
+    claims: Sequence[Mapping[str, Any]] = plan.get("claims") or ()
+    lines = [plan["sid"], repr(float(plan["score"])), "1" if plan.get("live") else "0"]
+    lines.append(str(len(fields)))
+    for name, value in fields.items():
+        lines += (name, value)
+    lines.append(str(len(indexes)))
+    lines += indexes
+    lines.append(str(len(claims)))
+    for claim in claims:
+        lines += (claim["key"], claim["period"], str(claim["max"]), str(claim["expire_at"]))
+    repeat = plan.get("repeat")
+    if repeat:
+        lines += (repeat["key"], str(repeat["ttl_s"]), str(repeat["threshold"]), repeat["phone"])
+        lines.append(repeat["board"])
+    text = "\n".join(lines)
+    # No item holds a line break (JSON texts escape theirs; keys, ids and SIDs have none).
+    if text.count("\n") != len(lines) - 1:
+        raise ValueError("a call record's plan item holds a line break")
+    return PlanLines(text)
