@@ -32,6 +32,7 @@ from callguard.store.call_records import (
     Matched,
     QuotaFull,
     RepeatCounter,
+    unrestricted_lines,
 )
 from callguard.store.spool import Spool
 
@@ -135,14 +136,6 @@ class Screening:
     async def _screen(
         self, call: InboundCall, phone: str | None, caller: str, now: datetime
     ) -> Screened:
-        base = record_for(
-            self.unrestricted,
-            call_sid=call.call_sid,
-            caller=caller,
-            to=call.to,
-            received_at=now,
-            status=call.status,
-        )
         repeat = None
         if phone is not None:
             day = now.astimezone(self.tz).date().isoformat()
@@ -151,12 +144,28 @@ class Screening:
                 phone,
                 self.policy.repeat_callers.calls_per_day,
             )
-        found = await self.inbound.screen(
-            call.call_sid, phone, self.store.record_lines(base, repeat=repeat)
+        unrestricted = unrestricted_lines(
+            self.store.keys,
+            call_sid=call.call_sid,
+            caller=caller,
+            to=call.to,
+            received_at=now,
+            status=call.status,
+            route_to=self.default_route,
+            repeat=repeat,
         )
+        found = await self.inbound.screen(call.call_sid, phone, unrestricted)
         if isinstance(found, Existing):
             return Screened(decision_of(found.record), found.record, repeated=True)
         if not isinstance(found, Matched):
+            base = record_for(
+                self.unrestricted,
+                call_sid=call.call_sid,
+                caller=caller,
+                to=call.to,
+                received_at=now,
+                status=call.status,
+            )
             return Screened(self.unrestricted, base)
         usage = found.usage
         for _attempt in range(MAX_QUOTA_ATTEMPTS):

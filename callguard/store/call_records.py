@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii  # what json.dumps uses for a str
 from typing import Any, NewType, cast
 
 from redis.asyncio import Redis
 
-from callguard.domain.caller_match import CallerMatch, QuotaClaim, ScreeningEntry
+from callguard.domain.caller_match import CallerMatch, Decision, QuotaClaim, ScreeningEntry
 from callguard.domain.models import AdjustmentKind
-from callguard.domain.records import TERMINAL_STATUSES, CallEvent, CallRecord
+from callguard.domain.records import TERMINAL_STATUSES, CallEvent, CallRecord, record_for
 from callguard.store.keys import QUOTA_GRACE_S, REPEAT_COUNTER_TTL_S, Keys
 from callguard.store.scripts import (
     DEGRADE_CALL,
@@ -301,6 +301,47 @@ def record_lines(
     """The plan as the record-writing scripts take it (``plan_lines``): no JSON inside
     JSON to build, and none for Redis to decode, on an inbound call."""
     return plan_lines(_plan(keys, record, repeat, claims))
+
+
+def unrestricted_lines(
+    keys: Keys,
+    *,
+    call_sid: str,
+    caller: str,
+    to: str,
+    received_at: datetime,
+    status: str,
+    route_to: str,
+    repeat: RepeatCounter | None,
+) -> PlanLines:
+    """``record_lines`` of the commonest record, sent with every inbound call's first round
+    trip: the call put through to ``route_to`` with nothing else to say (``record_for`` of
+    ``Decision(outcome="connect", rule="none", route_to=route_to)``), written straight
+    rather than through the model's dump. ``tests/unit/test_call_plan.py`` holds the two
+    to the same text; a received time not in UTC takes the model's way."""
+    if received_at.tzinfo is not UTC:
+        decision = Decision(outcome="connect", rule="none", route_to=route_to)
+        record = record_for(
+            decision,
+            call_sid=call_sid,
+            caller=caller,
+            to=to,
+            received_at=received_at,
+            status=status,
+        )
+        return record_lines(keys, record, repeat=repeat)
+    when = '"' + received_at.isoformat().removesuffix("+00:00") + 'Z"'
+    lines = [call_sid, repr(received_at.timestamp()), "1", "8" if status != "ringing" else "7"]
+    lines += ("call_sid", _json_text(call_sid), "from", _json_text(caller), "to", _json_text(to))
+    lines += ("received_at", when, "outcome", '"connect"', "rule", '"none"')
+    lines += ("route_to", _json_text(route_to))
+    if status != "ringing":
+        lines += ("status", _json_text(status))
+    lines += ("2", keys.CALLS, keys.calls_by_outcome("connect"), "0")
+    if repeat is not None:
+        lines += (repeat.key, str(REPEAT_COUNTER_TTL_S), str(repeat.threshold), repeat.phone)
+        lines.append(keys.REPEAT_CALLERS)
+    return PlanLines("\n".join(lines))
 
 
 def _plan(
