@@ -26,14 +26,8 @@ from callguard.domain.records import CallRecord, record_for
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.phones import mask_phone, try_normalise
 from callguard.policy import Policy
-from callguard.store.call_records import (
-    CallStore,
-    Existing,
-    Matched,
-    QuotaFull,
-    RepeatCounter,
-    unrestricted_lines,
-)
+from callguard.store.call_plans import RepeatCounter, unrestricted_lines
+from callguard.store.call_records import CallStore, Existing, Matched, QuotaFull
 from callguard.store.spool import Spool
 
 log = logging.getLogger("callguard.screening")

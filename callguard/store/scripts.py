@@ -25,7 +25,7 @@ def lua(script: str, keys: Keys) -> str:
 
 
 # Shared Lua: write one call record and its indexes from its plan, one item a line
-# (``call_records.plan_lines``: no JSON for Redis to decode on an inbound call):
+# (``call_plans.plan_lines``: no JSON for Redis to decode on an inbound call):
 #   sid, score (epoch seconds), live (1/0),
 #   n, then n pairs: field name, JSON text (the record's fields)
 #   m, then m index keys (zsets: the call is added with its score)

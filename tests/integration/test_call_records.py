@@ -12,7 +12,8 @@ from redis.asyncio import Redis
 
 from callguard.domain.caller_match import Decision
 from callguard.domain.records import CallRecord, record_for
-from callguard.store.call_records import CallStore, RepeatCounter, Written, record_plan
+from callguard.store.call_plans import RepeatCounter, record_plan
+from callguard.store.call_records import CallStore, Written
 from callguard.store.connection import connect
 from callguard.store.keys import REPEAT_COUNTER_TTL_S
 from tests.conftest import KEYS

@@ -13,15 +13,15 @@ from hypothesis import strategies as st
 
 from callguard.domain.caller_match import Decision
 from callguard.domain.records import CallEvent, CallMessage, CallRecord, record_for
-from callguard.store.call_records import (
+from callguard.store.call_plans import (
     RepeatCounter,
-    _decode_hash,
     _json_text,
     plan_lines,
     record_lines,
     record_plan,
     unrestricted_lines,
 )
+from callguard.store.call_records import _decode_hash
 from callguard.store.keys import Keys
 
 KEYS = Keys()
