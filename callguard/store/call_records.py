@@ -67,14 +67,27 @@ def _usage(flat: Sequence[Any]) -> dict[str, dict[str, int]]:
     return usage
 
 
+# Entries already read, by their stored text and role: a registered person's calls read
+# the same strategy text again and again, and an entry (frozen) is the same for the same
+# text. A strategy written anew has new text, so is read afresh. Bounded: cleared when full.
+_ENTRIES: dict[tuple[str, str], ScreeningEntry] = {}
+_ENTRIES_KEPT = 1024
+
+
 def _entries(screens: Sequence[str], role: str) -> tuple[ScreeningEntry, ...]:
     """Strategies' screening fields (``store.register.screen_json``: id, person_id,
     matter_ref, restrictions) as the entries the decision reads."""
     entries = []
     for raw in screens:
-        screen = json.loads(raw)
-        screen["strategy_id"] = screen.pop("id")
-        entries.append(ScreeningEntry.model_validate({**screen, "role": role}))
+        entry = _ENTRIES.get((raw, role))
+        if entry is None:
+            screen = json.loads(raw)
+            screen["strategy_id"] = screen.pop("id")
+            entry = ScreeningEntry.model_validate({**screen, "role": role})
+            if len(_ENTRIES) >= _ENTRIES_KEPT:
+                _ENTRIES.clear()
+            _ENTRIES[(raw, role)] = entry
+        entries.append(entry)
     return tuple(entries)
 
 
