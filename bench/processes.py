@@ -48,15 +48,27 @@ class Children:
     workdir: Path
     running: list[Child] = field(default_factory=list)
 
-    def start(self, name: str, role_args: Sequence[str], timeout_s: float = 30.0) -> Child:
-        """Start a server and wait until it listens (it writes its port to a file)."""
+    def start(
+        self,
+        name: str,
+        role_args: Sequence[str],
+        timeout_s: float = 30.0,
+        *,
+        tree: Path | None = None,
+    ) -> Child:
+        """Start a server and wait until it listens (it writes its port to a file).
+        ``tree``: a copy of the repository to run it from, its own CallGuard first on the
+        path (``bench/ab.py``); by default this one."""
         ready = self.workdir / f"{name}.port"
         ready.unlink(missing_ok=True)
         log_path = self.workdir / f"{name}.log"
-        argv = [sys.executable, str(ENTRY_POINT), "--role", *role_args, "--ready", str(ready)]
+        entry = tree / "bench" / "webhook.py" if tree else ENTRY_POINT
+        env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
+        argv = [sys.executable, str(entry), "--role", *role_args, "--ready", str(ready)]
         with open(log_path, "ab") as log_file:
             process = subprocess.Popen(
                 argv,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

@@ -26,13 +26,8 @@ from callguard.domain.records import CallRecord, record_for
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.phones import mask_phone, try_normalise
 from callguard.policy import Policy
-from callguard.store.call_records import (
-    CallStore,
-    Existing,
-    Matched,
-    QuotaFull,
-    RepeatCounter,
-)
+from callguard.store.call_plans import RepeatCounter, unrestricted_lines
+from callguard.store.call_records import CallStore, Existing, Matched, QuotaFull
 from callguard.store.spool import Spool
 
 log = logging.getLogger("callguard.screening")
@@ -135,14 +130,6 @@ class Screening:
     async def _screen(
         self, call: InboundCall, phone: str | None, caller: str, now: datetime
     ) -> Screened:
-        base = record_for(
-            self.unrestricted,
-            call_sid=call.call_sid,
-            caller=caller,
-            to=call.to,
-            received_at=now,
-            status=call.status,
-        )
         repeat = None
         if phone is not None:
             day = now.astimezone(self.tz).date().isoformat()
@@ -151,12 +138,28 @@ class Screening:
                 phone,
                 self.policy.repeat_callers.calls_per_day,
             )
-        found = await self.inbound.screen(
-            call.call_sid, phone, self.store.record_plan(base, repeat=repeat)
+        unrestricted = unrestricted_lines(
+            self.store.keys,
+            call_sid=call.call_sid,
+            caller=caller,
+            to=call.to,
+            received_at=now,
+            status=call.status,
+            route_to=self.default_route,
+            repeat=repeat,
         )
+        found = await self.inbound.screen(call.call_sid, phone, unrestricted)
         if isinstance(found, Existing):
             return Screened(decision_of(found.record), found.record, repeated=True)
         if not isinstance(found, Matched):
+            base = record_for(
+                self.unrestricted,
+                call_sid=call.call_sid,
+                caller=caller,
+                to=call.to,
+                received_at=now,
+                status=call.status,
+            )
             return Screened(self.unrestricted, base)
         usage = found.usage
         for _attempt in range(MAX_QUOTA_ATTEMPTS):
@@ -170,7 +173,7 @@ class Screening:
                 status=call.status,
             )
             written = await self.inbound.record(
-                self.store.record_plan(record, claims=decision.quota_claims), call.call_sid
+                self.store.record_lines(record, claims=decision.quota_claims), call.call_sid
             )
             if isinstance(written, Existing):
                 return Screened(decision_of(written.record), written.record, repeated=True)

@@ -6,7 +6,6 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from json.encoder import encode_basestring_ascii  # what json.dumps uses for a str
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -14,7 +13,14 @@ from redis.asyncio import Redis
 from callguard.domain.caller_match import CallerMatch, QuotaClaim, ScreeningEntry
 from callguard.domain.models import AdjustmentKind
 from callguard.domain.records import TERMINAL_STATUSES, CallEvent, CallRecord
-from callguard.store.keys import QUOTA_GRACE_S, REPEAT_COUNTER_TTL_S, Keys
+from callguard.store.call_plans import (
+    PlanLines,
+    RepeatCounter,
+    plan_lines,
+    record_lines,
+    record_plan,
+)
+from callguard.store.keys import Keys
 from callguard.store.scripts import (
     DEGRADE_CALL,
     LOOKUP_CALLER,
@@ -23,15 +29,6 @@ from callguard.store.scripts import (
     UPDATE_CALL,
     lua,
 )
-
-
-@dataclass(frozen=True)
-class RepeatCounter:
-    """Count an unrestricted caller's calls per local day (§5.3)."""
-
-    key: str
-    phone: str
-    threshold: int
 
 
 @dataclass(frozen=True)
@@ -63,22 +60,6 @@ def _decode_hash(flat: Sequence[str] | Mapping[str, str]) -> dict[str, Any]:
     return {name: json.loads(value) for name, value in items}
 
 
-def _json_text(value: Any) -> str:
-    """``json.dumps(value)``, four times faster for the scalars and empty lists that fill
-    most of a call record (one plan per inbound call; see docs/performance.md)."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if type(value) is str:
-        return encode_basestring_ascii(value)
-    if type(value) is list and not value:
-        return "[]"
-    return json.dumps(value)
-
-
 def _usage(flat: Sequence[Any]) -> dict[str, dict[str, int]]:
     usage: dict[str, dict[str, int]] = {}
     for strategy_id, counts in zip(flat[::2], flat[1::2], strict=True):
@@ -86,14 +67,27 @@ def _usage(flat: Sequence[Any]) -> dict[str, dict[str, int]]:
     return usage
 
 
+# Entries already read, by their stored text and role: a registered person's calls read
+# the same strategy text again and again, and an entry (frozen) is the same for the same
+# text. A strategy written anew has new text, so is read afresh. Bounded: cleared when full.
+_ENTRIES: dict[tuple[str, str], ScreeningEntry] = {}
+_ENTRIES_KEPT = 1024
+
+
 def _entries(screens: Sequence[str], role: str) -> tuple[ScreeningEntry, ...]:
     """Strategies' screening fields (``store.register.screen_json``: id, person_id,
     matter_ref, restrictions) as the entries the decision reads."""
     entries = []
     for raw in screens:
-        screen = json.loads(raw)
-        screen["strategy_id"] = screen.pop("id")
-        entries.append(ScreeningEntry.model_validate({**screen, "role": role}))
+        entry = _ENTRIES.get((raw, role))
+        if entry is None:
+            screen = json.loads(raw)
+            screen["strategy_id"] = screen.pop("id")
+            entry = ScreeningEntry.model_validate({**screen, "role": role})
+            if len(_ENTRIES) >= _ENTRIES_KEPT:
+                _ENTRIES.clear()
+            _ENTRIES[(raw, role)] = entry
+        entries.append(entry)
     return tuple(entries)
 
 
@@ -121,9 +115,10 @@ class CallStore:
         self._degrade = redis.register_script(lua(DEGRADE_CALL, keys))
 
     async def screen(
-        self, call_sid: str, phone: str | None, unrestricted_plan: str
+        self, call_sid: str, phone: str | None, unrestricted: PlanLines
     ) -> Existing | Written | Matched:
-        """Round trip 1: a repeated CallSid, or no strategy (record written), or a match."""
+        """Round trip 1: a repeated CallSid, or no strategy (the ``unrestricted`` record
+        written), or a match."""
         number = phone or ""
         result = await self._screen(
             keys=[
@@ -131,7 +126,7 @@ class CallStore:
                 self.keys.phone_owner(number),
                 self.keys.advocate(number),
             ],
-            args=[unrestricted_plan],
+            args=[unrestricted],
         )
         kind = result[0]
         if kind == "existing":
@@ -148,9 +143,12 @@ class CallStore:
         matched = _matched(phone, result)
         return matched.match, matched.usage
 
-    async def record(self, record_plan: str, call_sid: str) -> Existing | Written | QuotaFull:
-        """Round trip 2 for matched callers: count quotas and write the record, atomically."""
-        result = await self._record(keys=[self.keys.call(call_sid)], args=[record_plan])
+    async def record(self, plan: str, call_sid: str) -> Existing | Written | QuotaFull:
+        """Round trip 2 for matched callers: count quotas and write the record, atomically.
+        ``plan``: ``record_lines``, or ``record_plan``'s JSON (as spooled: a JSON object,
+        where the lines start with a call SID)."""
+        lines = plan_lines(json.loads(plan)) if plan.startswith("{") else plan
+        result = await self._record(keys=[self.keys.call(call_sid)], args=[lines])
         kind = result[0]
         if kind == "existing":
             return Existing(await self._with_warnings(call_sid, _decode_hash(result[1])))
@@ -262,43 +260,12 @@ class CallStore:
         """``record_plan`` with this store's keys."""
         return record_plan(self.keys, record, repeat=repeat, claims=claims)
 
-
-def record_plan(
-    keys: Keys,
-    record: CallRecord,
-    *,
-    repeat: RepeatCounter | None = None,
-    claims: Sequence[QuotaClaim] = (),
-) -> str:
-    """The JSON plan the record-writing scripts execute (see scripts._WRITE_RECORD)."""
-    indexes = [keys.CALLS, keys.calls_by_outcome(record.outcome)]
-    if record.person_id:
-        indexes.append(keys.calls_by_person(record.person_id))
-    if record.outcome == "refuse":
-        # A breach only of the strategies that refused the call (§3.8, §3.11).
-        indexes += [keys.breaches(sid) for sid in record.refused_by]
-    body: dict[str, Any] = {
-        "sid": record.call_sid,
-        "score": record.received_at.timestamp(),
-        "fields": {name: _json_text(value) for name, value in record.hash_fields().items()},
-        "indexes": indexes,
-        "live": record.outcome != "refuse",
-        "claims": [
-            {
-                "key": keys.quota(c.strategy_id),
-                "period": c.period_id,
-                "max": c.max_calls,
-                "expire_at": int(c.expires_at.timestamp()) + QUOTA_GRACE_S,
-            }
-            for c in claims
-        ],
-    }
-    if repeat is not None:
-        body["repeat"] = {
-            "key": repeat.key,
-            "ttl_s": REPEAT_COUNTER_TTL_S,
-            "threshold": repeat.threshold,
-            "phone": repeat.phone,
-            "board": keys.REPEAT_CALLERS,
-        }
-    return json.dumps(body)
+    def record_lines(
+        self,
+        record: CallRecord,
+        *,
+        repeat: RepeatCounter | None = None,
+        claims: Sequence[QuotaClaim] = (),
+    ) -> PlanLines:
+        """``record_lines`` with this store's keys."""
+        return record_lines(self.keys, record, repeat=repeat, claims=claims)

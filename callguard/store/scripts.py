@@ -24,39 +24,61 @@ def lua(script: str, keys: Keys) -> str:
     return _FAMILY.sub(lambda match: f"'{families[match.group(1)]}'", script)
 
 
-# Shared Lua: write one call record and its indexes from a "plan" table.
-#   plan.sid, plan.score (epoch seconds), plan.fields {name -> JSON text},
-#   plan.indexes [zset keys], plan.live (bool), plan.repeat {key, ttl_s, threshold, phone, board}
-# plan.fields holds only the fields not at their default (``CallRecord.hash_fields``): a field
+# Shared Lua: write one call record and its indexes from its plan, one item a line
+# (``call_plans.plan_lines``: no JSON for Redis to decode on an inbound call):
+#   sid, score (epoch seconds), live (1/0),
+#   n, then n pairs: field name, JSON text (the record's fields)
+#   m, then m index keys (zsets: the call is added with its score)
+#   c, then c claims: quota key, period, max, expire_at (epoch seconds; RECORD_CALL's)
+#   and last, for a repeat counter only: key, ttl_s, threshold, phone, board
+# The fields are only those not at their default (``CallRecord.hash_fields``): a field
 # missing from a call hash reads as its default, in Python (the model) and in Lua (nil).
 # Records written with every field (before this) read the same.
 _WRITE_RECORD = """
+local function plan_items(text)
+  local items, at = {}, 1
+  while true do
+    local stop = string.find(text, '\\n', at, true)
+    if not stop then
+      items[#items + 1] = string.sub(text, at)
+      return items
+    end
+    items[#items + 1] = string.sub(text, at, stop - 1)
+    at = stop + 1
+  end
+end
+
+-- Where the plan's claims start: the index of their count.
+local function claims_at(plan)
+  local indexes_at = 5 + 2 * tonumber(plan[4])
+  return indexes_at + tonumber(plan[indexes_at]) + 1
+end
+
 local function write_record(call_key, plan, person_id)
-  local flat = {}
-  for name, value in pairs(plan.fields) do
-    flat[#flat + 1] = name
-    flat[#flat + 1] = value
+  local sid, score, fields = plan[1], plan[2], tonumber(plan[4])
+  if person_id then
+    redis.call('HSET', call_key, 'person_id', cjson.encode(person_id),
+               unpack(plan, 5, 4 + 2 * fields))
+  else
+    redis.call('HSET', call_key, unpack(plan, 5, 4 + 2 * fields))
+  end
+  local indexes_at = 5 + 2 * fields
+  for i = indexes_at + 1, indexes_at + tonumber(plan[indexes_at]) do
+    redis.call('ZADD', plan[i], score, sid)
   end
   if person_id then
-    flat[#flat + 1] = 'person_id'
-    flat[#flat + 1] = cjson.encode(person_id)
+    redis.call('ZADD', $calls_by_person .. person_id, score, sid)
   end
-  redis.call('HSET', call_key, unpack(flat))
-  for _, index in ipairs(plan.indexes) do
-    redis.call('ZADD', index, plan.score, plan.sid)
+  if plan[3] == '1' then
+    redis.call('SADD', $live_calls, sid)
   end
-  if person_id then
-    redis.call('ZADD', $calls_by_person .. person_id, plan.score, plan.sid)
-  end
-  if plan.live then
-    redis.call('SADD', $live_calls, plan.sid)
-  end
-  if plan['repeat'] then
-    local r = plan['repeat']
-    local count = redis.call('INCR', r.key)
-    redis.call('EXPIRE', r.key, r.ttl_s)
-    if count == r.threshold + 1 then
-      redis.call('ZADD', r.board, plan.score, r.phone)
+  local claims = claims_at(plan)
+  local r = claims + 4 * tonumber(plan[claims]) + 1
+  if plan[r] then
+    local count = redis.call('INCR', plan[r])
+    redis.call('EXPIRE', plan[r], plan[r + 1])
+    if count == tonumber(plan[r + 2]) + 1 then
+      redis.call('ZADD', plan[r + 4], score, plan[r + 3])
     end
   end
 end
@@ -101,7 +123,7 @@ end
 
 # SCREEN_CALL: the first (and for most callers the only) round trip of an inbound call.
 #   KEYS[1] call:{sid}   KEYS[2] phone:{e164}   KEYS[3] advocate:{e164}
-#   ARGV[1] JSON plan of the unrestricted record (used on no match)
+#   ARGV[1] the unrestricted record's plan, in lines (see _WRITE_RECORD; used on no match)
 # Returns one of:
 #   {"existing", <HGETALL of the record>}        the same CallSid was seen before
 #   {"recorded"}                                 no active strategy applies; record written
@@ -118,7 +140,7 @@ if #existing > 0 then
 end
 local person_id, adjustments, own, adv, quotas = lookup(KEYS[2], KEYS[3])
 if #own == 0 and #adv == 0 then
-  write_record(KEYS[1], cjson.decode(ARGV[1]), person_id or nil)
+  write_record(KEYS[1], plan_items(ARGV[1]), person_id or nil)
   return {'recorded'}
 end
 return {'match', person_id or '', adjustments, own, adv, quotas}
@@ -138,7 +160,7 @@ return {person_id or '', adjustments, own, adv, quotas}
 
 # RECORD_CALL: count the quotas a connecting call needs and write its record, atomically.
 #   KEYS[1] call:{sid}
-#   ARGV[1] JSON plan, with plan.claims [{key, period, max, expire_at}]
+#   ARGV[1] the record's plan, in lines, with its claims (see _WRITE_RECORD)
 # Returns {"existing", <HGETALL>} | {"full", {quota key, period, count, ...}} | {"recorded"}
 # Either every claim has room and all are counted, or none is counted and nothing is written.
 RECORD_CALL = (
@@ -148,24 +170,26 @@ local existing = redis.call('HGETALL', KEYS[1])
 if #existing > 0 then
   return {'existing', existing}
 end
-local plan = cjson.decode(ARGV[1])
+local plan = plan_items(ARGV[1])
+local first = claims_at(plan) + 1
+local last = first + 4 * tonumber(plan[first - 1]) - 1
 local counts = {}
 local full = false
-for _, claim in ipairs(plan.claims) do
-  local count = tonumber(redis.call('HGET', claim.key, claim.period) or '0')
-  counts[#counts + 1] = claim.key
-  counts[#counts + 1] = claim.period
+for i = first, last, 4 do
+  local count = tonumber(redis.call('HGET', plan[i], plan[i + 1]) or '0')
+  counts[#counts + 1] = plan[i]
+  counts[#counts + 1] = plan[i + 1]
   counts[#counts + 1] = tostring(count)
-  if count >= claim.max then full = true end
+  if count >= tonumber(plan[i + 2]) then full = true end
 end
 if full then
   return {'full', counts}
 end
-for _, claim in ipairs(plan.claims) do
-  redis.call('HINCRBY', claim.key, claim.period, 1)
-  local ttl = redis.call('PEXPIRETIME', claim.key)
-  if ttl < claim.expire_at * 1000 then
-    redis.call('EXPIREAT', claim.key, claim.expire_at)
+for i = first, last, 4 do
+  redis.call('HINCRBY', plan[i], plan[i + 1], 1)
+  local ttl = redis.call('PEXPIRETIME', plan[i])
+  if ttl < tonumber(plan[i + 3]) * 1000 then
+    redis.call('EXPIREAT', plan[i], plan[i + 3])
   end
 end
 write_record(KEYS[1], plan, nil)

@@ -12,8 +12,10 @@ from redis.asyncio import Redis
 
 from callguard.domain.caller_match import Decision
 from callguard.domain.records import CallRecord, record_for
-from callguard.store.call_records import CallStore, Written, record_plan
+from callguard.store.call_plans import RepeatCounter, record_plan
+from callguard.store.call_records import CallStore, Written
 from callguard.store.connection import connect
+from callguard.store.keys import REPEAT_COUNTER_TTL_S
 from tests.conftest import KEYS
 
 pytestmark = pytest.mark.timeout(30)
@@ -102,3 +104,69 @@ async def test_an_update_to_a_sparse_record_reads_back(redis: Redis) -> None:
     assert await store.get(SID) == DIVERTED.model_copy(
         update={"status": "completed", "duration_s": 61}
     )
+
+
+async def test_a_repeat_caller_reaches_the_board_once_past_the_threshold(redis: Redis) -> None:
+    """The unrestricted record's plan counts the number's calls that day; the call past the
+    threshold puts the number on the board, at that call's time, and later calls leave it."""
+    store = CallStore(redis, KEYS)
+    phone, threshold = "+447400000009", 2
+    counter = KEYS.repeat_counter(phone, "2026-11-27")
+    repeat = RepeatCounter(counter, phone, threshold)
+    for n in range(threshold + 2):
+        record = record_for(
+            Decision(outcome="connect", rule="none", route_to=DEFAULT_ROUTE),
+            call_sid=f"CA{n:032x}",
+            caller=phone,
+            to="+441772000000",
+            received_at=RECEIVED + timedelta(minutes=n),
+            status="ringing",
+        )
+        written = await store.screen(
+            record.call_sid, phone, store.record_lines(record, repeat=repeat)
+        )
+        assert isinstance(written, Written)
+        assert await store.get(record.call_sid) == record
+        assert await redis.zscore(KEYS.CALLS, record.call_sid) == record.received_at.timestamp()
+        assert await redis.sismember(KEYS.LIVE_CALLS, record.call_sid)
+        on_board = await redis.zrange(KEYS.REPEAT_CALLERS, 0, -1, withscores=True)
+        crossed = (RECEIVED + timedelta(minutes=threshold)).timestamp()
+        assert on_board == ([] if n < threshold else [(phone, crossed)])
+    assert await redis.get(counter) == str(threshold + 2)
+    assert 0 < await redis.ttl(counter) <= REPEAT_COUNTER_TTL_S
+
+
+async def test_a_refusal_written_from_its_plan_is_a_breach_of_the_refusing_strategy_only(
+    redis: Redis,
+) -> None:
+    """A matched caller's record (the second round trip), from the plan as sent and from
+    the same plan as the spool keeps it (JSON), writes the same hash and indexes."""
+    store = CallStore(redis, KEYS)
+    stored = []
+    for n, as_spooled in enumerate((False, True)):
+        refused = record_for(
+            Decision(
+                outcome="refuse",
+                rule="phone_blocked",
+                person_id="per_0000000000000001",
+                strategy_ids=("str_1", "str_2"),
+                refused_by=("str_2",),
+            ),
+            call_sid=f"CA{n:032x}",
+            caller="+447400000001",
+            to="+441772000000",
+            received_at=RECEIVED,
+            status="ringing",
+        )
+        plan = store.record_plan(refused) if as_spooled else store.record_lines(refused)
+        sid = refused.call_sid
+        assert isinstance(await store.record(plan, sid), Written)
+        assert await store.get(sid) == refused
+        for index in (KEYS.CALLS, KEYS.calls_by_outcome("refuse"), KEYS.breaches("str_2")):
+            assert await redis.zscore(index, sid) == RECEIVED.timestamp()
+        assert await redis.zscore(KEYS.calls_by_person("per_0000000000000001"), sid)
+        assert not await redis.exists(KEYS.breaches("str_1"))
+        assert not await redis.sismember(KEYS.LIVE_CALLS, sid)
+        stored.append(dict(await redis.hgetall(KEYS.call(sid))))
+    assert stored[0].pop("call_sid") != stored[1].pop("call_sid")
+    assert stored[0] == stored[1]

@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 from callguard.domain.caller_match import Decision
 from callguard.domain.records import CallEvent, CallMessage, CallRecord, record_for
-from callguard.store.call_records import _decode_hash, _json_text, record_plan
+from callguard.store.call_plans import (
+    RepeatCounter,
+    _json_text,
+    plan_lines,
+    record_lines,
+    record_plan,
+    unrestricted_lines,
+)
+from callguard.store.call_records import _decode_hash
 from callguard.store.keys import Keys
 
 KEYS = Keys()
@@ -130,3 +138,53 @@ def test_a_record_stored_with_every_field_still_reads_the_same(record: CallRecor
     every = record.model_dump(mode="json", by_alias=True, exclude={"warnings"})
     assert len(every) == 29
     assert _stored({name: json.dumps(value) for name, value in every.items()}) == record
+
+
+CALLER_TEXT = st.text(max_size=40)  # From and To as Twilio sent them: any text
+
+
+@given(
+    sid=st.from_regex(r"CA[0-9a-f]{32}", fullmatch=True),
+    caller=st.sampled_from(["+447400000001", "anonymous", ""]) | CALLER_TEXT,
+    to=st.sampled_from(["+441772000000", ""]) | CALLER_TEXT,
+    received_at=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    status=st.sampled_from(["ringing", "in-progress", "completed"]) | st.text(max_size=12),
+    route_to=st.sampled_from(["+441772000100", "sip:desk@example.org"]),
+    threshold=st.none() | st.integers(min_value=1, max_value=50),
+)
+def test_the_unrestricted_records_lines_are_the_models(
+    sid: str,
+    caller: str,
+    to: str,
+    received_at: datetime,
+    status: str,
+    route_to: str,
+    threshold: int | None,
+) -> None:
+    """The plan sent with every call's first round trip, written straight, is the one the
+    record built by ``record_for`` gives (the model's dump, each field as json.dumps)."""
+    phone = "+447400000001"
+    repeat = None if threshold is None else RepeatCounter(f"cg:r:{phone}", phone, threshold)
+    record = record_for(
+        Decision(outcome="connect", rule="none", route_to=route_to),
+        call_sid=sid,
+        caller=caller,
+        to=to,
+        received_at=received_at,
+        status=status,
+    )
+    direct = unrestricted_lines(
+        KEYS,
+        call_sid=sid,
+        caller=caller,
+        to=to,
+        received_at=received_at,
+        status=status,
+        route_to=route_to,
+        repeat=repeat,
+    )
+    assert direct == record_lines(KEYS, record, repeat=repeat)
+    # The lines are the JSON plan's (what the spool keeps) item for item.
+    assert direct == plan_lines(json.loads(record_plan(KEYS, record, repeat=repeat)))

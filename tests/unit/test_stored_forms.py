@@ -10,6 +10,7 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.caller_match import ScreeningEntry
 from callguard.domain.models import Person, Strategy
 from callguard.store import audit as audit_store
+from callguard.store import call_records
 from callguard.store.call_records import _entries
 from callguard.store.keys import Keys
 from callguard.store.register import (
@@ -162,6 +163,25 @@ def test_the_screening_form_reads_as_the_inbound_path_reads_it() -> None:
         restrictions=tuple(stored.restrictions),
         role="advocate",
     )
+
+
+def test_a_screening_form_read_again_is_the_same_entry_and_a_new_one_is_read_afresh() -> None:
+    """Entries are kept by their stored text (a registered person calls again and again):
+    the same text and role give the same entry, a strategy written anew (new text) or
+    read in the other role gives its own."""
+    stored = strategy(restrictions=EVERY_KIND)
+    text = screen_json(stored)
+    (first,) = _entries([text], "person")
+    (again,) = _entries([text], "person")
+    assert again is first
+    (as_advocate,) = _entries([text], "advocate")
+    assert as_advocate.role == "advocate" and first.role == "person"
+    revised = stored.model_copy(update={"matter_ref": "CMP-2026-0999"})
+    (fresh,) = _entries([screen_json(revised)], "person")
+    assert fresh.matter_ref == "CMP-2026-0999" and first.matter_ref == stored.matter_ref
+    for n in range(call_records._ENTRIES_KEPT + 1):  # bounded, whatever is read
+        _entries([screen_json(stored.model_copy(update={"matter_ref": f"M-{n}"}))], "person")
+    assert len(call_records._ENTRIES) <= call_records._ENTRIES_KEPT
 
 
 def test_the_persons_own_fields_are_no_person_fields() -> None:

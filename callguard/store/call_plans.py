@@ -1,0 +1,173 @@
+"""Call record plans: what the record-writing scripts (``scripts._WRITE_RECORD``) write for
+one inbound call, as the scripts take it (lines) and as the spool keeps it (JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii  # what json.dumps uses for a str
+from typing import Any, NewType
+
+from callguard.domain.caller_match import Decision, QuotaClaim
+from callguard.domain.records import CallRecord, record_for
+from callguard.store.keys import QUOTA_GRACE_S, REPEAT_COUNTER_TTL_S, Keys
+
+# A record plan as the scripts take it (``plan_lines``).
+PlanLines = NewType("PlanLines", str)
+
+
+@dataclass(frozen=True)
+class RepeatCounter:
+    """Count an unrestricted caller's calls per local day (§5.3)."""
+
+    key: str
+    phone: str
+    threshold: int
+
+
+def _json_text(value: Any) -> str:
+    """``json.dumps(value)``, four times faster for the scalars and empty lists that fill
+    most of a call record (one plan per inbound call; see docs/performance.md)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is str:
+        return encode_basestring_ascii(value)
+    if type(value) is list and not value:
+        return "[]"
+    return json.dumps(value)
+
+
+def record_plan(
+    keys: Keys,
+    record: CallRecord,
+    *,
+    repeat: RepeatCounter | None = None,
+    claims: Sequence[QuotaClaim] = (),
+) -> str:
+    """The plan as JSON: the form the spool keeps (``plan_lines`` of it is what is sent)."""
+    return json.dumps(_plan(keys, record, repeat, claims))
+
+
+def record_lines(
+    keys: Keys,
+    record: CallRecord,
+    *,
+    repeat: RepeatCounter | None = None,
+    claims: Sequence[QuotaClaim] = (),
+) -> PlanLines:
+    """The plan as the record-writing scripts take it (``plan_lines``): no JSON inside
+    JSON to build, and none for Redis to decode, on an inbound call."""
+    return plan_lines(_plan(keys, record, repeat, claims))
+
+
+def unrestricted_lines(
+    keys: Keys,
+    *,
+    call_sid: str,
+    caller: str,
+    to: str,
+    received_at: datetime,
+    status: str,
+    route_to: str,
+    repeat: RepeatCounter | None,
+) -> PlanLines:
+    """``record_lines`` of the commonest record, sent with every inbound call's first round
+    trip: the call put through to ``route_to`` with nothing else to say (``record_for`` of
+    ``Decision(outcome="connect", rule="none", route_to=route_to)``), written straight
+    rather than through the model's dump. ``tests/unit/test_call_plan.py`` holds the two
+    to the same text; a received time not in UTC takes the model's way."""
+    if received_at.tzinfo is not UTC:
+        decision = Decision(outcome="connect", rule="none", route_to=route_to)
+        record = record_for(
+            decision,
+            call_sid=call_sid,
+            caller=caller,
+            to=to,
+            received_at=received_at,
+            status=status,
+        )
+        return record_lines(keys, record, repeat=repeat)
+    when = '"' + received_at.isoformat().removesuffix("+00:00") + 'Z"'
+    lines = [call_sid, repr(received_at.timestamp()), "1", "8" if status != "ringing" else "7"]
+    lines += ("call_sid", _json_text(call_sid), "from", _json_text(caller), "to", _json_text(to))
+    lines += ("received_at", when, "outcome", '"connect"', "rule", '"none"')
+    lines += ("route_to", _json_text(route_to))
+    if status != "ringing":
+        lines += ("status", _json_text(status))
+    lines += ("2", keys.CALLS, keys.calls_by_outcome("connect"), "0")
+    if repeat is not None:
+        lines += (repeat.key, str(REPEAT_COUNTER_TTL_S), str(repeat.threshold), repeat.phone)
+        lines.append(keys.REPEAT_CALLERS)
+    return PlanLines("\n".join(lines))
+
+
+def _plan(
+    keys: Keys, record: CallRecord, repeat: RepeatCounter | None, claims: Sequence[QuotaClaim]
+) -> dict[str, Any]:
+    indexes = [keys.CALLS, keys.calls_by_outcome(record.outcome)]
+    if record.person_id:
+        indexes.append(keys.calls_by_person(record.person_id))
+    if record.outcome == "refuse":
+        # A breach only of the strategies that refused the call (§3.8, §3.11).
+        indexes += [keys.breaches(sid) for sid in record.refused_by]
+    body: dict[str, Any] = {
+        "sid": record.call_sid,
+        "score": record.received_at.timestamp(),
+        "fields": {name: _json_text(value) for name, value in record.hash_fields().items()},
+        "indexes": indexes,
+        "live": record.outcome != "refuse",
+        "claims": [
+            {
+                "key": keys.quota(c.strategy_id),
+                "period": c.period_id,
+                "max": c.max_calls,
+                "expire_at": int(c.expires_at.timestamp()) + QUOTA_GRACE_S,
+            }
+            for c in claims
+        ],
+    }
+    if repeat is not None:
+        body["repeat"] = {
+            "key": repeat.key,
+            "ttl_s": REPEAT_COUNTER_TTL_S,
+            "threshold": repeat.threshold,
+            "phone": repeat.phone,
+            "board": keys.REPEAT_CALLERS,
+        }
+    return body
+
+
+def plan_lines(plan: Mapping[str, Any]) -> PlanLines:
+    """A plan (``record_plan``'s JSON, decoded: a spooled one of any age) as the scripts
+    take it, one item a line (scripts._WRITE_RECORD): sid, score, live (1/0); the number of
+    fields, then each name and JSON text; the number of indexes, then each; the number of
+    claims, then each one's key, period, max, expire_at; last, for a repeat counter only,
+    its key, ttl_s, threshold, phone, board. One argument, not one per item: redis-py
+    encodes each argument in Python, and the script splits one faster than cjson decodes."""
+    fields: Mapping[str, str] = plan["fields"]
+    indexes: Sequence[str] = plan["indexes"]
+    claims: Sequence[Mapping[str, Any]] = plan.get("claims") or ()
+    lines = [plan["sid"], repr(float(plan["score"])), "1" if plan.get("live") else "0"]
+    lines.append(str(len(fields)))
+    for name, value in fields.items():
+        lines += (name, value)
+    lines.append(str(len(indexes)))
+    lines += indexes
+    lines.append(str(len(claims)))
+    for claim in claims:
+        lines += (claim["key"], claim["period"], str(claim["max"]), str(claim["expire_at"]))
+    repeat = plan.get("repeat")
+    if repeat:
+        lines += (repeat["key"], str(repeat["ttl_s"]), str(repeat["threshold"]), repeat["phone"])
+        lines.append(repeat["board"])
+    text = "\n".join(lines)
+    # No item holds a line break (JSON texts escape theirs; keys, ids and SIDs have none).
+    if text.count("\n") != len(lines) - 1:
+        raise ValueError("a call record's plan item holds a line break")
+    return PlanLines(text)
