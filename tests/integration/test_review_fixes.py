@@ -410,3 +410,32 @@ async def test_reading_appeals_is_audited_for_the_person(
     entries = [(e["who"], e["action"]) for e in (await export.json())["audit"]]
     assert ("ceo", "appeal.read") in entries
     assert ("ceo", "appeal.list") in entries
+
+
+async def test_a_reviewed_versions_letter_leaves_out_the_internal_review_notes(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """A review's notes record what staff considered (they may name others): they are for
+    the file, not for the letter the person is sent; the letter gives the strategy's reason."""
+    person = await create_person(client, tokens["manager"], name="Alex Example")
+    strategy = await create_strategy(client, tokens["manager"], person["id"], RESTRICTIONS)
+    notes = "Spoke to DS Kaur; neighbour Ms Patel also complained"
+    reviewed = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/reviews",
+        json={
+            "outcome": "continue",
+            "notes": notes,
+            "expected_version": 1,
+            "next_review_due": "2027-01-27",
+        },
+        headers=auth(tokens["chief_executive"]),
+    )
+    assert reviewed.status == 201, await reviewed.text()
+    response = await client.get(
+        f"/api/v1/strategies/{strategy['id']}/versions/2/letter", headers=auth(tokens["manager"])
+    )
+    assert response.status == 200, await response.text()
+    text = " ".join(pdf_text(await response.read()).split())
+    assert "reviewed the arrangements" in text
+    assert "Kaur" not in text and "Patel" not in text
+    assert " ".join(strategy["reason"].split()) in text
