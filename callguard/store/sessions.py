@@ -17,8 +17,8 @@ from redis.asyncio import Redis
 
 from callguard.domain.roles import Role
 from callguard.domain.users import Session
+from callguard.store.account_scripts import RESERVE_SIGN_IN
 from callguard.store.keys import LOGIN_WINDOW_S, SESSION_IDLE_TTL_S, SESSION_MAX_S, Keys
-from callguard.store.scripts import RESERVE_SIGN_IN
 
 
 def _hash(session_id: str) -> str:

@@ -21,8 +21,9 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.roles import Role
 from callguard.domain.users import TokenInfo, User
 from callguard.store import audit as audit_store
+from callguard.store.account_scripts import SET_ENDING_SESSIONS
 from callguard.store.keys import Keys
-from callguard.store.scripts import SET_ENDING_SESSIONS, lua
+from callguard.store.scripts import lua
 
 # Any name a stored user can have (``User.name``); nothing else is looked up.
 STORED_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
