@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 
 from callguard.bootstrap import build_app
 from callguard.clock import FixedClock
+from callguard.demo import load_demo_data
 from callguard.domain.roles import Role
 from callguard.policy import Policy
 from callguard.settings import Settings
@@ -22,6 +23,7 @@ from callguard.store import users as store_users
 from callguard.store.connection import connect
 from callguard.store.users import UserStore
 from tests.conftest import KEYS, USERS
+from tests.helpers import services
 from tests.processes import free_port
 
 Client = TestClient[web.Request, web.Application]
@@ -102,3 +104,23 @@ async def page_csrf(client: Client, path: str) -> str:
     response = await client.get(path)
     assert response.status == 200, await response.text()
     return csrf_of(await response.text())
+
+
+@asynccontextmanager
+async def demo_pages(
+    settings: Settings,
+    policy: Policy,
+    clock: FixedClock,
+    *,
+    signed_in_as: str | None = None,
+    demo: bool = False,
+) -> AsyncIterator[Client]:
+    """``page_client`` over the demo data, every conftest user with ``PASSWORD``; signed in
+    as ``signed_in_as`` when it is given."""
+    assert settings.redis_url
+    async with page_client(settings, policy, clock, demo=demo) as client:
+        await load_demo_data(services(client), clock.now())
+        await give_passwords(settings.redis_url)
+        if signed_in_as is not None:
+            await sign_in(client, signed_in_as)
+        yield client

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from callguard.clock import FixedClock
-from callguard.demo import load_demo_data
 from callguard.domain.models import PersonIn, Strategy, StrategyIn
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
@@ -23,9 +22,8 @@ from tests.e2e.support import (
     MANAGER,
     STAFF,
     Client,
+    demo_pages,
     fast_passwords,
-    give_passwords,
-    page_client,
     page_csrf,
     sign_in,
 )
@@ -38,11 +36,7 @@ __all__ = ["fast_passwords"]
 
 @pytest.fixture
 async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    assert settings.redis_url
-    async with page_client(settings, policy, clock) as client:
-        await load_demo_data(services(client), clock.now())
-        await give_passwords(settings.redis_url)
-        await sign_in(client, MANAGER)
+    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
         yield client
 
 
@@ -203,11 +197,7 @@ async def test_only_the_named_decider_decides_and_the_outcome_letter_follows(
 async def test_staff_cannot_open_letters_or_appeals(
     settings: Settings, policy: Policy, clock: FixedClock
 ) -> None:
-    assert settings.redis_url
-    async with page_client(settings, policy, clock) as client:
-        await load_demo_data(services(client), clock.now())
-        await give_passwords(settings.redis_url)
-        await sign_in(client, STAFF)
+    async with demo_pages(settings, policy, clock, signed_in_as=STAFF) as client:
         strategy = await demo_strategy(client)
         for path in (
             "/appeals",

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from callguard.clock import FixedClock
-from callguard.demo import load_demo_data
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.conftest import KEYS
@@ -17,9 +16,8 @@ from tests.e2e.support import (
     MANAGER,
     STAFF,
     Client,
+    demo_pages,
     fast_passwords,
-    give_passwords,
-    page_client,
     page_csrf,
     sign_in,
 )
@@ -33,10 +31,7 @@ CAL_RECORDED = "07700 900103"  # demo person with a "recorded" strategy: calls c
 
 @pytest.fixture
 async def demo(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    assert settings.redis_url
-    async with page_client(settings, policy, clock, demo=True) as client:
-        await load_demo_data(services(client), clock.now())
-        await give_passwords(settings.redis_url)
+    async with demo_pages(settings, policy, clock, demo=True) as client:
         yield client
 
 

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from callguard.clock import FixedClock
-from callguard.demo import load_demo_data
 from callguard.domain.models import StrategyStatus
 from callguard.policy import Policy
 from callguard.settings import Settings
@@ -19,9 +18,8 @@ from tests.e2e.support import (
     MANAGER,
     STAFF,
     Client,
+    demo_pages,
     fast_passwords,
-    give_passwords,
-    page_client,
     sign_in,
 )
 from tests.helpers import inbound_call, new_call_sid, services
@@ -33,10 +31,7 @@ __all__ = ["fast_passwords"]
 
 @pytest.fixture
 async def demo(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    assert settings.redis_url
-    async with page_client(settings, policy, clock) as client:
-        await load_demo_data(services(client), clock.now())
-        await give_passwords(settings.redis_url)
+    async with demo_pages(settings, policy, clock) as client:
         yield client
 
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from callguard.clock import FixedClock
-from callguard.demo import load_demo_data
 from callguard.domain.notes import NoteCreateIn
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
@@ -21,10 +20,8 @@ from tests.e2e.support import (
     STAFF,
     Client,
     csrf_of,
+    demo_pages,
     fast_passwords,
-    give_passwords,
-    page_client,
-    sign_in,
 )
 from tests.helpers import Client as ApiClient
 from tests.helpers import create_person, create_strategy, inbound_call, new_call_sid, services
@@ -37,11 +34,7 @@ GUS_PHONE = "07700 900107"  # Gus Final in the demo data: every call refused
 
 @pytest.fixture
 async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    assert settings.redis_url
-    async with page_client(settings, policy, clock) as client:
-        await load_demo_data(services(client), clock.now())
-        await give_passwords(settings.redis_url)
-        await sign_in(client, MANAGER)
+    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
         yield client
 
 
@@ -196,11 +189,7 @@ async def test_the_subject_access_pages_refuse_a_bad_date_beside_its_field(
 async def test_staff_may_not_open_the_subject_access_pages(
     settings: Settings, policy: Policy, clock: FixedClock
 ) -> None:
-    async with page_client(settings, policy, clock) as client:
-        await load_demo_data(services(client), clock.now())
-        assert settings.redis_url
-        await give_passwords(settings.redis_url)
-        await sign_in(client, STAFF)
+    async with demo_pages(settings, policy, clock, signed_in_as=STAFF) as client:
         for path in ("/subject-access", "/people/per_x/subject-access-bundle"):
             response = await client.get(path)
             assert response.status == 403, path

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from callguard.clock import FixedClock
-from callguard.demo import load_demo_data
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.e2e.support import (
@@ -21,9 +20,8 @@ from tests.e2e.support import (
     MANAGER,
     STAFF,
     Client,
+    demo_pages,
     fast_passwords,
-    give_passwords,
-    page_client,
     page_csrf,
     sign_in,
 )
@@ -35,11 +33,7 @@ __all__ = ["fast_passwords"]
 
 @pytest.fixture
 async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    assert settings.redis_url
-    async with page_client(settings, policy, clock) as client:
-        await load_demo_data(services(client), clock.now())
-        await give_passwords(settings.redis_url)
-        await sign_in(client, MANAGER)
+    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
         yield client
 
 
@@ -358,10 +352,7 @@ def check_words(messages: list[str]) -> None:
 async def demo_manager(
     settings: Settings, policy: Policy, clock: FixedClock
 ) -> AsyncIterator[Client]:
-    assert settings.redis_url
-    async with page_client(settings, policy, clock, demo=True) as client:
-        await load_demo_data(services(client), clock.now())
-        await give_passwords(settings.redis_url)
+    async with demo_pages(settings, policy, clock, demo=True) as client:
         yield client
 
 

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from callguard.clock import FixedClock
-from callguard.demo import load_demo_data
 from callguard.domain.appeals import AppealDecisionIn
 from callguard.domain.models import PersonIn, StrategyIn
 from callguard.domain.roles import Role
@@ -21,11 +20,9 @@ from callguard.settings import Settings
 from tests.e2e.support import (
     MANAGER,
     Client,
+    demo_pages,
     fast_passwords,
-    give_passwords,
-    page_client,
     page_csrf,
-    sign_in,
 )
 from tests.helpers import inbound_call, new_call_sid, services
 from tests.letter_support import RESTRICTIONS
@@ -36,11 +33,7 @@ __all__ = ["fast_passwords"]
 
 @pytest.fixture
 async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    assert settings.redis_url
-    async with page_client(settings, policy, clock) as client:
-        await load_demo_data(services(client), clock.now())
-        await give_passwords(settings.redis_url)
-        await sign_in(client, MANAGER)
+    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
         yield client
 
 
