@@ -120,10 +120,12 @@ def bench_size(
                     runs[kind].append(driver.measure(kind, server, redis_pid))
                     if kind == "decision":
                         peak_rss_mib = max(peak_rss_mib, processes.rss_mib(server.pid)[1])
-                        if args.profile and round_no == 0:
-                            out = Path(args.profile) / f"decision-{n}.collapsed"
-                            out.parent.mkdir(parents=True, exist_ok=True)
-                            driver.profile(server, args.py_spy, out)
+                    # The floor is profiled too: what the decision does beyond it is the
+                    # difference of the two profiles.
+                    if args.profile and round_no == 0 and kind in ("decision", "floor"):
+                        out = Path(args.profile) / f"{kind}-{n}.collapsed"
+                        out.parent.mkdir(parents=True, exist_ok=True)
+                        driver.profile(server, args.py_spy, out)
                 finally:
                     children.stop(server)
                     report_problems(server)
@@ -221,7 +223,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="of those, calls from people always refused (default: people drawn evenly)",
     )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "aiohttp"), default="auto")
-    parser.add_argument("--profile", metavar="DIR", help="also profile the service (py-spy)")
+    parser.add_argument(
+        "--profile", metavar="DIR", help="also profile the service and the floor (py-spy)"
+    )
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     # Internal: the bench runs its servers and the fallback load generator as children.
     parser.add_argument("--role", help=argparse.SUPPRESS)

@@ -230,11 +230,13 @@ class TwilioTelephony:
             allow_redirects=False,
             timeout=self.dial_timeout,
         ) as response:
-            status, text = response.status, await response.text()
+            status, body = response.status, await response.read()
             if status < 200 or status >= 300:
-                answer = Response(status, text, response.headers)
+                answer = Response(status, await response.text(), response.headers)
                 raise Version.exception("POST", uri, answer, "Unable to create record")
-        if text and not isinstance(json.loads(text), dict):  # as twilio parses the answer
+        # As twilio parses the answer (``json.loads`` of bytes reads UTF-8, as Twilio sends
+        # it; the text is decoded only for an error, where twilio's message needs it).
+        if body and not isinstance(json.loads(body), dict):
             raise TypeError("Twilio answered a participant that is not a JSON object")
 
     async def announce_to_participant(

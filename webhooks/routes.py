@@ -111,8 +111,8 @@ async def voice(
 
 
 def _answer(services: Services, screened: Screened, call: InboundCall) -> str:
-    decision, record = screened.decision, screened.record
-    if record.degraded:
+    decision = screened.decision
+    if screened.degraded:
         return twiml.direct_dial(services.policy, services.screening.default_route)
     if decision.outcome == "refuse":
         return twiml.refuse(decision, services.policy, services.callbacks, call.call_sid)
@@ -144,7 +144,7 @@ def _headers(screened: Screened) -> dict[str, str]:
         "X-CallGuard-Outcome": decision.outcome,
         "X-CallGuard-Rule": decision.rule,
         "X-CallGuard-Route": decision.route_to or "",
-        "X-CallGuard-Degraded": "1" if screened.record.degraded else "0",
+        "X-CallGuard-Degraded": "1" if screened.degraded else "0",
     }
 
 

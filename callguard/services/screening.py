@@ -50,7 +50,9 @@ class InboundCall:
 @dataclass(frozen=True)
 class Screened:
     decision: Decision
-    record: CallRecord
+    # True when the call was answered by the fail-open path (its record is spooled), or,
+    # for a repeated CallSid, when the record says it was.
+    degraded: bool = False
     # True when this CallSid had been seen before: answer the same, act no further.
     repeated: bool = False
 
@@ -73,6 +75,11 @@ def decision_of(record: CallRecord) -> Decision:
         told_in_writing=record.told_in_writing,
         letter_follows=record.letter_follows,
     )
+
+
+def _repeated(record: CallRecord) -> Screened:
+    """A CallSid seen before: the answer its record says was given."""
+    return Screened(decision_of(record), degraded=record.degraded, repeated=True)
 
 
 class Screening:
@@ -125,7 +132,7 @@ class Screening:
                     "call_sid": call.call_sid,
                 }
             )
-            return Screened(self.unrestricted, record)
+            return Screened(self.unrestricted, degraded=True)
 
     async def _screen(
         self, call: InboundCall, phone: str | None, caller: str, now: datetime
@@ -150,17 +157,10 @@ class Screening:
         )
         found = await self.inbound.screen(call.call_sid, phone, unrestricted)
         if isinstance(found, Existing):
-            return Screened(decision_of(found.record), found.record, repeated=True)
+            return _repeated(found.record)
         if not isinstance(found, Matched):
-            base = record_for(
-                self.unrestricted,
-                call_sid=call.call_sid,
-                caller=caller,
-                to=call.to,
-                received_at=now,
-                status=call.status,
-            )
-            return Screened(self.unrestricted, base)
+            # The unrestricted record was written with the lookup: nothing more to build.
+            return Screened(self.unrestricted)
         usage = found.usage
         for _attempt in range(MAX_QUOTA_ATTEMPTS):
             decision = decide(found.match, usage, now, self.tz, self.default_route)
@@ -176,9 +176,9 @@ class Screening:
                 self.store.record_lines(record, claims=decision.quota_claims), call.call_sid
             )
             if isinstance(written, Existing):
-                return Screened(decision_of(written.record), written.record, repeated=True)
+                return _repeated(written.record)
             if not isinstance(written, QuotaFull):
-                return Screened(decision, record)
+                return Screened(decision)
             usage = {**usage, **{k: {**usage.get(k, {}), **v} for k, v in written.usage.items()}}
         raise RuntimeError("quota contention did not settle")
 

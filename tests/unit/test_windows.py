@@ -419,3 +419,49 @@ def test_a_window_is_spoken_in_plain_english(start: datetime, end: datetime, spo
 def test_days_of_the_month_are_spoken_as_ordinals(day: int, ordinal: str) -> None:
     spoken = spoken_window(occurrence(local(2026, 1, day, 9), local(2026, 1, day, 10)))
     assert f" the {ordinal} of January," in spoken
+
+
+# --- kept answers (windows.py keeps what it worked out: a quota-full caller looks ahead) ---
+
+
+def test_a_rule_changed_after_an_answer_is_answered_afresh() -> None:
+    """Kept answers are found by the windows' values, never by the rule object: a rule
+    edited in place (or a new one with other times) is not answered from the old one's."""
+    rule = tuesday_mornings()
+    tuesday = date(2026, 12, 1)
+    assert [o.start for o in occurrences_on(rule, tuesday, LONDON)] == [local(2026, 12, 1, 9)]
+    rule.windows[0] = Window(days=["tue"], start="14:00", end="15:00")
+    assert [o.start for o in occurrences_on(rule, tuesday, LONDON)] == [local(2026, 12, 1, 14)]
+    rule.windows[0] = Window(days=["wed"], start="14:00", end="15:00")
+    assert occurrences_on(rule, tuesday, LONDON) == []
+
+
+def test_the_same_windows_in_another_zone_give_that_zones_instants() -> None:
+    rule = tuesday_mornings()
+    tuesday = date(2026, 12, 1)
+    new_york = ZoneInfo("America/New_York")
+    in_london = occurrences_on(rule, tuesday, LONDON)[0]
+    in_new_york = occurrences_on(rule, tuesday, new_york)[0]
+    assert in_london.start.astimezone(UTC) == datetime(2026, 12, 1, 9, tzinfo=UTC)
+    assert in_new_york.start.astimezone(UTC) == datetime(2026, 12, 1, 14, tzinfo=UTC)
+    assert period_for(rule, in_new_york).start.tzinfo is new_york
+
+
+def test_a_returned_list_changed_by_its_reader_leaves_later_answers_whole() -> None:
+    rule = tuesday_mornings()
+    tuesday = date(2026, 12, 1)
+    occurrences_on(rule, tuesday, LONDON).clear()
+    assert len(occurrences_on(rule, tuesday, LONDON)) == 1
+
+
+def test_an_occurrence_at_the_same_instants_in_another_zone_counts_in_that_zones_week() -> None:
+    """Occurrences in two zones covering the same instants are equal as values; each still
+    counts in its own zone's week (a kept answer must not be shared between them)."""
+    rule = tuesday_mornings()
+    in_london = occurrence(local(2026, 7, 6, 0, 30), local(2026, 7, 6, 1, 0))  # Monday, BST
+    in_utc = occurrence(
+        in_london.start.astimezone(UTC), in_london.end.astimezone(UTC)
+    )  # Sunday 23:30 UTC
+    assert in_london == in_utc
+    assert period_for(rule, in_london).period_id == "week:2026-W28"
+    assert period_for(rule, in_utc).period_id == "week:2026-W27"
