@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -131,6 +132,18 @@ def measured(
     )
 
 
+def combined(raws: list[dict[str, Any]]) -> dict[str, Any]:
+    """Timed runs of one server taken together (``Driver.measure_alternated``)."""
+    counted = ("requests", "duration_s", "socket_errors", "non200", "degraded", "reused")
+    together: dict[str, Any] = {key: sum(raw[key] for raw in raws) for key in counted}
+    together["p50_ms"] = statistics.median(raw["p50_ms"] for raw in raws)
+    together["p99_ms"] = max(raw["p99_ms"] for raw in raws)
+    together["outcomes"] = {
+        outcome: sum(raw["outcomes"][outcome] for raw in raws) for outcome in raws[0]["outcomes"]
+    }
+    return together
+
+
 def run_wrk(url: str, pool: Path, seconds: float, concurrency: int) -> dict[str, Any]:
     threads = 1  # one wrk thread keeps up with 50 connections here and leaves a core free
     command = [
@@ -224,18 +237,63 @@ class Driver:
             return run_wrk(url, pool, seconds, self.concurrency)
         return run_aiohttp_driver(url, pool, seconds, self.concurrency)
 
-    def measure(self, kind: str, server: Child, redis_pid: int) -> Measured:
-        """A warm-up, then one timed run with a pool big enough that no CallSid repeats."""
+    def warm(self, server: Child) -> float:
+        """A warm-up run; its calls per second (to size the timed runs' pools)."""
         warm_pool = self.pools.write(max(2000, int(4000 * self.warmup_s)))
         warm = self.run(server.url, warm_pool, self.warmup_s)
         warm_pool.unlink()
-        rate = warm["requests"] / warm["duration_s"]
-        pool = self.pools.write(int(rate * self.seconds * 1.6) + 5000)
+        return float(warm["requests"] / warm["duration_s"])
+
+    def timed(
+        self, server: Child, redis_pid: int, rate: float, seconds: float
+    ) -> tuple[dict[str, Any], tuple[float, float]]:
+        """One timed run with a pool big enough that no CallSid repeats; what the load
+        generator counted, and the CPU seconds the server and Redis used meanwhile."""
+        pool = self.pools.write(int(rate * seconds * 1.6) + 5000)
         cpu_before = cpu_s(server.pid), cpu_s(redis_pid)
-        raw = self.run(server.url, pool, self.seconds)
+        raw = self.run(server.url, pool, seconds)
         cpu_used = cpu_s(server.pid) - cpu_before[0], cpu_s(redis_pid) - cpu_before[1]
-        result = measured(kind, raw, cpu_used, fresh=kind != "static")
         pool.unlink()
+        return raw, cpu_used
+
+    def measure(self, kind: str, server: Child, redis_pid: int) -> Measured:
+        """A warm-up, then one timed run."""
+        raw, cpu_used = self.timed(server, redis_pid, self.warm(server), self.seconds)
+        result = measured(kind, raw, cpu_used, fresh=kind != "static")
+        self.log_result(kind, raw, result)
+        return result
+
+    def measure_alternated(
+        self, first: tuple[str, Child], second: tuple[str, Child], redis_pid: int, slices: int
+    ) -> tuple[Measured, Measured]:
+        """Two servers measured in turns, ``slices`` timed runs each of ``seconds / slices``
+        (rounded to whole seconds),
+        in the order A B B A A B ... (each pair of turns swapped, so a drift in the
+        machine's speed falls on both alike). On a shared machine whose speed moves by
+        10-20% from one minute to the next, two servers measured one after the other differ
+        by that much whatever they do; measured in turns, they see the same machine.
+        Calls, time and CPU are summed over a server's turns; p50 is the median of its
+        turns', p99 the highest of them."""
+        servers = (first, second)
+        turn_s = max(1, round(self.seconds / slices))  # wrk takes whole seconds
+        rates = [self.warm(server) for _, server in servers]
+        raws: list[list[dict[str, Any]]] = [[], []]
+        cpus: list[list[tuple[float, float]]] = [[], []]
+        for turn in range(2 * slices):
+            which = (turn + 1) // 2 % 2  # 0 1 1 0 0 1 1 0 ...
+            raw, cpu_used = self.timed(servers[which][1], redis_pid, rates[which], turn_s)
+            raws[which].append(raw)
+            cpus[which].append(cpu_used)
+        results = []
+        for which, (kind, _) in enumerate(servers):
+            raw = combined(raws[which])
+            cpu_used = (sum(c[0] for c in cpus[which]), sum(c[1] for c in cpus[which]))
+            result = measured(kind, raw, cpu_used, fresh=True)
+            self.log_result(kind, raw, result)
+            results.append(result)
+        return results[0], results[1]
+
+    def log_result(self, kind: str, raw: dict[str, Any], result: Measured) -> None:
         if result.errors:
             counts = {k: raw[k] for k in ("socket_errors", "non200", "degraded", "reused")}
             log.warning("  %s errors: %s", kind, counts)
@@ -245,7 +303,6 @@ class Driver:
             *(kind, result.rps, result.p50_ms, result.p99_ms, result.cpu_ms_per_call),
             *(result.redis_cpu_ms_per_call, result.errors, result.outcomes),
         )
-        return result
 
     def profile(self, server: Child, py_spy: str, out: Path) -> None:
         """One more timed run with py-spy sampling the server; prints the heaviest frames."""

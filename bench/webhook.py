@@ -113,20 +113,34 @@ def bench_size(
         server_args = ["--redis-url", redis_server.url, "--twilio-base", standin.url]
         server_args += ["--data-dir", str(workdir / f"service-{n}")]
         for round_no in range(args.rounds):
-            for kind in KINDS:
-                role = "callguard" if kind == "decision" else kind
-                server = children.start(f"{kind}-{n}-{round_no}", [role, *server_args])
+            for kind in ("static", "one_round_trip"):
+                server = children.start(f"{kind}-{n}-{round_no}", [kind, *server_args])
                 try:
                     runs[kind].append(driver.measure(kind, server, redis_pid))
-                    if kind == "decision":
-                        peak_rss_mib = max(peak_rss_mib, processes.rss_mib(server.pid)[1])
-                    # The floor is profiled too: what the decision does beyond it is the
-                    # difference of the two profiles.
-                    if args.profile and round_no == 0 and kind in ("decision", "floor"):
+                finally:
+                    children.stop(server)
+                    report_problems(server)
+            # The floor and the decision, the pair the target compares, in turns.
+            floor_server = children.start(f"floor-{n}-{round_no}", ["floor", *server_args])
+            decision_server = children.start(
+                f"decision-{n}-{round_no}", ["callguard", *server_args]
+            )
+            try:
+                measured_floor, measured_decision = driver.measure_alternated(
+                    ("floor", floor_server), ("decision", decision_server), redis_pid, args.turns
+                )
+                runs["floor"].append(measured_floor)
+                runs["decision"].append(measured_decision)
+                peak_rss_mib = max(peak_rss_mib, processes.rss_mib(decision_server.pid)[1])
+                # The floor is profiled too: what the decision does beyond it is the
+                # difference of the two profiles.
+                if args.profile and round_no == 0:
+                    for kind, server in (("floor", floor_server), ("decision", decision_server)):
                         out = Path(args.profile) / f"{kind}-{n}.collapsed"
                         out.parent.mkdir(parents=True, exist_ok=True)
                         driver.profile(server, args.py_spy, out)
-                finally:
+            finally:
+                for server in (decision_server, floor_server):
                     children.stop(server)
                     report_problems(server)
     # Each round's decision against the floor measured just before it, minutes apart at most:
@@ -178,6 +192,7 @@ def bench_size(
         "load_s": round(loaded.load_s, 1),
         "seconds": args.seconds,
         "rounds": args.rounds,
+        "turns": args.turns,
         "concurrency": args.concurrency,
         "loadgen": args.loadgen,
         "restricted_share": args.restricted_share,
@@ -213,6 +228,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0, help="before each timed run")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=1, help="repeat all four; take medians")
+    parser.add_argument(
+        "--turns",
+        type=int,
+        default=5,
+        help="the floor and the decision are measured in turns, this many each a round "
+        "(each turn --seconds / --turns, in whole seconds)",
+    )
     parser.add_argument(
         "--restricted-share", type=float, default=0.10, help="calls from registered people"
     )

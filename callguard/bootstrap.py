@@ -68,6 +68,7 @@ from callguard.store.welfare import WelfareStore
 from callguard.telephony import Telephony, TwilioTelephony
 from callguard.urls import Callbacks
 from callguard.web.app import Installer, init_app
+from callguard.web.metrics import METRICS
 
 
 # The Redis client's own timeout off the inbound path (pages, duties): generous, as the
@@ -383,7 +384,7 @@ async def build_app(
     services = build_services(settings, policy=policy, clock=clock, telephony=telephony)
 
     def install_twilio_edge(app: web.Application) -> None:
-        webhooks.install(app, settings)
+        webhooks.install(app, settings, answered=app[METRICS].inbound_answered)
 
     installers: list[Installer] = [install_twilio_edge]
     if demo:

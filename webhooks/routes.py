@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -27,9 +28,19 @@ CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 MAX_FIELD = 256
 
 
+# Told of each inbound call as it is answered: outcome, rule, whether the fail-open path
+# answered, and the seconds the answer took (the metrics: ``Metrics.inbound_answered``).
+Answered = Callable[[str, str, bool, float], None]
+
+
+def _not_counted(outcome: str, rule: str, degraded: bool, seconds: float) -> None:
+    return None
+
+
 @dataclass
 class Edge:
     signatures: SignatureChecker
+    answered: Answered = _not_counted
 
 
 EDGE = web.AppKey("edge", Edge)
@@ -90,10 +101,27 @@ def signed(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResp
     return checked
 
 
-@signed
-async def voice(
-    request: web.Request, form: MultiDictProxy[str], services: Services
-) -> web.Response:
+async def voice(request: web.Request) -> web.Response:
+    """The inbound call (not ``@signed``: its time to answer counts from the start)."""
+    started = time.perf_counter()
+    edge = request.app[EDGE]
+    form = await edge.signatures.verified_form(request)
+    services = request.app[SERVICES]
+    outcome, rule, degraded, text, route = await _voice(form, services)
+    edge.answered(outcome, rule, degraded, time.perf_counter() - started)
+    return _xml(
+        text,
+        **{
+            "X-CallGuard-Outcome": outcome,
+            "X-CallGuard-Rule": rule,
+            "X-CallGuard-Route": route,
+            "X-CallGuard-Degraded": "1" if degraded else "0",
+        },
+    )
+
+
+async def _voice(form: MultiDictProxy[str], services: Services) -> tuple[str, str, bool, str, str]:
+    """Screen the call: (outcome, rule, degraded, the TwiML, the route or "")."""
     call = InboundCall(
         call_sid=_call_sid(_field(form, "CallSid", required=True)),
         caller=_field(form, "From"),
@@ -106,8 +134,10 @@ async def voice(
         screened = await services.screening.screen(call, services.clock.now())
     except Exception:  # even the spool failed: still connect the caller
         log.exception("inbound call from %s: screening and spool failed", mask_phone(call.caller))
-        return _xml(twiml.direct_dial(policy, route), **_headers_degraded(route))
-    return _xml(_answer(services, screened, call), **_headers(screened))
+        return "connect", "none", True, twiml.direct_dial(policy, route), route
+    decision = screened.decision
+    text = _answer(services, screened, call)
+    return decision.outcome, decision.rule, screened.degraded, text, decision.route_to or ""
 
 
 def _answer(services: Services, screened: Screened, call: InboundCall) -> str:
@@ -136,25 +166,6 @@ async def _dial_other_leg(services: Services, decision: Decision, call: InboundC
     except Exception:
         log.exception("could not dial the other leg; taking the caller to a message")
         await services.call_events.leg_status(call.call_sid, "failed")
-
-
-def _headers(screened: Screened) -> dict[str, str]:
-    decision = screened.decision
-    return {
-        "X-CallGuard-Outcome": decision.outcome,
-        "X-CallGuard-Rule": decision.rule,
-        "X-CallGuard-Route": decision.route_to or "",
-        "X-CallGuard-Degraded": "1" if screened.degraded else "0",
-    }
-
-
-def _headers_degraded(route: str) -> dict[str, str]:
-    return {
-        "X-CallGuard-Outcome": "connect",
-        "X-CallGuard-Rule": "none",
-        "X-CallGuard-Route": route,
-        "X-CallGuard-Degraded": "1",
-    }
 
 
 @signed
@@ -318,7 +329,8 @@ async def fallback(
     return _xml(twiml.direct_dial(services.policy, services.screening.default_route))
 
 
-def install(app: web.Application, settings: Settings) -> None:
+def install(app: web.Application, settings: Settings, answered: Answered | None = None) -> None:
+    """The webhooks on ``app``; ``answered`` is told of each inbound call answered."""
     if settings.public_url is None or settings.twilio_auth_token is None:
         raise ValueError(
             "the Twilio edge needs CALLGUARD_PUBLIC_URL and CALLGUARD_TWILIO_AUTH_TOKEN"
@@ -329,7 +341,8 @@ def install(app: web.Application, settings: Settings) -> None:
             settings.public_url,
             settings.twilio_auth_token.get_secret_value(),
             shared.get_secret_value() if shared else None,
-        )
+        ),
+        answered or _not_counted,
     )
     for path, handler in (
         (urls.VOICE, voice),

@@ -101,7 +101,7 @@ def init_app(
     settings = services.settings
     metrics = Metrics()
     app = web.Application(
-        middlewares=[security_headers, error_middleware, metrics.middleware],
+        middlewares=[security_headers, error_middleware],
         client_max_size=1024 * 1024,
     )
     app[METRICS] = metrics

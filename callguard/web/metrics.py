@@ -4,20 +4,14 @@ scrape needs an admin token like every other route."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from callguard import urls
 from callguard.domain.roles import Role
 from callguard.services.errors import Forbidden
 from callguard.web.api import authenticate
 from callguard.web.appkeys import SERVICES
-
-HandlerFn = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Metrics:
@@ -57,23 +51,17 @@ class Metrics:
         # key on every call, and there are only a few dozen pairs.
         self._calls_by_label: dict[tuple[str, str], Counter] = {}
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: HandlerFn) -> web.StreamResponse:
-        if request.path != urls.VOICE:
-            return await handler(request)
-        started = time.perf_counter()
-        response = await handler(request)
-        self.answer_seconds.observe(time.perf_counter() - started)
-        outcome = response.headers.get("X-CallGuard-Outcome")
-        if outcome:
-            label = (outcome, response.headers.get("X-CallGuard-Rule", ""))
-            counter = self._calls_by_label.get(label)
-            if counter is None:
-                counter = self._calls_by_label.setdefault(label, self.calls.labels(*label))
-            counter.inc()
-        if response.headers.get("X-CallGuard-Degraded") == "1":
+    def inbound_answered(self, outcome: str, rule: str, degraded: bool, seconds: float) -> None:
+        """An inbound call answered (the Twilio edge tells, as it answers): its outcome and
+        rule, whether the fail-open path answered it, and how long the answer took."""
+        self.answer_seconds.observe(seconds)
+        label = (outcome, rule)
+        counter = self._calls_by_label.get(label)
+        if counter is None:
+            counter = self._calls_by_label.setdefault(label, self.calls.labels(*label))
+        counter.inc()
+        if degraded:
             self.degraded.inc()
-        return response
 
     async def handle(self, request: web.Request) -> web.Response:
         actor = await authenticate(request)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
 from callguard import urls
 from callguard.clock import FixedClock
@@ -27,6 +28,7 @@ from callguard.policy import Policy
 from callguard.services.screening import BUDGET_TIMEOUTS
 from callguard.settings import Settings
 from callguard.store.spool import Spool
+from callguard.web.metrics import METRICS
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, DEFAULT_ROUTE, POLICY_PATH, PUBLIC_URL, auth
 from tests.fault_helpers import Client, KillableRedis, app_client, create_tokens
 from tests.helpers import (
@@ -423,3 +425,17 @@ async def test_a_call_last_answered_by_the_fail_open_path_is_logged_so(
     assert await services(client).screening.replay_spool() == 1
     assert await call_record(client, manager, call_sid) == record
     assert await call_log_total(client, manager) == 1
+
+
+async def test_a_call_answered_by_the_fail_open_path_is_counted_as_degraded(
+    fault_client: Client, killable: KillableRedis
+) -> None:
+    """The metrics count what the caller got: a connected call, and a degraded one."""
+    client = fault_client
+    await killable.kill()
+    response = await inbound_call(client, "07911 123456")
+    assert response.headers["X-CallGuard-Degraded"] == "1"
+    text = generate_latest(client.app[METRICS].registry).decode()
+    assert "callguard_degraded_calls_total 1.0" in text
+    assert 'callguard_calls_total{outcome="connect",rule="none"} 1.0' in text
+    assert "callguard_inbound_answer_seconds_count 1.0" in text
