@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from callguard.bootstrap import build_stores
 from callguard.clock import FixedClock
 from callguard.domain.records import CallRecord
 from callguard.domain.roles import Role
@@ -27,6 +26,7 @@ from callguard.domain.users import Actor
 from callguard.services.call_log import CallLog
 from callguard.services.read_audit import ReadAudit
 from callguard.store.connection import connect
+from callguard.store.container import build_stores
 from callguard.store.keys import Keys
 from callguard.store.launcher import EmbeddedRedis
 

@@ -1,19 +1,19 @@
 """The composition root: the one place that builds CallGuard's parts from ``Settings``.
 
 Every entry point asks here: ``serve`` and ``demo`` (``build_app``), ``worker`` and each
-command (``services_for``), the tests and the benchmark. It makes one Redis client, one
-``Keys`` for the office's prefix, one of each store, and the services on top of them; the
-app factory (``callguard.web.app.init_app``) takes the finished ``Services``. Only this
-module imports ``webhooks`` (the phone system's edge), an import contract that
-``scripts/test`` checks (``[tool.importlinter]`` in pyproject.toml;
-``tests/unit/test_layers.py`` shows it fails on a violation).
+command (``services_for``), the tests and the benchmark. It makes the Redis clients, one
+``Keys`` for the office's prefix, one of each store (``store/container.py``), and the
+services on top of them, group by group (``service_groups.py``); the app factory
+(``callguard.web.app.init_app``) takes the finished ``Services``. Only this module imports
+``webhooks`` (the phone system's edge), an import contract that ``scripts/test`` checks
+(``[tool.importlinter]`` in pyproject.toml; ``tests/unit/test_layers.py`` shows it fails
+on a violation).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,48 +25,34 @@ from callguard.clock import Clock, SystemClock
 from callguard.demo_phone import DemoPhoneSystem
 from callguard.domain.duties import JOB_TIMINGS
 from callguard.domain.roles import Role
-from callguard.policy import Policy, letters_folder, load_policy
+from callguard.policy import Policy, load_policy
+from callguard.service_groups import (
+    CallPath,
+    Casework,
+    StaffWork,
+    build_call_path,
+    build_casework,
+    build_staff_work,
+    required_settings,
+)
 from callguard.services.accounts import Accounts
 from callguard.services.appeal_duties import AppealDuties
-from callguard.services.appeals import Appeals
-from callguard.services.background import Background
-from callguard.services.call_events import CallEvents
-from callguard.services.call_log import CallLog
 from callguard.services.container import Services
-from callguard.services.controls import LiveControls
 from callguard.services.duties import DEFAULT_LEASE_MS, Duties, Job, Summary
 from callguard.services.followups import FollowUps
-from callguard.services.letters import Letters
-from callguard.services.notes import FileNotes, bank_holidays
+from callguard.services.notes import bank_holidays
 from callguard.services.notice_reminders import NoticeReminders
-from callguard.services.notify import Mailer, Notifier, SmtpMailer
-from callguard.services.read_audit import ReadAudit
-from callguard.services.register import Register
+from callguard.services.notify import Mailer, SmtpMailer
 from callguard.services.reminders import NoticeEmails, Outbox, Recipients
 from callguard.services.reports import OversightReports
 from callguard.services.retention import LegalHolds, Retention
 from callguard.services.reviews import ReviewDuties
-from callguard.services.screening import BUDGET_TIMEOUTS, Screening
-from callguard.services.subject_access import StoredAppeals, SubjectAccess, SubjectAccessDuties
+from callguard.services.subject_access import SubjectAccessDuties
 from callguard.settings import Settings
-from callguard.store.appeals import AppealStore
-from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
-from callguard.store.file_notes import NoteStore
+from callguard.store.container import Stores, build_stores
 from callguard.store.keys import Keys
-from callguard.store.locks import Leases
-from callguard.store.notifications import NotificationStore
-from callguard.store.outbox import OutboxStore
-from callguard.store.register import RegisterStore
-from callguard.store.reports import ReportStore
-from callguard.store.retention import HoldStore, RetentionStore
-from callguard.store.sessions import LoginThrottle, SessionStore
-from callguard.store.spool import Spool
-from callguard.store.subject_access import SubjectAccessStore
-from callguard.store.users import UserStore
-from callguard.store.welfare import WelfareStore
 from callguard.telephony import Telephony, TwilioTelephony
-from callguard.urls import Callbacks
 from callguard.web.app import Installer, init_app
 from callguard.web.metrics import METRICS
 
@@ -75,51 +61,6 @@ from callguard.web.metrics import METRICS
 # inbound path keeps its own budget (CALLGUARD_REDIS_TIMEOUT_MS).
 def _client_timeout_s(settings: Settings) -> float:
     return max(settings.redis_timeout_ms / 1000 * 8, 2.0)
-
-
-@dataclass(frozen=True)
-class Stores:
-    """One of each store, on one Redis client and one office's keys."""
-
-    redis: Redis
-    keys: Keys
-    register: RegisterStore
-    calls: CallStore
-    notes: NoteStore
-    notifications: NotificationStore
-    welfare: WelfareStore
-    users: UserStore
-    outbox: OutboxStore
-    reports: ReportStore
-    retention: RetentionStore
-    holds: HoldStore
-    leases: Leases
-    sessions: SessionStore
-    login_throttle: LoginThrottle
-    appeals: AppealStore
-    subject_access: SubjectAccessStore
-
-
-def build_stores(redis: Redis, keys: Keys, *, login_max_failures: int = 5) -> Stores:
-    return Stores(
-        redis=redis,
-        keys=keys,
-        register=RegisterStore(redis, keys),
-        calls=CallStore(redis, keys),
-        notes=NoteStore(redis, keys),
-        notifications=NotificationStore(redis, keys),
-        welfare=WelfareStore(redis, keys),
-        users=UserStore(redis, keys),
-        outbox=OutboxStore(redis, keys),
-        reports=ReportStore(redis, keys),
-        retention=RetentionStore(redis, keys),
-        holds=HoldStore(redis, keys),
-        leases=Leases(redis, keys),
-        sessions=SessionStore(redis, keys),
-        login_throttle=LoginThrottle(redis, keys, login_max_failures),
-        appeals=AppealStore(redis, keys),
-        subject_access=SubjectAccessStore(redis, keys),
-    )
 
 
 def build_accounts(stores: Stores) -> Accounts:
@@ -232,6 +173,17 @@ def build_duties(
     )
 
 
+def _redis_clients(settings: Settings, redis_url: str, redis: Redis | None) -> tuple[Redis, Redis]:
+    """The inbound path's client and the one for everything else (``redis`` as both, when
+    given). The inbound path's has no per-command timeout: Screening bounds each call's
+    commands by its budget (a task and a timer less for each command; docs/performance.md).
+    Previews, replays and everything else use the other, with a timeout on every command."""
+    inbound_redis = redis or connect(
+        redis_url, timeout_s=settings.redis_timeout_ms / 1000, per_command_timeout=False
+    )
+    return inbound_redis, redis or connect(redis_url, timeout_s=_client_timeout_s(settings))
+
+
 def build_services(
     settings: Settings,
     *,
@@ -243,118 +195,71 @@ def build_services(
     """Every service, from the settings. Needs a running event loop (the Twilio HTTP
     client opens a session) and ``settings.redis_url`` (the CLI starts an embedded Redis
     first when none is configured)."""
-    missing = [
-        name
-        for name in ("redis_url", "public_url", "default_route", "twilio_account_sid")
-        if getattr(settings, name) is None
-    ]
-    if missing or settings.twilio_auth_token is None:
-        raise ValueError(f"settings missing: {', '.join(missing) or 'twilio_auth_token'}")
-    assert settings.redis_url and settings.public_url and settings.default_route
-    assert settings.twilio_account_sid and settings.twilio_auth_token
+    required = required_settings(settings)
     policy = policy or load_policy(settings.policy_path())
     clock = clock or SystemClock()
-    tz = settings.tz
-    # The inbound path's own client: Screening bounds each call's commands by its budget,
-    # so this one has no per-command timeout of its own (a task and a timer less for each
-    # command; docs/performance.md). Previews, replays and everything else use ``redis``.
-    inbound_redis = redis or connect(
-        settings.redis_url, timeout_s=settings.redis_timeout_ms / 1000, per_command_timeout=False
-    )
-    redis = redis or connect(settings.redis_url, timeout_s=_client_timeout_s(settings))
+    inbound_redis, redis = _redis_clients(settings, required.redis_url, redis)
     stores = build_stores(
         redis, Keys(settings.redis_key_prefix), login_max_failures=settings.login_max_failures
     )
     telephony = telephony or TwilioTelephony(
-        settings.twilio_account_sid,
-        settings.twilio_auth_token.get_secret_value(),
+        required.twilio_account_sid,
+        required.twilio_auth_token.get_secret_value(),
         settings.twilio_api_base,
     )
-    spool = Spool(settings.data_dir / "spool")
-    callbacks = Callbacks(settings.public_url)
-    background = Background()
-    mailer = SmtpMailer(settings) if settings.smtp_host else None
     holidays = bank_holidays()
-    notes = FileNotes(stores.notes, stores.calls, stores.users, policy, tz, holidays)
-    notifier = Notifier(
-        stores.notifications,
-        stores.welfare,
-        stores.users,
-        mailer,
-        background,
-        policy,
-        tz,
-        settings.public_url,
+    calls = build_call_path(settings, required, stores, policy, telephony, inbound_redis)
+    staff = build_staff_work(settings, required, stores, policy, calls, telephony, holidays)
+    emails = notice_emails(stores, staff.mailer, required.public_url)
+    duties = build_duties(stores, policy, settings.tz, emails=emails, telephony=telephony)
+    casework = build_casework(settings, stores, policy, clock, holidays)
+    return _assemble_services(
+        settings, policy, clock, stores, inbound_redis, telephony, calls, staff, casework, duties
     )
-    budget_s = settings.redis_timeout_ms / 1000 * BUDGET_TIMEOUTS
-    register = Register(stores.register, policy, tz)
-    reads = ReadAudit(stores.subject_access)
+
+
+def _assemble_services(
+    settings: Settings,
+    policy: Policy,
+    clock: Clock,
+    stores: Stores,
+    inbound_redis: Redis,
+    telephony: Telephony,
+    calls: CallPath,
+    staff: StaffWork,
+    casework: Casework,
+    duties: Duties,
+) -> Services:
+    """What ``build_services`` built, as one ``Services``: the groups, the duties, and the
+    stores the services' users also read directly."""
     return Services(
         settings=settings,
         policy=policy,
         clock=clock,
         keys=stores.keys,
-        redis=redis,
-        register=register,
+        redis=stores.redis,
+        register=casework.register,
         users=stores.users,
         calls=stores.calls,
-        call_log=CallLog(stores.calls, clock, reads),
-        spool=spool,
-        screening=Screening(
-            stores.calls,
-            spool,
-            policy,
-            tz,
-            settings.default_route,
-            budget_s=budget_s,
-            inbound=CallStore(inbound_redis, stores.keys),
-        ),
-        call_events=CallEvents(stores.calls, spool, telephony, callbacks),
+        call_log=casework.call_log,
+        spool=calls.spool,
+        screening=calls.screening,
+        call_events=calls.call_events,
         telephony=telephony,
-        callbacks=callbacks,
-        background=background,
-        notes=notes,
-        notifier=notifier,
-        controls=LiveControls(
-            calls=stores.calls,
-            note_store=stores.notes,
-            notes=notes,
-            notifier=notifier,
-            users=stores.users,
-            register=stores.register,
-            telephony=telephony,
-            callbacks=callbacks,
-            policy=policy,
-        ),
-        duties=build_duties(
-            stores,
-            policy,
-            tz,
-            emails=notice_emails(stores, mailer, settings.public_url),
-            telephony=telephony,
-        ),
+        callbacks=calls.callbacks,
+        background=staff.background,
+        notes=staff.notes,
+        notifier=staff.notifier,
+        controls=staff.controls,
+        duties=duties,
         sessions=stores.sessions,
         login_throttle=stores.login_throttle,
         inbound_redis=inbound_redis,
         accounts=build_accounts(stores),
-        appeals=Appeals(stores.appeals, register, stores.users, policy, tz, holidays),
-        letters=Letters(
-            stores.register,
-            stores.appeals,
-            stores.users,
-            policy,
-            tz,
-            letters_folder(settings.policy_path(), policy),
-        ),
-        subject_access=SubjectAccess(
-            stores.subject_access,
-            stores.register,
-            stores.calls,
-            stores.notes,
-            tz,
-            appeals=StoredAppeals(stores.appeals),
-        ),
-        read_audit=reads,
+        appeals=casework.appeals,
+        letters=casework.letters,
+        subject_access=casework.subject_access,
+        read_audit=casework.read_audit,
     )
 
 

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from callguard.domain import notice
 from callguard.domain.audit import AuditEntry
 from callguard.domain.models import (
-    REVISABLE_FIELDS,
     EndIn,
     NotifiedIn,
     Person,
@@ -35,6 +34,7 @@ from callguard.domain.rules import (
 from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.services.errors import Conflict, Forbidden, Invalid, NotFound
+from callguard.services.revisions import fields_to_change, next_version, revision_problems
 from callguard.store.register import PhoneTaken, RegisterStore
 
 
@@ -171,79 +171,25 @@ class Register:
         review: Review | None = None,
         field_prefix: str = "",
     ) -> Strategy:
+        """A new version of the strategy with ``body``'s changes, its revision recorded;
+        ``review`` (and ``field_prefix``, for the problems' fields) when a review revises it."""
         _check_interim(body.interim, actor)
         current = await self._current(strategy_id, body.expected_version)
         _check_may_keep(current, actor, self.policy)
-        changes = body.changes.model_dump(exclude_unset=True)
-        if not changes:
-            raise Invalid([(f"{field_prefix}changes", "name at least one field to change")])
-        if "restrictions" in changes:
-            refused = kinds_role_cannot_create(
-                body.changes.restrictions or [], actor.role, self.policy
-            )
-            if refused:
-                raise Forbidden(
-                    f"the {actor.role.value} role may not set {', '.join(refused)} restrictions"
-                )
+        changes = fields_to_change(body, actor, self.policy, field_prefix)
         proposed = current.model_copy(
             update={name: getattr(body.changes, name) for name in changes}
         )
         person = await self.store.get_person(current.person_id)
         assert person is not None
-        today = self.today(now)
-        problems: list[FieldProblem] = [
-            *restriction_problems(
-                proposed.restrictions,
-                person,
-                proposed.adjustment_override,
-                self.policy,
-                field_prefix + "changes.",
-            ),
-            *notified_on_problems(body.notified_on, today, field_prefix + "notified_on"),
-            *notice.interim_field_problems(
-                body.interim,
-                body.notified_on,
-                proposed.restrictions,
-                self.policy,
-                field_prefix + "changes.restrictions",
-                field_prefix + "interim",
-            ),
-        ]
-        if "review_due" in changes:
-            problems += review_due_problems(
-                proposed.review_due, today, today, self.policy, field_prefix + "changes.review_due"
-            )
+        problems = revision_problems(
+            body, proposed, person, changes, self.today(now), self.policy, field_prefix
+        )
         if problems:
             raise Invalid(problems)
-        changed = [
-            name
-            for name in REVISABLE_FIELDS
-            if name in changes and getattr(current, name) != getattr(proposed, name)
-        ]
-        revision = Revision(
-            version=current.version + 1,
-            at=now,
-            by=actor.name,
-            why=body.why,
-            changed=changed,
-            before=current.model_dump(mode="json", include=set(changed)),
-            after=proposed.model_dump(mode="json", include=set(changed)),
-            notified_on=body.notified_on,
-        )
-        new = proposed.model_copy(
-            update={
-                "version": current.version + 1,
-                "updated_at": now,
-                "revisions": [*current.revisions, revision],
-                "reviews": [*current.reviews, review] if review else current.reviews,
-                **notice.applied_after_revision(current, proposed, revision, body.interim),
-                "notices": [
-                    *current.notices,
-                    *notice.given_with(revision.version, body.notified_on, actor.name, now),
-                ],
-            }
-        )
+        new = next_version(current, proposed, changes, body, actor, now, review)
         action = "strategy.review.revise" if review else "strategy.revise"
+        changed = new.revisions[-1].changed
         await self._replace(current, new, actor, now, action, ",".join(changed))
         return new
 

@@ -47,6 +47,10 @@ SCHEDULER = web.AppKey("scheduler", DutyScheduler)
 # Something that adds routes and start-up/clean-up steps to the app (the Twilio edge does).
 Installer = Callable[[web.Application], None]
 
+# A start-up and clean-up step (``app.cleanup_ctx``): what comes before its ``yield`` runs
+# at start-up, the rest at clean-up.
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+
 
 # The collector's thresholds once start-up is over (Python's are 700, 10, 10): what a call
 # allocates is freed by reference counting (the bench's load left ~250 objects in cycles
@@ -98,7 +102,6 @@ def init_app(
     """The web service on ``services``; it closes them when the app is cleaned up. With
     ``wind_down_on_stop`` (``serve``, ``demo``) it first lets the background work finish and
     replays the spool (``services.background.wind_down``)."""
-    settings = services.settings
     metrics = Metrics()
     app = web.Application(
         middlewares=[security_headers, error_middleware],
@@ -106,6 +109,25 @@ def init_app(
     )
     app[METRICS] = metrics
     app[SERVICES] = services
+    app.cleanup_ctx.append(_services_lifetime(services, wind_down_on_stop))
+    if services.settings.scheduler_enabled:
+        # After the services' step, so it stops (and its runs release their leases) before
+        # Redis is closed.
+        app.cleanup_ctx.append(_scheduler_lifetime(services, metrics))
+    _install_api(app, [*API_ROUTES, *api_routes])
+    _install_health_and_metrics(app, metrics)
+    # The staff and managers' pages, sign-in and their assets (callguard.web.pages).
+    install_pages(app, services)
+    for install in installers:
+        install(app)
+    # After every start-up step above (aiohttp runs cleanup contexts' first).
+    app.on_startup.append(_after_start_up)
+    return app
+
+
+def _services_lifetime(services: Services, wind_down_on_stop: bool) -> CleanupContext:
+    """The spool replayed while the app runs; at clean-up, the replay stopped, the wind-down
+    when asked for, and the services closed."""
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         # Not in ``background``: that set is for work that finishes (tests drain it).
@@ -123,16 +145,18 @@ def init_app(
             )
         await services.close()
 
-    app.cleanup_ctx.append(services_ctx)
+    return services_ctx
+
+
+def _scheduler_lifetime(services: Services, metrics: Metrics) -> CleanupContext:
+    """The scheduled duties started with the app (``app[SCHEDULER]``), stopped at clean-up."""
 
     async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-        # After services_ctx, so it stops (and its runs release their leases) before Redis
-        # is closed.
         scheduler = DutyScheduler(
             services.duties,
             services.clock,
             services.tz,
-            first_run_delay_s=settings.scheduler_first_run_s,
+            first_run_delay_s=services.settings.scheduler_first_run_s,
             on_run=lambda job, outcome: metrics.scheduler_runs.labels(job, outcome).inc(),
         )
         scheduler.start()
@@ -140,9 +164,11 @@ def init_app(
         yield
         await scheduler.stop()
 
-    if settings.scheduler_enabled:
-        app.cleanup_ctx.append(scheduler_ctx)
-    all_routes = [*API_ROUTES, *api_routes]
+    return scheduler_ctx
+
+
+def _install_api(app: web.Application, all_routes: Sequence[ApiRoutes]) -> None:
+    """The API's routes, and their OpenAPI document at ``/api/openapi.json``."""
     for routes in all_routes:
         routes.install(app)
     document = openapi_document(e for r in all_routes for e in r.endpoints)
@@ -151,16 +177,13 @@ def init_app(
         return json_response(document)
 
     app.router.add_get("/api/openapi.json", openapi, name="openapi")
+
+
+def _install_health_and_metrics(app: web.Application, metrics: Metrics) -> None:
+    """Liveness, readiness (Redis answers) and the metrics, for the platform."""
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/readyz", readyz, name="readyz")
     app.router.add_get("/metrics", metrics.handle, name="metrics")
-    # The staff and managers' pages, sign-in and their assets (callguard.web.pages).
-    install_pages(app, services)
-    for install in installers:
-        install(app)
-    # After every start-up step above (aiohttp runs cleanup contexts' first).
-    app.on_startup.append(_after_start_up)
-    return app
 
 
 def services_of(app: web.Application) -> Services:

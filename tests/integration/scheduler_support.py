@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from callguard.bootstrap import build_duties, build_stores
+from callguard.bootstrap import build_duties
 from callguard.domain.models import PersonIn, Strategy, StrategyIn
 from callguard.domain.notes import Notification
 from callguard.domain.roles import Role
@@ -27,6 +27,7 @@ from callguard.services.duties import Duties
 from callguard.services.register import Register
 from callguard.services.reminders import Notice, Outbox
 from callguard.store.connection import connect
+from callguard.store.container import build_stores
 from callguard.store.keys import DEFAULT_PREFIX, Keys
 from callguard.store.notifications import NotificationStore
 from callguard.store.outbox import OutboxStore

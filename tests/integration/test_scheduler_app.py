@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from callguard.bootstrap import build_duties, build_stores
+from callguard.bootstrap import build_duties
 from callguard.clock import FixedClock
 from callguard.policy import Policy
 from callguard.scheduler import SCHEDULE, DutyScheduler, Schedule
 from callguard.settings import Settings
 from callguard.store.connection import connect
+from callguard.store.container import build_stores
 from callguard.store.locks import Leases
 from callguard.web.app import SCHEDULER
 from tests.conftest import KEYS, ROOT, make_app

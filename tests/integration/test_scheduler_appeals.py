@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 from redis.asyncio import Redis
 
-from callguard.bootstrap import build_duties, build_stores
+from callguard.bootstrap import build_duties
 from callguard.domain.appeals import Appeal, AppealDecisionIn, AppealIn
 from callguard.domain.duties import Quarter
 from callguard.policy import Policy
@@ -23,6 +23,7 @@ from callguard.services.reports import OversightReports, report_csv
 from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
+from callguard.store.container import build_stores
 from callguard.store.register import RegisterStore
 from callguard.store.reports import ReportStore
 from callguard.store.users import UserStore

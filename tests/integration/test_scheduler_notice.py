@@ -10,13 +10,14 @@ from datetime import date, datetime
 import pytest
 from redis.asyncio import Redis
 
-from callguard.bootstrap import build_duties, build_stores
+from callguard.bootstrap import build_duties
 from callguard.domain.models import NotifiedIn, PersonIn, RevisionIn, Strategy, StrategyIn
 from callguard.domain.notice import working_days_after
 from callguard.policy import Policy
 from callguard.services.notes import bank_holidays
 from callguard.services.register import Register
 from callguard.store.connection import connect
+from callguard.store.container import build_stores
 from tests.conftest import KEYS
 from tests.integration.scheduler_support import (
     MIA,

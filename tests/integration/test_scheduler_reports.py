@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from callguard.bootstrap import build_duties, build_stores
+from callguard.bootstrap import build_duties
 from callguard.clock import FixedClock
 from callguard.domain.records import CallEvent
+from callguard.store.container import build_stores
 from tests.conftest import KEYS, auth
 from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
 from tests.helpers import services as services_of

@@ -10,11 +10,12 @@ from datetime import date
 import pytest
 from redis.asyncio import Redis
 
-from callguard.bootstrap import build_duties, build_stores
+from callguard.bootstrap import build_duties
 from callguard.domain.models import ReviewIn, StrategyStatus
 from callguard.policy import Policy
 from callguard.services.reminders import Notice, Outbox
 from callguard.store.connection import connect
+from callguard.store.container import build_stores
 from callguard.store.outbox import OutboxStore
 from callguard.store.register import RegisterStore
 from callguard.store.reports import ReportStore

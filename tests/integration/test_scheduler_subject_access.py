@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from redis.asyncio import Redis
 
-from callguard.bootstrap import build_duties, build_stores
+from callguard.bootstrap import build_duties
 from callguard.domain.models import PersonIn
 from callguard.domain.roles import Role
 from callguard.domain.subject_access import SubjectAccessCompleteIn, SubjectAccessIn
@@ -18,6 +18,7 @@ from callguard.domain.users import User
 from callguard.policy import Policy
 from callguard.services.subject_access import SubjectAccess
 from callguard.store.connection import connect
+from callguard.store.container import build_stores
 from tests.conftest import KEYS
 from tests.integration.scheduler_support import (
     CEO,

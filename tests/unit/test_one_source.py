@@ -17,12 +17,13 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
 from callguard import policy as policy_module
-from callguard.bootstrap import build_duties, build_stores
+from callguard.bootstrap import build_duties
 from callguard.domain.caller_match import REFUSAL_PRECEDENCE, WINDOW_REFUSALS, Rule
 from callguard.domain.duties import JOB_TIMINGS
 from callguard.domain.models import RESTRICTION_KINDS, Restriction
 from callguard.policy import Policy, load_policy
 from callguard.scheduler import SCHEDULE
+from callguard.store.container import build_stores
 from callguard.store.keys import Keys
 from callguard.web import api
 
