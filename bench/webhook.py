@@ -121,7 +121,8 @@ def bench_size(
                     children.stop(server)
                     report_problems(server)
             # The floor and the decision, the pair the target compares, in turns.
-            floor_server = children.start(f"floor-{n}-{round_no}", ["floor", *server_args])
+            floor_role = servers.LEAN_FLOOR if args.lean_floor else "floor"
+            floor_server = children.start(f"floor-{n}-{round_no}", [floor_role, *server_args])
             decision_server = children.start(
                 f"decision-{n}-{round_no}", ["callguard", *server_args]
             )
@@ -193,6 +194,7 @@ def bench_size(
         "seconds": args.seconds,
         "rounds": args.rounds,
         "turns": args.turns,
+        "lean_floor": args.lean_floor,
         "concurrency": args.concurrency,
         "loadgen": args.loadgen,
         "restricted_share": args.restricted_share,
@@ -228,6 +230,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0, help="before each timed run")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=1, help="repeat all four; take medians")
+    parser.add_argument(
+        "--lean-floor",
+        action="store_true",
+        help="a floor doing its own work as the decision does (bench/servers.py Floor.lean)",
+    )
     parser.add_argument(
         "--turns",
         type=int,
