@@ -1,8 +1,11 @@
 """Screening an inbound call: load -> decide -> count and record -> answer.
 
-Round trips: one for a caller with no active strategy (lookup and record in one script),
-two for a restricted caller (lookup; then quota count and record atomically), three only
-when a concurrent call took the last permitted call between the two.
+Round trips: one for a caller with no active strategy (lookup and record in one script);
+one for a restricted caller this process screened before, whose lookup it keeps (the
+decision made on it, written only if the stored lookup is unchanged: RECORD_IF_UNCHANGED);
+two for a restricted caller seen first, or whose strategies or quotas changed since
+(lookup; then the same check, count and write); more only when another call changed the
+lookup between the two.
 
 Fail open (CONTRACT §3): if Redis is down or slow, or anything here raises, the call is
 connected to the default route and its record is spooled to disk (``degraded: true``),
@@ -20,20 +23,24 @@ from datetime import datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from callguard.domain.caller_match import Decision, Rule
+from callguard.domain.caller_match import Decision, QuotaClaim, Rule
 from callguard.domain.decision import decide
 from callguard.domain.records import CallRecord, record_for
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.phones import mask_phone, try_normalise
 from callguard.policy import Policy
-from callguard.store.call_plans import RepeatCounter, unrestricted_lines
-from callguard.store.call_records import CallStore, Existing, Matched, QuotaFull
+from callguard.store.call_plans import PlanLines, RepeatCounter, unrestricted_lines
+from callguard.store.call_records import CallStore, Existing, Matched, Unmatched
 from callguard.store.spool import Spool
 
 log = logging.getLogger("callguard.screening")
 
-# A quota race can only be lost a few times in a row (each loss means a call was counted).
+# A race for the lookup can only be lost a few times in a row (each loss means another call
+# was counted, or the caller's strategies changed, between deciding and writing).
 MAX_QUOTA_ATTEMPTS = 4
+# Restricted callers whose lookup is kept (a few dozen in a real office); past this many,
+# all are forgotten and each is looked up again on their next call.
+KNOWN_CALLERS_KEPT = 4096
 # The inbound path's budget, in multiples of CALLGUARD_REDIS_TIMEOUT_MS: a restricted
 # caller needs two round trips; past the budget the call fails open.
 BUDGET_TIMEOUTS = 2
@@ -77,6 +84,18 @@ def decision_of(record: CallRecord) -> Decision:
     )
 
 
+def _counted(
+    usage: dict[str, dict[str, int]], claims: tuple[QuotaClaim, ...]
+) -> dict[str, dict[str, int]]:
+    """``usage`` with each claim's call counted, as the write left the quotas (a new dict)."""
+    after = dict(usage)
+    for claim in claims:
+        periods = dict(after.get(claim.strategy_id, {}))
+        periods[claim.period_id] = periods.get(claim.period_id, 0) + 1
+        after[claim.strategy_id] = periods
+    return after
+
+
 def _repeated(record: CallRecord) -> Screened:
     """A CallSid seen before: the answer its record says was given."""
     return Screened(decision_of(record), degraded=record.degraded, repeated=True)
@@ -103,6 +122,9 @@ class Screening:
         self.default_route = default_route
         self.budget_s = budget_s
         self.unrestricted = Decision(outcome="connect", rule="none", route_to=default_route)
+        # Restricted callers' lookups as their last call here left them, by phone: a hint
+        # only, since a call is written only if the stored lookup still has its fingerprint.
+        self._known: dict[str, Matched] = {}
 
     async def screen(self, call: InboundCall, now: datetime) -> Screened:
         phone = try_normalise(call.caller)
@@ -137,6 +159,59 @@ class Screening:
     async def _screen(
         self, call: InboundCall, phone: str | None, caller: str, now: datetime
     ) -> Screened:
+        known = self._known.get(phone) if phone is not None else None
+        for _attempt in range(MAX_QUOTA_ATTEMPTS):
+            if known is None:
+                found = await self.inbound.screen(
+                    call.call_sid, phone, self._unrestricted(call, phone, caller, now)
+                )
+                if isinstance(found, Existing):
+                    return _repeated(found.record)
+                if not isinstance(found, Matched):
+                    # The unrestricted record was written with the lookup: nothing to build.
+                    return Screened(self.unrestricted)
+                known = found
+            assert phone is not None  # only a number can match
+            decision = decide(known.match, known.usage, now, self.tz, self.default_route)
+            record = record_for(
+                decision,
+                call_sid=call.call_sid,
+                caller=caller,
+                to=call.to,
+                received_at=now,
+                status=call.status,
+            )
+            written = await self.inbound.record_if_unchanged(
+                call.call_sid,
+                phone,
+                known.fingerprint,
+                self.store.record_lines(record, claims=decision.quota_claims),
+            )
+            if isinstance(written, Existing):
+                return _repeated(written.record)
+            if isinstance(written, Matched):
+                known = written  # the lookup changed: decide again on it as it is
+                continue
+            if isinstance(written, Unmatched):
+                # No strategy applies now: screened afresh, as any unrestricted caller is.
+                self._known.pop(phone, None)
+                known = None
+                continue
+            self._remember(
+                phone,
+                Matched(
+                    known.match,
+                    _counted(known.usage, decision.quota_claims),
+                    written.fingerprint,
+                ),
+            )
+            return Screened(decision)
+        raise RuntimeError("quota contention did not settle")
+
+    def _unrestricted(
+        self, call: InboundCall, phone: str | None, caller: str, now: datetime
+    ) -> PlanLines:
+        """The record of an unrestricted call, written by the lookup if nothing matches."""
         repeat = None
         if phone is not None:
             day = now.astimezone(self.tz).date().isoformat()
@@ -145,7 +220,7 @@ class Screening:
                 phone,
                 self.policy.repeat_callers.calls_per_day,
             )
-        unrestricted = unrestricted_lines(
+        return unrestricted_lines(
             self.store.keys,
             call_sid=call.call_sid,
             caller=caller,
@@ -155,32 +230,11 @@ class Screening:
             route_to=self.default_route,
             repeat=repeat,
         )
-        found = await self.inbound.screen(call.call_sid, phone, unrestricted)
-        if isinstance(found, Existing):
-            return _repeated(found.record)
-        if not isinstance(found, Matched):
-            # The unrestricted record was written with the lookup: nothing more to build.
-            return Screened(self.unrestricted)
-        usage = found.usage
-        for _attempt in range(MAX_QUOTA_ATTEMPTS):
-            decision = decide(found.match, usage, now, self.tz, self.default_route)
-            record = record_for(
-                decision,
-                call_sid=call.call_sid,
-                caller=caller,
-                to=call.to,
-                received_at=now,
-                status=call.status,
-            )
-            written = await self.inbound.record(
-                self.store.record_lines(record, claims=decision.quota_claims), call.call_sid
-            )
-            if isinstance(written, Existing):
-                return _repeated(written.record)
-            if not isinstance(written, QuotaFull):
-                return Screened(decision)
-            usage = {**usage, **{k: {**usage.get(k, {}), **v} for k, v in written.usage.items()}}
-        raise RuntimeError("quota contention did not settle")
+
+    def _remember(self, phone: str, known: Matched) -> None:
+        if len(self._known) >= KNOWN_CALLERS_KEPT and phone not in self._known:
+            self._known.clear()
+        self._known[phone] = known
 
     async def preview(self, phone: str, at: datetime) -> tuple[Decision, list[str]]:
         """What would happen if ``phone`` called at ``at``, and what the caller would hear:

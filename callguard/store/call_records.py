@@ -20,15 +20,16 @@ from callguard.store.call_plans import (
     record_lines,
     record_plan,
 )
-from callguard.store.keys import Keys
-from callguard.store.scripts import (
+from callguard.store.call_scripts import (
     DEGRADE_CALL,
     LOOKUP_CALLER,
     RECORD_CALL,
+    RECORD_IF_UNCHANGED,
     SCREEN_CALL,
     UPDATE_CALL,
-    lua,
 )
+from callguard.store.keys import Keys
+from callguard.store.scripts import lua
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,22 @@ class Existing:
 @dataclass(frozen=True)
 class Written:
     person_id: str | None
+    # For a call written only if its lookup still stood: the lookup's fingerprint after it.
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
 class Matched:
     match: CallerMatch
     usage: dict[str, dict[str, int]]
+    # A digest of what the lookup found (scripts' ``fingerprint``): a decision made on this
+    # match and usage is written only while the stored lookup still has it.
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """No active strategy applies to the caller any more: nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,9 @@ def _entries(screens: Sequence[str], role: str) -> tuple[ScreeningEntry, ...]:
 
 
 def _matched(phone: str, found: Sequence[Any]) -> Matched:
-    person_id, adjustments, own, adv, quotas = found
+    """A lookup's result: person_id, adjustments, own screens, advocate screens, quotas
+    and, from the scripts that give one, the fingerprint."""
+    person_id, adjustments, own, adv, quotas = found[:5]
     entries = _entries(own, "person") + _entries(adv, "advocate")
     match = CallerMatch(
         phone=phone,
@@ -101,7 +114,7 @@ def _matched(phone: str, found: Sequence[Any]) -> Matched:
         adjustments=tuple(AdjustmentKind(a) for a in json.loads(adjustments)),
         entries=entries,
     )
-    return Matched(match, _usage(quotas))
+    return Matched(match, _usage(quotas), found[5] if len(found) > 5 else "")
 
 
 class CallStore:
@@ -110,6 +123,7 @@ class CallStore:
         self.keys = keys
         self._screen = redis.register_script(lua(SCREEN_CALL, keys))
         self._record = redis.register_script(lua(RECORD_CALL, keys))
+        self._record_if_unchanged = redis.register_script(lua(RECORD_IF_UNCHANGED, keys))
         self._update = redis.register_script(lua(UPDATE_CALL, keys))
         self._lookup = redis.register_script(lua(LOOKUP_CALLER, keys))
         self._degrade = redis.register_script(lua(DEGRADE_CALL, keys))
@@ -134,6 +148,26 @@ class CallStore:
         if kind == "recorded":
             return Written(None)
         return _matched(number, result[1:])
+
+    async def record_if_unchanged(
+        self, call_sid: str, phone: str, fingerprint: str, plan: PlanLines
+    ) -> Existing | Written | Matched | Unmatched:
+        """Write a matched caller's call, decided on the lookup with ``fingerprint``, only if
+        the lookup still finds the same (scripts.RECORD_IF_UNCHANGED); if not, the lookup as
+        it is now, to decide again on. ``Written.fingerprint``: the lookup's after the write."""
+        keys = self.keys
+        result = await self._record_if_unchanged(
+            keys=[keys.call(call_sid), keys.phone_owner(phone), keys.advocate(phone)],
+            args=[fingerprint, plan],
+        )
+        kind = result[0]
+        if kind == "recorded":
+            return Written(None, result[1])
+        if kind == "match":
+            return _matched(phone, result[1:])
+        if kind == "existing":
+            return Existing(await self._with_warnings(call_sid, _decode_hash(result[1])))
+        return Unmatched()
 
     async def lookup(self, phone: str) -> tuple[CallerMatch | None, dict[str, dict[str, int]]]:
         """Who the number belongs to and their usage, changing nothing (for previews)."""
