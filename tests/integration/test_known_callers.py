@@ -46,10 +46,10 @@ def sent(client: Client, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return names
 
 
-async def call(screening: Screening, phone: str) -> Screened:
+async def call(screening: Screening, phone: str, at: datetime = DEFAULT_NOW) -> Screened:
     return await screening.screen(
         InboundCall(call_sid=new_call_sid(), caller=phone, to="+441772000000", status="ringing"),
-        DEFAULT_NOW,
+        at,
     )
 
 
@@ -173,6 +173,29 @@ async def test_a_quota_counted_by_another_process_is_seen_by_the_next_call(
     ]
     quota = await svc.redis.hgetall(svc.keys.quota(strategy["id"]))
     assert list(quota.values()) == ["2"]
+
+
+async def test_a_refusal_tells_the_next_time_from_counts_made_by_another_process(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """Two windows on Fridays, 2 calls a week. This process counts one call in the morning,
+    another process the second; called between the windows, this process must not offer
+    the afternoon (its kept count says there is room): the next time is next week."""
+    svc = services(client)
+    two_a_week = {**TWO_PER_WINDOW, "per": "week"}
+    two_a_week["windows"] = [
+        {"days": ["fri"], "start": "09:00", "end": "12:00"},
+        {"days": ["fri"], "start": "14:00", "end": "16:00"},
+    ]
+    await restricted(client, tokens, "+447700900123", [two_a_week])
+    here, there = svc.screening, second_process(svc)
+
+    await call(here, "+447700900123")  # 10:00, counted here
+    await call(there, "+447700900123", DEFAULT_NOW + timedelta(minutes=30))
+    between = await call(here, "+447700900123", DEFAULT_NOW + timedelta(hours=3))
+
+    assert (between.decision.outcome, between.decision.rule) == ("refuse", "call_windows.outside")
+    assert between.decision.next_permitted_at == datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
 async def test_kept_lookups_are_bounded_and_a_forgotten_caller_is_looked_up_again(
