@@ -105,6 +105,11 @@ class DutyScheduler:
             self._in_flight.add(task)
         try:
             run = await self.duties.run(name, self.clock.now())
+        except asyncio.CancelledError:
+            # Stopped with the service (``stop``): not a failure, and not left to APScheduler,
+            # which would log a cancelled job as one that raised. Its lease is released.
+            log.info("scheduled job %s stopped with the service; it runs at its next trigger", name)
+            return None
         except Exception:
             log.exception("scheduled job %s failed; it runs again at its next trigger", name)
             if self.on_run is not None:

@@ -5,10 +5,11 @@ The scheduler's own timing is APScheduler's; here it fires at once and is stoppe
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from callguard.bootstrap import build_duties
 from callguard.clock import FixedClock
 from callguard.policy import Policy
 from callguard.scheduler import SCHEDULE, DutyScheduler, Schedule
+from callguard.services.duties import JobRun
 from callguard.settings import Settings
 from callguard.store.connection import connect
 from callguard.store.container import build_stores
@@ -137,3 +139,38 @@ def test_the_worker_command_runs_every_duty_once(redis_url: str, tmp_path: Path)
     again = {line.split()[0]: line.split()[2] for line in second.stdout.splitlines()}
     # Daily jobs are done for today; the others may fall in a new 15-minute or hourly slot.
     assert again["retention"] == again["oversight_report"] == "already_done"
+
+
+async def test_a_duty_in_flight_when_the_service_stops_is_stopped_not_logged_as_failing(
+    redis_url: str,
+    policy: Policy,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.INFO, logger="callguard.scheduler")
+    client = connect(redis_url)
+    duties = build_duties(build_stores(client, KEYS), policy, TZ)
+    started = asyncio.Event()
+
+    async def run_until_stopped(name: str, now: datetime) -> JobRun:
+        started.set()
+        await asyncio.Event().wait()  # in flight until cancelled
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(duties, "run", run_until_stopped)
+    scheduler = DutyScheduler(
+        duties,
+        FixedClock(at(2026, 11, 27, 10)),
+        TZ,
+        schedule={"messages": Schedule(interval=timedelta(minutes=15))},
+        first_run_delay_s=0,
+    )
+    try:
+        scheduler.start()
+        await asyncio.wait_for(started.wait(), 10)
+        await scheduler.stop()
+    finally:
+        await client.aclose()
+
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "scheduled job messages stopped with the service" in caplog.text
