@@ -334,6 +334,10 @@ def top_frames(collapsed: Path, limit: int = 30) -> list[tuple[str, float]]:
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            # A frame name py-spy misread (with --nonblocking) as a docstring holding
+            # line breaks: the sample's stack is broken across lines; its pieces are skipped.
+            continue
         count = int(count_text)
         total += count
         frames = set()

@@ -173,7 +173,7 @@ class Screening:
                 known = found
             assert phone is not None  # only a number can match
             decision = decide(known.match, known.usage, now, self.tz, self.default_route)
-            record = record_for(
+            lines = self.store.decided_lines(
                 decision,
                 call_sid=call.call_sid,
                 caller=caller,
@@ -182,10 +182,7 @@ class Screening:
                 status=call.status,
             )
             written = await self.inbound.record_if_unchanged(
-                call.call_sid,
-                phone,
-                known.fingerprint,
-                self.store.record_lines(record, claims=decision.quota_claims),
+                call.call_sid, phone, known.fingerprint, lines
             )
             if isinstance(written, Existing):
                 return _repeated(written.record)

@@ -107,6 +107,92 @@ def unrestricted_lines(
     return PlanLines("\n".join(lines))
 
 
+def decided_lines(
+    keys: Keys,
+    decision: Decision,
+    *,
+    call_sid: str,
+    caller: str,
+    to: str,
+    received_at: datetime,
+    status: str,
+) -> PlanLines:
+    """``record_lines`` of ``record_for(decision, ...)`` with the decision's quota claims,
+    written straight from the decision rather than through the model's validation and dump
+    (a restricted caller's call; see docs/performance.md). Each field not at its default,
+    in the model's order, as ``CallRecord.hash_fields`` gives them;
+    ``tests/unit/test_call_plan.py`` holds the two to the same text over every kind of
+    decision. A time not in UTC (received) takes the model's way."""
+    if received_at.tzinfo is not UTC:
+        record = record_for(
+            decision,
+            call_sid=call_sid,
+            caller=caller,
+            to=to,
+            received_at=received_at,
+            status=status,
+        )
+        return record_lines(keys, record, claims=decision.quota_claims)
+    person_id = decision.person_id
+    lines = [call_sid, repr(received_at.timestamp()), "0" if decision.outcome == "refuse" else "1"]
+    lines += ("", "call_sid", _json_text(call_sid), "from", _json_text(caller))
+    lines += ("to", _json_text(to), "received_at", _datetime_text(received_at))
+    if person_id is not None:
+        lines += ("person_id", _json_text(person_id))
+    if decision.strategy_ids:
+        lines += ("strategy_ids", _strings_text(decision.strategy_ids))
+    if decision.matter_refs:
+        lines += ("matter_refs", _strings_text(decision.matter_refs))
+    lines += ("outcome", _json_text(decision.outcome), "rule", _json_text(decision.rule))
+    if decision.route_to is not None:
+        lines += ("route_to", _json_text(decision.route_to))
+    if decision.spoc_name is not None:
+        lines += ("spoc_name", _json_text(decision.spoc_name))
+    if decision.recorded:
+        lines += ("recorded", "true")
+    if decision.max_minutes is not None:
+        lines += ("max_minutes", str(decision.max_minutes))
+    if decision.next_permitted_at is not None:
+        lines += ("next_permitted_at", _datetime_text(decision.next_permitted_at))
+    if status != "ringing":
+        lines += ("status", _json_text(status))
+    if decision.extra_time:
+        lines += ("extra_time", "true")
+    if decision.refused_by:
+        lines += ("refused_by", _strings_text(decision.refused_by))
+    if not decision.told_in_writing:
+        lines += ("told_in_writing", "false")
+    if decision.letter_follows:
+        lines += ("letter_follows", "true")
+    lines[3] = str((len(lines) - 4) // 2)  # the number of fields
+    indexes = [keys.CALLS, keys.calls_by_outcome(decision.outcome)]
+    if person_id:
+        indexes.append(keys.calls_by_person(person_id))
+    if decision.outcome == "refuse":
+        indexes += [keys.breaches(sid) for sid in decision.refused_by]
+    lines.append(str(len(indexes)))
+    lines += indexes
+    lines.append(str(len(decision.quota_claims)))
+    for claim in decision.quota_claims:
+        expire_at = int(claim.expires_at.timestamp()) + QUOTA_GRACE_S
+        lines += (keys.quota(claim.strategy_id), claim.period_id, str(claim.max_calls))
+        lines.append(str(expire_at))
+    return _joined(lines)
+
+
+def _strings_text(values: Sequence[str]) -> str:
+    """``json.dumps(list(values))`` for a list of strings."""
+    return "[" + ", ".join(map(encode_basestring_ascii, values)) + "]"
+
+
+def _datetime_text(when: datetime) -> str:
+    """An aware time as the model's JSON dump writes it: ISO 8601, a zero offset as Z."""
+    text = when.isoformat()
+    if text.endswith("+00:00"):
+        text = text[:-6] + "Z"
+    return '"' + text + '"'
+
+
 def _plan(
     keys: Keys, record: CallRecord, repeat: RepeatCounter | None, claims: Sequence[QuotaClaim]
 ) -> dict[str, Any]:
@@ -166,6 +252,10 @@ def plan_lines(plan: Mapping[str, Any]) -> PlanLines:
     if repeat:
         lines += (repeat["key"], str(repeat["ttl_s"]), str(repeat["threshold"]), repeat["phone"])
         lines.append(repeat["board"])
+    return _joined(lines)
+
+
+def _joined(lines: Sequence[str]) -> PlanLines:
     text = "\n".join(lines)
     # No item holds a line break (JSON texts escape theirs; keys, ids and SIDs have none).
     if text.count("\n") != len(lines) - 1:

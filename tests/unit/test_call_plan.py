@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callguard.domain.caller_match import Decision
+from callguard.domain.caller_match import Decision, Outcome, QuotaClaim, Rule
 from callguard.domain.records import CallEvent, CallMessage, CallRecord, record_for
 from callguard.store.call_plans import (
     RepeatCounter,
     _json_text,
+    decided_lines,
     plan_lines,
     record_lines,
     record_plan,
@@ -188,3 +190,81 @@ def test_the_unrestricted_records_lines_are_the_models(
     assert direct == record_lines(KEYS, record, repeat=repeat)
     # The lines are the JSON plan's (what the spool keeps) item for item.
     assert direct == plan_lines(json.loads(record_plan(KEYS, record, repeat=repeat)))
+
+
+IDS = st.lists(st.text(max_size=8), max_size=3).map(tuple)
+OPTIONAL_TEXT = st.none() | st.text(max_size=12)
+# Aware times in the office's zone (both clock changes of any year), in UTC, and at an
+# offset nobody uses: the record keeps the offset it was given.
+AWARE = st.datetimes(
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.sampled_from([ZoneInfo("Europe/London"), UTC, ZoneInfo("Asia/Kathmandu")]),
+)
+CLAIMS = st.lists(
+    st.builds(
+        QuotaClaim,
+        strategy_id=st.text(alphabet="abcdef0123456789", min_size=1, max_size=8),
+        period_id=st.text(alphabet="0123456789-W", min_size=1, max_size=10),
+        max_calls=st.integers(min_value=1, max_value=20),
+        expires_at=AWARE,
+    ),
+    max_size=2,
+).map(tuple)
+DECISIONS = st.builds(
+    Decision,
+    outcome=st.sampled_from(get_args(Outcome)),
+    rule=st.sampled_from(get_args(Rule)),
+    person_id=OPTIONAL_TEXT,
+    strategy_ids=IDS,
+    matter_refs=IDS,
+    route_to=OPTIONAL_TEXT,
+    spoc_name=OPTIONAL_TEXT,
+    recorded=st.booleans(),
+    max_minutes=st.none() | st.integers(min_value=0, max_value=600),
+    next_permitted_at=st.none() | AWARE,
+    extra_time=st.booleans(),
+    quota_claims=CLAIMS,
+    refused_by=IDS,
+    told_in_writing=st.booleans(),
+    letter_follows=st.booleans(),
+)
+
+
+@given(
+    decision=DECISIONS,
+    sid=st.from_regex(r"CA[0-9a-f]{32}", fullmatch=True),
+    caller=CALLER_TEXT,
+    to=CALLER_TEXT,
+    received_at=AWARE,
+    status=st.sampled_from(["ringing", "in-progress"]) | st.text(max_size=12),
+)
+def test_a_restricted_callers_lines_are_the_models(
+    decision: Decision, sid: str, caller: str, to: str, received_at: datetime, status: str
+) -> None:
+    """A restricted caller's record, written straight from the decision, is the one
+    ``record_for`` gives (the model's dump, each field as json.dumps), with the same
+    indexes and quota claims, for every kind of decision and any aware time."""
+    record = record_for(
+        decision, call_sid=sid, caller=caller, to=to, received_at=received_at, status=status
+    )
+    try:
+        expected = record_lines(KEYS, record, claims=decision.quota_claims)
+    except ValueError:  # an id holding a line break, in a key: refused either way
+        with pytest.raises(ValueError, match="line break"):
+            decided_lines(
+                KEYS,
+                decision,
+                call_sid=sid,
+                caller=caller,
+                to=to,
+                received_at=received_at,
+                status=status,
+            )
+        return
+    direct = decided_lines(
+        KEYS, decision, call_sid=sid, caller=caller, to=to, received_at=received_at, status=status
+    )
+    assert direct == expected
+    plan = record_plan(KEYS, record, claims=decision.quota_claims)
+    assert direct == plan_lines(json.loads(plan))
