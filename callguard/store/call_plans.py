@@ -122,17 +122,7 @@ def decided_lines(
     (a restricted caller's call; see docs/performance.md). Each field not at its default,
     in the model's order, as ``CallRecord.hash_fields`` gives them;
     ``tests/unit/test_call_plan.py`` holds the two to the same text over every kind of
-    decision. A time not in UTC (received) takes the model's way."""
-    if received_at.tzinfo is not UTC:
-        record = record_for(
-            decision,
-            call_sid=call_sid,
-            caller=caller,
-            to=to,
-            received_at=received_at,
-            status=status,
-        )
-        return record_lines(keys, record, claims=decision.quota_claims)
+    decision and any aware time."""
     person_id = decision.person_id
     lines = [call_sid, repr(received_at.timestamp()), "0" if decision.outcome == "refuse" else "1"]
     lines += ("", "call_sid", _json_text(call_sid), "from", _json_text(caller))
