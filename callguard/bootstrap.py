@@ -141,6 +141,7 @@ def build_duties(
         policy,
         tz,
         telephony=telephony,
+        subject_access=stores.subject_access,
     )
     reports = OversightReports(
         stores.reports, stores.register, stores.calls, tz, appeals=stores.appeals

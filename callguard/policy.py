@@ -105,6 +105,10 @@ class Retention(_Strict):
     # In-app notifications (reminders, line-manager notices, welfare alerts) name matters and
     # staff: kept a year unless the policy says otherwise.
     notifications_days: int = Field(default=365, ge=1)
+    # A subject access request's record (who asked, when, when answered) is the evidence the
+    # request was met: kept six years after it was completed unless the policy says
+    # otherwise. A request not yet completed is never disposed of.
+    subject_access_days: int = Field(default=2190, ge=1)
 
 
 class Reason(_Strict):

@@ -24,6 +24,7 @@ DisposalKind = Literal[
     "audit_entry",
     "person_audit_entry",
     "notification",
+    "subject_access_request",
 ]
 
 

@@ -11,10 +11,13 @@ Nightly, records older than their retention period are deleted:
   must be reviewed (§3.10, §8.7), and the triage reminder keeps asking for it;
 - file notes (``file_notes_days``, by when drafted): the note and its indexes;
 - audit entries (``audit_days``): the audit stream, and each person's audit list (by
-  when each entry was made).
+  when each entry was made);
+- subject access requests (``subject_access_days``, by when each was completed): the
+  request and its indexes. A request not yet completed is kept, however old.
 
 A legal hold spares records: on a call (the call, its message and its file note), on a
-person (all their calls and file notes, and their audit list), on a file note. A
+person (all their calls and file notes, their audit list and their subject access
+requests), on a file note. A
 notification (``notifications_days``) is spared by a hold on the call or the file note it
 is about, or on the person of the strategy it is about. The check and the deletion are one
 script, so a hold placed a moment before a run is honoured.
@@ -49,6 +52,7 @@ from callguard.store.file_notes import NoteStore
 from callguard.store.keys import Keys
 from callguard.store.register import RegisterStore
 from callguard.store.retention import Disposable, HoldStore, LogEntry, RetentionStore
+from callguard.store.subject_access import SubjectAccessStore
 from callguard.telephony import Telephony
 
 log = logging.getLogger("callguard.retention")
@@ -102,6 +106,7 @@ class Retention:
         tz: ZoneInfo,
         *,
         telephony: Telephony | None = None,
+        subject_access: SubjectAccessStore | None = None,
     ) -> None:
         self.store = store
         self.keys = store.keys
@@ -111,6 +116,7 @@ class Retention:
         self.policy = policy
         self.tz = tz
         self.telephony = telephony
+        self.subject_access = subject_access
 
     def _entry(self, now: datetime, kind: DisposalKind, rule: str, cutoff: datetime) -> LogEntry:
         days = int(getattr(self.policy.retention, rule))
@@ -137,6 +143,7 @@ class Retention:
         await self._file_notes(now, totals)
         await self._audit(now, totals)
         await self._notifications(now, totals)
+        await self._subject_access_requests(now, totals)
         totals.update(await self.delete_recordings(now))
         log.info("retention: %s", totals)
         return totals
@@ -242,6 +249,35 @@ class Retention:
         await self._dispose(
             items, self._entry(now, "notification", "notifications_days", cutoff), totals
         )
+
+    async def _subject_access_requests(self, now: datetime, totals: dict[str, int]) -> None:
+        """Requests completed before the cutoff's day. The index is by when each was
+        received (never after it was completed), so it holds every candidate."""
+        if self.subject_access is None:
+            return
+        cutoff = retention_cutoff(now, self.policy.retention.subject_access_days)
+        last_day = cutoff.astimezone(self.tz).date()
+        every = self.keys.subject_access_all()
+        items = []
+        for request_id in await self.store.members_before(every, cutoff):
+            request = await self.subject_access.get(request_id)
+            if request is None:  # an index entry whose request is gone: the entry goes
+                key = self.keys.subject_access(request_id)
+                items.append(Disposable(primary={"key": key}, zrem=[(every, request_id)]))
+            elif request.completed_on is not None and request.completed_on < last_day:
+                person_id = request.person_id
+                items.append(
+                    Disposable(
+                        primary={"key": self.keys.subject_access(request_id)},
+                        holds=[self.keys.legal_hold("person", person_id)],
+                        zrem=[
+                            (every, request_id),
+                            (self.keys.subject_access_of(person_id), request_id),
+                        ],
+                    )
+                )
+        entry = self._entry(now, "subject_access_request", "subject_access_days", cutoff)
+        await self._dispose(items, entry, totals)
 
     async def _people_of(self, refs: Iterable[dict[str, str]]) -> dict[str, str]:
         """The person each referenced call, file note and strategy is about (for those

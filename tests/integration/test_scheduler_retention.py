@@ -516,3 +516,67 @@ async def test_updating_a_notification_retention_disposed_of_writes_nothing(
     assert await store.get(kept.id) == kept.model_copy(update={"email": "sent"})
     assert not await exists(redis, KEYS.notification("ntf_disposed"))
     assert await store.get("ntf_disposed") is None
+
+
+async def sar(
+    client: Client, token: str, clock: FixedClock, person_id: str, received: int, done: int | None
+) -> str:
+    """A subject access request received ``received`` days before the run and, unless
+    ``done`` is None, completed ``done`` days before it (each logged on its own day)."""
+    clock.set(days_before_run(received))
+    response = await client.post(
+        f"/api/v1/people/{person_id}/subject-access-requests",
+        json={"received_on": clock.now().date().isoformat()},
+        headers=auth(token),
+    )
+    assert response.status == 201, await response.text()
+    request_id: str = (await response.json())["id"]
+    if done is not None:
+        clock.set(days_before_run(done))
+        response = await client.post(
+            f"/api/v1/subject-access-requests/{request_id}/completed",
+            json={"completed_on": clock.now().date().isoformat()},
+            headers=auth(token),
+        )
+        assert response.status == 200, await response.text()
+    return request_id
+
+
+async def test_subject_access_requests_go_six_years_after_completion_never_while_open(
+    client: Client, tokens: dict[str, str], clock: FixedClock
+) -> None:
+    manager = tokens["manager"]
+    clock.set(days_before_run(3000))
+    person = (await create_person(client, manager, phones=["07700 900601"]))["id"]
+    held = (await create_person(client, manager, phones=["07700 900602"]))["id"]
+    old = await sar(client, manager, clock, person, 2230, 2200)  # completed 2,200 days ago
+    recent = await sar(client, manager, clock, person, 2230, 2180)  # completed 2,180 days ago
+    still_open = await sar(client, manager, clock, person, 2900, None)  # never completed
+    held_old = await sar(client, manager, clock, held, 2240, 2200)  # its person is on hold
+    clock.set(RUN_AT - timedelta(hours=1))
+    assert (await hold(client, manager, "person", held)).status == 201
+    redis = services_of(client).redis
+    # An index entry whose request is already gone goes from the index too.
+    await redis.zadd(KEYS.subject_access_all(), {"sar_dangling": 0})
+    clock.set(RUN_AT)
+
+    run = await services_of(client).duties.run("retention", RUN_AT)
+
+    assert run.summary is not None
+    counts = (run.summary["subject_access_request"], run.summary["subject_access_request_held"])
+    assert counts == (1, 1)
+    assert not await exists(redis, KEYS.subject_access(old))
+    listed = await client.get(
+        f"/api/v1/people/{person}/subject-access-requests", headers=auth(manager)
+    )
+    assert [r["id"] for r in await listed.json()] == [recent, still_open]
+    assert await redis.zrange(KEYS.subject_access_all(), 0, -1) == [
+        still_open,
+        held_old,
+        recent,
+    ]
+    assert await redis.zrange(KEYS.subject_access_of(person), 0, -1) == [still_open, recent]
+    assert await redis.zrange(KEYS.subject_access_of(held), 0, -1) == [held_old]
+    logged = await services_of(client).duties.retention.disposals(100)
+    [entry] = [d for d in logged if d.kind == "subject_access_request"]
+    assert (entry.count, entry.rule, entry.days) == (1, "retention.subject_access_days", 2190)
