@@ -54,6 +54,11 @@ def error_beside(html: str, input_id: str) -> str:
     return re.sub(r"<[^>]+>", "", found.group(1)).replace("Error:", "").strip()
 
 
+def received(day: str, month: str = "11", year: str = "2026") -> dict[str, str]:
+    """The appeal form's date input (day, month and year), as a browser posts it."""
+    return {"received_on-day": day, "received_on-month": month, "received_on-year": year}
+
+
 async def post_form(client: Client, path: str, form: dict[str, str], page: str) -> Any:
     token = await page_csrf(client, page)
     return await client.post(path, data={"csrf_token": token, **form}, allow_redirects=False)
@@ -111,13 +116,18 @@ async def test_recording_an_appeal_shows_errors_in_words_and_stores_nothing(
     strategy = await demo_strategy(manager, "Bea Spoc")
     form_path = f"/strategies/{strategy.id}/appeals/new"
     form = await (await manager.get(form_path)).text()
+    # The date the appeal was received starts as today, in the GOV.UK date input.
+    today = services(manager).register.today(services(manager).clock.now())
+    for part, value in (("day", today.day), ("month", today.month), ("year", today.year)):
+        assert f'name="received_on-{part}" type="text" value="{value}"' in form
+    assert 'type="date"' not in form
     # Only people not involved in the strategy (morgan made it) may decide.
     options = re.findall(r'<option value="([^"]*)"', form)
     assert "morgan" not in options and "chris" in options and "ceo" in options
     assert "sam.staff" not in options and "ada.admin" not in options
 
     empty = await post_form(
-        manager, form_path, {"received_on": "", "grounds": "", "decider": ""}, form_path
+        manager, form_path, {**received("", "", ""), "grounds": "", "decider": ""}, form_path
     )
     assert empty.status == 422
     html = await empty.text()
@@ -128,7 +138,7 @@ async def test_recording_an_appeal_shows_errors_in_words_and_stores_nothing(
     involved = await post_form(
         manager,
         form_path,
-        {"received_on": "2026-11-27", "grounds": "Unfair", "decider": "morgan"},
+        {**received("27"), "grounds": "Unfair", "decider": "morgan"},
         form_path,
     )
     assert involved.status == 422
@@ -139,12 +149,24 @@ async def test_recording_an_appeal_shows_errors_in_words_and_stores_nothing(
     future = await post_form(
         manager,
         form_path,
-        {"received_on": "2026-12-25", "grounds": "Unfair", "decider": "chris"},
+        {**received("25", "12"), "grounds": "Unfair", "decider": "chris"},
         form_path,
     )
     assert error_beside(await future.text(), "received_on") == (
         "The date the appeal was received must be today or in the past"
     )
+    not_real = await post_form(
+        manager,
+        form_path,
+        {**received("31", "2"), "grounds": "Unfair", "decider": "chris"},
+        form_path,
+    )
+    assert not_real.status == 422
+    html = await not_real.text()
+    assert error_beside(html, "received_on") == "Enter a real date, like 15 2 2027"
+    # What was typed is kept, to be corrected.
+    assert 'name="received_on-day" type="text" value="31"' in html
+    assert 'name="received_on-month" type="text" value="2"' in html
     assert await services(manager).appeals.of_strategy(strategy.id) == []
 
 
@@ -156,7 +178,7 @@ async def test_only_the_named_decider_decides_and_the_outcome_letter_follows(
     created = await post_form(
         manager,
         form_path,
-        {"received_on": "2026-11-27", "grounds": "I need to speak to others", "decider": CEO},
+        {**received("27"), "grounds": "I need to speak to others", "decider": CEO},
         form_path,
     )
     assert created.status == 303

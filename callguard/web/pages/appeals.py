@@ -204,14 +204,17 @@ async def _appeal_form(
 @pages.get("/strategies/{strategy_id}/appeals/new", name="appeal-new", role=Role.manager)
 async def appeal_new(context: PageContext) -> web.StreamResponse:
     today = context.services.register.today(context.services.clock.now())
-    return await _appeal_form(context, {"received_on": today.isoformat()}, None)
+    return await _appeal_form(context, forms.date_parts("received_on", today), None)
 
 
 @pages.post("/strategies/{strategy_id}/appeals/new", name="appeal-create", role=Role.manager)
 async def appeal_create(context: PageContext) -> web.StreamResponse:
     services = context.services
-    values = {k: context.text(k) for k in APPEAL_IDS}
-    raw = {k: v for k, v in values.items() if v}
+    values = {k: v for k, v in context.form.items() if k != "csrf_token"}
+    raw = {k: context.text(k) for k in ("grounds", "decider") if context.text(k)}
+    received_on = forms.date_from_parts(context.form, "received_on")
+    if received_on is not None:  # left out when blank, so the model says it is needed
+        raw["received_on"] = received_on
     body, errors = _validated(AppealIn, raw, APPEAL_IDS)
     if body is None:
         return await _appeal_form(context, values, errors, 422)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -402,3 +403,25 @@ def changes_between(current: Strategy, body: Values) -> Values:
 
 def _normal_restrictions(restrictions: Sequence[Values]) -> list[Values]:
     return [{k: v for k, v in r.items() if v not in (None, "", [])} for r in restrictions]
+
+
+def date_from_parts(form: Mapping[str, str], name: str) -> str | None:
+    """A GOV.UK date input's day, month and year (``{name}-day`` and so on) as YYYY-MM-DD
+    (None when all are blank; left as typed when not numbers, so the model says it is not a
+    real date)."""
+    parts = [form.get(f"{name}-{part}", "").strip() for part in ("day", "month", "year")]
+    if not any(parts):
+        return None
+    if all(p.isdigit() and len(p) <= 4 for p in parts):
+        day, month, year = (int(p) for p in parts)
+        return f"{year:04d}-{month:02d}-{day:02d}"
+    return "/".join(parts)
+
+
+def date_parts(name: str, day: date) -> dict[str, str]:
+    """The values that fill a GOV.UK date input with ``day``."""
+    return {
+        f"{name}-day": str(day.day),
+        f"{name}-month": str(day.month),
+        f"{name}-year": str(day.year),
+    }

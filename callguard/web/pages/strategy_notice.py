@@ -103,18 +103,6 @@ def _version(context: PageContext, strategy: Strategy) -> int:
     return version
 
 
-def _date_from_parts(context: PageContext, name: str) -> str | None:
-    """A GOV.UK date input's day, month and year as YYYY-MM-DD (None when all are blank;
-    left as typed when not numbers, so the model says it is not a real date)."""
-    parts = [context.text(f"{name}-{part}") for part in ("day", "month", "year")]
-    if not any(parts):
-        return None
-    if all(p.isdigit() and len(p) <= 4 for p in parts):
-        day, month, year = (int(p) for p in parts)
-        return f"{year:04d}-{month:02d}-{day:02d}"
-    return "/".join(parts)
-
-
 async def _form(
     context: PageContext,
     strategy: Strategy,
@@ -160,7 +148,7 @@ async def notice_record(context: PageContext) -> web.StreamResponse:
     values = {k: v for k, v in context.form.items() if k != "csrf_token"}
     method = context.text("method")
     raw: dict[str, Any] = {"method": method or None}
-    notified_on = _date_from_parts(context, "notified_on")
+    notified_on = forms.date_from_parts(context.form, "notified_on")
     if notified_on is not None:
         raw["notified_on"] = notified_on  # left out when blank, so the model says it is needed
     errors = FormErrors()
