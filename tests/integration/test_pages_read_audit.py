@@ -158,14 +158,26 @@ async def test_the_subject_access_pages_refuse_a_bad_date_beside_its_field(
     people, _ = await svc.register.store.list_people(0, 100)
     gus = next(p for p in people if p.name == "Gus Final")
     page = await manager.get(f"/people/{gus.id}")
-    token = csrf_of(await page.text())
+    html = await page.text()
+    token = csrf_of(html)
+    # The date is a GOV.UK date input (day, month, year), starting as today.
+    today = svc.register.today(svc.clock.now())
+    for part, value in (("day", today.day), ("month", today.month), ("year", today.year)):
+        assert f'name="received_on-{part}" type="text" value="{value}"' in html
     path = f"/people/{gus.id}/subject-access-requests"
-    bad = await manager.post(path, data={"received_on": "", "csrf_token": token})
+    blank = {"received_on-day": "", "received_on-month": "", "received_on-year": ""}
+    bad = await manager.post(path, data={**blank, "csrf_token": token})
     assert bad.status == 422
     assert "Enter the date the request was received" in await bad.text()
-    logged = await manager.post(
-        path, data={"received_on": "2026-11-20", "csrf_token": token}, allow_redirects=False
-    )
+    not_real = {"received_on-day": "31", "received_on-month": "11", "received_on-year": "2026"}
+    refused = await manager.post(path, data={**not_real, "csrf_token": token})
+    assert refused.status == 422
+    refused_html = await refused.text()
+    assert 'id="received_on-error"' in refused_html
+    assert "The date the request was received must be a real date, like 15 2 2027" in refused_html
+    assert 'name="received_on-day" type="text" value="31"' in refused_html  # kept as typed
+    when = {"received_on-day": "20", "received_on-month": "11", "received_on-year": "2026"}
+    logged = await manager.post(path, data={**when, "csrf_token": token}, allow_redirects=False)
     assert logged.status == 303
     (request,) = await svc.subject_access.requests_of(gus.id)
     field = f"completed_on-{request.id}"
@@ -181,7 +193,7 @@ async def test_the_subject_access_pages_refuse_a_bad_date_beside_its_field(
     )
     assert (await svc.subject_access.requests_of(gus.id))[0].completed_on is None
     # Without the form's token nothing is logged.
-    forged = await manager.post(path, data={"received_on": "2026-11-21"})
+    forged = await manager.post(path, data={**when, "received_on-day": "21"})
     assert forged.status == 403
     assert len(await svc.subject_access.requests_of(gus.id)) == 1
 

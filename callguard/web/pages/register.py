@@ -187,6 +187,8 @@ async def person_page(context: PageContext) -> web.StreamResponse:
             "timeline": person_timeline(strategies, records, notes),
             "today": services.register.today(now),
             "subject_access_requests": await services.subject_access.requests_of(person.id),
+            # The log form's date starts as today.
+            "subject_access_values": forms.date_parts("received_on", services.register.today(now)),
             "adjustment_labels": forms.ADJUSTMENT_LABELS,
             "subject_access_status": lambda r: subject_access_status(
                 r, services.register.today(now)

@@ -167,9 +167,11 @@ async def _list(
 async def log_request(context: PageContext) -> web.StreamResponse:
     services = context.services
     person_id = context.request.match_info["person_id"]
-    values = {"received_on": context.text("received_on")}
+    values = {k: v for k, v in context.form.items() if k != "csrf_token"}
+    received_on = forms.date_from_parts(context.form, "received_on")
     try:
-        body = SubjectAccessIn.model_validate(_given(values))
+        # Left out when blank, so the model says it is needed.
+        body = SubjectAccessIn.model_validate({"received_on": received_on} if received_on else {})
         logged = await services.subject_access.log_request(
             person_id, body, context.actor, services.clock.now()
         )
