@@ -167,6 +167,17 @@ async def test_recording_an_appeal_shows_errors_in_words_and_stores_nothing(
     # What was typed is kept, to be corrected.
     assert 'name="received_on-day" type="text" value="31"' in html
     assert 'name="received_on-month" type="text" value="2"' in html
+    # A year of two digits is not the year 26.
+    short_year = await post_form(
+        manager,
+        form_path,
+        {**received("27", "11", "26"), "grounds": "Unfair", "decider": "chris"},
+        form_path,
+    )
+    assert short_year.status == 422
+    assert error_beside(await short_year.text(), "received_on") == (
+        "Enter a real date, like 15 2 2027"
+    )
     assert await services(manager).appeals.of_strategy(strategy.id) == []
 
 

@@ -407,15 +407,15 @@ def _normal_restrictions(restrictions: Sequence[Values]) -> list[Values]:
 
 def date_from_parts(form: Mapping[str, str], name: str) -> str | None:
     """A GOV.UK date input's day, month and year (``{name}-day`` and so on) as YYYY-MM-DD
-    (None when all are blank; left as typed when not numbers, so the model says it is not a
-    real date)."""
-    parts = [form.get(f"{name}-{part}", "").strip() for part in ("day", "month", "year")]
-    if not any(parts):
+    (None when all are blank). Left as typed when they are not numbers, or the year is not
+    four digits ("26" is not taken as the year 26), so the model says it is not a real date."""
+    day, month, year = (form.get(f"{name}-{part}", "").strip() for part in ("day", "month", "year"))
+    if not (day or month or year):
         return None
-    if all(p.isdigit() and len(p) <= 4 for p in parts):
-        day, month, year = (int(p) for p in parts)
-        return f"{year:04d}-{month:02d}-{day:02d}"
-    return "/".join(parts)
+    numbers = day.isdigit() and month.isdigit() and year.isdigit()
+    if numbers and len(day) <= 2 and len(month) <= 2 and len(year) == 4:
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    return "/".join((day, month, year))
 
 
 def date_parts(name: str, day: date) -> dict[str, str]:
