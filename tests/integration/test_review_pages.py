@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 
 import pytest
 
@@ -182,3 +183,35 @@ async def test_a_manager_names_another_decider_on_the_appeal_page(manager: Clien
         f"{page}/decider", data={"decider": "max.manager"}, allow_redirects=False
     )
     assert refused.status == 403  # no CSRF token
+
+
+async def test_ending_a_strategy_takes_the_date_told_as_day_month_and_year(
+    manager: Client, clock: FixedClock
+) -> None:
+    """The date the person was told is a GOV.UK date input: optional, refused beside the
+    field when it is not a real date (nothing ended), stored when it is."""
+    svc = services(manager)
+    people, _ = await svc.register.store.list_people(0, 100)
+    alex = next(p for p in people if p.name == "Alex Window")
+    strategy = (await svc.register.store.strategies_of(alex.id))[0]
+    page = f"/strategies/{strategy.id}/end"
+    form = await (await manager.get(page)).text()
+    assert 'name="notified_on-day"' in form and 'type="date"' not in form
+    token = await page_csrf(manager, page)
+    told = {"notified_on-day": "31", "notified_on-month": "11", "notified_on-year": "2026"}
+    base = {"csrf_token": token, "why": "Calm for months", "expected_version": "1"}
+    refused = await manager.post(page, data={**base, **told}, allow_redirects=False)
+    assert refused.status == 422
+    html = await refused.text()
+    assert 'id="notified_on-error"' in html
+    assert "must be a real date" in text_of(html)
+    assert 'name="notified_on-day" type="text" value="31"' in html  # kept as typed
+    still = await svc.register.store.get_strategy(strategy.id)
+    assert still is not None and still.status.value == "active"
+
+    told["notified_on-day"] = "20"
+    ended = await manager.post(page, data={**base, **told}, allow_redirects=False)
+    assert ended.status == 303, await ended.text()
+    after = await svc.register.store.get_strategy(strategy.id)
+    assert after is not None and after.status.value == "ended"
+    assert after.revisions[-1].notified_on == date(2026, 11, 20)

@@ -140,7 +140,7 @@ async def strategy_end(context: PageContext) -> web.StreamResponse:
     values = form_values(context)
     raw = {
         "why": context.text("why"),
-        "notified_on": context.text("notified_on") or None,
+        "notified_on": forms.date_from_parts(context.form, "notified_on"),
         "expected_version": int_or_none(context.text("expected_version")) or strategy.version,
     }
     body, errors = await _apply(context, EndIn, raw, END_IDS)
