@@ -29,7 +29,12 @@ from callguard.domain.records import CallRecord, record_for
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.phones import mask_phone, try_normalise
 from callguard.policy import Policy
-from callguard.store.call_plans import PlanLines, RepeatCounter, unrestricted_lines
+from callguard.store.call_plans import (
+    PlanLines,
+    RepeatCounter,
+    decided_lines,
+    unrestricted_lines,
+)
 from callguard.store.call_records import CallStore, Existing, Matched, Unmatched
 from callguard.store.spool import Spool
 
@@ -173,7 +178,8 @@ class Screening:
                 known = found
             assert phone is not None  # only a number can match
             decision = decide(known.match, known.usage, now, self.tz, self.default_route)
-            lines = self.store.decided_lines(
+            lines = decided_lines(
+                self.store.keys,
                 decision,
                 call_sid=call.call_sid,
                 caller=caller,

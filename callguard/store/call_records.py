@@ -10,13 +10,12 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from callguard.domain.caller_match import CallerMatch, Decision, QuotaClaim, ScreeningEntry
+from callguard.domain.caller_match import CallerMatch, QuotaClaim, ScreeningEntry
 from callguard.domain.models import AdjustmentKind
 from callguard.domain.records import TERMINAL_STATUSES, CallEvent, CallRecord
 from callguard.store.call_plans import (
     PlanLines,
     RepeatCounter,
-    decided_lines,
     plan_lines,
     record_lines,
     record_plan,
@@ -294,28 +293,6 @@ class CallStore:
     ) -> str:
         """``record_plan`` with this store's keys."""
         return record_plan(self.keys, record, repeat=repeat, claims=claims)
-
-    def decided_lines(
-        self,
-        decision: Decision,
-        *,
-        call_sid: str,
-        caller: str,
-        to: str,
-        received_at: datetime,
-        status: str,
-    ) -> PlanLines:
-        """``decided_lines`` with this store's keys: a restricted caller's record, with the
-        decision's quota claims."""
-        return decided_lines(
-            self.keys,
-            decision,
-            call_sid=call_sid,
-            caller=caller,
-            to=to,
-            received_at=received_at,
-            status=status,
-        )
 
     def record_lines(
         self,
