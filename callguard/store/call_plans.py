@@ -93,10 +93,9 @@ def unrestricted_lines(
             status=status,
         )
         return record_lines(keys, record, repeat=repeat)
-    when = '"' + received_at.isoformat().removesuffix("+00:00") + 'Z"'
     lines = [call_sid, repr(received_at.timestamp()), "1", "8" if status != "ringing" else "7"]
     lines += ("call_sid", _json_text(call_sid), "from", _json_text(caller), "to", _json_text(to))
-    lines += ("received_at", when, "outcome", '"connect"', "rule", '"none"')
+    lines += ("received_at", _datetime_text(received_at), "outcome", '"connect"', "rule", '"none"')
     lines += ("route_to", _json_text(route_to))
     if status != "ringing":
         lines += ("status", _json_text(status))
@@ -155,19 +154,32 @@ def decided_lines(
     if decision.letter_follows:
         lines += ("letter_follows", "true")
     lines[3] = str((len(lines) - 4) // 2)  # the number of fields
-    indexes = [keys.CALLS, keys.calls_by_outcome(decision.outcome)]
-    if person_id:
-        indexes.append(keys.calls_by_person(person_id))
-    if decision.outcome == "refuse":
-        indexes += [keys.breaches(sid) for sid in decision.refused_by]
+    indexes = _indexes(keys, decision.outcome, person_id, decision.refused_by)
     lines.append(str(len(indexes)))
     lines += indexes
     lines.append(str(len(decision.quota_claims)))
     for claim in decision.quota_claims:
-        expire_at = int(claim.expires_at.timestamp()) + QUOTA_GRACE_S
         lines += (keys.quota(claim.strategy_id), claim.period_id, str(claim.max_calls))
-        lines.append(str(expire_at))
+        lines.append(str(_expire_at(claim)))
     return _joined(lines)
+
+
+def _indexes(
+    keys: Keys, outcome: str, person_id: str | None, refused_by: Sequence[str]
+) -> list[str]:
+    """The sorted sets a call record is added to: the call log, by outcome, by person, and
+    for a refusal, a breach only of the strategies that refused it (§3.8, §3.11)."""
+    indexes = [keys.CALLS, keys.calls_by_outcome(outcome)]
+    if person_id:
+        indexes.append(keys.calls_by_person(person_id))
+    if outcome == "refuse":
+        indexes += [keys.breaches(sid) for sid in refused_by]
+    return indexes
+
+
+def _expire_at(claim: QuotaClaim) -> int:
+    """When a claimed quota's count may go (epoch seconds): its period's end, and a grace."""
+    return int(claim.expires_at.timestamp()) + QUOTA_GRACE_S
 
 
 def _strings_text(values: Sequence[str]) -> str:
@@ -186,12 +198,7 @@ def _datetime_text(when: datetime) -> str:
 def _plan(
     keys: Keys, record: CallRecord, repeat: RepeatCounter | None, claims: Sequence[QuotaClaim]
 ) -> dict[str, Any]:
-    indexes = [keys.CALLS, keys.calls_by_outcome(record.outcome)]
-    if record.person_id:
-        indexes.append(keys.calls_by_person(record.person_id))
-    if record.outcome == "refuse":
-        # A breach only of the strategies that refused the call (§3.8, §3.11).
-        indexes += [keys.breaches(sid) for sid in record.refused_by]
+    indexes = _indexes(keys, record.outcome, record.person_id, record.refused_by)
     body: dict[str, Any] = {
         "sid": record.call_sid,
         "score": record.received_at.timestamp(),
@@ -203,7 +210,7 @@ def _plan(
                 "key": keys.quota(c.strategy_id),
                 "period": c.period_id,
                 "max": c.max_calls,
-                "expire_at": int(c.expires_at.timestamp()) + QUOTA_GRACE_S,
+                "expire_at": _expire_at(c),
             }
             for c in claims
         ],
