@@ -259,8 +259,10 @@ class Retention:
         last_day = cutoff.astimezone(self.tz).date()
         every = self.keys.subject_access_all()
         items = []
-        for request_id in await self.store.members_before(every, cutoff):
-            request = await self.subject_access.get(request_id)
+        request_ids = await self.store.members_before(every, cutoff)
+        stored = await self.subject_access.many(request_ids)
+        for request_id in request_ids:
+            request = stored.get(request_id)
             if request is None:  # an index entry whose request is gone: the entry goes
                 key = self.keys.subject_access(request_id)
                 items.append(Disposable(primary={"key": key}, zrem=[(every, request_id)]))

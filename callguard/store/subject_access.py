@@ -50,12 +50,20 @@ class SubjectAccessStore:
         raw = await self.redis.get(self.keys.subject_access(request_id))
         return SubjectAccessRequest.model_validate_json(raw) if raw else None
 
+    async def many(self, request_ids: Sequence[str]) -> dict[str, SubjectAccessRequest]:
+        """The requests still stored, by id, in one round trip."""
+        if not request_ids:
+            return {}
+        raws = await self.redis.mget([self.keys.subject_access(i) for i in request_ids])
+        return {
+            request_id: SubjectAccessRequest.model_validate_json(raw)
+            for request_id, raw in zip(request_ids, raws, strict=True)
+            if raw
+        }
+
     async def _many(self, index: str) -> list[SubjectAccessRequest]:
         ids = cast(list[str], await self.redis.zrevrange(index, 0, -1))
-        if not ids:
-            return []
-        raws = await self.redis.mget([self.keys.subject_access(i) for i in ids])
-        return [SubjectAccessRequest.model_validate_json(r) for r in raws if r]
+        return list((await self.many(ids)).values())
 
     async def all(self) -> list[SubjectAccessRequest]:
         """Every request, latest received first."""
