@@ -30,6 +30,17 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class KeptChanging(Conflict):
+    """An edit read, checked and tried again and again, each time losing to another change
+    written meanwhile: nothing was changed."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} kept being changed by someone else while your change was being saved. "
+            "Nothing was changed. Try again."
+        )
+
+
 class Forbidden(ServiceError):
     status = 403
     code = "forbidden"

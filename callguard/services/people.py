@@ -9,8 +9,8 @@ from datetime import datetime
 from callguard.domain.models import Person, PersonPatch, Strategy, StrategyStatus
 from callguard.domain.rules import FieldProblem, restriction_problems
 from callguard.domain.users import Actor
-from callguard.services.errors import Conflict, Invalid, NotFound
-from callguard.services.register import Register, _audit
+from callguard.services.errors import Conflict, Invalid, KeptChanging, NotFound
+from callguard.services.register import EDIT_ATTEMPTS, Register, _audit
 from callguard.store.register import PhoneTaken
 
 _IN_FORCE_OR_TO_BE = (StrategyStatus.active, StrategyStatus.awaiting_notice)
@@ -30,38 +30,45 @@ def _in_words(strategy: Strategy, field: str) -> FieldProblem:
     )
 
 
+class PhoneHeld(Conflict):
+    """A new phone is already another person's."""
+
+
 async def update_person(
     register: Register, person_id: str, patch: PersonPatch, actor: Actor, now: datetime
 ) -> Person:
-    current = await register.store.get_person(person_id)
-    if current is None:
-        raise NotFound(f"no person {person_id}")
     changes = patch.model_dump(exclude_unset=True)
     nulls = [(name, "leave it out to keep it as it is") for name, v in changes.items() if v is None]
     if nulls:
         raise Invalid(nulls)
-    edited = current.model_copy(update={**_typed(patch, changes), "updated_at": now})
-    problems: list[FieldProblem] = []
-    # Those awaiting notice too: they apply as soon as the person is told (CONTRACT §7).
-    for strategy in await register.store.strategies_of(person_id):
-        if strategy.status not in _IN_FORCE_OR_TO_BE:
-            continue
-        for field, _reason in restriction_problems(
-            strategy.restrictions, edited, strategy.adjustment_override, register.policy
-        ):
-            problems.append(_in_words(strategy, field))
-    if problems:
-        raise Invalid(problems)
     detail = ", ".join(sorted(changes)) or "nothing"
-    try:
-        found = await register.store.update_person(
-            edited, _audit(actor, now, "person.update", person_id, person_id, detail)
-        )
-    except PhoneTaken as taken:
-        raise Conflict(f"phones[{taken.index}] is already held by another person") from taken
-    if not found:
-        raise NotFound(f"no person {person_id}")
-    return edited
+    for _attempt in range(EDIT_ATTEMPTS):
+        read = await register.store.read_person(person_id)
+        if read is None:
+            raise NotFound(f"no person {person_id}")
+        edited = read.person.model_copy(update={**_typed(patch, changes), "updated_at": now})
+        problems: list[FieldProblem] = []
+        # Those awaiting notice too: they apply as soon as the person is told (CONTRACT §7).
+        for strategy in read.strategies:
+            if strategy.status not in _IN_FORCE_OR_TO_BE:
+                continue
+            for field, _reason in restriction_problems(
+                strategy.restrictions, edited, strategy.adjustment_override, register.policy
+            ):
+                problems.append(_in_words(strategy, field))
+        if problems:
+            raise Invalid(problems)
+        try:
+            written = await register.store.update_person(
+                edited, read, _audit(actor, now, "person.update", person_id, person_id, detail)
+            )
+        except PhoneTaken as taken:
+            raise PhoneHeld(f"phones[{taken.index}] is already held by another person") from taken
+        if written == "missing":
+            raise NotFound(f"no person {person_id}")
+        if written == "updated":
+            return edited
+    raise KeptChanging("This person’s details or strategies")
 
 
 def _typed(patch: PersonPatch, changes: dict[str, object]) -> dict[str, object]:

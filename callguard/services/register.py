@@ -33,9 +33,14 @@ from callguard.domain.rules import (
 )
 from callguard.domain.users import Actor
 from callguard.policy import Policy
-from callguard.services.errors import Conflict, Forbidden, Invalid, NotFound
+from callguard.services.errors import Conflict, Forbidden, Invalid, KeptChanging, NotFound
 from callguard.services.revisions import fields_to_change, next_version, revision_problems
-from callguard.store.register import PhoneTaken, RegisterStore
+from callguard.store.register import PersonChanged, PhoneTaken, RegisterStore
+
+# Tries at an edit checked against a person, or a person's strategies, that another edit
+# changed between the reading and the writing: each loss means that edit landed, and this
+# one is checked again against it, so neither is lost and nothing goes unchecked.
+EDIT_ATTEMPTS = 20
 
 
 def new_id(prefix: str) -> str:
@@ -121,39 +126,45 @@ class Register:
                 " (§8.3: no_response needs the chief executive)"
             )
         _check_interim(body.interim, actor)
-        person = await self.store.get_person(body.person_id)
-        if person is None:
-            raise Invalid([("person_id", f"no person {body.person_id}")])
         today = self.today(now)
-        problems: list[FieldProblem] = [
-            *review_due_problems(body.review_due, today, today, self.policy),
-            *restriction_problems(body.restrictions, person, body.adjustment_override, self.policy),
-            *notified_on_problems(body.notified_on, today),
-            *notice.interim_field_problems(
-                body.interim, body.notified_on, body.restrictions, self.policy
-            ),
-        ]
-        if problems:
-            raise Invalid(problems)
-        status, applied, interim_versions = status_at_creation(body.notified_on, body.interim)
-        strategy = Strategy(
-            **body.model_dump(exclude={"restrictions", "interim"}),
-            restrictions=body.restrictions,
-            id=new_id("str"),
-            starts_on=today,
-            status=status,
-            applied_version=applied,
-            interim_versions=interim_versions,
-            notices=notice.given_with(1, body.notified_on, actor.name, now),
-            version=1,
-            created_at=now,
-            created_by=actor.name,
-            updated_at=now,
-        )
-        await self.store.create_strategy(
-            strategy, _audit(actor, now, "strategy.create", strategy.id, person.id)
-        )
-        return strategy
+        for _attempt in range(EDIT_ATTEMPTS):
+            person = await self.store.get_person(body.person_id)
+            if person is None:
+                raise Invalid([("person_id", f"no person {body.person_id}")])
+            problems: list[FieldProblem] = [
+                *review_due_problems(body.review_due, today, today, self.policy),
+                *restriction_problems(
+                    body.restrictions, person, body.adjustment_override, self.policy
+                ),
+                *notified_on_problems(body.notified_on, today),
+                *notice.interim_field_problems(
+                    body.interim, body.notified_on, body.restrictions, self.policy
+                ),
+            ]
+            if problems:
+                raise Invalid(problems)
+            status, applied, interim_versions = status_at_creation(body.notified_on, body.interim)
+            strategy = Strategy(
+                **body.model_dump(exclude={"restrictions", "interim"}),
+                restrictions=body.restrictions,
+                id=new_id("str"),
+                starts_on=today,
+                status=status,
+                applied_version=applied,
+                interim_versions=interim_versions,
+                notices=notice.given_with(1, body.notified_on, actor.name, now),
+                version=1,
+                created_at=now,
+                created_by=actor.name,
+                updated_at=now,
+            )
+            entry = _audit(actor, now, "strategy.create", strategy.id, person.id)
+            try:
+                await self.store.create_strategy(strategy, entry, checked_against=person)
+            except PersonChanged:
+                continue  # checked again against the person as they are now
+            return strategy
+        raise KeptChanging("The person’s details")
 
     async def strategy(self, strategy_id: str) -> Strategy:
         strategy = await self.store.get_strategy(strategy_id)
@@ -180,18 +191,23 @@ class Register:
         proposed = current.model_copy(
             update={name: getattr(body.changes, name) for name in changes}
         )
-        person = await self.store.get_person(current.person_id)
-        assert person is not None
-        problems = revision_problems(
-            body, proposed, person, changes, self.today(now), self.policy, field_prefix
-        )
-        if problems:
-            raise Invalid(problems)
-        new = next_version(current, proposed, changes, body, actor, now, review)
         action = "strategy.review.revise" if review else "strategy.revise"
-        changed = new.revisions[-1].changed
-        await self._replace(current, new, actor, now, action, ",".join(changed))
-        return new
+        for _attempt in range(EDIT_ATTEMPTS):
+            person = await self.store.get_person(current.person_id)
+            assert person is not None
+            problems = revision_problems(
+                body, proposed, person, changes, self.today(now), self.policy, field_prefix
+            )
+            if problems:
+                raise Invalid(problems)
+            new = next_version(current, proposed, changes, body, actor, now, review)
+            changed = ",".join(new.revisions[-1].changed)
+            try:
+                await self._replace(current, new, actor, now, action, changed, person)
+            except PersonChanged:
+                continue  # checked again against the person as they are now
+            return new
+        raise KeptChanging("The person’s details")
 
     async def review(
         self, strategy_id: str, body: ReviewIn, actor: Actor, now: datetime
@@ -321,9 +337,12 @@ class Register:
         now: datetime,
         action: str,
         detail: str = "",
+        checked_against: Person | None = None,
     ) -> None:
+        """Store ``new`` in place of ``current``; ``checked_against``: the person as ``new``
+        was checked against them (PersonChanged if they are no longer)."""
         entry = _audit(actor, now, action, new.id, new.person_id, detail)
-        stored = await self.store.replace_strategy(current.version, new, entry)
+        stored = await self.store.replace_strategy(current.version, new, entry, checked_against)
         if not stored:
             raise Conflict(
                 f"strategy {new.id} was changed by someone else at the same time: reload it"

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -22,7 +23,7 @@ from callguard.domain.models import AdvocateOnly, Person, Restriction, Strategy,
 from callguard.domain.notice import told_of_applied
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
-from callguard.store.scripts import CREATE_PERSON, UPDATE_PERSON
+from callguard.store.scripts import CREATE_PERSON, UPDATE_PERSON, lua
 
 # person:{id} holds the Person's fields but its id (the key's), and three of its own:
 ADJUSTMENTS_FIELD = "adj"  # JSON list of adjustment kinds, when there are any
@@ -33,6 +34,10 @@ PERSON_FIELDS = tuple(name for name in Person.model_fields if name != "id")
 _ATTEMPTS = 100
 # The Strategy fields in its screening form, the first line of strategy:{id}.
 _SCREEN_FIELDS = {"id", "person_id", "matter_ref", "restrictions"}
+
+
+class PersonChanged(Exception):
+    """The person a strategy was checked against was changed before it was written."""
 
 
 class PhoneTaken(Exception):
@@ -64,6 +69,23 @@ def person_from(person_id: str, values: Sequence[str | None]) -> Person | None:
         if value is not None
     }
     return Person.model_validate({**stored, "id": person_id}) if stored else None
+
+
+def _strategy_ids(fields: dict[str, str]) -> list[str]:
+    """Every strategy of a person (active or not), from person:{id} as read."""
+    ids = fields.get(ACTIVE_FIELD, "").split()
+    return ids + [n.removeprefix(PAST_FIELD) for n in fields if n.startswith(PAST_FIELD)]
+
+
+@dataclass(frozen=True)
+class PersonAsRead:
+    """A person and their strategies, and the stored text they were read from: a change
+    checked against them is written only while that text is unchanged."""
+
+    person: Person
+    strategies: list[Strategy]
+    fields: dict[str, str]  # person:{id}
+    texts: dict[str, str]  # strategy id -> strategy:{id}
 
 
 def _oldest_first(created: dict[str, float]) -> list[str]:
@@ -129,7 +151,7 @@ class RegisterStore:
         self.redis = redis
         self.keys = keys
         self._create_person = redis.register_script(CREATE_PERSON)
-        self._update_person = redis.register_script(UPDATE_PERSON)
+        self._update_person = redis.register_script(lua(UPDATE_PERSON, keys))
 
     # --- people ------------------------------------------------------------------------------
 
@@ -147,34 +169,49 @@ class RegisterStore:
         if result[0] == "conflict":
             raise PhoneTaken(int(result[1]))
 
-    async def update_person(self, person: Person, audit: AuditEntry) -> bool:
-        """Replace a person's details, moving the phone index with them; False when there is
-        no such person; raise PhoneTaken if a new phone belongs to someone else."""
+    async def read_person(self, person_id: str) -> PersonAsRead | None:
+        """A person and all their strategies, as a change to their details is checked
+        against; None when there is no such person."""
+        fields = cast(dict[str, str], await self.redis.hgetall(self.keys.person(person_id)))
+        person = person_from(person_id, [fields.get(name) for name in PERSON_FIELDS])
+        if person is None:
+            return None
+        ids = sorted(_strategy_ids(fields))
+        raws = cast(
+            list[str | None],
+            await self.redis.mget([self.keys.strategy(i) for i in ids]) if ids else [],
+        )
+        texts = {i: raw for i, raw in zip(ids, raws, strict=True) if raw}
+        strategies = [parse_strategy(raw) for raw in texts.values()]
+        return PersonAsRead(person, strategies, fields, texts)
+
+    async def update_person(
+        self, person: Person, read: PersonAsRead, audit: AuditEntry
+    ) -> Literal["updated", "changed", "missing"]:
+        """Replace a person's details (read as ``read``), moving the phone index with them;
+        "changed" when the person or one of their strategies is no longer as read (nothing
+        written); raise PhoneTaken if a new phone belongs to someone else."""
         fields = person_fields(person)
         clear = [*PERSON_FIELDS, ADJUSTMENTS_FIELD]
-        for _attempt in range(_ATTEMPTS):
-            held = cast(str | None, await self.redis.hget(self.keys.person(person.id), "phones"))
-            old = cast(list[str], json.loads(held)) if held else []
-            result = await self._update_person(
-                keys=[
-                    self.keys.person(person.id),
-                    *[self.keys.phone_owner(p) for p in person.phones],
-                    *[self.keys.phone_owner(p) for p in old if p not in person.phones],
-                ],
-                args=[
-                    person.id,
-                    len(person.phones),
-                    held or "",
-                    json.dumps(clear),
-                    json.dumps([v for pair in fields.items() for v in pair]),
-                    json.dumps(audit_store.audit_arg(self.keys, audit)),
-                ],
-            )
-            if result[0] == "conflict":
-                raise PhoneTaken(int(result[1]))
-            if result[0] != "changed":
-                return bool(result[0] == "updated")
-        raise WatchError("the person changed too often while being edited")
+        old = read.person.phones
+        result = await self._update_person(
+            keys=[
+                self.keys.person(person.id),
+                *[self.keys.phone_owner(p) for p in person.phones],
+                *[self.keys.phone_owner(p) for p in old if p not in person.phones],
+            ],
+            args=[
+                person.id,
+                len(person.phones),
+                _json({"fields": read.fields, "strategies": read.texts}),
+                json.dumps(clear),
+                json.dumps([v for pair in fields.items() for v in pair]),
+                json.dumps(audit_store.audit_arg(self.keys, audit)),
+            ],
+        )
+        if result[0] == "conflict":
+            raise PhoneTaken(int(result[1]))
+        return cast(Literal["updated", "changed", "missing"], result[0])
 
     async def get_person(self, person_id: str) -> Person | None:
         values = await self.redis.hmget(self.keys.person(person_id), PERSON_FIELDS)
@@ -205,9 +242,7 @@ class RegisterStore:
 
     async def strategies_of(self, person_id: str) -> list[Strategy]:
         fields = cast(dict[str, str], await self.redis.hgetall(self.keys.person(person_id)))
-        ids = fields.get(ACTIVE_FIELD, "").split()
-        ids += [n.removeprefix(PAST_FIELD) for n in fields if n.startswith(PAST_FIELD)]
-        return await self._strategies(sorted(ids))
+        return await self._strategies(sorted(_strategy_ids(fields)))
 
     async def active_strategy_ids(self, person_id: str) -> list[str]:
         """The person's active strategies, oldest first: what the inbound path applies."""
@@ -245,26 +280,37 @@ class RegisterStore:
         raws = cast(list[str | None], await self.redis.mget([self.keys.strategy(i) for i in ids]))
         return [parse_strategy(r) for r in raws if r]
 
-    async def create_strategy(self, strategy: Strategy, audit: AuditEntry) -> None:
-        await self._store_strategy(None, strategy, audit)
+    async def create_strategy(
+        self, strategy: Strategy, audit: AuditEntry, checked_against: Person | None = None
+    ) -> None:
+        await self._store_strategy(None, strategy, audit, checked_against)
 
     async def replace_strategy(
-        self, expected_version: int, new: Strategy, audit: AuditEntry
+        self,
+        expected_version: int,
+        new: Strategy,
+        audit: AuditEntry,
+        checked_against: Person | None = None,
     ) -> bool:
         """Store ``new`` only if the stored version is still ``expected_version``.
 
         Optimistic concurrency (WATCH/MULTI): of two revisions of the same version, one
         is stored and the other gets False, so no update is lost.
         """
-        return await self._store_strategy(expected_version, new, audit)
+        return await self._store_strategy(expected_version, new, audit, checked_against)
 
     async def _store_strategy(
-        self, expected_version: int | None, new: Strategy, audit: AuditEntry
+        self,
+        expected_version: int | None,
+        new: Strategy,
+        audit: AuditEntry,
+        checked_against: Person | None,
     ) -> bool:
         """Store a new strategy (``expected_version`` None) or a new version of one, with
         its person's index, in one transaction. The strategy and the person's hash are
         WATCHed: when another strategy of the person was written meanwhile, read again and
-        retry; when this one was, False (unless it is new)."""
+        retry; when this one was, False (unless it is new). ``checked_against``: the person
+        as the strategy was checked against them; raise PersonChanged if they are not."""
         strategy_key, person_key = self.keys.strategy(new.id), self.keys.person(new.person_id)
         for _attempt in range(_ATTEMPTS):
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -276,6 +322,10 @@ class RegisterStore:
                         old is None or old.version != expected_version
                     ):
                         return False
+                    if checked_against is not None:
+                        held = cast(list[str | None], await pipe.hmget(person_key, PERSON_FIELDS))
+                        if person_from(new.person_id, held) != checked_against:
+                            raise PersonChanged(new.person_id)
                     active = await self._active_created(pipe, new.person_id)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     self._write_strategy(pipe, old, new, active)

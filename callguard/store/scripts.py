@@ -53,21 +53,38 @@ return {'created'}
 
 # UPDATE_PERSON: a person's details replaced, their phones moved with them, in one step:
 # the phones they no longer have released, the new ones claimed (none if any is held by
-# another person); only when the phones held are still those the change was made from.
+# another person); only when the person and their strategies are still as the change was
+# read and checked from (``RegisterStore.read_person``), so no edit made meanwhile is lost
+# and none goes unchecked against a strategy written meanwhile.
 #   KEYS[1] person:{id}  KEYS[2..n+1] phone:{e164} of the new phones  KEYS[n+2..] the old
-#   ARGV[1] person id  ARGV[2] n  ARGV[3] the phones field as read ("" when none)
+#   ARGV[1] person id  ARGV[2] n
+#   ARGV[3] JSON {"fields": person:{id} as read, "strategies": {strategy id: text as read}}
 #   ARGV[4] JSON list of the fields to clear  ARGV[5] JSON flat list: field, value, ...
 #   ARGV[6] JSON audit entry
 # Returns {"missing"} | {"changed"} | {"conflict", index of the new phone held} | {"updated"}
 UPDATE_PERSON = (
     AUDIT
     + """
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local held = redis.call('HGETALL', KEYS[1])
+if #held == 0 then
   return {'missing'}
 end
-local held = redis.call('HGET', KEYS[1], 'phones') or ''
-if held ~= ARGV[3] then
+local read = cjson.decode(ARGV[3])
+local unmatched = 0
+for _ in pairs(read.fields) do unmatched = unmatched + 1 end
+for i = 1, #held, 2 do
+  if read.fields[held[i]] ~= held[i + 1] then
+    return {'changed'}
+  end
+  unmatched = unmatched - 1
+end
+if unmatched ~= 0 then
   return {'changed'}
+end
+for sid, text in pairs(read.strategies) do
+  if redis.call('GET', $strategy .. sid) ~= text then
+    return {'changed'}
+  end
 end
 local n = tonumber(ARGV[2])
 for i = 2, n + 1 do

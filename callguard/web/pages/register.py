@@ -256,7 +256,7 @@ async def person_update(context: PageContext) -> web.StreamResponse:
     except Invalid as invalid:
         errors = forms.person_errors(invalid.problems)
         return await _person_form(context, values, chosen, errors, 422, person)
-    except Conflict as error:
+    except people.PhoneHeld as error:
         errors = FormErrors()
         errors.add("phones", messages.duplicate_phone(body["phones"], error.message))
         return await _person_form(context, values, chosen, errors, 409, person)
