@@ -102,3 +102,11 @@ async def call_record(client: Client, token: str, call_sid: str) -> dict[str, An
     assert response.status == 200, await response.text()
     data: dict[str, Any] = await response.json()
     return data
+
+
+def date_fields(name: str, iso: str) -> dict[str, str]:
+    """A GOV.UK date input's three fields as a browser posts them ("" leaves all blank)."""
+    if not iso:
+        return {f"{name}-day": "", f"{name}-month": "", f"{name}-year": ""}
+    year, month, day = iso.split("-")
+    return {f"{name}-day": str(int(day)), f"{name}-month": str(int(month)), f"{name}-year": year}

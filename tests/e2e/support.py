@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
+from playwright.async_api import Locator
 
 from callguard.bootstrap import build_app
 from callguard.clock import FixedClock
@@ -124,3 +125,10 @@ async def demo_pages(
         if signed_in_as is not None:
             await sign_in(client, signed_in_as)
         yield client
+
+
+async def fill_date(group: Locator, day: str, month: str, year: str) -> None:
+    """Type a date into a GOV.UK date input (``group``: its fieldset, found by its legend)."""
+    await group.get_by_label("Day").fill(day)
+    await group.get_by_label("Month").fill(month)
+    await group.get_by_label("Year").fill(year)

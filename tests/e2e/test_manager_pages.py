@@ -11,7 +11,7 @@ from playwright.async_api import expect
 
 from callguard.clock import FixedClock
 from tests.e2e.conftest import App, Tab
-from tests.e2e.support import MANAGER, PASSWORD
+from tests.e2e.support import MANAGER, PASSWORD, fill_date
 from tests.helpers import inbound_call, services
 
 
@@ -37,9 +37,10 @@ async def test_manager_creates_a_strategy_fixing_a_validation_error(tab: Tab) ->
     await page.get_by_label("Calls allowed").fill("1")
     await page.get_by_label("Per", exact=True).select_option("week")
     await page.get_by_label("Calls are recorded").check()
-    await page.get_by_label("Review due").fill("2027-02-15")
+    await fill_date(page.get_by_role("group", name="When is the review due?"), "15", "2", "2027")
     # Told in writing, so it applies at once and is listed with the active ones (§3.6).
-    await page.get_by_label("Date the person was told (optional)").fill("2026-11-20")
+    told = page.get_by_role("group", name="When was the person told? (optional)")
+    await fill_date(told, "20", "11", "2026")
     await page.get_by_role("button", name="Create strategy").click()
 
     summary = page.locator(".govuk-error-summary")

@@ -13,7 +13,7 @@ from playwright.async_api import expect
 from callguard.clock import FixedClock
 from callguard.domain.dates import add_months
 from tests.e2e.conftest import App, Tab
-from tests.e2e.support import MANAGER, PASSWORD, STAFF
+from tests.e2e.support import MANAGER, PASSWORD, STAFF, fill_date
 from tests.e2e.test_staff_console import CAL_RECORDED, connect_call
 from tests.helpers import services
 
@@ -46,16 +46,20 @@ async def test_review_due_is_marked_required_and_prefilled(tab: Tab, clock: Fixe
     page = tab.page
     await tab.sign_in(MANAGER, PASSWORD)
     await tab.open("/strategies/new")
-    review_due = page.get_by_label("Review due")
+    review_due = page.get_by_role("group", name="When is the review due?")
     latest = add_months(clock.now().date(), 3)
-    await expect(review_due).to_have_value(latest.isoformat())
+    # A GOV.UK date input (day, month, year), not the browser's date picker.
+    await expect(review_due.locator("input[type=date]")).to_have_count(0)
+    for part, value in (("Day", latest.day), ("Month", latest.month), ("Year", latest.year)):
+        await expect(review_due.get_by_label(part)).to_have_value(str(value))
     hint = page.locator("#review_due-hint")
     await expect(hint).to_contain_text("Required")
     await expect(hint).to_contain_text(f"{latest.day} {latest:%B %Y}")
-    await expect(page.locator("label[for=review_due]")).not_to_contain_text("optional")
+    await expect(review_due.locator("legend")).not_to_contain_text("optional")
     # The manager can change it.
-    await review_due.fill((clock.now().date() + timedelta(days=30)).isoformat())
-    await expect(review_due).to_have_value((clock.now().date() + timedelta(days=30)).isoformat())
+    sooner = clock.now().date() + timedelta(days=30)
+    await fill_date(review_due, str(sooner.day), str(sooner.month), str(sooner.year))
+    await expect(review_due.get_by_label("Day")).to_have_value(str(sooner.day))
 
 
 async def test_the_console_lists_the_draft_note_as_soon_as_the_call_is_ended(

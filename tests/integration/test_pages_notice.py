@@ -22,7 +22,7 @@ from tests.e2e.support import (
     fast_passwords,
     sign_in,
 )
-from tests.helpers import inbound_call, new_call_sid, services
+from tests.helpers import date_fields, inbound_call, new_call_sid, services
 from tests.integration.test_pages_register import error_beside, person_id, post_form
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
@@ -41,7 +41,7 @@ def blocked_form(pid: str, **extra: str) -> dict[str, object]:
         "matter_ref": "CMP-2026-2000",
         "reason": "Threats to a member of staff on the phone (§6.3)",
         "kinds": ["phone_blocked"],
-        "review_due": "2027-01-20",
+        **date_fields("review_due", "2027-01-20"),
         **extra,
     }
 

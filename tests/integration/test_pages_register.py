@@ -8,11 +8,13 @@ import html as html_lib
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import pytest
 
 from callguard.clock import FixedClock
+from callguard.domain.dates import add_months
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.e2e.support import (
@@ -25,7 +27,7 @@ from tests.e2e.support import (
     page_csrf,
     sign_in,
 )
-from tests.helpers import inbound_call, services
+from tests.helpers import date_fields, inbound_call, services
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
 __all__ = ["fast_passwords"]
@@ -61,9 +63,9 @@ def strategy_form(pid: str, **extra: Any) -> dict[str, Any]:
         "restrictions-call_windows-windows-0-end": "09:00",
         "restrictions-call_windows-max_calls": "2",
         "restrictions-call_windows-per": "week",
-        "review_due": "2027-02-01",
+        **date_fields("review_due", "2027-02-01"),
         # Told in writing, so it applies at once and is listed with the active ones (§3.6).
-        "notified_on": "2026-11-20",
+        **date_fields("notified_on", "2026-11-20"),
         **extra,
     }
 
@@ -138,7 +140,7 @@ async def test_service_rules_land_beside_their_fields_too(manager: Client) -> No
         "reason": "Excessively long calls",
         "kinds": ["written_only"],
         "restrictions-written_only-email": "complaints@opcc.example",
-        "review_due": "2027-09-01",
+        **date_fields("review_due", "2027-09-01"),
     }
     response = await post_form(manager, "/strategies/new", form)
     assert response.status == 422
@@ -154,7 +156,7 @@ async def test_a_manager_may_not_create_no_response(manager: Client) -> None:
         "matter_ref": "CMP-2026-1001",
         "reason": "All reviews exhausted",
         "kinds": ["no_response"],
-        "review_due": "2027-01-20",
+        **date_fields("review_due", "2027-01-20"),
     }
     response = await post_form(manager, "/strategies/new", form)
     assert response.status == 403
@@ -174,7 +176,7 @@ async def test_revise_review_and_end_a_strategy(manager: Client) -> None:
         "kinds": ["spoc", "recorded"],
         "restrictions-spoc-name": "Jo Bloggs",
         "restrictions-spoc-phone": "+441772000001",
-        "review_due": strategy.review_due.isoformat(),
+        **date_fields("review_due", strategy.review_due.isoformat()),
     }
     no_why = await post_form(manager, base + "/revise", form, base + "/revise")
     assert no_why.status == 422
@@ -193,7 +195,7 @@ async def test_revise_review_and_end_a_strategy(manager: Client) -> None:
             "expected_version": "2",
             "outcome": "continue",
             "notes": "Still needed",
-            "next_review_due": "2027-02-10",
+            **date_fields("next_review_due", "2027-02-10"),
         },
         base + "/review",
     )
@@ -222,7 +224,7 @@ async def test_a_review_whose_outcome_is_a_revision_is_recorded_as_one(manager: 
         "kinds": ["spoc", "recorded"],
         "restrictions-spoc-name": "Jo Bloggs",
         "restrictions-spoc-phone": "+441772000001",
-        "review_due": "2027-02-10",
+        **date_fields("review_due", "2027-02-10"),
         "why": "Calls to be recorded",
     }
     page = base + "/revise?review=1"
@@ -231,7 +233,7 @@ async def test_a_review_whose_outcome_is_a_revision_is_recorded_as_one(manager: 
     too_late = await post_form(
         manager,
         base + "/revise",
-        {**form, "review_notes": "Recording needed", "review_due": "2027-12-01"},
+        {**form, "review_notes": "Recording needed", **date_fields("review_due", "2027-12-01")},
         page,
     )
     done = await post_form(
@@ -380,7 +382,7 @@ async def test_every_form_says_what_is_wrong_in_words(demo_manager: Client) -> N
     assert added.status == 303, messages_in(await added.text())
 
     # Create a strategy: nothing at all, then every restriction wrong.
-    empty = await bad(client, "/strategies/new", {"person_id": "", "review_due": ""})
+    empty = await bad(client, "/strategies/new", {"person_id": "", **date_fields("review_due", "")})
     assert "Enter the date the review is due, like 15 2 2027" in empty
     assert "Choose at least one restriction" in empty
     seen += empty
@@ -401,7 +403,7 @@ async def test_every_form_says_what_is_wrong_in_words(demo_manager: Client) -> N
             "restrictions-spoc-phone": "abc",
             "restrictions-advocate_phones": "",
             "restrictions-advocate_only-advocate_phones": "x1",
-            "review_due": "2020-01-01",
+            **date_fields("review_due", "2020-01-01"),
         },
     )
     assert "Enter a time, like 9:30am or 14:00" in wrong
@@ -437,8 +439,8 @@ async def test_every_form_says_what_is_wrong_in_words(demo_manager: Client) -> N
             "kinds": ["spoc"],
             "restrictions-spoc-name": "Jo Bloggs",
             "restrictions-spoc-phone": "+441772000001",
-            "review_due": "2099-01-01",
-            "notified_on": "2099-01-01",
+            **date_fields("review_due", "2099-01-01"),
+            **date_fields("notified_on", "2099-01-01"),
         },
         base + "/revise",
     )
@@ -452,8 +454,8 @@ async def test_every_form_says_what_is_wrong_in_words(demo_manager: Client) -> N
             "kinds": ["spoc"],
             "restrictions-spoc-name": "Jo Bloggs",
             "restrictions-spoc-phone": "+441772000001",
-            "review_due": "2099-01-01",
-            "notified_on": "2099-01-01",
+            **date_fields("review_due", "2099-01-01"),
+            **date_fields("notified_on", "2099-01-01"),
             "why": "A later review",
         },
         base + "/revise",
@@ -621,3 +623,71 @@ async def test_pages_use_words_and_one_date_style(demo_manager: Client, clock: F
         assert not re.search(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d", text), path
         assert "1 completed notes" not in text and "1 reviews" not in text
         assert record.file_note_id not in text or path == note, path
+
+
+async def test_strategy_dates_are_day_month_and_year(manager: Client, clock: FixedClock) -> None:
+    """The review date and the date told, on the create, revise and review forms, are GOV.UK
+    date inputs: filled with the date to start from, refused beside the field when not a
+    real date (what was typed kept, nothing stored), stored when they are."""
+    today = clock.now().date()
+    latest = add_months(today, 3)
+    new_form = await (await manager.get("/strategies/new")).text()
+    assert 'type="date"' not in new_form
+    for part, value in date_fields("review_due", latest.isoformat()).items():
+        assert f'name="{part}" type="text" value="{value}"' in new_form
+    assert 'name="notified_on-day" type="text" value=""' in new_form
+
+    pid = await person_id(manager, "Cal Recorded")
+    form = {
+        "person_id": pid,
+        "matter_ref": "CMP-2026-1234",
+        "reason": "Calls to several staff",
+        "kinds": ["recorded"],
+        **date_fields("review_due", "2027-01-20"),
+        "notified_on-day": "31",
+        "notified_on-month": "9",
+        "notified_on-year": "2026",
+    }
+    refused = await post_form(manager, "/strategies/new", form)
+    assert refused.status == 422
+    html = await refused.text()
+    assert error_beside(html, "notified_on") == (
+        "Error: The date the person was told must be a real date, like 15 2 2027"
+    )
+    assert 'name="notified_on-day" type="text" value="31"' in html
+    assert 'name="review_due-day" type="text" value="20"' in html
+    before = await services(manager).register.store.strategies_of(pid)
+    created = await post_form(manager, "/strategies/new", {**form, "notified_on-day": "30"})  # 30 9
+    assert created.status == 303, await created.text()
+    [strategy] = [
+        s for s in await services(manager).register.store.strategies_of(pid) if s not in before
+    ]
+    assert (strategy.review_due, strategy.notified_on) == (date(2027, 1, 20), date(2026, 9, 30))
+
+    base = f"/strategies/{strategy.id}"
+    revise_form = await (await manager.get(base + "/revise")).text()
+    assert 'name="review_due-month" type="text" value="1"' in revise_form
+    assert 'type="date"' not in revise_form
+
+    review_form = await (await manager.get(base + "/review")).text()
+    assert 'type="date"' not in review_form
+    for part, value in date_fields("next_review_due", latest.isoformat()).items():
+        assert f'name="{part}" type="text" value="{value}"' in review_form
+    review = {"expected_version": "1", "outcome": "continue", "notes": "Still needed"}
+    not_real = {
+        **review,
+        **date_fields("next_review_due", "2027-02-10"),
+        "next_review_due-day": "30",
+    }
+    wrong = await post_form(manager, base + "/review", not_real, base + "/review")
+    assert wrong.status == 422
+    assert "must be a real date" in error_beside(await wrong.text(), "next_review_due")
+    assert (await services(manager).register.strategy(strategy.id)).version == 1
+    reviewed = await post_form(
+        manager,
+        base + "/review",
+        {**review, **date_fields("next_review_due", "2027-02-10")},
+        base + "/review",
+    )
+    assert reviewed.status == 303
+    assert (await services(manager).register.strategy(strategy.id)).review_due == date(2027, 2, 10)

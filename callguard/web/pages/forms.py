@@ -294,10 +294,6 @@ def restrictions_from(
     return out
 
 
-def _date_or_text(value: str) -> str | None:
-    return value.strip() or None
-
-
 def override_from(form: FormLike) -> Values | None:
     justification = form.get("adjustment_override-justification", "").strip()
     advice = form.get("adjustment_override-equality_advice_from", "").strip()
@@ -316,8 +312,8 @@ def strategy_body(
         "matter_ref": form.get("matter_ref", ""),
         "reason": form.get("reason", ""),
         "restrictions": restrictions,
-        "notified_on": _date_or_text(form.get("notified_on", "")),
-        "review_due": _date_or_text(form.get("review_due", "")),
+        "notified_on": date_from_parts(form, "notified_on"),
+        "review_due": date_from_parts(form, "review_due"),
         "adjustment_override": override_from(form),
         "interim": form.get("interim") == "yes",  # §3.6: chief executive only
     }
@@ -348,7 +344,7 @@ def strategy_values(strategy: Strategy) -> tuple[Values, list[str], dict[int, li
         "person_id": strategy.person_id,
         "matter_ref": strategy.matter_ref,
         "reason": strategy.reason,
-        "review_due": strategy.review_due.isoformat(),
+        **date_parts("review_due", strategy.review_due),
     }
     days_of: dict[int, list[str]] = {}
     kinds: list[str] = []

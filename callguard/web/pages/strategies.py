@@ -58,7 +58,7 @@ async def _strategy_form(
     latest = add_months(today, months)
     if mode == "create" and errors is None:
         # The latest date the policy allows: the manager may bring it forward.
-        values = {"review_due": latest.isoformat(), **values}
+        values = {**forms.date_parts("review_due", latest), **values}
     people = await people_sorted(context)
     return await context.render(
         "strategy_form.html",
@@ -282,7 +282,7 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
         "expected_version": int_or_none(context.text("expected_version")) or strategy.version,
         "changes": changes,
         "why": context.text("why"),
-        "notified_on": context.text("notified_on") or None,
+        "notified_on": forms.date_from_parts(context.form, "notified_on"),
         "interim": context.text("interim") == "yes",
     }
 

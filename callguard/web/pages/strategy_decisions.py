@@ -87,7 +87,7 @@ async def strategy_review_form(context: PageContext) -> web.StreamResponse:
     strategy = await active_strategy(context)
     today = context.services.register.today(context.services.clock.now())
     latest = add_months(today, context.services.policy.reviews.max_interval_months)
-    values = {"outcome": "continue", "next_review_due": latest.isoformat()}
+    values = {"outcome": "continue", **forms.date_parts("next_review_due", latest)}
     return await _decision_page(context, "strategy_review.html", strategy, values, None)
 
 
@@ -101,10 +101,12 @@ async def strategy_review(context: PageContext) -> web.StreamResponse:
         "outcome": outcome,
         "notes": context.text("notes"),
         "expected_version": int_or_none(context.text("expected_version")) or strategy.version,
-        "next_review_due": (context.text("next_review_due") or None)
+        "next_review_due": forms.date_from_parts(context.form, "next_review_due")
         if outcome == "continue"
         else None,
-        "notified_on": (context.text("notified_on") or None) if outcome == "end" else None,
+        "notified_on": forms.date_from_parts(context.form, "notified_on")
+        if outcome == "end"
+        else None,
     }
     body, errors = await _apply(context, ReviewIn, raw, REVIEW_IDS)
     if body is None:
