@@ -144,14 +144,17 @@ async def _migrate(settings: Settings) -> str:
     async with stores_for(settings) as stores:
         before = await stored_layout(stores.redis, stores.keys)
         done = await migrate(stores.redis, stores.keys, progress_bar("migrating"))
-    if before != 1 and done.strategies:
+    notes = f"{done.file_notes} file notes listed under the person they are about"
+    if before == 1:
+        return (
+            f"Migrated {done.people} people, {done.strategies} strategies and "
+            f"{done.audit_entries} audit entries, with {notes}, to the current layout."
+        )
+    if before == 2:
+        return f"Moved the register to the current layout: {notes}."
+    if done.strategies:
         return f"Brought {done.strategies} strategies up to date in the current layout."
-    if before != 1:
-        return "Nothing to migrate: the register is in the current layout."
-    return (
-        f"Migrated {done.people} people, {done.strategies} strategies and "
-        f"{done.audit_entries} audit entries to the current layout."
-    )
+    return "Nothing to migrate: the register is in the current layout."
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:

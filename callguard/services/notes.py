@@ -164,6 +164,13 @@ class FileNotes:
         notes = [n for n in await self.store.newest(author) if status in (None, n.status)]
         return await self._with_recordings(notes)
 
+    async def of_person(self, actor: Actor, person_id: str) -> list[FileNote]:
+        """The notes of calls from one person, newest first (staff: only their own)."""
+        notes = await self.store.of_person(person_id)
+        if not has_at_least(actor.role, Role.manager):
+            notes = [n for n in notes if n.author == actor.name]
+        return await self._with_recordings(notes)
+
     async def update(
         self, note_id: str, body: NotePatchIn, actor: Actor, now: datetime
     ) -> FileNote:

@@ -212,7 +212,7 @@ class Retention:
                 holds.append(self.keys.legal_hold("call", note.call_sid))
                 if note.person_id:
                     holds.append(self.keys.legal_hold("person", note.person_id))
-                zrem.append((self.keys.notes_by_author(note.author), note_id))
+                zrem = [(i, note_id) for i in self.keys.note_indexes(note.author, note.person_id)]
             items.append(
                 Disposable(primary={"key": self.keys.note(note_id)}, holds=holds, zrem=zrem)
             )

@@ -238,7 +238,7 @@ class SubjectAccess:
             self.calls.keys.calls_by_person(person_id), None, None, 0, PERSON_CALLS_MAX
         )
         records = await self.calls.many(sids)
-        notes = [n for n in await self.notes.newest(None) if n.person_id == person_id]
+        notes = await self.notes.of_person(person_id)
         return {
             "exported_at": now.isoformat(),
             "person": person_section(person),

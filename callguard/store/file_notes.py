@@ -140,7 +140,7 @@ class NoteStore:
                 "key": self.keys.note(note.id),
                 "json": note.model_dump_json(),
                 "score": note.created_at.timestamp(),
-                "indexes": [self.keys.NOTES, self.keys.notes_by_author(note.author)],
+                "indexes": self.keys.note_indexes(note.author, note.person_id),
             },
             "audit": audit_store.audit_arg(self.keys, audit),
         }
@@ -160,8 +160,8 @@ class NoteStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.note(note.id), note.model_dump_json())
             score = note.created_at.timestamp()
-            pipe.zadd(self.keys.NOTES, {note.id: score})
-            pipe.zadd(self.keys.notes_by_author(note.author), {note.id: score})
+            for index in self.keys.note_indexes(note.author, note.person_id):
+                pipe.zadd(index, {note.id: score})
             audit_store.add(pipe, self.keys, audit)
             await pipe.execute()
 
@@ -188,7 +188,13 @@ class NoteStore:
 
     async def newest(self, author: str | None) -> list[FileNote]:
         """Every note (or one author's), newest first."""
-        index = self.keys.notes_by_author(author) if author else self.keys.NOTES
+        return await self._newest(self.keys.notes_by_author(author) if author else self.keys.NOTES)
+
+    async def of_person(self, person_id: str) -> list[FileNote]:
+        """The notes of calls from one person, newest first (no others read)."""
+        return await self._newest(self.keys.notes_by_person(person_id))
+
+    async def _newest(self, index: str) -> list[FileNote]:
         ids = cast(list[str], await self.redis.zrevrange(index, 0, -1))
         if not ids:
             return []

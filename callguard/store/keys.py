@@ -32,6 +32,7 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   note:{id}                   JSON FileNote, replaced whole (compare-and-set on its version)
   notes                       ZSET file note id by created epoch
   notes:author:{name}         ZSET the same, one per author
+  notes:person:{id}           ZSET the same, one per person the call was from (layout 3)
   notification:{id}           HASH in-app notification, each field JSON-encoded
   notifications:{user}        ZSET notification id by epoch, one per recipient
   welfare:{week}              HASH staff name -> calls ended or warned on in that ISO week (§5.5)
@@ -187,6 +188,16 @@ class Keys:
 
     def notes_by_author(self, name: str) -> str:
         return f"{self.prefix}notes:author:{name}"
+
+    def notes_by_person(self, person_id: str) -> str:
+        return f"{self.prefix}notes:person:{person_id}"
+
+    def note_indexes(self, author: str, person_id: str | None) -> list[str]:
+        """Every index a file note is in: all notes, its author's, its person's if any."""
+        indexes = [self.NOTES, self.notes_by_author(author)]
+        if person_id:
+            indexes.append(self.notes_by_person(person_id))
+        return indexes
 
     def notification(self, notification_id: str) -> str:
         return f"{self.prefix}notification:{notification_id}"

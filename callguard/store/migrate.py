@@ -5,13 +5,18 @@ Layout 1 (CallGuard before 2026-11-28 evening), per person: ``person:{id}`` a JS
 ``person:{id}:adj`` a STRING, ``person:{id}:active`` a ZSET, ``person:{id}:strategies`` a
 SET, ``audit:person:{id}`` a STREAM; per strategy ``strategy:{id}`` one JSON line and
 ``strategy:{id}:screen``; ``people`` and ``strategies`` ZSETs by creation.
-Layout 2 (``keys.py``): a person is one HASH, a strategy two JSON lines, a person's audit a
-LIST, ``people`` and ``strategies`` LISTs in creation order.
+Layout 2: a person is one HASH, a strategy two JSON lines, a person's audit a LIST,
+``people`` and ``strategies`` LISTs in creation order.
+Layout 3 (``keys.py``): layout 2, and each file note in the index of the person the call was
+from (``notes:person:{id}``), so a person's page and their subject access export read their
+own notes, not every note.
 
 Each person moves in one transaction (WATCHing their key: a person already moved, or
 changed meanwhile, is looked at again), so a migration stopped half-way is simply run
-again; the two indexes move last, then ``schema`` records layout 2. Phones, advocates,
-calls, notes and everything else are the same in both layouts.
+again; the two indexes move last, then ``schema`` records layout 2. From layout 2, every
+note is added to its person's index (adding one twice changes nothing, so this too is run
+again if stopped), then ``schema`` records layout 3. Phones, advocates, calls and everything
+else are the same in every layout.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from callguard.domain.models import Person, Strategy, StrategyStatus
+from callguard.domain.notes import FileNote
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
 from callguard.store.register import (
@@ -34,8 +40,9 @@ from callguard.store.register import (
     strategy_text,
 )
 
-LAYOUT = 2
+LAYOUT = 3
 _CHUNK = 10_000
+_NOTES_CHUNK = 1_000
 
 
 class LayoutError(Exception):
@@ -47,6 +54,7 @@ class Migrated:
     people: int = 0
     strategies: int = 0
     audit_entries: int = 0
+    file_notes: int = 0
 
 
 async def stored_layout(redis: Redis, keys: Keys) -> int | None:
@@ -67,7 +75,7 @@ async def stored_layout(redis: Redis, keys: Keys) -> int | None:
 
 
 async def ensure_current(redis: Redis, keys: Keys) -> int | None:
-    """The layout found; records layout 2 on an empty or current store. LayoutError for one
+    """The layout found; records this one on an empty or current store. LayoutError for one
     that needs ``callguard migrate`` or is newer than this version."""
     found = await stored_layout(redis, keys)
     if found is None or found == LAYOUT:
@@ -84,22 +92,45 @@ async def ensure_current(redis: Redis, keys: Keys) -> int | None:
 async def migrate(
     redis: Redis, keys: Keys, progress: Callable[[int, int], None] | None = None
 ) -> Migrated:
-    """Move a layout-1 register to layout 2; on layout 2, bring each strategy's screening
-    line up to date (nothing to do on an empty store)."""
+    """Move a register of an earlier layout to this one (1 to 2 to 3); on this layout,
+    bring each strategy's screening line up to date (nothing to do on an empty store)."""
     done = Migrated()
-    if await stored_layout(redis, keys) != 1:
-        await ensure_current(redis, keys)
-        await _refresh_screens(redis, keys, done)
+    found = await stored_layout(redis, keys)
+    if found == 1:
+        while True:
+            person_ids = cast(list[str], await redis.zrange(keys.PEOPLE, 0, -1))
+            for index, person_id in enumerate(person_ids, 1):
+                await _migrate_person(redis, keys, person_id, done)
+                if progress is not None:
+                    progress(index, len(person_ids))
+            if await _move_indexes(redis, keys, len(person_ids)):
+                break
+            # Someone was added meanwhile (an old replica still running): migrate them too.
+        found = 2
+    if found == 2:
+        done.file_notes = await _index_notes_by_person(redis, keys)
+        await redis.set(keys.SCHEMA, str(LAYOUT))
         return done
-    while True:
-        person_ids = cast(list[str], await redis.zrange(keys.PEOPLE, 0, -1))
-        for index, person_id in enumerate(person_ids, 1):
-            await _migrate_person(redis, keys, person_id, done)
-            if progress is not None:
-                progress(index, len(person_ids))
-        if await _move_indexes(redis, keys, len(person_ids)):
-            return done
-        # Someone was added meanwhile (an old replica still running): migrate them too.
+    await ensure_current(redis, keys)
+    await _refresh_screens(redis, keys, done)
+    return done
+
+
+async def _index_notes_by_person(redis: Redis, keys: Keys) -> int:
+    """Add every file note to its person's index (layout 2 to 3); the notes indexed."""
+    indexed = 0
+    entries = cast(list[tuple[str, float]], await redis.zrange(keys.NOTES, 0, -1, withscores=True))
+    for start in range(0, len(entries), _NOTES_CHUNK):
+        chunk = entries[start : start + _NOTES_CHUNK]
+        raws = cast(list[str | None], await redis.mget([keys.note(i) for i, _ in chunk]))
+        async with redis.pipeline(transaction=False) as pipe:
+            for (note_id, score), raw in zip(chunk, raws, strict=True):
+                person_id = FileNote.model_validate_json(raw).person_id if raw else None
+                if person_id:
+                    pipe.zadd(keys.notes_by_person(person_id), {note_id: score})
+                    indexed += 1
+            await pipe.execute()
+    return indexed
 
 
 async def _move_indexes(redis: Redis, keys: Keys, people_seen: int) -> bool:
@@ -119,7 +150,7 @@ async def _move_indexes(redis: Redis, keys: Keys, people_seen: int) -> bool:
                 pipe.delete(key)
                 for start in range(0, len(ids), _CHUNK):
                     pipe.rpush(key, *ids[start : start + _CHUNK])
-            pipe.set(keys.SCHEMA, str(LAYOUT))
+            pipe.set(keys.SCHEMA, "2")
             await pipe.execute()
         except WatchError:
             return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,19 @@ from redis.asyncio import Redis
 
 from callguard.domain.audit import AuditEntry
 from callguard.domain.models import AdvocateOnly, Person, Strategy, StrategyStatus
+from callguard.domain.notes import FileNote
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
+from callguard.store.file_notes import NoteStore
 from callguard.store.launcher import EmbeddedRedis
-from callguard.store.migrate import LAYOUT, Migrated, migrate, stored_layout
+from callguard.store.migrate import (
+    LAYOUT,
+    LayoutError,
+    Migrated,
+    ensure_current,
+    migrate,
+    stored_layout,
+)
 from callguard.store.register import RegisterStore
 from tests.conftest import KEYS
 from tests.integration.test_register_layout import AT, PHONE, audit, person, strategy
@@ -184,3 +193,62 @@ async def test_serve_refuses_an_old_register_until_migrate_has_run(tmp_path: Pat
     assert code == 0, migrate_err
     assert out.startswith("Migrated 1 people, 1 strategies and 0 audit entries")
     assert again == 0 and out_again.startswith("Nothing to migrate")
+
+
+def file_note(note_id: str, person_id: str | None, created: datetime) -> FileNote:
+    return FileNote(
+        id=note_id,
+        call_sid="CA" + note_id.removeprefix("note_").ljust(32, "0"),
+        caller="07*******23",
+        person_id=person_id,
+        strategy_ids=[],
+        matter_refs=[],
+        received_at=created,
+        recorded=False,
+        recording_sid=None,
+        warnings=[],
+        ended=None,
+        reason=None,
+        reason_label=None,
+        author="sam.staff",
+        line_manager=None,
+        created_at=created,
+        updated_at=created,
+        due_at=created + timedelta(days=1),
+    )
+
+
+async def test_a_layout_2_register_gets_each_file_note_listed_under_its_person(
+    redis: Redis,
+) -> None:
+    """Layout 3 lists each file note under the person the call was from, so a person's page
+    and their subject access export read only theirs. Notes written before it are listed by
+    ``migrate``; until then the register is refused as an earlier layout."""
+    notes = NoteStore(redis, KEYS)
+    entry = audit("file_note.create", "note", "per_a")
+    written = [
+        file_note("note_1", "per_a", AT),
+        file_note("note_2", "per_b", AT + timedelta(hours=1)),
+        file_note("note_3", None, AT + timedelta(hours=2)),  # a caller on no register
+        file_note("note_4", "per_a", AT + timedelta(hours=3)),
+    ]
+    for note in written:
+        await notes.create(note, entry)
+    assert [n.id for n in await notes.of_person("per_a")] == ["note_4", "note_1"]
+    # As layout 2 left it: no note listed under its person.
+    for key in [k async for k in redis.scan_iter(match=KEYS.notes_by_person("*"))]:
+        await redis.delete(key)
+    await redis.set(KEYS.SCHEMA, "2")
+    assert await notes.of_person("per_a") == []
+    with pytest.raises(LayoutError, match="layout 2, from an earlier CallGuard"):
+        await ensure_current(redis, KEYS)
+
+    done = await migrate(redis, KEYS)
+    again = await migrate(redis, KEYS)
+
+    assert (done.file_notes, again.file_notes) == (3, 0)
+    assert await stored_layout(redis, KEYS) == LAYOUT == 3
+    assert [n.id for n in await notes.of_person("per_a")] == ["note_4", "note_1"]
+    assert [n.id for n in await notes.of_person("per_b")] == ["note_2"]
+    assert [n.id for n in await notes.newest(None)] == ["note_4", "note_3", "note_2", "note_1"]
+    assert await ensure_current(redis, KEYS) == LAYOUT

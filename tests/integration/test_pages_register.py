@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from callguard.clock import FixedClock
+from callguard.domain.audit import AuditEntry
 from callguard.domain.dates import add_months
 from callguard.policy import Policy
 from callguard.settings import Settings
@@ -28,6 +29,7 @@ from tests.e2e.support import (
     sign_in,
 )
 from tests.helpers import date_fields, inbound_call, services
+from tests.integration.test_migrate import file_note
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
 __all__ = ["fast_passwords"]
@@ -691,3 +693,19 @@ async def test_strategy_dates_are_day_month_and_year(manager: Client, clock: Fix
     )
     assert reviewed.status == 303
     assert (await services(manager).register.strategy(strategy.id)).review_due == date(2027, 2, 10)
+
+
+async def test_a_person_page_lists_their_completed_file_notes_and_no_one_elses(
+    manager: Client, clock: FixedClock
+) -> None:
+    """Read from the person's own list of notes (layout 3), not from every note."""
+    fay, cal = await person_id(manager, "Fay Blocked"), await person_id(manager, "Cal Recorded")
+    store = services(manager).notes.store
+    entry = AuditEntry(at=clock.now(), who="t", role="staff", action="file_note.create", target="n")
+    done = {"completed_at": clock.now(), "completed_by": "sam.staff", "status": "completed"}
+    for note_id, pid in (("note_fay", fay), ("note_cal", cal), ("note_draft", fay)):
+        note = file_note(note_id, pid, clock.now())
+        await store.create(note if note_id == "note_draft" else note.model_copy(update=done), entry)
+    html = await (await manager.get(f"/people/{fay}")).text()
+    assert html.count("File note completed") == 1
+    assert 'href="/notes/note_fay"' in html and "/notes/note_cal" not in html

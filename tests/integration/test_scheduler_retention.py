@@ -110,7 +110,8 @@ async def build_world(client: Client, tokens: dict[str, str], clock: FixedClock)
             notified_on=clock.now().date().isoformat(),
         )
         world.strategies[name] = strategy["id"]
-    x1 = await call(client, clock, world, "x1", "07700 900401", days_before_run(2200))
+    # x1 from a person on the register (not on hold): its note goes from their list too.
+    x1 = await call(client, clock, world, "x1", "07700 900301", days_before_run(2200))
     x2 = await call(client, clock, world, "x2", "07700 900402", days_before_run(2200))
     x3 = await call(client, clock, world, "x3", "07700 900302", days_before_run(2200))
     await note_for(client, staff, world, "n1", x1)
@@ -237,6 +238,7 @@ async def test_retention_deletes_exactly_what_is_due_spares_holds_and_logs_it(
     assert not await exists(redis, KEYS.note(world.notes["n1"]))
     assert await redis.zscore(KEYS.NOTES, world.notes["n1"]) is None
     assert await redis.zscore(KEYS.notes_by_author("sam.staff"), world.notes["n1"]) is None
+    assert await redis.exists(KEYS.notes_by_person(kept_apart)) == 0  # n1 was its only note
     assert await exists(redis, KEYS.note(world.notes["n2"]))
     assert await exists(redis, KEYS.note(world.notes["n3"]))
 
@@ -250,9 +252,9 @@ async def test_retention_deletes_exactly_what_is_due_spares_holds_and_logs_it(
         ("repeat_caller", 1, "retention.call_records_days", 730),
         ("message", 1, "retention.messages_days", 365),
         ("file_note", 1, "retention.file_notes_days", 2190),
-        # kept_apart's creation and its strategy's, over six years ago by their own time;
-        # the held person's are spared. (The audit stream's entries go by Redis's clock.)
-        ("person_audit_entry", 2, "retention.audit_days", 2190),
+        # kept_apart's creation, its strategy's and n1's, over six years ago by their own
+        # time; the held person's are spared. (The audit stream's entries go by Redis's clock.)
+        ("person_audit_entry", 3, "retention.audit_days", 2190),
     }
     trail = await services_of(client).register.store.audit_of_person(kept_apart)
     assert [e["action"] for e in trail] == []

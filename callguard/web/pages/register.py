@@ -170,11 +170,7 @@ async def person_page(context: PageContext) -> web.StreamResponse:
         f"Calls from {person.name} per week, last {CHART_WEEKS} weeks: connected and refused",
         "person-chart",
     )
-    notes = [
-        n
-        for n in await services.notes.listing(context.actor, None, None)
-        if n.person_id == person.id
-    ]
+    notes = await services.notes.of_person(context.actor, person.id)
     return await context.render(
         "person.html",
         {
