@@ -35,6 +35,8 @@ _FIRST_OF = {u.role: u.name for u in reversed(USERS)}
 STAFF, MANAGER, CEO, ADMIN = (
     _FIRST_OF[r] for r in (Role.staff, Role.manager, Role.chief_executive, Role.admin)
 )
+# How the pages name each of them: by their full name.
+FULL_NAME = {u.name: u.display_name for u in USERS}
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from playwright.async_api import expect
 
 from callguard.domain.models import Strategy
 from tests.e2e.conftest import App, Tab, axe_violations
-from tests.e2e.support import CEO, MANAGER, PASSWORD
+from tests.e2e.support import CEO, FULL_NAME, MANAGER, PASSWORD
 from tests.helpers import services
 from tests.letter_support import pdf_text
 
@@ -65,7 +65,7 @@ async def test_an_appeal_is_recorded_then_decided_by_its_decider(tab: Tab, app: 
     await page.get_by_label("Why the person disagrees").fill("I need to reach more than one person")
     await page.get_by_role("button", name="Record the appeal").click()
     await expect(page.get_by_text("Appeal recorded.")).to_be_visible()
-    await expect(page.get_by_text(f"Only {CEO} can decide this appeal")).to_be_visible()
+    await expect(page.get_by_text(f"Only {FULL_NAME[CEO]} can decide this appeal")).to_be_visible()
 
     await tab.context.clear_cookies()
     await tab.sign_in(CEO, PASSWORD)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.async_api import expect
 
 from tests.e2e.conftest import App, Tab, axe_violations
-from tests.e2e.support import MANAGER, PASSWORD
+from tests.e2e.support import FULL_NAME, MANAGER, PASSWORD
 from tests.helpers import inbound_call, new_call_sid, services
 
 IDA_PHONE = "07700 900109"
@@ -73,7 +73,7 @@ async def test_the_register_shows_awaiting_notice_and_recording_it_makes_it_acti
     await expect(page.locator("h1 .govuk-tag")).to_have_text("Active")
     told = page.locator("#notice tbody tr")
     await expect(told).to_contain_text("26 November 2026")
-    await expect(told).to_contain_text("By post (recorded by mo.manager)")
+    await expect(told).to_contain_text(f"By post (recorded by {FULL_NAME[MANAGER]})")
     await tab.screenshot("strategy-told-in-writing")
 
     outcome, strategy_ids = await ida_call(app)

@@ -9,7 +9,7 @@ import secrets
 from playwright.async_api import expect
 
 from tests.e2e.conftest import App, Tab
-from tests.e2e.support import PASSWORD, STAFF
+from tests.e2e.support import FULL_NAME, MANAGER, PASSWORD, STAFF
 from tests.helpers import inbound_call, new_call_sid, post_signed, services
 
 CAL_RECORDED = "07700 900103"  # demo person under a "recorded" strategy
@@ -60,7 +60,7 @@ async def test_staff_warn_end_and_complete_the_file_note(tab: Tab, app: App) -> 
     await card.get_by_label("Reason for ending the call").select_option(label="Verbal abuse")
     await card.get_by_role("button", name="End call").click()
     await expect(result).to_contain_text("Call ended (Verbal abuse)")
-    await expect(result).to_contain_text("mo.manager has been told")
+    await expect(result).to_contain_text(f"{FULL_NAME[MANAGER]} has been told")
     await expect(page.locator(f"article[data-sid='{call_sid}']")).to_have_count(0)
 
     await result.get_by_role("link", name="Complete the file note now").click()

@@ -19,6 +19,7 @@ from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.e2e.support import (
     CEO,
+    FULL_NAME,
     MANAGER,
     STAFF,
     Client,
@@ -104,7 +105,8 @@ async def test_the_demo_appeal_awaits_a_decision_and_is_in_the_strategy_history(
     strategy = await demo_strategy(manager)
     listing = await (await manager.get("/appeals")).text()
     assert "Awaiting a decision" in listing and strategy.matter_ref in listing
-    assert "chris" in listing
+    # The decider by their full name, not their user name (chris).
+    assert "Chris Ward (chief executive)" in listing and ">chris<" not in listing
     page = await (await manager.get(f"/strategies/{strategy.id}")).text()
     assert "Appeal received" in page and "chris to decide" in page
     assert "Record an appeal" in page
@@ -197,7 +199,7 @@ async def test_only_the_named_decider_decides_and_the_outcome_letter_follows(
     page = await (await manager.get(appeal_path)).text()
     assert "I need to speak to others" in page
     assert "29 December 2026" in page  # 20 working days after 27 November 2026
-    assert f"Only {CEO} can decide this appeal" in page
+    assert f"Only {FULL_NAME[CEO]} can decide this appeal" in page
 
     refused = await post_form(
         manager, f"{appeal_path}/decision", {"outcome": "ended", "reasons": "x"}, appeal_path

@@ -16,10 +16,14 @@ import pytest
 from callguard.clock import FixedClock
 from callguard.domain.audit import AuditEntry
 from callguard.domain.dates import add_months
+from callguard.domain.models import StrategyIn
+from callguard.domain.roles import Role
+from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.e2e.support import (
     ADMIN,
+    FULL_NAME,
     MANAGER,
     STAFF,
     Client,
@@ -709,3 +713,28 @@ async def test_a_person_page_lists_their_completed_file_notes_and_no_one_elses(
     html = await (await manager.get(f"/people/{fay}")).text()
     assert html.count("File note completed") == 1
     assert 'href="/notes/note_fay"' in html and "/notes/note_cal" not in html
+
+
+async def test_pages_name_staff_by_their_full_names(manager: Client, clock: FixedClock) -> None:
+    """Staff appear by their full names (set by an administrator); someone with no account
+    now (they have left, say) by the user name the record holds."""
+    register = services(manager).register
+    pid = await person_id(manager, "Cal Recorded")
+    body = StrategyIn.model_validate(
+        {
+            "person_id": pid,
+            "matter_ref": "CMP-2026-4321",
+            "reason": "Calls to several staff",
+            "restrictions": [{"kind": "recorded"}],
+            "review_due": "2027-01-20",
+        }
+    )
+    made = {}
+    for name in (MANAGER, "former.staff"):
+        actor = Actor(name=name, role=Role.manager)
+        made[name] = await register.create_strategy(body, actor, clock.now())
+    by_manager = await (await manager.get(f"/strategies/{made[MANAGER].id}")).text()
+    by_leaver = await (await manager.get(f"/strategies/{made['former.staff'].id}")).text()
+    assert f"by {FULL_NAME[MANAGER]}" in by_manager and f"by {MANAGER}" not in by_manager
+    assert f"Signed in as <strong>{FULL_NAME[MANAGER]}</strong>" in by_manager
+    assert "by former.staff" in by_leaver

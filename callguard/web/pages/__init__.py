@@ -60,9 +60,21 @@ PAGE_MODULES = (
 )
 
 
+@jinja2.pass_context
+def staff_name(context: jinja2.runtime.Context, user_name: str | None) -> str:
+    """A member of staff by their full name (the page's ``staff_names``, which
+    ``PageContext.render`` gives every page), else by their user name."""
+    if not user_name:
+        return ""
+    names = context.get("staff_names") or {}
+    return str(names.get(user_name) or user_name)
+
+
 def _filters(tz: ZoneInfo) -> dict[str, object]:
-    """The one date style of every page and letter (see ``callguard.wording``)."""
+    """The one date style of every page and letter (see ``callguard.wording``), and staff
+    by their full names."""
     return {
+        "staff": staff_name,
         **wording.date_filters(tz),
         "rule": rule_in_words,
         "outcome": outcome_in_words,

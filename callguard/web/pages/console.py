@@ -243,8 +243,9 @@ async def end(context: PageContext) -> web.StreamResponse:
         )
     except ServiceError as error:
         return await _control_result(context, False, error.message, error.status)
+    names = await context.staff_names()
     told = (
-        f"{ended.line_manager} has been told"
+        f"{names.get(ended.line_manager, ended.line_manager)} has been told"
         if ended.line_manager
         else "you have no line manager on record: tell your manager yourself"
     )

@@ -65,10 +65,16 @@ class PageContext:
         return render(
             self.request,
             template,
-            {"flashes": flashes, **(context or {})},
+            {"flashes": flashes, "staff_names": await self.staff_names(), **(context or {})},
             session=self.session,
             status=status,
         )
+
+    async def staff_names(self) -> dict[str, str]:
+        """User name -> full name, for each member of staff who has one: the pages name
+        staff by their full names (the ``staff`` filter)."""
+        users = await self.services.users.list_users()
+        return {u.name: u.display_name for u in users if u.display_name}
 
     async def redirect(self, location: str, flash: str | None = None) -> web.Response:
         """303 See Other after a successful post, with a message for the next page."""
