@@ -4,6 +4,7 @@ words, when the change would break one of their active strategies."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from callguard.domain.models import Person, PersonPatch, Strategy, StrategyStatus
@@ -34,9 +35,28 @@ class PhoneHeld(Conflict):
     """A new phone is already another person's."""
 
 
+class ChangedMeanwhile(Conflict):
+    """The person's details are no longer those the change was made to (someone else
+    changed them after the form was shown)."""
+
+
+def digest(person: Person) -> str:
+    """The person's details in a few characters: the change form holds it, so a change made
+    to details since changed by someone else is refused (``update_person``'s
+    ``shown_as``) instead of putting back what they replaced."""
+    return hashlib.sha256(person.model_dump_json().encode()).hexdigest()[:32]
+
+
 async def update_person(
-    register: Register, person_id: str, patch: PersonPatch, actor: Actor, now: datetime
+    register: Register,
+    person_id: str,
+    patch: PersonPatch,
+    actor: Actor,
+    now: datetime,
+    shown_as: str | None = None,
 ) -> Person:
+    """``shown_as``: the ``digest`` of the person the change was made to, when it was made
+    on a form showing all their details (each sent back whether changed or not)."""
     changes = patch.model_dump(exclude_unset=True)
     nulls = [(name, "leave it out to keep it as it is") for name, v in changes.items() if v is None]
     if nulls:
@@ -46,6 +66,8 @@ async def update_person(
         read = await register.store.read_person(person_id)
         if read is None:
             raise NotFound(f"no person {person_id}")
+        if shown_as is not None and digest(read.person) != shown_as:
+            raise ChangedMeanwhile(f"person {person_id} changed since the form was shown")
         edited = read.person.model_copy(update={**_typed(patch, changes), "updated_at": now})
         problems: list[FieldProblem] = []
         # Those awaiting notice too: they apply as soon as the person is told (CONTRACT §7).

@@ -270,6 +270,13 @@ def words_for_reason(path: str, reason: str, form: str = "") -> str:
     return reason
 
 
+CHANGED_MEANWHILE = (
+    "Someone else changed this person’s details while you were changing them, so your "
+    "changes were not saved. The form now shows their details as they are: make your "
+    "changes again"
+)
+
+
 def duplicate_phone(phones: list[str], message: str) -> str:
     """The register's "phones[1] is already held by another person", as the number typed."""
     match = re.search(r"phones\[(\d+)\]", message)

@@ -214,6 +214,7 @@ async def person_export(context: PageContext) -> web.StreamResponse:
 
 def _values_of(person: Person) -> tuple[dict[str, Any], list[str]]:
     values: dict[str, Any] = {
+        "read_as": people.digest(person),
         "name": person.name,
         "phones": "\n".join(person.phones),
         "emails": "\n".join(person.emails),
@@ -245,7 +246,15 @@ async def person_update(context: PageContext) -> web.StreamResponse:
     body = forms.person_body(context.form, chosen)
     try:
         patch = PersonPatch.model_validate(body)
-        await people.update_person(services.register, person.id, patch, context.actor, now)
+        await people.update_person(
+            services.register, person.id, patch, context.actor, now, context.text("read_as")
+        )
+    except people.ChangedMeanwhile:
+        current = await services.register.store.get_person(person.id) or person
+        values, chosen = _values_of(current)
+        errors = FormErrors()
+        errors.add("read_as", messages.CHANGED_MEANWHILE)
+        return await _person_form(context, values, chosen, errors, 409, current)
     except ValidationError as error:
         errors = forms.person_errors(forms.problems_of(error))
         return await _person_form(context, values, chosen, errors, 422, person)
