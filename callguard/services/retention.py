@@ -48,7 +48,7 @@ from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.services.errors import Conflict, Invalid
 from callguard.store.call_records import CallStore
-from callguard.store.file_notes import NoteStore
+from callguard.store.file_notes import NoteStore, note_indexes
 from callguard.store.keys import Keys
 from callguard.store.register import RegisterStore
 from callguard.store.retention import Disposable, HoldStore, LogEntry, RetentionStore
@@ -212,7 +212,8 @@ class Retention:
                 holds.append(self.keys.legal_hold("call", note.call_sid))
                 if note.person_id:
                     holds.append(self.keys.legal_hold("person", note.person_id))
-                zrem = [(i, note_id) for i in self.keys.note_indexes(note.author, note.person_id)]
+                indexes = note_indexes(self.keys, note.author, note.person_id)
+                zrem = [(index, note_id) for index in indexes]
             items.append(
                 Disposable(primary={"key": self.keys.note(note_id)}, holds=holds, zrem=zrem)
             )

@@ -107,6 +107,14 @@ class EndResult:
     status: str | None = None
 
 
+def note_indexes(keys: Keys, author: str, person_id: str | None) -> list[str]:
+    """Every index a file note is in: all notes, its author's, its person's if any."""
+    indexes = [keys.NOTES, keys.notes_by_author(author)]
+    if person_id:
+        indexes.append(keys.notes_by_person(person_id))
+    return indexes
+
+
 class NoteStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
@@ -140,7 +148,7 @@ class NoteStore:
                 "key": self.keys.note(note.id),
                 "json": note.model_dump_json(),
                 "score": note.created_at.timestamp(),
-                "indexes": self.keys.note_indexes(note.author, note.person_id),
+                "indexes": note_indexes(self.keys, note.author, note.person_id),
             },
             "audit": audit_store.audit_arg(self.keys, audit),
         }
@@ -160,7 +168,7 @@ class NoteStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.note(note.id), note.model_dump_json())
             score = note.created_at.timestamp()
-            for index in self.keys.note_indexes(note.author, note.person_id):
+            for index in note_indexes(self.keys, note.author, note.person_id):
                 pipe.zadd(index, {note.id: score})
             audit_store.add(pipe, self.keys, audit)
             await pipe.execute()

@@ -192,13 +192,6 @@ class Keys:
     def notes_by_person(self, person_id: str) -> str:
         return f"{self.prefix}notes:person:{person_id}"
 
-    def note_indexes(self, author: str, person_id: str | None) -> list[str]:
-        """Every index a file note is in: all notes, its author's, its person's if any."""
-        indexes = [self.NOTES, self.notes_by_author(author)]
-        if person_id:
-            indexes.append(self.notes_by_person(person_id))
-        return indexes
-
     def notification(self, notification_id: str) -> str:
         return f"{self.prefix}notification:{notification_id}"
 
