@@ -108,16 +108,20 @@ async def migrate(
             # Someone was added meanwhile (an old replica still running): migrate them too.
         found = 2
     if found == 2:
-        done.file_notes = await _index_notes_by_person(redis, keys)
-        await redis.set(keys.SCHEMA, str(LAYOUT))
-        return done
+        while True:
+            indexed, seen = await _index_notes_by_person(redis, keys)
+            done.file_notes += indexed
+            if await _record_layout_3(redis, keys, seen):
+                return done
+            # A note was written meanwhile (an old replica still running): index again.
     await ensure_current(redis, keys)
     await _refresh_screens(redis, keys, done)
     return done
 
 
-async def _index_notes_by_person(redis: Redis, keys: Keys) -> int:
-    """Add every file note to its person's index (layout 2 to 3); the notes indexed."""
+async def _index_notes_by_person(redis: Redis, keys: Keys) -> tuple[int, list[str]]:
+    """Add every file note to its person's index (layout 2 to 3): the notes newly indexed,
+    and the ids of every note seen."""
     indexed = 0
     entries = cast(list[tuple[str, float]], await redis.zrange(keys.NOTES, 0, -1, withscores=True))
     for start in range(0, len(entries), _NOTES_CHUNK):
@@ -128,9 +132,24 @@ async def _index_notes_by_person(redis: Redis, keys: Keys) -> int:
                 person_id = FileNote.model_validate_json(raw).person_id if raw else None
                 if person_id:
                     pipe.zadd(keys.notes_by_person(person_id), {note_id: score})
-                    indexed += 1
+            indexed += sum(cast(list[int], await pipe.execute()))
+    return indexed, [note_id for note_id, _score in entries]
+
+
+async def _record_layout_3(redis: Redis, keys: Keys, seen: list[str]) -> bool:
+    """``schema`` to 3, in one transaction, if the notes are still those indexed; False
+    (nothing done) if one was written or removed since."""
+    async with redis.pipeline(transaction=True) as pipe:
+        try:
+            await pipe.watch(keys.NOTES)
+            if cast(list[str], await pipe.zrange(keys.NOTES, 0, -1)) != seen:
+                return False
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.set(keys.SCHEMA, str(LAYOUT))
             await pipe.execute()
-    return indexed
+        except WatchError:
+            return False
+    return True
 
 
 async def _move_indexes(redis: Redis, keys: Keys, people_seen: int) -> bool:

@@ -17,9 +17,11 @@ from redis.asyncio import Redis
 from callguard.domain.audit import AuditEntry
 from callguard.domain.models import AdvocateOnly, Person, Strategy, StrategyStatus
 from callguard.domain.notes import FileNote
+from callguard.store import migrate as migrate_module
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
 from callguard.store.file_notes import NoteStore
+from callguard.store.keys import Keys
 from callguard.store.launcher import EmbeddedRedis
 from callguard.store.migrate import (
     LAYOUT,
@@ -252,3 +254,33 @@ async def test_a_layout_2_register_gets_each_file_note_listed_under_its_person(
     assert [n.id for n in await notes.of_person("per_b")] == ["note_2"]
     assert [n.id for n in await notes.newest(None)] == ["note_4", "note_3", "note_2", "note_1"]
     assert await ensure_current(redis, KEYS) == LAYOUT
+
+
+async def test_a_note_written_by_an_old_replica_during_the_migration_is_listed_too(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every replica should be stopped first; if one is not, a note it writes (on layout 2:
+    not listed under its person) while the notes are being listed is listed all the same."""
+    notes = NoteStore(redis, KEYS)
+    await notes.create(file_note("note_1", "per_a", AT), audit("file_note.create", "n", "per_a"))
+    await redis.set(KEYS.SCHEMA, "2")
+    index_notes = migrate_module._index_notes_by_person
+    runs = 0
+
+    async def then_an_old_replica_writes(client: Redis, keys: Keys) -> tuple[int, list[str]]:
+        nonlocal runs
+        result = await index_notes(client, keys)
+        runs += 1
+        if runs == 1:  # as layout 2 wrote a note: the note and the list of all notes only
+            late = file_note("note_2", "per_a", AT + timedelta(hours=1))
+            await redis.set(KEYS.note(late.id), late.model_dump_json())
+            await redis.zadd(KEYS.NOTES, {late.id: late.created_at.timestamp()})
+        return result
+
+    monkeypatch.setattr(migrate_module, "_index_notes_by_person", then_an_old_replica_writes)
+    done = await migrate(redis, KEYS)
+
+    # Listed afresh: note_2 only (note_1 was written by this version, listed already).
+    assert (runs, done.file_notes) == (2, 1)
+    assert [n.id for n in await notes.of_person("per_a")] == ["note_2", "note_1"]
+    assert await stored_layout(redis, KEYS) == LAYOUT

@@ -108,7 +108,7 @@ async def test_the_demo_appeal_awaits_a_decision_and_is_in_the_strategy_history(
     # The decider by their full name, not their user name (chris).
     assert "Chris Ward (chief executive)" in listing and ">chris<" not in listing
     page = await (await manager.get(f"/strategies/{strategy.id}")).text()
-    assert "Appeal received" in page and "chris to decide" in page
+    assert "Appeal received" in page and "Chris Ward (chief executive) to decide" in page
     assert "Record an appeal" in page
 
 
@@ -198,6 +198,7 @@ async def test_only_the_named_decider_decides_and_the_outcome_letter_follows(
     appeal_path = created.headers["Location"]
     page = await (await manager.get(appeal_path)).text()
     assert "I need to speak to others" in page
+    assert f"Appeal recorded. {FULL_NAME[CEO]} is to decide it by" in page
     assert "29 December 2026" in page  # 20 working days after 27 November 2026
     assert f"Only {FULL_NAME[CEO]} can decide this appeal" in page
 

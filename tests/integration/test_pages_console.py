@@ -13,6 +13,7 @@ from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.conftest import KEYS
 from tests.e2e.support import (
+    FULL_NAME,
     MANAGER,
     STAFF,
     Client,
@@ -105,6 +106,11 @@ async def test_warning_then_end_without_javascript_then_complete_the_note(demo: 
         f"/console/calls/{sid}/warning", data={"csrf_token": token, "reason": "verbal_abuse"}
     )
     assert "Warning played to the caller" in await warned.text()
+    # The live card names who gave the warning by their full name, on the page and as polled.
+    card = f"verbal abuse at 10am by {FULL_NAME[STAFF]}"
+    assert card in await (await demo.get("/console")).text()
+    live = json.loads(await (await demo.get("/console/live.json")).text())
+    assert card in live["changed"][0]["html"]
     ended = await demo.post(
         f"/console/calls/{sid}/end",
         data={"csrf_token": token, "reason": "verbal_abuse"},

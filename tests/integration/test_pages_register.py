@@ -662,6 +662,11 @@ async def test_strategy_dates_are_day_month_and_year(manager: Client, clock: Fix
     )
     assert 'name="notified_on-day" type="text" value="31"' in html
     assert 'name="review_due-day" type="text" value="20"' in html
+    # Digits that are not 0 to 9 (a superscript two, an Arabic-Indic three) are not a date.
+    for odd in ("²", "٣"):
+        strange = await post_form(manager, "/strategies/new", {**form, "notified_on-day": odd})
+        assert strange.status == 422
+        assert "must be a real date" in error_beside(await strange.text(), "notified_on")
     before = await services(manager).register.store.strategies_of(pid)
     created = await post_form(manager, "/strategies/new", {**form, "notified_on-day": "30"})  # 30 9
     assert created.status == 303, await created.text()

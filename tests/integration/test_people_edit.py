@@ -262,3 +262,20 @@ async def test_an_edit_that_keeps_losing_to_other_changes_is_409_and_changes_not
     kept = await store.read_person(person["id"])
     assert kept is not None
     assert (kept.person.name, kept.person.emails, renames) == ("Renamed 20", ["a@example.org"], 20)
+
+
+async def test_a_person_with_any_characters_in_their_details_can_be_changed(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """The check that the person is as read compares the stored text in Lua: accents,
+    curly quotes, an emoji, a line break and a backslash must compare equal to themselves."""
+    person = await create_person(
+        client,
+        tokens["manager"],
+        name='Siân O’Brien 😀 \\ "Jr"',
+        reasonable_adjustments=[{"kind": "other", "detail": "Line one\nline two\t€"}],
+    )
+    response = await patch(client, tokens["manager"], person["id"], {"emails": []})
+    assert response.status == 200, await response.text()
+    stored = await services(client).register.store.get_person(person["id"])
+    assert stored is not None and stored.emails == [] and stored.name.startswith("Siân O’Brien")

@@ -75,6 +75,11 @@ async def _preview(
     )
 
 
+async def _name_of(context: PageContext, user_name: str) -> str:
+    """A member of staff by their full name, for a message built here (pages use ``staff``)."""
+    return (await context.staff_names()).get(user_name, user_name)
+
+
 # --- letters ------------------------------------------------------------------------------
 
 
@@ -228,7 +233,8 @@ async def appeal_create(context: PageContext) -> web.StreamResponse:
         return await _appeal_form(context, values, errors, 422)
     return await context.redirect(
         context.url("appeal", appeal_id=appeal.id),
-        f"Appeal recorded. {appeal.decider} is to decide it by {wording.long_date(appeal.due_on)}.",
+        f"Appeal recorded. {await _name_of(context, appeal.decider)} is to decide it by "
+        f"{wording.long_date(appeal.due_on)}.",
     )
 
 
@@ -312,5 +318,6 @@ async def appeal_decider(context: PageContext) -> web.StreamResponse:
         errors = forms.place(invalid.problems, ("decider",), form="appeal")
         return await _appeal_page(context, appeal, values, errors, 422)
     return await context.redirect(
-        context.url("appeal", appeal_id=moved.id), f"{moved.decider} is now to decide the appeal."
+        context.url("appeal", appeal_id=moved.id),
+        f"{await _name_of(context, moved.decider)} is now to decide the appeal.",
     )

@@ -60,8 +60,11 @@ async def _alert(context: PageContext, record: CallRecord) -> CallerAlert:
     )
 
 
-def _card_context(context: PageContext, record: CallRecord, alert: CallerAlert) -> dict[str, Any]:
+def _card_context(
+    context: PageContext, record: CallRecord, alert: CallerAlert, staff_names: dict[str, str]
+) -> dict[str, Any]:
     return {
+        "staff_names": staff_names,
         "record": record,
         "alert": alert,
         "version": card_version(record),
@@ -71,10 +74,14 @@ def _card_context(context: PageContext, record: CallRecord, alert: CallerAlert) 
     }
 
 
-def _render_card(context: PageContext, record: CallRecord, alert: CallerAlert) -> str:
+def _render_card(
+    context: PageContext, record: CallRecord, alert: CallerAlert, staff_names: dict[str, str]
+) -> str:
+    """A live call's card (``staff_names``: ``PageContext.staff_names``, read once a page)."""
     env = aiohttp_jinja2.get_env(context.request.app)
     template = env.get_template("_live_call.html")
-    return template.render(**_card_context(context, record, alert), app=context.request.app)
+    values = _card_context(context, record, alert, staff_names)
+    return template.render(**values, app=context.request.app)
 
 
 async def _my_notes(context: PageContext) -> list[FileNote]:
@@ -120,8 +127,9 @@ async def _messages_part(context: PageContext) -> dict[str, str]:
 @pages.get("/console", name="console", role=Role.staff)
 async def console(context: PageContext) -> web.StreamResponse:
     records = await _live_records(context)
+    names = await context.staff_names()
     cards = [
-        {"sid": r.call_sid, "version": card_version(r), "html": _render_card(context, r, a)}
+        {"sid": r.call_sid, "version": card_version(r), "html": _render_card(context, r, a, names)}
         for r in records
         for a in [await _alert(context, r)]
     ]
@@ -169,16 +177,19 @@ async def live_json(context: PageContext) -> web.StreamResponse:
             have[sid] = version
     records = await _live_records(context)
     changed = []
+    names: dict[str, str] | None = None
     for record in records:
         version = card_version(record)
         if have.get(record.call_sid) == version:
             continue
         alert = await _alert(context, record)
+        if names is None:  # read only when a card has changed
+            names = await context.staff_names()
         changed.append(
             {
                 "sid": record.call_sid,
                 "version": version,
-                "html": _render_card(context, record, alert),
+                "html": _render_card(context, record, alert, names),
             }
         )
     body: dict[str, Any] = {"live": [r.call_sid for r in records], "changed": changed}

@@ -408,7 +408,7 @@ def date_from_parts(form: Mapping[str, str], name: str) -> str | None:
     day, month, year = (form.get(f"{name}-{part}", "").strip() for part in ("day", "month", "year"))
     if not (day or month or year):
         return None
-    numbers = day.isdigit() and month.isdigit() and year.isdigit()
+    numbers = all(part.isascii() and part.isdigit() for part in (day, month, year))
     if numbers and len(day) <= 2 and len(month) <= 2 and len(year) == 4:
         return f"{year}-{int(month):02d}-{int(day):02d}"
     return "/".join((day, month, year))

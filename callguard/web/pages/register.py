@@ -247,7 +247,13 @@ async def person_update(context: PageContext) -> web.StreamResponse:
     try:
         patch = PersonPatch.model_validate(body)
         await people.update_person(
-            services.register, person.id, patch, context.actor, now, context.text("read_as")
+            # A form shown before the form held it (an upgrade meanwhile) is not checked.
+            services.register,
+            person.id,
+            patch,
+            context.actor,
+            now,
+            context.text("read_as") or None,
         )
     except people.ChangedMeanwhile:
         current = await services.register.store.get_person(person.id) or person

@@ -219,7 +219,8 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
             "restriction_lines": restrictions_in_words,
             "breaches": breaches,
             "history": sorted(
-                strategy_history(strategy) + appeal_rows(appeals), key=lambda r: r.at
+                strategy_history(strategy) + appeal_rows(appeals, await context.staff_names()),
+                key=lambda r: r.at,
             ),
             "appeals": appeals,
             "appeal_outcomes": OUTCOME_WORDS,
@@ -336,11 +337,12 @@ def int_or_none(value: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def appeal_rows(appeals: list[Appeal]) -> list[HistoryRow]:
+def appeal_rows(appeals: list[Appeal], staff_names: dict[str, str]) -> list[HistoryRow]:
     """Each appeal in the strategy's history: when it was recorded and when decided."""
     rows = []
     for a in appeals:
-        received = f"Appeal received {wording.long_date(a.received_on)}; {a.decider} to decide"
+        decider = staff_names.get(a.decider, a.decider)
+        received = f"Appeal received {wording.long_date(a.received_on)}; {decider} to decide"
         rows.append(HistoryRow(a.recorded_at, received, a.recorded_by, a.grounds))
         if a.decided_at is not None and a.outcome is not None:
             what = f"Appeal decided: {APPEAL_OUTCOMES[a.outcome]}"
