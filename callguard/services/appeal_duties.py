@@ -64,8 +64,9 @@ class AppealDuties:
                     )
                 else:  # the decider has left: whoever they escalate to names another
                     to = await self.recipients.escalation_for(appeal.decider)
+                    decider = await self.recipients.full_name(appeal.decider)
                     text = (
-                        f"{appeal.decider} was named to decide the appeal against the contact "
+                        f"{decider} was named to decide the appeal against the contact "
                         f"strategy for {appeal.matter_ref} but can no longer sign in. The "
                         f"decision is due on {due}: name another decider on the appeal's page."
                     )
@@ -85,6 +86,7 @@ class AppealDuties:
                 continue
             overdue += 1
             managers = await self.recipients.escalation_for(appeal.decider)
+            decider = await self.recipients.full_name(appeal.decider)
             notices = [
                 self._notice(
                     appeal,
@@ -94,7 +96,7 @@ class AppealDuties:
                     f"Appeal decision overdue by {_days(late)}: contact strategy for "
                     f"{appeal.matter_ref}",
                     f"The appeal against the contact strategy for {appeal.matter_ref}, to be "
-                    f"decided by {appeal.decider}, was due on "
+                    f"decided by {decider}, was due on "
                     f"{wording.long_date(appeal.due_on)} and has not been decided. This "
                     "reminder repeats daily until it is.",
                 )

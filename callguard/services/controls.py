@@ -233,7 +233,7 @@ class LiveControls:
             log.warning("call ended by %s, who has no line manager to tell", actor.name)
         sent = await self._say_closing_and_hang_up(call_sid, code, actor, now, record)
         if notification is not None:
-            self.notifier.email_call_ended(notification, note)
+            self.notifier.email_call_ended(notification, note, staff)
         await self.notifier.count_for_welfare(staff, actor.name, call_sid, now)
         return CallEnded(
             call_sid=call_sid,

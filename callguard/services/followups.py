@@ -71,9 +71,10 @@ class FollowUps:
                     if note.line_manager
                     else await self.recipients.escalation_for(note.author)
                 )
+                author = await self.recipients.full_name(note.author)
                 escalations += await self.outbox.send_once(
                     f"file-note-escalation:{note.id}",
-                    [self._escalation(note, manager, now) for manager in managers],
+                    [self._escalation(note, author, manager, now) for manager in managers],
                     ttl_s,
                 )
         return {"reminders": reminders, "escalations": escalations}
@@ -95,14 +96,15 @@ class FollowUps:
             file_note_id=note.id,
         )
 
-    def _escalation(self, note: FileNote, manager: str, now: datetime) -> Notice:
+    def _escalation(self, note: FileNote, author: str, manager: str, now: datetime) -> Notice:
+        """``author``: the note's author as the words name them (``Recipients.full_name``)."""
         return Notice(
             user=manager,
             kind="file_note_escalation",
             at=now,
-            title=f"File note by {note.author} still not completed",
+            title=f"File note by {author} still not completed",
             text=(
-                f"The file note by {note.author} for the call from {note.caller} at "
+                f"The file note by {author} for the call from {note.caller} at "
                 f"{self._local(note.received_at)}, due by "
                 f"{self._local(note.due_at)}, is still a draft (§6.5). They were reminded when "
                 "it fell due."

@@ -48,6 +48,11 @@ def new_notification_id() -> str:
     return f"ntf_{secrets.token_hex(8)}"
 
 
+def _named(staff: User | None, user_name: str) -> str:
+    """A member of staff as a message names them: their full name, else their user name."""
+    return (staff.display_name if staff else "") or user_name
+
+
 class Mailer(Protocol):
     async def send(self, *, to: str, subject: str, body: str) -> None: ...
 
@@ -158,7 +163,7 @@ class Notifier:
     def call_ended(self, note: FileNote, staff: User | None, manager: str) -> Notification:
         """The line manager's notification for an ended call (stored with the end itself)."""
         assert note.ended is not None
-        who = (staff.display_name if staff else "") or note.author
+        who = _named(staff, note.author)
         matter = ", ".join(note.matter_refs) or "no matter reference"
         return Notification(
             id=new_notification_id(),
@@ -177,7 +182,9 @@ class Notifier:
             email="pending" if self.mailer else "not_configured",
         )
 
-    def email_call_ended(self, notification: Notification, note: FileNote) -> None:
+    def email_call_ended(
+        self, notification: Notification, note: FileNote, staff: User | None
+    ) -> None:
         """Send the e-mail after the request has answered (see the module docstring)."""
         if self.mailer is None:
             return
@@ -187,7 +194,7 @@ class Notifier:
         ]
         body = "\n".join(
             [
-                f"{note.author} ended a call under the contact policy (§6.4–6.5).",
+                f"{_named(staff, note.author)} ended a call under the contact policy (§6.4–6.5).",
                 "",
                 f"Call: {note.call_sid}",
                 f"Caller: {note.caller}",
@@ -230,7 +237,7 @@ class Notifier:
         alert_id = new_notification_id()
         alert = None
         if manager:
-            who = (staff.display_name if staff else "") or name
+            who = _named(staff, name)
             alert = Notification(
                 id=alert_id,
                 user=manager,

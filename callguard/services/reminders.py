@@ -173,6 +173,11 @@ class Recipients:
             return [user.line_manager]
         return [n for n in await self.with_role(Role.chief_executive) if n != name]
 
+    async def full_name(self, name: str) -> str:
+        """How a reminder's words name ``name``: their full name, else their user name."""
+        user = await self.users.get_user(name)
+        return (user.display_name if user else "") or name
+
     async def can_act(self, name: str) -> bool:
         """Whether ``name`` is a user who can still sign in (not gone, not disabled)."""
         user = await self.users.get_user(name)

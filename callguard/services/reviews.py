@@ -149,6 +149,7 @@ class ReviewDuties:
 
     async def _escalate(self, strategy: Strategy, today: date, late: int, now: datetime) -> int:
         due = strategy.review_due.isoformat()
+        owner = await self.recipients.full_name(strategy.created_by)
         notices = [
             Notice(
                 user=user,
@@ -158,7 +159,7 @@ class ReviewDuties:
                 f"{strategy.matter_ref}",
                 text=(
                     f"The review of the contact strategy for {strategy.matter_ref}, owned by "
-                    f"{strategy.created_by}, was due on {wording.long_date(strategy.review_due)} "
+                    f"{owner}, was due on {wording.long_date(strategy.review_due)} "
                     "and has not been done "
                     "(§3.12: at most every three months). The strategy stays in force until it "
                     "is reviewed; this reminder repeats daily."

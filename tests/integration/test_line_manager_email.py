@@ -131,6 +131,7 @@ async def test_the_line_manager_is_told_in_app_and_by_email(
     assert message["From"] == "callguard@opcc.example"
     assert "Verbal abuse" in message["Subject"]
     text = body_of(message)
+    assert text.startswith("Sam Staff ended a call under the contact policy")  # full name
     assert f"Call: {call_sid}" in text
     assert "Received: 27 November 2026 at 10am" in text
     assert "Ended: 27 November 2026 at 10:04am" in text

@@ -57,6 +57,7 @@ async def test_a_late_file_note_gets_one_reminder_then_one_escalation(
     assert note_id not in reminder.text  # the note is named by its call, its id is the link
     (escalation,) = await notices(redis, "mo.manager", "file_note_escalation")
     assert escalation.file_note_id == note_id and escalation.staff == "sam.staff"
+    assert escalation.title == "File note by Sam Staff still not completed"  # full name
     # Nobody else was chased about it.
     assert await notices(redis, "ceo") == []
 

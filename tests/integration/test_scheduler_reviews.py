@@ -145,6 +145,8 @@ async def test_flag_keeps_an_overdue_strategy_in_force_and_escalates_daily(
     assert {n.kind for n in await all_notices(redis)} <= {"review_reminder", "review_overdue"}
     assert manager[0].title == "Review overdue by 2 days: contact strategy for CMP-2026-0142"
     assert manager[1].title == "Review overdue by 1 day: contact strategy for CMP-2026-0142"
+    # The owner has no full name on record: named by their user name.
+    assert "owned by mia.manager, was due on" in manager[0].text
     stored = await RegisterStore(redis, KEYS).get_strategy(strategy.id)
     assert stored is not None and stored.status is StrategyStatus.active
     assert strategy.id in await RegisterStore(redis, KEYS).active_strategy_ids(strategy.person_id)
