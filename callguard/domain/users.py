@@ -21,6 +21,11 @@ class User(BaseModel):
     # Disabled: cannot sign in; sessions and API tokens refused (CONTRACT §5).
     disabled: bool = False
 
+    @property
+    def full_name(self) -> str:
+        """How pages, messages and letters name them: their full name, else their user name."""
+        return self.display_name or self.name
+
 
 # A new user's name (CONTRACT §5): letters, digits, ".", "_" and "-". Users stored before
 # this rule (an "@" in a single-sign-on name) keep working; no new one gets such a name.

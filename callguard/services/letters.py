@@ -210,7 +210,7 @@ class Letters:
             "matter_ref": matter_ref,
             "today": now.astimezone(self.tz).date(),
             "signatory": {
-                "name": (user.display_name or user.name) if user else signer,
+                "name": user.full_name if user else signer,
                 "title": titles.get(user.role.value, "") if user else "",
             },
             "large_print": person.has_adjustment(AdjustmentKind.large_print),

@@ -50,7 +50,7 @@ def new_notification_id() -> str:
 
 def _named(staff: User | None, user_name: str) -> str:
     """A member of staff as a message names them: their full name, else their user name."""
-    return (staff.display_name if staff else "") or user_name
+    return staff.full_name if staff else user_name
 
 
 class Mailer(Protocol):

@@ -176,7 +176,7 @@ class Recipients:
     async def full_name(self, name: str) -> str:
         """How a reminder's words name ``name``: their full name, else their user name."""
         user = await self.users.get_user(name)
-        return (user.display_name if user else "") or name
+        return user.full_name if user else name
 
     async def can_act(self, name: str) -> bool:
         """Whether ``name`` is a user who can still sign in (not gone, not disabled)."""

@@ -75,11 +75,6 @@ async def _preview(
     )
 
 
-async def _name_of(context: PageContext, user_name: str) -> str:
-    """A member of staff by their full name, for a message built here (pages use ``staff``)."""
-    return (await context.staff_names()).get(user_name, user_name)
-
-
 # --- letters ------------------------------------------------------------------------------
 
 
@@ -199,7 +194,7 @@ async def _appeal_form(
             "errors": errors,
             "page_errors": bool(errors),
             "deciders": [("", "Choose who will decide")]
-            + [(n, users[n].display_name or n) for n in deciders],
+            + [(n, users[n].full_name) for n in deciders],
             "working_days": services.policy.appeals.decide_within_working_days,
         },
         status=status,
@@ -233,7 +228,7 @@ async def appeal_create(context: PageContext) -> web.StreamResponse:
         return await _appeal_form(context, values, errors, 422)
     return await context.redirect(
         context.url("appeal", appeal_id=appeal.id),
-        f"Appeal recorded. {await _name_of(context, appeal.decider)} is to decide it by "
+        f"Appeal recorded. {await context.staff_name(appeal.decider)} is to decide it by "
         f"{wording.long_date(appeal.due_on)}.",
     )
 
@@ -251,7 +246,7 @@ async def _appeal_page(
         names = await services.appeals.eligible_deciders(appeal.strategy_id)
         users = {u.name: u for u in await services.users.list_users()}
         deciders = [("", "Choose who will decide")] + [
-            (n, users[n].display_name or n) for n in names if n != appeal.decider
+            (n, users[n].full_name) for n in names if n != appeal.decider
         ]
     return await context.render(
         "appeal.html",
@@ -319,5 +314,5 @@ async def appeal_decider(context: PageContext) -> web.StreamResponse:
         return await _appeal_page(context, appeal, values, errors, 422)
     return await context.redirect(
         context.url("appeal", appeal_id=moved.id),
-        f"{await _name_of(context, moved.decider)} is now to decide the appeal.",
+        f"{await context.staff_name(moved.decider)} is now to decide the appeal.",
     )

@@ -177,14 +177,12 @@ async def live_json(context: PageContext) -> web.StreamResponse:
             have[sid] = version
     records = await _live_records(context)
     changed = []
-    names: dict[str, str] | None = None
     for record in records:
         version = card_version(record)
         if have.get(record.call_sid) == version:
             continue
         alert = await _alert(context, record)
-        if names is None:  # read only when a card has changed
-            names = await context.staff_names()
+        names = await context.staff_names()  # read once, when a card has changed
         changed.append(
             {
                 "sid": record.call_sid,
@@ -254,9 +252,8 @@ async def end(context: PageContext) -> web.StreamResponse:
         )
     except ServiceError as error:
         return await _control_result(context, False, error.message, error.status)
-    names = await context.staff_names()
     told = (
-        f"{names.get(ended.line_manager, ended.line_manager)} has been told"
+        f"{await context.staff_name(ended.line_manager)} has been told"
         if ended.line_manager
         else "you have no line manager on record: tell your manager yourself"
     )

@@ -49,6 +49,7 @@ class PageContext:
     session: Session
     services: Services
     form: MultiDictProxy[str] = field(default_factory=lambda: MultiDictProxy(MultiDict()))
+    _staff_names: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def actor(self) -> Actor:
@@ -71,10 +72,17 @@ class PageContext:
         )
 
     async def staff_names(self) -> dict[str, str]:
-        """User name -> full name, for each member of staff who has one: the pages name
-        staff by their full names (the ``staff`` filter)."""
-        users = await self.services.users.list_users()
-        return {u.name: u.display_name for u in users if u.display_name}
+        """User name -> full name, for every user: the pages name staff by their full names
+        (the ``staff`` filter). Read once a request, however many parts ask."""
+        if self._staff_names is None:
+            users = await self.services.users.list_users()
+            self._staff_names = {u.name: u.full_name for u in users}
+        return self._staff_names
+
+    async def staff_name(self, user_name: str) -> str:
+        """One member of staff by their full name, for words built in a handler; someone
+        with no account now by the user name the record holds."""
+        return (await self.staff_names()).get(user_name, user_name)
 
     async def redirect(self, location: str, flash: str | None = None) -> web.Response:
         """303 See Other after a successful post, with a message for the next page."""
