@@ -47,14 +47,16 @@ def _hhmm(value: str) -> str:
 
 def _not_blank(value: str) -> str:
     value = value.strip()
-    if not value:
+    # A byte order mark is blank too (JavaScript's \s, and so the OpenAPI pattern, count it
+    # as white space; Python's does not).
+    if not value.replace("\ufeff", "").strip():
         raise ValueError("must not be empty")
     return value
 
 
 # The patterns put in the OpenAPI document what the validators check (a phone must
 # also parse as a real number; that the schema cannot say).
-_NOT_BLANK = r"\S"
+_NOT_BLANK = r"[^\s\ufeff]"
 Phone = Annotated[
     str,
     Field(min_length=3, max_length=40, pattern=r"^[(+]{0,2}[0-9][0-9 ()./-]*$"),
