@@ -29,6 +29,7 @@ from callguard.store.call_scripts import (
     UPDATE_CALL,
 )
 from callguard.store.keys import Keys
+from callguard.store.script_sender import ScriptSender
 from callguard.store.scripts import lua
 
 
@@ -127,6 +128,8 @@ class CallStore:
         self._update = redis.register_script(lua(UPDATE_CALL, keys))
         self._lookup = redis.register_script(lua(LOOKUP_CALLER, keys))
         self._degrade = redis.register_script(lua(DEGRADE_CALL, keys))
+        # The two scripts of every inbound call, sent on connections kept for them.
+        self.sender = ScriptSender(redis)
 
     async def screen(
         self, call_sid: str, phone: str | None, unrestricted: PlanLines
@@ -134,13 +137,10 @@ class CallStore:
         """Round trip 1: a repeated CallSid, or no strategy (the ``unrestricted`` record
         written), or a match."""
         number = phone or ""
-        result = await self._screen(
-            keys=[
-                self.keys.call(call_sid),
-                self.keys.phone_owner(number),
-                self.keys.advocate(number),
-            ],
-            args=[unrestricted],
+        result = await self.sender.run(
+            self._screen,
+            [self.keys.call(call_sid), self.keys.phone_owner(number), self.keys.advocate(number)],
+            [unrestricted],
         )
         kind = result[0]
         if kind == "existing":
@@ -156,9 +156,10 @@ class CallStore:
         the lookup still finds the same (scripts.RECORD_IF_UNCHANGED); if not, the lookup as
         it is now, to decide again on. ``Written.fingerprint``: the lookup's after the write."""
         keys = self.keys
-        result = await self._record_if_unchanged(
-            keys=[keys.call(call_sid), keys.phone_owner(phone), keys.advocate(phone)],
-            args=[fingerprint, plan],
+        result = await self.sender.run(
+            self._record_if_unchanged,
+            [keys.call(call_sid), keys.phone_owner(phone), keys.advocate(phone)],
+            [fingerprint, plan],
         )
         kind = result[0]
         if kind == "recorded":

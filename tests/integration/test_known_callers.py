@@ -2,8 +2,10 @@
 their last call left, and only while Redis still holds that lookup: a strategy revised or
 ended, or a quota counted by another process, is applied to the very next call.
 
-Round trips are counted where the inbound path's client sends each command to the real
-server (its ``execute_command``, the one door every command and script call goes through)."""
+Round trips are counted where each command is sent to the real server: the clients'
+``execute_command`` (the door every command and ``Script`` call goes through) and the
+inbound scripts' own sender (``ScriptSender.round_trip``, which sends one script on a
+connection it keeps)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,16 @@ def sent(client: Client, monkeypatch: pytest.MonkeyPatch) -> list[str]:
             return await _original(*args, **options)
 
         monkeypatch.setattr(redis, "execute_command", execute_command)
+    for store in {id(s): s for s in (screening.store, screening.inbound)}.values():
+        original_round_trip = store.sender.round_trip
+
+        async def round_trip(
+            connection: Any, command: list[bytes], _original: Any = original_round_trip
+        ) -> Any:
+            names.append(b"".join(command).split(b"\r\n")[2].decode())
+            return await _original(connection, command)
+
+        monkeypatch.setattr(store.sender, "round_trip", round_trip)
     return names
 
 
