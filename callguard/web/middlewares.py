@@ -72,7 +72,7 @@ async def not_found_page(request: web.Request) -> web.StreamResponse:
     if WEB_AUTH not in request.app:  # an app without the pages
         raise web.HTTPNotFound()
     session, _ = await web_auth(request).current(request)
-    return error_page(
+    return await error_page(
         request,
         404,
         "Page not found",

@@ -16,6 +16,7 @@ from callguard.store.connection import connect
 from tests.conftest import KEYS
 from tests.e2e.support import (
     ADMIN,
+    FULL_NAME,
     MANAGER,
     PASSWORD,
     STAFF,
@@ -162,7 +163,10 @@ async def test_staff_opening_a_manager_page_get_403(pages: Client) -> None:
     for path in ("/manage", "/people", "/calls", "/calls.csv", "/preview", "/admin/users"):
         response = await pages.get(path)
         assert response.status == 403, path
-        assert "You do not have access" in await response.text()
+        html = await response.text()
+        assert "You do not have access" in html
+        # The error pages name the signed-in person as every other page does.
+        assert f"Signed in as <strong>{FULL_NAME[STAFF]}</strong>" in html, path
 
 
 async def test_an_admin_sees_users_and_no_personal_data(pages: Client) -> None:
@@ -292,6 +296,7 @@ async def test_an_unknown_page_is_a_page_not_found_page_and_the_api_stays_json(
         html = await response.text()
         assert '<h1 class="govuk-heading-l">Page not found</h1>' in html
         assert 'href="/people"' in html  # the site's layout, with its navigation
+        assert f"Signed in as <strong>{FULL_NAME[MANAGER]}</strong>" in html
     api = await pages.get("/api/v1/no-such-thing")
     assert api.status == 404 and api.content_type == "application/json"
     signed_out = await pages.get("/favicon.ico")

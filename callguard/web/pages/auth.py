@@ -102,7 +102,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     if not csrf.same(
         request.cookies.get(LOGIN_CSRF_COOKIE, ""), token if isinstance(token, str) else None
     ):
-        return csrf_refused(request, None)
+        return await csrf_refused(request, None)
     given_name = str(form.get("username", "")).strip()
     username = given_name[:MAX_NAME]
     password = str(form.get("password", ""))[:MAX_PASSWORD]

@@ -140,16 +140,29 @@ def render(
     return response
 
 
-def error_page(
+async def error_page(
     request: web.Request, status: int, title: str, message: str, session: Session | None
 ) -> web.Response:
+    names = await _signed_in_name(request, session) if status != 503 else {}
     return render(
         request,
         "error.html",
-        {"title": title, "message": message, "status": status},
+        {"title": title, "message": message, "status": status, "staff_names": names},
         session=session,
         status=status,
     )
+
+
+async def _signed_in_name(request: web.Request, session: Session | None) -> dict[str, str]:
+    """The signed-in person by their full name, for the page's "Signed in as"; by their user
+    name when the store cannot say (not asked at all when the store is the error)."""
+    if session is None:
+        return {}
+    try:
+        user = await request.app[SERVICES].users.get_user(session.user)
+    except STORE_UNAVAILABLE:
+        return {}
+    return {session.user: user.full_name} if user is not None else {}
 
 
 def allowed(role: Role, needed: Role | None, also: tuple[Role, ...]) -> bool:
@@ -215,7 +228,7 @@ def _wrap(route: PageRoute) -> Callable[[web.Request], Awaitable[web.StreamRespo
         if session is None:
             raise web.HTTPSeeOther(_sign_in_location(request))
         if not allowed(session.role, route.role, route.also):
-            return error_page(
+            return await error_page(
                 request,
                 403,
                 "You do not have access to this page",
@@ -229,14 +242,14 @@ def _wrap(route: PageRoute) -> Callable[[web.Request], Awaitable[web.StreamRespo
             try:
                 csrf.check(request, session.csrf, context.form.get(csrf.FIELD))
             except csrf.CsrfRejected:
-                return csrf_refused(request, session)
+                return await csrf_refused(request, session)
         try:
             response = await route.handler(context)
         except ServiceError as error:
-            response = _service_error_page(request, error, session)
+            response = await _service_error_page(request, error, session)
         except STORE_UNAVAILABLE:
             log.exception("store unavailable on %s %s", request.method, request.path)
-            response = error_page(
+            response = await error_page(
                 request,
                 503,
                 "Sorry, CallGuard cannot reach its store",
@@ -247,7 +260,7 @@ def _wrap(route: PageRoute) -> Callable[[web.Request], Awaitable[web.StreamRespo
             raise
         except Exception:
             log.exception("unexpected failure on %s %s", request.method, request.path)
-            response = error_page(
+            response = await error_page(
                 request,
                 500,
                 "Sorry, there is a problem with CallGuard",
@@ -262,8 +275,8 @@ def _wrap(route: PageRoute) -> Callable[[web.Request], Awaitable[web.StreamRespo
     return handle
 
 
-def csrf_refused(request: web.Request, session: Session | None) -> web.Response:
-    return error_page(
+async def csrf_refused(request: web.Request, session: Session | None) -> web.Response:
+    return await error_page(
         request,
         403,
         "This form has expired",
@@ -273,15 +286,15 @@ def csrf_refused(request: web.Request, session: Session | None) -> web.Response:
     )
 
 
-def _service_error_page(
+async def _service_error_page(
     request: web.Request, error: ServiceError, session: Session
 ) -> web.Response:
     if isinstance(error, NotFound):
-        return error_page(request, 404, "Page not found", error.message, session)
+        return await error_page(request, 404, "Page not found", error.message, session)
     if isinstance(error, Forbidden):
-        return error_page(request, 403, "You cannot do this", error.message, session)
+        return await error_page(request, 403, "You cannot do this", error.message, session)
     if isinstance(error, Conflict):
-        return error_page(request, 409, "This could not be done", error.message, session)
+        return await error_page(request, 409, "This could not be done", error.message, session)
     if isinstance(error, Invalid):
-        return error_page(request, 422, "There is a problem", error.message, session)
-    return error_page(request, error.status, "Something went wrong", error.message, session)
+        return await error_page(request, 422, "There is a problem", error.message, session)
+    return await error_page(request, error.status, "Something went wrong", error.message, session)
