@@ -128,7 +128,9 @@ async def test_manager_previews_a_call_and_reads_a_person_chart(
     await tab.sign_in(MANAGER, PASSWORD)
     await page.get_by_role("link", name="Preview").click()
     await page.get_by_label("Phone number the call comes from").fill("07700 900101")
-    await page.get_by_label("Date", exact=True).fill("2026-12-01")
+    date = page.get_by_role("group", name="Date")
+    for part, value in (("Day", "1"), ("Month", "12"), ("Year", "2026")):
+        await date.get_by_label(part, exact=True).fill(value)
     await page.get_by_label("Time", exact=True).fill("10:30")
     await page.get_by_role("button", name="Preview").click()
     await expect(page.get_by_role("heading", name="The call would be put through")).to_be_visible()

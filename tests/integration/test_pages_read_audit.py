@@ -5,6 +5,7 @@ when to the audit of each person shown, and the subject access export shows it."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 
 import pytest
 
@@ -181,9 +182,18 @@ async def test_the_subject_access_pages_refuse_a_bad_date_beside_its_field(
     assert logged.status == 303
     (request,) = await svc.subject_access.requests_of(gus.id)
     field = f"completed_on-{request.id}"
-    early = await manager.post(
-        f"/subject-access/{request.id}/completed", data={field: "2026-11-19", "csrf_token": token}
-    )
+    # The date the response was sent is a date input too, starting as today.
+    listed = await (await manager.get("/subject-access")).text()
+    for part, value in (("day", today.day), ("month", today.month), ("year", today.year)):
+        assert f'name="{field}-{part}" type="text" value="{value}"' in listed
+    assert 'type="date"' not in listed
+    completed = f"/subject-access/{request.id}/completed"
+
+    def sent(day: str, month: str, year: str) -> dict[str, str]:
+        parts = {f"{field}-day": day, f"{field}-month": month, f"{field}-year": year}
+        return {**parts, "csrf_token": token}
+
+    early = await manager.post(completed, data=sent("19", "11", "2026"))
     assert early.status == 422
     text = await early.text()
     assert f'id="{field}-error"' in text
@@ -191,7 +201,17 @@ async def test_the_subject_access_pages_refuse_a_bad_date_beside_its_field(
         "The date the response was sent must be on or after the date the request was received"
         in text
     )
+    assert f'name="{field}-day" type="text" value="19"' in text  # kept as typed
+    unreal = await manager.post(completed, data=sent("31", "11", "2026"))
+    assert unreal.status == 422
+    assert "The date the response was sent must be a real date" in await unreal.text()
+    unsent = await manager.post(completed, data=sent("", "", ""))
+    assert unsent.status == 422
+    assert "Enter the date the response was sent" in await unsent.text()
     assert (await svc.subject_access.requests_of(gus.id))[0].completed_on is None
+    done = await manager.post(completed, data=sent("25", "11", "2026"), allow_redirects=False)
+    assert done.status == 303
+    assert (await svc.subject_access.requests_of(gus.id))[0].completed_on == date(2026, 11, 25)
     # Without the form's token nothing is logged.
     forged = await manager.post(path, data={**when, "received_on-day": "21"})
     assert forged.status == 403

@@ -8,7 +8,7 @@ import html as html_lib
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -258,7 +258,9 @@ async def test_a_review_whose_outcome_is_a_revision_is_recorded_as_one(manager: 
     assert "recorded" in [r.kind for r in final.restrictions]
 
 
-async def test_the_call_log_filters_pages_and_downloads_csv(manager: Client) -> None:
+async def test_the_call_log_filters_pages_and_downloads_csv(
+    manager: Client, clock: FixedClock
+) -> None:
     for _ in range(3):
         await inbound_call(manager, "07700 900106")  # Fay Blocked: refused
     await inbound_call(manager, "07700 900103")  # Cal Recorded: connected
@@ -275,6 +277,29 @@ async def test_the_call_log_filters_pages_and_downloads_csv(manager: Client) -> 
     bad = await manager.get("/calls?since=yesterday")
     assert bad.status == 422
     assert "Enter a real date, like 15 2 2027" in error_beside(await bad.text(), "since")
+    # The dates are GOV.UK date inputs (day, month, year); the filters travel on to the
+    # next page and the CSV as YYYY-MM-DD.
+    today = clock.now().astimezone(services(manager).tz).date()
+    since = date_fields("since", today.isoformat())
+    from_today = await manager.get("/calls", params=since)
+    html = await from_today.text()
+    assert from_today.status == 200 and "of 4 calls" in html
+    assert f'name="since-day" type="text" value="{today.day}"' in html
+    assert 'type="date"' not in html
+    assert f"since={today.isoformat()}" in html  # the CSV's address
+    linked = await (await manager.get(f"/calls?since={today.isoformat()}")).text()
+    assert f'name="since-year" type="text" value="{today.year}"' in linked
+    yesterday = date_fields("until", (today - timedelta(days=1)).isoformat())
+    none = await manager.get("/calls", params=yesterday)
+    assert none.status == 200 and "No calls match" in await none.text()
+    backwards = await manager.get("/calls", params={**since, **yesterday})
+    assert backwards.status == 422
+    assert "on or after the start date" in error_beside(await backwards.text(), "until")
+    unreal = await manager.get("/calls", params={**since, "since-day": "31", "since-month": "11"})
+    assert unreal.status == 422
+    unreal_html = await unreal.text()
+    assert "Enter a real date, like 15 2 2027" in error_beside(unreal_html, "since")
+    assert 'name="since-day" type="text" value="31"' in unreal_html  # kept as typed
 
 
 async def test_a_bad_quarter_is_shown_beside_its_field(manager: Client) -> None:
@@ -283,14 +308,32 @@ async def test_a_bad_quarter_is_shown_beside_its_field(manager: Client) -> None:
     assert "2026-Q4" in error_beside(await response.text(), "quarter")
 
 
-async def test_the_preview_says_what_a_call_would_get(manager: Client) -> None:
+async def test_the_preview_says_what_a_call_would_get(manager: Client, clock: FixedClock) -> None:
+    # The date is a GOV.UK date input (day, month, year), starting as today in the office.
+    form = await (await manager.get("/preview")).text()
+    today = clock.now().astimezone(services(manager).tz).date()
+    for part, value in (("day", today.day), ("month", today.month), ("year", today.year)):
+        assert f'name="date-{part}" type="text" value="{value}"' in form
+    assert 'type="date"' not in form
+    friday = date_fields("date", "2026-11-27")
     response = await post_form(
-        manager, "/preview", {"phone": "07700 900101", "date": "2026-11-27", "time": "10:00"}
+        manager, "/preview", {"phone": "07700 900101", **friday, "time": "10:00"}
     )
     html = await response.text()
     assert "The call would be refused" in html
     assert "Outside the agreed call times" in html and "call_windows.outside" not in html
     assert "You may next call on" in html
+    not_real = {**friday, "date-day": "31"}
+    refused = await post_form(
+        manager, "/preview", {"phone": "07700 900101", **not_real, "time": "10:00"}
+    )
+    assert refused.status == 422
+    refused_html = await refused.text()
+    assert "The date of the call must be a real date, like 15 2 2027" in refused_html
+    assert 'name="date-day" type="text" value="31"' in refused_html  # kept as typed
+    blank = await post_form(manager, "/preview", {"phone": "07700 900101", "time": "10:00"})
+    assert blank.status == 422
+    assert "Enter the date of the call, like 15 2 2027" in await blank.text()
 
 
 async def test_a_person_page_shows_the_chart_and_the_timeline(manager: Client) -> None:
@@ -491,7 +534,9 @@ async def test_every_form_says_what_is_wrong_in_words(demo_manager: Client) -> N
     )
 
     # The preview and the call log's filters.
-    seen += await bad(client, "/preview", {"phone": "abc", "date": "x", "time": "9"})
+    seen += await bad(
+        client, "/preview", {"phone": "abc", "date-day": "x", "date-month": "2", "time": "9"}
+    )
     calls = await client.get("/calls?since=yesterday&until=x")
     seen += messages_in(await calls.text())
 

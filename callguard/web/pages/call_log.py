@@ -29,7 +29,7 @@ from callguard.web.api_call_log import (
     query_calls,
 )
 from callguard.web.pages import messages
-from callguard.web.pages.forms import FormErrors
+from callguard.web.pages.forms import DATE_PARTS, FormErrors, date_from_parts, date_parts
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.words import (
     CSV_HEADINGS,
@@ -92,13 +92,37 @@ def call_query(
         return None, errors
 
 
+DATE_FILTERS = ("since", "until")
+
+
 def _filters(context: PageContext) -> dict[str, str]:
+    """The person, the outcome and the two dates. A date comes from the filter form as day,
+    month and year (``since-day`` and so on), or as ``since=YYYY-MM-DD`` from a link (the
+    next page's, the CSV's), which is how the filters travel on."""
     query = context.request.query
-    return {
-        name: query.get(name, "").strip()[:64]
-        for name in ("person_id", "outcome", "since", "until")
-        if query.get(name, "").strip()
+    filters = {
+        name: query.get(name, "").strip()[:64] for name in ("person_id", "outcome", *DATE_FILTERS)
     }
+    for name in DATE_FILTERS:
+        typed = date_from_parts(query, name)
+        if typed is not None:
+            filters[name] = typed[:64]
+    return {name: value for name, value in filters.items() if value}
+
+
+def _date_values(context: PageContext, filters: dict[str, str]) -> dict[str, str]:
+    """What the filter form's date inputs show: the day, month and year as typed, else the
+    date the address gives."""
+    query = context.request.query
+    values: dict[str, str] = {}
+    for name in DATE_FILTERS:
+        typed = {f"{name}-{part}": query.get(f"{name}-{part}", "")[:8] for part in DATE_PARTS}
+        day = _day(filters.get(name, ""))
+        if any(typed.values()):
+            values.update(typed)
+        elif day is not None:
+            values.update(date_parts(name, day))
+    return values
 
 
 @pages.get("/calls", name="calls", role=Role.manager)
@@ -126,6 +150,7 @@ async def call_log(context: PageContext) -> web.StreamResponse:
             "records": records,
             "total": total,
             "filters": filters,
+            "date_values": _date_values(context, filters),
             "errors": errors,
             "page_errors": bool(errors),
             "people": sorted(names.items(), key=lambda item: item[1].lower()),

@@ -401,11 +401,15 @@ def _normal_restrictions(restrictions: Sequence[Values]) -> list[Values]:
     return [{k: v for k, v in r.items() if v not in (None, "", [])} for r in restrictions]
 
 
+# A GOV.UK date input's three fields, ``{name}-day`` and so on.
+DATE_PARTS = ("day", "month", "year")
+
+
 def date_from_parts(form: Mapping[str, str], name: str) -> str | None:
     """A GOV.UK date input's day, month and year (``{name}-day`` and so on) as YYYY-MM-DD
     (None when all are blank). Left as typed when they are not numbers, or the year is not
     four digits ("26" is not taken as the year 26), so the model says it is not a real date."""
-    day, month, year = (form.get(f"{name}-{part}", "").strip() for part in ("day", "month", "year"))
+    day, month, year = (form.get(f"{name}-{part}", "").strip() for part in DATE_PARTS)
     if not (day or month or year):
         return None
     numbers = all(part.isascii() and part.isdigit() for part in (day, month, year))

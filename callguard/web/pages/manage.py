@@ -19,7 +19,16 @@ from callguard.services.reports import report_csv
 from callguard.web.api_call_log import Preview, PreviewIn
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.demo import is_demo
-from callguard.web.pages.forms import KIND_LABELS, FormErrors, clock_time, place, problems_of
+from callguard.web.pages.forms import (
+    DATE_PARTS,
+    KIND_LABELS,
+    FormErrors,
+    clock_time,
+    date_from_parts,
+    date_parts,
+    place,
+    problems_of,
+)
 from callguard.web.pages.framework import PageContext, Pages
 
 pages = Pages()
@@ -156,7 +165,7 @@ async def preview_form(context: PageContext) -> web.StreamResponse:
     local = services.clock.now().astimezone(services.tz)
     values = {
         "phone": context.request.query.get("phone", ""),
-        "date": local.date().isoformat(),
+        **date_parts("date", local.date()),
         "time": local.strftime("%H:%M"),
     }
     return await _preview_page(context, values, None, None)
@@ -185,14 +194,19 @@ async def _preview_page(
 @pages.post("/preview", name="preview-post", role=Role.manager)
 async def preview(context: PageContext) -> web.StreamResponse:
     services = context.services
-    values = {name: context.text(name) for name in ("phone", "date", "time")}
+    names = ("phone", "time", *(f"date-{part}" for part in DATE_PARTS))
+    values = {name: context.text(name) for name in names}
     errors = FormErrors()
     at: datetime | None = None
-    try:
-        day = datetime.strptime(values["date"], "%Y-%m-%d").date()
-    except ValueError:
-        errors.add("date", "Enter a real date, like 15 2 2027")
-        day = None
+    typed_day = date_from_parts(context.form, "date")
+    day = None
+    if typed_day is None:
+        errors.add("date", "Enter the date of the call, like 15 2 2027")
+    else:
+        try:
+            day = datetime.strptime(typed_day, "%Y-%m-%d").date()
+        except ValueError:
+            errors.add("date", "The date of the call must be a real date, like 15 2 2027")
     typed = clock_time(values["time"])
     try:
         clock = time.fromisoformat(typed) if len(typed) == 5 and typed != "24:00" else None

@@ -149,7 +149,7 @@ async def _list(
             "requests": requests,
             "names": names,
             "status_of": lambda r: status_of(r, today),
-            "today": today,
+            "today_parts": lambda field: forms.date_parts(field, today),
             "errors": errors,
             "values": values,
             "failed_id": failed_id,
@@ -213,9 +213,10 @@ async def complete_request(context: PageContext) -> web.StreamResponse:
     services = context.services
     request_id = context.request.match_info["request_id"]
     field = f"completed_on-{request_id}"
-    values = {field: context.text(field)}
+    values = {f"{field}-{part}": context.text(f"{field}-{part}") for part in forms.DATE_PARTS}
+    completed_on = forms.date_from_parts(context.form, field) or ""
     try:
-        body = SubjectAccessCompleteIn.model_validate(_given({"completed_on": values[field]}))
+        body = SubjectAccessCompleteIn.model_validate(_given({"completed_on": completed_on}))
         await services.subject_access.complete(
             request_id, body, context.actor, services.clock.now()
         )
