@@ -20,7 +20,7 @@ from callguard.domain.notes import FileNote
 from callguard.store import migrate as migrate_module
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
-from callguard.store.file_notes import NoteStore
+from callguard.store.file_notes import NoteStore, note_indexes
 from callguard.store.keys import Keys
 from callguard.store.launcher import EmbeddedRedis
 from callguard.store.migrate import (
@@ -78,7 +78,19 @@ async def write_layout_1(
 
 
 async def test_a_layout_1_register_reads_back_the_same_after_migration(redis: Redis) -> None:
+    """Layout 1 goes through layout 2 to 3 in one run: its file notes (stored then as they
+    are now, but listed under no person) are listed under their person too."""
     who = person()
+    async with redis.pipeline(transaction=True) as pipe:
+        for note in (
+            file_note("note_1", who.id, AT),
+            file_note("note_2", None, AT + timedelta(hours=1)),
+            file_note("note_3", who.id, AT + timedelta(hours=2)),
+        ):
+            pipe.set(KEYS.note(note.id), note.model_dump_json())
+            for index in note_indexes(KEYS, note.author, None):  # under no person
+                pipe.zadd(index, {note.id: note.created_at.timestamp()})
+        await pipe.execute()
     newer = strategy("str_b", AT + timedelta(days=1))
     older = strategy("str_a", AT)
     ended = strategy("str_c", AT - timedelta(days=9), status=StrategyStatus.ended, version=2)
@@ -96,9 +108,12 @@ async def test_a_layout_1_register_reads_back_the_same_after_migration(redis: Re
     done = await migrate(redis, KEYS)
     again = await migrate(redis, KEYS)
 
-    assert (done.people, done.strategies, done.audit_entries) == (2, 3, 3)
+    assert (done.people, done.strategies, done.audit_entries, done.file_notes) == (2, 3, 3, 2)
     assert again == Migrated()
-    assert await stored_layout(redis, KEYS) == LAYOUT
+    assert await stored_layout(redis, KEYS) == LAYOUT == 3
+    notes = NoteStore(redis, KEYS)
+    assert [n.id for n in await notes.of_person(who.id)] == ["note_3", "note_1"]
+    assert [n.id for n in await notes.newest(None)] == ["note_3", "note_2", "note_1"]
     store = RegisterStore(redis, KEYS)
     assert await store.get_person(who.id) == who
     assert await store.list_people(0, 10) == ([who, other], 2)
