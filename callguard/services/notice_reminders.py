@@ -45,10 +45,9 @@ class NoticeReminders:
         today = local_day(now, self.tz)
         limit = self.policy.notice.remind_after_working_days
         waiting = reminded = 0
-        for strategy_id in await self.store.all_strategy_ids():
-            strategy = await self.store.get_strategy(strategy_id)
-            awaiting = awaiting_notice(strategy, self.tz) if strategy else None
-            if strategy is None or awaiting is None:
+        async for strategy in self.store.every_strategy():
+            awaiting = awaiting_notice(strategy, self.tz)
+            if awaiting is None:
                 continue
             waited = working_days_after(awaiting.since, today, self.holidays)
             if waited <= limit:

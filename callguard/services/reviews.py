@@ -83,11 +83,9 @@ class ReviewDuties:
     async def run(self, now: datetime) -> dict[str, int]:
         run = ReviewRun()
         today = local_day(now, self.tz)
-        for strategy_id in await self.store.all_strategy_ids():
-            # Read each one afresh: a long run must not act on a strategy reviewed meanwhile.
-            strategy = await self.store.get_strategy(strategy_id)
-            if strategy is None:
-                continue
+        # Read a few at a time as the run goes: a long run must not act on a strategy as it
+        # was long before (a lapse is a compare-and-set on the version besides).
+        async for strategy in self.store.every_strategy():
             if strategy.status is StrategyStatus.active:
                 await self._active(strategy, today, now, run)
             elif self._lapsed_recently(strategy, now):

@@ -189,3 +189,29 @@ async def test_an_import_stores_what_one_by_one_would(redis: Redis) -> None:
     assert await store.audit_of_person(other.id) == []
     match, _usage = await CallStore(redis, KEYS).lookup("+447700900124")
     assert match is not None and (match.person_id, match.entries) == (other.id, ())
+
+
+async def test_the_duties_read_every_strategy_a_few_at_a_time_as_they_go(redis: Redis) -> None:
+    """``every_strategy`` gives every strategy, oldest first, in chunks of a few (one MGET
+    each); a chunk is read when it is reached, so one changed meanwhile is given as it is
+    then."""
+    store = RegisterStore(redis, KEYS)
+    who = person()
+    await store.create_person(who, audit("person.create", who.id, who.id))
+    made = [strategy(f"str_{i}", AT + timedelta(minutes=i)) for i in range(5)]
+    for each in made:
+        await store.create_strategy(each, audit("strategy.create", each.id, who.id))
+    await redis.delete(KEYS.strategy(made[1].id))  # listed, but gone: left out
+
+    seen: list[Strategy] = []
+    async for each in store.every_strategy(chunk=2):
+        seen.append(each)
+        if each.id == made[0].id:
+            ended = made[3].model_copy(
+                update={"status": StrategyStatus.ended, "version": 2, "ended_at": AT}
+            )
+            assert await store.replace_strategy(1, ended, audit("strategy.end", ended.id, who.id))
+
+    assert [s.id for s in seen] == [made[0].id, made[2].id, made[3].id, made[4].id]
+    assert seen[2].status is StrategyStatus.ended and seen[2].version == 2
+    assert [s.id async for s in store.every_strategy()] == [s.id for s in seen]
