@@ -9,6 +9,7 @@ path only reads it.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -137,6 +138,7 @@ def strategy_text(strategy: Strategy) -> str:
 # about a third of the CPU of one round trip each; small enough that parsing a chunk holds
 # the event loop (and the calls waiting on it) for a millisecond or two, not more.
 STRATEGIES_READ_AT_ONCE = 50
+STRATEGY_IDS_READ_AT_ONCE = 1000
 
 
 def parse_strategy(text: str) -> Strategy:
@@ -280,14 +282,24 @@ class RegisterStore:
     async def all_strategy_ids(self) -> list[str]:
         return cast(list[str], await self.redis.lrange(self.keys.STRATEGIES, 0, -1))
 
-    async def every_strategy(self, chunk: int = STRATEGIES_READ_AT_ONCE) -> AsyncIterator[Strategy]:
-        """Every strategy, for the duties that look at them all: read ``chunk`` at a time
-        (one MGET each, not a round trip each), each chunk just before it is used, so a long
-        run acts on what is stored then, not on what was stored when it started."""
-        ids = await self.all_strategy_ids()
-        for start in range(0, len(ids), chunk):
-            for strategy in await self._strategies(ids[start : start + chunk]):
-                yield strategy
+    async def every_strategy(
+        self, chunk: int = STRATEGIES_READ_AT_ONCE, page: int = STRATEGY_IDS_READ_AT_ONCE
+    ) -> AsyncIterator[Strategy]:
+        """Every strategy, oldest first, for the duties that look at them all: read ``chunk``
+        at a time (one MGET each, not a round trip each), each chunk just before it is used,
+        so a long run acts on what is stored then, not on what was stored when it started.
+        The ids are read a page at a time too (the list only grows, so an offset is stable):
+        a million of them would hold some 70 MB."""
+        for offset in itertools.count(0, page):
+            ids = cast(
+                list[str],
+                await self.redis.lrange(self.keys.STRATEGIES, offset, offset + page - 1),
+            )
+            for start in range(0, len(ids), chunk):
+                for strategy in await self._strategies(ids[start : start + chunk]):
+                    yield strategy
+            if len(ids) < page:
+                return
 
     async def _strategies(self, ids: Sequence[str]) -> list[Strategy]:
         if not ids:

@@ -204,7 +204,7 @@ async def test_the_duties_read_every_strategy_a_few_at_a_time_as_they_go(redis: 
     await redis.delete(KEYS.strategy(made[1].id))  # listed, but gone: left out
 
     seen: list[Strategy] = []
-    async for each in store.every_strategy(chunk=2):
+    async for each in store.every_strategy(chunk=2, page=4):
         seen.append(each)
         if each.id == made[0].id:
             ended = made[3].model_copy(
@@ -215,3 +215,12 @@ async def test_the_duties_read_every_strategy_a_few_at_a_time_as_they_go(redis: 
     assert [s.id for s in seen] == [made[0].id, made[2].id, made[3].id, made[4].id]
     assert seen[2].status is StrategyStatus.ended and seen[2].version == 2
     assert [s.id async for s in store.every_strategy()] == [s.id for s in seen]
+    # A page of ids that ends just where the list does; one made during a run is read too.
+    assert [s.id async for s in store.every_strategy(chunk=1, page=2)] == [s.id for s in seen]
+    late = strategy("str_late", AT + timedelta(hours=1))
+    found = []
+    async for each in store.every_strategy(chunk=2, page=2):
+        found.append(each.id)
+        if len(found) == 1:
+            await store.create_strategy(late, audit("strategy.create", late.id, who.id))
+    assert found == [s.id for s in seen] + [late.id]
