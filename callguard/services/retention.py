@@ -224,13 +224,13 @@ class Retention:
         totals["audit_entry"] = await self.store.trim_streams(
             [(self.keys.AUDIT, "")], cutoff, self._entry(now, "audit_entry", "audit_days", cutoff)
         )
-        people = await self.store.person_ids()
-        lists = [(self.keys.audit_person(p), self.keys.legal_hold("person", p)) for p in people]
         entry = self._entry(now, "person_audit_entry", "audit_days", cutoff)
         totals["person_audit_entry"] = 0
-        for i in range(0, len(lists), BATCH):
-            trimmed = await self.store.trim_person_audits(lists[i : i + BATCH], cutoff, entry)
-            totals["person_audit_entry"] += trimmed
+        async for people in self.store.person_ids(BATCH):
+            lists = [(self.keys.audit_person(p), self.keys.legal_hold("person", p)) for p in people]
+            totals["person_audit_entry"] += await self.store.trim_person_audits(
+                lists, cutoff, entry
+            )
 
     async def _notifications(self, now: datetime, totals: dict[str, int]) -> None:
         cutoff = retention_cutoff(now, self.policy.retention.notifications_days)

@@ -9,7 +9,6 @@ path only reads it.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from callguard.domain.models import AdvocateOnly, Person, Restriction, Strategy,
 from callguard.domain.notice import told_of_applied
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
+from callguard.store.paging import list_in_pages
 from callguard.store.scripts import CREATE_PERSON, UPDATE_PERSON, lua
 
 # person:{id} holds the Person's fields but its id (the key's), and three of its own:
@@ -288,18 +288,11 @@ class RegisterStore:
         """Every strategy, oldest first, for the duties that look at them all: read ``chunk``
         at a time (one MGET each, not a round trip each), each chunk just before it is used,
         so a long run acts on what is stored then, not on what was stored when it started.
-        The ids are read a page at a time too (the list only grows, so an offset is stable):
-        a million of them would hold some 70 MB."""
-        for offset in itertools.count(0, page):
-            ids = cast(
-                list[str],
-                await self.redis.lrange(self.keys.STRATEGIES, offset, offset + page - 1),
-            )
+        The ids are read a page at a time too (``list_in_pages``)."""
+        async for ids in list_in_pages(self.redis, self.keys.STRATEGIES, page):
             for start in range(0, len(ids), chunk):
                 for strategy in await self._strategies(ids[start : start + chunk]):
                     yield strategy
-            if len(ids) < page:
-                return
 
     async def _strategies(self, ids: Sequence[str]) -> list[Strategy]:
         if not ids:

@@ -9,7 +9,7 @@ replica taken over midway) logs each record once: a record already gone counts f
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -20,6 +20,7 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.retention import LegalHold
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
+from callguard.store.paging import list_in_pages
 
 # The fields naming what a notification is about: a hold on any of them spares it.
 NOTIFICATION_REFS = ("call_sid", "file_note_id", "strategy_id")
@@ -259,8 +260,9 @@ class RetentionStore:
             for notification_id, values in zip(notification_ids, found, strict=True)
         }
 
-    async def person_ids(self) -> list[str]:
-        return cast(list[str], await self.redis.lrange(self.keys.PEOPLE, 0, -1))
+    def person_ids(self, page: int) -> AsyncIterator[list[str]]:
+        """Everyone on the register's id, a page at a time."""
+        return list_in_pages(self.redis, self.keys.PEOPLE, page)
 
     async def dispose(self, items: Sequence[Disposable], entry: LogEntry) -> tuple[int, int]:
         """(disposed, held) for one batch."""
