@@ -25,7 +25,7 @@ from callguard.domain.models import (
 )
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
-from callguard.store.register import ACTIVE_FIELD, person_fields, strategy_text
+from callguard.store.stored_forms import ACTIVE_FIELD, person_fields, strategy_text
 
 # The benchmark runs one office under the default prefix.
 KEYS = Keys()

@@ -87,7 +87,7 @@ _ENTRIES_KEPT = 1024
 
 
 def _entries(screens: Sequence[str], role: str) -> tuple[ScreeningEntry, ...]:
-    """Strategies' screening fields (``store.register.screen_json``: id, person_id,
+    """Strategies' screening fields (``store.stored_forms.screen_json``: id, person_id,
     matter_ref, restrictions) as the entries the decision reads."""
     entries = []
     for raw in screens:

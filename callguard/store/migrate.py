@@ -32,7 +32,7 @@ from callguard.domain.models import Person, Strategy, StrategyStatus
 from callguard.domain.notes import FileNote
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
-from callguard.store.register import (
+from callguard.store.stored_forms import (
     ACTIVE_FIELD,
     PAST_FIELD,
     parse_strategy,

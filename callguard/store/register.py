@@ -1,10 +1,8 @@
 """The register in Redis: people, contact strategies, and their audit trail.
 
-Stored compactly (keys.py has the layout; docs/performance.md why): a person is one HASH,
-their fields JSON-encoded beside the index the inbound path reads (adjustment kinds, active
-strategies oldest first); a strategy is one STRING of two JSON lines, the screening form
-first; stored forms leave out fields at their defaults. Writes keep the index: the inbound
-path only reads it.
+Each is stored in the compact forms of ``stored_forms``. Writes keep the index the inbound
+path reads (a person's adjustment kinds and active strategies): the inbound path only
+reads it.
 """
 
 from __future__ import annotations
@@ -12,29 +10,32 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from callguard.domain.audit import AuditEntry
-from callguard.domain.models import AdvocateOnly, Person, Restriction, Strategy, StrategyStatus
-from callguard.domain.notice import told_of_applied
+from callguard.domain.models import AdvocateOnly, Person, Strategy, StrategyStatus
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
 from callguard.store.paging import list_in_pages
 from callguard.store.scripts import CREATE_PERSON, UPDATE_PERSON, lua
+from callguard.store.stored_forms import (
+    ACTIVE_FIELD,
+    ADJUSTMENTS_FIELD,
+    PAST_FIELD,
+    PERSON_FIELDS,
+    json_text,
+    parse_strategy,
+    person_fields,
+    person_from,
+    strategy_text,
+)
 
-# person:{id} holds the Person's fields but its id (the key's), and three of its own:
-ADJUSTMENTS_FIELD = "adj"  # JSON list of adjustment kinds, when there are any
-ACTIVE_FIELD = "active"  # active strategy ids, oldest first, space-separated; when any
-PAST_FIELD = "s:"  # + strategy id -> status, for each strategy no longer active
-PERSON_FIELDS = tuple(name for name in Person.model_fields if name != "id")
 # Tries at a strategy write whose person's index changed meanwhile (another strategy's write).
 _ATTEMPTS = 100
-# The Strategy fields in its screening form, the first line of strategy:{id}.
-_SCREEN_FIELDS = {"id", "person_id", "matter_ref", "restrictions"}
 
 
 class PersonChanged(Exception):
@@ -45,31 +46,6 @@ class PhoneTaken(Exception):
     def __init__(self, index: int) -> None:
         super().__init__(f"phone {index} is held by another person")
         self.index = index
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def person_fields(person: Person) -> dict[str, str]:
-    """person:{id} for a new person: each field JSON-encoded (left out at its default), and
-    the adjustment kinds the inbound path reads."""
-    stored = person.model_dump(mode="json", exclude={"id"}, exclude_defaults=True)
-    fields = {name: _json(value) for name, value in stored.items()}
-    kinds = [a.kind.value for a in person.reasonable_adjustments]
-    if kinds:
-        fields[ADJUSTMENTS_FIELD] = _json(kinds)
-    return fields
-
-
-def person_from(person_id: str, values: Sequence[str | None]) -> Person | None:
-    """The Person from person:{id}'s PERSON_FIELDS (None when there is no such person)."""
-    stored = {
-        name: json.loads(value)
-        for name, value in zip(PERSON_FIELDS, values, strict=True)
-        if value is not None
-    }
-    return Person.model_validate({**stored, "id": person_id}) if stored else None
 
 
 def _strategy_ids(fields: dict[str, str]) -> list[str]:
@@ -94,59 +70,11 @@ def _oldest_first(created: dict[str, float]) -> list[str]:
     return sorted(created, key=lambda strategy_id: (created[strategy_id], strategy_id))
 
 
-def _restriction(restriction: Restriction) -> dict[str, Any]:
-    # At its default, a field is left out; but ``kind`` says which restriction this is.
-    return {"kind": restriction.kind, **restriction.model_dump(mode="json", exclude_defaults=True)}
-
-
-def screen_json(strategy: Strategy) -> str:
-    """The strategy's fields the inbound path reads, a JSON object: the first line of
-    strategy:{id} (``callguard.store.call_records`` makes them ``ScreeningEntry``s). Its
-    restrictions are the version applied to calls (§3.6), with whether the person was told
-    of it in writing and whether it is an interim measure; left out when false."""
-    applied = strategy.applied() or strategy.restrictions
-    screen: dict[str, Any] = {
-        "id": strategy.id,
-        "person_id": strategy.person_id,
-        "matter_ref": strategy.matter_ref,
-        "restrictions": [_restriction(r) for r in applied],
-    }
-    if told_of_applied(strategy):
-        screen["told_in_writing"] = True
-    if strategy.applied_version in strategy.interim_versions:
-        screen["interim"] = True
-    return _json(screen)
-
-
-def strategy_text(strategy: Strategy) -> str:
-    """strategy:{id}: the Strategy as two JSON objects on two lines, its screening fields
-    first, then the rest (JSON escapes any newline within a value). Fields at their
-    defaults are left out. When the version applied is not the current one, the screening
-    line holds the applied restrictions and the second line the current ones."""
-    rest = strategy.model_dump(
-        mode="json", exclude=_SCREEN_FIELDS | {"applied_restrictions"}, exclude_defaults=True
-    )
-    # Always written: when left out, a record from before notice was tracked reads as
-    # applying its current version.
-    rest["applied_version"] = strategy.applied_version
-    if strategy.applied_restrictions is not None:
-        rest["restrictions"] = [_restriction(r) for r in strategy.restrictions]
-    return screen_json(strategy) + "\n" + _json(rest)
-
-
 # How many strategies a duty reads in one round trip (``RegisterStore.every_strategy``):
 # about a third of the CPU of one round trip each; small enough that parsing a chunk holds
 # the event loop (and the calls waiting on it) for a millisecond or two, not more.
 STRATEGIES_READ_AT_ONCE = 50
 STRATEGY_IDS_READ_AT_ONCE = 1000
-
-
-def parse_strategy(text: str) -> Strategy:
-    screen_line, _, rest_line = text.partition("\n")
-    screen, rest = json.loads(screen_line), json.loads(rest_line)
-    if "restrictions" in rest:
-        screen["applied_restrictions"] = screen.pop("restrictions")
-    return Strategy.model_validate({**screen, **rest})
 
 
 def _advocate_phones(strategy: Strategy) -> list[str]:
@@ -211,7 +139,7 @@ class RegisterStore:
             args=[
                 person.id,
                 len(person.phones),
-                _json({"fields": read.fields, "strategies": read.texts}),
+                json_text({"fields": read.fields, "strategies": read.texts}),
                 json.dumps(clear),
                 json.dumps([v for pair in fields.items() for v in pair]),
                 json.dumps(audit_store.audit_arg(self.keys, audit)),

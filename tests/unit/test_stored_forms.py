@@ -13,7 +13,7 @@ from callguard.store import audit as audit_store
 from callguard.store import call_records
 from callguard.store.call_records import _entries
 from callguard.store.keys import Keys
-from callguard.store.register import (
+from callguard.store.stored_forms import (
     ACTIVE_FIELD,
     ADJUSTMENTS_FIELD,
     PAST_FIELD,
