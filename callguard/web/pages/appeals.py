@@ -24,7 +24,7 @@ from callguard.domain.roles import Role
 from callguard.services.errors import Invalid
 from callguard.services.letters import RenderedLetter
 from callguard.web.api import field_path
-from callguard.web.pages import forms, messages
+from callguard.web.pages import forms, messages, typed_dates
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 
@@ -204,7 +204,7 @@ async def _appeal_form(
 @pages.get("/strategies/{strategy_id}/appeals/new", name="appeal-new", role=Role.manager)
 async def appeal_new(context: PageContext) -> web.StreamResponse:
     today = context.services.register.today(context.services.clock.now())
-    return await _appeal_form(context, forms.date_parts("received_on", today), None)
+    return await _appeal_form(context, typed_dates.date_parts("received_on", today), None)
 
 
 @pages.post("/strategies/{strategy_id}/appeals/new", name="appeal-create", role=Role.manager)
@@ -212,7 +212,7 @@ async def appeal_create(context: PageContext) -> web.StreamResponse:
     services = context.services
     values = {k: v for k, v in context.form.items() if k != "csrf_token"}
     raw = {k: context.text(k) for k in ("grounds", "decider") if context.text(k)}
-    received_on = forms.date_from_parts(context.form, "received_on")
+    received_on = typed_dates.date_from_parts(context.form, "received_on")
     if received_on is not None:  # left out when blank, so the model says it is needed
         raw["received_on"] = received_on
     body, errors = _validated(AppealIn, raw, APPEAL_IDS)

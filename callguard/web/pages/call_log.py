@@ -29,8 +29,9 @@ from callguard.web.api_call_log import (
     query_calls,
 )
 from callguard.web.pages import messages
-from callguard.web.pages.forms import DATE_PARTS, FormErrors, date_from_parts, date_parts
+from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
+from callguard.web.pages.typed_dates import DATE_PARTS, date_from_parts, date_parts
 from callguard.web.pages.words import (
     CSV_HEADINGS,
     TRIAGE_LABELS,

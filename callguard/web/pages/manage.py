@@ -19,17 +19,9 @@ from callguard.services.reports import report_csv
 from callguard.web.api_call_log import Preview, PreviewIn
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.demo import is_demo
-from callguard.web.pages.forms import (
-    DATE_PARTS,
-    KIND_LABELS,
-    FormErrors,
-    clock_time,
-    date_from_parts,
-    date_parts,
-    place,
-    problems_of,
-)
+from callguard.web.pages.forms import KIND_LABELS, FormErrors, place, problems_of
 from callguard.web.pages.framework import PageContext, Pages
+from callguard.web.pages.typed_dates import DATE_PARTS, clock_time, date_from_parts, date_parts
 
 pages = Pages()
 

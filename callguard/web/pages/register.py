@@ -26,7 +26,7 @@ from callguard.domain.roles import Role
 from callguard.services import people
 from callguard.services.controls import restriction_in_words
 from callguard.services.errors import Conflict, Invalid
-from callguard.web.pages import forms, messages
+from callguard.web.pages import forms, messages, typed_dates
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
@@ -184,7 +184,9 @@ async def person_page(context: PageContext) -> web.StreamResponse:
             "today": services.register.today(now),
             "subject_access_requests": await services.subject_access.requests_of(person.id),
             # The log form's date starts as today.
-            "subject_access_values": forms.date_parts("received_on", services.register.today(now)),
+            "subject_access_values": typed_dates.date_parts(
+                "received_on", services.register.today(now)
+            ),
             "adjustment_labels": forms.ADJUSTMENT_LABELS,
             "subject_access_status": lambda r: subject_access_status(
                 r, services.register.today(now)

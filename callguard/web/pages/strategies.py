@@ -27,7 +27,7 @@ from callguard.domain.models import (
 )
 from callguard.domain.roles import Role, has_at_least
 from callguard.services.errors import Forbidden, Invalid
-from callguard.web.pages import forms, words
+from callguard.web.pages import forms, typed_dates, words
 from callguard.web.pages.appeals import OUTCOME_WORDS
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
@@ -58,7 +58,7 @@ async def _strategy_form(
     latest = add_months(today, months)
     if mode == "create" and errors is None:
         # The latest date the policy allows: the manager may bring it forward.
-        values = {**forms.date_parts("review_due", latest), **values}
+        values = {**typed_dates.date_parts("review_due", latest), **values}
     people = await people_sorted(context)
     return await context.render(
         "strategy_form.html",
@@ -283,7 +283,7 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
         "expected_version": int_or_none(context.text("expected_version")) or strategy.version,
         "changes": changes,
         "why": context.text("why"),
-        "notified_on": forms.date_from_parts(context.form, "notified_on"),
+        "notified_on": typed_dates.date_from_parts(context.form, "notified_on"),
         "interim": context.text("interim") == "yes",
     }
 

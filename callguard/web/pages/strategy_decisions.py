@@ -21,7 +21,7 @@ from callguard.domain.models import (
 from callguard.domain.roles import Role
 from callguard.services.errors import Invalid
 from callguard.web.api import field_path
-from callguard.web.pages import forms, messages
+from callguard.web.pages import forms, messages, typed_dates
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.register import restrictions_in_words
@@ -87,7 +87,7 @@ async def strategy_review_form(context: PageContext) -> web.StreamResponse:
     strategy = await active_strategy(context)
     today = context.services.register.today(context.services.clock.now())
     latest = add_months(today, context.services.policy.reviews.max_interval_months)
-    values = {"outcome": "continue", **forms.date_parts("next_review_due", latest)}
+    values = {"outcome": "continue", **typed_dates.date_parts("next_review_due", latest)}
     return await _decision_page(context, "strategy_review.html", strategy, values, None)
 
 
@@ -101,10 +101,10 @@ async def strategy_review(context: PageContext) -> web.StreamResponse:
         "outcome": outcome,
         "notes": context.text("notes"),
         "expected_version": int_or_none(context.text("expected_version")) or strategy.version,
-        "next_review_due": forms.date_from_parts(context.form, "next_review_due")
+        "next_review_due": typed_dates.date_from_parts(context.form, "next_review_due")
         if outcome == "continue"
         else None,
-        "notified_on": forms.date_from_parts(context.form, "notified_on")
+        "notified_on": typed_dates.date_from_parts(context.form, "notified_on")
         if outcome == "end"
         else None,
     }
@@ -142,7 +142,7 @@ async def strategy_end(context: PageContext) -> web.StreamResponse:
     values = form_values(context)
     raw = {
         "why": context.text("why"),
-        "notified_on": forms.date_from_parts(context.form, "notified_on"),
+        "notified_on": typed_dates.date_from_parts(context.form, "notified_on"),
         "expected_version": int_or_none(context.text("expected_version")) or strategy.version,
     }
     body, errors = await _apply(context, EndIn, raw, END_IDS)

@@ -23,7 +23,7 @@ from callguard.domain.notice import (
 from callguard.domain.roles import Role
 from callguard.services.errors import Invalid, NotFound
 from callguard.services.notes import bank_holidays
-from callguard.web.pages import forms
+from callguard.web.pages import forms, typed_dates
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 
@@ -148,7 +148,7 @@ async def notice_record(context: PageContext) -> web.StreamResponse:
     values = {k: v for k, v in context.form.items() if k != "csrf_token"}
     method = context.text("method")
     raw: dict[str, Any] = {"method": method or None}
-    notified_on = forms.date_from_parts(context.form, "notified_on")
+    notified_on = typed_dates.date_from_parts(context.form, "notified_on")
     if notified_on is not None:
         raw["notified_on"] = notified_on  # left out when blank, so the model says it is needed
     errors = FormErrors()

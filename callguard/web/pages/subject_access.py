@@ -21,7 +21,7 @@ from callguard.domain.subject_access import (
 )
 from callguard.services.controls import restriction_in_words
 from callguard.services.errors import Conflict, Invalid
-from callguard.web.pages import forms, messages
+from callguard.web.pages import forms, messages, typed_dates
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 
@@ -149,7 +149,7 @@ async def _list(
             "requests": requests,
             "names": names,
             "status_of": lambda r: status_of(r, today),
-            "today_parts": lambda field: forms.date_parts(field, today),
+            "today_parts": lambda field: typed_dates.date_parts(field, today),
             "errors": errors,
             "values": values,
             "failed_id": failed_id,
@@ -168,7 +168,7 @@ async def log_request(context: PageContext) -> web.StreamResponse:
     services = context.services
     person_id = context.request.match_info["person_id"]
     values = {k: v for k, v in context.form.items() if k != "csrf_token"}
-    received_on = forms.date_from_parts(context.form, "received_on")
+    received_on = typed_dates.date_from_parts(context.form, "received_on")
     try:
         # Left out when blank, so the model says it is needed.
         body = SubjectAccessIn.model_validate({"received_on": received_on} if received_on else {})
@@ -213,8 +213,8 @@ async def complete_request(context: PageContext) -> web.StreamResponse:
     services = context.services
     request_id = context.request.match_info["request_id"]
     field = f"completed_on-{request_id}"
-    values = {f"{field}-{part}": context.text(f"{field}-{part}") for part in forms.DATE_PARTS}
-    completed_on = forms.date_from_parts(context.form, field) or ""
+    values = {f"{field}-{part}": context.text(f"{field}-{part}") for part in typed_dates.DATE_PARTS}
+    completed_on = typed_dates.date_from_parts(context.form, field) or ""
     try:
         body = SubjectAccessCompleteIn.model_validate(_given({"completed_on": completed_on}))
         await services.subject_access.complete(
