@@ -1,25 +1,29 @@
-"""The inbound path's scripts, each sent on a connection this process keeps for them.
+"""The inbound path's scripts, sent together: every script asked for while the event loop
+runs one step goes to Redis in one write on one connection, and the replies come back in
+the same order.
 
 Every inbound call runs one or two scripts (``call_records.CallStore.screen`` and
-``record_if_unchanged``). Through redis-py's ``Script`` each one goes by ``execute_command``:
-a connection taken from the pool and given back (under a lock, with its counters), a
-retry wrapper and the reply's callbacks, about 20 µs of the process's CPU a script on top
-of packing, sending and reading (docs/performance.md, "sixth pass"). Here each script
-borrows a connection from a list this sender keeps (filled from the client's own pool,
-one per script in flight at once), and is packed, sent and read on it.
+``record_if_unchanged``). Sent one by one, each costs the process a write, a wake-up for
+its reply and a read; a batch pays for those once, whatever its size. With 10 to 50 calls
+in flight, a script costs the process 21–27 µs of CPU this way against 65–81 µs through
+``Script`` (``bench/scripts.py``; docs/performance.md, "eighth pass"). Redis runs the
+scripts of a batch one after another, each as atomically as if sent alone: only the
+sending is shared.
 
-What redis-py's path does for a script, this one does too:
+What redis-py's ``Script`` does for a script, this does too:
 
-- a connection whose write or read failed or was interrupted (a timeout, the inbound
-  path's budget cancelling it) is disconnected by redis-py's ``Connection`` itself, so a
-  late reply is never read as the next script's; it connects again on its next send;
 - one retry on a connection error, as ``connect`` sets for every client
-  (``Retry(NoBackoff(), 1)``): after a restart or a Sentinel failover, the first script
-  sent finds its connection gone, and the second is sent on a new one (a connection
+  (``Retry(NoBackoff(), 1)``): after a restart or a Sentinel failover, the scripts sent
+  find their connection gone, and each is sent once more on a new one (a connection
   connects with its own ``connect``, in which a Sentinel client's asks for the master);
 - NOSCRIPT (a server restarted, or its scripts flushed): the script is loaded and sent
-  again, as ``Script`` does;
+  again;
 - the health check after 30 s idle (``send_packed_command``).
+
+A script whose caller stops waiting (the inbound path's budget cancelling it) keeps its
+place: its reply is read and dropped, so it is never taken for another's. Once nobody
+waits for any reply of a batch, the batch is cancelled and its connection closed by
+redis-py's ``Connection`` (a server that stopped answering holds nothing for long).
 
 A Cluster client is not a ``Redis``: its scripts go through ``Script`` as before (each
 key's node is found by redis-py).
@@ -27,13 +31,32 @@ key's node is found by redis-py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
+from redis.exceptions import ConnectionError, NoScriptError, ResponseError, TimeoutError
+
+
+@dataclass(slots=True)
+class Batch:
+    """Scripts asked for in one step of the event loop: each one's EVALSHA arguments and
+    the future its caller waits on."""
+
+    loop: asyncio.AbstractEventLoop
+    commands: list[tuple[Any, ...]] = field(default_factory=list)
+    replies: list[asyncio.Future[Any]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    def abandon_if_unwanted(self) -> None:
+        """Cancel the batch's round trip once no reply of it is waited for."""
+        unwanted = all(reply.done() for reply in self.replies)
+        if unwanted and self.task is not None and not self.task.done():
+            self.task.cancel()
 
 
 class ScriptSender:
@@ -44,30 +67,18 @@ class ScriptSender:
             redis.connection_pool if isinstance(redis, Redis) else None
         )
         self._idle: list[AbstractConnection] = []
+        self._next: Batch | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def run(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """``script(keys=keys, args=args)``, with its reply as redis-py gives it."""
         if self._pool is None:
             return await script(keys=keys, args=args)
-        # The pool's connections are disconnected when the client is closed, borrowed or not.
-        connection = self._idle.pop() if self._idle else await self._pool.get_connection()  # type: ignore[no-untyped-call]
-        try:
-            return await self._evalsha(connection, script, keys, args)
-        finally:
-            self._idle.append(connection)
-
-    async def _evalsha(
-        self,
-        connection: AbstractConnection,
-        script: AsyncScript,
-        keys: Sequence[str],
-        args: Sequence[Any],
-    ) -> Any:
-        command = connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        command = ("EVALSHA", script.sha, len(keys), *keys, *args)
         loaded = retried = False
         while True:
             try:
-                return await self.round_trip(connection, command)
+                return await self._sent(command)
             except NoScriptError:
                 if loaded:
                     raise
@@ -77,14 +88,76 @@ class ScriptSender:
                 if retried:
                     raise
                 retried = True
+
+    async def settled(self) -> None:
+        """Send the batch being gathered now, and wait until every batch sent has had its
+        replies (or failed, or been abandoned)."""
+        if self._next is not None:
+            self._send_batch(self._next)
+        while self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+
+    async def _sent(self, command: tuple[Any, ...]) -> Any:
+        loop = asyncio.get_running_loop()
+        batch = self._next
+        if batch is None or batch.loop is not loop:
+            batch = self._next = Batch(loop)
+            loop.call_soon(self._send_batch, batch)
+        reply: asyncio.Future[Any] = loop.create_future()
+        batch.commands.append(command)
+        batch.replies.append(reply)
+        try:
+            return await reply
+        except asyncio.CancelledError:
+            batch.abandon_if_unwanted()
+            raise
+
+    def _send_batch(self, batch: Batch) -> None:
+        if self._next is batch:
+            self._next = None
+        if batch.task is not None or all(reply.done() for reply in batch.replies):
+            return  # sent already (by ``settled``), or nobody waits for it
+        batch.task = batch.loop.create_task(self._send(batch))
+        self._sending.add(batch.task)
+        batch.task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: Batch) -> None:
+        assert self._pool is not None
+        connection: AbstractConnection | None = None
+        try:
+            connection = self._idle.pop() if self._idle else await self._pool.get_connection()  # type: ignore[no-untyped-call]
+            await self.round_trip(connection, batch)
+        except Exception as error:
+            # The connection cannot be trusted to be in step with its replies: closed
+            # (redis-py has done so already for a failed read or write), so the next batch
+            # on it connects afresh. Every script still waited for gets the error.
+            if connection is not None:
                 await connection.disconnect()
+            for reply in batch.replies:
+                if not reply.done():
+                    reply.set_exception(error)
+        finally:
+            if connection is not None:
+                self._idle.append(connection)
 
     @staticmethod
-    async def round_trip(connection: AbstractConnection, command: list[bytes]) -> Any:
-        """Send one packed command and read its reply (an error reply is raised)."""
+    async def round_trip(connection: AbstractConnection, batch: Batch) -> None:
+        """Send a batch's scripts in one write and give each its reply (an error reply to
+        its own script alone) as it is read."""
         if not connection.is_connected:
             # ``connect``, not the connecting ``send_packed_command`` would do: a Sentinel
             # client's connection asks the Sentinels for the master only in ``connect``.
             await connection.connect()  # type: ignore[no-untyped-call]
-        await connection.send_packed_command(command)
-        return await connection.read_response()
+        packed: list[bytes] = []
+        for command in batch.commands:
+            packed.extend(connection.pack_command(*command))
+        await connection.send_packed_command(packed)
+        for reply in batch.replies:
+            try:
+                value = await connection.read_response()
+            except ResponseError as error:
+                if not reply.done():
+                    reply.set_exception(error)
+                continue
+            if not reply.done():
+                reply.set_result(value)

@@ -4,8 +4,8 @@ ended, or a quota counted by another process, is applied to the very next call.
 
 Round trips are counted where each command is sent to the real server: the clients'
 ``execute_command`` (the door every command and ``Script`` call goes through) and the
-inbound scripts' own sender (``ScriptSender.round_trip``, which sends one script on a
-connection it keeps)."""
+inbound scripts' own sender (``ScriptSender.round_trip``, which sends the scripts asked
+for at once on a connection it keeps: one call at a time here, so one script a round trip)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import pytest
 from callguard.services import screening as screening_module
 from callguard.services.container import Services
 from callguard.services.screening import InboundCall, Screened, Screening
+from callguard.store.script_sender import Batch
 from tests.conftest import DEFAULT_NOW, auth
 from tests.helpers import Client, create_person, create_strategy, new_call_sid, services
 
@@ -49,10 +50,10 @@ def sent(client: Client, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         original_round_trip = store.sender.round_trip
 
         async def round_trip(
-            connection: Any, command: list[bytes], _original: Any = original_round_trip
-        ) -> Any:
-            names.append(b"".join(command).split(b"\r\n")[2].decode())
-            return await _original(connection, command)
+            connection: Any, batch: Batch, _original: Any = original_round_trip
+        ) -> None:
+            names.extend(str(command[0]) for command in batch.commands)
+            await _original(connection, batch)
 
         monkeypatch.setattr(store.sender, "round_trip", round_trip)
     return names
