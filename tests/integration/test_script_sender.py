@@ -46,13 +46,16 @@ async def redis(tmp_path: Path) -> AsyncIterator[Redis]:
         server.stop()
 
 
-def counted(sender: ScriptSender) -> list[list[str]]:
-    """Each round trip the sender makes: the name of each command in it."""
+def counted(sender: ScriptSender, sending: asyncio.Event | None = None) -> list[list[str]]:
+    """Each round trip the sender makes: the name of each command in it (and ``sending``
+    set as one starts)."""
     trips: list[list[str]] = []
     original = sender.round_trip
 
     async def round_trip(connection: Any, batch: Batch) -> None:
         trips.append([str(command[0]) for command in batch.commands])
+        if sending is not None:
+            sending.set()
         await original(connection, batch)
 
     sender.round_trip = round_trip  # type: ignore[method-assign]
@@ -87,16 +90,9 @@ async def test_scripts_asked_for_while_a_batch_is_out_go_on_another_connection(
     slow = redis.register_script(SLOW_ECHO)
     echo = redis.register_script(ECHO)
     await asyncio.gather(sender.run(slow, ["k"], ["warm", 0]), sender.run(echo, ["k"], ["warm"]))
-    trips = counted(sender)
-
-    original = sender.round_trip
     slow_sent = asyncio.Event()
+    trips = counted(sender, slow_sent)
 
-    async def round_trip(connection: Any, batch: Batch) -> None:
-        slow_sent.set()
-        await original(connection, batch)
-
-    sender.round_trip = round_trip  # type: ignore[method-assign]
     out = asyncio.ensure_future(sender.run(slow, ["k"], ["slow", 200]))
     await slow_sent.wait()
     quick = await sender.run(echo, ["k"], ["quick"])
