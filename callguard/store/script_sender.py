@@ -20,10 +20,12 @@ What redis-py's ``Script`` does for a script, this does too:
   again;
 - the health check after 30 s idle (``send_packed_command``).
 
-A script whose caller stops waiting (the inbound path's budget cancelling it) keeps its
-place: its reply is read and dropped, so it is never taken for another's. Once nobody
-waits for any reply of a batch, the batch is cancelled and its connection closed by
-redis-py's ``Connection`` (a server that stopped answering holds nothing for long).
+A script whose caller stops waiting (the inbound path's budget cancelling it) before its
+batch is sent is left out of it. Once sent, it keeps its place: its reply is read and
+dropped, so it is never taken for another's. Once nobody waits for any reply of a batch,
+the batch is cancelled and its connection closed by redis-py's ``Connection`` (a server
+that stopped answering holds nothing for long). At most ``KEPT_IDLE`` connections are
+kept between batches; the rest go back to the client's pool.
 
 A Cluster client is not a ``Redis``: its scripts go through ``Script`` as before (each
 key's node is found by redis-py).
@@ -32,6 +34,7 @@ key's node is found by redis-py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +42,16 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError, NoScriptError, ResponseError, TimeoutError
+from redis.exceptions import (
+    ConnectionError,
+    DataError,
+    NoScriptError,
+    ResponseError,
+    TimeoutError,
+)
+
+# Connections kept between batches; any more, after a burst, go back to the client's pool.
+KEPT_IDLE = 8
 
 
 @dataclass(slots=True)
@@ -92,7 +104,7 @@ class ScriptSender:
     async def settled(self) -> None:
         """Send the batch being gathered now, and wait until every batch sent has had its
         replies (or failed, or been abandoned)."""
-        if self._next is not None:
+        if self._next is not None and self._next.loop is asyncio.get_running_loop():
             self._send_batch(self._next)
         while self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
@@ -128,31 +140,58 @@ class ScriptSender:
             connection = self._idle.pop() if self._idle else await self._pool.get_connection()  # type: ignore[no-untyped-call]
             await self.round_trip(connection, batch)
         except Exception as error:
-            # The connection cannot be trusted to be in step with its replies: closed
-            # (redis-py has done so already for a failed read or write), so the next batch
-            # on it connects afresh. Every script still waited for gets the error.
-            if connection is not None:
-                await connection.disconnect()
+            # Every script still waited for gets the error (a connection error: sent once
+            # more by ``run``). Then the connection, which cannot be trusted to be in step
+            # with its replies, is closed (redis-py has done so already for a failed read or
+            # write), so the next batch on it connects afresh. After a restart or a
+            # failover the kept ones are as dead: closed too, so that retry goes on a
+            # connection made now.
             for reply in batch.replies:
                 if not reply.done():
                     reply.set_exception(error)
+            stale = [connection] if connection is not None else []
+            if isinstance(error, (ConnectionError, TimeoutError)):
+                stale += self._idle
+                self._idle = []
+            for kept in stale:
+                with contextlib.suppress(Exception):
+                    await kept.disconnect(nowait=True)
+            self._idle += [kept for kept in stale if kept is not connection]
         finally:
             if connection is not None:
-                self._idle.append(connection)
+                await self._keep(connection)
+
+    async def _keep(self, connection: AbstractConnection) -> None:
+        if len(self._idle) < KEPT_IDLE:
+            self._idle.append(connection)
+        else:
+            assert self._pool is not None
+            await self._pool.release(connection)
 
     @staticmethod
     async def round_trip(connection: AbstractConnection, batch: Batch) -> None:
         """Send a batch's scripts in one write and give each its reply (an error reply to
-        its own script alone) as it is read."""
+        its own script alone) as it is read. A script whose caller stopped waiting before
+        it was sent is left out; one that cannot be packed fails alone."""
         if not connection.is_connected:
             # ``connect``, not the connecting ``send_packed_command`` would do: a Sentinel
             # client's connection asks the Sentinels for the master only in ``connect``.
             await connection.connect()  # type: ignore[no-untyped-call]
         packed: list[bytes] = []
-        for command in batch.commands:
-            packed.extend(connection.pack_command(*command))
+        waiting: list[asyncio.Future[Any]] = []
+        for command, reply in zip(batch.commands, batch.replies, strict=True):
+            if reply.done():
+                continue
+            try:
+                packed.extend(connection.pack_command(*command))
+            except DataError as error:
+                reply.set_exception(error)
+                continue
+            waiting.append(reply)
+        if not waiting:
+            return
         await connection.send_packed_command(packed)
-        for reply in batch.replies:
+        for reply in waiting:
             try:
                 value = await connection.read_response()
             except ResponseError as error:

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError, ResponseError
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError, DataError, ResponseError
 
 from callguard.store.connection import connect
 from callguard.store.launcher import EmbeddedRedis
-from callguard.store.script_sender import Batch, ScriptSender
+from callguard.store.script_sender import KEPT_IDLE, Batch, ScriptSender
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -241,3 +242,142 @@ async def test_a_batch_left_by_an_event_loop_that_stopped_holds_nothing_up(redis
             assert await sender.run(echo, ["k"], ["here"]) == ["here", "k"]
     finally:
         stopped.close()
+
+
+async def kept_connections(sender: ScriptSender, slow: AsyncScript, count: int) -> None:
+    """``count`` batches out at once (each sent while the ones before wait for Redis),
+    so that ``count`` connections are used, then kept or given back."""
+    # Connected beforehand, in the client's pool: a connection made while Redis runs a
+    # slow script would wait for it to finish before it could be used.
+    await asyncio.gather(*(sender.redis.ping() for _ in range(count)))
+    out = []
+    for i in range(count):
+        sending = asyncio.Event()
+        trips = counted(sender, sending)
+        out.append(asyncio.ensure_future(sender.run(slow, ["k"], [f"out {i}", 50])))
+        await sending.wait()
+        assert trips == [["EVALSHA"]]
+    assert [await o for o in out] == [[f"out {i}", "k"] for i in range(count)]
+
+
+async def test_after_a_restart_every_kept_connection_is_made_afresh_before_the_retry(
+    redis: Redis,
+) -> None:
+    sender = ScriptSender(redis)
+    slow = redis.register_script(SLOW_ECHO)
+    await sender.run(slow, ["k"], ["loaded", 0])
+    await kept_connections(sender, slow, 3)
+    assert len(sender._idle) == 3
+    killed = await redis.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")  # type: ignore[no-untyped-call]
+    assert killed >= 3
+    trips = counted(sender)
+
+    assert await sender.run(slow, ["k"], ["after", 0]) == ["after", "k"]
+
+    # Sent, the connection found closed, sent again on it made afresh; the other kept
+    # connections were closed with it, so none is used dead later.
+    assert trips == [["EVALSHA"]] * 2
+    assert [kept.is_connected for kept in sender._idle].count(True) == 1
+    await kept_connections(sender, slow, 3)  # three at once, none found closed
+
+
+async def test_a_burst_leaves_at_most_the_kept_connections_the_rest_go_back_to_the_pool(
+    redis: Redis,
+) -> None:
+    sender = ScriptSender(redis)
+    slow = redis.register_script(SLOW_ECHO)
+    await sender.run(slow, ["k"], ["loaded", 0])
+
+    await kept_connections(sender, slow, KEPT_IDLE + 3)
+
+    assert len(sender._idle) == KEPT_IDLE
+    pool = redis.connection_pool
+    assert len(pool._available_connections) >= 3
+
+
+async def test_a_script_whose_caller_stopped_waiting_before_it_was_sent_is_not_run(
+    redis: Redis,
+) -> None:
+    sender = ScriptSender(redis)
+    count = redis.register_script("return redis.call('INCR', KEYS[1])")
+    echo = redis.register_script(ECHO)
+    await asyncio.gather(sender.run(count, ["warm"], []), sender.run(echo, ["k"], ["warm"]))
+    trips = counted(sender)
+
+    gave_up = asyncio.ensure_future(sender.run(count, ["counted"], []))
+    waited = asyncio.ensure_future(sender.run(echo, ["k"], ["waited"]))
+
+    async def give_up() -> None:  # runs in the same step, before the batch is sent
+        gave_up.cancel()
+
+    await give_up_soon(give_up)
+    assert await waited == ["waited", "k"]
+    with pytest.raises(asyncio.CancelledError):
+        await gave_up
+    assert await redis.get("counted") is None
+    # Alone, nobody waiting: nothing is sent at all.
+    alone = asyncio.ensure_future(sender.run(count, ["counted"], []))
+    await give_up_soon(alone_cancel(alone))
+    with pytest.raises(asyncio.CancelledError):
+        await alone
+    await sender.settled()
+    assert await redis.get("counted") is None
+    assert trips == [["EVALSHA", "EVALSHA"]]
+
+
+def alone_cancel(task: asyncio.Future[Any]) -> Any:
+    async def cancel() -> None:
+        task.cancel()
+
+    return cancel
+
+
+async def give_up_soon(cancel: Any) -> None:
+    """Run ``cancel`` as a task started after those before it: in the step in which they
+    ask for their scripts, before the batch is sent."""
+    await asyncio.ensure_future(cancel())
+
+
+async def test_a_script_that_cannot_be_sent_fails_alone(redis: Redis) -> None:
+    sender = ScriptSender(redis)
+    echo = redis.register_script(ECHO)
+    await sender.run(echo, ["k"], ["loaded"])
+
+    results = await asyncio.gather(
+        sender.run(echo, ["k"], ["sent"]),
+        sender.run(echo, ["k"], [{"not": "a value"}]),
+        return_exceptions=True,
+    )
+
+    assert results[0] == ["sent", "k"]
+    assert isinstance(results[1], DataError)
+
+
+class CloseFailed(Exception):
+    pass
+
+
+async def test_a_connection_that_fails_to_close_still_answers_every_caller(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender = ScriptSender(redis)
+    echo = redis.register_script(ECHO)
+    await sender.run(echo, ["k"], ["loaded"])
+    (kept,) = sender._idle
+    await redis.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")  # type: ignore[no-untyped-call]
+    original = kept.disconnect
+
+    async def disconnect(*args: Any, **kwargs: Any) -> None:
+        await original(*args, **kwargs)
+        raise CloseFailed
+
+    monkeypatch.setattr(kept, "disconnect", disconnect)
+
+    # Each caller is answered at once (its reply, or the error), not left to its budget.
+    async with asyncio.timeout(5):
+        results = await asyncio.gather(
+            *(sender.run(echo, ["k"], [str(i)]) for i in range(3)), return_exceptions=True
+        )
+
+    for i, result in enumerate(results):
+        assert result == [str(i), "k"] or isinstance(result, CloseFailed)
