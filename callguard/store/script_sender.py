@@ -64,10 +64,14 @@ class Batch:
     replies: list[asyncio.Future[Any]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
 
+    @property
+    def unwanted(self) -> bool:
+        """No reply of the batch is waited for any more."""
+        return all(reply.done() for reply in self.replies)
+
     def abandon_if_unwanted(self) -> None:
         """Cancel the batch's round trip once no reply of it is waited for."""
-        unwanted = all(reply.done() for reply in self.replies)
-        if unwanted and self.task is not None and not self.task.done():
+        if self.unwanted and self.task is not None and not self.task.done():
             self.task.cancel()
 
 
@@ -127,7 +131,7 @@ class ScriptSender:
     def _send_batch(self, batch: Batch) -> None:
         if self._next is batch:
             self._next = None
-        if batch.task is not None or all(reply.done() for reply in batch.replies):
+        if batch.task is not None or batch.unwanted:
             return  # sent already (by ``settled``), or nobody waits for it
         batch.task = batch.loop.create_task(self._send(batch))
         self._sending.add(batch.task)

@@ -307,17 +307,14 @@ async def test_a_script_whose_caller_stopped_waiting_before_it_was_sent_is_not_r
     gave_up = asyncio.ensure_future(sender.run(count, ["counted"], []))
     waited = asyncio.ensure_future(sender.run(echo, ["k"], ["waited"]))
 
-    async def give_up() -> None:  # runs in the same step, before the batch is sent
-        gave_up.cancel()
-
-    await give_up_soon(give_up)
+    await cancel_before_sent(gave_up)
     assert await waited == ["waited", "k"]
     with pytest.raises(asyncio.CancelledError):
         await gave_up
     assert await redis.get("counted") is None
     # Alone, nobody waiting: nothing is sent at all.
     alone = asyncio.ensure_future(sender.run(count, ["counted"], []))
-    await give_up_soon(alone_cancel(alone))
+    await cancel_before_sent(alone)
     with pytest.raises(asyncio.CancelledError):
         await alone
     await sender.settled()
@@ -325,16 +322,13 @@ async def test_a_script_whose_caller_stopped_waiting_before_it_was_sent_is_not_r
     assert trips == [["EVALSHA", "EVALSHA"]]
 
 
-def alone_cancel(task: asyncio.Future[Any]) -> Any:
+async def cancel_before_sent(caller: asyncio.Future[Any]) -> None:
+    """Cancel ``caller`` from a task started after it: in the step in which it asks for
+    its script, before the batch is sent."""
+
     async def cancel() -> None:
-        task.cancel()
+        caller.cancel()
 
-    return cancel
-
-
-async def give_up_soon(cancel: Any) -> None:
-    """Run ``cancel`` as a task started after those before it: in the step in which they
-    ask for their scripts, before the batch is sent."""
     await asyncio.ensure_future(cancel())
 
 
