@@ -153,14 +153,14 @@ class ScriptSender:
             for reply in batch.replies:
                 if not reply.done():
                     reply.set_exception(error)
-            stale = [connection] if connection is not None else []
+            others: list[AbstractConnection] = []
             if isinstance(error, (ConnectionError, TimeoutError)):
-                stale += self._idle
-                self._idle = []
-            for kept in stale:
+                # Out of other batches' reach while they close.
+                others, self._idle = self._idle, []
+            for dead in ([connection] if connection is not None else []) + others:
                 with contextlib.suppress(Exception):
-                    await kept.disconnect(nowait=True)
-            self._idle += [kept for kept in stale if kept is not connection]
+                    await dead.disconnect(nowait=True)
+            self._idle += others
         finally:
             if connection is not None:
                 await self._keep(connection)
