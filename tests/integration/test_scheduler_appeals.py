@@ -24,6 +24,7 @@ from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
 from callguard.store.container import build_stores
+from callguard.store.outbox import OutboxStore
 from callguard.store.register import RegisterStore
 from callguard.store.reports import ReportStore
 from callguard.store.users import UserStore
@@ -113,6 +114,22 @@ async def test_the_decider_is_reminded_before_and_on_the_due_date_once_each(
     text = (await notices(redis, MO.name, "appeal_reminder"))[0].text
     assert "29 December 2026" in text and "27 November 2026" in text
     assert await notices(redis, MIA.name) == []  # the owner is not the decider
+
+
+async def test_a_late_first_run_sends_the_nearest_reminder_and_marks_the_earlier_sent(
+    redis: Redis, policy: Policy
+) -> None:
+    """The job did not run until the day before: the decider gets "due in 1 day" only,
+    and the 5-day reminder it makes moot is marked sent, never to follow it."""
+    appeal = await an_appeal(redis, policy)
+
+    assert (await appeals_job(redis, policy, 12, 28))["reminders"] == 1
+
+    titles = [n.title for n in await notices(redis, MO.name, "appeal_reminder")]
+    assert titles == ["Appeal decision due in 1 day: contact strategy for CMP-2026-0142"]
+    outbox = OutboxStore(redis, KEYS)
+    assert await outbox.delivered(f"appeal-reminder:{appeal.id}:5")
+    assert not await outbox.delivered(f"appeal-reminder:{appeal.id}:0")
 
 
 async def test_after_the_due_date_the_decider_and_their_line_manager_hear_daily(
