@@ -92,26 +92,7 @@ def _persons_call(
     tz: ZoneInfo,
     default_route: str,
 ) -> Decision:
-    refusals: list[tuple[Rule, ScreeningEntry]] = []
-    quota_claims: list[QuotaClaim] = []
-    for entry in own:
-        for restriction in entry.restrictions:
-            if isinstance(restriction, CallWindows):
-                # §3.9 "one call on one specified morning or afternoon of any week or month"
-                verdict = _call_windows(entry.strategy_id, restriction, usage, now, tz)
-                if isinstance(verdict, QuotaClaim):
-                    quota_claims.append(verdict)
-                else:
-                    refusals.append((verdict, entry))
-            elif isinstance(restriction, WrittenOnly):
-                refusals.append(("written_only", entry))  # §3.9 "email or post only"
-            elif isinstance(restriction, AdvocateOnly):
-                refusals.append(("advocate_only", entry))  # §3.9 "use an advocate"
-            elif isinstance(restriction, PhoneBlocked):
-                refusals.append(("phone_blocked", entry))  # §3.9 "blocking ... other channels"
-            elif isinstance(restriction, NoResponse):
-                refusals.append(("no_response", entry))  # §8.6: told in writing, no response
-            # spoc and recorded do not refuse; they shape a call that connects (below).
+    refusals, quota_claims = _verdicts(own, usage, now, tz)
     letter_follows = any(e.interim and not e.told_in_writing for e in own)
 
     if refusals:
@@ -152,6 +133,34 @@ def _persons_call(
         told_in_writing=all(e.told_in_writing for e in recorded),
         letter_follows=letter_follows,
     )
+
+
+def _verdicts(
+    own: Sequence[ScreeningEntry], usage: Usage, now: datetime, tz: ZoneInfo
+) -> tuple[list[tuple[Rule, ScreeningEntry]], list[QuotaClaim]]:
+    """Each restriction's say on the call: the refusals, each with the strategy it is
+    from, and the quota claims of the call windows the call is inside."""
+    refusals: list[tuple[Rule, ScreeningEntry]] = []
+    quota_claims: list[QuotaClaim] = []
+    for entry in own:
+        for restriction in entry.restrictions:
+            if isinstance(restriction, CallWindows):
+                # §3.9 "one call on one specified morning or afternoon of any week or month"
+                verdict = _call_windows(entry.strategy_id, restriction, usage, now, tz)
+                if isinstance(verdict, QuotaClaim):
+                    quota_claims.append(verdict)
+                else:
+                    refusals.append((verdict, entry))
+            elif isinstance(restriction, WrittenOnly):
+                refusals.append(("written_only", entry))  # §3.9 "email or post only"
+            elif isinstance(restriction, AdvocateOnly):
+                refusals.append(("advocate_only", entry))  # §3.9 "use an advocate"
+            elif isinstance(restriction, PhoneBlocked):
+                refusals.append(("phone_blocked", entry))  # §3.9 "blocking ... other channels"
+            elif isinstance(restriction, NoResponse):
+                refusals.append(("no_response", entry))  # §8.6: told in writing, no response
+            # spoc and recorded do not refuse; they shape a call that connects (_persons_call).
+    return refusals, quota_claims
 
 
 def _call_windows(
