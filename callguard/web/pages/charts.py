@@ -70,58 +70,84 @@ def _nice_max(value: int) -> int:
 def stacked_weeks_svg(counts: Sequence[WeekCount], title: str, chart_id: str) -> Markup:
     """A stacked bar per week: connected (solid blue) below refused (striped red)."""
     top_value = _nice_max(max((c.connected + c.refused for c in counts), default=0))
-    plot_h = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - 8) / max(len(counts), 1)
-    bar_w = slot * 0.62
     esc_id = escape(chart_id)
-    parts = [
+    parts = [_svg_start(escape(title), esc_id)]
+    parts += (_gridline(top_value, tick) for tick in range(5))
+    for index, count in enumerate(counts):
+        parts += _week_bar(count, LEFT + index * slot, slot, top_value, esc_id)
+    parts.append(_legend(esc_id))
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every interpolated text is escaped
+
+
+def _svg_start(esc_title: str, esc_id: str) -> str:
+    """The chart's opening tag, its title, and the refused bars' stripes."""
+    return (
         f'<svg class="cg-chart" viewBox="0 0 {WIDTH} {HEIGHT + 28}" role="img" '
         f'aria-labelledby="{esc_id}-title" font-family="Arial, sans-serif" '
-        'xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{esc_id}-title">{escape(title)}</title>',
+        'xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{esc_id}-title">{esc_title}</title>'
         "<defs>"
         f'<pattern id="{esc_id}-stripes" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)">'
         f'<rect width="6" height="6" fill="{REFUSED_FILL}"/>'
-        '<rect width="2" height="6" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>',
-    ]
-    for tick in range(5):
-        value = top_value * tick // 4
-        y = TOP + plot_h - plot_h * tick / 4
+        '<rect width="2" height="6" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>'
+    )
+
+
+def _gridline(top_value: int, tick: int) -> str:
+    """One of the five level lines, 0 to ``top_value``, with its number."""
+    plot_h = HEIGHT - TOP - BOTTOM
+    value = top_value * tick // 4
+    y = TOP + plot_h - plot_h * tick / 4
+    return (
+        f'<line x1="{LEFT}" x2="{WIDTH - 4}" y1="{y:.1f}" y2="{y:.1f}" stroke="#b1b4b6" '
+        'stroke-width="1"/>'
+        f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" '
+        f'fill="#0b0c0c">{value}</text>'
+    )
+
+
+def _week_bar(
+    count: WeekCount, slot_x: float, slot: float, top_value: int, esc_id: str
+) -> list[str]:
+    """One week's bar in its slot: connected, refused on top, the total above, the week
+    below."""
+    plot_h = HEIGHT - TOP - BOTTOM
+    bar_w = slot * 0.62
+    x = slot_x + (slot - bar_w) / 2
+    base = TOP + plot_h
+    connected_h = plot_h * count.connected / top_value
+    refused_h = plot_h * count.refused / top_value
+    parts = []
+    if count.connected:
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - 4}" y1="{y:.1f}" y2="{y:.1f}" stroke="#b1b4b6" '
-            'stroke-width="1"/>'
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" '
-            f'fill="#0b0c0c">{value}</text>'
+            f'<rect x="{x:.1f}" y="{base - connected_h:.1f}" width="{bar_w:.1f}" '
+            f'height="{connected_h:.1f}" fill="{CONNECTED_FILL}"/>'
         )
-    for index, count in enumerate(counts):
-        x = LEFT + index * slot + (slot - bar_w) / 2
-        base = TOP + plot_h
-        connected_h = plot_h * count.connected / top_value
-        refused_h = plot_h * count.refused / top_value
-        if count.connected:
-            parts.append(
-                f'<rect x="{x:.1f}" y="{base - connected_h:.1f}" width="{bar_w:.1f}" '
-                f'height="{connected_h:.1f}" fill="{CONNECTED_FILL}"/>'
-            )
-        if count.refused:
-            parts.append(
-                f'<rect x="{x:.1f}" y="{base - connected_h - refused_h:.1f}" '
-                f'width="{bar_w:.1f}" height="{refused_h:.1f}" fill="url(#{esc_id}-stripes)" '
-                'stroke="#942514" stroke-width="1"/>'
-            )
-        total = count.connected + count.refused
-        if total:
-            parts.append(
-                f'<text x="{x + bar_w / 2:.1f}" y="{base - connected_h - refused_h - 4:.1f}" '
-                f'text-anchor="middle" font-size="12" fill="#0b0c0c">{total}</text>'
-            )
+    if count.refused:
         parts.append(
-            f'<text x="{x + bar_w / 2:.1f}" y="{base + 16:.1f}" text-anchor="middle" '
-            f'font-size="11" fill="#0b0c0c">{escape(count.label)}</text>'
+            f'<rect x="{x:.1f}" y="{base - connected_h - refused_h:.1f}" '
+            f'width="{bar_w:.1f}" height="{refused_h:.1f}" fill="url(#{esc_id}-stripes)" '
+            'stroke="#942514" stroke-width="1"/>'
         )
-    legend_y = HEIGHT + 12
+    total = count.connected + count.refused
+    if total:
+        parts.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{base - connected_h - refused_h - 4:.1f}" '
+            f'text-anchor="middle" font-size="12" fill="#0b0c0c">{total}</text>'
+        )
     parts.append(
+        f'<text x="{x + bar_w / 2:.1f}" y="{base + 16:.1f}" text-anchor="middle" '
+        f'font-size="11" fill="#0b0c0c">{escape(count.label)}</text>'
+    )
+    return parts
+
+
+def _legend(esc_id: str) -> str:
+    legend_y = HEIGHT + 12
+    return (
         f'<rect x="{LEFT}" y="{legend_y - 10}" width="14" height="14" fill="{CONNECTED_FILL}"/>'
         f'<text x="{LEFT + 20}" y="{legend_y + 2}" font-size="12" fill="#0b0c0c">Connected</text>'
         f'<rect x="{LEFT + 110}" y="{legend_y - 10}" width="14" height="14" '
@@ -129,5 +155,3 @@ def stacked_weeks_svg(counts: Sequence[WeekCount], title: str, chart_id: str) ->
         f'<text x="{LEFT + 130}" y="{legend_y + 2}" font-size="12" fill="#0b0c0c">'
         "Refused (striped)</text>"
     )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every interpolated text is escaped above
