@@ -60,9 +60,10 @@ class AppealDuties:
 
     async def _remind(
         self, appeal: Appeal, reminder: ReviewReminder, today: date, now: datetime
-    ) -> int:
+    ) -> bool:
         """The reminder before the decision is due: to the decider, or, if they have left,
-        to whoever they escalate to (who names another). Once per (appeal, offset)."""
+        to whoever they escalate to (who names another). Once per (appeal, offset): True
+        if sent now."""
         left = "today" if reminder.days_left == 0 else f"in {_days(reminder.days_left)}"
         event = f"appeal-reminder:{appeal.id}"
         title = f"Appeal decision due {left}: contact strategy for {appeal.matter_ref}"
@@ -92,8 +93,9 @@ class AppealDuties:
             covers=[f"{event}:{o}" for o in reminder.covers[1:]],
         )
 
-    async def _overdue(self, appeal: Appeal, late: int, today: date, now: datetime) -> int:
-        """The decider and their line managers, told once per office-local day."""
+    async def _overdue(self, appeal: Appeal, late: int, today: date, now: datetime) -> bool:
+        """The decider and their line managers, told once per office-local day: True if
+        sent now."""
         managers = await self.recipients.escalation_for(appeal.decider)
         decider = await self.recipients.full_name(appeal.decider)
         notices = [
