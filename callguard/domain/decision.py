@@ -139,7 +139,8 @@ def _verdicts(
     own: Sequence[ScreeningEntry], usage: Usage, now: datetime, tz: ZoneInfo
 ) -> tuple[list[tuple[Rule, ScreeningEntry]], list[QuotaClaim]]:
     """Each restriction's say on the call: the refusals, each with the strategy it is
-    from, and the quota claims of the call windows the call is inside."""
+    from, and the quota claims of the call windows the call is inside with room left in
+    their quota period."""
     refusals: list[tuple[Rule, ScreeningEntry]] = []
     quota_claims: list[QuotaClaim] = []
     for entry in own:

@@ -94,8 +94,8 @@ class AppealDuties:
         )
 
     async def _overdue(self, appeal: Appeal, late: int, today: date, now: datetime) -> bool:
-        """The decider and their line managers, told once per office-local day: True if
-        sent now."""
+        """The decider and their line manager (the chief executive if none is recorded),
+        told once per office-local day: True if sent now."""
         managers = await self.recipients.escalation_for(appeal.decider)
         decider = await self.recipients.full_name(appeal.decider)
         notices = [

@@ -121,6 +121,7 @@ async def test_a_late_first_run_sends_the_nearest_reminder_and_marks_the_earlier
 ) -> None:
     """The job did not run until the day before: the decider gets "due in 1 day" only,
     and the 5-day reminder it makes moot is marked sent, never to follow it."""
+    assert policy.appeals.reminder_days_before == [5, 1, 0]
     appeal = await an_appeal(redis, policy)
 
     assert (await appeals_job(redis, policy, 12, 28))["reminders"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import NamedTuple
 
 import pytest
 
@@ -19,30 +20,45 @@ WEEKS = [
 ]
 
 
-def bars(svg: str) -> list[tuple[float, float, str]]:
-    """Each bar drawn: (y, height, fill)."""
-    rect = r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" fill="([^"]+)"'
-    found = re.findall(rect, svg)
-    return [(float(y), float(h), fill) for y, h, fill in found]
+class Bar(NamedTuple):
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+
+
+def bars(svg: str) -> list[Bar]:
+    """Each bar drawn, the legend's keys too."""
+    rect = r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="([^"]+)"'
+    return [
+        Bar(float(x), float(y), float(w), float(h), fill)
+        for x, y, w, h, fill in re.findall(rect, svg)
+    ]
 
 
 def test_each_week_has_its_bars_its_total_and_its_label() -> None:
     svg = str(stacked_weeks_svg(WEEKS, "Calls by week", "calls"))
 
-    drawn = bars(svg)
     # The legend draws a key of each kind too, below the plot (y 242).
-    plot = [bar for bar in drawn if bar[0] < 200]
-    assert [fill for _, _, fill in plot] == ["#1d70b8", "#1d70b8", "url(#calls-stripes)"]
-    # Heights in proportion to the counts.
-    (_, three, _), (_, two, _), (_, five, _) = plot
-    assert three / two == pytest.approx(3 / 2, rel=0.01)
-    assert five / two == pytest.approx(5 / 2, rel=0.01)
+    first, third, refused = [bar for bar in bars(svg) if bar.y < 200]
+    assert (first.fill, third.fill, refused.fill) == ("#1d70b8", "#1d70b8", "url(#calls-stripes)")
+    # Heights in proportion to the counts: 3, 2 and 5.
+    assert first.height / third.height == pytest.approx(3 / 2, rel=0.01)
+    assert refused.height / third.height == pytest.approx(5 / 2, rel=0.01)
     # The refused bar sits on top of the connected one, in the same week.
-    assert plot[2][0] + plot[2][1] == pytest.approx(plot[1][0], abs=0.11)
+    assert (refused.x, refused.width) == (third.x, third.width)
+    assert refused.y + refused.height == pytest.approx(third.y, abs=0.11)
     totals = re.findall(r'text-anchor="middle" font-size="12" fill="#0b0c0c">(\d+)<', svg)
     assert totals == ["3", "7"]  # no number over an empty week
-    labels = re.findall(r'font-size="11" fill="#0b0c0c">([^<]+)<', svg)
-    assert labels == ["16 Nov", "23 Nov", "30 Nov"]
+    labels = re.findall(r'<text x="([\d.]+)"[^>]*font-size="11" fill="#0b0c0c">([^<]+)<', svg)
+    assert [text for _, text in labels] == ["16 Nov", "23 Nov", "30 Nov"]
+    # Each week's label is under the middle of its bars, the weeks evenly spaced.
+    centres = [float(x) for x, _ in labels]
+    assert first.x + first.width / 2 == pytest.approx(centres[0], abs=0.11)
+    assert third.x + third.width / 2 == pytest.approx(centres[2], abs=0.11)
+    step = centres[1] - centres[0]
+    assert step > 0 and centres[2] - centres[1] == pytest.approx(step, abs=0.11)
     assert "Connected" in svg and "Refused (striped)" in svg
 
 
@@ -57,4 +73,4 @@ def test_the_title_and_id_are_escaped_and_an_empty_chart_still_draws() -> None:
     assert '<title id="a&#34;b-title">Calls &lt;by&gt; &#34;week&#34;</title>' in svg
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     # The legend's two keys, and no bar.
-    assert [fill for _, _, fill in bars(svg)] == ["#1d70b8", "url(#a&#34;b-stripes)"]
+    assert [bar.fill for bar in bars(svg)] == ["#1d70b8", "url(#a&#34;b-stripes)"]

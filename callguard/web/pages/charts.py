@@ -81,7 +81,7 @@ def stacked_weeks_svg(counts: Sequence[WeekCount], title: str, chart_id: str) ->
     return Markup("".join(parts))  # noqa: S704 - every interpolated text is escaped
 
 
-def _svg_start(esc_title: str, esc_id: str) -> str:
+def _svg_start(esc_title: Markup, esc_id: Markup) -> str:
     """The chart's opening tag, its title, and the refused bars' stripes."""
     return (
         f'<svg class="cg-chart" viewBox="0 0 {WIDTH} {HEIGHT + 28}" role="img" '
@@ -110,7 +110,7 @@ def _gridline(top_value: int, tick: int) -> str:
 
 
 def _week_bar(
-    count: WeekCount, slot_x: float, slot: float, top_value: int, esc_id: str
+    count: WeekCount, slot_x: float, slot: float, top_value: int, esc_id: Markup
 ) -> list[str]:
     """One week's bar in its slot: connected, refused on top, the total above, the week
     below."""
@@ -145,7 +145,8 @@ def _week_bar(
     return parts
 
 
-def _legend(esc_id: str) -> str:
+def _legend(esc_id: Markup) -> str:
+    """The key: a solid square for connected calls, a striped one for refused."""
     legend_y = HEIGHT + 12
     return (
         f'<rect x="{LEFT}" y="{legend_y - 10}" width="14" height="14" fill="{CONNECTED_FILL}"/>'
