@@ -21,6 +21,7 @@ HEIGHT = 240
 LEFT = 36
 BOTTOM = 40
 TOP = 16
+PLOT_H = HEIGHT - TOP - BOTTOM  # the bars' room, between the top margin and the labels
 CONNECTED_FILL = "#1d70b8"  # GOV.UK blue
 REFUSED_FILL = "#d4351c"  # GOV.UK red, drawn with stripes
 
@@ -98,9 +99,8 @@ def _svg_start(esc_title: Markup, esc_id: Markup) -> str:
 
 def _gridline(top_value: int, tick: int) -> str:
     """One of the five level lines, 0 to ``top_value``, with its number."""
-    plot_h = HEIGHT - TOP - BOTTOM
     value = top_value * tick // 4
-    y = TOP + plot_h - plot_h * tick / 4
+    y = TOP + PLOT_H - PLOT_H * tick / 4
     return (
         f'<line x1="{LEFT}" x2="{WIDTH - 4}" y1="{y:.1f}" y2="{y:.1f}" stroke="#b1b4b6" '
         'stroke-width="1"/>'
@@ -114,12 +114,11 @@ def _week_bar(
 ) -> list[str]:
     """One week's bar in its slot: connected, refused on top, the total above, the week
     below."""
-    plot_h = HEIGHT - TOP - BOTTOM
     bar_w = slot * 0.62
     x = slot_x + (slot - bar_w) / 2
-    base = TOP + plot_h
-    connected_h = plot_h * count.connected / top_value
-    refused_h = plot_h * count.refused / top_value
+    base = TOP + PLOT_H
+    connected_h = PLOT_H * count.connected / top_value
+    refused_h = PLOT_H * count.refused / top_value
     parts = []
     if count.connected:
         parts.append(
