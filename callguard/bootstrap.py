@@ -213,7 +213,7 @@ def build_services(
     staff = build_staff_work(settings, required, stores, policy, calls, telephony, holidays)
     emails = notice_emails(stores, staff.mailer, required.public_url)
     duties = build_duties(stores, policy, settings.tz, emails=emails, telephony=telephony)
-    casework = build_casework(settings, stores, policy, clock, holidays)
+    casework = build_casework(settings, stores, policy, clock, holidays, calls.kept)
     return _assemble_services(
         settings, policy, clock, stores, inbound_redis, telephony, calls, staff, casework, duties
     )

@@ -17,6 +17,7 @@ from callguard.services.background import Background
 from callguard.services.call_events import CallEvents
 from callguard.services.call_log import CallLog
 from callguard.services.controls import LiveControls
+from callguard.services.kept_refusals import KeptRefusals
 from callguard.services.letters import Letters
 from callguard.services.notes import FileNotes
 from callguard.services.notify import Mailer, Notifier, SmtpMailer
@@ -71,6 +72,7 @@ class CallPath:
     callbacks: Callbacks
     screening: Screening
     call_events: CallEvents
+    kept: KeptRefusals
 
 
 def build_call_path(
@@ -94,7 +96,8 @@ def build_call_path(
         inbound=CallStore(inbound_redis, stores.keys),
     )
     call_events = CallEvents(stores.calls, spool, telephony, callbacks)
-    return CallPath(spool, callbacks, screening, call_events)
+    kept = KeptRefusals(stores.calls, stores.register, settings.tz, required.default_route)
+    return CallPath(spool, callbacks, screening, call_events, kept)
 
 
 @dataclass(frozen=True)
@@ -160,11 +163,17 @@ class Casework:
 
 
 def build_casework(
-    settings: Settings, stores: Stores, policy: Policy, clock: Clock, holidays: HolidayCalendar
+    settings: Settings,
+    stores: Stores,
+    policy: Policy,
+    clock: Clock,
+    holidays: HolidayCalendar,
+    kept: KeptRefusals,
 ) -> Casework:
-    """The register, and the call log, appeals, letters and subject access on it."""
+    """The register (keeping ``kept`` right as it changes), and the call log, appeals,
+    letters and subject access on it."""
     tz = settings.tz
-    register = Register(stores.register, policy, tz)
+    register = Register(stores.register, policy, tz, kept)
     reads = ReadAudit(stores.subject_access)
     letter_templates = letters_folder(settings.policy_path(), policy)
     return Casework(

@@ -84,6 +84,14 @@ def decide(
     )
 
 
+def lasting(match: CallerMatch) -> bool:
+    """Whether ``decide`` gives this match the same decision at any time, whatever the
+    quotas have counted: the number is the person's own (their strategies decide) and none
+    of those has call windows, the one restriction that reads the time and the counts."""
+    own = [entry for entry in match.entries if entry.role == "person"]
+    return bool(own) and not _all(CallWindows, own)
+
+
 def _persons_call(
     match: CallerMatch,
     own: Sequence[ScreeningEntry],

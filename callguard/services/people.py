@@ -89,6 +89,7 @@ async def update_person(
         if written == "missing":
             raise NotFound(f"no person {person_id}")
         if written == "updated":
+            await register.refresh_kept([*read.person.phones, *edited.phones], now)
             return edited
     raise KeptChanging("This person’s details or strategies")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,7 @@ from callguard.domain.rules import (
 from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.services.errors import Conflict, Forbidden, Invalid, KeptChanging, NotFound
+from callguard.services.kept_refusals import KeptRefusals
 from callguard.services.revisions import fields_to_change, next_version, revision_problems
 from callguard.store.register import PersonChanged, PhoneTaken, RegisterStore
 
@@ -82,10 +84,24 @@ def _check_may_keep(current: Strategy, actor: Actor, policy: Policy) -> None:
 
 
 class Register:
-    def __init__(self, store: RegisterStore, policy: Policy, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        store: RegisterStore,
+        policy: Policy,
+        tz: ZoneInfo,
+        kept: KeptRefusals | None = None,
+    ) -> None:
+        """``kept``: the refusals kept for callers' next calls, refreshed on every change to
+        a person's strategies or numbers (none: each is refreshed by the next call)."""
         self.store = store
         self.policy = policy
         self.tz = tz
+        self.kept = kept
+
+    async def refresh_kept(self, phones: Sequence[str], now: datetime) -> None:
+        """The refusals kept for ``phones`` made right for the register as it is now."""
+        if self.kept is not None:
+            await self.kept.refresh(phones, now)
 
     def today(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
@@ -163,6 +179,7 @@ class Register:
                 await self.store.create_strategy(strategy, entry, checked_against=person)
             except PersonChanged:
                 continue  # checked again against the person as they are now
+            await self.refresh_kept(person.phones, now)
             return strategy
         raise KeptChanging("The person’s details")
 
@@ -347,6 +364,8 @@ class Register:
             raise Conflict(
                 f"strategy {new.id} was changed by someone else at the same time: reload it"
             )
+        if self.kept is not None:
+            await self.kept.refresh_person(new.person_id, now)
 
     async def end_now(self, strategy_id: str, why: str, actor: Actor, now: datetime) -> Strategy:
         """End the strategy as it stands (an appeal decided ``ended``): no version to match;

@@ -1,11 +1,12 @@
 """Screening an inbound call: load -> decide -> count and record -> answer.
 
 Round trips: one for a caller with no active strategy (lookup and record in one script);
-one for a restricted caller this process screened before, whose lookup it keeps (the
-decision made on it, written only if the stored lookup is unchanged: RECORD_IF_UNCHANGED);
-two for a restricted caller seen first, or whose strategies or quotas changed since
-(lookup; then the same check, count and write); more only when another call changed the
-lookup between the two.
+one for a caller whose refusal does not read the time, kept for their lookup as it stands
+(``kept_refusals``: written by the lookup's script too); one for a restricted caller this
+process screened before, whose lookup it keeps (the decision made on it, written only if
+the stored lookup is unchanged: RECORD_IF_UNCHANGED); two for a restricted caller seen
+first, or whose strategies or quotas changed since (lookup; then the same check, count and
+write); more only when another call changed the lookup between the two.
 
 Fail open (CONTRACT §3): if Redis is down or slow, or anything here raises, the call is
 connected to the default route and its record is spooled to disk (``degraded: true``),
@@ -29,13 +30,14 @@ from callguard.domain.records import CallRecord, record_for
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.phones import mask_phone, try_normalise
 from callguard.policy import Policy
+from callguard.services.kept_refusals import refusal_to_keep
 from callguard.store.call_plans import (
     PlanLines,
     RepeatCounter,
     decided_lines,
     unrestricted_lines,
 )
-from callguard.store.call_records import CallStore, Existing, Matched, Unmatched
+from callguard.store.call_records import CallStore, Existing, Kept, Matched, Unmatched
 from callguard.store.spool import Spool
 
 log = logging.getLogger("callguard.screening")
@@ -172,6 +174,8 @@ class Screening:
                 )
                 if isinstance(found, Existing):
                     return _repeated(found.record)
+                if isinstance(found, Kept):
+                    return Screened(found.decision)
                 if not isinstance(found, Matched):
                     # The unrestricted record was written with the lookup: nothing to build.
                     return Screened(self.unrestricted)
@@ -187,8 +191,9 @@ class Screening:
                 received_at=now,
                 status=call.status,
             )
+            keep = refusal_to_keep(self.store.keys, known.match, decision)
             written = await self.inbound.record_if_unchanged(
-                call.call_sid, phone, known.fingerprint, lines
+                call.call_sid, phone, known.fingerprint, lines, keep
             )
             if isinstance(written, Existing):
                 return _repeated(written.record)
@@ -200,6 +205,10 @@ class Screening:
                 self._known.pop(phone, None)
                 known = None
                 continue
+            if keep:
+                # Kept in Redis for the next call, from any process: nothing to keep here.
+                self._known.pop(phone, None)
+                return Screened(decision)
             self._remember(
                 phone,
                 Matched(

@@ -164,6 +164,48 @@ def decided_lines(
     return _joined(lines)
 
 
+# The record's fields that are the call's own rather than its decision's: the same in
+# ``unrestricted_lines`` as in ``decided_lines`` (``tests/unit/test_call_plan.py``).
+CALLS_OWN_FIELDS = ("call_sid", "from", "to", "received_at", "status")
+# What the caller is told of a decision that its record does not keep (``record_for``).
+TOLD_NOT_RECORDED = frozenset({"next_permitted_spoken", "written_email", "written_postal_address"})
+# Stands in for the call's own time in a kept refusal's plan, which then leaves it out.
+_ANY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def kept_refusal_text(keys: Keys, decision: Decision) -> str:
+    """A refusal kept for the next calls from the same number, but its first line (the
+    lookup's fingerprint, which the script that keeps it puts there): what the caller is
+    told beyond the record, as JSON; then ``decided_lines`` of the decision but its sid,
+    score, live and the call's own fields (call_scripts._KEPT_REFUSAL). The record a call is
+    given from it is the one ``decided_lines`` gives; the decision, ``kept_decision``."""
+    if decision.outcome != "refuse" or decision.quota_claims:
+        raise ValueError("only a refusal, which counts no quota, is kept")
+    any_call = decided_lines(
+        keys, decision, call_sid="-", caller="-", to="-", received_at=_ANY_TIME, status="ringing"
+    )
+    items = any_call.split("\n")
+    count = int(items[3])
+    pairs = items[4 : 4 + 2 * count]
+    fields = [
+        item
+        for name, value in zip(pairs[::2], pairs[1::2], strict=True)
+        if name not in CALLS_OWN_FIELDS
+        for item in (name, value)
+    ]
+    told = decision.model_dump_json(include=set(TOLD_NOT_RECORDED), exclude_defaults=True)
+    return _joined([told, str(len(fields) // 2), *fields, *items[4 + 2 * count :]])
+
+
+def kept_decision(told: str, fields: Sequence[str]) -> Decision:
+    """The decision of a kept refusal, from its record's fields (name, JSON text, ...: the
+    decision's own, by the same names) and what the caller is told beyond them."""
+    values = {
+        name: json.loads(value) for name, value in zip(fields[::2], fields[1::2], strict=True)
+    }
+    return Decision.model_validate({**values, **json.loads(told)})
+
+
 def _indexes(
     keys: Keys, outcome: str, person_id: str | None, refused_by: Sequence[str]
 ) -> list[str]:

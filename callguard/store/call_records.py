@@ -10,25 +10,27 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from callguard.domain.caller_match import CallerMatch, QuotaClaim, ScreeningEntry
+from callguard.domain.caller_match import CallerMatch, Decision, QuotaClaim, ScreeningEntry
 from callguard.domain.models import AdjustmentKind
 from callguard.domain.records import TERMINAL_STATUSES, CallEvent, CallRecord
 from callguard.store.call_plans import (
     PlanLines,
     RepeatCounter,
+    kept_decision,
     plan_lines,
     record_lines,
     record_plan,
 )
 from callguard.store.call_scripts import (
     DEGRADE_CALL,
+    KEEP_REFUSAL,
     LOOKUP_CALLER,
     RECORD_CALL,
     RECORD_IF_UNCHANGED,
     SCREEN_CALL,
     UPDATE_CALL,
 )
-from callguard.store.keys import Keys
+from callguard.store.keys import KEPT_REFUSAL_TTL_S, Keys
 from callguard.store.script_sender import ScriptSender
 from callguard.store.scripts import lua
 
@@ -52,6 +54,13 @@ class Matched:
     # A digest of what the lookup found (scripts' ``fingerprint``): a decision made on this
     # match and usage is written only while the stored lookup still has it.
     fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """The refusal kept for the caller's lookup as it stands applied: the record written."""
+
+    decision: Decision
 
 
 @dataclass(frozen=True)
@@ -128,18 +137,26 @@ class CallStore:
         self._update = redis.register_script(lua(UPDATE_CALL, keys))
         self._lookup = redis.register_script(lua(LOOKUP_CALLER, keys))
         self._degrade = redis.register_script(lua(DEGRADE_CALL, keys))
+        self._keep_refusal = redis.register_script(lua(KEEP_REFUSAL, keys))
         # The two scripts of every inbound call, sent on connections kept for them.
         self.sender = ScriptSender(redis)
 
     async def screen(
         self, call_sid: str, phone: str | None, unrestricted: PlanLines
-    ) -> Existing | Written | Matched:
+    ) -> Existing | Written | Kept | Matched:
         """Round trip 1: a repeated CallSid, or no strategy (the ``unrestricted`` record
-        written), or a match."""
+        written), or a refusal kept for the caller's lookup (its record written), or a
+        match."""
         number = phone or ""
+        keys = self.keys
         result = await self.sender.run(
             self._screen,
-            [self.keys.call(call_sid), self.keys.phone_owner(number), self.keys.advocate(number)],
+            [
+                keys.call(call_sid),
+                keys.phone_owner(number),
+                keys.advocate(number),
+                keys.kept_refusal(number),
+            ],
             [unrestricted],
         )
         kind = result[0]
@@ -147,19 +164,28 @@ class CallStore:
             return Existing(await self._with_warnings(call_sid, _decode_hash(result[1])))
         if kind == "recorded":
             return Written(None)
+        if kind == "kept":
+            return Kept(kept_decision(result[1], result[2]))
         return _matched(number, result[1:])
 
     async def record_if_unchanged(
-        self, call_sid: str, phone: str, fingerprint: str, plan: PlanLines
+        self, call_sid: str, phone: str, fingerprint: str, plan: PlanLines, keep: str = ""
     ) -> Existing | Written | Matched | Unmatched:
         """Write a matched caller's call, decided on the lookup with ``fingerprint``, only if
         the lookup still finds the same (scripts.RECORD_IF_UNCHANGED); if not, the lookup as
-        it is now, to decide again on. ``Written.fingerprint``: the lookup's after the write."""
+        it is now, to decide again on. ``Written.fingerprint``: the lookup's after the write.
+        ``keep``: the refusal to keep for the next calls (``call_plans.kept_refusal_text``),
+        kept with the call's record."""
         keys = self.keys
         result = await self.sender.run(
             self._record_if_unchanged,
-            [keys.call(call_sid), keys.phone_owner(phone), keys.advocate(phone)],
-            [fingerprint, plan],
+            [
+                keys.call(call_sid),
+                keys.phone_owner(phone),
+                keys.advocate(phone),
+                keys.kept_refusal(phone),
+            ],
+            [fingerprint, plan, keep, KEPT_REFUSAL_TTL_S],
         )
         kind = result[0]
         if kind == "recorded":
@@ -172,11 +198,33 @@ class CallStore:
 
     async def lookup(self, phone: str) -> tuple[CallerMatch | None, dict[str, dict[str, int]]]:
         """Who the number belongs to and their usage, changing nothing (for previews)."""
+        matched = await self.matched(phone)
+        return (matched.match, matched.usage) if matched else (None, {})
+
+    async def matched(self, phone: str) -> Matched | None:
+        """The lookup a call from ``phone`` would get now, with its fingerprint; None when
+        the number is neither a person's nor an advocate's. Changes nothing."""
         result = await self._lookup(keys=[self.keys.phone_owner(phone), self.keys.advocate(phone)])
         if not result[0] and not result[3]:
-            return None, {}
-        matched = _matched(phone, result)
-        return matched.match, matched.usage
+            return None
+        return _matched(phone, result)
+
+    async def keep_refusal(self, phone: str, fingerprint: str, keep: str) -> bool:
+        """Keep the refusal ``keep`` (``call_plans.kept_refusal_text``), decided on the lookup
+        with ``fingerprint``, for calls from ``phone``: only if the lookup still has it."""
+        kept = await self._keep_refusal(
+            keys=[
+                self.keys.phone_owner(phone),
+                self.keys.advocate(phone),
+                self.keys.kept_refusal(phone),
+            ],
+            args=[fingerprint, keep, KEPT_REFUSAL_TTL_S],
+        )
+        return bool(kept)
+
+    async def forget_refusal(self, phone: str) -> None:
+        """No refusal kept for ``phone`` (its lookup now gives another answer)."""
+        await self.redis.delete(self.keys.kept_refusal(phone))
 
     async def record(self, plan: str, call_sid: str) -> Existing | Written | QuotaFull:
         """Round trip 2 for matched callers: count quotas and write the record, atomically.

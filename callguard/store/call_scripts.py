@@ -4,6 +4,8 @@ Each is named, with its KEYS/ARGV/return, and registered through ``scripts.lua``
 fills in each ``$family``, so no key name is spelled here).
 """
 
+from callguard.store.call_plans import CALLS_OWN_FIELDS
+
 # Shared Lua: write one call record and its indexes from its plan, one item a line
 # (``call_plans.plan_lines``: no JSON for Redis to decode on an inbound call):
 #   sid, score (epoch seconds), live (1/0),
@@ -153,12 +155,47 @@ local function fingerprint(person_id, adjustments, own, adv, quotas)
 end
 """
 
+# Shared Lua: a kept refusal (refusal:{e164}; ``call_plans.kept_refusal_text``), one item a
+# line: the fingerprint of the lookup it was decided on; what the caller is told beyond the
+# record, as JSON; then the rest of a refused call's plan but its sid, score, live and the
+# call's own fields (see _WRITE_RECORD): n, then n pairs (the decision's fields), m, then m
+# indexes, 0 (no claims). ``kept_plan``: the plan of this call's record, from it and from
+# the unrestricted plan sent with the call (the call's own fields, its sid and score), with
+# the told JSON and the decision's fields; nil if it was kept for another lookup.
+_KEPT_REFUSAL = (
+    "\nlocal CALLS_OWN = {"
+    + ", ".join(f"['{name}'] = true" for name in CALLS_OWN_FIELDS)
+    + "}\n"
+    + """
+local function kept_plan(kept, seen, call)
+  local items = plan_items(kept)
+  if items[1] ~= seen then return nil end
+  local plan, count = {call[1], call[2], '0', ''}, 0
+  for i = 5, 4 + 2 * tonumber(call[4]), 2 do
+    if CALLS_OWN[call[i]] then
+      plan[#plan + 1] = call[i]
+      plan[#plan + 1] = call[i + 1]
+      count = count + 1
+    end
+  end
+  local fields = tonumber(items[3])
+  for i = 4, #items do plan[#plan + 1] = items[i] end
+  plan[4] = tostring(count + fields)
+  return plan, items[2], {unpack(items, 4, 3 + 2 * fields)}
+end
+"""
+)
+
 # SCREEN_CALL: the first (and for most callers the only) round trip of an inbound call.
 #   KEYS[1] call:{sid}   KEYS[2] phone:{e164}   KEYS[3] advocate:{e164}
-#   ARGV[1] the unrestricted record's plan, in lines (see _WRITE_RECORD; used on no match)
+#   KEYS[4] refusal:{e164}
+#   ARGV[1] the unrestricted record's plan, in lines (see _WRITE_RECORD; used on no match,
+#           and for the call's own fields when a kept refusal stands)
 # Returns one of:
 #   {"existing", <HGETALL of the record>}        the same CallSid was seen before
 #   {"recorded"}                                 no active strategy applies; record written
+#   {"kept", told JSON, {field, JSON text, ...}}  the refusal kept for this very lookup
+#                                                applies (see _KEPT_REFUSAL); record written
 #   {"match", person_id or "", adjustments JSON,
 #    {person strategy screens}, {advocate strategy screens},
 #    {strategy_id, {HGETALL quota}, ...},
@@ -167,6 +204,7 @@ SCREEN_CALL = (
     _WRITE_RECORD
     + _LOOKUP
     + _FINGERPRINT
+    + _KEPT_REFUSAL
     + """
 local existing = redis.call('HGETALL', KEYS[1])
 if #existing > 0 then
@@ -177,19 +215,52 @@ if #own == 0 and #adv == 0 then
   write_record(KEYS[1], plan_items(ARGV[1]), person_id or nil)
   return {'recorded'}
 end
-return {'match', person_id or '', adjustments, own, adv, quotas,
+local seen = fingerprint(person_id, adjustments, own, adv, quotas)
+if #own > 0 then
+  local kept = redis.call('GET', KEYS[4])
+  if kept then
+    local plan, told, decided = kept_plan(kept, seen, plan_items(ARGV[1]))
+    if plan then
+      write_record(KEYS[1], plan, nil)
+      return {'kept', told, decided}
+    end
+  end
+end
+return {'match', person_id or '', adjustments, own, adv, quotas, seen}
+"""
+)
+
+# LOOKUP_CALLER: the same lookup with no side effects (the manager's preview, and a
+# refusal decided to be kept).
+#   KEYS[1] phone:{e164}   KEYS[2] advocate:{e164}
+# Returns {person_id or "", adjustments JSON, own screens, advocate screens, quotas,
+#          fingerprint}
+LOOKUP_CALLER = (
+    _LOOKUP
+    + _FINGERPRINT
+    + """
+local person_id, adjustments, own, adv, quotas = lookup(KEYS[1], KEYS[2])
+return {person_id or '', adjustments, own, adv, quotas,
         fingerprint(person_id, adjustments, own, adv, quotas)}
 """
 )
 
-# LOOKUP_CALLER: the same lookup with no side effects (the manager's preview).
-#   KEYS[1] phone:{e164}   KEYS[2] advocate:{e164}
-# Returns {person_id or "", adjustments JSON, own screens, advocate screens, quotas}
-LOOKUP_CALLER = (
+# KEEP_REFUSAL: keep the refusal decided on a lookup (see _KEPT_REFUSAL), only if the
+# lookup still has that fingerprint; else nothing is written (the next call decides).
+#   KEYS[1] phone:{e164}   KEYS[2] advocate:{e164}   KEYS[3] refusal:{e164}
+#   ARGV[1] the fingerprint it was decided on   ARGV[2] the kept refusal but its first line
+#   ARGV[3] seconds it is kept unused
+# Returns 1 when kept, 0 when the lookup has changed.
+KEEP_REFUSAL = (
     _LOOKUP
+    + _FINGERPRINT
     + """
 local person_id, adjustments, own, adv, quotas = lookup(KEYS[1], KEYS[2])
-return {person_id or '', adjustments, own, adv, quotas}
+if #own == 0 or fingerprint(person_id, adjustments, own, adv, quotas) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[3], ARGV[1] .. '\\n' .. ARGV[2], 'EX', ARGV[3])
+return 1
 """
 )
 
@@ -225,8 +296,11 @@ return {'recorded'}
 # and its record written. A caller whose lookup the service kept from their last call is so
 # screened in one round trip; a first call takes two (SCREEN_CALL, then this).
 #   KEYS[1] call:{sid}   KEYS[2] phone:{e164}   KEYS[3] advocate:{e164}
+#   KEYS[4] refusal:{e164}
 #   ARGV[1] the fingerprint the decision was made on
 #   ARGV[2] the record's plan, in lines, with its claims (see _WRITE_RECORD)
+#   ARGV[3] for a refusal that does not depend on the time: the refusal to keep, but its
+#           first line (see _KEPT_REFUSAL), else ""   ARGV[4] seconds it is kept unused
 # Returns one of:
 #   {"existing", <HGETALL of the record>}        the same CallSid was seen before
 #   {"unmatched"}                                no active strategy applies now; nothing written
@@ -256,6 +330,9 @@ end
 count_claims(plan, first, last)
 write_record(KEYS[1], plan, nil)
 if last < first then
+  if ARGV[3] ~= '' then
+    redis.call('SET', KEYS[4], seen .. '\\n' .. ARGV[3], 'EX', ARGV[4])
+  end
   return {'recorded', seen}
 end
 for i = 1, #quotas, 2 do

@@ -10,6 +10,10 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
                               strategies no longer active
   people                      LIST person ids, oldest first
   phone:{e164}                STRING owning person id (a phone belongs to one person)
+  refusal:{e164}              STRING the refusal a call from this number gets, kept with the
+                              fingerprint of the lookup it was decided on, for a person whose
+                              refusal does not depend on the time (call_scripts.SCREEN_CALL);
+                              a copy the register may rebuild at any time, expires
   advocate:{e164}             ZSET active strategy ids naming this number as an advocate
   strategy:{id}               STRING the Strategy, one JSON object split in two lines: the
                               fields the inbound path reads (id, person_id, matter_ref,
@@ -109,6 +113,11 @@ WELFARE_TTL_S = 400 * 24 * 3600
 SESSION_IDLE_TTL_S = 8 * 3600
 SESSION_MAX_S = 12 * 3600
 LOGIN_WINDOW_S = 15 * 60
+
+
+# A kept refusal (refusal:{e164}) is a copy, rebuilt on the next call or register change:
+# one not used for this long goes, so no copy outlives the person's calls by much.
+KEPT_REFUSAL_TTL_S = 8 * 24 * 3600
 
 
 # Scheduled duties (callguard.services.duties). A due event's marker outlives the event.
@@ -237,6 +246,9 @@ class Keys:
 
     def appeal(self, appeal_id: str) -> str:
         return f"{self.prefix}appeal:{appeal_id}"
+
+    def kept_refusal(self, phone: str) -> str:
+        return f"{self.prefix}refusal:{phone}"
 
     def appeals_of_strategy(self, strategy_id: str) -> str:
         return f"{self.prefix}appeals:strategy:{strategy_id}"

@@ -15,9 +15,12 @@ from hypothesis import strategies as st
 from callguard.domain.caller_match import Decision, Outcome, QuotaClaim, Rule
 from callguard.domain.records import CallEvent, CallMessage, CallRecord, record_for
 from callguard.store.call_plans import (
+    CALLS_OWN_FIELDS,
     RepeatCounter,
     _json_text,
     decided_lines,
+    kept_decision,
+    kept_refusal_text,
     plan_lines,
     record_lines,
     record_plan,
@@ -276,3 +279,95 @@ def test_a_restricted_callers_lines_are_the_models(
     assert direct == expected
     plan = record_plan(KEYS, record, claims=decision.quota_claims)
     assert direct == plan_lines(json.loads(plan))
+
+
+def _fields_and_rest(lines: str, start: int) -> tuple[dict[str, str], list[str]]:
+    """A plan's fields (from the count at ``start``) and the items after them."""
+    items = lines.split("\n")
+    count = int(items[start])
+    pairs = items[start + 1 : start + 1 + 2 * count]
+    return dict(zip(pairs[::2], pairs[1::2], strict=True)), items[start + 1 + 2 * count :]
+
+
+REFUSALS = st.builds(
+    Decision,
+    **{
+        **DECISION_FIELDS,
+        "outcome": st.just("refuse"),
+        "quota_claims": st.just(()),
+        **{name: OPTIONAL_TEXT for name in NOT_RECORDED},
+    },
+)
+
+
+@given(
+    decision=REFUSALS,
+    sid=st.from_regex(r"CA[0-9a-f]{32}", fullmatch=True),
+    caller=CALLER_TEXT,
+    to=CALLER_TEXT,
+    received_at=AWARE,
+    status=st.sampled_from(["ringing", "in-progress"]) | st.text(max_size=12),
+)
+def test_a_kept_refusal_and_the_calls_own_fields_are_the_decided_record(
+    decision: Decision, sid: str, caller: str, to: str, received_at: datetime, status: str
+) -> None:
+    """What SCREEN_CALL writes from a kept refusal (call_scripts._KEPT_REFUSAL): the call's
+    own fields taken from the unrestricted plan sent with the call, the rest from the kept
+    text. Together they are the record ``decided_lines`` gives the same call, field for
+    field, with the same indexes and no claims; and the decision kept is the decision."""
+    try:
+        decided = decided_lines(
+            KEYS,
+            decision,
+            call_sid=sid,
+            caller=caller,
+            to=to,
+            received_at=received_at,
+            status=status,
+        )
+    except ValueError:  # an id holding a line break, in a key: refused either way
+        with pytest.raises(ValueError, match="line break"):
+            kept_refusal_text(KEYS, decision)
+        return
+    unrestricted = unrestricted_lines(
+        KEYS,
+        call_sid=sid,
+        caller=caller,
+        to=to,
+        received_at=received_at,
+        status=status,
+        route_to="+441772000100",
+        repeat=None,
+    )
+    kept = kept_refusal_text(KEYS, decision)
+
+    decided_fields, decided_rest = _fields_and_rest(decided, 3)
+    call_fields, _ = _fields_and_rest(unrestricted, 3)
+    kept_fields, kept_rest = _fields_and_rest(kept, 1)
+    from_call = {name: value for name, value in call_fields.items() if name in CALLS_OWN_FIELDS}
+    assert {**from_call, **kept_fields} == decided_fields
+    assert not set(kept_fields) & set(CALLS_OWN_FIELDS)
+    assert kept_rest == decided_rest  # the indexes, and a claim count of 0
+    assert decided_rest[-1] == "0"
+    told = kept.split("\n")[0]
+    flat = [item for pair in kept_fields.items() for item in pair]
+    # As JSON: a time in a clock change's gap or overlap compares unequal across zones.
+    assert kept_decision(told, flat).model_dump_json() == decision.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        Decision(outcome="connect", rule="none", route_to="+441772000100"),
+        Decision(
+            outcome="refuse",
+            rule="call_windows.quota",
+            quota_claims=(
+                QuotaClaim(strategy_id="s", period_id="2026-W48", max_calls=1, expires_at=RECEIVED),
+            ),
+        ),
+    ],
+)
+def test_only_a_refusal_counting_nothing_is_kept(decision: Decision) -> None:
+    with pytest.raises(ValueError, match="only a refusal"):
+        kept_refusal_text(KEYS, decision)

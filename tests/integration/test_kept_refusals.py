@@ -1,0 +1,279 @@
+"""A refusal that does not read the time is kept under the caller's number with the
+fingerprint of the lookup it was decided on, by the call that decided it and by the
+register as it changes: the next call from that number, from any process, is answered in
+one round trip, with the record and the answer a decided call gets. A copy the register
+has moved on from is never used, whether or not anything refreshed it.
+
+Round trips are counted as in ``test_known_callers`` (its ``sent`` fixture)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+import pytest
+
+from callguard.domain.models import EndIn, RevisionIn
+from callguard.domain.roles import Role
+from callguard.domain.users import Actor
+from callguard.services.container import Services
+from callguard.services.register import Register
+from callguard.services.screening import InboundCall, Screened, Screening
+from callguard.store.keys import KEPT_REFUSAL_TTL_S
+from tests.conftest import DEFAULT_NOW, auth
+from tests.helpers import Client, create_person, create_strategy, new_call_sid, services
+from tests.integration.test_known_callers import (
+    SPOC,
+    TWO_PER_WINDOW,
+    call,
+    restricted,
+    second_process,
+    sent,
+)
+
+pytestmark = pytest.mark.timeout(30)
+
+__all__ = ["sent"]  # the fixture, shared
+
+PHONE = "+447700900123"
+WRITTEN_ONLY = {
+    "kind": "written_only",
+    "email": "contact@example.org",
+    "postal_address": "PO Box 1, Preston",
+}
+# The call's own fields: the rest of two calls' records must be the same.
+CALLS_OWN = {"call_sid", "from", "to", "received_at", "status"}
+
+
+async def screened(
+    screening: Screening, phone: str, sent: list[str], call_sid: str | None = None
+) -> tuple[str, Screened, list[str]]:
+    """One call screened: its CallSid, its answer and the commands it sent."""
+    sid = call_sid or new_call_sid()
+    before = len(sent)
+    answer = await screening.screen(
+        InboundCall(call_sid=sid, caller=phone, to="+441772000000", status="ringing"),
+        DEFAULT_NOW,
+    )
+    return sid, answer, sent[before:]
+
+
+async def record_of(svc: Services, call_sid: str) -> dict[str, Any]:
+    fields = cast(dict[str, str], await svc.redis.hgetall(svc.keys.call(call_sid)))
+    return {name: json.loads(value) for name, value in fields.items()}
+
+
+async def indexes_holding(
+    svc: Services, call_sid: str, strategy_id: str, person_id: str
+) -> set[str]:
+    keys = svc.keys
+    candidates = {
+        "calls": keys.CALLS,
+        "refused": keys.calls_by_outcome("refuse"),
+        "connected": keys.calls_by_outcome("connect"),
+        "person": keys.calls_by_person(person_id),
+        "breaches": keys.breaches(strategy_id),
+    }
+    return {
+        name
+        for name, key in candidates.items()
+        if await svc.redis.zscore(key, call_sid) is not None
+    }
+
+
+async def test_a_refused_callers_first_call_takes_one_round_trip_with_the_decided_record(
+    client: Client, tokens: dict[str, str], sent: list[str]
+) -> None:
+    svc = services(client)
+    await restricted(client, tokens, "+447700900100", [SPOC])
+    await call(svc.screening, "+447700900100")  # both scripts loaded into the server
+    strategy = await restricted(client, tokens, PHONE, [WRITTEN_ONLY])
+    # Kept by the register as the strategy was made: this process never saw the caller.
+    assert await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+
+    kept_sid, kept, kept_trips = await screened(svc.screening, PHONE, sent)
+    # The same caller decided afresh, with nothing kept: what the kept copy must equal.
+    await svc.redis.delete(svc.keys.kept_refusal(PHONE))
+    decided_sid, decided, decided_trips = await screened(svc.screening, PHONE, sent)
+
+    assert kept_trips == ["EVALSHA"]
+    assert decided_trips == ["EVALSHA", "EVALSHA"]
+    assert kept.decision == decided.decision
+    assert (kept.decision.rule, kept.decision.written_email) == (
+        "written_only",
+        "contact@example.org",
+    )
+    records = [await record_of(svc, sid) for sid in (kept_sid, decided_sid)]
+    assert {k: v for k, v in records[0].items() if k not in CALLS_OWN} == {
+        k: v for k, v in records[1].items() if k not in CALLS_OWN
+    }
+    assert records[0]["call_sid"] == kept_sid
+    assert records[0]["from"] == PHONE
+    assert records[0]["received_at"] == "2026-11-27T10:00:00Z"
+    person_id, strategy_id = strategy["person_id"], strategy["id"]
+    for sid in (kept_sid, decided_sid):
+        assert await indexes_holding(svc, sid, strategy_id, person_id) == {
+            "calls",
+            "refused",
+            "person",
+            "breaches",
+        }
+    assert not await svc.redis.sismember(svc.keys.LIVE_CALLS, kept_sid)
+    # The decided call kept its refusal again, for a while.
+    ttl = await svc.redis.ttl(svc.keys.kept_refusal(PHONE))
+    assert 0 < ttl <= KEPT_REFUSAL_TTL_S
+
+
+async def test_a_refusal_decided_by_a_call_is_kept_for_every_process(
+    client: Client, tokens: dict[str, str], sent: list[str]
+) -> None:
+    svc = services(client)
+    await call(svc.screening, "+447700900100")
+    await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
+    await svc.redis.delete(svc.keys.kept_refusal(PHONE))  # as if it had expired
+
+    _, first, first_trips = await screened(svc.screening, PHONE, sent)
+    _, elsewhere, elsewhere_trips = await screened(second_process(svc), PHONE, sent)
+
+    assert first_trips == ["EVALSHA", "EVALSHA"]
+    assert elsewhere_trips == ["EVALSHA"]
+    assert elsewhere.decision == first.decision
+    assert elsewhere.decision.rule == "phone_blocked"
+
+
+async def test_a_copy_the_register_moved_on_from_is_never_used(
+    client: Client, tokens: dict[str, str], sent: list[str]
+) -> None:
+    """The strategy revised and then ended by a register that refreshes nothing: each next
+    call gets what the register says now, never the copy."""
+    svc = services(client)
+    strategy = await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
+    blind = Register(svc.register.store, svc.register.policy, svc.register.tz)
+    stale = await svc.redis.get(svc.keys.kept_refusal(PHONE))
+    assert stale is not None
+    actor = Actor(name="mo.manager", role=Role.manager)
+    revision = RevisionIn.model_validate(
+        {
+            "expected_version": 1,
+            "changes": {"restrictions": [WRITTEN_ONLY]},
+            "why": "Letters only, as agreed",
+            "notified_on": "2026-11-27",
+        }
+    )
+    await blind.revise(strategy["id"], revision, actor, DEFAULT_NOW)
+    assert await svc.redis.get(svc.keys.kept_refusal(PHONE)) == stale  # not refreshed
+
+    _, revised, trips = await screened(svc.screening, PHONE, sent)
+    assert (revised.decision.rule, len(trips)) == ("written_only", 2)
+
+    await blind.end(
+        strategy["id"], EndIn(expected_version=2, why="Calm for three months"), actor, DEFAULT_NOW
+    )
+    ended = await call(svc.screening, PHONE)
+    assert (ended.decision.outcome, ended.decision.rule) == ("connect", "none")
+
+
+async def test_the_register_refreshes_the_copy_as_the_strategy_changes(
+    client: Client, tokens: dict[str, str], sent: list[str]
+) -> None:
+    svc = services(client)
+    await call(svc.screening, "+447700900100")
+    strategy = await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
+    manager = auth(tokens["manager"])
+    revised = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/revisions",
+        json={
+            "expected_version": 1,
+            "changes": {"restrictions": [WRITTEN_ONLY]},
+            "why": "Letters only, as agreed",
+            "notified_on": "2026-11-27",
+        },
+        headers=manager,
+    )
+    assert revised.status == 201, await revised.text()
+
+    _, after, trips = await screened(svc.screening, PHONE, sent)
+    assert (after.decision.rule, trips) == ("written_only", ["EVALSHA"])
+
+    ended = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/end",
+        json={"expected_version": 2, "why": "The calls have been calm for three months"},
+        headers=manager,
+    )
+    assert ended.status == 200, await ended.text()
+    assert not await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+
+
+async def test_a_number_taken_off_a_person_loses_its_copy(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    svc = services(client)
+    strategy = await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
+    assert await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+    changed = await client.patch(
+        f"/api/v1/people/{strategy['person_id']}",
+        json={"phones": ["+447700900456"]},
+        headers=auth(tokens["manager"]),
+    )
+    assert changed.status == 200, await changed.text()
+
+    assert not await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+    assert await svc.redis.exists(svc.keys.kept_refusal("+447700900456"))
+    assert (await call(svc.screening, PHONE)).decision.outcome == "connect"
+
+
+async def test_a_refusal_that_reads_the_time_is_not_kept(
+    client: Client, tokens: dict[str, str], sent: list[str]
+) -> None:
+    """Call windows: refused outside them, or once the quota is used, until a time that
+    moves: decided on every call."""
+    svc = services(client)
+    one = {**TWO_PER_WINDOW, "max_calls": 1}
+    # With a SPOC too: not a refusal alone.
+    await restricted(client, tokens, PHONE, [one])
+    answers = [await call(svc.screening, PHONE) for _ in range(2)]
+    assert [a.decision.rule for a in answers] == ["none", "call_windows.quota"]
+    assert not await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+    # Blocked as well: still reads the time (the windows are there), so still not kept.
+    person = await create_person(client, tokens["manager"], phones=["+447700900777"])
+    await create_strategy(client, tokens["manager"], person["id"], [one, {"kind": "phone_blocked"}])
+    assert not await svc.redis.exists(svc.keys.kept_refusal("+447700900777"))
+    blocked = await call(svc.screening, "+447700900777")
+    assert blocked.decision.rule == "phone_blocked"
+    assert not await svc.redis.exists(svc.keys.kept_refusal("+447700900777"))
+
+
+async def test_a_repeated_webhook_on_a_kept_refusal_is_answered_the_same(
+    client: Client, tokens: dict[str, str], sent: list[str]
+) -> None:
+    svc = services(client)
+    await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
+    sid, first, trips = await screened(svc.screening, PHONE, sent)
+    assert (first.repeated, len(trips)) == (False, 1)
+
+    _, again, _ = await screened(svc.screening, PHONE, sent, call_sid=sid)
+
+    assert again.repeated
+    assert (again.decision.outcome, again.decision.rule) == ("refuse", "phone_blocked")
+    assert await svc.redis.zcard(svc.keys.CALLS) == 1
+
+
+async def test_a_strategy_is_made_even_when_its_refusal_cannot_be_kept(
+    client: Client, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch, sent: list[str]
+) -> None:
+    """The register's change stands: the copy is only a saving, made by the next call."""
+    svc = services(client)
+    kept = svc.register.kept
+    assert kept is not None
+
+    async def unreachable(phone: str) -> None:
+        raise ConnectionError("Redis went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(kept.store, "matched", unreachable)
+        await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
+    assert not await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+
+    _, first, trips = await screened(svc.screening, PHONE, sent)
+    assert (first.decision.rule, len(trips)) == ("phone_blocked", 2)
+    assert await svc.redis.exists(svc.keys.kept_refusal(PHONE))
