@@ -13,24 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
 from bench.bulk import bulk_load
-from bench.common import DEFAULT_ROUTE, advocate_phone, person_id, person_phone, strategy_id
+from bench.common import advocate_phone, person_id, person_phone, strategy_id
 from bench.people import SLOTS, Written, commands, template_of, written
-from callguard.services.kept_refusals import KeptRefusals
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
 from callguard.store.keys import Keys
 from callguard.store.register import RegisterStore
 
-# The benchmark runs one office under the default prefix, in the default zone.
+# The benchmark runs one office under the default prefix.
 KEYS = Keys()
-TZ = ZoneInfo("Europe/London")
-# Refusals kept at once, as the register keeps each after a strategy it stores.
-KEEPERS = 32
 
 log = logging.getLogger("bench")
 
@@ -123,8 +118,6 @@ async def load_people(redis_url: str, socket_path: Path, n: int) -> Loaded:
         log.info("  %d people loaded in %.0f s", n, time.monotonic() - started)
         for i in random.Random(2).sample(range(n), min(n, 20)):
             await check_stored(redis, written(i, template_of(i), created), shared_audit=False)
-        kept = await keep_refusals(redis, n)
-        log.info("  %d refusals kept in %.0f s", kept, time.monotonic() - started)
         after = int((await redis.info("memory"))["used_memory"])
         assert await redis.llen(KEYS.STRATEGIES) == n
         await smoke_test(redis, n)
@@ -132,26 +125,6 @@ async def load_people(redis_url: str, socket_path: Path, n: int) -> Loaded:
     finally:
         await redis.aclose()
     return Loaded((after - before) / (n - len(checked)), by_key, time.monotonic() - started)
-
-
-async def keep_refusals(redis: Redis, n: int) -> int:
-    """What the register does after each strategy it stores (``Register.refresh_kept``),
-    for everyone the bulk load wrote: each refusal that does not read the time kept under
-    the person's number. Only the templates that refuse: for the others it finds nothing to
-    keep (``tests/integration/test_kept_refusals.py``)."""
-    kept = KeptRefusals(CallStore(redis, KEYS), RegisterStore(redis, KEYS), TZ, DEFAULT_ROUTE)
-    now = datetime.now(UTC)
-    refused = [i for i in range(n) if template_of(i).refused]
-
-    async def keeper(start: int) -> int:
-        count = 0
-        for i in refused[start::KEEPERS]:
-            count += await kept.refresh([person_phone(i)], now)
-        return count
-
-    counts = await asyncio.gather(*(keeper(k) for k in range(KEEPERS)))
-    assert sum(counts) == len(refused), f"kept {sum(counts)} of {len(refused)} refusals"
-    return len(refused)
 
 
 async def smoke_test(redis: Redis, n: int) -> None:
@@ -183,8 +156,6 @@ async def memory_by_key(redis: Redis, n: int) -> dict[str, float]:
         }
         if template_of(i).advocate:
             per_person["advocate"] = KEYS.advocate(advocate_phone(i))
-        if template_of(i).refused:
-            per_person["kept_refusal"] = KEYS.kept_refusal(person_phone(i))
         for kind, key in per_person.items():
             kinds.setdefault(kind, []).append(await usage(key))
     out = {kind: sum(v) / len(sample) for kind, v in kinds.items()}

@@ -3,14 +3,17 @@
 Most registered callers' decisions read the time: their call windows and quotas. A person
 whose strategies only refuse (email or post only, an advocate only, phone blocked, no
 response), with no call windows, gets the same refusal whenever they call, until their
-strategies, adjustments or numbers change. That refusal is kept under the number with the
-fingerprint of the lookup it was decided on (``call_scripts.SCREEN_CALL``), so their call
-is answered in one round trip, from any service process, as an unregistered caller's is.
+strategies, adjustments or numbers change. The call that decides such a refusal keeps it
+under the number with the fingerprint of the lookup it was decided on
+(``call_scripts.RECORD_IF_UNCHANGED``), for ``KEPT_REFUSAL_TTL_S``; their next calls are
+answered from it in one round trip, from any service process, as an unregistered caller's
+are (``call_scripts.SCREEN_CALL``).
 
 A kept refusal is a copy and never an authority: a call uses it only while the lookup it
 makes has the same fingerprint, so a copy the register has moved on from is never used
-(the call is decided afresh, in two round trips, and keeps its refusal again). Kept by the
-call that decided it, and by the register when it changes a person or their strategies.
+(the call is decided afresh, in two round trips, and keeps its refusal again). Only calls
+make copies, so there are copies only for people who call: the register makes none, and
+keeps those there are right as it changes a person or their strategies (``refresh``).
 """
 
 from __future__ import annotations
@@ -50,21 +53,22 @@ class KeptRefusals:
         self.default_route = default_route
 
     async def refresh(self, phones: Iterable[str], now: datetime) -> int:
-        """Decide, for each number, what its next call would get, and keep it where it is a
-        refusal that does not read the time; forget any kept for a number that now gets
-        something else. How many were kept. Never raises: a copy not refreshed costs its
-        caller's next call a round trip, never a wrong answer."""
-        kept = 0
+        """The refusals kept for these numbers made right for the register as it is now:
+        each replaced by what the number's next call would get, where that is a refusal
+        that does not read the time, else forgotten. How many were replaced. Never raises:
+        a copy not refreshed costs its caller's next call a round trip, never a wrong
+        answer."""
+        replaced = 0
         for phone in dict.fromkeys(phones):
             try:
-                kept += await self._refresh(phone, now)
+                replaced += await self._refresh(phone, now)
             except Exception as error:  # the register's change stands regardless
                 log.warning(
                     "could not refresh the refusal kept for %s (%s)",
                     mask_phone(phone),
                     type(error).__name__,
                 )
-        return kept
+        return replaced
 
     async def refresh_person(self, person_id: str, now: datetime) -> int:
         """``refresh`` for each of the person's numbers. Never raises."""
@@ -87,6 +91,6 @@ class KeptRefusals:
         if not keep:
             await self.store.forget_refusal(phone)
             return 0
-        # False only when the lookup changed meanwhile: the next call decides and keeps.
+        # False when none is kept, or the lookup changed again: the next call decides.
         assert matched is not None
-        return int(await self.store.keep_refusal(phone, matched.fingerprint, keep))
+        return int(await self.store.refresh_kept(phone, matched.fingerprint, keep))

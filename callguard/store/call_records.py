@@ -23,10 +23,10 @@ from callguard.store.call_plans import (
 )
 from callguard.store.call_scripts import (
     DEGRADE_CALL,
-    KEEP_REFUSAL,
     LOOKUP_CALLER,
     RECORD_CALL,
     RECORD_IF_UNCHANGED,
+    REFRESH_KEPT_REFUSAL,
     SCREEN_CALL,
     UPDATE_CALL,
 )
@@ -137,7 +137,7 @@ class CallStore:
         self._update = redis.register_script(lua(UPDATE_CALL, keys))
         self._lookup = redis.register_script(lua(LOOKUP_CALLER, keys))
         self._degrade = redis.register_script(lua(DEGRADE_CALL, keys))
-        self._keep_refusal = redis.register_script(lua(KEEP_REFUSAL, keys))
+        self._refresh_kept = redis.register_script(lua(REFRESH_KEPT_REFUSAL, keys))
         # The two scripts of every inbound call, sent on connections kept for them.
         self.sender = ScriptSender(redis)
 
@@ -209,18 +209,19 @@ class CallStore:
             return None
         return _matched(phone, result)
 
-    async def keep_refusal(self, phone: str, fingerprint: str, keep: str) -> bool:
-        """Keep the refusal ``keep`` (``call_plans.kept_refusal_text``), decided on the lookup
-        with ``fingerprint``, for calls from ``phone``: only if the lookup still has it."""
-        kept = await self._keep_refusal(
+    async def refresh_kept(self, phone: str, fingerprint: str, keep: str) -> bool:
+        """Replace the refusal kept for calls from ``phone`` with ``keep``
+        (``call_plans.kept_refusal_text``), decided on the lookup with ``fingerprint``: only
+        if one is kept and the lookup still has it."""
+        replaced = await self._refresh_kept(
             keys=[
                 self.keys.phone_owner(phone),
                 self.keys.advocate(phone),
                 self.keys.kept_refusal(phone),
             ],
-            args=[fingerprint, keep, KEPT_REFUSAL_TTL_S],
+            args=[fingerprint, keep],
         )
-        return bool(kept)
+        return bool(replaced)
 
     async def forget_refusal(self, phone: str) -> None:
         """No refusal kept for ``phone`` (its lookup now gives another answer)."""

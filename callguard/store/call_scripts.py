@@ -245,13 +245,14 @@ return {person_id or '', adjustments, own, adv, quotas,
 """
 )
 
-# KEEP_REFUSAL: keep the refusal decided on a lookup (see _KEPT_REFUSAL), only if the
-# lookup still has that fingerprint; else nothing is written (the next call decides).
+# REFRESH_KEPT_REFUSAL: a kept refusal (see _KEPT_REFUSAL) made right for a lookup that
+# changed: replaced by the refusal decided on the lookup as it now is, only if the lookup
+# still has that fingerprint, and only if one is kept (calls make them; the register only
+# keeps them right); it expires when it would have.
 #   KEYS[1] phone:{e164}   KEYS[2] advocate:{e164}   KEYS[3] refusal:{e164}
 #   ARGV[1] the fingerprint it was decided on   ARGV[2] the kept refusal but its first line
-#   ARGV[3] seconds it is kept unused
-# Returns 1 when kept, 0 when the lookup has changed.
-KEEP_REFUSAL = (
+# Returns 1 when replaced, 0 when none is kept or the lookup has changed again.
+REFRESH_KEPT_REFUSAL = (
     _LOOKUP
     + _FINGERPRINT
     + """
@@ -259,8 +260,10 @@ local person_id, adjustments, own, adv, quotas = lookup(KEYS[1], KEYS[2])
 if #own == 0 or fingerprint(person_id, adjustments, own, adv, quotas) ~= ARGV[1] then
   return 0
 end
-redis.call('SET', KEYS[3], ARGV[1] .. '\\n' .. ARGV[2], 'EX', ARGV[3])
-return 1
+if redis.call('SET', KEYS[3], ARGV[1] .. '\\n' .. ARGV[2], 'XX', 'KEEPTTL') then
+  return 1
+end
+return 0
 """
 )
 

@@ -10,10 +10,11 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
                               strategies no longer active
   people                      LIST person ids, oldest first
   phone:{e164}                STRING owning person id (a phone belongs to one person)
-  refusal:{e164}              STRING the refusal a call from this number gets, kept with the
-                              fingerprint of the lookup it was decided on, for a person whose
-                              refusal does not depend on the time (call_scripts.SCREEN_CALL);
-                              a copy the register may rebuild at any time, expires
+  refusal:{e164}              STRING the refusal a call from this number got, kept with the
+                              fingerprint of the lookup it was decided on, where it does not
+                              read the time (services/kept_refusals.py): a copy, made by calls,
+                              kept right by the register, expiring KEPT_REFUSAL_TTL_S after
+                              the call that made it
   advocate:{e164}             ZSET active strategy ids naming this number as an advocate
   strategy:{id}               STRING the Strategy, one JSON object split in two lines: the
                               fields the inbound path reads (id, person_id, matter_ref,
@@ -115,8 +116,8 @@ SESSION_MAX_S = 12 * 3600
 LOGIN_WINDOW_S = 15 * 60
 
 
-# A kept refusal (refusal:{e164}) is a copy, rebuilt on the next call or register change:
-# one not used for this long goes, so no copy outlives the person's calls by much.
+# A kept refusal (refusal:{e164}) is a copy: it goes this long after the call that made it,
+# so no copy outlives the person's calls by much (the next call decided makes it again).
 KEPT_REFUSAL_TTL_S = 8 * 24 * 3600
 
 

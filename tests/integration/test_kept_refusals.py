@@ -1,8 +1,8 @@
 """A refusal that does not read the time is kept under the caller's number with the
-fingerprint of the lookup it was decided on, by the call that decided it and by the
-register as it changes: the next call from that number, from any process, is answered in
-one round trip, with the record and the answer a decided call gets. A copy the register
-has moved on from is never used, whether or not anything refreshed it.
+fingerprint of the lookup it was decided on, by the call that decided it: the next call
+from that number, from any process, is answered in one round trip, with the record and the
+answer a decided call gets. The register makes no copies; it keeps those there are right
+as it changes. A copy the register has moved on from is never used, refreshed or not.
 
 Round trips are counted as in ``test_known_callers`` (its ``sent`` fixture)."""
 
@@ -81,23 +81,31 @@ async def indexes_holding(
     }
 
 
-async def test_a_refused_callers_first_call_takes_one_round_trip_with_the_decided_record(
+async def blocked_caller_who_called(
+    client: Client, tokens: dict[str, str], restrictions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A person refused whatever the time, who has called once (so a refusal is kept)."""
+    svc = services(client)
+    strategy = await restricted(client, tokens, PHONE, restrictions or [{"kind": "phone_blocked"}])
+    await call(svc.screening, PHONE)
+    assert await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+    return strategy
+
+
+async def test_a_refused_callers_next_call_takes_one_round_trip_with_the_decided_record(
     client: Client, tokens: dict[str, str], sent: list[str]
 ) -> None:
     svc = services(client)
     await restricted(client, tokens, "+447700900100", [SPOC])
     await call(svc.screening, "+447700900100")  # both scripts loaded into the server
     strategy = await restricted(client, tokens, PHONE, [WRITTEN_ONLY])
-    # Kept by the register as the strategy was made: this process never saw the caller.
-    assert await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+    assert not await svc.redis.exists(svc.keys.kept_refusal(PHONE))  # the register makes none
 
-    kept_sid, kept, kept_trips = await screened(svc.screening, PHONE, sent)
-    # The same caller decided afresh, with nothing kept: what the kept copy must equal.
-    await svc.redis.delete(svc.keys.kept_refusal(PHONE))
     decided_sid, decided, decided_trips = await screened(svc.screening, PHONE, sent)
+    kept_sid, kept, kept_trips = await screened(second_process(svc), PHONE, sent)
 
-    assert kept_trips == ["EVALSHA"]
     assert decided_trips == ["EVALSHA", "EVALSHA"]
+    assert kept_trips == ["EVALSHA"]
     assert kept.decision == decided.decision
     assert (kept.decision.rule, kept.decision.written_email) == (
         "written_only",
@@ -107,8 +115,7 @@ async def test_a_refused_callers_first_call_takes_one_round_trip_with_the_decide
     assert {k: v for k, v in records[0].items() if k not in CALLS_OWN} == {
         k: v for k, v in records[1].items() if k not in CALLS_OWN
     }
-    assert records[0]["call_sid"] == kept_sid
-    assert records[0]["from"] == PHONE
+    assert (records[0]["call_sid"], records[0]["from"]) == (kept_sid, PHONE)
     assert records[0]["received_at"] == "2026-11-27T10:00:00Z"
     person_id, strategy_id = strategy["person_id"], strategy["id"]
     for sid in (kept_sid, decided_sid):
@@ -119,26 +126,8 @@ async def test_a_refused_callers_first_call_takes_one_round_trip_with_the_decide
             "breaches",
         }
     assert not await svc.redis.sismember(svc.keys.LIVE_CALLS, kept_sid)
-    # The decided call kept its refusal again, for a while.
     ttl = await svc.redis.ttl(svc.keys.kept_refusal(PHONE))
     assert 0 < ttl <= KEPT_REFUSAL_TTL_S
-
-
-async def test_a_refusal_decided_by_a_call_is_kept_for_every_process(
-    client: Client, tokens: dict[str, str], sent: list[str]
-) -> None:
-    svc = services(client)
-    await call(svc.screening, "+447700900100")
-    await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
-    await svc.redis.delete(svc.keys.kept_refusal(PHONE))  # as if it had expired
-
-    _, first, first_trips = await screened(svc.screening, PHONE, sent)
-    _, elsewhere, elsewhere_trips = await screened(second_process(svc), PHONE, sent)
-
-    assert first_trips == ["EVALSHA", "EVALSHA"]
-    assert elsewhere_trips == ["EVALSHA"]
-    assert elsewhere.decision == first.decision
-    assert elsewhere.decision.rule == "phone_blocked"
 
 
 async def test_a_copy_the_register_moved_on_from_is_never_used(
@@ -147,10 +136,9 @@ async def test_a_copy_the_register_moved_on_from_is_never_used(
     """The strategy revised and then ended by a register that refreshes nothing: each next
     call gets what the register says now, never the copy."""
     svc = services(client)
-    strategy = await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
+    strategy = await blocked_caller_who_called(client, tokens)
     blind = Register(svc.register.store, svc.register.policy, svc.register.tz)
     stale = await svc.redis.get(svc.keys.kept_refusal(PHONE))
-    assert stale is not None
     actor = Actor(name="mo.manager", role=Role.manager)
     revision = RevisionIn.model_validate(
         {
@@ -165,6 +153,7 @@ async def test_a_copy_the_register_moved_on_from_is_never_used(
 
     _, revised, trips = await screened(svc.screening, PHONE, sent)
     assert (revised.decision.rule, len(trips)) == ("written_only", 2)
+    assert await svc.redis.get(svc.keys.kept_refusal(PHONE)) != stale  # kept afresh
 
     await blind.end(
         strategy["id"], EndIn(expected_version=2, why="Calm for three months"), actor, DEFAULT_NOW
@@ -173,12 +162,12 @@ async def test_a_copy_the_register_moved_on_from_is_never_used(
     assert (ended.decision.outcome, ended.decision.rule) == ("connect", "none")
 
 
-async def test_the_register_refreshes_the_copy_as_the_strategy_changes(
+async def test_the_register_keeps_the_copy_right_as_the_strategy_changes(
     client: Client, tokens: dict[str, str], sent: list[str]
 ) -> None:
     svc = services(client)
-    await call(svc.screening, "+447700900100")
-    strategy = await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
+    strategy = await blocked_caller_who_called(client, tokens)
+    ttl = await svc.redis.ttl(svc.keys.kept_refusal(PHONE))
     manager = auth(tokens["manager"])
     revised = await client.post(
         f"/api/v1/strategies/{strategy['id']}/revisions",
@@ -191,6 +180,8 @@ async def test_the_register_refreshes_the_copy_as_the_strategy_changes(
         headers=manager,
     )
     assert revised.status == 201, await revised.text()
+    # Refreshed, not made anew: it goes when it would have.
+    assert 0 < await svc.redis.ttl(svc.keys.kept_refusal(PHONE)) <= ttl <= KEPT_REFUSAL_TTL_S
 
     _, after, trips = await screened(svc.screening, PHONE, sent)
     assert (after.decision.rule, trips) == ("written_only", ["EVALSHA"])
@@ -208,8 +199,7 @@ async def test_a_number_taken_off_a_person_loses_its_copy(
     client: Client, tokens: dict[str, str]
 ) -> None:
     svc = services(client)
-    strategy = await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
-    assert await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+    strategy = await blocked_caller_who_called(client, tokens)
     changed = await client.patch(
         f"/api/v1/people/{strategy['person_id']}",
         json={"phones": ["+447700900456"]},
@@ -218,26 +208,25 @@ async def test_a_number_taken_off_a_person_loses_its_copy(
     assert changed.status == 200, await changed.text()
 
     assert not await svc.redis.exists(svc.keys.kept_refusal(PHONE))
-    assert await svc.redis.exists(svc.keys.kept_refusal("+447700900456"))
+    assert not await svc.redis.exists(svc.keys.kept_refusal("+447700900456"))
     assert (await call(svc.screening, PHONE)).decision.outcome == "connect"
+    assert (await call(svc.screening, "+447700900456")).decision.rule == "phone_blocked"
 
 
 async def test_a_refusal_that_reads_the_time_is_not_kept(
-    client: Client, tokens: dict[str, str], sent: list[str]
+    client: Client, tokens: dict[str, str]
 ) -> None:
     """Call windows: refused outside them, or once the quota is used, until a time that
     moves: decided on every call."""
     svc = services(client)
     one = {**TWO_PER_WINDOW, "max_calls": 1}
-    # With a SPOC too: not a refusal alone.
     await restricted(client, tokens, PHONE, [one])
     answers = [await call(svc.screening, PHONE) for _ in range(2)]
     assert [a.decision.rule for a in answers] == ["none", "call_windows.quota"]
     assert not await svc.redis.exists(svc.keys.kept_refusal(PHONE))
-    # Blocked as well: still reads the time (the windows are there), so still not kept.
+    # Blocked as well: the windows still read the time, so nothing is kept.
     person = await create_person(client, tokens["manager"], phones=["+447700900777"])
     await create_strategy(client, tokens["manager"], person["id"], [one, {"kind": "phone_blocked"}])
-    assert not await svc.redis.exists(svc.keys.kept_refusal("+447700900777"))
     blocked = await call(svc.screening, "+447700900777")
     assert blocked.decision.rule == "phone_blocked"
     assert not await svc.redis.exists(svc.keys.kept_refusal("+447700900777"))
@@ -247,7 +236,7 @@ async def test_a_repeated_webhook_on_a_kept_refusal_is_answered_the_same(
     client: Client, tokens: dict[str, str], sent: list[str]
 ) -> None:
     svc = services(client)
-    await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
+    await blocked_caller_who_called(client, tokens)
     sid, first, trips = await screened(svc.screening, PHONE, sent)
     assert (first.repeated, len(trips)) == (False, 1)
 
@@ -255,14 +244,16 @@ async def test_a_repeated_webhook_on_a_kept_refusal_is_answered_the_same(
 
     assert again.repeated
     assert (again.decision.outcome, again.decision.rule) == ("refuse", "phone_blocked")
-    assert await svc.redis.zcard(svc.keys.CALLS) == 1
+    assert await svc.redis.zcard(svc.keys.CALLS) == 2
 
 
-async def test_a_strategy_is_made_even_when_its_refusal_cannot_be_kept(
+async def test_a_register_change_stands_when_the_copy_cannot_be_kept_right(
     client: Client, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch, sent: list[str]
 ) -> None:
-    """The register's change stands: the copy is only a saving, made by the next call."""
+    """The copy is only a saving: not refreshed, it is not used, and the next call keeps
+    the refusal as it now is."""
     svc = services(client)
+    strategy = await blocked_caller_who_called(client, tokens)
     kept = svc.register.kept
     assert kept is not None
 
@@ -271,9 +262,19 @@ async def test_a_strategy_is_made_even_when_its_refusal_cannot_be_kept(
 
     with monkeypatch.context() as patched:
         patched.setattr(kept.store, "matched", unreachable)
-        await restricted(client, tokens, PHONE, [{"kind": "phone_blocked"}])
-    assert not await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+        revised = await client.post(
+            f"/api/v1/strategies/{strategy['id']}/revisions",
+            json={
+                "expected_version": 1,
+                "changes": {"restrictions": [WRITTEN_ONLY]},
+                "why": "Letters only, as agreed",
+                "notified_on": "2026-11-27",
+            },
+            headers=auth(tokens["manager"]),
+        )
+    assert revised.status == 201, await revised.text()
 
-    _, first, trips = await screened(svc.screening, PHONE, sent)
-    assert (first.decision.rule, len(trips)) == ("phone_blocked", 2)
-    assert await svc.redis.exists(svc.keys.kept_refusal(PHONE))
+    _, after, trips = await screened(svc.screening, PHONE, sent)
+    assert (after.decision.rule, len(trips)) == ("written_only", 2)
+    _, again, trips = await screened(svc.screening, PHONE, sent)
+    assert (again.decision.rule, len(trips)) == ("written_only", 1)
