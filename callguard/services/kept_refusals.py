@@ -14,6 +14,9 @@ makes has the same fingerprint, so a copy the register has moved on from is neve
 (the call is decided afresh, in two round trips, and keeps its refusal again). Only calls
 make copies, so there are copies only for people who call: the register makes none, and
 keeps those there are right as it changes a person or their strategies (``refresh``).
+A copy holds nothing the register and the call log do not (the person's id, their
+strategies' ids and matter references, the refusal) and goes ``KEPT_REFUSAL_TTL_S`` after
+the call that made it.
 """
 
 from __future__ import annotations
