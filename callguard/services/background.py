@@ -40,8 +40,13 @@ class Background:
 
 
 async def replay_forever(pending: asyncio.Event, replay: Callable[[], Awaitable[int]]) -> None:
-    """Replay the spool whenever it has entries; retry each second while Redis is away."""
-    while True:
+    """Replay the spool whenever it has entries; retry each second while Redis is away.
+
+    Cancelled, it stops, even when the cancellation reached it inside a Redis command and
+    the client swallowed it (redis-py can: redis/redis-py#2028, #2551), which would leave
+    it waiting for the next entry and the service unable to stop."""
+    task = asyncio.current_task()
+    while task is None or not task.cancelling():
         await pending.wait()
         try:
             count = await replay()
