@@ -91,8 +91,10 @@ class Register:
         tz: ZoneInfo,
         kept: KeptRefusals | None = None,
     ) -> None:
-        """``kept``: the refusals kept for callers' next calls, refreshed on every change to
-        a person's strategies or numbers (none: each is refreshed by the next call)."""
+        """``kept``: the refusals kept for callers' next calls, refreshed on every change
+        this makes to a person's strategies or numbers (none: a copy is not refreshed, so
+        not used, and its caller's next call keeps one afresh; so too for a strategy the
+        review duty lets lapse, which changes it without this)."""
         self.store = store
         self.policy = policy
         self.tz = tz

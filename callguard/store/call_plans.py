@@ -3,6 +3,7 @@ one inbound call, as the scripts take it (lines) and as the spool keeps it (JSON
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -171,14 +172,28 @@ CALLS_OWN_FIELDS = ("call_sid", "from", "to", "received_at", "status")
 TOLD_NOT_RECORDED = frozenset({"next_permitted_spoken", "written_email", "written_postal_address"})
 # Stands in for the call's own time in a kept refusal's plan, which then leaves it out.
 _ANY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+# The form of a kept refusal: the number of its layout (add one when the layout changes),
+# and a digest of the fields a call record and a decision have. A copy kept by a release
+# that built either differently is not used (call_scripts._KEPT_REFUSAL): that call is
+# decided afresh and keeps its refusal in this form.
+_KEPT_LAYOUT = 1
+KEPT_FORM = (
+    f"kept-{_KEPT_LAYOUT}-"
+    + hashlib.sha256(
+        " ".join(
+            [*CALLS_OWN_FIELDS, *sorted(CallRecord.model_fields), *sorted(Decision.model_fields)]
+        ).encode()
+    ).hexdigest()[:12]
+)
 
 
 def kept_refusal_text(keys: Keys, decision: Decision) -> str:
-    """A refusal kept for the next calls from the same number, but its first line (the
-    lookup's fingerprint, which the script that keeps it puts there): what the caller is
-    told beyond the record, as JSON; then ``decided_lines`` of the decision but its sid,
-    score, live and the call's own fields (call_scripts._KEPT_REFUSAL). The record a call is
-    given from it is the one ``decided_lines`` gives; the decision, ``kept_decision``."""
+    """A refusal kept for the next calls from the same number, without its first line (the
+    lookup's fingerprint, which the script that keeps it puts there): ``KEPT_FORM``; what
+    the caller is told beyond the record, as JSON; then ``decided_lines`` of the decision
+    without its sid, score, live and the call's own fields (call_scripts._KEPT_REFUSAL).
+    The record a call is given from it is the one ``decided_lines`` gives; the decision,
+    ``kept_decision``."""
     if decision.outcome != "refuse" or decision.quota_claims:
         raise ValueError("only a refusal, which counts no quota, is kept")
     any_call = decided_lines(
@@ -194,7 +209,7 @@ def kept_refusal_text(keys: Keys, decision: Decision) -> str:
         for item in (name, value)
     ]
     told = decision.model_dump_json(include=set(TOLD_NOT_RECORDED), exclude_defaults=True)
-    return _joined([told, str(len(fields) // 2), *fields, *items[4 + 2 * count :]])
+    return _joined([KEPT_FORM, told, str(len(fields) // 2), *fields, *items[4 + 2 * count :]])
 
 
 def kept_decision(told: str, fields: Sequence[str]) -> Decision:

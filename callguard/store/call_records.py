@@ -58,7 +58,8 @@ class Matched:
 
 @dataclass(frozen=True)
 class Kept:
-    """The refusal kept for the caller's lookup as it stands applied: the record written."""
+    """A refusal kept for the caller's lookup as it now is was used: the call's record is
+    written."""
 
     decision: Decision
 
@@ -165,7 +166,13 @@ class CallStore:
         if kind == "recorded":
             return Written(None)
         if kind == "kept":
-            return Kept(kept_decision(result[1], result[2]))
+            try:
+                return Kept(kept_decision(result[1], result[2]))
+            except ValueError:
+                # A copy that cannot be read (none should: its form is checked) is not
+                # used again: this call fails open, the next is decided afresh.
+                await self.redis.delete(keys.kept_refusal(number))
+                raise
         return _matched(number, result[1:])
 
     async def record_if_unchanged(

@@ -4,7 +4,7 @@ Each is named, with its KEYS/ARGV/return, and registered through ``scripts.lua``
 fills in each ``$family``, so no key name is spelled here).
 """
 
-from callguard.store.call_plans import CALLS_OWN_FIELDS
+from callguard.store.call_plans import CALLS_OWN_FIELDS, KEPT_FORM
 
 # Shared Lua: write one call record and its indexes from its plan, one item a line
 # (``call_plans.plan_lines``: no JSON for Redis to decode on an inbound call):
@@ -156,20 +156,22 @@ end
 """
 
 # Shared Lua: a kept refusal (refusal:{e164}; ``call_plans.kept_refusal_text``), one item a
-# line: the fingerprint of the lookup it was decided on; what the caller is told beyond the
-# record, as JSON; then the rest of a refused call's plan but its sid, score, live and the
-# call's own fields (see _WRITE_RECORD): n, then n pairs (the decision's fields), m, then m
-# indexes, 0 (no claims). ``kept_plan``: the plan of this call's record, from it and from
-# the unrestricted plan sent with the call (the call's own fields, its sid and score), with
-# the told JSON and the decision's fields; nil if it was kept for another lookup.
+# line: the fingerprint of the lookup it was decided on; its form (``KEPT_FORM``); what the
+# caller is told beyond the record, as JSON; then the rest of a refused call's plan without
+# its sid, score, live and the call's own fields (see _WRITE_RECORD): n, then n pairs (the
+# decision's fields), m, then m indexes, 0 (no claims). ``kept_plan``: the plan of this
+# call's record, from it and from the unrestricted plan sent with the call (the call's own
+# fields, its sid and score), with the told JSON and the decision's fields; nil if it was
+# kept for another lookup, or in another form.
 _KEPT_REFUSAL = (
     "\nlocal CALLS_OWN = {"
     + ", ".join(f"['{name}'] = true" for name in CALLS_OWN_FIELDS)
     + "}\n"
+    + f"local KEPT_FORM = '{KEPT_FORM}'\n"
     + """
 local function kept_plan(kept, seen, call)
   local items = plan_items(kept)
-  if items[1] ~= seen then return nil end
+  if items[1] ~= seen or items[2] ~= KEPT_FORM then return nil end
   local plan, count = {call[1], call[2], '0', ''}, 0
   for i = 5, 4 + 2 * tonumber(call[4]), 2 do
     if CALLS_OWN[call[i]] then
@@ -178,10 +180,10 @@ local function kept_plan(kept, seen, call)
       count = count + 1
     end
   end
-  local fields = tonumber(items[3])
-  for i = 4, #items do plan[#plan + 1] = items[i] end
+  local fields = tonumber(items[4])
+  for i = 5, #items do plan[#plan + 1] = items[i] end
   plan[4] = tostring(count + fields)
-  return plan, items[2], {unpack(items, 4, 3 + 2 * fields)}
+  return plan, items[3], {unpack(items, 5, 4 + 2 * fields)}
 end
 """
 )
@@ -250,7 +252,8 @@ return {person_id or '', adjustments, own, adv, quotas,
 # still has that fingerprint, and only if one is kept (calls make them; the register only
 # keeps them right); it expires when it would have.
 #   KEYS[1] phone:{e164}   KEYS[2] advocate:{e164}   KEYS[3] refusal:{e164}
-#   ARGV[1] the fingerprint it was decided on   ARGV[2] the kept refusal but its first line
+#   ARGV[1] the fingerprint it was decided on
+#   ARGV[2] the kept refusal without its first line
 # Returns 1 when replaced, 0 when none is kept or the lookup has changed again.
 REFRESH_KEPT_REFUSAL = (
     _LOOKUP
@@ -302,8 +305,9 @@ return {'recorded'}
 #   KEYS[4] refusal:{e164}
 #   ARGV[1] the fingerprint the decision was made on
 #   ARGV[2] the record's plan, in lines, with its claims (see _WRITE_RECORD)
-#   ARGV[3] for a refusal that does not depend on the time: the refusal to keep, but its
-#           first line (see _KEPT_REFUSAL), else ""   ARGV[4] seconds it is kept unused
+#   ARGV[3] for a refusal that does not depend on the time: the refusal to keep, without
+#           its first line (see _KEPT_REFUSAL), else ""
+#   ARGV[4] seconds it is kept after this call (using it does not keep it longer)
 # Returns one of:
 #   {"existing", <HGETALL of the record>}        the same CallSid was seen before
 #   {"unmatched"}                                no active strategy applies now; nothing written

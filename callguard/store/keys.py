@@ -13,8 +13,9 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   refusal:{e164}              STRING the refusal a call from this number got, kept with the
                               fingerprint of the lookup it was decided on, where it does not
                               read the time (services/kept_refusals.py): a copy, made by calls,
-                              kept right by the register, expiring KEPT_REFUSAL_TTL_S after
-                              the call that made it
+                              refreshed by the register's changes, used only while the lookup
+                              is the same, expiring KEPT_REFUSAL_TTL_S after the call that made
+                              it
   advocate:{e164}             ZSET active strategy ids naming this number as an advocate
   strategy:{id}               STRING the Strategy, one JSON object split in two lines: the
                               fields the inbound path reads (id, person_id, matter_ref,

@@ -19,6 +19,7 @@ from callguard.domain.users import Actor
 from callguard.services.container import Services
 from callguard.services.register import Register
 from callguard.services.screening import InboundCall, Screened, Screening
+from callguard.store.call_plans import KEPT_FORM
 from callguard.store.keys import KEPT_REFUSAL_TTL_S
 from tests.conftest import DEFAULT_NOW, auth
 from tests.helpers import Client, create_person, create_strategy, new_call_sid, services
@@ -46,14 +47,18 @@ CALLS_OWN = {"call_sid", "from", "to", "received_at", "status"}
 
 
 async def screened(
-    screening: Screening, phone: str, sent: list[str], call_sid: str | None = None
+    screening: Screening,
+    phone: str,
+    sent: list[str],
+    call_sid: str | None = None,
+    status: str = "ringing",
+    to: str = "+441772000000",
 ) -> tuple[str, Screened, list[str]]:
     """One call screened: its CallSid, its answer and the commands it sent."""
     sid = call_sid or new_call_sid()
     before = len(sent)
     answer = await screening.screen(
-        InboundCall(call_sid=sid, caller=phone, to="+441772000000", status="ringing"),
-        DEFAULT_NOW,
+        InboundCall(call_sid=sid, caller=phone, to=to, status=status), DEFAULT_NOW
     )
     return sid, answer, sent[before:]
 
@@ -92,31 +97,69 @@ async def blocked_caller_who_called(
     return strategy
 
 
+# Each kind of refusal a copy must carry whole: what the caller is told beyond the record
+# (the written contact details), a reasonable adjustment (extra time), and an interim
+# measure not yet told in writing (a letter follows).
+# Each: the restrictions, the person's and the strategy's own fields, who makes it, and
+# the part of the decision it carries.
+KINDS_OF_REFUSAL: dict[str, tuple[list[dict[str, Any]], dict[str, Any], str, dict[str, Any]]] = {
+    "written only": (
+        [WRITTEN_ONLY],
+        {},
+        "manager",
+        {"rule": "written_only", "written_email": "contact@example.org"},
+    ),
+    "blocked, with extra time": (
+        [{"kind": "phone_blocked"}],
+        {"reasonable_adjustments": [{"kind": "needs_extra_time", "detail": "speaks slowly"}]},
+        "manager",
+        {"rule": "phone_blocked", "extra_time": True},
+    ),
+    "no response, an interim measure": (
+        [{"kind": "no_response"}],
+        {"strategy": {"interim": True, "notified_on": None}},
+        "chief_executive",
+        {"rule": "no_response", "told_in_writing": False, "letter_follows": True},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(KINDS_OF_REFUSAL))
 async def test_a_refused_callers_next_call_takes_one_round_trip_with_the_decided_record(
-    client: Client, tokens: dict[str, str], sent: list[str]
+    client: Client, tokens: dict[str, str], sent: list[str], kind: str
 ) -> None:
+    restrictions, fields, role, carried = KINDS_OF_REFUSAL[kind]
     svc = services(client)
     await restricted(client, tokens, "+447700900100", [SPOC])
     await call(svc.screening, "+447700900100")  # both scripts loaded into the server
-    strategy = await restricted(client, tokens, PHONE, [WRITTEN_ONLY])
+    person_fields = {k: v for k, v in fields.items() if k != "strategy"}
+    person = await create_person(client, tokens["manager"], phones=[PHONE], **person_fields)
+    strategy = await create_strategy(
+        client, tokens[role], person["id"], restrictions, **fields.get("strategy", {})
+    )
     assert not await svc.redis.exists(svc.keys.kept_refusal(PHONE))  # the register makes none
 
     decided_sid, decided, decided_trips = await screened(svc.screening, PHONE, sent)
-    kept_sid, kept, kept_trips = await screened(second_process(svc), PHONE, sent)
+    kept_sid, kept, kept_trips = await screened(
+        second_process(svc), PHONE, sent, status="in-progress", to="+441772000009"
+    )
 
     assert decided_trips == ["EVALSHA", "EVALSHA"]
     assert kept_trips == ["EVALSHA"]
     assert kept.decision == decided.decision
-    assert (kept.decision.rule, kept.decision.written_email) == (
-        "written_only",
-        "contact@example.org",
-    )
+    assert kept.decision.outcome == "refuse"
+    assert {name: getattr(kept.decision, name) for name in carried} == carried
     records = [await record_of(svc, sid) for sid in (kept_sid, decided_sid)]
     assert {k: v for k, v in records[0].items() if k not in CALLS_OWN} == {
         k: v for k, v in records[1].items() if k not in CALLS_OWN
     }
-    assert (records[0]["call_sid"], records[0]["from"]) == (kept_sid, PHONE)
-    assert records[0]["received_at"] == "2026-11-27T10:00:00Z"
+    assert {k: v for k, v in records[0].items() if k in CALLS_OWN} == {
+        "call_sid": kept_sid,
+        "from": PHONE,
+        "to": "+441772000009",
+        "received_at": "2026-11-27T10:00:00Z",
+        "status": "in-progress",
+    }
     person_id, strategy_id = strategy["person_id"], strategy["id"]
     for sid in (kept_sid, decided_sid):
         assert await indexes_holding(svc, sid, strategy_id, person_id) == {
@@ -278,3 +321,65 @@ async def test_a_register_change_stands_when_the_copy_cannot_be_kept_right(
     assert (after.decision.rule, len(trips)) == ("written_only", 2)
     _, again, trips = await screened(svc.screening, PHONE, sent)
     assert (again.decision.rule, len(trips)) == ("written_only", 1)
+
+
+async def test_a_copy_in_another_form_is_not_used_and_is_kept_again(
+    client: Client, tokens: dict[str, str], sent: list[str]
+) -> None:
+    """A copy kept by a release that built records or decisions differently."""
+    svc = services(client)
+    await blocked_caller_who_called(client, tokens)
+    key = svc.keys.kept_refusal(PHONE)
+    fingerprint, form, rest = str(await svc.redis.get(key)).split("\n", 2)
+    assert form == KEPT_FORM
+    await svc.redis.set(key, "\n".join([fingerprint, "kept-0-older", rest]))
+
+    _, first, trips = await screened(svc.screening, PHONE, sent)
+    _, second, again = await screened(svc.screening, PHONE, sent)
+
+    assert (first.decision.rule, len(trips)) == ("phone_blocked", 2)
+    assert (second.decision.rule, len(again)) == ("phone_blocked", 1)
+    assert str(await svc.redis.get(key)).split("\n")[1] == KEPT_FORM
+
+
+async def test_a_copy_that_cannot_be_read_is_used_once_at_most(
+    client: Client, tokens: dict[str, str], sent: list[str]
+) -> None:
+    """None should be (the form is checked); if one is, its call fails open, as any call
+    does when something goes wrong, and the copy goes: the next call is decided."""
+    svc = services(client)
+    await blocked_caller_who_called(client, tokens)
+    key = svc.keys.kept_refusal(PHONE)
+    fingerprint, form, _told, rest = str(await svc.redis.get(key)).split("\n", 3)
+    await svc.redis.set(key, "\n".join([fingerprint, form, "{not json", rest]))
+
+    sid, failed_open, _ = await screened(svc.screening, PHONE, sent)
+    assert (failed_open.decision.outcome, failed_open.degraded) == ("connect", True)
+    assert not await svc.redis.exists(key)
+    await svc.screening.replay_spool()  # the record says what the caller got
+    record = await record_of(svc, sid)
+    assert (record["outcome"], record["degraded"]) == ("connect", True)
+
+    _, after, trips = await screened(svc.screening, PHONE, sent)
+    assert (after.decision.rule, after.degraded, len(trips)) == ("phone_blocked", False, 2)
+
+
+async def test_an_adjustment_added_to_the_person_refreshes_the_copy(
+    client: Client, tokens: dict[str, str], sent: list[str]
+) -> None:
+    svc = services(client)
+    strategy = await blocked_caller_who_called(client, tokens)
+    changed = await client.patch(
+        f"/api/v1/people/{strategy['person_id']}",
+        json={"reasonable_adjustments": [{"kind": "needs_extra_time", "detail": "speaks slowly"}]},
+        headers=auth(tokens["manager"]),
+    )
+    assert changed.status == 200, await changed.text()
+
+    _, after, trips = await screened(svc.screening, PHONE, sent)
+
+    assert (after.decision.rule, after.decision.extra_time, len(trips)) == (
+        "phone_blocked",
+        True,
+        1,
+    )

@@ -16,6 +16,7 @@ from callguard.domain.caller_match import Decision, Outcome, QuotaClaim, Rule
 from callguard.domain.records import CallEvent, CallMessage, CallRecord, record_for
 from callguard.store.call_plans import (
     CALLS_OWN_FIELDS,
+    KEPT_FORM,
     RepeatCounter,
     _json_text,
     decided_lines,
@@ -343,13 +344,14 @@ def test_a_kept_refusal_and_the_calls_own_fields_are_the_decided_record(
 
     decided_fields, decided_rest = _fields_and_rest(decided, 3)
     call_fields, _ = _fields_and_rest(unrestricted, 3)
-    kept_fields, kept_rest = _fields_and_rest(kept, 1)
+    kept_fields, kept_rest = _fields_and_rest(kept, 2)
     from_call = {name: value for name, value in call_fields.items() if name in CALLS_OWN_FIELDS}
     assert {**from_call, **kept_fields} == decided_fields
     assert not set(kept_fields) & set(CALLS_OWN_FIELDS)
     assert kept_rest == decided_rest  # the indexes, and a claim count of 0
     assert decided_rest[-1] == "0"
-    told = kept.split("\n")[0]
+    form, told = kept.split("\n")[:2]
+    assert form == KEPT_FORM
     flat = [item for pair in kept_fields.items() for item in pair]
     # As JSON: a time in a clock change's gap or overlap compares unequal across zones.
     assert kept_decision(told, flat).model_dump_json() == decision.model_dump_json()
