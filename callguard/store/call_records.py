@@ -22,14 +22,13 @@ from callguard.store.call_plans import (
     record_plan,
 )
 from callguard.store.call_scripts import (
-    DEGRADE_CALL,
     LOOKUP_CALLER,
     RECORD_CALL,
     RECORD_IF_UNCHANGED,
     REFRESH_KEPT_REFUSAL,
     SCREEN_CALL,
-    UPDATE_CALL,
 )
+from callguard.store.call_update_scripts import DEGRADE_CALL, UPDATE_CALL
 from callguard.store.keys import KEPT_REFUSAL_TTL_S, Keys
 from callguard.store.script_sender import ScriptSender
 from callguard.store.scripts import lua

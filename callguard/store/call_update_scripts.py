@@ -1,0 +1,85 @@
+"""The call record's Lua scripts after the inbound call: update it, and make it say the
+fail-open answer was given (the inbound call's own are in ``call_scripts``).
+
+Each is named, with its KEYS/ARGV/return, and registered through ``scripts.lua`` (which
+fills in each ``$family``, so no key name is spelled here).
+"""
+
+# UPDATE_CALL: set fields on an existing call record; never creates a partial record.
+#   KEYS[1] call:{sid}  KEYS[2] calls:live
+#   ARGV[1] JSON {field: JSON text}  ARGV[2] "1" when the call is finished (leave the live set)
+#   ARGV[3] call sid   ARGV[4] optional ZSET key to add the sid to, ARGV[5] its score
+# Returns 1 when updated, 0 when there is no such record (the caller spools the update).
+UPDATE_CALL = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local flat = {}
+for name, value in pairs(cjson.decode(ARGV[1])) do
+  flat[#flat + 1] = name
+  flat[#flat + 1] = value
+end
+if #flat > 0 then
+  redis.call('HSET', KEYS[1], unpack(flat))
+end
+if ARGV[2] == '1' then
+  redis.call('SREM', KEYS[2], ARGV[3])
+end
+if ARGV[4] and ARGV[4] ~= '' then
+  redis.call('ZADD', ARGV[4], ARGV[5], ARGV[3])
+end
+return 1
+"""
+
+# DEGRADE_CALL: a call the fail-open path answered, whose record is in Redis all the same (a
+# write that landed as Redis failed, its answer lost; or an earlier request for the same
+# CallSid). The caller heard the answer given last: if that is the degraded one, the record
+# is made to say what happened (outcome, rule, route, recording, degraded: true), keeping
+# who called, and its outcome, breach and live indexes follow. A field the plan leaves out
+# (at its default) is removed from the record, so reads as its default.
+#   KEYS[1] call:{sid}  KEYS[2] calls  KEYS[3] calls:live
+#   ARGV[1] JSON plan of the degraded record  ARGV[2] JSON terminal statuses
+# Returns 1 when the record was changed, 0 when there is none, it is degraded already, or
+# it was written for a later request than the degraded answer.
+DEGRADE_CALL = """
+local stored = redis.call('HMGET', KEYS[1], 'degraded', 'outcome', 'strategy_ids', 'status')
+if not stored[2] or stored[1] == 'true' then
+  return 0
+end
+local plan = cjson.decode(ARGV[1])
+local score = tonumber(redis.call('ZSCORE', KEYS[2], plan.sid) or plan.score)
+if score > plan.score then
+  return 0
+end
+local flat, defaults = {}, {}
+for _, name in ipairs({'outcome', 'rule', 'route_to', 'spoc_name', 'recorded', 'max_minutes',
+                       'next_permitted_at', 'degraded'}) do
+  if plan.fields[name] then
+    flat[#flat + 1] = name
+    flat[#flat + 1] = plan.fields[name]
+  else
+    defaults[#defaults + 1] = name
+  end
+end
+redis.call('HSET', KEYS[1], unpack(flat))
+if #defaults > 0 then
+  redis.call('HDEL', KEYS[1], unpack(defaults))
+end
+local old_outcome = cjson.decode(stored[2])
+local new_outcome = cjson.decode(plan.fields.outcome)
+redis.call('ZREM', $calls_by_outcome .. old_outcome, plan.sid)
+redis.call('ZADD', $calls_by_outcome .. new_outcome, score, plan.sid)
+if old_outcome == 'refuse' and stored[3] then
+  for _, strategy_id in ipairs(cjson.decode(stored[3])) do
+    redis.call('ZREM', $breaches .. strategy_id, plan.sid)
+  end
+end
+local terminal = false
+for _, status in ipairs(cjson.decode(ARGV[2])) do
+  if stored[4] and cjson.decode(stored[4]) == status then terminal = true end
+end
+if plan.live and not terminal then
+  redis.call('SADD', KEYS[3], plan.sid)
+end
+return 1
+"""
