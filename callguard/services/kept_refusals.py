@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from callguard.domain.caller_match import CallerMatch, Decision
 from callguard.domain.decision import decide, lasting
 from callguard.phones import mask_phone
-from callguard.store.call_plans import kept_refusal_text
+from callguard.store.call_plans import PlanLines, kept_refusal_text
 from callguard.store.call_records import CallStore
 from callguard.store.keys import Keys
 from callguard.store.register import RegisterStore
@@ -37,13 +37,15 @@ from callguard.store.register import RegisterStore
 log = logging.getLogger("callguard.kept_refusals")
 
 
-def refusal_to_keep(keys: Keys, match: CallerMatch, decision: Decision) -> str:
+def refusal_to_keep(
+    keys: Keys, match: CallerMatch, decision: Decision, decided: PlanLines | None = None
+) -> str:
     """What to keep of ``decision`` for the next calls on the same lookup
-    (``kept_refusal_text``), or "" when it may not be kept: it is not a refusal, or it reads
-    the time or the quotas."""
+    (``kept_refusal_text``, from ``decided`` when given), or "" when it may not be kept: it
+    is not a refusal, or it reads the time or the quotas."""
     if decision.outcome != "refuse" or not lasting(match):
         return ""
-    return kept_refusal_text(keys, decision)
+    return kept_refusal_text(keys, decision, decided)
 
 
 class KeptRefusals:

@@ -191,7 +191,7 @@ class Screening:
                 received_at=now,
                 status=call.status,
             )
-            keep = refusal_to_keep(self.store.keys, known.match, decision)
+            keep = refusal_to_keep(self.store.keys, known.match, decision, lines)
             written = await self.inbound.record_if_unchanged(
                 call.call_sid, phone, known.fingerprint, lines, keep
             )

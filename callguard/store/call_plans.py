@@ -187,19 +187,27 @@ KEPT_FORM = (
 )
 
 
-def kept_refusal_text(keys: Keys, decision: Decision) -> str:
+def kept_refusal_text(keys: Keys, decision: Decision, decided: PlanLines | None = None) -> str:
     """A refusal kept for the next calls from the same number, without its first line (the
     lookup's fingerprint, which the script that keeps it puts there): ``KEPT_FORM``; what
     the caller is told beyond the record, as JSON; then ``decided_lines`` of the decision
     without its sid, score, live and the call's own fields (call_scripts._KEPT_REFUSAL).
     The record a call is given from it is the one ``decided_lines`` gives; the decision,
-    ``kept_decision``."""
+    ``kept_decision``. ``decided``: ``decided_lines`` of the decision for any one call, when
+    the caller has them already (the inbound path has just built them for its call)."""
     if decision.outcome != "refuse" or decision.quota_claims:
         raise ValueError("only a refusal, which counts no quota, is kept")
-    any_call = decided_lines(
-        keys, decision, call_sid="-", caller="-", to="-", received_at=_ANY_TIME, status="ringing"
-    )
-    items = any_call.split("\n")
+    if decided is None:
+        decided = decided_lines(
+            keys,
+            decision,
+            call_sid="-",
+            caller="-",
+            to="-",
+            received_at=_ANY_TIME,
+            status="ringing",
+        )
+    items = decided.split("\n")
     count = int(items[3])
     pairs = items[4 : 4 + 2 * count]
     fields = [
