@@ -42,6 +42,13 @@ WRITTEN_ONLY = {
     "email": "contact@example.org",
     "postal_address": "PO Box 1, Preston",
 }
+# A strategy's first revision: letters only from now on, the person told today.
+TO_LETTERS_ONLY = {
+    "expected_version": 1,
+    "changes": {"restrictions": [WRITTEN_ONLY]},
+    "why": "Letters only, as agreed",
+    "notified_on": "2026-11-27",
+}
 # The call's own fields: the rest of two calls' records must be the same.
 CALLS_OWN = {"call_sid", "from", "to", "received_at", "status"}
 
@@ -183,14 +190,7 @@ async def test_a_copy_the_register_moved_on_from_is_never_used(
     blind = Register(svc.register.store, svc.register.policy, svc.register.tz)
     stale = await svc.redis.get(svc.keys.kept_refusal(PHONE))
     actor = Actor(name="mo.manager", role=Role.manager)
-    revision = RevisionIn.model_validate(
-        {
-            "expected_version": 1,
-            "changes": {"restrictions": [WRITTEN_ONLY]},
-            "why": "Letters only, as agreed",
-            "notified_on": "2026-11-27",
-        }
-    )
+    revision = RevisionIn.model_validate(TO_LETTERS_ONLY)
     await blind.revise(strategy["id"], revision, actor, DEFAULT_NOW)
     assert await svc.redis.get(svc.keys.kept_refusal(PHONE)) == stale  # not refreshed
 
@@ -214,12 +214,7 @@ async def test_the_register_keeps_the_copy_right_as_the_strategy_changes(
     manager = auth(tokens["manager"])
     revised = await client.post(
         f"/api/v1/strategies/{strategy['id']}/revisions",
-        json={
-            "expected_version": 1,
-            "changes": {"restrictions": [WRITTEN_ONLY]},
-            "why": "Letters only, as agreed",
-            "notified_on": "2026-11-27",
-        },
+        json=TO_LETTERS_ONLY,
         headers=manager,
     )
     assert revised.status == 201, await revised.text()
@@ -307,12 +302,7 @@ async def test_a_register_change_stands_when_the_copy_cannot_be_kept_right(
         patched.setattr(kept.store, "matched", unreachable)
         revised = await client.post(
             f"/api/v1/strategies/{strategy['id']}/revisions",
-            json={
-                "expected_version": 1,
-                "changes": {"restrictions": [WRITTEN_ONLY]},
-                "why": "Letters only, as agreed",
-                "notified_on": "2026-11-27",
-            },
+            json=TO_LETTERS_ONLY,
             headers=auth(tokens["manager"]),
         )
     assert revised.status == 201, await revised.text()

@@ -233,6 +233,14 @@ DECISION_FIELDS: dict[str, st.SearchStrategy[Any]] = dict(
     letter_follows=st.booleans(),
 )
 DECISIONS = st.builds(Decision, **DECISION_FIELDS)
+# One inbound call: its SID, who called, the number called, when, and its status.
+A_CALL: dict[str, st.SearchStrategy[Any]] = dict(
+    sid=st.from_regex(r"CA[0-9a-f]{32}", fullmatch=True),
+    caller=CALLER_TEXT,
+    to=CALLER_TEXT,
+    received_at=AWARE,
+    status=st.sampled_from(["ringing", "in-progress"]) | st.text(max_size=12),
+)
 # What the caller is told, not what the record keeps (``record_for`` leaves them out).
 NOT_RECORDED = {"next_permitted_spoken", "written_email", "written_postal_address"}
 
@@ -243,14 +251,7 @@ def test_every_field_of_a_decision_is_varied_or_known_not_to_be_recorded() -> No
     assert set(Decision.model_fields) == set(DECISION_FIELDS) | NOT_RECORDED
 
 
-@given(
-    decision=DECISIONS,
-    sid=st.from_regex(r"CA[0-9a-f]{32}", fullmatch=True),
-    caller=CALLER_TEXT,
-    to=CALLER_TEXT,
-    received_at=AWARE,
-    status=st.sampled_from(["ringing", "in-progress"]) | st.text(max_size=12),
-)
+@given(decision=DECISIONS, **A_CALL)
 def test_a_restricted_callers_lines_are_the_models(
     decision: Decision, sid: str, caller: str, to: str, received_at: datetime, status: str
 ) -> None:
@@ -301,14 +302,7 @@ REFUSALS = st.builds(
 )
 
 
-@given(
-    decision=REFUSALS,
-    sid=st.from_regex(r"CA[0-9a-f]{32}", fullmatch=True),
-    caller=CALLER_TEXT,
-    to=CALLER_TEXT,
-    received_at=AWARE,
-    status=st.sampled_from(["ringing", "in-progress"]) | st.text(max_size=12),
-)
+@given(decision=REFUSALS, **A_CALL)
 def test_a_kept_refusal_and_the_calls_own_fields_are_the_decided_record(
     decision: Decision, sid: str, caller: str, to: str, received_at: datetime, status: str
 ) -> None:
