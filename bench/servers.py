@@ -2,6 +2,7 @@
 (``webhook.py --role NAME``) so none shares an event loop with the load generator:
 
   callguard       the service, from ``callguard.bootstrap.build_app``, as ``serve`` runs it
+                  beside a worker (``CALLGUARD_SCHEDULER_ENABLED=false``: no scheduled duties)
   standin         Twilio's REST API, answered at once in Twilio's shape
   static          baseline: a bare handler answering fixed TwiML
   one_round_trip  baseline: + the signed form read and checked, + one EVALSHA to Redis
@@ -73,6 +74,11 @@ async def callguard_app(redis_url: str, twilio_base: str, data_dir: Path) -> web
     # As ``callguard serve`` logs: INFO to stderr (here, the child's log file).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings(
+        # The scheduled duties run apart from the calls with a large register
+        # (docs/operations.md). In this process their first run, 30 s after the start, lands
+        # in the measured turns, and at a million people its scans of every strategy take a
+        # third of the process's CPU while they last (docs/performance.md, twelfth pass).
+        scheduler_enabled=False,
         redis_url=redis_url,
         data_dir=data_dir,
         public_url=PUBLIC_URL,
