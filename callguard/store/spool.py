@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -85,7 +86,14 @@ class Spool:
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 # The last append was torn by a crash: start on a line of our own.
                 line = "\n" + line
-            os.write(fd, line.encode("utf-8"))
+            try:
+                _write_all(fd, line.encode("utf-8"))
+            except OSError:
+                # A full disk, say: take back what part of the batch was written, so no
+                # torn line is left for a replay to set aside; its callers get the error.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -132,3 +140,14 @@ class Spool:
         if not self._files():
             self.pending.clear()
         return applied
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data``: ``os.write`` may write only part of it (a nearly full disk)
+    and say so only by the count it returns."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "the spool's disk took no more of the entry")
+        view = view[written:]

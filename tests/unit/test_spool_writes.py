@@ -1,0 +1,88 @@
+"""The spool says an entry is on disk only when all of it is: ``os.write`` may write part of
+a batch (a nearly full disk) and say so only by its count. Nothing here needs Redis: the
+spool is a file, and its replay is given what to apply."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callguard.store.spool import Spool
+
+pytestmark = pytest.mark.timeout(10)
+
+ENTRIES = [{"kind": "record", "call_sid": f"CA{n:032d}", "plan": "x" * 200} for n in range(3)]
+
+
+async def replayed(spool: Spool) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+
+    async def apply(entry: dict[str, Any]) -> None:
+        seen.append(entry)
+
+    await spool.replay(apply)
+    return seen
+
+
+async def test_an_entry_written_a_few_bytes_at_a_time_is_all_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    calls = 0
+
+    def short_write(fd: int, data: Any) -> int:
+        nonlocal calls
+        calls += 1
+        return real_write(fd, bytes(data)[:7])
+
+    spool = Spool(tmp_path)
+    monkeypatch.setattr(os, "write", short_write)
+    for entry in ENTRIES:
+        await spool.append(entry)
+    monkeypatch.undo()
+
+    assert calls > 3 * 30  # each entry took many writes
+    assert await replayed(spool) == ENTRIES
+    assert not spool.rejected.exists()
+
+
+async def test_a_disk_that_fills_mid_entry_fails_the_append_and_leaves_no_torn_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path)
+    await spool.append(ENTRIES[0])
+    size_before = spool.path.stat().st_size
+    real_write = os.write
+
+    def fills_up(fd: int, data: Any) -> int:
+        if len(data) > 40:
+            return real_write(fd, bytes(data)[:40])  # part of the entry, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", fills_up)
+    with pytest.raises(OSError) as failed:
+        await spool.append(ENTRIES[1])
+    monkeypatch.undo()
+
+    assert failed.value.errno == errno.ENOSPC
+    assert spool.path.stat().st_size == size_before  # the part written was taken back
+    await spool.append(ENTRIES[2])  # room again
+    assert await replayed(spool) == [ENTRIES[0], ENTRIES[2]]
+    assert not spool.rejected.exists()  # no torn line to set aside
+
+
+async def test_a_write_that_makes_no_progress_fails_the_append(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path)
+    monkeypatch.setattr(os, "write", lambda fd, data: 0)
+    with pytest.raises(OSError) as failed:
+        await spool.append(ENTRIES[0])
+    monkeypatch.undo()
+
+    assert failed.value.errno == errno.ENOSPC
+    assert await replayed(spool) == []
