@@ -10,6 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from callguard.domain.caller_match import Decision, Outcome
 
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+# How far along a call, or its other leg, is by each of Twilio's statuses. A status is never
+# replaced by one further back: Twilio's callbacks may arrive out of order, and an update
+# spooled while Redis was away may be replayed after a later one was written.
+STATUS_PROGRESS = {
+    "queued": 0,
+    "initiated": 1,
+    "ringing": 2,
+    "in-progress": 3,
+    **dict.fromkeys(sorted(TERMINAL_STATUSES), 4),
+}
 TriageOutcome = Literal["new_complaint", "criminal_matter", "safeguarding", "no_action"]
 
 

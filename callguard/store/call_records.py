@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from callguard.domain.caller_match import CallerMatch, Decision, QuotaClaim, ScreeningEntry
 from callguard.domain.models import AdjustmentKind
-from callguard.domain.records import TERMINAL_STATUSES, CallEvent, CallRecord
+from callguard.domain.records import STATUS_PROGRESS, TERMINAL_STATUSES, CallEvent, CallRecord
 from callguard.store.call_plans import (
     PlanLines,
     RepeatCounter,
@@ -93,6 +93,8 @@ def _usage(flat: Sequence[Any]) -> dict[str, dict[str, int]]:
 # text. A strategy written anew has new text, so is read afresh. Bounded: cleared when full.
 _ENTRIES: dict[tuple[str, str], ScreeningEntry] = {}
 _ENTRIES_KEPT = 1024
+# UPDATE_CALL's ARGV[6]: how far along a call is by each status.
+_PROGRESS = json.dumps(STATUS_PROGRESS)
 
 
 def _entries(screens: Sequence[str], role: str) -> tuple[ScreeningEntry, ...]:
@@ -273,7 +275,7 @@ class CallStore:
         index_key, score = index if index else ("", 0.0)
         updated = await self._update(
             keys=[self.keys.call(call_sid), self.keys.LIVE_CALLS],
-            args=[encoded, "1" if finished else "0", call_sid, index_key, score],
+            args=[encoded, "1" if finished else "0", call_sid, index_key, score, _PROGRESS],
         )
         return bool(updated)
 

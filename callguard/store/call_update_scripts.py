@@ -5,17 +5,51 @@ Each is named, with its KEYS/ARGV/return, and registered through ``scripts.lua``
 fills in each ``$family``, so no key name is spelled here).
 """
 
-# UPDATE_CALL: set fields on an existing call record; never creates a partial record.
+# UPDATE_CALL: set fields on an existing call record; never creates a partial record. Nothing
+# is put back: a status or the other leg's status further back than the stored one (by
+# ARGV[6]; a record without a status is ringing), and a message without its triage over a
+# triaged one, are left out, and then the record is not added to the index either. So an
+# update applied late or twice (a callback out of order, a spool replayed again) does no harm.
 #   KEYS[1] call:{sid}  KEYS[2] calls:live
 #   ARGV[1] JSON {field: JSON text}  ARGV[2] "1" when the call is finished (leave the live set)
 #   ARGV[3] call sid   ARGV[4] optional ZSET key to add the sid to, ARGV[5] its score
-# Returns 1 when updated, 0 when there is no such record (the caller spools the update).
+#   ARGV[6] JSON {status: how far along it is} (records.STATUS_PROGRESS)
+# Returns 1 when the record is there (updated, or left as it is), 0 when there is no such
+# record (the caller spools the update).
 UPDATE_CALL = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
+local fields = cjson.decode(ARGV[1])
+local progress = cjson.decode(ARGV[6])
+local left_out = false
+for _, name in ipairs({'status', 'other_leg_status'}) do
+  if fields[name] then
+    local stored = redis.call('HGET', KEYS[1], name)
+    if not stored and name == 'status' then
+      stored = '"ringing"'
+    end
+    local was = stored and progress[cjson.decode(stored)]
+    local now = progress[cjson.decode(fields[name])]
+    if was and now and now < was then
+      fields[name] = nil
+      left_out = true
+    end
+  end
+end
+if fields.message then
+  local stored = redis.call('HGET', KEYS[1], 'message')
+  if stored then
+    local triage = cjson.decode(stored).triage
+    local new_triage = cjson.decode(fields.message).triage
+    if triage and triage ~= cjson.null and (not new_triage or new_triage == cjson.null) then
+      fields.message = nil
+      left_out = true
+    end
+  end
+end
 local flat = {}
-for name, value in pairs(cjson.decode(ARGV[1])) do
+for name, value in pairs(fields) do
   flat[#flat + 1] = name
   flat[#flat + 1] = value
 end
@@ -25,7 +59,7 @@ end
 if ARGV[2] == '1' then
   redis.call('SREM', KEYS[2], ARGV[3])
 end
-if ARGV[4] and ARGV[4] ~= '' then
+if ARGV[4] and ARGV[4] ~= '' and not left_out then
   redis.call('ZADD', ARGV[4], ARGV[5], ARGV[3])
 end
 return 1

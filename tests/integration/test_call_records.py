@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from callguard.domain.caller_match import Decision
-from callguard.domain.records import CallRecord, record_for
+from callguard.domain.records import CallMessage, CallRecord, Triage, record_for
 from callguard.store.call_plans import RepeatCounter, record_plan
 from callguard.store.call_records import CallStore, Written
 from callguard.store.connection import connect
@@ -104,6 +104,57 @@ async def test_an_update_to_a_sparse_record_reads_back(redis: Redis) -> None:
     assert await store.get(SID) == DIVERTED.model_copy(
         update={"status": "completed", "duration_s": 61}
     )
+
+
+async def test_a_status_is_never_put_back_by_an_update_applied_late(redis: Redis) -> None:
+    """Twilio's callbacks may arrive out of order, and a spooled one may be replayed after a
+    later one was written: a call that has ended stays ended, and out of the live set."""
+    store = CallStore(redis, KEYS)
+    assert isinstance(await store.record(record_plan(KEYS, DIVERTED), SID), Written)
+    assert await redis.sismember(KEYS.LIVE_CALLS, SID)
+    assert await store.update(SID, {"status": "queued"}, finished=False)  # before ringing
+    assert (await store.get(SID)) == DIVERTED  # still ringing (the record's default)
+    assert await store.update(SID, {"status": "in-progress"}, finished=False)
+    assert await store.update(SID, {"other_leg_status": "in-progress"}, finished=False)
+    assert await store.update(SID, {"status": "completed", "duration_s": 61}, finished=True)
+    assert await store.update(SID, {"other_leg_status": "completed"}, finished=False)
+
+    for late in ("in-progress", "ringing"):
+        assert await store.update(SID, {"status": late}, finished=False)
+        assert await store.update(SID, {"other_leg_status": late}, finished=False)
+
+    record = await store.get(SID)
+    assert record is not None
+    assert (record.status, record.other_leg_status) == ("completed", "completed")
+    assert (record.duration_s, record.in_progress) == (61, False)
+    assert not await redis.sismember(KEYS.LIVE_CALLS, SID)
+
+
+async def test_a_triaged_message_is_not_put_back_by_its_first_update_applied_again(
+    redis: Redis,
+) -> None:
+    store = CallStore(redis, KEYS)
+    assert isinstance(await store.record(record_plan(KEYS, DIVERTED), SID), Written)
+    message = CallMessage(
+        recording_sid="RE" + "1" * 32,
+        recording_url="https://api.twilio.com/recordings/RE1",
+        duration_s=20,
+        recorded_at=RECEIVED,
+    )
+    left = {"message": message.model_dump(mode="json")}
+    at = (KEYS.MESSAGES, RECEIVED.timestamp())
+    assert await store.update(SID, left, finished=False, index=at)
+    assert await redis.zscore(KEYS.MESSAGES, SID) == RECEIVED.timestamp()
+    triage = Triage(outcome="no_action", by="jo", at=RECEIVED + timedelta(hours=1))
+    triaged = message.model_copy(update={"triage": triage})
+    assert await store.update(SID, {"message": triaged.model_dump(mode="json")}, False)
+    await store.remove_from_messages(SID)
+
+    assert await store.update(SID, left, finished=False, index=at)  # the spool, again
+
+    record = await store.get(SID)
+    assert record is not None and record.message == triaged
+    assert await redis.zscore(KEYS.MESSAGES, SID) is None  # not back in the list to triage
 
 
 async def test_a_repeat_caller_reaches_the_board_once_past_the_threshold(redis: Redis) -> None:
