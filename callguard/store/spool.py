@@ -1,9 +1,11 @@
 """The fail-open spool: call records and updates written to a local file while Redis is
 unreachable, fsync'd before the webhook answers, and replayed when Redis is back.
 
-Replay is idempotent (records are written only if absent), so a crash mid-replay, or the
-same entry replayed twice, never duplicates a record. One replay runs at a time: the
-service's replay loop and an explicit replay (shutdown, tests) may be asked at once.
+A replay stopped part way (Redis away again, the service stopping) keeps only the entries
+not yet applied. Applying one twice does no harm all the same (after a crash mid-replay):
+a record is written only if absent, and an update never puts a record back
+(call_update_scripts.UPDATE_CALL). One replay runs at a time: the service's replay loop and
+an explicit replay (shutdown, tests) may be asked at once.
 """
 
 from __future__ import annotations
@@ -123,7 +125,8 @@ class Spool:
         for file in self._files():
             if file == self.path:
                 continue
-            for line in file.read_text(encoding="utf-8").splitlines():
+            lines = file.read_text(encoding="utf-8").splitlines()
+            for at, line in enumerate(lines):
                 if not line.strip():
                     continue
                 try:
@@ -134,7 +137,14 @@ class Spool:
                     log.error("unreadable spool line set aside in %s", self.rejected.name)
                     await asyncio.to_thread(self._reject, line)
                     continue
-                await apply(entry)
+                try:
+                    await apply(entry)
+                except BaseException:
+                    # Redis went away again, or the replay was stopped: the file keeps only
+                    # this entry and those after it, so what was applied is not applied again.
+                    if at:
+                        await asyncio.to_thread(_keep_from, file, lines[at:])
+                    raise
                 applied += 1
             file.unlink()
         if not self._files():
@@ -151,3 +161,19 @@ def _write_all(fd: int, data: bytes) -> None:
         if written <= 0:
             raise OSError(errno.ENOSPC, "the spool's disk took no more of the entry")
         view = view[written:]
+
+
+def _keep_from(file: Path, lines: list[str]) -> None:
+    """Replace ``file`` with ``lines``, on disk before it is replaced (a crash leaves the
+    old file or the new, never part of one)."""
+    part = file.with_name(file.name + ".part")  # not a spool file (calls*.jsonl)
+    with part.open("w", encoding="utf-8") as out:
+        out.write("".join(line + "\n" for line in lines))
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(part, file)
+    directory = os.open(file.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -1,9 +1,11 @@
-"""The spool says an entry is on disk only when all of it is: ``os.write`` may write part of
-a batch (a nearly full disk) and say so only by its count. Nothing here needs Redis: the
-spool is a file, and its replay is given what to apply."""
+"""The spool says an entry is on disk only when all of it is (``os.write`` may write part of
+a batch, on a nearly full disk, and say so only by its count), and a replay stopped part
+way applies no entry twice. Nothing here needs Redis: the spool is a file, and its replay
+is given what to apply."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 from pathlib import Path
@@ -86,3 +88,50 @@ async def test_a_write_that_makes_no_progress_fails_the_append(
 
     assert failed.value.errno == errno.ENOSPC
     assert await replayed(spool) == []
+
+
+class RedisAway(Exception):
+    pass
+
+
+async def test_a_replay_that_fails_part_way_applies_no_entry_twice(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    for entry in ENTRIES:
+        await spool.append(entry)
+    applied: list[dict[str, Any]] = []
+
+    async def fails_at_the_third(entry: dict[str, Any]) -> None:
+        if entry == ENTRIES[2]:
+            raise RedisAway
+        applied.append(entry)
+
+    with pytest.raises(RedisAway):
+        await spool.replay(fails_at_the_third)
+    assert applied == ENTRIES[:2]
+    assert spool.depth() == 1 and spool.pending.is_set()
+
+    assert await replayed(spool) == [ENTRIES[2]]  # the rest, once
+    assert spool.depth() == 0 and not spool.pending.is_set()
+    assert not await asyncio.to_thread(os.listdir, tmp_path)  # no part-written file left
+
+
+async def test_a_replay_stopped_part_way_keeps_the_entries_it_did_not_apply(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path)
+    for entry in ENTRIES:
+        await spool.append(entry)
+    second_started = asyncio.Event()
+
+    async def hangs_at_the_second(entry: dict[str, Any]) -> None:
+        if entry == ENTRIES[1]:
+            second_started.set()
+            await asyncio.Event().wait()  # a command that never answers
+
+    replay = asyncio.create_task(spool.replay(hangs_at_the_second))
+    await second_started.wait()
+    replay.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await replay
+
+    assert await replayed(spool) == ENTRIES[1:]
