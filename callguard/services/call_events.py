@@ -4,7 +4,8 @@ messages and recordings. Each update is idempotent, and is spooled if Redis is a
 Fail open (CONTRACT §6): each step with the store is bounded by ``budget_s`` (the inbound
 path's budget, set by the Twilio edge at start-up), so a stalled Redis delays a webhook's
 answer by no more than that; an update that could not be written is spooled (fsync'd)
-and replayed in order behind the call's record.
+and replayed in order behind the call's record (or, if another replica spooled the record,
+held in Redis until that replica's replay writes it: ``Screening``'s replay).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ replay makes it say what the caller got: the degraded answer (``CallStore.degrad
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -269,20 +270,36 @@ class Screening:
             if isinstance(written, Existing) and not written.record.degraded:
                 # Its record reached Redis although the caller got the degraded answer.
                 await self.store.degrade(degraded_plan, call_sid)
+            # Updates replayed by another replica before this record reached Redis.
+            held = await self.store.held(call_sid)
+            for text in held:
+                await self._apply_update(call_sid, json.loads(text))
+            if held:
+                await self.store.drop_held(call_sid, len(held))
         elif entry["kind"] == "update":
-            fields = entry["fields"]
-            index = entry.get("index")
-            assert isinstance(fields, dict)
-            if entry.get("spoc_from_record") and isinstance(fields.get("message"), dict):
-                # A message left for the SPOC while the record could not be read: their
-                # name comes from the record, now that it can be.
-                record = await self.store.get(call_sid)
-                if record is not None and record.spoc_name:
-                    fields = {**fields, "message": {**fields["message"]}}
-                    fields["message"]["for_spoc"] = record.spoc_name
-            await self.store.update(
-                call_sid,
-                fields,
-                bool(entry.get("finished")),
-                (str(index[0]), float(index[1])) if isinstance(index, list) else None,
-            )
+            await self._apply_update(call_sid, entry, hold=True)
+
+    async def _apply_update(
+        self, call_sid: str, entry: dict[str, object], *, hold: bool = False
+    ) -> None:
+        """A spooled update. ``hold``: with no record, it is kept for the record (another
+        replica's spool may hold it), to be applied when the record is replayed."""
+        fields = entry["fields"]
+        index = entry.get("index")
+        assert isinstance(fields, dict)
+        if entry.get("spoc_from_record") and isinstance(fields.get("message"), dict):
+            # A message left for the SPOC while the record could not be read: their
+            # name comes from the record, now that it can be.
+            record = await self.store.get(call_sid)
+            if record is not None and record.spoc_name:
+                fields = {**fields, "message": {**fields["message"]}}
+                fields["message"]["for_spoc"] = record.spoc_name
+        applied = await self.store.update(
+            call_sid,
+            fields,
+            bool(entry.get("finished")),
+            (str(index[0]), float(index[1])) if isinstance(index, list) else None,
+            hold=json.dumps(entry, separators=(",", ":")) if hold else "",
+        )
+        if not applied:
+            log.warning("a spooled update was not applied: the call has no record")

@@ -29,7 +29,7 @@ from callguard.store.call_scripts import (
     SCREEN_CALL,
 )
 from callguard.store.call_update_scripts import DEGRADE_CALL, UPDATE_CALL
-from callguard.store.keys import KEPT_REFUSAL_TTL_S, Keys
+from callguard.store.keys import HELD_UPDATE_TTL_S, KEPT_REFUSAL_TTL_S, Keys
 from callguard.store.script_sender import ScriptSender
 from callguard.store.scripts import lua
 
@@ -268,16 +268,26 @@ class CallStore:
         fields: Mapping[str, Any],
         finished: bool,
         index: tuple[str, float] | None = None,
+        *,
+        hold: str = "",
     ) -> bool:
         """Set fields on an existing record (and add it to ``index``, a ZSET and score);
-        False when there is no record (yet)."""
+        False when there is no record (yet). ``hold``: when there is none, keep this (the
+        update as spooled) for it instead (``held``), and say True."""
         encoded = json.dumps({name: json.dumps(value) for name, value in fields.items()})
         index_key, score = index if index else ("", 0.0)
-        updated = await self._update(
-            keys=[self.keys.call(call_sid), self.keys.LIVE_CALLS],
-            args=[encoded, "1" if finished else "0", call_sid, index_key, score, _PROGRESS],
-        )
+        keys = [self.keys.call(call_sid), self.keys.LIVE_CALLS, self.keys.call_held(call_sid)]
+        args = [encoded, "1" if finished else "0", call_sid, index_key, score, _PROGRESS]
+        updated = await self._update(keys=keys, args=[*args, hold, HELD_UPDATE_TTL_S])
         return bool(updated)
+
+    async def held(self, call_sid: str) -> list[str]:
+        """Updates held for the record (``update``'s ``hold``), oldest first."""
+        return cast(list[str], await self.redis.lrange(self.keys.call_held(call_sid), 0, -1))
+
+    async def drop_held(self, call_sid: str, count: int) -> None:
+        """Forget the first ``count`` held updates (applied), keeping any held since."""
+        await self.redis.ltrim(self.keys.call_held(call_sid), count, -1)
 
     async def get(self, call_sid: str) -> CallRecord | None:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -10,14 +10,21 @@ fills in each ``$family``, so no key name is spelled here).
 # ARGV[6]; a record without a status is ringing), and a message without its triage over a
 # triaged one, are left out, and then the record is not added to the index either. So an
 # update applied late or twice (a callback out of order, a spool replayed again) does no harm.
-#   KEYS[1] call:{sid}  KEYS[2] calls:live
+#   KEYS[1] call:{sid}  KEYS[2] calls:live  KEYS[3] call:{sid}:held
 #   ARGV[1] JSON {field: JSON text}  ARGV[2] "1" when the call is finished (leave the live set)
 #   ARGV[3] call sid   ARGV[4] optional ZSET key to add the sid to, ARGV[5] its score
 #   ARGV[6] JSON {status: how far along it is} (records.STATUS_PROGRESS)
-# Returns 1 when the record is there (updated, or left as it is), 0 when there is no such
-# record (the caller spools the update).
+#   ARGV[7] optional: the update as spooled, held in KEYS[3] for ARGV[8] seconds when there is
+#   no record (a replay: its record is still in another replica's spool)
+# Returns 1 when the record is there (updated, or left as it is), 2 when there is no record
+# and the update is held for it, 0 when there is no record (the caller spools the update).
 UPDATE_CALL = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[7] and ARGV[7] ~= '' then
+    redis.call('RPUSH', KEYS[3], ARGV[7])
+    redis.call('EXPIRE', KEYS[3], ARGV[8])
+    return 2
+  end
   return 0
 end
 local fields = cjson.decode(ARGV[1])

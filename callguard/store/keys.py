@@ -25,6 +25,8 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   quota:{strategy_id}         HASH quota period id -> calls counted
   call:{sid}                  HASH call record, each field JSON-encoded
   call:{sid}:warnings         LIST JSON warnings
+  call:{sid}:held             LIST spooled updates replayed before their record was written
+                              (it was in another replica's spool), applied when it is
   calls                       ZSET call sid by received epoch (and one per person, outcome)
   breaches:{strategy_id}      ZSET refused call sids under a strategy (§3.11)
   calls:live                  SET sids of connected calls not yet finished
@@ -122,6 +124,11 @@ LOGIN_WINDOW_S = 15 * 60
 KEPT_REFUSAL_TTL_S = 8 * 24 * 3600
 
 
+# An update held for its record (call:{sid}:held) waits this long for it: a record spooled by
+# another replica reaches Redis when that replica can reach it, at its next start at latest.
+HELD_UPDATE_TTL_S = 8 * 24 * 3600
+
+
 # Scheduled duties (callguard.services.duties). A due event's marker outlives the event.
 JOB_RUN_TTL_S = 8 * 24 * 3600
 
@@ -172,6 +179,9 @@ class Keys:
 
     def call_warnings(self, call_sid: str) -> str:
         return f"{self.prefix}call:{call_sid}:warnings"
+
+    def call_held(self, call_sid: str) -> str:
+        return f"{self.prefix}call:{call_sid}:held"
 
     def calls_by_person(self, person_id: str) -> str:
         return f"{self.prefix}calls:person:{person_id}"

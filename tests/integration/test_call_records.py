@@ -15,7 +15,7 @@ from callguard.domain.records import CallMessage, CallRecord, Triage, record_for
 from callguard.store.call_plans import RepeatCounter, record_plan
 from callguard.store.call_records import CallStore, Written
 from callguard.store.connection import connect
-from callguard.store.keys import REPEAT_COUNTER_TTL_S
+from callguard.store.keys import HELD_UPDATE_TTL_S, REPEAT_COUNTER_TTL_S
 from tests.conftest import KEYS
 
 pytestmark = pytest.mark.timeout(30)
@@ -155,6 +155,25 @@ async def test_a_triaged_message_is_not_put_back_by_its_first_update_applied_aga
     record = await store.get(SID)
     assert record is not None and record.message == triaged
     assert await redis.zscore(KEYS.MESSAGES, SID) is None  # not back in the list to triage
+
+
+async def test_an_update_with_no_record_is_held_for_it_for_a_while_when_asked(
+    redis: Redis,
+) -> None:
+    store = CallStore(redis, KEYS)
+    assert not await store.update(SID, {"status": "completed"}, finished=True)  # not held
+    assert not await redis.exists(KEYS.call_held(SID))
+
+    assert await store.update(SID, {"status": "in-progress"}, False, hold="first")
+    assert await store.update(SID, {"status": "completed"}, True, hold="second")
+    assert not await redis.exists(KEYS.call(SID))  # no partial record
+    assert await store.held(SID) == ["first", "second"]
+    assert 0 < await redis.ttl(KEYS.call_held(SID)) <= HELD_UPDATE_TTL_S
+
+    await store.drop_held(SID, 1)  # the first applied; the second held since is kept
+    assert await store.held(SID) == ["second"]
+    await store.drop_held(SID, 1)
+    assert not await redis.exists(KEYS.call_held(SID))
 
 
 async def test_a_repeat_caller_reaches_the_board_once_past_the_threshold(redis: Redis) -> None:

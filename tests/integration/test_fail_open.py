@@ -299,6 +299,41 @@ async def test_a_status_callback_spooled_while_redis_is_down_lands_after_the_rec
     assert call_sid not in await services(client).calls.live_sids()
 
 
+async def test_status_callbacks_spooled_by_another_replica_land_whichever_replays_first(
+    fault_client: Client,
+    fault_settings: Settings,
+    killable: KillableRedis,
+    policy: Policy,
+    clock: FixedClock,
+) -> None:
+    """Replicas keep spools of their own (docs/operations.md): a call answered by one while
+    Redis was away, its callbacks taken by another, and that one replaying first. Its
+    updates wait in Redis for the record, which the first replica's replay then completes."""
+    tokens = await create_tokens(killable.url)
+    other = fault_settings.model_copy(update={"data_dir": fault_settings.data_dir.parent / "b"})
+    async with app_client(other, policy, clock) as replica_b:
+        await killable.kill()
+        call_sid = new_call_sid()
+        response = await inbound_call(fault_client, "07911 123456", call_sid)
+        assert response.headers["X-CallGuard-Degraded"] == "1"
+        for status, extra in (("in-progress", []), ("completed", [("CallDuration", "61")])):
+            callback = await post_signed(
+                replica_b, urls.STATUS, [("CallSid", call_sid), ("CallStatus", status), *extra]
+            )
+            assert callback.status == 200
+        assert services(replica_b).spool.depth() == 2
+
+        await killable.restart()
+        assert await services(replica_b).screening.replay_spool() == 2  # before the record
+        assert await services(fault_client).screening.replay_spool() == 1
+
+    record = await call_record(fault_client, tokens["manager"], call_sid)
+    assert (record["degraded"], record["status"], record["duration_s"]) == (True, "completed", 61)
+    assert call_sid not in await services(fault_client).calls.live_sids()
+    calls = services(fault_client).calls
+    assert not await calls.redis.exists(calls.keys.call_held(call_sid))  # nothing left held
+
+
 async def test_a_stalled_redis_fails_open_within_the_bound(
     killable: KillableRedis, fault_settings: Settings, policy: Policy, clock: FixedClock
 ) -> None:
