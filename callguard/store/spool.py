@@ -63,7 +63,6 @@ class Spool:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting())
         await written
-        self.pending.set()
 
     async def _write_waiting(self) -> None:
         while self._waiting:
@@ -76,12 +75,16 @@ class Spool:
                     if not written.done():
                         written.set_exception(error)
                 continue
+            # Set here, not by the callers: one that stopped waiting (a request cut off as the
+            # service stops) would otherwise leave its entry unreplayed until the next start.
+            self.pending.set()
             for _, written in batch:
                 if not written.done():  # its caller may have given up waiting
                     written.set_result(None)
 
     def _append_sync(self, line: str) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()  # under the lock: no replay renames it meanwhile
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             size = os.fstat(fd).st_size
@@ -99,6 +102,8 @@ class Spool:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if created:
+            _sync_directory(self.directory)  # the new file's name, on disk with its entries
 
     def _reject(self, line: str) -> None:
         with self.rejected.open("a", encoding="utf-8") as out:
@@ -172,7 +177,12 @@ def _keep_from(file: Path, lines: list[str]) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(part, file)
-    directory = os.open(file.parent, os.O_RDONLY)
+    _sync_directory(file.parent)
+
+
+def _sync_directory(path: Path) -> None:
+    """Put a directory's entries (a file made or renamed in it) on disk."""
+    directory = os.open(path, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +136,30 @@ async def test_a_replay_stopped_part_way_keeps_the_entries_it_did_not_apply(
         await replay
 
     assert await replayed(spool) == ENTRIES[1:]
+
+
+async def test_an_entry_whose_caller_stopped_waiting_is_replayed_without_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request cut off as the service stops, its entry being written: the replay that
+    follows (the stopping service's, or the loop's) still knows there is something to do."""
+    spool = Spool(tmp_path)
+    writing, release = threading.Event(), threading.Event()
+    append_sync = Spool._append_sync
+
+    def held_up(self: Spool, line: str) -> None:
+        writing.set()
+        release.wait(5)
+        append_sync(self, line)
+
+    monkeypatch.setattr(Spool, "_append_sync", held_up)
+    appending = asyncio.create_task(spool.append(ENTRIES[0]))
+    await asyncio.to_thread(writing.wait, 5)
+    appending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await appending
+    release.set()
+
+    async with asyncio.timeout(5):
+        await spool.pending.wait()
+    assert await replayed(spool) == [ENTRIES[0]]
