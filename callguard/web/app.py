@@ -171,7 +171,7 @@ def _install_api(app: web.Application, all_routes: Sequence[ApiRoutes]) -> None:
     """The API's routes, and their OpenAPI document at ``/api/openapi.json``."""
     for routes in all_routes:
         routes.install(app)
-    document = openapi_document(e for r in all_routes for e in r.endpoints)
+    document = openapi_document(tuple(e for r in all_routes for e in r.endpoints))
 
     async def openapi(request: web.Request) -> web.Response:
         return json_response(document)

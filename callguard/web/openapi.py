@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -30,8 +30,11 @@ _ERROR = {
 }
 
 
-def openapi_document(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
-    endpoints = list(endpoints)
+@functools.lru_cache(maxsize=4)
+def openapi_document(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
+    """The document for these endpoints, made once for each set of them (a few tenths of a
+    second: every app built with the same routes, as in the tests, shares it). Shared, so
+    read only."""
     models: set[type[BaseModel]] = set()
     for e in endpoints:
         models.update(m for m in (e.body, e.response) if m is not None)
