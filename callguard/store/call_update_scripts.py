@@ -9,7 +9,8 @@ fills in each ``$family``, so no key name is spelled here).
 # is put back: a status or the other leg's status further back than the stored one (by
 # ARGV[6]; a record without a status is ringing), and a message without its triage over a
 # triaged one, are left out, and then the record is not added to the index either. So an
-# update applied late or twice (a callback out of order, a spool replayed again) does no harm.
+# update applied late or twice (a callback out of order, a spool replayed again) puts no call
+# back to an earlier status and undoes no triage; other fields are simply set again.
 #   KEYS[1] call:{sid}  KEYS[2] calls:live  KEYS[3] call:{sid}:held
 #   ARGV[1] JSON {field: JSON text}  ARGV[2] "1" when the call is finished (leave the live set)
 #   ARGV[3] call sid   ARGV[4] optional ZSET key to add the sid to, ARGV[5] its score
@@ -46,13 +47,12 @@ for _, name in ipairs({'status', 'other_leg_status'}) do
 end
 if fields.message then
   local stored = redis.call('HGET', KEYS[1], 'message')
-  if stored then
-    local triage = cjson.decode(stored).triage
-    local new_triage = cjson.decode(fields.message).triage
-    if triage and triage ~= cjson.null and (not new_triage or new_triage == cjson.null) then
-      fields.message = nil
-      left_out = true
-    end
+  -- A record stored whole (before records went sparse) holds "null" for no message.
+  local old, new = stored and cjson.decode(stored), cjson.decode(fields.message)
+  if type(old) == 'table' and old.triage and old.triage ~= cjson.null
+      and not (type(new) == 'table' and new.triage and new.triage ~= cjson.null) then
+    fields.message = nil
+    left_out = true
   end
 end
 local flat = {}

@@ -2,10 +2,10 @@
 unreachable, fsync'd before the webhook answers, and replayed when Redis is back.
 
 A replay stopped part way (Redis away again, the service stopping) keeps only the entries
-not yet applied. Applying one twice does no harm all the same (after a crash mid-replay):
-a record is written only if absent, and an update never puts a record back
-(call_update_scripts.UPDATE_CALL). One replay runs at a time: the service's replay loop and
-an explicit replay (shutdown, tests) may be asked at once.
+not yet applied. One applied twice all the same (after a crash mid-replay) duplicates
+nothing: a record is written only if absent, and an update puts no call back to an earlier
+status and undoes no triage (call_update_scripts.UPDATE_CALL). One replay runs at a time:
+the service's replay loop and an explicit replay (shutdown, tests) may be asked at once.
 """
 
 from __future__ import annotations
@@ -127,6 +127,9 @@ class Spool:
                 # Freeze the current file under a name that sorts after older frozen ones.
                 frozen = self.directory / f"calls.{time.time_ns():020d}.jsonl"
                 self.path.rename(frozen)
+            # A rewrite a crash cut short (_keep_from): the file it was to replace is whole.
+            for part in self.directory.glob("calls*.jsonl.part"):
+                part.unlink(missing_ok=True)
         for file in self._files():
             if file == self.path:
                 continue
@@ -148,7 +151,11 @@ class Spool:
                     # Redis went away again, or the replay was stopped: the file keeps only
                     # this entry and those after it, so what was applied is not applied again.
                     if at:
-                        await asyncio.to_thread(_keep_from, file, lines[at:])
+                        try:
+                            await asyncio.to_thread(_keep_from, file, lines[at:])
+                        except OSError as error:
+                            # The whole file is kept instead; the replay's own error stands.
+                            log.error("spool file kept whole (%s)", type(error).__name__)
                     raise
                 applied += 1
             file.unlink()

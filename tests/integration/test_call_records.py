@@ -130,11 +130,14 @@ async def test_a_status_is_never_put_back_by_an_update_applied_late(redis: Redis
     assert not await redis.sismember(KEYS.LIVE_CALLS, SID)
 
 
+@pytest.mark.parametrize("stored", ["sparse", "whole"])
 async def test_a_triaged_message_is_not_put_back_by_its_first_update_applied_again(
-    redis: Redis,
+    redis: Redis, stored: str
 ) -> None:
+    """On a record stored sparsely, or whole as before (its message "null")."""
     store = CallStore(redis, KEYS)
-    assert isinstance(await store.record(record_plan(KEYS, DIVERTED), SID), Written)
+    plan = record_plan(KEYS, DIVERTED) if stored == "sparse" else whole_plan(DIVERTED)
+    assert isinstance(await store.record(plan, SID), Written)
     message = CallMessage(
         recording_sid="RE" + "1" * 32,
         recording_url="https://api.twilio.com/recordings/RE1",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import os
 import threading
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from callguard.store import spool as spool_module
 from callguard.store.spool import Spool
 
 pytestmark = pytest.mark.timeout(10)
@@ -163,3 +165,33 @@ async def test_an_entry_whose_caller_stopped_waiting_is_replayed_without_a_resta
     async with asyncio.timeout(5):
         await spool.pending.wait()
     assert await replayed(spool) == [ENTRIES[0]]
+
+
+async def test_a_replay_whose_rewrite_fails_keeps_the_file_whole_and_its_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path)
+    for entry in ENTRIES:
+        await spool.append(entry)
+
+    async def fails_at_the_second(entry: dict[str, Any]) -> None:
+        if entry == ENTRIES[1]:
+            raise RedisAway
+
+    def disk_full(file: Path, lines: list[str]) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spool_module, "_keep_from", disk_full)
+    with pytest.raises(RedisAway):  # the replay's error, not the rewrite's
+        await spool.replay(fails_at_the_second)
+    monkeypatch.undo()
+    assert await replayed(spool) == ENTRIES  # whole: the first again, nothing lost
+
+
+async def test_a_rewrite_cut_short_by_a_crash_is_cleared_and_not_replayed(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    await spool.append(ENTRIES[0])
+    part = tmp_path / "calls.00000000000000000001.jsonl.part"
+    part.write_text(json.dumps(ENTRIES[1]) + "\n", encoding="utf-8")
+    assert await replayed(spool) == [ENTRIES[0]]
+    assert not part.exists()
