@@ -18,6 +18,7 @@ STATUS_PROGRESS = {
     "initiated": 1,
     "ringing": 2,
     "in-progress": 3,
+    "answered": 3,  # the other leg's word for in-progress (a <Dial>'s callbacks)
     **dict.fromkeys(sorted(TERMINAL_STATUSES), 4),
 }
 TriageOutcome = Literal["new_complaint", "criminal_matter", "safeguarding", "no_action"]

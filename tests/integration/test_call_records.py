@@ -115,7 +115,10 @@ async def test_a_status_is_never_put_back_by_an_update_applied_late(redis: Redis
     assert await store.update(SID, {"status": "queued"}, finished=False)  # before ringing
     assert (await store.get(SID)) == DIVERTED  # still ringing (the record's default)
     assert await store.update(SID, {"status": "in-progress"}, finished=False)
-    assert await store.update(SID, {"other_leg_status": "in-progress"}, finished=False)
+    assert await store.update(SID, {"other_leg_status": "answered"}, finished=False)
+    assert await store.update(SID, {"other_leg_status": "ringing"}, finished=False)
+    answered = await store.get(SID)
+    assert answered is not None and answered.other_leg_status == "answered"
     assert await store.update(SID, {"status": "completed", "duration_s": 61}, finished=True)
     assert await store.update(SID, {"other_leg_status": "completed"}, finished=False)
 
