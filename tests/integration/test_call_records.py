@@ -58,13 +58,18 @@ def whole_plan(record: CallRecord) -> str:
     return json.dumps(body)
 
 
+async def write_diverted(store: CallStore, form: str) -> None:
+    """DIVERTED's record, stored ``sparse`` (as now) or ``whole`` (as before)."""
+    plan = record_plan(KEYS, DIVERTED) if form == "sparse" else whole_plan(DIVERTED)
+    assert isinstance(await store.record(plan, SID), Written)
+
+
 @pytest.mark.parametrize("written", ["sparse", "whole"])
 async def test_a_record_reads_back_as_written_and_is_degraded_to_the_answer_given(
     redis: Redis, written: str
 ) -> None:
     store = CallStore(redis, KEYS)
-    plan = record_plan(KEYS, DIVERTED) if written == "sparse" else whole_plan(DIVERTED)
-    assert isinstance(await store.record(plan, SID), Written)
+    await write_diverted(store, written)
     stored = await redis.hgetall(KEYS.call(SID))
     assert len(stored) == (13 if written == "sparse" else 29)
     assert await store.get(SID) == DIVERTED
@@ -139,8 +144,7 @@ async def test_a_triaged_message_is_not_put_back_by_its_first_update_applied_aga
 ) -> None:
     """On a record stored sparsely, or whole as before (its message "null")."""
     store = CallStore(redis, KEYS)
-    plan = record_plan(KEYS, DIVERTED) if stored == "sparse" else whole_plan(DIVERTED)
-    assert isinstance(await store.record(plan, SID), Written)
+    await write_diverted(store, stored)
     message = CallMessage(
         recording_sid="RE" + "1" * 32,
         recording_url="https://api.twilio.com/recordings/RE1",

@@ -276,6 +276,15 @@ async def test_redis_killed_during_a_burst_connects_every_call_and_loses_no_reco
     assert response.headers["X-CallGuard-Outcome"] == "divert_spoc"
 
 
+async def answered_then_completed(client: Client, call_sid: str) -> None:
+    """Twilio's status callbacks of a call answered, then ended after 61 seconds."""
+    for status, extra in (("in-progress", []), ("completed", [("CallDuration", "61")])):
+        callback = await post_signed(
+            client, urls.STATUS, [("CallSid", call_sid), ("CallStatus", status), *extra]
+        )
+        assert callback.status == 200
+
+
 async def test_a_status_callback_spooled_while_redis_is_down_lands_after_the_record(
     fault_client: Client, killable: KillableRedis
 ) -> None:
@@ -285,11 +294,7 @@ async def test_a_status_callback_spooled_while_redis_is_down_lands_after_the_rec
     call_sid = new_call_sid()
     response = await inbound_call(client, "07911 123456", call_sid)
     assert response.headers["X-CallGuard-Degraded"] == "1"
-    for status, extra in (("in-progress", []), ("completed", [("CallDuration", "61")])):
-        callback = await post_signed(
-            client, urls.STATUS, [("CallSid", call_sid), ("CallStatus", status), *extra]
-        )
-        assert callback.status == 200
+    await answered_then_completed(client, call_sid)
 
     await killable.restart()
     await services(client).screening.replay_spool()
@@ -316,11 +321,7 @@ async def test_status_callbacks_spooled_by_another_replica_land_whichever_replay
         call_sid = new_call_sid()
         response = await inbound_call(fault_client, "07911 123456", call_sid)
         assert response.headers["X-CallGuard-Degraded"] == "1"
-        for status, extra in (("in-progress", []), ("completed", [("CallDuration", "61")])):
-            callback = await post_signed(
-                replica_b, urls.STATUS, [("CallSid", call_sid), ("CallStatus", status), *extra]
-            )
-            assert callback.status == 200
+        await answered_then_completed(replica_b, call_sid)
         assert services(replica_b).spool.depth() == 2
 
         await killable.restart()

@@ -17,6 +17,7 @@ from callguard.domain.records import CallEvent, CallMessage, CallRecord, record_
 from callguard.store.call_plans import (
     CALLS_OWN_FIELDS,
     KEPT_FORM,
+    PlanLines,
     RepeatCounter,
     _json_text,
     decided_lines,
@@ -241,6 +242,17 @@ A_CALL: dict[str, st.SearchStrategy[Any]] = dict(
     received_at=AWARE,
     status=st.sampled_from(["ringing", "in-progress"]) | st.text(max_size=12),
 )
+
+
+def decided_for(
+    decision: Decision, sid: str, caller: str, to: str, received_at: datetime, status: str
+) -> PlanLines:
+    """``decided_lines`` of ``decision`` for the call A_CALL drew."""
+    return decided_lines(
+        KEYS, decision, call_sid=sid, caller=caller, to=to, received_at=received_at, status=status
+    )
+
+
 # What the caller is told, not what the record keeps (``record_for`` leaves them out).
 NOT_RECORDED = {"next_permitted_spoken", "written_email", "written_postal_address"}
 
@@ -265,19 +277,9 @@ def test_a_restricted_callers_lines_are_the_models(
         expected = record_lines(KEYS, record, claims=decision.quota_claims)
     except ValueError:  # an id holding a line break, in a key: refused either way
         with pytest.raises(ValueError, match="line break"):
-            decided_lines(
-                KEYS,
-                decision,
-                call_sid=sid,
-                caller=caller,
-                to=to,
-                received_at=received_at,
-                status=status,
-            )
+            decided_for(decision, sid, caller, to, received_at, status)
         return
-    direct = decided_lines(
-        KEYS, decision, call_sid=sid, caller=caller, to=to, received_at=received_at, status=status
-    )
+    direct = decided_for(decision, sid, caller, to, received_at, status)
     assert direct == expected
     plan = record_plan(KEYS, record, claims=decision.quota_claims)
     assert direct == plan_lines(json.loads(plan))
@@ -311,15 +313,7 @@ def test_a_kept_refusal_and_the_calls_own_fields_are_the_decided_record(
     text. Together they are the record ``decided_lines`` gives the same call, field for
     field, with the same indexes and no claims; and the decision kept is the decision."""
     try:
-        decided = decided_lines(
-            KEYS,
-            decision,
-            call_sid=sid,
-            caller=caller,
-            to=to,
-            received_at=received_at,
-            status=status,
-        )
+        decided = decided_for(decision, sid, caller, to, received_at, status)
     except ValueError:  # an id holding a line break, in a key: refused either way
         with pytest.raises(ValueError, match="line break"):
             kept_refusal_text(KEYS, decision)
