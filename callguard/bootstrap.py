@@ -47,6 +47,7 @@ from callguard.services.reminders import NoticeEmails, Outbox, Recipients
 from callguard.services.reports import OversightReports
 from callguard.services.retention import LegalHolds, Retention
 from callguard.services.reviews import ReviewDuties
+from callguard.services.spooled_updates import SpooledUpdates
 from callguard.services.subject_access import SubjectAccessDuties
 from callguard.settings import Settings
 from callguard.store.connection import connect
@@ -159,6 +160,7 @@ def build_duties(
         "appeals": appeals.run,
         "subject_access": SubjectAccessDuties(stores.subject_access, outbox, recipients, tz).run,
         "recordings": retention.delete_recordings,
+        "held_updates": SpooledUpdates(stores.calls).sweep,
     }
     jobs = [Job(name, timing.period, work[name]) for name, timing in JOB_TIMINGS.items()]
     return Duties(

@@ -44,6 +44,7 @@ JOB_TIMINGS: dict[str, JobTiming] = {
     "appeals": JobTiming(timedelta(hours=1)),
     "subject_access": JobTiming(timedelta(days=1), daily_at=(7, 0)),
     "recordings": JobTiming(timedelta(hours=1)),
+    "held_updates": JobTiming(timedelta(minutes=15)),
 }
 
 _QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")

@@ -18,7 +18,6 @@ replay makes it say what the caller got: the degraded answer (``CallStore.degrad
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from callguard.domain.speech import caller_hears, connect_notice
 from callguard.phones import mask_phone, try_normalise
 from callguard.policy import Policy
 from callguard.services.kept_refusals import refusal_to_keep
+from callguard.services.spooled_updates import SpooledUpdates
 from callguard.store.call_plans import (
     PlanLines,
     RepeatCounter,
@@ -125,6 +125,7 @@ class Screening:
         self.store = store
         self.inbound = inbound or store
         self.spool = spool
+        self.updates = SpooledUpdates(store)
         self.policy = policy
         self.tz = tz
         self.default_route = default_route
@@ -271,35 +272,6 @@ class Screening:
                 # Its record reached Redis although the caller got the degraded answer.
                 await self.store.degrade(degraded_plan, call_sid)
             # Updates replayed by another replica before this record reached Redis.
-            held = await self.store.held(call_sid)
-            for text in held:
-                await self._apply_update(call_sid, json.loads(text))
-            if held:
-                await self.store.drop_held(call_sid, len(held))
+            await self.updates.apply_held(call_sid)
         elif entry["kind"] == "update":
-            await self._apply_update(call_sid, entry, hold=True)
-
-    async def _apply_update(
-        self, call_sid: str, entry: dict[str, object], *, hold: bool = False
-    ) -> None:
-        """A spooled update. ``hold``: with no record, it is kept for the record (another
-        replica's spool may hold it), to be applied when the record is replayed."""
-        fields = entry["fields"]
-        index = entry.get("index")
-        assert isinstance(fields, dict)
-        if entry.get("spoc_from_record") and isinstance(fields.get("message"), dict):
-            # A message left for the SPOC while the record could not be read: their
-            # name comes from the record, now that it can be.
-            record = await self.store.get(call_sid)
-            if record is not None and record.spoc_name:
-                fields = {**fields, "message": {**fields["message"]}}
-                fields["message"]["for_spoc"] = record.spoc_name
-        applied = await self.store.update(
-            call_sid,
-            fields,
-            bool(entry.get("finished")),
-            (str(index[0]), float(index[1])) if isinstance(index, list) else None,
-            hold=json.dumps(entry, separators=(",", ":")) if hold else "",
-        )
-        if not applied:
-            log.warning("a spooled update was not applied: the call has no record")
+            await self.updates.apply(call_sid, entry, hold=True)

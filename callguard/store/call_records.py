@@ -28,7 +28,7 @@ from callguard.store.call_scripts import (
     REFRESH_KEPT_REFUSAL,
     SCREEN_CALL,
 )
-from callguard.store.call_update_scripts import DEGRADE_CALL, UPDATE_CALL
+from callguard.store.call_update_scripts import DEGRADE_CALL, DROP_HELD, UPDATE_CALL
 from callguard.store.keys import HELD_UPDATE_TTL_S, KEPT_REFUSAL_TTL_S, Keys
 from callguard.store.script_sender import ScriptSender
 from callguard.store.scripts import lua
@@ -139,6 +139,7 @@ class CallStore:
         self._update = redis.register_script(lua(UPDATE_CALL, keys))
         self._lookup = redis.register_script(lua(LOOKUP_CALLER, keys))
         self._degrade = redis.register_script(lua(DEGRADE_CALL, keys))
+        self._drop_held = redis.register_script(lua(DROP_HELD, keys))
         self._refresh_kept = redis.register_script(lua(REFRESH_KEPT_REFUSAL, keys))
         # The two scripts of every inbound call, sent on connections kept for them.
         self.sender = ScriptSender(redis)
@@ -276,7 +277,12 @@ class CallStore:
         update as spooled) for it instead (``held``), and say True."""
         encoded = json.dumps({name: json.dumps(value) for name, value in fields.items()})
         index_key, score = index if index else ("", 0.0)
-        keys = [self.keys.call(call_sid), self.keys.LIVE_CALLS, self.keys.call_held(call_sid)]
+        keys = [
+            self.keys.call(call_sid),
+            self.keys.LIVE_CALLS,
+            self.keys.call_held(call_sid),
+            self.keys.HELD_CALLS,
+        ]
         args = [encoded, "1" if finished else "0", call_sid, index_key, score, _PROGRESS]
         updated = await self._update(keys=keys, args=[*args, hold, HELD_UPDATE_TTL_S])
         return bool(updated)
@@ -285,9 +291,19 @@ class CallStore:
         """Updates held for the record (``update``'s ``hold``), oldest first."""
         return cast(list[str], await self.redis.lrange(self.keys.call_held(call_sid), 0, -1))
 
-    async def drop_held(self, call_sid: str, count: int) -> None:
-        """Forget the first ``count`` held updates (applied), keeping any held since."""
-        await self.redis.ltrim(self.keys.call_held(call_sid), count, -1)
+    async def drop_held(self, call_sid: str, count: int) -> int:
+        """Forget the first ``count`` held updates (applied), keeping any held since; how
+        many are still held. With none left, the call leaves ``held_calls``."""
+        keys = [self.keys.call_held(call_sid), self.keys.HELD_CALLS]
+        return int(await self._drop_held(keys=keys, args=[count, call_sid]))
+
+    async def held_calls(self) -> list[str]:
+        """The calls with updates held for their record (or held once, and since expired),
+        the longest held first."""
+        return cast(list[str], await self.redis.zrange(self.keys.HELD_CALLS, 0, -1))
+
+    async def has_record(self, call_sid: str) -> bool:
+        return bool(await self.redis.exists(self.keys.call(call_sid)))
 
     async def get(self, call_sid: str) -> CallRecord | None:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -11,12 +11,13 @@ fills in each ``$family``, so no key name is spelled here).
 # triaged one, are left out, and then the record is not added to the index either. So an
 # update applied late or twice (a callback out of order, a spool replayed again) puts no call
 # back to an earlier status and undoes no triage; other fields are simply set again.
-#   KEYS[1] call:{sid}  KEYS[2] calls:live  KEYS[3] call:{sid}:held
+#   KEYS[1] call:{sid}  KEYS[2] calls:live  KEYS[3] call:{sid}:held  KEYS[4] calls:held
 #   ARGV[1] JSON {field: JSON text}  ARGV[2] "1" when the call is finished (leave the live set)
 #   ARGV[3] call sid   ARGV[4] optional ZSET key to add the sid to, ARGV[5] its score
 #   ARGV[6] JSON {status: how far along it is} (records.STATUS_PROGRESS)
 #   ARGV[7] optional: the update as spooled, held in KEYS[3] for ARGV[8] seconds when there is
-#   no record (a replay: its record is still in another replica's spool)
+#   no record (a replay: its record is still in another replica's spool); the sid is then in
+#   KEYS[4], by the time it was first held, until what is held for it is applied or expires
 # Returns 1 when the record is there (updated, or left as it is), 2 when there is no record
 # and the update is held for it, 0 when there is no record (the caller spools the update).
 UPDATE_CALL = """
@@ -24,6 +25,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   if ARGV[7] and ARGV[7] ~= '' then
     redis.call('RPUSH', KEYS[3], ARGV[7])
     redis.call('EXPIRE', KEYS[3], ARGV[8])
+    redis.call('ZADD', KEYS[4], 'NX', redis.call('TIME')[1], ARGV[3])
     return 2
   end
   return 0
@@ -70,6 +72,19 @@ if ARGV[4] and ARGV[4] ~= '' and not left_out then
   redis.call('ZADD', ARGV[4], ARGV[5], ARGV[3])
 end
 return 1
+"""
+
+# DROP_HELD: forget the first ARGV[1] updates held for a record (applied), keeping any held
+# since; once none is left, the call leaves the index of calls with updates held.
+#   KEYS[1] call:{sid}:held  KEYS[2] calls:held  ARGV[1] how many  ARGV[2] call sid
+# Returns how many are still held.
+DROP_HELD = """
+redis.call('LTRIM', KEYS[1], ARGV[1], -1)
+local left = redis.call('LLEN', KEYS[1])
+if left == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+end
+return left
 """
 
 # DEGRADE_CALL: a call the fail-open path answered, whose record is in Redis all the same (a

@@ -27,6 +27,8 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
   call:{sid}:warnings         LIST JSON warnings
   call:{sid}:held             LIST spooled updates replayed before their record was written
                               (it was in another replica's spool), applied when it is
+  calls:held                  ZSET sids with updates held for their record, by epoch first
+                              held: swept for records written since (the held_updates duty)
   calls                       ZSET call sid by received epoch (and one per person, outcome)
   breaches:{strategy_id}      ZSET refused call sids under a strategy (§3.11)
   calls:live                  SET sids of connected calls not yet finished
@@ -146,6 +148,7 @@ class Keys:
         self.STRATEGIES = self.prefix + "strategies"
         self.CALLS = self.prefix + "calls"
         self.LIVE_CALLS = self.prefix + "calls:live"
+        self.HELD_CALLS = self.prefix + "calls:held"
         self.MESSAGES = self.prefix + "messages"
         self.REPEAT_CALLERS = self.prefix + "repeat-callers"
         self.AUDIT = self.prefix + "audit"

@@ -335,6 +335,43 @@ async def test_status_callbacks_spooled_by_another_replica_land_whichever_replay
     assert not await calls.redis.exists(calls.keys.call_held(call_sid))  # nothing left held
 
 
+async def test_callbacks_held_before_a_record_written_live_reach_it_by_the_sweep(
+    fault_client: Client,
+    fault_settings: Settings,
+    killable: KillableRedis,
+    policy: Policy,
+    clock: FixedClock,
+) -> None:
+    """The narrow race: a call's callbacks, spooled by replica B while Redis was away, are
+    replayed (so held) just before replica A writes the call's record live, as Redis came
+    back. No replay of A's applies them; the ``held_updates`` duty does."""
+    tokens = await create_tokens(killable.url)
+    other = fault_settings.model_copy(update={"data_dir": fault_settings.data_dir.parent / "b"})
+    call_sid = new_call_sid()
+    async with app_client(other, policy, clock) as replica_b:
+        await killable.kill()
+        await answered_then_completed(replica_b, call_sid)
+        await killable.restart()
+        assert await services(replica_b).screening.replay_spool() == 2  # held: no record
+
+    response = await inbound_call(fault_client, "07911 123456", call_sid)
+    assert response.headers["X-CallGuard-Degraded"] == "0"  # written live
+    assert services(fault_client).spool.depth() == 0
+    record = await call_record(fault_client, tokens["manager"], call_sid)
+    assert record["status"] == "ringing"  # what the race left, until the sweep
+
+    run = await services(fault_client).duties.run("held_updates", clock.now())
+    assert (run.outcome, run.summary) == (
+        "performed",
+        {"calls": 1, "updates_applied": 2, "expired": 0},
+    )
+    record = await call_record(fault_client, tokens["manager"], call_sid)
+    assert (record["degraded"], record["status"], record["duration_s"]) == (False, "completed", 61)
+    calls = services(fault_client).calls
+    assert call_sid not in await calls.live_sids()
+    assert await calls.held_calls() == []
+
+
 async def test_a_stalled_redis_fails_open_within_the_bound(
     killable: KillableRedis, fault_settings: Settings, policy: Policy, clock: FixedClock
 ) -> None:

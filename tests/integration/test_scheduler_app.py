@@ -33,6 +33,7 @@ pytestmark = pytest.mark.timeout(30)
 ALL_JOBS = [
     "appeals",
     "file_notes",
+    "held_updates",
     "messages",
     "notice_reminders",
     "oversight_report",

@@ -1,0 +1,83 @@
+"""Spooled updates to call records (status callbacks, messages, other legs), applied.
+
+As its spool is replayed, a replica applies each update to its call's record. A record can
+be in another replica's spool still (replicas keep spools of their own: docs/operations.md),
+so an update with no record is held in Redis for it (``CallStore.update``'s ``hold``). What
+is held is applied when the record reaches Redis: by the replay that writes it
+(``apply_held``), or, for a record written live rather than replayed (a narrow race: the
+update was replayed just before a call answered as Redis came back wrote its record), by
+the sweep, a scheduled duty (``sweep``). An update applied twice changes nothing more
+(``call_update_scripts.UPDATE_CALL``), so the two may meet.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from callguard.store.call_records import CallStore
+
+log = logging.getLogger("callguard.spooled_updates")
+
+
+class SpooledUpdates:
+    def __init__(self, store: CallStore) -> None:
+        self.store = store
+
+    async def apply(self, call_sid: str, entry: dict[str, object], *, hold: bool = False) -> None:
+        """A spooled update. ``hold``: with no record, it is kept for the record (another
+        replica's spool may hold it), to be applied when the record is written."""
+        fields = entry["fields"]
+        index = entry.get("index")
+        assert isinstance(fields, dict)
+        if entry.get("spoc_from_record") and isinstance(fields.get("message"), dict):
+            # A message left for the SPOC while the record could not be read: their
+            # name comes from the record, now that it can be.
+            record = await self.store.get(call_sid)
+            if record is not None and record.spoc_name:
+                fields = {**fields, "message": {**fields["message"]}}
+                fields["message"]["for_spoc"] = record.spoc_name
+        applied = await self.store.update(
+            call_sid,
+            fields,
+            bool(entry.get("finished")),
+            (str(index[0]), float(index[1])) if isinstance(index, list) else None,
+            hold=json.dumps(entry, separators=(",", ":")) if hold else "",
+        )
+        if not applied:
+            log.warning("a spooled update was not applied: the call has no record")
+
+    async def apply_held(self, call_sid: str) -> int:
+        """The updates held for the call's record, applied now that it is written, then
+        forgotten; how many."""
+        held = await self.store.held(call_sid)
+        for text in held:
+            await self.apply(call_sid, json.loads(text))
+        if held:
+            await self.store.drop_held(call_sid, len(held))
+        return len(held)
+
+    async def sweep(self, now: datetime) -> dict[str, int]:
+        """The ``held_updates`` duty: each call with updates held whose record has been
+        written since gets them; a call whose held updates expired unapplied leaves the
+        index (its record never came: it is logged). ``now`` is unused: what is due is
+        what Redis holds, whenever the sweep runs."""
+        applied = calls = expired = 0
+        for call_sid in await self.store.held_calls():
+            if await self.store.has_record(call_sid):
+                count = await self.apply_held(call_sid)
+                applied += count
+                calls += 1 if count else 0
+                if not count:  # expired as the record came
+                    await self.store.drop_held(call_sid, 0)
+            elif not await self.store.held(call_sid):
+                await self.store.drop_held(call_sid, 0)
+                expired += 1
+        if expired:
+            log.warning(
+                "%d call(s) had updates held for a record that never reached Redis: "
+                "they were not applied",
+                expired,
+            )
+        return {"calls": calls, "updates_applied": applied, "expired": expired}

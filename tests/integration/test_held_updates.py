@@ -1,0 +1,96 @@
+"""Updates held for a record not yet in Redis (another replica's spool had it) reach it
+whichever way it is written: by the replay that writes it, or, written live, by the
+``held_updates`` duty's sweep; and a call whose record never came leaves the index."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from redis.asyncio import Redis
+
+from callguard.services.spooled_updates import SpooledUpdates
+from callguard.store.call_plans import record_plan
+from callguard.store.call_records import CallStore, Written
+from callguard.store.connection import connect
+from tests.conftest import KEYS
+from tests.integration.test_call_records import DIVERTED, SID
+
+pytestmark = pytest.mark.timeout(30)
+
+NOW = datetime(2026, 11, 27, 10, 15, tzinfo=UTC)
+OTHER_SID = "CA" + "fedcba9876543210" * 2
+
+
+def status_update(call_sid: str, status: str, **fields: object) -> dict[str, object]:
+    """A status callback's update as the spool holds it (``CallEvents._update``)."""
+    return {
+        "kind": "update",
+        "call_sid": call_sid,
+        "fields": {"status": status, **fields},
+        "finished": status == "completed",
+        "index": None,
+    }
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = connect(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def test_the_sweep_gives_a_record_written_live_what_was_held_for_it(redis: Redis) -> None:
+    store = CallStore(redis, KEYS)
+    updates = SpooledUpdates(store)
+    await updates.apply(SID, status_update(SID, "in-progress"), hold=True)
+    await updates.apply(SID, status_update(SID, "completed", duration_s=61), hold=True)
+
+    # No record yet: the sweep leaves what is held alone.
+    assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 0}
+    assert len(await store.held(SID)) == 2 and await store.held_calls() == [SID]
+
+    # The record is written live (not replayed): nothing applies what is held but the sweep.
+    assert isinstance(await store.record(record_plan(KEYS, DIVERTED), SID), Written)
+    assert await redis.sismember(KEYS.LIVE_CALLS, SID)
+    assert await updates.sweep(NOW) == {"calls": 1, "updates_applied": 2, "expired": 0}
+    record = await store.get(SID)
+    assert record is not None and (record.status, record.duration_s) == ("completed", 61)
+    assert not await redis.sismember(KEYS.LIVE_CALLS, SID)
+    assert await store.held(SID) == [] and await store.held_calls() == []
+
+    # Run again, it finds nothing to do.
+    assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 0}
+
+
+async def test_a_call_whose_held_updates_expired_leaves_the_index_and_is_logged(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = CallStore(redis, KEYS)
+    updates = SpooledUpdates(store)
+    for call_sid in (SID, OTHER_SID):
+        await updates.apply(call_sid, status_update(call_sid, "completed"), hold=True)
+    await redis.delete(KEYS.call_held(SID))  # as its expiry does, HELD_UPDATE_TTL_S on
+
+    with caplog.at_level(logging.WARNING, logger="callguard.spooled_updates"):
+        assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 1}
+    assert await store.held_calls() == [OTHER_SID]  # still waiting for its record
+    assert [r.getMessage() for r in caplog.records] == [
+        "1 call(s) had updates held for a record that never reached Redis: they were not applied"
+    ]
+    assert not await redis.exists(KEYS.call(SID))  # and no partial record was made
+
+
+async def test_a_replayed_record_takes_what_is_held_and_leaves_the_index(redis: Redis) -> None:
+    store = CallStore(redis, KEYS)
+    updates = SpooledUpdates(store)
+    await updates.apply(SID, status_update(SID, "completed", duration_s=61), hold=True)
+    assert isinstance(await store.record(record_plan(KEYS, DIVERTED), SID), Written)
+
+    assert await updates.apply_held(SID) == 1
+    record = await store.get(SID)
+    assert record is not None and (record.status, record.duration_s) == ("completed", 61)
+    assert await store.held_calls() == []
+    assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 0}
