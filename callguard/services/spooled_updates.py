@@ -4,10 +4,14 @@ As its spool is replayed, a replica applies each update to its call's record. A 
 be in another replica's spool still (replicas keep spools of their own: docs/operations.md),
 so an update with no record is held in Redis for it (``CallStore.update``'s ``hold``). What
 is held is applied when the record reaches Redis: by the replay that writes it
-(``apply_held``), or, for a record written live rather than replayed (a narrow race: the
-update was replayed just before a call answered as Redis came back wrote its record), by
-the sweep, a scheduled duty (``sweep``). An update applied twice changes nothing more
+(``apply_held``), or by the sweep, a scheduled duty (``sweep``), for a record written live
+rather than replayed (a narrow race: another replica replayed the update just before the
+call's record was written live, as Redis came back). An update applied twice puts no
+status back and undoes no triage; its other fields are set to the same values again
 (``call_update_scripts.UPDATE_CALL``), so the two may meet.
+
+The sweep finds the calls through an index (``keys.HELD_CALLS``) that releases before this
+one did not keep: updates they held are applied by a replay of their record only, as then.
 """
 
 from __future__ import annotations
@@ -67,13 +71,16 @@ class SpooledUpdates:
         for call_sid in await self.store.held_calls():
             if await self.store.has_record(call_sid):
                 count = await self.apply_held(call_sid)
-                applied += count
-                calls += 1 if count else 0
-                if not count:  # expired as the record came
-                    await self.store.drop_held(call_sid, 0)
-            elif not await self.store.held(call_sid):
-                await self.store.drop_held(call_sid, 0)
-                expired += 1
+                if count:
+                    applied += count
+                    calls += 1
+                    continue
+            elif await self.store.held(call_sid):
+                continue  # still waiting for its record
+            # Nothing held: expired, unless a replay applied it meanwhile (the replay took
+            # the call out of the index then).
+            _, removed = await self.store.drop_held(call_sid, 0)
+            expired += int(removed)
         if expired:
             log.warning(
                 "%d call(s) had updates held for a record that never reached Redis: "

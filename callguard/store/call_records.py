@@ -291,11 +291,13 @@ class CallStore:
         """Updates held for the record (``update``'s ``hold``), oldest first."""
         return cast(list[str], await self.redis.lrange(self.keys.call_held(call_sid), 0, -1))
 
-    async def drop_held(self, call_sid: str, count: int) -> int:
-        """Forget the first ``count`` held updates (applied), keeping any held since; how
-        many are still held. With none left, the call leaves ``held_calls``."""
+    async def drop_held(self, call_sid: str, count: int) -> tuple[int, bool]:
+        """Forget the first ``count`` held updates (applied), keeping any held since. With
+        none left, the call leaves ``held_calls``. How many are still held, and whether the
+        call left ``held_calls`` now (False: it had left already, or something is held)."""
         keys = [self.keys.call_held(call_sid), self.keys.HELD_CALLS]
-        return int(await self._drop_held(keys=keys, args=[count, call_sid]))
+        left, removed = await self._drop_held(keys=keys, args=[count, call_sid])
+        return int(left), bool(removed)
 
     async def held_calls(self) -> list[str]:
         """The calls with updates held for their record (or held once, and since expired),

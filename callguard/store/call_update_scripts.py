@@ -17,7 +17,7 @@ fills in each ``$family``, so no key name is spelled here).
 #   ARGV[6] JSON {status: how far along it is} (records.STATUS_PROGRESS)
 #   ARGV[7] optional: the update as spooled, held in KEYS[3] for ARGV[8] seconds when there is
 #   no record (a replay: its record is still in another replica's spool); the sid is then in
-#   KEYS[4], by the time it was first held, until what is held for it is applied or expires
+#   KEYS[4], by the time it was first held, until DROP_HELD finds nothing held for it
 # Returns 1 when the record is there (updated, or left as it is), 2 when there is no record
 # and the update is held for it, 0 when there is no record (the caller spools the update).
 UPDATE_CALL = """
@@ -77,14 +77,15 @@ return 1
 # DROP_HELD: forget the first ARGV[1] updates held for a record (applied), keeping any held
 # since; once none is left, the call leaves the index of calls with updates held.
 #   KEYS[1] call:{sid}:held  KEYS[2] calls:held  ARGV[1] how many  ARGV[2] call sid
-# Returns how many are still held.
+# Returns {how many are still held, 1 if the call left the index now else 0}.
 DROP_HELD = """
 redis.call('LTRIM', KEYS[1], ARGV[1], -1)
 local left = redis.call('LLEN', KEYS[1])
+local removed = 0
 if left == 0 then
-  redis.call('ZREM', KEYS[2], ARGV[2])
+  removed = redis.call('ZREM', KEYS[2], ARGV[2])
 end
-return left
+return {left, removed}
 """
 
 # DEGRADE_CALL: a call the fail-open path answered, whose record is in Redis all the same (a

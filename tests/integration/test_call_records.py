@@ -177,21 +177,25 @@ async def test_an_update_with_no_record_is_held_for_it_for_a_while_when_asked(
 
     before = (await redis.time())[0]
     assert await store.update(SID, {"status": "in-progress"}, False, hold="first")
-    assert await store.update(SID, {"status": "completed"}, True, hold="second")
     assert not await redis.exists(KEYS.call(SID))  # no partial record
-    assert await store.held(SID) == ["first", "second"]
-    assert 0 < await redis.ttl(KEYS.call_held(SID)) <= HELD_UPDATE_TTL_S
     # The call is in the index the sweep reads, by when it was first held.
     assert await store.held_calls() == [SID]
     held_at = await redis.zscore(KEYS.HELD_CALLS, SID)
     assert held_at is not None and before <= held_at <= (await redis.time())[0]
+    await redis.zadd(KEYS.HELD_CALLS, {SID: 1_000})  # as if first held long ago
+    assert await store.update(SID, {"status": "completed"}, True, hold="second")
+    assert await redis.zscore(KEYS.HELD_CALLS, SID) == 1_000  # still when first held
+    assert await store.held(SID) == ["first", "second"]
+    assert 0 < await redis.ttl(KEYS.call_held(SID)) <= HELD_UPDATE_TTL_S
 
-    assert await store.drop_held(SID, 1) == 1  # the first applied; the second held since kept
+    # The first applied; the second, held since, is kept, and the call stays indexed.
+    assert await store.drop_held(SID, 1) == (1, False)
     assert await store.held(SID) == ["second"]
-    assert await store.held_calls() == [SID]  # still something held
-    assert await store.drop_held(SID, 1) == 0
+    assert await store.held_calls() == [SID]
+    assert await store.drop_held(SID, 1) == (0, True)
     assert not await redis.exists(KEYS.call_held(SID))
     assert await store.held_calls() == []
+    assert await store.drop_held(SID, 0) == (0, False)  # out of the index already
 
 
 async def test_a_repeat_caller_reaches_the_board_once_past_the_threshold(redis: Redis) -> None:

@@ -83,6 +83,47 @@ async def test_a_call_whose_held_updates_expired_leaves_the_index_and_is_logged(
     assert not await redis.exists(KEYS.call(SID))  # and no partial record was made
 
 
+async def test_a_record_that_came_after_its_held_updates_expired_leaves_the_index(
+    redis: Redis,
+) -> None:
+    store = CallStore(redis, KEYS)
+    updates = SpooledUpdates(store)
+    await updates.apply(SID, status_update(SID, "completed"), hold=True)
+    await redis.delete(KEYS.call_held(SID))  # expired
+    assert isinstance(await store.record(record_plan(KEYS, DIVERTED), SID), Written)
+
+    assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 1}
+    assert await store.held_calls() == []
+    record = await store.get(SID)
+    assert record is not None and record.status == "ringing"  # nothing was left to apply
+
+
+class ReplayedMeanwhile(CallStore):
+    """A store in which another replica replays the call's record, and applies what is
+    held for it, just after the sweep has read the index."""
+
+    async def has_record(self, call_sid: str) -> bool:
+        found = await super().has_record(call_sid)
+        assert isinstance(await self.record(record_plan(KEYS, DIVERTED), call_sid), Written)
+        assert await SpooledUpdates(CallStore(self.redis, self.keys)).apply_held(call_sid) == 1
+        return found
+
+
+async def test_updates_a_replay_applied_during_the_sweep_are_not_reported_expired(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = ReplayedMeanwhile(redis, KEYS)
+    updates = SpooledUpdates(store)
+    await updates.apply(SID, status_update(SID, "completed", duration_s=61), hold=True)
+
+    with caplog.at_level(logging.WARNING, logger="callguard.spooled_updates"):
+        assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 0}
+    assert caplog.records == []
+    record = await store.get(SID)
+    assert record is not None and (record.status, record.duration_s) == ("completed", 61)
+    assert await store.held_calls() == []
+
+
 async def test_a_replayed_record_takes_what_is_held_and_leaves_the_index(redis: Redis) -> None:
     store = CallStore(redis, KEYS)
     updates = SpooledUpdates(store)
