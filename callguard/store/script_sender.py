@@ -17,7 +17,9 @@ What redis-py's ``Script`` does for a script, this does too:
   find their connection gone, and each is sent once more on a new one (a connection
   connects with its own ``connect``, in which a Sentinel client's asks for the master);
 - NOSCRIPT (a server restarted, or its scripts flushed): the script is loaded and sent
-  again;
+  again. One load for all the callers who met NOSCRIPT at once: a burst of calls after a
+  restart would otherwise take a connection each to load the same script, past the
+  client's pool (100 connections), and those calls would fail open unscreened;
 - the health check after 30 s idle (``send_packed_command``).
 
 A script whose caller stops waiting (the inbound path's budget cancelling it) before its
@@ -35,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +87,8 @@ class ScriptSender:
         self._idle: list[AbstractConnection] = []
         self._next: Batch | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        # Each script being loaded after NOSCRIPT, by its SHA: its callers wait on one load.
+        self._loading: dict[str, asyncio.Future[Any]] = {}
 
     async def run(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """``script(keys=keys, args=args)``, with its reply as redis-py gives it."""
@@ -99,11 +103,31 @@ class ScriptSender:
                 if loaded:
                     raise
                 loaded = True
-                await self.redis.script_load(script.script)
+                await self._loaded(script)
             except (ConnectionError, TimeoutError):
                 if retried:
                     raise
                 retried = True
+
+    async def _loaded(self, script: AsyncScript) -> None:
+        """``script`` loaded into the server: by a load already under way, else a new one.
+        A caller who stops waiting leaves the load to the others (shielded)."""
+        loop = asyncio.get_running_loop()
+        loading = self._loading.get(script.sha)
+        if loading is None or loading.get_loop() is not loop:
+            loading = asyncio.ensure_future(self.redis.script_load(script.script))
+            self._loading[script.sha] = loading
+            loading.add_done_callback(self._load_done(script.sha))
+        await asyncio.shield(loading)
+
+    def _load_done(self, sha: str) -> Callable[[asyncio.Future[Any]], None]:
+        def done(loading: asyncio.Future[Any]) -> None:
+            if self._loading.get(sha) is loading:
+                del self._loading[sha]
+            if not loading.cancelled():
+                loading.exception()  # retrieved here too, for when nobody waits any more
+
+        return done
 
     async def settled(self) -> None:
         """Send the batch being gathered now, and wait until every batch sent has had its

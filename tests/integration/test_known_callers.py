@@ -9,6 +9,7 @@ for at once on a connection it keeps: one call at a time here, so one script a r
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,8 @@ TWO_PER_WINDOW = {
     "per": "window",
 }
 SPOC = {"kind": "spoc", "name": "Pat Jones", "phone": "+441772000002"}
+# More calls in flight than the Redis client's pool has connections (100).
+BURST_AFTER_FLUSH = 100
 
 
 @pytest.fixture
@@ -109,6 +112,27 @@ async def test_a_restricted_callers_calls_after_the_first_take_one_round_trip(
     # A stranger's call is one round trip, as before.
     stranger, trips = await counted_call(svc, "+447700900999", sent)
     assert (stranger.decision.outcome, trips) == ("connect", ["EVALSHA"])
+
+
+async def test_a_burst_of_first_calls_after_redis_forgot_its_scripts_is_screened(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    # A restarted Redis has no scripts: every call in flight meets NOSCRIPT at once, and
+    # loads the script once between them (ScriptSender), instead of a connection each past
+    # the client's pool, which failed those calls open: connected, unscreened.
+    svc = services(client)
+    await restricted(client, tokens, "+447700900100", [SPOC])
+    await call(svc.screening, "+447700900100")
+    await svc.redis.script_flush()
+    callers = [f"+4477009002{i:02d}" for i in range(BURST_AFTER_FLUSH)]
+    for phone in callers:
+        await restricted(client, tokens, phone, [SPOC])
+
+    answers = await asyncio.gather(*(call(svc.screening, phone) for phone in callers))
+
+    assert Counter((a.decision.outcome, a.degraded) for a in answers) == {
+        ("divert_spoc", False): BURST_AFTER_FLUSH
+    }
 
 
 async def test_a_strategy_revised_since_the_last_call_is_applied_to_the_next(

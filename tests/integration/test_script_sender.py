@@ -172,6 +172,57 @@ async def test_a_script_the_server_forgot_is_loaded_and_sent_again(redis: Redis)
     assert await redis.script_exists(echo.sha) == [True]
 
 
+async def test_a_burst_that_finds_the_script_forgotten_loads_it_once(redis: Redis) -> None:
+    # After a restart under load, every call in flight meets NOSCRIPT at once. Each loading
+    # the script on a connection of its own took more than the client's pool holds (100),
+    # and those calls failed.
+    sender = ScriptSender(redis)
+    echo = redis.register_script(ECHO)
+    await sender.run(echo, ["k"], ["loaded"])
+    await redis.script_flush()
+    await redis.config_resetstat()
+    burst = 3 * redis.connection_pool.max_connections
+
+    replies = await asyncio.gather(
+        *(sender.run(echo, [f"key:{i}"], [f"call {i}"]) for i in range(burst))
+    )
+
+    assert replies == [[f"call {i}", f"key:{i}"] for i in range(burst)]
+    loads = (await redis.info("commandstats")).get("cmdstat_script|load", {})
+    assert loads.get("calls") == 1
+    assert sender._loading == {}
+
+
+async def test_a_caller_who_stops_waiting_leaves_the_load_to_the_others(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender = ScriptSender(redis)
+    echo = redis.register_script(ECHO)
+    await sender.run(echo, ["k"], ["loaded"])
+    await redis.script_flush()
+    loads: list[str] = []
+    started, release = asyncio.Event(), asyncio.Event()
+    original = redis.script_load
+
+    async def held_load(script: str) -> Any:
+        loads.append(script)
+        started.set()
+        await release.wait()
+        return await original(script)
+
+    monkeypatch.setattr(redis, "script_load", held_load)
+    impatient = asyncio.ensure_future(sender.run(echo, ["k"], ["impatient"]))
+    patient = asyncio.ensure_future(sender.run(echo, ["k"], ["patient"]))
+    await started.wait()  # both met NOSCRIPT; the load is under way
+    impatient.cancel()
+    release.set()
+
+    assert await patient == ["patient", "k"]
+    assert impatient.cancelled()
+    assert len(loads) == 1
+    assert await redis.script_exists(echo.sha) == [True]
+
+
 async def test_a_connection_the_server_closed_is_replaced_once(redis: Redis) -> None:
     sender = ScriptSender(redis)
     echo = redis.register_script(ECHO)
