@@ -6,6 +6,7 @@ import random
 
 import phonenumbers
 import pytest
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from callguard import phones
 from callguard.phones import (
@@ -108,6 +109,35 @@ def test_the_validity_check_answers_as_libphonenumber_for_every_number() -> None
     valid = [phones.is_valid_number(n) for n in numbers]
     assert valid == [phonenumbers.is_valid_number(n) for n in numbers]
     assert 0 < sum(valid) < len(valid)  # both answers are exercised
+
+
+def test_the_validity_check_answers_as_libphonenumber_at_the_edges_of_each_type() -> None:
+    """For every region of every calling code regions share, libphonenumber's example
+    number of each type, and the same a digit shorter, a digit longer and with its last
+    digits changed: where the types' patterns and lengths meet."""
+    rng = random.Random(20261207)
+    numbers = []
+    for code, regions in COUNTRY_CODE_TO_REGION_CODE.items():
+        if len(regions) < 2:
+            continue
+        for region in regions:
+            for kind in range(12):  # every PhoneNumberType but UNKNOWN
+                example = phonenumbers.example_number_for_type(region, kind)
+                if example is None:
+                    continue
+                national = str(example.national_number)
+                for text in (
+                    national,
+                    national[:-1],
+                    national + str(rng.randrange(10)),
+                    national[:-3] + f"{rng.randrange(1000):03d}",
+                ):
+                    numbers.append(
+                        phonenumbers.PhoneNumber(country_code=code, national_number=int(text))
+                    )
+    valid = [phones.is_valid_number(n) for n in numbers]
+    assert valid == [phonenumbers.is_valid_number(n) for n in numbers]
+    assert 0.3 < sum(valid) / len(valid) < 0.9  # both answers, many of each
 
 
 def _digits(rng: random.Random, length: int) -> int:
