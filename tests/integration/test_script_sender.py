@@ -47,6 +47,14 @@ async def redis(tmp_path: Path) -> AsyncIterator[Redis]:
         server.stop()
 
 
+async def loaded_sender(redis: Redis) -> tuple[ScriptSender, AsyncScript]:
+    """A sender, and the echo script it has sent once (so loaded into the server)."""
+    sender = ScriptSender(redis)
+    echo = redis.register_script(ECHO)
+    await sender.run(echo, ["k"], ["loaded"])
+    return sender, echo
+
+
 def counted(sender: ScriptSender, sending: asyncio.Event | None = None) -> list[list[str]]:
     """Each round trip the sender makes: the name of each command in it (and ``sending``
     set as one starts)."""
@@ -66,9 +74,7 @@ def counted(sender: ScriptSender, sending: asyncio.Event | None = None) -> list[
 async def test_scripts_asked_for_at_once_go_in_one_round_trip_each_with_its_own_reply(
     redis: Redis,
 ) -> None:
-    sender = ScriptSender(redis)
-    echo = redis.register_script(ECHO)
-    await sender.run(echo, ["k"], ["loaded"])
+    sender, echo = await loaded_sender(redis)
     trips = counted(sender)
 
     replies = await asyncio.gather(
@@ -176,9 +182,7 @@ async def test_a_burst_that_finds_the_script_forgotten_loads_it_once(redis: Redi
     # After a restart under load, every call in flight meets NOSCRIPT at once. Each loading
     # the script on a connection of its own took more than the client's pool holds (100),
     # and those calls failed.
-    sender = ScriptSender(redis)
-    echo = redis.register_script(ECHO)
-    await sender.run(echo, ["k"], ["loaded"])
+    sender, echo = await loaded_sender(redis)
     await redis.script_flush()
     await redis.config_resetstat()
     burst = 3 * redis.connection_pool.max_connections
@@ -196,9 +200,7 @@ async def test_a_burst_that_finds_the_script_forgotten_loads_it_once(redis: Redi
 async def test_a_caller_who_stops_waiting_leaves_the_load_to_the_others(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sender = ScriptSender(redis)
-    echo = redis.register_script(ECHO)
-    await sender.run(echo, ["k"], ["loaded"])
+    sender, echo = await loaded_sender(redis)
     await redis.script_flush()
     loads: list[str] = []
     started, release = asyncio.Event(), asyncio.Event()
@@ -384,9 +386,7 @@ async def cancel_before_sent(caller: asyncio.Future[Any]) -> None:
 
 
 async def test_a_script_that_cannot_be_sent_fails_alone(redis: Redis) -> None:
-    sender = ScriptSender(redis)
-    echo = redis.register_script(ECHO)
-    await sender.run(echo, ["k"], ["loaded"])
+    sender, echo = await loaded_sender(redis)
 
     results = await asyncio.gather(
         sender.run(echo, ["k"], ["sent"]),
@@ -405,9 +405,7 @@ class CloseFailed(Exception):
 async def test_a_connection_that_fails_to_close_still_answers_every_caller(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sender = ScriptSender(redis)
-    echo = redis.register_script(ECHO)
-    await sender.run(echo, ["k"], ["loaded"])
+    sender, echo = await loaded_sender(redis)
     (kept,) = sender._idle
     await redis.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")  # type: ignore[no-untyped-call]
     original = kept.disconnect
