@@ -17,9 +17,10 @@ What redis-py's ``Script`` does for a script, this does too:
   find their connection gone, and each is sent once more on a new one (a connection
   connects with its own ``connect``, in which a Sentinel client's asks for the master);
 - NOSCRIPT (a server restarted, or its scripts flushed): the script is loaded and sent
-  again. One load for all the callers who met NOSCRIPT at once: a burst of calls after a
-  restart would otherwise take a connection each to load the same script, past the
-  client's pool (100 connections), and those calls would fail open unscreened;
+  again. One load for all the callers who met NOSCRIPT at once (if it fails, each of
+  them gets its error): a burst of calls after a restart would otherwise take a
+  connection each to load the same script, past the client's pool (100 connections),
+  and those calls would fail open unscreened;
 - the health check after 30 s idle (``send_packed_command``).
 
 It packs each EVALSHA itself (``packed``), as redis-py would for the same arguments, in a
@@ -62,7 +63,8 @@ KEPT_IDLE = 8
 
 
 def packed(command: Sequence[Any], encoder: Encoder) -> bytes:
-    """``command`` in Redis's protocol, as redis-py's ``pack_command`` packs it (its
+    """An EVALSHA (its arguments text, bytes, integers or floats; no space in its name) in
+    Redis's protocol, as redis-py's ``pack_command`` packs it (its
     ``Encoder``'s rules: text encoded as the client is set to, numbers as their ``repr``,
     bytes as they are; anything else, a bool included, a ``DataError``).
     ``tests/unit/test_script_packing.py`` holds the two to the same bytes."""
@@ -241,7 +243,7 @@ class ScriptSender:
                 continue
             try:
                 sent.append(packed(command, connection.encoder))
-            except DataError as error:
+            except (DataError, UnicodeEncodeError) as error:
                 reply.set_exception(error)
                 continue
             waiting.append(reply)

@@ -192,8 +192,10 @@ async def test_a_burst_that_finds_the_script_forgotten_loads_it_once(redis: Redi
     )
 
     assert replies == [[f"call {i}", f"key:{i}"] for i in range(burst)]
+    # One load for all who met NOSCRIPT together: two at most, when their error replies
+    # came in two reads and the first load had ended before the second read (one each: 300).
     loads = (await redis.info("commandstats")).get("cmdstat_script|load", {})
-    assert loads.get("calls") == 1
+    assert 1 <= loads.get("calls", 0) <= 2
     assert sender._loading == {}
 
 
@@ -391,11 +393,13 @@ async def test_a_script_that_cannot_be_sent_fails_alone(redis: Redis) -> None:
     results = await asyncio.gather(
         sender.run(echo, ["k"], ["sent"]),
         sender.run(echo, ["k"], [{"not": "a value"}]),
+        sender.run(echo, ["k"], ["a lone surrogate \ud800"]),
         return_exceptions=True,
     )
 
     assert results[0] == ["sent", "k"]
     assert isinstance(results[1], DataError)
+    assert isinstance(results[2], UnicodeEncodeError)
 
 
 class CloseFailed(Exception):

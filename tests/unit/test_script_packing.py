@@ -24,6 +24,7 @@ VALUES = st.one_of(
     st.integers(),
     st.floats(allow_nan=False),
     st.binary().map(bytearray),
+    st.binary().map(lambda data: memoryview(data)),
 )
 
 
@@ -31,7 +32,9 @@ VALUES = st.one_of(
 def test_packed_as_redis_py_packs_it(args: list[Any]) -> None:
     command = ("EVALSHA", SHA, len(args) // 2, *args)
 
-    assert packed(command, CONNECTION.encoder) == b"".join(CONNECTION.pack_command(*command))
+    ours = packed(command, CONNECTION.encoder)
+    assert ours == b"".join(CONNECTION.pack_command(*command))  # hiredis's packer
+    assert ours == b"".join(CONNECTION._pack_command_python(*command))  # redis-py's own
 
 
 @pytest.mark.parametrize("value", [True, None, {"not": "a value"}, ["a"]])
