@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -120,9 +121,6 @@ _TYPES = (
     "fixed_line",
     "mobile",
 )
-# By region and length of the national number: its general pattern, and one pattern
-# matching where any of its types' patterns for that length does (None: none can).
-_TYPE_PATTERNS: dict[tuple[str, int], tuple[re.Pattern[str], re.Pattern[str]] | None] = {}
 
 
 def _has_a_type(national: str, metadata: phonenumbers.PhoneMetadata) -> bool:
@@ -132,19 +130,19 @@ def _has_a_type(national: str, metadata: phonenumbers.PhoneMetadata) -> bool:
     at once, rather than one a type, each pattern looked up in ``re``'s cache: 0.7 µs
     against 7.3 for a UK mobile number, and a new number normalised in 5.8 µs against
     15.5 (docs/performance.md, thirteenth pass)."""
-    key = (metadata.id, len(national))
-    if key not in _TYPE_PATTERNS:
-        _TYPE_PATTERNS[key] = _type_patterns(metadata, len(national))
-    patterns = _TYPE_PATTERNS[key]
+    patterns = _type_patterns(metadata.id, len(national))
     if patterns is None:
         return False
     general, any_type = patterns
     return general.fullmatch(national) is not None and any_type.fullmatch(national) is not None
 
 
-def _type_patterns(
-    metadata: phonenumbers.PhoneMetadata, length: int
-) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+@functools.cache
+def _type_patterns(region: str, length: int) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """For a national number of ``length`` in ``region``: its general pattern, and one
+    pattern matching where any of its types' patterns does (None: none can)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    assert metadata is not None  # the region of metadata already loaded (``_has_a_type``)
     general = _pattern_for(metadata.general_desc, length)
     descs = [getattr(metadata, name) for name in _TYPES]
     if metadata.same_mobile_and_fixed_line_pattern:

@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,17 +149,14 @@ class ScriptSender:
         if loading is None or loading.get_loop() is not loop:
             loading = asyncio.ensure_future(self.redis.script_load(script.script))
             self._loading[script.sha] = loading
-            loading.add_done_callback(self._load_done(script.sha))
+            loading.add_done_callback(functools.partial(self._load_finished, script.sha))
         await asyncio.shield(loading)
 
-    def _load_done(self, sha: str) -> Callable[[asyncio.Future[Any]], None]:
-        def done(loading: asyncio.Future[Any]) -> None:
-            if self._loading.get(sha) is loading:
-                del self._loading[sha]
-            if not loading.cancelled():
-                loading.exception()  # retrieved here too, for when nobody waits any more
-
-        return done
+    def _load_finished(self, sha: str, loading: asyncio.Future[Any]) -> None:
+        if self._loading.get(sha) is loading:
+            del self._loading[sha]
+        if not loading.cancelled():
+            loading.exception()  # retrieved here too, for when nobody waits any more
 
     async def settled(self) -> None:
         """Send the batch being gathered now, and wait until every batch sent has had its
