@@ -4,11 +4,47 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redis.exceptions import RedisError
+from redis.exceptions import DataError, RedisClusterException, RedisError, ResponseError
 
 # What the store raises when Redis is down or slow: the web layer answers 503 for these
 # (and the webhooks fail open), without knowing that the store is Redis.
 STORE_UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, TimeoutError)
+
+# Errors Redis answers with while it cannot write for now (out of memory, loading, busy
+# with a script, a replica or a cluster not ready, disk errors, not allowed yet): a command
+# it refused for one of these may succeed later. Any other error it answers with is about
+# the command itself. redis-py gives some of these classes of their own, and every error
+# the code Redis sent (``status_code``), in a script's error too.
+_NOT_YET = frozenset(
+    [
+        "BUSY",
+        "CLUSTERDOWN",
+        "LOADING",
+        "MASTERDOWN",
+        "MISCONF",
+        "NOAUTH",
+        "NOPERM",
+        "NOREPLICAS",
+        "OOM",
+        "READONLY",
+        "TRYAGAIN",
+        "UNBLOCKED",
+    ]
+)
+
+
+def may_succeed_later(error: BaseException) -> bool:
+    """Whether what raised ``error`` may succeed if tried again later: the store was away,
+    slow or not ready, or the work was stopped. False when the store answered that the
+    command itself is wrong (bad arguments, a script's own error), or when the error is not
+    the store's at all (the work's input is malformed): trying again changes nothing."""
+    if not isinstance(error, Exception):
+        return True  # cancelled, or the process stopping
+    if isinstance(error, DataError):
+        return False  # an argument the client will not send
+    if type(error) is ResponseError:
+        return getattr(error, "status_code", None) in _NOT_YET
+    return isinstance(error, (*STORE_UNAVAILABLE, RedisClusterException, OSError))
 
 
 class ServiceError(Exception):

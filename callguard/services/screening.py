@@ -30,6 +30,7 @@ from callguard.domain.records import CallRecord, record_for
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.phones import mask_phone, try_normalise
 from callguard.policy import Policy
+from callguard.services.errors import may_succeed_later
 from callguard.services.kept_refusals import refusal_to_keep
 from callguard.services.spooled_updates import SpooledUpdates
 from callguard.store.call_plans import (
@@ -39,7 +40,7 @@ from callguard.store.call_plans import (
     unrestricted_lines,
 )
 from callguard.store.call_records import CallStore, Existing, Kept, Matched, Unmatched
-from callguard.store.spool import Spool
+from callguard.store.spool import EntryRejected, Spool
 
 log = logging.getLogger("callguard.screening")
 
@@ -260,8 +261,20 @@ class Screening:
         return decision, connect_notice(decision, self.policy)
 
     async def replay_spool(self) -> int:
-        """Write spooled records and updates into Redis; idempotent."""
-        return await self.spool.replay(self._apply)
+        """Write spooled records and updates into Redis; idempotent. An entry that could
+        never be written is set aside (``Spool``); the replay stops, to go on later, only
+        where trying again may succeed."""
+        return await self.spool.replay(self._apply_spooled)
+
+    async def _apply_spooled(self, entry: dict[str, object]) -> None:
+        try:
+            await self._apply(entry)
+        except EntryRejected:
+            raise
+        except Exception as error:
+            if may_succeed_later(error):
+                raise
+            raise EntryRejected(f"it cannot be written: {type(error).__name__}") from error
 
     async def _apply(self, entry: dict[str, object]) -> None:
         call_sid = str(entry["call_sid"])
@@ -275,3 +288,5 @@ class Screening:
             await self.updates.apply_held(call_sid)
         elif entry["kind"] == "update":
             await self.updates.apply(call_sid, entry, hold=True)
+        else:  # spooled by a release that knows more kinds (an upgrade rolled back, say)
+            raise EntryRejected("of a kind this release does not know")

@@ -6,6 +6,12 @@ not yet applied. One applied twice all the same (after a crash mid-replay) dupli
 nothing: a record is written only if absent, and an update puts no call back to an earlier
 status and undoes no triage (call_update_scripts.UPDATE_CALL). One replay runs at a time:
 the service's replay loop and an explicit replay (shutdown, tests) may be asked at once.
+
+An entry that can never be applied (a line torn by a crash, or one its ``apply`` rejects
+with ``EntryRejected``: the entry is at fault, not Redis) is set aside in ``rejected.txt``
+for a person to look at, and the replay goes on: one bad entry never holds up the records
+after it. What is set aside is put back in the spool at the service's next start
+(``retry_set_aside``), so a release that can apply it does.
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ from typing import Any
 Entry = dict[str, Any]
 
 log = logging.getLogger("callguard.spool")
+
+
+class EntryRejected(Exception):
+    """Raised by a replay's ``apply`` for an entry that applying again would never write:
+    the entry is at fault, not the store (which may be away: that is any other error). The
+    replay sets it aside and goes on."""
 
 
 class Spool:
@@ -46,11 +58,22 @@ class Spool:
 
     def depth(self) -> int:
         """Entries waiting to be replayed."""
-        count = 0
-        for file in self._files():
-            # A replay may remove a file between listing and reading: it is then empty.
-            with contextlib.suppress(FileNotFoundError), file.open(encoding="utf-8") as lines:
-                count += sum(1 for line in lines if line.strip())
+        return sum(_count_lines(file) for file in self._files())
+
+    def set_aside(self) -> int:
+        """Entries set aside for a person to look at (torn, or rejected by a replay)."""
+        return _count_lines(self.rejected)
+
+    def retry_set_aside(self) -> int:
+        """Put what is set aside back in the spool, to be replayed before what is spooled
+        from now on (at the service's start: a release that can apply it now does; what it
+        still cannot is set aside again). How many entries."""
+        count = self.set_aside()
+        if not count:
+            return 0
+        self.rejected.rename(self.directory / f"calls.{time.time_ns():020d}.jsonl")
+        self.pending.set()
+        log.warning("%d spooled call entries set aside before are tried again", count)
         return count
 
     async def append(self, entry: Entry) -> None:
@@ -106,10 +129,33 @@ class Spool:
             _sync_directory(self.directory)  # the new file's name, on disk with its entries
 
     def _reject(self, line: str) -> None:
-        with self.rejected.open("a", encoding="utf-8") as out:
-            out.write(line + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+        created = not self.rejected.exists()
+        # Only the service's user may read it: it holds what the spool does (numbers called).
+        fd = os.open(self.rejected, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            _write_all(fd, (line + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            # On disk before the spool file that held the entry goes.
+            _sync_directory(self.directory)
+
+    async def _apply_or_set_aside(
+        self, line: str, apply: Callable[[Entry], Awaitable[None]]
+    ) -> int:
+        """1 when the entry on ``line`` is applied; 0 when it is set aside instead: it is
+        unreadable (torn by a crash mid-append), or ``apply`` rejected it."""
+        try:
+            await apply(json.loads(line))
+            return 1
+        except json.JSONDecodeError:
+            why = "unreadable: torn by a crash"
+        except EntryRejected as rejected:
+            why = str(rejected) or "rejected"
+        log.error("a spooled call entry was set aside in %s (%s)", self.rejected.name, why)
+        await asyncio.to_thread(self._reject, line)
+        return 0
 
     async def replay(self, apply: Callable[[Entry], Awaitable[None]]) -> int:
         """Apply every spooled entry in order; a file is removed only once all of it applied.
@@ -138,15 +184,7 @@ class Spool:
                 if not line.strip():
                     continue
                 try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    # Torn by a crash mid-append. Set aside for a person to look at; the
-                    # replay goes on (else one bad line would hold up every later record).
-                    log.error("unreadable spool line set aside in %s", self.rejected.name)
-                    await asyncio.to_thread(self._reject, line)
-                    continue
-                try:
-                    await apply(entry)
+                    applied += await self._apply_or_set_aside(line, apply)
                 except BaseException:
                     # Redis went away again, or the replay was stopped: the file keeps only
                     # this entry and those after it, so what was applied is not applied again.
@@ -157,11 +195,18 @@ class Spool:
                             # The whole file is kept instead; the replay's own error stands.
                             log.error("spool file kept whole (%s)", type(error).__name__)
                     raise
-                applied += 1
             file.unlink()
         if not self._files():
             self.pending.clear()
         return applied
+
+
+def _count_lines(file: Path) -> int:
+    """The entries in a spool file; 0 when there is none (a replay may remove a file
+    between listing and reading)."""
+    with contextlib.suppress(FileNotFoundError), file.open(encoding="utf-8") as lines:
+        return sum(1 for line in lines if line.strip())
+    return 0
 
 
 def _write_all(fd: int, data: bytes) -> None:

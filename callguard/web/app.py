@@ -126,10 +126,11 @@ def init_app(
 
 
 def _services_lifetime(services: Services, wind_down_on_stop: bool) -> CleanupContext:
-    """The spool replayed while the app runs; at clean-up, the replay stopped, the wind-down
-    when asked for, and the services closed."""
+    """The spool replayed while the app runs (what it set aside before tried again first);
+    at clean-up, the replay stopped, the wind-down when asked for, and the services closed."""
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        await asyncio.to_thread(services.spool.retry_set_aside)
         # Not in ``background``: that set is for work that finishes (tests drain it).
         replay = asyncio.get_running_loop().create_task(
             replay_forever(services.spool.pending, services.screening.replay_spool)

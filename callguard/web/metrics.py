@@ -41,6 +41,11 @@ class Metrics:
             "Call records and updates waiting to be replayed",
             registry=self.registry,
         )
+        self.spool_set_aside = Gauge(
+            "callguard_spool_set_aside",
+            "Spooled call records and updates that could not be written, kept for a person",
+            registry=self.registry,
+        )
         self.scheduler_runs = Counter(
             "callguard_scheduler_runs",
             "Scheduled job runs by job and result",
@@ -67,7 +72,9 @@ class Metrics:
         actor = await authenticate(request)
         if actor.role is not Role.admin:
             raise Forbidden("metrics are for the admin role")
-        self.spool_depth.set(request.app[SERVICES].spool.depth())
+        spool = request.app[SERVICES].spool
+        self.spool_depth.set(spool.depth())
+        self.spool_set_aside.set(spool.set_aside())
         return web.Response(
             body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )

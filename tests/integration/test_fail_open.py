@@ -10,6 +10,7 @@ session's, and start it again on the same data.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import time
 import xml.etree.ElementTree as ET
@@ -21,12 +22,14 @@ from typing import Any
 
 import pytest
 from prometheus_client import generate_latest
+from redis.exceptions import OutOfMemoryError
 
 from callguard import urls
 from callguard.clock import FixedClock
 from callguard.policy import Policy
 from callguard.services.screening import BUDGET_TIMEOUTS
 from callguard.settings import Settings
+from callguard.store.connection import connect
 from callguard.store.spool import Spool
 from callguard.web.metrics import METRICS
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, DEFAULT_ROUTE, POLICY_PATH, PUBLIC_URL, auth
@@ -512,3 +515,123 @@ async def test_a_call_answered_by_the_fail_open_path_is_counted_as_degraded(
     assert "callguard_degraded_calls_total 1.0" in text
     assert 'callguard_calls_total{outcome="connect",rule="none"} 1.0' in text
     assert "callguard_inbound_answer_seconds_count 1.0" in text
+
+
+def spoil_first_record(directory: Path, call_sid: str, quota_key: str) -> None:
+    """The spooled record of ``call_sid`` (a replay may have moved it to a file of its own
+    already) made one no replay could ever write, and two more such entries after it."""
+    for file in sorted(directory.glob("calls*.jsonl")):
+        lines = file.read_text(encoding="utf-8").splitlines()
+        for at, line in enumerate(lines):
+            entry = json.loads(line)
+            if entry["call_sid"] == call_sid and entry["kind"] == "record":
+                # A quota whose most is not a number: the script fails before it writes.
+                plan = json.loads(entry["plan"])
+                plan["claims"] = [{"key": quota_key, "period": "w", "max": "lots", "expire_at": 0}]
+                entry["plan"] = json.dumps(plan)
+                lines[at : at + 1] = [
+                    json.dumps(entry),
+                    json.dumps({"kind": "recording", "call_sid": call_sid}),
+                    "[1, 2]",
+                ]
+                file.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+                return
+    raise AssertionError("no spooled record of the call")
+
+
+async def test_a_spooled_entry_that_can_never_be_written_holds_up_no_record_after_it(
+    fault_client: Client, killable: KillableRedis
+) -> None:
+    """Three entries no replay could ever write (a record whose plan Redis's script refuses,
+    an entry of a kind this release does not know, a line that is not an entry) are
+    set aside for a person to look at, and the records spooled after them land; before,
+    the first of them stopped every replay, for good."""
+    client = fault_client
+    tokens = await create_tokens(killable.url)
+    await killable.kill()
+    sids = [new_call_sid() for _ in range(3)]
+    for sid in sids:
+        response = await inbound_call(client, "07911 123456", sid)
+        assert response.headers["X-CallGuard-Degraded"] == "1"
+    spool = services(client).spool
+    async with spool._replaying:  # the service retries its replay every second meanwhile
+        quota_key = services(client).calls.keys.quota("spoiled")
+        await asyncio.to_thread(spoil_first_record, spool.directory, sids[0], quota_key)
+
+    await killable.restart()
+    await services(client).screening.replay_spool()
+    assert spool.depth() == 0
+    assert spool.set_aside() == 3
+    # The records after them landed, as the fail-open path answered them.
+    for sid in sids[1:]:
+        record = await call_record(client, tokens["manager"], sid)
+        assert (record["degraded"], record["outcome"]) == (True, "connect")
+    missing = await client.get(f"/api/v1/calls/{sids[0]}", headers=auth(tokens["manager"]))
+    assert missing.status == 404
+    metrics = await client.get("/metrics", headers=auth(tokens["admin"]))
+    assert "callguard_spool_set_aside 3.0" in await metrics.text()
+
+    # Tried again (as at the next start), they are set aside again; nothing is lost.
+    assert spool.retry_set_aside() == 3
+    await services(client).screening.replay_spool()
+    assert (spool.depth(), spool.set_aside()) == (0, 3)
+
+
+async def test_a_spooled_record_redis_has_no_memory_for_waits_and_then_lands(
+    fault_client: Client, killable: KillableRedis
+) -> None:
+    """Out of memory is Redis not ready, not the entry at fault: the replay stops and tries
+    again later, setting nothing aside."""
+    client = fault_client
+    tokens = await create_tokens(killable.url)
+    await killable.kill()
+    call_sid = new_call_sid()
+    response = await inbound_call(client, "07911 123456", call_sid)
+    assert response.headers["X-CallGuard-Degraded"] == "1"
+
+    await killable.restart()
+    redis = connect(killable.url)
+    try:
+        await redis.config_set("maxmemory", 1)  # every write refused: OOM
+        with pytest.raises(OutOfMemoryError):
+            await services(client).screening.replay_spool()
+        spool = services(client).spool
+        assert (spool.depth(), spool.set_aside()) == (1, 0)
+        await redis.config_set("maxmemory", 0)
+    finally:
+        await redis.aclose()
+    await services(client).screening.replay_spool()
+    record = await call_record(client, tokens["manager"], call_sid)
+    assert (record["degraded"], record["outcome"]) == (True, "connect")
+    assert services(client).spool.set_aside() == 0
+
+
+async def test_what_was_set_aside_is_tried_again_when_the_service_starts(
+    fault_client: Client,
+    fault_settings: Settings,
+    policy: Policy,
+    clock: FixedClock,
+    killable: KillableRedis,
+) -> None:
+    """A record set aside by a release that could not write it is written by the next
+    start of one that can."""
+    tokens = await create_tokens(killable.url)
+    await killable.kill()
+    call_sid = new_call_sid()
+    response = await inbound_call(fault_client, "07911 123456", call_sid)
+    assert response.headers["X-CallGuard-Degraded"] == "1"
+    spool = services(fault_client).spool
+    async with spool._replaying:  # as if a replay had set it aside
+        for file in sorted(spool.directory.glob("calls*.jsonl")):
+            with spool.rejected.open("a", encoding="utf-8") as rejected:
+                rejected.write(file.read_text(encoding="utf-8"))
+            file.unlink()
+    assert (spool.depth(), spool.set_aside()) == (0, 1)
+    await killable.restart()
+
+    async with app_client(fault_settings, policy, clock) as restarted:
+        assert (spool.depth(), spool.set_aside()) == (1, 0)
+        await services(restarted).screening.replay_spool()
+        record = await call_record(restarted, tokens["manager"], call_sid)
+    assert (record["degraded"], record["outcome"]) == (True, "connect")
+    assert (spool.depth(), spool.set_aside()) == (0, 0)

@@ -1,6 +1,7 @@
 """The spool says an entry is on disk only when all of it is (``os.write`` may write part of
-a batch, on a nearly full disk, and say so only by its count), and a replay stopped part
-way applies no entry twice. Nothing here needs Redis: the spool is a file, and its replay
+a batch, on a nearly full disk, and say so only by its count), a replay stopped part way
+applies no entry twice, and an entry that can never be applied is set aside, not in the
+way of those after it. Nothing here needs Redis: the spool is a file, and its replay
 is given what to apply."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import asyncio
 import errno
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 
 from callguard.store import spool as spool_module
-from callguard.store.spool import Spool
+from callguard.store.spool import EntryRejected, Spool
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -195,3 +197,99 @@ async def test_a_rewrite_cut_short_by_a_crash_is_cleared_and_not_replayed(tmp_pa
     part.write_text(json.dumps(ENTRIES[1]) + "\n", encoding="utf-8")
     assert await replayed(spool) == [ENTRIES[0]]
     assert not part.exists()
+
+
+async def test_an_entry_its_apply_rejects_is_set_aside_and_the_replay_goes_on(
+    tmp_path: Path,
+) -> None:
+    """One entry that can never be written (its apply says so) holds up none after it: it
+    is kept, whole, for a person to look at, and the rest are applied."""
+    spool = Spool(tmp_path)
+    for entry in ENTRIES:
+        await spool.append(entry)
+    applied: list[dict[str, Any]] = []
+
+    async def rejects_the_second(entry: dict[str, Any]) -> None:
+        if entry == ENTRIES[1]:
+            raise EntryRejected("the store refused it")
+        applied.append(entry)
+
+    assert await spool.replay(rejects_the_second) == 2
+    assert applied == [ENTRIES[0], ENTRIES[2]]
+    assert spool.depth() == 0 and not spool.pending.is_set()
+    assert spool.set_aside() == 1
+    assert json.loads(spool.rejected.read_text(encoding="utf-8")) == ENTRIES[1]
+    # It holds numbers called: for the service's user alone, whatever the umask.
+    assert stat.S_IMODE(spool.rejected.stat().st_mode) == 0o600
+
+
+async def test_what_was_set_aside_is_tried_again_before_what_is_spooled_later(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path)
+    await spool.append(ENTRIES[0])
+    (tmp_path / "calls.00000000000000000001.jsonl").write_text('{"torn\n', encoding="utf-8")
+
+    async def rejects_the_first(entry: dict[str, Any]) -> None:
+        if entry == ENTRIES[0]:
+            raise EntryRejected("not yet")
+
+    assert await spool.replay(rejects_the_first) == 0
+    assert spool.set_aside() == 2 and spool.depth() == 0
+    await spool.append(ENTRIES[1])  # spooled after them
+
+    assert spool.retry_set_aside() == 2
+    assert spool.set_aside() == 0 and spool.depth() == 3 and spool.pending.is_set()
+    # A release that can write it now does, oldest first; the torn line is set aside again.
+    assert await replayed(spool) == [ENTRIES[0], ENTRIES[1]]
+    assert spool.rejected.read_text(encoding="utf-8") == '{"torn\n'
+    assert spool.retry_set_aside() == 1 and spool.retry_set_aside() == 0
+
+
+async def test_an_entry_that_cannot_be_set_aside_stays_in_the_spool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path)
+    for entry in ENTRIES:
+        await spool.append(entry)
+
+    async def rejects_the_second(entry: dict[str, Any]) -> None:
+        if entry == ENTRIES[1]:
+            raise EntryRejected("the store refused it")
+
+    def disk_full(self: Spool, line: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Spool, "_reject", disk_full)
+    with pytest.raises(OSError):
+        await spool.replay(rejects_the_second)
+    monkeypatch.undo()
+    assert spool.set_aside() == 0
+    assert await replayed(spool) == ENTRIES[1:]  # the first was applied, once
+
+
+async def test_a_file_the_spool_makes_is_named_on_disk_before_it_is_relied_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fsync of a file puts its bytes on disk, not its name: the directory is synced too when
+    the spool file or the set-aside file is made (else a crash could lose either whole)."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def noting_fsync(fd: int) -> None:
+        synced.append("directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", noting_fsync)
+    spool = Spool(tmp_path / "spool")
+    await spool.append(ENTRIES[0])
+    assert synced == ["file", "directory"]
+    await spool.append(ENTRIES[1])
+    assert synced[2:] == ["file"]  # the name is there already
+
+    async def rejects(entry: dict[str, Any]) -> None:
+        raise EntryRejected("the store refused it")
+
+    del synced[:]
+    assert await spool.replay(rejects) == 0
+    assert synced == ["file", "directory", "file"]  # made, then added to
