@@ -298,15 +298,22 @@ async def answered_then_completed(client: Client, call_sid: str) -> None:
         assert callback.status == 200
 
 
-async def test_a_status_callback_spooled_while_redis_is_down_lands_after_the_record(
-    fault_client: Client, killable: KillableRedis
-) -> None:
-    client = fault_client
+async def one_call_spooled(client: Client, killable: KillableRedis) -> tuple[dict[str, str], str]:
+    """A token for each role, then Redis killed and a call answered by the fail-open path
+    (its record spooled): the tokens and the call's SID."""
     tokens = await create_tokens(killable.url)
     await killable.kill()
     call_sid = new_call_sid()
     response = await inbound_call(client, "07911 123456", call_sid)
     assert response.headers["X-CallGuard-Degraded"] == "1"
+    return tokens, call_sid
+
+
+async def test_a_status_callback_spooled_while_redis_is_down_lands_after_the_record(
+    fault_client: Client, killable: KillableRedis
+) -> None:
+    client = fault_client
+    tokens, call_sid = await one_call_spooled(client, killable)
     await answered_then_completed(client, call_sid)
 
     await killable.restart()
@@ -323,11 +330,7 @@ async def test_status_callbacks_spooled_by_another_replica_land_whichever_replay
     """Replicas keep spools of their own (docs/operations.md): a call answered by one while
     Redis was away, its callbacks taken by another, and that one replaying first. Its
     updates wait in Redis for the record, which the first replica's replay then completes."""
-    tokens = await create_tokens(killable.url)
-    await killable.kill()
-    call_sid = new_call_sid()
-    response = await inbound_call(fault_client, "07911 123456", call_sid)
-    assert response.headers["X-CallGuard-Degraded"] == "1"
+    tokens, call_sid = await one_call_spooled(fault_client, killable)
     await answered_then_completed(replica_b, call_sid)
     assert services(replica_b).spool.depth() == 2
 
@@ -583,11 +586,7 @@ async def test_a_spooled_record_redis_has_no_memory_for_waits_and_then_lands(
     """Out of memory is Redis not ready, not the entry at fault: the replay stops and tries
     again later, setting nothing aside."""
     client = fault_client
-    tokens = await create_tokens(killable.url)
-    await killable.kill()
-    call_sid = new_call_sid()
-    response = await inbound_call(client, "07911 123456", call_sid)
-    assert response.headers["X-CallGuard-Degraded"] == "1"
+    tokens, call_sid = await one_call_spooled(client, killable)
 
     await killable.restart()
     redis = connect(killable.url)
@@ -615,11 +614,7 @@ async def test_what_was_set_aside_is_tried_again_when_the_service_starts(
 ) -> None:
     """A record set aside by a release that could not write it is written by the next
     start of one that can."""
-    tokens = await create_tokens(killable.url)
-    await killable.kill()
-    call_sid = new_call_sid()
-    response = await inbound_call(fault_client, "07911 123456", call_sid)
-    assert response.headers["X-CallGuard-Degraded"] == "1"
+    tokens, call_sid = await one_call_spooled(fault_client, killable)
     spool = services(fault_client).spool
     async with spool._replaying:  # as if a replay had set it aside
         for file in sorted(spool.directory.glob("calls*.jsonl")):
