@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import phonenumbers
 import pytest
+from phonenumbers import phonenumberutil
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from callguard import phones
@@ -144,3 +146,65 @@ def _digits(rng: random.Random, length: int) -> int:
     return int(
         str(rng.randrange(1, 10)) + "".join(rng.choice("0123456789") for _ in range(length - 1))
     )
+
+
+# Made-up regions (ISO 3166's user-assigned codes: no real region has them), each with
+# metadata in which one of libphonenumber's steps that today's real metadata never tells
+# apart decides whether a number has a type. ``_has_a_type`` must take the same step.
+_DESC = phonenumbers.PhoneNumberDesc
+
+
+_ANY = _DESC(national_number_pattern=r"\d{8,11}")
+MADE_UP: dict[str, dict[str, phonenumbers.PhoneNumberDesc]] = {
+    # A type whose pattern takes the number but whose possible lengths do not.
+    "QM": {"fixed_line": _DESC(national_number_pattern=r"1\d{8,9}", possible_length=(10,))},
+    # Mobile written with fixed line's pattern (so libphonenumber never tries it apart
+    # from fixed line), but with lengths of its own.
+    "QN": {
+        "fixed_line": _DESC(national_number_pattern=r"[17]\d{8,9}", possible_length=(10,)),
+        "mobile": _DESC(national_number_pattern=r"[17]\d{8,9}", possible_length=(9,)),
+    },
+    # A type's pattern wider than the region's general one.
+    "QO": {
+        "general_desc": _DESC(national_number_pattern=r"1\d{8}", possible_length=(9, 10)),
+        "fixed_line": _DESC(national_number_pattern=r"[12]\d{8,9}", possible_length=(9, 10)),
+    },
+}
+
+
+@pytest.fixture
+def made_up_regions() -> Iterator[dict[str, phonenumbers.PhoneMetadata]]:
+    registry = phonenumbers.PhoneMetadata._region_metadata
+    assert not set(MADE_UP) & set(registry)
+    made = {
+        region: phonenumbers.PhoneMetadata(
+            region,
+            general_desc=descs.get("general_desc", _ANY),
+            fixed_line=descs.get("fixed_line"),
+            mobile=descs.get("mobile"),
+            country_code=999,
+        )
+        for region, descs in MADE_UP.items()
+    }
+    phones._type_patterns.cache_clear()
+    yield made
+    for region in MADE_UP:
+        registry.pop(region, None)
+    phones._type_patterns.cache_clear()
+
+
+@pytest.mark.parametrize("region", sorted(MADE_UP))
+def test_a_type_is_found_by_libphonenumbers_own_steps_in_made_up_metadata(
+    region: str, made_up_regions: dict[str, phonenumbers.PhoneMetadata]
+) -> None:
+    metadata = made_up_regions[region]
+    numbers = [f"{lead}{rest}" for lead in "127" for rest in ("12345678", "123456789")]
+    type_of = phonenumberutil._number_type_helper  # libphonenumber's own step
+    theirs = {
+        number: type_of(number, metadata) != phonenumbers.PhoneNumberType.UNKNOWN
+        for number in numbers
+    }
+    ours = {number: phones._has_a_type(number, metadata) for number in numbers}
+    assert ours == theirs
+    # Each region has numbers of both kinds, so the step it is made for decides some.
+    assert set(theirs.values()) == {True, False}
