@@ -12,39 +12,43 @@ STORE_UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, TimeoutError)
 
 # Errors Redis answers with while it cannot write for now (out of memory, loading, busy
 # with a script, a replica or a cluster not ready, disk errors, not allowed yet): a command
-# it refused for one of these may succeed later. Any other error it answers with is about
-# the command itself. redis-py gives some of these classes of their own, and every error
-# the code Redis sent (``status_code``), in a script's error too.
+# it refused for one of these may succeed later. redis-py gives some of these classes of
+# their own, and every error the code Redis sent (``status_code``), in a script's too.
 _NOT_YET = frozenset(
-    [
-        "BUSY",
-        "CLUSTERDOWN",
-        "LOADING",
-        "MASTERDOWN",
-        "MISCONF",
-        "NOAUTH",
-        "NOPERM",
-        "NOREPLICAS",
-        "OOM",
-        "READONLY",
-        "TRYAGAIN",
-        "UNBLOCKED",
-    ]
+    "BUSY CLUSTERDOWN LOADING MASTERDOWN MISCONF NOAUTH NOPERM NOREPLICAS OOM READONLY "  # noqa: SIM905
+    "TRYAGAIN UNBLOCKED".split()
+)
+# A script's plain errors that a cluster gives while a slot moves, or while it is down and
+# serving reads only.
+_CLUSTER_NOT_YET = (
+    "Script attempted to access a non local key in a cluster node",
+    "Script attempted to execute a write command while the cluster is down",
+)
+# What an entry that is not what its reader expects raises (a field missing or of another
+# type, text that is not the form it should be): reading it again raises the same.
+_MALFORMED: tuple[type[Exception], ...] = (
+    LookupError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    AssertionError,
 )
 
 
 def may_succeed_later(error: BaseException) -> bool:
     """Whether what raised ``error`` may succeed if tried again later: the store was away,
-    slow or not ready, or the work was stopped. False when the store answered that the
-    command itself is wrong (bad arguments, a script's own error), or when the error is not
-    the store's at all (the work's input is malformed): trying again changes nothing."""
-    if not isinstance(error, Exception):
-        return True  # cancelled, or the process stopping
+    slow, full or not ready, or the work was stopped. False when the store answered that
+    the command itself is wrong (bad arguments, a script's own error), or when the input is
+    malformed: trying again changes nothing."""
     if isinstance(error, DataError):
         return False  # an argument the client will not send
     if type(error) is ResponseError:
-        return getattr(error, "status_code", None) in _NOT_YET
-    return isinstance(error, (*STORE_UNAVAILABLE, RedisClusterException, OSError))
+        return getattr(error, "status_code", None) in _NOT_YET or str(error).startswith(
+            _CLUSTER_NOT_YET
+        )
+    if isinstance(error, (*STORE_UNAVAILABLE, RedisClusterException)):
+        return True
+    return not isinstance(error, _MALFORMED)
 
 
 class ServiceError(Exception):

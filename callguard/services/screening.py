@@ -24,6 +24,8 @@ from datetime import datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
+from redis.exceptions import RedisError
+
 from callguard.domain.caller_match import Decision, QuotaClaim, Rule
 from callguard.domain.decision import decide
 from callguard.domain.records import CallRecord, record_for
@@ -103,6 +105,15 @@ def _counted(
         periods[claim.period_id] = periods.get(claim.period_id, 0) + 1
         after[claim.strategy_id] = periods
     return after
+
+
+def _why_never(error: Exception) -> str:
+    """Why a spooled entry can never be written, for the log: Redis's error code, or what
+    was wrong with the entry."""
+    code = getattr(error, "status_code", None)
+    if isinstance(error, RedisError):
+        return f"Redis refused it ({code or type(error).__name__})"
+    return f"it is not an entry this release can read ({type(error).__name__})"
 
 
 def _repeated(record: CallRecord) -> Screened:
@@ -274,7 +285,9 @@ class Screening:
         except Exception as error:
             if may_succeed_later(error):
                 raise
-            raise EntryRejected(f"it cannot be written: {type(error).__name__}") from error
+            call = entry.get("call_sid") if isinstance(entry, dict) else None
+            whose = f"call {call}" if call else "an entry of no call"
+            raise EntryRejected(f"{whose}: {_why_never(error)}") from error
 
     async def _apply(self, entry: dict[str, object]) -> None:
         call_sid = str(entry["call_sid"])
@@ -289,4 +302,4 @@ class Screening:
         elif entry["kind"] == "update":
             await self.updates.apply(call_sid, entry, hold=True)
         else:  # spooled by a release that knows more kinds (an upgrade rolled back, say)
-            raise EntryRejected("of a kind this release does not know")
+            raise EntryRejected(f"call {call_sid}: an entry of a kind this release does not know")

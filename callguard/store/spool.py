@@ -9,8 +9,9 @@ the service's replay loop and an explicit replay (shutdown, tests) may be asked 
 
 An entry that can never be applied (a line torn by a crash, or one its ``apply`` rejects
 with ``EntryRejected``: the entry is at fault, not Redis) is set aside in ``rejected.txt``
-for a person to look at, and the replay goes on: one bad entry never holds up the records
-after it. What is set aside is put back in the spool at the service's next start
+for a person to look at, with the later entries of the same call (a record's updates stay
+behind it), and the replay goes on: one bad entry never holds up the other calls' entries.
+What is set aside is put back in the spool at the service's next start
 (``retry_set_aside``), so a release that can apply it does.
 """
 
@@ -64,17 +65,32 @@ class Spool:
         """Entries set aside for a person to look at (torn, or rejected by a replay)."""
         return _count_lines(self.rejected)
 
-    def retry_set_aside(self) -> int:
+    async def retry_set_aside(self) -> int:
         """Put what is set aside back in the spool, to be replayed before what is spooled
         from now on (at the service's start: a release that can apply it now does; what it
         still cannot is set aside again). How many entries."""
-        count = self.set_aside()
-        if not count:
-            return 0
-        self.rejected.rename(self.directory / f"calls.{time.time_ns():020d}.jsonl")
-        self.pending.set()
-        log.warning("%d spooled call entries set aside before are tried again", count)
+        async with self._replaying:
+            count = await asyncio.to_thread(self._unreject)
+        if count:
+            self.pending.set()
+            log.warning("retrying %d spooled call entries that were set aside earlier", count)
         return count
+
+    def _unreject(self) -> int:
+        count = self.set_aside()
+        if count:
+            self.rejected.rename(self.directory / f"calls.{time.time_ns():020d}.jsonl")
+        return count
+
+    def _calls_set_aside(self) -> set[str]:
+        """The calls with an entry set aside: their later entries follow it there."""
+        calls: set[str] = set()
+        with contextlib.suppress(FileNotFoundError), self.rejected.open(encoding="utf-8") as lines:
+            for line in lines:
+                call = _call_of(_read(line))
+                if call is not None:
+                    calls.add(call)
+        return calls
 
     async def append(self, entry: Entry) -> None:
         """Return once ``entry`` is on disk (fsync'd). Concurrent appends share one write
@@ -107,53 +123,33 @@ class Spool:
 
     def _append_sync(self, line: str) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        created = not self.path.exists()  # under the lock: no replay renames it meanwhile
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                # The last append was torn by a crash: start on a line of our own.
-                line = "\n" + line
-            try:
-                _write_all(fd, line.encode("utf-8"))
-            except OSError:
-                # A full disk, say: take back what part of the batch was written, so no
-                # torn line is left for a replay to set aside; its callers get the error.
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, size)
-                raise
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            _sync_directory(self.directory)  # the new file's name, on disk with its entries
+        _append_whole(self.path, line)  # under the lock: no replay renames it meanwhile
 
     def _reject(self, line: str) -> None:
-        created = not self.rejected.exists()
-        # Only the service's user may read it: it holds what the spool does (numbers called).
-        fd = os.open(self.rejected, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            _write_all(fd, (line + "\n").encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            # On disk before the spool file that held the entry goes.
-            _sync_directory(self.directory)
+        _append_whole(self.rejected, line + "\n")
 
     async def _apply_or_set_aside(
-        self, line: str, apply: Callable[[Entry], Awaitable[None]]
+        self, line: str, apply: Callable[[Entry], Awaitable[None]], held: set[str]
     ) -> int:
         """1 when the entry on ``line`` is applied; 0 when it is set aside instead: it is
-        unreadable (torn by a crash mid-append), or ``apply`` rejected it."""
-        try:
-            await apply(json.loads(line))
-            return 1
-        except json.JSONDecodeError:
-            why = "unreadable: torn by a crash"
-        except EntryRejected as rejected:
-            why = str(rejected) or "rejected"
-        log.error("a spooled call entry was set aside in %s (%s)", self.rejected.name, why)
+        unreadable (torn by a crash mid-append), ``apply`` rejected it, or an earlier entry
+        of its call was set aside (``held``: those calls; kept in order, a call's entries
+        are tried again together)."""
+        entry = _read(line)
+        call = _call_of(entry)
+        if entry is None:
+            why = "it cannot be read (a line torn by a crash)"
+        elif call in held:
+            why = f"call {call}: an earlier entry of this call was set aside"
+        else:
+            try:
+                await apply(entry)
+                return 1
+            except EntryRejected as rejected:
+                why = str(rejected) or "it was rejected"
+        if call is not None:
+            held.add(call)
+        log.error("spooled call entry set aside in %s: %s", self.rejected.name, why)
         await asyncio.to_thread(self._reject, line)
         return 0
 
@@ -176,6 +172,7 @@ class Spool:
             # A rewrite a crash cut short (_keep_from): the file it was to replace is whole.
             for part in self.directory.glob("calls*.jsonl.part"):
                 part.unlink(missing_ok=True)
+        held = await asyncio.to_thread(self._calls_set_aside)
         for file in self._files():
             if file == self.path:
                 continue
@@ -184,7 +181,7 @@ class Spool:
                 if not line.strip():
                     continue
                 try:
-                    applied += await self._apply_or_set_aside(line, apply)
+                    applied += await self._apply_or_set_aside(line, apply, held)
                 except BaseException:
                     # Redis went away again, or the replay was stopped: the file keeps only
                     # this entry and those after it, so what was applied is not applied again.
@@ -201,12 +198,52 @@ class Spool:
         return applied
 
 
+def _read(line: str) -> Any:
+    """The entry on ``line``; None if it cannot be read (torn by a crash mid-append)."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
+
+
+def _call_of(entry: Any) -> str | None:
+    """The entry's call SID, if it is an entry with one."""
+    call = entry.get("call_sid") if isinstance(entry, dict) else None
+    return call if isinstance(call, str) else None
+
+
 def _count_lines(file: Path) -> int:
     """The entries in a spool file; 0 when there is none (a replay may remove a file
     between listing and reading)."""
     with contextlib.suppress(FileNotFoundError), file.open(encoding="utf-8") as lines:
         return sum(1 for line in lines if line.strip())
     return 0
+
+
+def _append_whole(path: Path, lines: str) -> None:
+    """Append ``lines`` (each ending in a line break) to ``path``, all on disk (fsync'd)
+    or none of them: a file only the service's user may read (it holds numbers called)."""
+    created = not path.exists()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # The last append was torn by a crash: start on a line of our own.
+            lines = "\n" + lines
+        try:
+            _write_all(fd, lines.encode("utf-8"))
+        except OSError:
+            # A full disk, say: take back what part was written, so no torn line is left
+            # (to be set aside, or for the next lines to be appended to); the caller gets
+            # the error.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        _sync_directory(path.parent)  # the new file's name, on disk with its lines
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -130,7 +130,7 @@ def _services_lifetime(services: Services, wind_down_on_stop: bool) -> CleanupCo
     at clean-up, the replay stopped, the wind-down when asked for, and the services closed."""
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
-        await asyncio.to_thread(services.spool.retry_set_aside)
+        await services.spool.retry_set_aside()
         # Not in ``background``: that set is for work that finishes (tests drain it).
         replay = asyncio.get_running_loop().create_task(
             replay_forever(services.spool.pending, services.screening.replay_spool)

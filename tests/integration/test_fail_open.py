@@ -522,7 +522,8 @@ async def test_a_call_answered_by_the_fail_open_path_is_counted_as_degraded(
 
 def spoil_first_record(directory: Path, call_sid: str, quota_key: str) -> None:
     """The spooled record of ``call_sid`` (a replay may have moved it to a file of its own
-    already) made one no replay could ever write, and two more such entries after it."""
+    already) made one no replay could ever write, followed by an update of the same call
+    and two more entries no replay could write."""
     for file in sorted(directory.glob("calls*.jsonl")):
         lines = file.read_text(encoding="utf-8").splitlines()
         for at, line in enumerate(lines):
@@ -534,7 +535,8 @@ def spoil_first_record(directory: Path, call_sid: str, quota_key: str) -> None:
                 entry["plan"] = json.dumps(plan)
                 lines[at : at + 1] = [
                     json.dumps(entry),
-                    json.dumps({"kind": "recording", "call_sid": call_sid}),
+                    json.dumps({"kind": "update", "call_sid": call_sid, "fields": {}}),
+                    json.dumps({"kind": "recording", "call_sid": new_call_sid()}),
                     "[1, 2]",
                 ]
                 file.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
@@ -545,10 +547,10 @@ def spoil_first_record(directory: Path, call_sid: str, quota_key: str) -> None:
 async def test_a_spooled_entry_that_can_never_be_written_holds_up_no_record_after_it(
     fault_client: Client, killable: KillableRedis
 ) -> None:
-    """Three entries no replay could ever write (a record whose plan Redis's script refuses,
-    an entry of a kind this release does not know, a line that is not an entry) are
-    set aside for a person to look at, and the records spooled after them land; before,
-    the first of them stopped every replay, for good."""
+    """Entries no replay could ever write (a record whose plan Redis's script refuses, with
+    its call's later entry; an entry of a kind this release does not know; a line that is
+    not an entry) are set aside for a person to look at, and the records spooled after
+    them land; before, the first of them stopped every replay, for good."""
     client = fault_client
     tokens = await create_tokens(killable.url)
     await killable.kill()
@@ -564,7 +566,7 @@ async def test_a_spooled_entry_that_can_never_be_written_holds_up_no_record_afte
     await killable.restart()
     await services(client).screening.replay_spool()
     assert spool.depth() == 0
-    assert spool.set_aside() == 3
+    assert spool.set_aside() == 4
     # The records after them landed, as the fail-open path answered them.
     for sid in sids[1:]:
         record = await call_record(client, tokens["manager"], sid)
@@ -572,12 +574,12 @@ async def test_a_spooled_entry_that_can_never_be_written_holds_up_no_record_afte
     missing = await client.get(f"/api/v1/calls/{sids[0]}", headers=auth(tokens["manager"]))
     assert missing.status == 404
     metrics = await client.get("/metrics", headers=auth(tokens["admin"]))
-    assert "callguard_spool_set_aside 3.0" in await metrics.text()
+    assert "callguard_spool_set_aside 4.0" in await metrics.text()
 
     # Tried again (as at the next start), they are set aside again; nothing is lost.
-    assert spool.retry_set_aside() == 3
+    assert await spool.retry_set_aside() == 4
     await services(client).screening.replay_spool()
-    assert (spool.depth(), spool.set_aside()) == (0, 3)
+    assert (spool.depth(), spool.set_aside()) == (0, 4)
 
 
 async def test_a_spooled_record_redis_has_no_memory_for_waits_and_then_lands(
@@ -588,13 +590,14 @@ async def test_a_spooled_record_redis_has_no_memory_for_waits_and_then_lands(
     client = fault_client
     tokens, call_sid = await one_call_spooled(client, killable)
 
-    await killable.restart()
+    spool = services(client).spool
     redis = connect(killable.url)
     try:
-        await redis.config_set("maxmemory", 1)  # every write refused: OOM
+        async with spool._replaying:  # no replay of the service's until Redis is full
+            await killable.restart()
+            await redis.config_set("maxmemory", 1)  # every write refused: OOM
         with pytest.raises(OutOfMemoryError):
             await services(client).screening.replay_spool()
-        spool = services(client).spool
         assert (spool.depth(), spool.set_aside()) == (1, 0)
         await redis.config_set("maxmemory", 0)
     finally:
@@ -606,27 +609,25 @@ async def test_a_spooled_record_redis_has_no_memory_for_waits_and_then_lands(
 
 
 async def test_what_was_set_aside_is_tried_again_when_the_service_starts(
-    fault_client: Client,
-    fault_settings: Settings,
-    policy: Policy,
-    clock: FixedClock,
-    killable: KillableRedis,
+    fault_settings: Settings, policy: Policy, clock: FixedClock, killable: KillableRedis
 ) -> None:
     """A record set aside by a release that could not write it is written by the next
     start of one that can."""
-    tokens, call_sid = await one_call_spooled(fault_client, killable)
-    spool = services(fault_client).spool
-    async with spool._replaying:  # as if a replay had set it aside
-        for file in sorted(spool.directory.glob("calls*.jsonl")):
-            with spool.rejected.open("a", encoding="utf-8") as rejected:
-                rejected.write(file.read_text(encoding="utf-8"))
-            file.unlink()
-    assert (spool.depth(), spool.set_aside()) == (0, 1)
+    async with app_client(fault_settings, policy, clock) as before:
+        tokens, call_sid = await one_call_spooled(before, killable)
+        spool = services(before).spool
+        async with spool._replaying:  # as if a replay had set it aside
+            for file in sorted(spool.directory.glob("calls*.jsonl")):
+                with spool.rejected.open("a", encoding="utf-8") as rejected:
+                    rejected.write(file.read_text(encoding="utf-8"))
+                file.unlink()
+        assert (spool.depth(), spool.set_aside()) == (0, 1)
     await killable.restart()
 
     async with app_client(fault_settings, policy, clock) as restarted:
-        assert (spool.depth(), spool.set_aside()) == (1, 0)
+        spool = services(restarted).spool
+        assert spool.set_aside() == 0  # back in the spool as the service started
         await services(restarted).screening.replay_spool()
         record = await call_record(restarted, tokens["manager"], call_sid)
+        assert (spool.depth(), spool.set_aside()) == (0, 0)
     assert (record["degraded"], record["outcome"]) == (True, "connect")
-    assert (spool.depth(), spool.set_aside()) == (0, 0)

@@ -31,6 +31,11 @@ NOT_YET = [
     "NOPERM User callguard has no permissions to run the 'evalsha' command",
     "NOAUTH Authentication required.",
     "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+    # A script in a cluster: a slot on the move, or a cluster down and serving reads.
+    "ERR Script attempted to access a non local key in a cluster node script: "
+    "c86adeb3f5893a683d7d2006f87bcb1a6679f6f4, on @user_script:12.",
+    "ERR Script attempted to execute a write command while the cluster is down and "
+    "readonly script: c86adeb3f5893a683d7d2006f87bcb1a6679f6f4, on @user_script:12.",
 ]
 NEVER = [
     "ERR value is not a valid float script: c86adeb3f5893a683d7d2006f87bcb1a6679f6f4, on "
@@ -66,9 +71,13 @@ def test_redis_refusing_the_command_itself_never_will(reply: str) -> None:
         ConnectionRefusedError(),
         RedisClusterException("Redis Cluster cannot be connected"),
         asyncio.CancelledError(),
+        MemoryError(),
+        RuntimeError("Event loop is closed"),
     ],
 )
-def test_the_store_away_or_the_work_stopped_may_succeed_later(error: BaseException) -> None:
+def test_the_store_away_or_the_work_stopped_may_succeed_later(
+    error: BaseException,
+) -> None:
     assert may_succeed_later(error)
 
 
@@ -80,6 +89,8 @@ def test_the_store_away_or_the_work_stopped_may_succeed_later(error: BaseExcepti
         ValueError("a call record's plan item holds a line break"),
         json.JSONDecodeError("Expecting value", "", 0),
         DataError("Invalid input of type: 'NoneType'"),
+        AttributeError("'list' object has no attribute 'get'"),
+        AssertionError(),
     ],
 )
 def test_a_malformed_entry_never_will(error: Exception) -> None:

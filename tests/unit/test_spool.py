@@ -238,12 +238,13 @@ async def test_what_was_set_aside_is_tried_again_before_what_is_spooled_later(
     assert spool.set_aside() == 2 and spool.depth() == 0
     await spool.append(ENTRIES[1])  # spooled after them
 
-    assert spool.retry_set_aside() == 2
+    assert await spool.retry_set_aside() == 2
     assert spool.set_aside() == 0 and spool.depth() == 3 and spool.pending.is_set()
     # A release that can write it now does, oldest first; the torn line is set aside again.
     assert await replayed(spool) == [ENTRIES[0], ENTRIES[1]]
     assert spool.rejected.read_text(encoding="utf-8") == '{"torn\n'
-    assert spool.retry_set_aside() == 1 and spool.retry_set_aside() == 0
+    assert await spool.retry_set_aside() == 1
+    assert await spool.retry_set_aside() == 0
 
 
 async def test_an_entry_that_cannot_be_set_aside_stays_in_the_spool(
@@ -293,3 +294,61 @@ async def test_a_file_the_spool_makes_is_named_on_disk_before_it_is_relied_on(
     del synced[:]
     assert await spool.replay(rejects) == 0
     assert synced == ["file", "directory", "file"]  # made, then added to
+
+
+def call_entry(sid: int, kind: str) -> dict[str, Any]:
+    return {"kind": kind, "call_sid": f"CA{sid:032d}", "fields": {"status": "completed"}}
+
+
+async def test_a_calls_later_entries_follow_its_entry_that_was_set_aside(tmp_path: Path) -> None:
+    """Kept in order: a record set aside takes its call's updates with it (in this replay
+    and in later ones), so they are tried again together; other calls' go on."""
+    spool = Spool(tmp_path)
+    first = [call_entry(1, "record"), call_entry(2, "record"), call_entry(1, "update")]
+    for entry in first:
+        await spool.append(entry)
+    applied: list[dict[str, Any]] = []
+
+    async def rejects_call_1s_record(entry: dict[str, Any]) -> None:
+        if entry == first[0]:
+            raise EntryRejected("the store refused it")
+        applied.append(entry)
+
+    assert await spool.replay(rejects_call_1s_record) == 1
+    await spool.append(call_entry(1, "update"))  # a later callback of the same call
+    await spool.append(call_entry(3, "record"))
+    assert await spool.replay(rejects_call_1s_record) == 1
+    assert applied == [first[1], call_entry(3, "record")]
+    assert spool.set_aside() == 3
+
+    assert await spool.retry_set_aside() == 3
+    assert await replayed(spool) == [first[0], first[2], call_entry(1, "update")]
+
+
+async def test_a_set_aside_cut_short_by_a_full_disk_leaves_no_torn_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path)
+    for entry in ENTRIES:
+        await spool.append(entry)
+    real_write = os.write
+
+    def fills_up(fd: int, data: Any) -> int:
+        return real_write(fd, bytes(data)[:40]) if len(data) > 40 else 0
+
+    full = True
+
+    async def rejects(entry: dict[str, Any]) -> None:
+        if entry == ENTRIES[1] and full:  # the disk fills up as it is set aside
+            monkeypatch.setattr(os, "write", fills_up)
+        raise EntryRejected("the store refused it")
+
+    with pytest.raises(OSError):
+        await spool.replay(rejects)
+    monkeypatch.undo()
+    full = False
+    assert spool.set_aside() == 1  # the part of the second written was taken back
+    assert spool.depth() == 2  # and it is still spooled
+
+    await spool.replay(rejects)  # room again: each a whole line
+    assert [json.loads(line) for line in spool.rejected.read_text().splitlines()] == ENTRIES
