@@ -273,7 +273,8 @@ async def test_a_file_the_spool_makes_is_named_on_disk_before_it_is_relied_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """fsync of a file puts its bytes on disk, not its name: the directory is synced too when
-    the spool file or the set-aside file is made (else a crash could lose either whole)."""
+    the spool file or the set-aside file is made, or a spool file replaced by what is left of
+    it (else a crash could lose either whole, or bring back entries applied)."""
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -294,6 +295,21 @@ async def test_a_file_the_spool_makes_is_named_on_disk_before_it_is_relied_on(
     del synced[:]
     assert await spool.replay(rejects) == 0
     assert synced == ["file", "directory", "file"]  # made, then added to
+
+    # A replay stopped part way rewrites its file with what is left: the new file whole on
+    # disk, then its name in place of the old one's.
+    others = [call_entry(sid, "record") for sid in (10, 11, 12)]
+    for entry in others:
+        await spool.append(entry)
+
+    async def away_at_the_second(entry: dict[str, Any]) -> None:
+        if entry == others[1]:
+            raise RedisAway
+
+    del synced[:]
+    with pytest.raises(RedisAway):
+        await spool.replay(away_at_the_second)
+    assert synced == ["file", "directory"]
 
 
 def call_entry(sid: int, kind: str) -> dict[str, Any]:
