@@ -54,7 +54,16 @@ def _named(staff: User | None, user_name: str) -> str:
 
 
 class Mailer(Protocol):
-    async def send(self, *, to: str, subject: str, body: str) -> None: ...
+    async def send(self, *, to: str, subject: str, body: str) -> None:
+        """Send, or raise: ``MessageRefused`` when the mail server refused this message or
+        its recipient only (the next message may well go), anything else when mail is not
+        working (unreachable, refusing us, misconfigured)."""
+        ...
+
+
+class MessageRefused(Exception):
+    """The mail server refused this message or its recipient (an unknown or full mailbox,
+    say), not the connection or the sender: other messages may still be sent."""
 
 
 class SmtpMailer:
@@ -78,6 +87,16 @@ class SmtpMailer:
         await asyncio.to_thread(self._send, message)
 
     def _send(self, message: EmailMessage) -> None:
+        try:
+            self._deliver(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            raise MessageRefused("the recipient was refused") from error
+        except smtplib.SMTPDataError as error:
+            if 500 <= error.smtp_code < 600:  # the message refused for good, not mail down
+                raise MessageRefused(f"the message was refused ({error.smtp_code})") from error
+            raise
+
+    def _deliver(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_S) as smtp:
             if self.starttls:
                 smtp.starttls()
@@ -96,8 +115,10 @@ async def email_notification(
     body: str,
 ) -> str:
     """E-mail an in-app notification to its recipient and record on it how that went
-    (``email``: ``sent``, ``failed`` or ``no_address``, also returned). A mail failure is
-    logged (by id, never the address) and the in-app notification stands."""
+    (``email``: ``sent``, ``failed`` or ``no_address``), and return it; ``refused`` (recorded
+    as ``failed``) when the mail server refused this message or its recipient only, so the
+    next may be sent. A mail failure is logged (by id, never the address) and the in-app
+    notification stands."""
     recipient = await users.get_user(user)
     if recipient is None or not recipient.email:
         log.warning(
@@ -107,6 +128,12 @@ async def email_notification(
         return "no_address"
     try:
         await mailer.send(to=recipient.email, subject=subject, body=body)
+    except MessageRefused as refused:
+        log.warning(
+            "e-mail for notification %s refused by the mail server: %s", notification_id, refused
+        )
+        await store.set_field(notification_id, "email", "failed")
+        return "refused"
     except Exception as error:  # any mail failure is recorded, never raised
         log.warning("e-mail for notification %s failed (%s)", notification_id, type(error).__name__)
         await store.set_field(notification_id, "email", "failed")

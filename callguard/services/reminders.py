@@ -87,9 +87,10 @@ class NoticeEmails:
     """Sends a delivered notice by e-mail too, when SMTP is configured: the in-app
     notification records how it went (``email``). Sent by the replica that delivered the
     notice, after delivery, so at most once; a replica dying in between leaves it
-    ``pending``, in-app only. A duty never stops for mail: after a failure, mail rests for
-    ``PAUSE_S`` (notices meanwhile are marked ``failed`` at once rather than each waiting
-    for the SMTP timeout), and nothing it raises reaches the duty."""
+    ``pending``, in-app only. A duty never stops for mail: after a failure of mail itself,
+    mail rests for ``PAUSE_S`` (notices meanwhile are marked ``failed`` at once rather than
+    each waiting for the SMTP timeout), and nothing it raises reaches the duty. A message
+    or recipient refused (a mistyped or departed address) holds up no other notice's."""
 
     PAUSE_S = 60.0
 

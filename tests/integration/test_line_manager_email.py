@@ -16,6 +16,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from callguard.clock import FixedClock
+from callguard.domain.roles import Role
+from callguard.domain.users import User
 from callguard.policy import Policy
 from callguard.settings import Settings
 from tests.conftest import PUBLIC_URL, auth
@@ -48,8 +50,22 @@ class Inbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)  # mailboxes that do not exist here
+    spam_to: set[str] = field(default_factory=set)  # messages to these are refused as spam
+    tried: list[str] = field(default_factory=list)  # every recipient given, in order
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.tried.append(address)
+        if address in self.refused:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.spam_to & set(envelope.rcpt_tos):
+            return "554 5.7.1 Message refused as spam"
         raw = cast(bytes, envelope.content)
         self.messages.append(message_from_bytes(raw, policy=policy.default))
         self.recipients.append(list(envelope.rcpt_tos))
@@ -354,3 +370,37 @@ async def test_a_mail_server_that_is_down_never_stops_the_duty(
     assert sorted((n["kind"], n["email"]) for n in notices) == [("review_reminder", "failed")] * 2
     tried = [r for r in caplog.records if r.name == "callguard.notify" and "failed (" in r.message]
     assert len(tried) == 1
+
+
+@pytest.mark.parametrize("refused", ["the mailbox", "the message"])
+async def test_one_e_mail_the_mail_server_refuses_holds_up_no_other(
+    client: Client,
+    tokens: dict[str, str],
+    smtp_server: SmtpServer,
+    clock: FixedClock,
+    refused: str,
+) -> None:
+    """A mistyped or departed address, or one message taken for spam, is refused for that
+    message only; mail itself is working, so the next notice's e-mail is sent (mail rests
+    only when it is down)."""
+    if refused == "the mailbox":
+        smtp_server.inbox.refused.add("mo@example.org")
+    else:
+        smtp_server.inbox.spam_to.add("mo@example.org")
+    users = services(client).notifier.users
+    await users.put_user(
+        User(name="max.manager", role=Role.manager, display_name="Max", email="max@example.org")
+    )
+    max_token = await users.create_token("max.manager", Role.manager)
+    for token in (tokens["manager"], max_token):  # mo's first, then max's
+        person = await create_person(client, token, phones=[unknown_uk_mobile()])
+        await create_strategy(client, token, person["id"], BLOCKED, review_due="2026-11-30")
+
+    run = await services(client).duties.run("reviews", clock.now())
+
+    assert run.summary is not None and run.summary["reminders"] == 2
+    assert smtp_server.inbox.tried == ["mo@example.org", "max@example.org"]
+    assert smtp_server.inbox.recipients == [["max@example.org"]]
+    [mo_notice] = await notifications(client, tokens["manager"])
+    [max_notice] = await notifications(client, max_token)
+    assert (mo_notice["email"], max_notice["email"]) == ("failed", "sent")
