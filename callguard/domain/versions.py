@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from callguard.domain.fields import STORED
 from callguard.domain.models import Review, Revision, Strategy, StrategyStatus
 
 VersionCause = Literal["created", "revised", "ended", "reviewed"]
@@ -68,7 +69,7 @@ def strategy_at(strategy: Strategy, version: int) -> Strategy | None:
         if revision.version > version:
             state.update(revision.before)
     state["version"] = version
-    at_version = Strategy.model_validate(state)
+    at_version = Strategy.model_validate(state, context=STORED)  # as it was stored then
     if at_version.status is not StrategyStatus.active:
         return at_version
     return at_version.model_copy(update={"ended_at": None, "ended_by": None, "end_why": None})

@@ -11,6 +11,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from callguard.domain.caller_match import CallerMatch, Decision, QuotaClaim, ScreeningEntry
+from callguard.domain.fields import STORED
 from callguard.domain.models import AdjustmentKind
 from callguard.domain.records import STATUS_PROGRESS, TERMINAL_STATUSES, CallEvent, CallRecord
 from callguard.store.call_plans import (
@@ -106,7 +107,7 @@ def _entries(screens: Sequence[str], role: str) -> tuple[ScreeningEntry, ...]:
         if entry is None:
             screen = json.loads(raw)
             screen["strategy_id"] = screen.pop("id")
-            entry = ScreeningEntry.model_validate({**screen, "role": role})
+            entry = ScreeningEntry.model_validate({**screen, "role": role}, context=STORED)
             if len(_ENTRIES) >= _ENTRIES_KEPT:
                 _ENTRIES.clear()
             _ENTRIES[(raw, role)] = entry

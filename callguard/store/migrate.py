@@ -28,6 +28,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from callguard.domain.fields import STORED
 from callguard.domain.models import Person, Strategy, StrategyStatus
 from callguard.domain.notes import FileNote
 from callguard.store import audit as audit_store
@@ -187,13 +188,13 @@ async def _migrate_person(redis: Redis, keys: Keys, person_id: str, done: Migrat
                 if await pipe.type(person_key) != "string":
                     return  # moved already (or gone)
                 raw = cast(str, await pipe.get(person_key))
-                person = Person.model_validate_json(raw)
+                person = Person.model_validate_json(raw, context=STORED)
                 strategy_ids = sorted(cast(set[str], await pipe.smembers(old_keys[2])))
                 strategies = []
                 for strategy_id in strategy_ids:
                     text = cast(str | None, await pipe.get(keys.strategy(strategy_id)))
                     if text is not None:
-                        strategies.append(Strategy.model_validate_json(text))
+                        strategies.append(Strategy.model_validate_json(text, context=STORED))
                 entries = cast(list[tuple[str, dict[str, str]]], await pipe.xrange(audit_key) or [])
                 pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.delete(person_key, audit_key, *old_keys)

@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from callguard.domain.fields import STORED
 from callguard.domain.models import Person, Restriction, Strategy
 from callguard.domain.notice import told_of_applied
 
@@ -49,7 +50,9 @@ def person_from(person_id: str, values: Sequence[str | None]) -> Person | None:
         for name, value in zip(PERSON_FIELDS, values, strict=True)
         if value is not None
     }
-    return Person.model_validate({**stored, "id": person_id}) if stored else None
+    if not stored:
+        return None
+    return Person.model_validate({**stored, "id": person_id}, context=STORED)
 
 
 def _restriction(restriction: Restriction) -> dict[str, Any]:
@@ -98,4 +101,4 @@ def parse_strategy(text: str) -> Strategy:
     screen, rest = json.loads(screen_line), json.loads(rest_line)
     if "restrictions" in rest:
         screen["applied_restrictions"] = screen.pop("restrictions")
-    return Strategy.model_validate({**screen, **rest})
+    return Strategy.model_validate({**screen, **rest}, context=STORED)
