@@ -20,6 +20,7 @@ import json
 import logging
 from datetime import datetime
 
+from callguard.services.errors import may_succeed_later
 from callguard.store.call_records import CallStore
 
 log = logging.getLogger("callguard.spooled_updates")
@@ -54,13 +55,29 @@ class SpooledUpdates:
 
     async def apply_held(self, call_sid: str) -> int:
         """The updates held for the call's record, applied now that it is written, then
-        forgotten; how many."""
+        forgotten; how many. One that can never be applied (unreadable, or refused by
+        Redis for itself) is logged and kept, with those held after it, in order: it holds
+        up no other call's, and the rest of the replay or the sweep goes on."""
         held = await self.store.held(call_sid)
+        applied = 0
         for text in held:
-            await self.apply(call_sid, json.loads(text))
-        if held:
-            await self.store.drop_held(call_sid, len(held))
-        return len(held)
+            try:
+                await self.apply(call_sid, json.loads(text))
+            except Exception as error:
+                if may_succeed_later(error):
+                    raise
+                log.error(
+                    "an update held for call %s cannot be applied (%s): it and %d after it "
+                    "are kept until they expire",
+                    call_sid,
+                    type(error).__name__,
+                    len(held) - applied - 1,
+                )
+                break
+            applied += 1
+        if applied:
+            await self.store.drop_held(call_sid, applied)
+        return applied
 
     async def sweep(self, now: datetime) -> dict[str, int]:
         """The ``held_updates`` duty: each call with updates held whose record has been

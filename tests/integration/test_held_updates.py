@@ -135,3 +135,29 @@ async def test_a_replayed_record_takes_what_is_held_and_leaves_the_index(redis: 
     assert record is not None and (record.status, record.duration_s) == ("completed", 61)
     assert await store.held_calls() == []
     assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 0}
+
+
+async def test_a_held_update_that_can_never_be_applied_holds_up_no_other_call(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One call's held update that no release could apply (here unreadable) is logged and
+    kept, with those held after it, in order; the sweep gives the other calls theirs."""
+    store = CallStore(redis, KEYS)
+    updates = SpooledUpdates(store)
+    # The bad one is held first, so the sweep meets it first.
+    await updates.apply(OTHER_SID, status_update(OTHER_SID, "in-progress"), hold=True)
+    await updates.apply(OTHER_SID, status_update(OTHER_SID, "completed"), hold=True)
+    await redis.lset(KEYS.call_held(OTHER_SID), 0, '{"kind": "upd')
+    await updates.apply(SID, status_update(SID, "completed", duration_s=61), hold=True)
+    other = DIVERTED.model_copy(update={"call_sid": OTHER_SID})
+    for sid, record in ((OTHER_SID, other), (SID, DIVERTED)):
+        assert isinstance(await store.record(record_plan(KEYS, record), sid), Written)
+
+    with caplog.at_level(logging.ERROR, logger="callguard.spooled_updates"):
+        assert await updates.sweep(NOW) == {"calls": 1, "updates_applied": 1, "expired": 0}
+    written = await store.get(SID)
+    assert written is not None and (written.status, written.duration_s) == ("completed", 61)
+    assert len(await store.held(OTHER_SID)) == 2  # both kept, in order
+    assert await store.held_calls() == [OTHER_SID]
+    [logged] = caplog.records
+    assert f"call {OTHER_SID} cannot be applied (JSONDecodeError)" in logged.getMessage()
