@@ -181,6 +181,20 @@ def try_normalise(raw: str | None) -> str | None:
         return None
 
 
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def caller_number(raw: str | None) -> str | None:
+    """The number an inbound call is screened under: ``try_normalise``'s, else the caller's
+    as Twilio sent it when that is in E.164 form (a number from a range the numbering plan
+    as libphonenumber has it no longer takes may be stored under it: it was valid when it
+    was registered); None for withheld, empty or unparseable callers."""
+    phone = try_normalise(raw)
+    if phone is None and raw is not None and _E164.fullmatch(raw):
+        return raw
+    return phone
+
+
 def normalise_route(raw: str) -> str:
     """A call route: an E.164 number, a ``sip:`` URI or a ``client:`` identity."""
     text = raw.strip()

@@ -18,8 +18,8 @@ Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 # The validation context for what the store holds (``Model.model_validate(data,
-# context=STORED)``): a number there was checked and normalised when it was written, and is
-# not checked again against the numbering plan as libphonenumber has it today. A range
+# context=STORED)``): a number there was checked when it was written, and one the numbering
+# plan as libphonenumber has it today does not take is read as it was stored. A range
 # withdrawn since would otherwise make the record unreadable: its strategy unscreened (the
 # caller connected by the fail-open path), its person and the pages and duties that list
 # them failing.
@@ -31,20 +31,20 @@ def _stored(info: ValidationInfo) -> bool:
 
 
 def _phone(value: str, info: ValidationInfo) -> str:
-    if _stored(info):
-        return value
     try:
         return normalise_phone(value)
     except InvalidPhone as exc:
+        if _stored(info):
+            return value
         raise ValueError(str(exc)) from exc
 
 
 def _route(value: str, info: ValidationInfo) -> str:
-    if _stored(info):
-        return value
     try:
         return normalise_route(value)
     except InvalidPhone as exc:
+        if _stored(info):
+            return value
         raise ValueError(str(exc)) from exc
 
 

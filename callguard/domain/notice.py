@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from callguard.domain.fields import STORED
 from callguard.domain.models import (
     Notice,
     NotifiedIn,
@@ -44,7 +45,8 @@ def restrictions_at(strategy: Strategy, version: int) -> list[Restriction]:
     restrictions: list[Restriction] = list(strategy.restrictions)
     for revision in reversed(strategy.revisions):
         if revision.version > version and "restrictions" in revision.changed:
-            restrictions = _RESTRICTIONS.validate_python(revision.before["restrictions"])
+            before = revision.before["restrictions"]  # as it was stored
+            restrictions = _RESTRICTIONS.validate_python(before, context=STORED)
     return restrictions
 
 

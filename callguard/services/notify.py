@@ -90,7 +90,10 @@ class SmtpMailer:
         try:
             self._deliver(message)
         except smtplib.SMTPRecipientsRefused as error:
-            raise MessageRefused("the recipient was refused") from error
+            codes = [code for code, _ in error.recipients.values()]
+            if codes and all(500 <= code < 600 for code in codes):
+                raise MessageRefused("the recipient was refused") from error
+            raise  # 4xx: the server's trouble for now (421 closing, 451, 452), not this one's
         except smtplib.SMTPDataError as error:
             if 500 <= error.smtp_code < 600:  # the message refused for good, not mail down
                 raise MessageRefused(f"the message was refused ({error.smtp_code})") from error

@@ -30,7 +30,7 @@ from callguard.domain.caller_match import Decision, QuotaClaim, Rule
 from callguard.domain.decision import decide
 from callguard.domain.records import CallRecord, record_for
 from callguard.domain.speech import caller_hears, connect_notice
-from callguard.phones import mask_phone, try_normalise
+from callguard.phones import caller_number, mask_phone
 from callguard.policy import Policy
 from callguard.services.errors import may_succeed_later
 from callguard.services.kept_refusals import refusal_to_keep
@@ -148,7 +148,7 @@ class Screening:
         self._known: dict[str, Matched] = {}
 
     async def screen(self, call: InboundCall, now: datetime) -> Screened:
-        phone = try_normalise(call.caller)
+        phone = caller_number(call.caller)
         caller = phone or call.caller
         try:
             async with asyncio.timeout(self.budget_s):

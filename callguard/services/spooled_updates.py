@@ -55,28 +55,32 @@ class SpooledUpdates:
 
     async def apply_held(self, call_sid: str) -> int:
         """The updates held for the call's record, applied now that it is written, then
-        forgotten; how many. One that can never be applied (unreadable, or refused by
-        Redis for itself) is logged and kept, with those held after it, in order: it holds
-        up no other call's, and the rest of the replay or the sweep goes on."""
+        forgotten; how many were applied. One that can never be applied (unreadable, or
+        refused by Redis for itself) is logged and kept, unapplied, until it expires; the
+        rest are applied all the same (an update applied again, or out of order, changes
+        nothing: ``call_update_scripts.UPDATE_CALL``), and the replay or sweep goes on."""
         held = await self.store.held(call_sid)
         applied = 0
-        for text in held:
+        first_kept = len(held)
+        for at, text in enumerate(held):
             try:
                 await self.apply(call_sid, json.loads(text))
             except Exception as error:
                 if may_succeed_later(error):
                     raise
                 log.error(
-                    "an update held for call %s cannot be applied (%s): it and %d after it "
-                    "are kept until they expire",
+                    "an update held for call %s cannot be applied (%s): it is kept, "
+                    "not applied, until it expires",
                     call_sid,
                     type(error).__name__,
-                    len(held) - applied - 1,
                 )
-                break
+                first_kept = min(first_kept, at)
+                continue
             applied += 1
-        if applied:
-            await self.store.drop_held(call_sid, applied)
+        if first_kept:
+            # Those before the first kept are forgotten; those after it are applied again
+            # by the next sweep, which changes nothing.
+            await self.store.drop_held(call_sid, first_kept)
         return applied
 
     async def sweep(self, now: datetime) -> dict[str, int]:

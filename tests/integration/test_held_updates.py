@@ -137,27 +137,32 @@ async def test_a_replayed_record_takes_what_is_held_and_leaves_the_index(redis: 
     assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 0}
 
 
-async def test_a_held_update_that_can_never_be_applied_holds_up_no_other_call(
+async def test_a_held_update_that_can_never_be_applied_holds_up_no_other(
     redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """One call's held update that no release could apply (here unreadable) is logged and
-    kept, with those held after it, in order; the sweep gives the other calls theirs."""
+    """A held update that no release could apply (here unreadable) is logged and kept,
+    unapplied; the call's other held updates are applied all the same, and the sweep goes
+    on to the other calls."""
     store = CallStore(redis, KEYS)
     updates = SpooledUpdates(store)
-    # The bad one is held first, so the sweep meets it first.
-    await updates.apply(OTHER_SID, status_update(OTHER_SID, "in-progress"), hold=True)
+    # SID sorts first among calls held in the same second: the sweep meets it first.
+    for status in ("ringing", "in-progress", "completed"):
+        await updates.apply(SID, status_update(SID, status, duration_s=61), hold=True)
+    await redis.lset(KEYS.call_held(SID), 1, '{"kind": "upd')  # the second, torn
     await updates.apply(OTHER_SID, status_update(OTHER_SID, "completed"), hold=True)
-    await redis.lset(KEYS.call_held(OTHER_SID), 0, '{"kind": "upd')
-    await updates.apply(SID, status_update(SID, "completed", duration_s=61), hold=True)
+    assert await store.held_calls() == [SID, OTHER_SID]
     other = DIVERTED.model_copy(update={"call_sid": OTHER_SID})
-    for sid, record in ((OTHER_SID, other), (SID, DIVERTED)):
+    for sid, record in ((SID, DIVERTED), (OTHER_SID, other)):
         assert isinstance(await store.record(record_plan(KEYS, record), sid), Written)
 
     with caplog.at_level(logging.ERROR, logger="callguard.spooled_updates"):
-        assert await updates.sweep(NOW) == {"calls": 1, "updates_applied": 1, "expired": 0}
-    written = await store.get(SID)
-    assert written is not None and (written.status, written.duration_s) == ("completed", 61)
-    assert len(await store.held(OTHER_SID)) == 2  # both kept, in order
-    assert await store.held_calls() == [OTHER_SID]
+        assert await updates.sweep(NOW) == {"calls": 2, "updates_applied": 3, "expired": 0}
+    for sid in (SID, OTHER_SID):
+        written = await store.get(sid)
+        assert written is not None and written.status == "completed", sid
+    # The first is forgotten; the torn one is kept, and the one after it (applied again
+    # by the next sweep, to no effect).
+    assert len(await store.held(SID)) == 2
+    assert await store.held_calls() == [SID]
     [logged] = caplog.records
-    assert f"call {OTHER_SID} cannot be applied (JSONDecodeError)" in logged.getMessage()
+    assert f"call {SID} cannot be applied (JSONDecodeError)" in logged.getMessage()

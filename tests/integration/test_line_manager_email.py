@@ -19,6 +19,7 @@ from callguard.clock import FixedClock
 from callguard.domain.roles import Role
 from callguard.domain.users import User
 from callguard.policy import Policy
+from callguard.services.duties import JobRun
 from callguard.settings import Settings
 from tests.conftest import PUBLIC_URL, auth
 from tests.helpers import Client, create_person, create_strategy, services
@@ -52,6 +53,7 @@ class Inbox:
     recipients: list[list[str]] = field(default_factory=list)
     refused: set[str] = field(default_factory=set)  # mailboxes that do not exist here
     spam_to: set[str] = field(default_factory=set)  # messages to these are refused as spam
+    busy: set[str] = field(default_factory=set)  # mailboxes answering "try again later"
     tried: list[str] = field(default_factory=list)  # every recipient given, in order
 
     async def handle_RCPT(
@@ -60,6 +62,8 @@ class Inbox:
         self.tried.append(address)
         if address in self.refused:
             return "550 5.1.1 No such mailbox"
+        if address in self.busy:
+            return "451 4.3.0 Temporary server error, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -372,6 +376,22 @@ async def test_a_mail_server_that_is_down_never_stops_the_duty(
     assert len(tried) == 1
 
 
+async def reminders_to_mo_then_max(
+    client: Client, tokens: dict[str, str], clock: FixedClock
+) -> tuple[str, JobRun]:
+    """A second manager, Max, with an address; a strategy due for review for each of mo
+    (first) and Max; the reviews duty run. Max's token, and the run."""
+    users = services(client).notifier.users
+    await users.put_user(
+        User(name="max.manager", role=Role.manager, display_name="Max", email="max@example.org")
+    )
+    max_token = await users.create_token("max.manager", Role.manager)
+    for token in (tokens["manager"], max_token):
+        person = await create_person(client, token, phones=[unknown_uk_mobile()])
+        await create_strategy(client, token, person["id"], BLOCKED, review_due="2026-11-30")
+    return max_token, await services(client).duties.run("reviews", clock.now())
+
+
 @pytest.mark.parametrize("refused", ["the mailbox", "the message"])
 async def test_one_e_mail_the_mail_server_refuses_holds_up_no_other(
     client: Client,
@@ -387,16 +407,7 @@ async def test_one_e_mail_the_mail_server_refuses_holds_up_no_other(
         smtp_server.inbox.refused.add("mo@example.org")
     else:
         smtp_server.inbox.spam_to.add("mo@example.org")
-    users = services(client).notifier.users
-    await users.put_user(
-        User(name="max.manager", role=Role.manager, display_name="Max", email="max@example.org")
-    )
-    max_token = await users.create_token("max.manager", Role.manager)
-    for token in (tokens["manager"], max_token):  # mo's first, then max's
-        person = await create_person(client, token, phones=[unknown_uk_mobile()])
-        await create_strategy(client, token, person["id"], BLOCKED, review_due="2026-11-30")
-
-    run = await services(client).duties.run("reviews", clock.now())
+    max_token, run = await reminders_to_mo_then_max(client, tokens, clock)
 
     assert run.summary is not None and run.summary["reminders"] == 2
     assert smtp_server.inbox.tried == ["mo@example.org", "max@example.org"]
@@ -404,3 +415,16 @@ async def test_one_e_mail_the_mail_server_refuses_holds_up_no_other(
     [mo_notice] = await notifications(client, tokens["manager"])
     [max_notice] = await notifications(client, max_token)
     assert (mo_notice["email"], max_notice["email"]) == ("failed", "sent")
+
+
+async def test_mail_that_says_try_again_later_rests_before_the_next(
+    client: Client, tokens: dict[str, str], smtp_server: SmtpServer, clock: FixedClock
+) -> None:
+    """A 4xx at the recipient is the server's trouble for now, not the address's: mail
+    rests (``PAUSE_S``), and the next notice is marked failed without waiting on it."""
+    smtp_server.inbox.busy.add("mo@example.org")
+    max_token, _ = await reminders_to_mo_then_max(client, tokens, clock)
+
+    assert smtp_server.inbox.tried == ["mo@example.org"]
+    [max_notice] = await notifications(client, max_token)
+    assert max_notice["email"] == "failed"

@@ -69,11 +69,15 @@ async def test_a_number_todays_plan_does_not_take_leaves_its_records_readable(
     await stored_as_before(client, KEYS.strategy(strategy["id"]), ADVOCATE_PHONE, WITHDRAWN)
     await stored_as_before(client, KEYS.strategy(strategy["id"]), SPOC_PHONE, WITHDRAWN)
     await stored_as_before(client, KEYS.person(person["id"]), "+447700900789", WITHDRAWN)
+    redis = services(client).register.store.redis
+    await redis.rename(KEYS.phone_owner("+447700900789"), KEYS.phone_owner(WITHDRAWN))
 
-    # The person's calls are screened as before, not connected by the fail-open path.
-    response = await inbound_call(client, PERSON_PHONE)
-    assert response.headers["X-CallGuard-Degraded"] == "0"
-    assert response.headers["X-CallGuard-Outcome"] == "refuse"
+    # The person's calls are screened as before, not connected by the fail-open path; and
+    # from the number today's plan does not take too, not as if no one had registered it.
+    for number in (PERSON_PHONE, WITHDRAWN):
+        response = await inbound_call(client, number)
+        assert response.headers["X-CallGuard-Degraded"] == "0", number
+        assert response.headers["X-CallGuard-Outcome"] == "refuse", number
 
     # The register reads them, with the numbers as stored.
     read = await client.get(f"/api/v1/strategies/{strategy['id']}", headers=auth(manager))
@@ -85,7 +89,8 @@ async def test_a_number_todays_plan_does_not_take_leaves_its_records_readable(
     assert strategy["id"] in [s["id"] for s in (await listed.json())["items"]]
     someone = await client.get(f"/api/v1/people/{person['id']}", headers=auth(manager))
     assert (await someone.json())["phones"] == [PERSON_PHONE, WITHDRAWN]
-    for page in ("/manage", "/reviews", "/people", f"/people/{person['id']}"):
+    pages_read = ("/manage", "/reviews", "/people", f"/people/{person['id']}")
+    for page in (*pages_read, f"/people/{person['id']}/subject-access-bundle"):
         shown = await client.get(page)
         assert shown.status == 200, page
         assert "Sign in" not in await shown.text(), page
@@ -102,3 +107,36 @@ async def test_a_number_todays_plan_does_not_take_leaves_its_records_readable(
         headers=auth(manager),
     )
     assert changed.status == 422
+
+
+async def test_notice_of_an_earlier_version_that_held_such_a_number_is_recorded(
+    pages: Client, tokens: dict[str, str]
+) -> None:
+    """Telling the person of a version before the latest reads that version's restrictions
+    out of the revision history, as stored."""
+    client, manager = pages, tokens["manager"]
+    person = await create_person(client, manager, phones=[PERSON_PHONE])
+    advocate_only = [{"kind": "advocate_only", "advocate_phones": [ADVOCATE_PHONE]}]
+    strategy = await create_strategy(client, manager, person["id"], advocate_only, notified_on=None)
+    revised = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/revisions",
+        json={
+            "expected_version": 1,
+            "changes": {"restrictions": [{"kind": "phone_blocked"}]},
+            "why": "Calls continued",
+        },
+        headers=auth(manager),
+    )
+    assert revised.status == 201, await revised.text()
+    await stored_as_before(client, KEYS.strategy(strategy["id"]), ADVOCATE_PHONE, WITHDRAWN)
+
+    told = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/versions/1/notified",
+        json={"notified_on": "2026-11-24"},
+        headers=auth(manager),
+    )
+    assert told.status == 200, await told.text()
+    body = await told.json()
+    assert (body["status"], body["applied_version"]) == ("active", 1)
+    response = await inbound_call(client, PERSON_PHONE)
+    assert response.headers["X-CallGuard-Rule"] == "advocate_only"

@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from callguard import wording
+from callguard.domain.fields import STORED
 from callguard.domain.models import AdjustmentKind, Restriction
 from callguard.domain.roles import Role
 from callguard.domain.subject_access import (
@@ -107,7 +108,8 @@ _RESTRICTIONS = TypeAdapter(list[Restriction])
 
 def restriction_lines(restrictions: list[dict[str, Any]]) -> list[str]:
     """A strategy's restrictions from the export, each as the register says it."""
-    return [restriction_in_words(r) for r in _RESTRICTIONS.validate_python(restrictions)]
+    stored = _RESTRICTIONS.validate_python(restrictions, context=STORED)
+    return [restriction_in_words(r) for r in stored]
 
 
 def adjustment_lines(adjustments: list[dict[str, Any]]) -> list[str]:
