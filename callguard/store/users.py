@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import re
 import secrets
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ from callguard.store.account_scripts import SET_ENDING_SESSIONS
 from callguard.store.keys import Keys
 from callguard.store.scripts import lua
 
+log = logging.getLogger("callguard.users")
+
 # Any name a stored user can have (``User.name``); nothing else is looked up.
 STORED_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 TOKEN_PREFIX = "cg_"  # noqa: S105 - a marker, not a secret
@@ -43,6 +46,17 @@ _DUMMY_HASH = _HASHER.hash("callguard: no such user")
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _readable(name: str, raw: str | bytes) -> User | None:
+    """The stored account, or None when this release cannot read it (written by a later
+    release with a role this one does not know, say): logged, and then as if absent, so
+    it cannot sign in here and no list of accounts fails for it."""
+    try:
+        return User.model_validate_json(raw)
+    except ValueError as error:
+        log.error("the account %s cannot be read by this release (%s)", name, type(error).__name__)
+        return None
 
 
 class UserStore:
@@ -67,12 +81,15 @@ class UserStore:
             # key (the password hash), never to be read as a user.
             return None
         raw = await self.redis.get(self.keys.user(name))
-        return User.model_validate_json(raw) if raw else None
+        return _readable(name, raw) if raw else None
 
     async def list_users(self) -> list[User]:
+        """Every account this release can read (one it cannot is logged and left out: it
+        takes no other account, page or duty down with it)."""
         names = sorted(cast(set[str], await self.redis.smembers(self.keys.USERS)))
         raws = await self.redis.mget([self.keys.user(n) for n in names]) if names else []
-        return [User.model_validate_json(r) for r in raws if r]
+        users = (_readable(name, raw) for name, raw in zip(names, raws, strict=True) if raw)
+        return [user for user in users if user is not None]
 
     async def add_user(self, user: User) -> bool:
         """Store a new user; False (nothing stored) when the name is taken."""

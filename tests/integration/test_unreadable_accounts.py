@@ -1,0 +1,58 @@
+"""An account this release cannot read (written by a later release, with a role this one
+does not know, say, and left behind by a rollback) takes no page, duty or other account
+down with it: every page names staff from the accounts, and every duty's notices go to
+them. It is logged, and is as if absent: it cannot sign in here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from callguard.clock import FixedClock
+from callguard.policy import Policy
+from callguard.settings import Settings
+from tests.conftest import KEYS
+from tests.e2e.support import ADMIN, MANAGER, Client, demo_pages, fast_passwords, sign_in
+from tests.helpers import services
+
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
+__all__ = ["fast_passwords"]
+
+LATER = {"name": "ali.auditor", "role": "auditor", "display_name": "Ali Auditor"}
+
+
+@pytest.fixture
+async def pages(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
+    async with demo_pages(settings, policy, clock) as client:
+        redis = services(client).users.redis
+        await redis.set(KEYS.user(LATER["name"]), json.dumps(LATER))
+        await redis.sadd(KEYS.USERS, LATER["name"])
+        yield client
+
+
+async def test_an_account_this_release_cannot_read_takes_nothing_down(
+    pages: Client, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = pages
+    await sign_in(client, MANAGER)
+    for page in ("/", "/console", "/manage", "/people"):
+        shown = await client.get(page)
+        assert shown.status == 200, page
+    for job in ("reviews", "messages"):
+        run = await services(client).duties.run(job, clock.now())
+        assert run.outcome == "performed", job
+
+    client.session.cookie_jar.clear()  # signed out
+    await sign_in(client, ADMIN)
+    listed = await client.get("/admin/users")
+    assert listed.status == 200
+    assert "Ali Auditor" not in await listed.text()
+    assert "the account ali.auditor cannot be read by this release" in caplog.text
+
+    # It cannot sign in here: as an unknown name, not a failure.
+    client.session.cookie_jar.clear()  # signed out
+    refused = await sign_in(client, LATER["name"])
+    assert refused.status < 500
+    assert "/sign-in" in str(refused.url)
