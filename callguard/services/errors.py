@@ -51,6 +51,14 @@ def may_succeed_later(error: BaseException) -> bool:
     return not isinstance(error, _MALFORMED)
 
 
+def why_never(error: Exception) -> str:
+    """Why work that ``may_succeed_later`` says never will cannot be done, for the log:
+    the code Redis refused it with, or what was wrong with its input."""
+    if isinstance(error, RedisError):
+        return f"Redis refused it ({getattr(error, 'status_code', None) or type(error).__name__})"
+    return f"it is not in a form this release can read ({type(error).__name__})"
+
+
 class ServiceError(Exception):
     status = 400
     code = "error"

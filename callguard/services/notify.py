@@ -118,10 +118,11 @@ async def email_notification(
     body: str,
 ) -> str:
     """E-mail an in-app notification to its recipient and record on it how that went
-    (``email``: ``sent``, ``failed`` or ``no_address``), and return it; ``refused`` (recorded
-    as ``failed``) when the mail server refused this message or its recipient only, so the
-    next may be sent. A mail failure is logged (by id, never the address) and the in-app
-    notification stands."""
+    (``email``: ``sent``, ``failed`` or ``no_address``). Returns what happened:
+    ``sent``; ``no_address``; ``refused``: the mail server refused this message or its
+    recipient only, so the next may be sent (recorded as ``failed``); or ``failed``: mail
+    itself is not working. A mail failure is logged (by id, never the address) and the
+    in-app notification stands."""
     recipient = await users.get_user(user)
     if recipient is None or not recipient.email:
         log.warning(

@@ -24,15 +24,13 @@ from datetime import datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from redis.exceptions import RedisError
-
 from callguard.domain.caller_match import Decision, QuotaClaim, Rule
 from callguard.domain.decision import decide
 from callguard.domain.records import CallRecord, record_for
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.phones import caller_number, mask_phone
 from callguard.policy import Policy
-from callguard.services.errors import may_succeed_later
+from callguard.services.errors import may_succeed_later, why_never
 from callguard.services.kept_refusals import refusal_to_keep
 from callguard.services.spooled_updates import SpooledUpdates
 from callguard.store.call_plans import (
@@ -105,15 +103,6 @@ def _counted(
         periods[claim.period_id] = periods.get(claim.period_id, 0) + 1
         after[claim.strategy_id] = periods
     return after
-
-
-def _why_never(error: Exception) -> str:
-    """Why a spooled entry can never be written, for the log: Redis's error code, or what
-    was wrong with the entry."""
-    code = getattr(error, "status_code", None)
-    if isinstance(error, RedisError):
-        return f"Redis refused it ({code or type(error).__name__})"
-    return f"it is not an entry this release can read ({type(error).__name__})"
 
 
 def _repeated(record: CallRecord) -> Screened:
@@ -287,7 +276,7 @@ class Screening:
                 raise
             call = entry.get("call_sid") if isinstance(entry, dict) else None
             whose = f"call {call}" if call else "an entry of no call"
-            raise EntryRejected(f"{whose}: {_why_never(error)}") from error
+            raise EntryRejected(f"{whose}: {why_never(error)}") from error
 
     async def _apply(self, entry: dict[str, object]) -> None:
         call_sid = str(entry["call_sid"])
