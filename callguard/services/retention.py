@@ -151,8 +151,14 @@ class Retention:
     async def _call_records(self, now: datetime, totals: dict[str, int]) -> None:
         cutoff = retention_cutoff(now, self.policy.retention.call_records_days)
         sids = await self.store.members_before(self.keys.CALLS, cutoff)
-        records = {r.call_sid: r for r in await self.calls.many(sids)}
-        items = [self._call_item(sid, records.get(sid)) for sid in sids]
+        read, unreadable = await self.calls.read_many(sids)
+        records = {r.call_sid: r for r in read}
+        # A record this release cannot read is kept: whose it is, and so whether it is held,
+        # cannot be known (a record not there at all is only its indexes to clear).
+        kept = set(unreadable)
+        items = [self._call_item(sid, records.get(sid)) for sid in sids if sid not in kept]
+        if unreadable:
+            totals["call_records_unreadable_kept"] = len(unreadable)
         await self._dispose(
             items, self._entry(now, "call_record", "call_records_days", cutoff), totals
         )

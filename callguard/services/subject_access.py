@@ -237,7 +237,14 @@ class SubjectAccess:
         sids, _total = await self.calls.page(
             self.calls.keys.calls_by_person(person_id), None, None, 0, PERSON_CALLS_MAX
         )
-        records = await self.calls.many(sids)
+        records, unreadable = await self.calls.read_many(sids)
+        if unreadable:
+            # A bundle without them would not be all the person's data (UK GDPR Art. 15).
+            raise Conflict(
+                f"{len(unreadable)} of this person's call records cannot be read by this "
+                "version of CallGuard, so the bundle would not be complete. Try again once "
+                "every part of the service is on the same version."
+            )
         notes = await self.notes.of_person(person_id)
         return {
             "exported_at": now.isoformat(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,8 @@ from callguard.store.call_update_scripts import DEGRADE_CALL, DROP_HELD, UPDATE_
 from callguard.store.keys import HELD_UPDATE_TTL_S, KEPT_REFUSAL_TTL_S, Keys
 from callguard.store.script_sender import ScriptSender
 from callguard.store.scripts import lua
+
+log = logging.getLogger("callguard.call_records")
 
 
 @dataclass(frozen=True)
@@ -327,22 +330,42 @@ class CallStore:
         await self.redis.rpush(self.keys.call_warnings(call_sid), warning.model_dump_json())
 
     async def many(self, call_sids: Sequence[str]) -> list[CallRecord]:
+        """The records of these calls that are stored and this release can read, in order
+        (``read_many``: one it cannot read is logged and left out, so no page or duty that
+        lists calls fails for it)."""
+        records, _ = await self.read_many(call_sids)
+        return records
+
+    async def read_many(self, call_sids: Sequence[str]) -> tuple[list[CallRecord], list[str]]:
+        """The records of these calls that are stored and this release can read, in order;
+        and the SIDs of those stored that it cannot (written by a later release, with an
+        outcome or a rule this one does not know, say: a replica not yet upgraded, or a
+        rollback), each logged."""
         if not call_sids:
-            return []
+            return [], []
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid in call_sids:
                 pipe.hgetall(self.keys.call(sid))
                 pipe.lrange(self.keys.call_warnings(sid), 0, -1)
             results = await pipe.execute()
-        records = []
-        for fields, warnings in zip(results[::2], results[1::2], strict=True):
-            if fields:
+        records, unreadable = [], []
+        for sid, fields, warnings in zip(call_sids, results[::2], results[1::2], strict=True):
+            if not fields:
+                continue
+            try:
                 records.append(
                     CallRecord.model_validate(
                         {**_decode_hash(fields), "warnings": [json.loads(w) for w in warnings]}
                     )
                 )
-        return records
+            except ValueError as error:
+                log.error(
+                    "the record of call %s cannot be read by this release (%s)",
+                    sid,
+                    type(error).__name__,
+                )
+                unreadable.append(sid)
+        return records, unreadable
 
     async def page(
         self,

@@ -1,0 +1,51 @@
+"""A call record this release cannot read (written by a later release, with an outcome this
+one does not know, say: a replica not yet upgraded in a rolling upgrade, or a rollback)
+takes no list of calls, page or duty down with it; retention keeps it (whose it is, and so
+whether it is held, cannot be known); a subject access bundle, which would be incomplete
+without it, says so rather than leave it out."""
+
+from __future__ import annotations
+
+import pytest
+
+from callguard.clock import FixedClock
+from tests.conftest import KEYS, auth
+from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
+from tests.helpers import services as services_of
+from tests.integration.scheduler_support import at
+
+pytestmark = pytest.mark.timeout(60)
+
+PHONE = "+447700900123"
+
+
+async def test_a_call_record_this_release_cannot_read_takes_nothing_down(
+    client: Client, tokens: dict[str, str], clock: FixedClock
+) -> None:
+    manager = tokens["manager"]
+    person = await create_person(client, manager, phones=[PHONE])
+    await create_strategy(client, manager, person["id"], [{"kind": "phone_blocked"}])
+    clock.set(at(2024, 1, 10, 11, 0))  # both past the call records' period by the run
+    later, readable = new_call_sid(), new_call_sid()
+    for sid in (later, readable):
+        response = await inbound_call(client, PHONE, sid)
+        assert response.headers["X-CallGuard-Outcome"] == "refuse"
+    redis = services_of(client).calls.redis
+    await redis.hset(KEYS.call(later), "outcome", '"an_outcome_of_a_later_release"')
+
+    listed = await client.get("/api/v1/calls", headers=auth(manager))
+    assert listed.status == 200
+    assert [c["call_sid"] for c in (await listed.json())["items"]] == [readable]
+    by_person = await client.get(f"/api/v1/calls?person_id={person['id']}", headers=auth(manager))
+    assert by_person.status == 200
+
+    export = await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(manager))
+    assert export.status == 409
+    assert "1 of this person's call records cannot be read" in (await export.json())["message"]
+
+    clock.set(at(2026, 11, 27, 2, 30))
+    run = await services_of(client).duties.run("retention", clock.now())
+    assert run.outcome == "performed" and run.summary is not None
+    assert run.summary["call_records_unreadable_kept"] == 1
+    assert await redis.exists(KEYS.call(later))  # kept
+    assert not await redis.exists(KEYS.call(readable))  # past its period: gone
