@@ -193,6 +193,9 @@ class Retention:
         cutoff = retention_cutoff(now, self.policy.retention.messages_days)
         # A message is left during its call: no message is older than its call.
         sids = await self.store.members_before(self.keys.CALLS, cutoff)
+        read, unreadable = await self.calls.read_many(sids)  # the unreadable are kept
+        if unreadable:
+            totals["messages_unreadable_kept"] = len(unreadable)
         items = [
             Disposable(
                 primary={"key": self.keys.call(r.call_sid), "field": "message"},
@@ -200,7 +203,7 @@ class Retention:
                 zrem=[(self.keys.MESSAGES, r.call_sid)],
                 queue=[(self.keys.recordings_to_delete(), r.message.recording_sid)],
             )
-            for r in await self.calls.many(sids)
+            for r in read
             if r.message is not None
             and r.message.triage is not None
             and r.message.recorded_at < cutoff

@@ -38,6 +38,14 @@ from callguard.store.scripts import lua
 log = logging.getLogger("callguard.call_records")
 
 
+class UnreadableRecords(ValueError):
+    """Call records stored in a form this release cannot read (``CallStore.read_many``)."""
+
+    def __init__(self, call_sids: Sequence[str]) -> None:
+        super().__init__(f"{len(call_sids)} call records cannot be read by this release")
+        self.call_sids = list(call_sids)
+
+
 @dataclass(frozen=True)
 class Existing:
     record: CallRecord
@@ -330,10 +338,13 @@ class CallStore:
         await self.redis.rpush(self.keys.call_warnings(call_sid), warning.model_dump_json())
 
     async def many(self, call_sids: Sequence[str]) -> list[CallRecord]:
-        """The records of these calls that are stored and this release can read, in order
-        (``read_many``: one it cannot read is logged and left out, so no page or duty that
-        lists calls fails for it)."""
-        records, _ = await self.read_many(call_sids)
+        """The records of these calls that are stored, in order. Raises ``UnreadableRecords``
+        if any is stored in a form this release cannot read: for work that acts on what it
+        finds (disposal, counts, reminders), a record left out would be a record wrongly
+        taken as gone. A list shown to people takes ``read_many``'s instead."""
+        records, unreadable = await self.read_many(call_sids)
+        if unreadable:
+            raise UnreadableRecords(unreadable)
         return records
 
     async def read_many(self, call_sids: Sequence[str]) -> tuple[list[CallRecord], list[str]]:

@@ -49,9 +49,7 @@ def hash_token(token: str) -> str:
 
 
 def _readable(name: str, raw: str | bytes) -> User | None:
-    """The stored account, or None when this release cannot read it (written by a later
-    release with a role this one does not know, say): logged, and then as if absent, so
-    it cannot sign in here and no list of accounts fails for it."""
+    """The stored account, or None (logged) when this release cannot read it."""
     try:
         return User.model_validate_json(raw)
     except ValueError as error:
@@ -81,11 +79,14 @@ class UserStore:
             # key (the password hash), never to be read as a user.
             return None
         raw = await self.redis.get(self.keys.user(name))
-        return _readable(name, raw) if raw else None
+        # One account read on its own is read strictly: taking one this release cannot
+        # read for absent would end its sessions on every replica, or pass its reminders on.
+        return User.model_validate_json(raw) if raw else None
 
     async def list_users(self) -> list[User]:
-        """Every account this release can read (one it cannot is logged and left out: it
-        takes no other account, page or duty down with it)."""
+        """Every account this release can read (one it cannot, written by a later release
+        with a role this one does not know, say, is logged and left out: it takes no page
+        that names staff, and no other account, down with it)."""
         names = sorted(cast(set[str], await self.redis.smembers(self.keys.USERS)))
         raws = await self.redis.mget([self.keys.user(n) for n in names]) if names else []
         users = (_readable(name, raw) for name, raw in zip(names, raws, strict=True) if raw)

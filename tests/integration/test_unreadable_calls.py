@@ -1,14 +1,16 @@
 """A call record this release cannot read (written by a later release, with an outcome this
 one does not know, say: a replica not yet upgraded in a rolling upgrade, or a rollback)
-takes no list of calls, page or duty down with it; retention keeps it (whose it is, and so
-whether it is held, cannot be known); a subject access bundle, which would be incomplete
-without it, says so rather than leave it out."""
+takes no list of calls down with it; retention keeps it (whose it is, and so whether it is
+held, cannot be known) and disposes of the rest; a subject access bundle, which would be
+incomplete without it, says so rather than leave it out; and work that acts on what it
+reads (counts, reminders) is told, not given a list without it."""
 
 from __future__ import annotations
 
 import pytest
 
 from callguard.clock import FixedClock
+from callguard.store.call_records import UnreadableRecords
 from tests.conftest import KEYS, auth
 from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
 from tests.helpers import services as services_of
@@ -42,6 +44,10 @@ async def test_a_call_record_this_release_cannot_read_takes_nothing_down(
     export = await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(manager))
     assert export.status == 409
     assert "1 of this person's call records cannot be read" in (await export.json())["message"]
+
+    with pytest.raises(UnreadableRecords) as unread:
+        await services_of(client).calls.many([readable, later])
+    assert unread.value.call_sids == [later]
 
     clock.set(at(2026, 11, 27, 2, 30))
     run = await services_of(client).duties.run("retention", clock.now())
