@@ -246,7 +246,9 @@ class FileNotes:
         waiting = {n.call_sid for n in notes if n.recorded and n.recording_sid is None}
         if not waiting:
             return notes
-        found = {r.call_sid: r.recording_sid for r in await self.calls.many(sorted(waiting))}
+        # Shown only: a call this release cannot read just shows no recording yet.
+        records, _unreadable = await self.calls.read_many(sorted(waiting))
+        found = {r.call_sid: r.recording_sid for r in records}
         return [
             n.model_copy(update={"recording_sid": found[n.call_sid]})
             if n.call_sid in waiting and found.get(n.call_sid)

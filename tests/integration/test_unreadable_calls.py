@@ -7,16 +7,22 @@ reads (counts, reminders) is told, not given a list without it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from callguard.clock import FixedClock
+from callguard.policy import Policy
+from callguard.settings import Settings
 from callguard.store.call_records import UnreadableRecords
 from tests.conftest import KEYS, auth
+from tests.e2e.support import STAFF, demo_pages, fast_passwords
 from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
 from tests.helpers import services as services_of
 from tests.integration.scheduler_support import at
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
+__all__ = ["fast_passwords"]
 
 PHONE = "+447700900123"
 
@@ -55,3 +61,28 @@ async def test_a_call_record_this_release_cannot_read_takes_nothing_down(
     assert run.summary["call_records_unreadable_kept"] == 1
     assert await redis.exists(KEYS.call(later))  # kept
     assert not await redis.exists(KEYS.call(readable))  # past its period: gone
+
+
+@pytest.fixture
+async def staff_pages(
+    settings: Settings, policy: Policy, clock: FixedClock
+) -> AsyncIterator[Client]:
+    async with demo_pages(settings, policy, clock, signed_in_as=STAFF) as client:
+        yield client
+
+
+async def test_the_console_stays_up_for_the_other_calls(
+    staff_pages: Client, clock: FixedClock
+) -> None:
+    client = staff_pages
+    calls = [new_call_sid(), new_call_sid()]
+    for sid in calls:
+        response = await inbound_call(client, "07911 123456", sid)
+        assert response.headers["X-CallGuard-Outcome"] == "connect"
+    redis = services_of(client).calls.redis
+    assert await redis.sismember(KEYS.LIVE_CALLS, calls[0])
+    await redis.hset(KEYS.call(calls[0]), "outcome", '"an_outcome_of_a_later_release"')
+
+    shown = await client.get("/console")
+    assert shown.status == 200
+    assert calls[1] in await shown.text()
