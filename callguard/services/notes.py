@@ -161,12 +161,13 @@ class FileNotes:
     ) -> list[FileNote]:
         if not has_at_least(actor.role, Role.manager):
             author = actor.name  # staff see only their own
-        notes = [n for n in await self.store.newest(author) if status in (None, n.status)]
+        listed, _unreadable = await self.store.read_newest(author)  # shown: logged, left out
+        notes = [n for n in listed if status in (None, n.status)]
         return await self._with_recordings(notes)
 
     async def of_person(self, actor: Actor, person_id: str) -> list[FileNote]:
         """The notes of calls from one person, newest first (staff: only their own)."""
-        notes = await self.store.of_person(person_id)
+        notes, _unreadable = await self.store.read_of_person(person_id)  # shown, as above
         if not has_at_least(actor.role, Role.manager):
             notes = [n for n in notes if n.author == actor.name]
         return await self._with_recordings(notes)

@@ -44,6 +44,7 @@ from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
 from callguard.store.file_notes import NoteStore
 from callguard.store.keys import JOB_RUN_TTL_S
+from callguard.store.readable import Unreadable
 from callguard.store.register import RegisterStore
 from callguard.store.subject_access import SubjectAccessStore
 from callguard.wording import long_date
@@ -237,15 +238,16 @@ class SubjectAccess:
         sids, _total = await self.calls.page(
             self.calls.keys.calls_by_person(person_id), None, None, 0, PERSON_CALLS_MAX
         )
-        records, unreadable = await self.calls.read_many(sids)
-        if unreadable:
+        try:
+            records = await self.calls.many(sids)
+            notes = await self.notes.of_person(person_id)
+        except Unreadable as unread:
             # A bundle without them would not be all the person's data (UK GDPR Art. 15).
             raise Conflict(
-                f"{len(unreadable)} of this person's call records cannot be read by this "
+                f"{len(unread.ids)} of this person's {unread.what} cannot be read by this "
                 "version of CallGuard, so the bundle would not be complete. Try again once "
                 "every part of the service is on the same version."
-            )
-        notes = await self.notes.of_person(person_id)
+            ) from unread
         return {
             "exported_at": now.isoformat(),
             "person": person_section(person),

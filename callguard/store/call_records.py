@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,18 +31,9 @@ from callguard.store.call_scripts import (
 )
 from callguard.store.call_update_scripts import DEGRADE_CALL, DROP_HELD, UPDATE_CALL
 from callguard.store.keys import HELD_UPDATE_TTL_S, KEPT_REFUSAL_TTL_S, Keys
+from callguard.store.readable import all_of, read_each
 from callguard.store.script_sender import ScriptSender
 from callguard.store.scripts import lua
-
-log = logging.getLogger("callguard.call_records")
-
-
-class UnreadableRecords(ValueError):
-    """Call records stored in a form this release cannot read (``CallStore.read_many``)."""
-
-    def __init__(self, call_sids: Sequence[str]) -> None:
-        super().__init__(f"{len(call_sids)} call records cannot be read by this release")
-        self.call_sids = list(call_sids)
 
 
 @dataclass(frozen=True)
@@ -139,6 +129,14 @@ def _matched(phone: str, found: Sequence[Any]) -> Matched:
         entries=entries,
     )
     return Matched(match, _usage(quotas), found[5] if len(found) > 5 else "")
+
+
+def _record_of(stored: tuple[dict[str, str], list[str]]) -> CallRecord:
+    """A call record from its hash's fields and its warnings' JSON, as ``read_many`` reads."""
+    fields, warnings = stored
+    return CallRecord.model_validate(
+        {**_decode_hash(fields), "warnings": [json.loads(w) for w in warnings]}
+    )
 
 
 class CallStore:
@@ -338,20 +336,15 @@ class CallStore:
         await self.redis.rpush(self.keys.call_warnings(call_sid), warning.model_dump_json())
 
     async def many(self, call_sids: Sequence[str]) -> list[CallRecord]:
-        """The records of these calls that are stored, in order. Raises ``UnreadableRecords``
-        if any is stored in a form this release cannot read: for work that acts on what it
+        """The records of these calls that are stored, in order. Raises ``Unreadable`` if
+        any is stored in a form this release cannot read: for work that acts on what it
         finds (disposal, counts, reminders), a record left out would be a record wrongly
         taken as gone. A list shown to people takes ``read_many``'s instead."""
-        records, unreadable = await self.read_many(call_sids)
-        if unreadable:
-            raise UnreadableRecords(unreadable)
-        return records
+        return all_of("call records", await self.read_many(call_sids))
 
     async def read_many(self, call_sids: Sequence[str]) -> tuple[list[CallRecord], list[str]]:
         """The records of these calls that are stored and this release can read, in order;
-        and the SIDs of those stored that it cannot (written by a later release, with an
-        outcome or a rule this one does not know, say: a replica not yet upgraded, or a
-        rollback), each logged."""
+        and the SIDs of those stored that it cannot, each logged (``store.readable``)."""
         if not call_sids:
             return [], []
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -359,24 +352,12 @@ class CallStore:
                 pipe.hgetall(self.keys.call(sid))
                 pipe.lrange(self.keys.call_warnings(sid), 0, -1)
             results = await pipe.execute()
-        records, unreadable = [], []
-        for sid, fields, warnings in zip(call_sids, results[::2], results[1::2], strict=True):
-            if not fields:
-                continue
-            try:
-                records.append(
-                    CallRecord.model_validate(
-                        {**_decode_hash(fields), "warnings": [json.loads(w) for w in warnings]}
-                    )
-                )
-            except ValueError as error:
-                log.error(
-                    "the record of call %s cannot be read by this release (%s)",
-                    sid,
-                    type(error).__name__,
-                )
-                unreadable.append(sid)
-        return records, unreadable
+        stored = [
+            (sid, (fields, warnings))
+            for sid, fields, warnings in zip(call_sids, results[::2], results[1::2], strict=True)
+            if fields
+        ]
+        return read_each("the record of call", stored, _record_of)
 
     async def page(
         self,

@@ -21,6 +21,7 @@ from callguard.domain.records import TERMINAL_STATUSES, CallEvent
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
 from callguard.store.notifications import notification_arg
+from callguard.store.readable import all_of, read_each
 
 # Shared Lua: audit(entry) appends one audit entry (callguard.store.audit.audit_arg).
 _AUDIT = audit_store.LUA
@@ -195,16 +196,28 @@ class NoteStore:
         return FileNote.model_validate_json(raw) if raw else None
 
     async def newest(self, author: str | None) -> list[FileNote]:
-        """Every note (or one author's), newest first."""
+        """Every note (or one author's), newest first. Raises ``Unreadable`` if any is
+        stored in a form this release cannot read (``store.readable``)."""
+        return all_of("file notes", await self.read_newest(author))
+
+    async def read_newest(self, author: str | None) -> tuple[list[FileNote], list[str]]:
+        """``newest``'s notes that this release can read, and the ids of those it cannot
+        (each logged): for a list shown to people."""
         return await self._newest(self.keys.notes_by_author(author) if author else self.keys.NOTES)
 
     async def of_person(self, person_id: str) -> list[FileNote]:
-        """The notes of calls from one person, newest first (no others read)."""
+        """The notes of calls from one person, newest first (no others read). Raises
+        ``Unreadable`` as ``newest`` does."""
+        return all_of("file notes", await self.read_of_person(person_id))
+
+    async def read_of_person(self, person_id: str) -> tuple[list[FileNote], list[str]]:
+        """``of_person``'s notes that this release can read, and the ids of the others."""
         return await self._newest(self.keys.notes_by_person(person_id))
 
-    async def _newest(self, index: str) -> list[FileNote]:
+    async def _newest(self, index: str) -> tuple[list[FileNote], list[str]]:
         ids = cast(list[str], await self.redis.zrevrange(index, 0, -1))
         if not ids:
-            return []
+            return [], []
         raws = await self.redis.mget([self.keys.note(i) for i in ids])
-        return [FileNote.model_validate_json(r) for r in raws if r]
+        stored = [(i, raw) for i, raw in zip(ids, raws, strict=True) if raw]
+        return read_each("the file note", stored, FileNote.model_validate_json)

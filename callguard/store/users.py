@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import logging
 import re
 import secrets
 from datetime import UTC, datetime
@@ -24,9 +23,8 @@ from callguard.domain.users import TokenInfo, User
 from callguard.store import audit as audit_store
 from callguard.store.account_scripts import SET_ENDING_SESSIONS
 from callguard.store.keys import Keys
+from callguard.store.readable import read_each
 from callguard.store.scripts import lua
-
-log = logging.getLogger("callguard.users")
 
 # Any name a stored user can have (``User.name``); nothing else is looked up.
 STORED_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
@@ -46,15 +44,6 @@ _DUMMY_HASH = _HASHER.hash("callguard: no such user")
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _readable(name: str, raw: str | bytes) -> User | None:
-    """The stored account, or None (logged) when this release cannot read it."""
-    try:
-        return User.model_validate_json(raw)
-    except ValueError as error:
-        log.error("the account %s cannot be read by this release (%s)", name, type(error).__name__)
-        return None
 
 
 class UserStore:
@@ -89,8 +78,9 @@ class UserStore:
         that names staff, and no other account, down with it)."""
         names = sorted(cast(set[str], await self.redis.smembers(self.keys.USERS)))
         raws = await self.redis.mget([self.keys.user(n) for n in names]) if names else []
-        users = (_readable(name, raw) for name, raw in zip(names, raws, strict=True) if raw)
-        return [user for user in users if user is not None]
+        stored = [(name, raw) for name, raw in zip(names, raws, strict=True) if raw]
+        users, _unreadable = read_each("the account", stored, User.model_validate_json)
+        return users
 
     async def add_user(self, user: User) -> bool:
         """Store a new user; False (nothing stored) when the name is taken."""

@@ -7,14 +7,18 @@ reads (counts, reminders) is told, not given a list without it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from typing import cast
 
 import pytest
 
 from callguard.clock import FixedClock
+from callguard.domain.roles import Role
+from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.settings import Settings
-from callguard.store.call_records import UnreadableRecords
+from callguard.store.readable import Unreadable
 from tests.conftest import KEYS, auth
 from tests.e2e.support import STAFF, demo_pages, fast_passwords
 from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
@@ -51,9 +55,9 @@ async def test_a_call_record_this_release_cannot_read_takes_nothing_down(
     assert export.status == 409
     assert "1 of this person's call records cannot be read" in (await export.json())["message"]
 
-    with pytest.raises(UnreadableRecords) as unread:
+    with pytest.raises(Unreadable) as unread:
         await services_of(client).calls.many([readable, later])
-    assert unread.value.call_sids == [later]
+    assert unread.value.ids == [later]
 
     clock.set(at(2026, 11, 27, 2, 30))
     run = await services_of(client).duties.run("retention", clock.now())
@@ -86,3 +90,37 @@ async def test_the_console_stays_up_for_the_other_calls(
     shown = await client.get("/console")
     assert shown.status == 200
     assert calls[1] in await shown.text()
+
+
+async def test_a_file_note_this_release_cannot_read_takes_no_list_down(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """The same for file notes: the lists of notes (everyone's, the person's) leave it out;
+    a subject access bundle, which would be incomplete without it, says so."""
+    manager, staff = tokens["manager"], tokens["staff"]
+    person = await create_person(client, manager, phones=[PHONE])
+    await create_strategy(client, manager, person["id"], [{"kind": "recorded"}])
+    note_ids = []
+    for _ in range(2):
+        sid = new_call_sid()
+        await inbound_call(client, PHONE, sid)
+        made = await client.post("/api/v1/file-notes", json={"call_sid": sid}, headers=auth(staff))
+        assert made.status == 201, await made.text()
+        note_ids.append((await made.json())["id"])
+    redis = services_of(client).calls.redis
+    key = KEYS.note(note_ids[0])
+    stored = json.loads(cast(str, await redis.get(key)))
+    await redis.set(key, json.dumps({**stored, "status": "a_status_of_a_later_release"}))
+
+    listed = await client.get("/api/v1/file-notes", headers=auth(manager))
+    assert listed.status == 200
+    assert [n["id"] for n in (await listed.json())["items"]] == [note_ids[1]]
+    manager_actor = Actor(name="mo.manager", role=Role.manager)
+    of_person = await services_of(client).notes.of_person(manager_actor, person["id"])
+    assert [n.id for n in of_person] == [note_ids[1]]  # the person's page lists these
+
+    export = await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(manager))
+    assert export.status == 409
+    assert "1 of this person's file notes cannot be read" in (await export.json())["message"]
+    with pytest.raises(Unreadable):
+        await services_of(client).notes.store.newest(None)

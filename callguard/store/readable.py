@@ -1,0 +1,55 @@
+"""Stored records this release cannot read, told apart from records that are not there.
+
+A record written by a later release (an outcome, a status or a role this one does not
+know: a replica not yet upgraded in a rolling upgrade, or a rollback) fails this release's
+model. A list shown to people leaves such a record out, logged, so that the page stays up
+for every other record; work that acts on what it reads (disposal, counts, reminders, a
+subject access bundle) gets ``Unreadable`` instead, so that it never takes such a record
+for one that is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+log = logging.getLogger("callguard.readable")
+
+Record = TypeVar("Record")
+Raw = TypeVar("Raw")
+
+
+class Unreadable(ValueError):
+    """Stored records (``ids``, of ``what`` kind) this release cannot read."""
+
+    def __init__(self, what: str, ids: Sequence[str]) -> None:
+        super().__init__(f"{len(ids)} {what} cannot be read by this release")
+        self.what = what
+        self.ids = list(ids)
+
+
+def read_each(
+    what: str, stored: Iterable[tuple[str, Raw]], parse: Callable[[Raw], Record]
+) -> tuple[list[Record], list[str]]:
+    """``parse`` of each stored (id, raw) pair, in order; and the ids of those it cannot
+    read, each logged (by id and the kind of failure, never the content)."""
+    records: list[Record] = []
+    unreadable: list[str] = []
+    for record_id, raw in stored:
+        try:
+            records.append(parse(raw))
+        except ValueError as error:
+            log.error(
+                "%s %s cannot be read by this release (%s)", what, record_id, type(error).__name__
+            )
+            unreadable.append(record_id)
+    return records, unreadable
+
+
+def all_of(what: str, read: tuple[list[Record], list[str]]) -> list[Record]:
+    """The records of ``read_each``, or ``Unreadable`` if any could not be read."""
+    records, unreadable = read
+    if unreadable:
+        raise Unreadable(what, unreadable)
+    return records
