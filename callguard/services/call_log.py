@@ -17,6 +17,7 @@ from callguard.domain.users import Actor
 from callguard.services.errors import Conflict, NotFound
 from callguard.services.read_audit import ReadAudit
 from callguard.store.call_records import CallStore
+from callguard.store.readable import Unreadable
 
 Outcome = Literal["connect", "divert_spoc", "refuse"]
 # A person's calls are few: past this many, a filter by outcome on them stops counting.
@@ -39,14 +40,18 @@ class CallLog:
         until: datetime | None = None,
         offset: int = 0,
         limit: int = 50,
+        whole: bool = False,
     ) -> tuple[list[CallRecord], int]:
-        """Calls newest first, filtered, one page of them, and how many match."""
+        """Calls newest first, filtered, one page of them, and how many match. ``whole``:
+        for a download, every record or ``Conflict`` (one this release cannot read is
+        otherwise left out of a page shown, and logged)."""
+        read = self._whole if whole else self._shown
         if person_id and outcome:
             # A person's calls are few: filter their index by outcome, then page.
             sids, _ = await self.store.page(
                 self.keys.calls_by_person(person_id), since, until, 0, PERSON_CALLS_MAX
             )
-            records = [r for r in await self._shown(sids) if r.outcome == outcome]
+            records = [r for r in await read(sids) if r.outcome == outcome]
             return records[offset : offset + limit], len(records)
         if person_id:
             index = self.keys.calls_by_person(person_id)
@@ -55,7 +60,7 @@ class CallLog:
         else:
             index = self.keys.CALLS
         sids, total = await self.store.page(index, since, until, offset, limit)
-        return await self._shown(sids), total
+        return await read(sids), total
 
     async def breaches(
         self,
@@ -130,6 +135,7 @@ class CallLog:
             until=until,
             offset=offset,
             limit=limit,
+            whole=action == "call_log.csv",
         )
         shown = {"person": person_id, "outcome": outcome, "since": since, "until": until}
         words = [
@@ -161,6 +167,16 @@ class CallLog:
         (``CallStore.read_many``), so a list is never lost for one record."""
         records, _unreadable = await self.store.read_many(sids)
         return records
+
+    async def _whole(self, sids: Sequence[str]) -> list[CallRecord]:
+        try:
+            return await self.store.many(sids)
+        except Unreadable as unread:
+            raise Conflict(
+                f"{len(unread.ids)} call records cannot be read by this version of CallGuard, "
+                "so the download would not be complete. Try again once every part of the "
+                "service is on the same version."
+            ) from unread
 
     async def read_call(self, actor: Actor, call_sid: str) -> CallRecord:
         """One call record, read by ``actor``: audited for the caller's person, if any."""

@@ -54,6 +54,9 @@ async def test_a_call_record_this_release_cannot_read_takes_nothing_down(
     export = await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(manager))
     assert export.status == 409
     assert "1 of this person's call records cannot be read" in (await export.json())["message"]
+    download = await client.get("/api/v1/calls.csv", headers=auth(manager))
+    assert download.status == 409  # a download is every record, or says why not
+    assert "so the download would not be complete" in (await download.json())["message"]
 
     with pytest.raises(Unreadable) as unread:
         await services_of(client).calls.many([readable, later])
@@ -93,7 +96,7 @@ async def test_the_console_stays_up_for_the_other_calls(
 
 
 async def test_a_file_note_this_release_cannot_read_takes_no_list_down(
-    client: Client, tokens: dict[str, str]
+    client: Client, tokens: dict[str, str], clock: FixedClock
 ) -> None:
     """The same for file notes: the lists of notes (everyone's, the person's) leave it out;
     a subject access bundle, which would be incomplete without it, says so."""
@@ -124,3 +127,7 @@ async def test_a_file_note_this_release_cannot_read_takes_no_list_down(
     assert "1 of this person's file notes cannot be read" in (await export.json())["message"]
     with pytest.raises(Unreadable):
         await services_of(client).notes.store.newest(None)
+    # The late-file-notes duty acts on what it reads: it fails loudly, reminding no one
+    # on a list without the note.
+    with pytest.raises(Unreadable):
+        await services_of(client).duties.run("file_notes", clock.now())
