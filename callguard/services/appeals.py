@@ -224,7 +224,12 @@ class Appeals:
         return [a for a in await self.store.all() if a.person_id == person_id]
 
     async def all(self) -> list[Appeal]:
-        return await self.store.all()
+        """Every appeal, for a list shown to people: one this release cannot read is
+        logged and left out (``store.readable``)."""
+        appeals, _unreadable = await self.store.read_all()
+        return appeals
 
     async def of_strategy(self, strategy_id: str) -> list[Appeal]:
-        return await self.store.of_strategy(strategy_id)
+        """A strategy's appeals, for its page: as ``all``."""
+        appeals, _unreadable = await self.store.read_of_strategy(strategy_id)
+        return appeals

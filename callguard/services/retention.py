@@ -405,4 +405,6 @@ class LegalHolds:
         return lifted
 
     async def all(self) -> list[LegalHold]:
-        return await self.store.all()
+        """Every hold, for the list shown to people (``LegalHoldStore.read_all``)."""
+        holds, _unreadable = await self.store.read_all()
+        return holds

@@ -15,6 +15,7 @@ from callguard.domain.appeals import Appeal
 from callguard.domain.audit import AuditEntry
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
+from callguard.store.readable import all_of, read_each
 
 
 class AppealStore:
@@ -53,19 +54,29 @@ class AppealStore:
                 return False
 
     async def all(self) -> list[Appeal]:
-        """Every appeal, newest first."""
+        """Every appeal, newest first. Raises ``Unreadable`` if any is stored in a form this
+        release cannot read (``store.readable``); a list shown to people takes ``read_all``."""
+        return all_of("appeals", await self.read_all())
+
+    async def read_all(self) -> tuple[list[Appeal], list[str]]:
+        """``all``'s appeals that this release can read, and the ids of the others."""
         ids = cast(list[str], await self.redis.zrevrange(self.keys.APPEALS, 0, -1))
         return await self._many(ids)
 
     async def of_strategy(self, strategy_id: str) -> list[Appeal]:
-        """A strategy's appeals, oldest first."""
+        """A strategy's appeals, oldest first; ``Unreadable`` as ``all``."""
+        return all_of("appeals", await self.read_of_strategy(strategy_id))
+
+    async def read_of_strategy(self, strategy_id: str) -> tuple[list[Appeal], list[str]]:
+        """``of_strategy``'s appeals that this release can read, and the ids of the others."""
         ids = cast(
             list[str], await self.redis.zrange(self.keys.appeals_of_strategy(strategy_id), 0, -1)
         )
         return await self._many(ids)
 
-    async def _many(self, ids: list[str]) -> list[Appeal]:
+    async def _many(self, ids: list[str]) -> tuple[list[Appeal], list[str]]:
         if not ids:
-            return []
+            return [], []
         raws = cast(list[str | None], await self.redis.mget([self.keys.appeal(i) for i in ids]))
-        return [Appeal.model_validate_json(r) for r in raws if r]
+        stored = [(i, raw) for i, raw in zip(ids, raws, strict=True) if raw]
+        return read_each("the appeal", stored, Appeal.model_validate_json)

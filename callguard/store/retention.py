@@ -21,6 +21,7 @@ from callguard.domain.retention import LegalHold
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
 from callguard.store.paging import list_in_pages
+from callguard.store.readable import read_each
 
 # The fields naming what a notification is about: a hold on any of them spares it.
 NOTIFICATION_REFS = ("call_sid", "file_note_id", "strategy_id")
@@ -357,9 +358,13 @@ class HoldStore:
         raw = await self.redis.get(self.keys.legal_hold(kind, target_id))
         return LegalHold.model_validate_json(raw) if raw else None
 
-    async def all(self) -> list[LegalHold]:
+    async def read_all(self) -> tuple[list[LegalHold], list[str]]:
+        """Every hold this release can read, and the others (kind:id), each logged
+        (``store.readable``): for the list shown to people. Retention never reads holds
+        from here: it checks each record's hold keys, so an unreadable hold still holds."""
         members = cast(list[str], await self.redis.zrange(self.keys.LEGAL_HOLDS, 0, -1))
         if not members:
-            return []
+            return [], []
         raws = await self.redis.mget([self.keys.legal_hold(*m.split(":", 1)) for m in members])
-        return [LegalHold.model_validate_json(r) for r in raws if r]
+        stored = [(m, raw) for m, raw in zip(members, raws, strict=True) if raw]
+        return read_each("the legal hold", stored, LegalHold.model_validate_json)

@@ -21,6 +21,7 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.subject_access import SubjectAccessRequest
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
+from callguard.store.readable import all_of, read_each
 from callguard.store.scripts import AUDIT_READS, COMPLETE_SUBJECT_ACCESS, lua
 
 Completion = Literal["completed", "already", "missing"]
@@ -51,26 +52,44 @@ class SubjectAccessStore:
         return SubjectAccessRequest.model_validate_json(raw) if raw else None
 
     async def many(self, request_ids: Sequence[str]) -> dict[str, SubjectAccessRequest]:
-        """The requests still stored, by id, in one round trip."""
-        if not request_ids:
-            return {}
-        raws = await self.redis.mget([self.keys.subject_access(i) for i in request_ids])
-        return {
-            request_id: SubjectAccessRequest.model_validate_json(raw)
-            for request_id, raw in zip(request_ids, raws, strict=True)
-            if raw
-        }
+        """The requests still stored, by id, in one round trip. Raises ``Unreadable`` if
+        any is stored in a form this release cannot read (``store.readable``)."""
+        read = await self._read(request_ids)
+        return {request.id: request for request in all_of("subject access requests", read)}
 
-    async def _many(self, index: str) -> list[SubjectAccessRequest]:
-        ids = cast(list[str], await self.redis.zrevrange(index, 0, -1))
-        return list((await self.many(ids)).values())
+    async def _read(
+        self, request_ids: Sequence[str]
+    ) -> tuple[list[SubjectAccessRequest], list[str]]:
+        if not request_ids:
+            return [], []
+        raws = await self.redis.mget([self.keys.subject_access(i) for i in request_ids])
+        stored = [(i, raw) for i, raw in zip(request_ids, raws, strict=True) if raw]
+        return read_each(
+            "the subject access request", stored, SubjectAccessRequest.model_validate_json
+        )
+
+    async def _ids(self, index: str) -> list[str]:
+        return cast(list[str], await self.redis.zrevrange(index, 0, -1))
 
     async def all(self) -> list[SubjectAccessRequest]:
-        """Every request, latest received first."""
-        return await self._many(self.keys.subject_access_all())
+        """Every request, latest received first; ``Unreadable`` as ``many``."""
+        ids = await self._ids(self.keys.subject_access_all())
+        return list((await self.many(ids)).values())
+
+    async def read_all(self) -> tuple[list[SubjectAccessRequest], list[str]]:
+        """``all``'s requests that this release can read, and the ids of the others: for a
+        list shown to people."""
+        return await self._read(await self._ids(self.keys.subject_access_all()))
 
     async def of_person(self, person_id: str) -> list[SubjectAccessRequest]:
-        return await self._many(self.keys.subject_access_of(person_id))
+        """A person's requests; ``Unreadable`` as ``many``."""
+        return list(
+            (await self.many(await self._ids(self.keys.subject_access_of(person_id)))).values()
+        )
+
+    async def read_of_person(self, person_id: str) -> tuple[list[SubjectAccessRequest], list[str]]:
+        """``of_person``'s requests that this release can read, and the ids of the others."""
+        return await self._read(await self._ids(self.keys.subject_access_of(person_id)))
 
     async def complete(self, request: SubjectAccessRequest, audit: AuditEntry) -> Completion:
         result = await self._complete(

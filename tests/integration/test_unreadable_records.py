@@ -1,9 +1,10 @@
-"""A call record this release cannot read (written by a later release, with an outcome this
-one does not know, say: a replica not yet upgraded in a rolling upgrade, or a rollback)
-takes no list of calls down with it; retention keeps it (whose it is, and so whether it is
-held, cannot be known) and disposes of the rest; a subject access bundle, which would be
-incomplete without it, says so rather than leave it out; and work that acts on what it
-reads (counts, reminders) is told, not given a list without it."""
+"""A record this release cannot read (written by a later release, with a value this one
+does not know, say: a replica not yet upgraded in a rolling upgrade, or a rollback) takes no
+list shown to people down with it: call records, file notes, appeals, subject access
+requests and legal holds alike. Retention keeps such a call record (whose it is, and so
+whether it is held, cannot be known) and disposes of the rest; a subject access bundle or a
+download, which would be incomplete without it, says so rather than leave it out; and work
+that acts on what it reads (counts, reminders) is told, not given a list without it."""
 
 from __future__ import annotations
 
@@ -131,3 +132,62 @@ async def test_a_file_note_this_release_cannot_read_takes_no_list_down(
     # on a list without the note.
     with pytest.raises(Unreadable):
         await services_of(client).duties.run("file_notes", clock.now())
+
+
+async def spoil(client: Client, key: str, field: str) -> None:
+    """The stored JSON at ``key`` as a later release might write it: ``field`` holding a
+    value this release does not know."""
+    redis = services_of(client).calls.redis
+    stored = json.loads(cast(str, await redis.get(key)))
+    await redis.set(key, json.dumps({**stored, field: "a_value_of_a_later_release"}))
+
+
+async def test_appeals_requests_and_holds_this_release_cannot_read_take_no_list_down(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """The same for appeals, subject access requests and legal holds: their lists (on a
+    strategy's page, on the person's, and everyone's) leave it out; the bundle refuses."""
+    manager = tokens["manager"]
+    person = await create_person(client, manager, phones=[PHONE])
+    strategy = await create_strategy(client, manager, person["id"], [{"kind": "phone_blocked"}])
+    appeal_path = f"/api/v1/strategies/{strategy['id']}/appeals"
+    appealed = await client.post(
+        appeal_path,
+        json={"received_on": "2026-11-27", "grounds": "I was never abusive", "decider": "ceo"},
+        headers=auth(manager),
+    )
+    assert appealed.status == 201, await appealed.text()
+    request_path = f"/api/v1/people/{person['id']}/subject-access-requests"
+    requested = []
+    for received in ("2026-11-20", "2026-11-27"):
+        made = await client.post(
+            request_path, json={"received_on": received}, headers=auth(manager)
+        )
+        assert made.status == 201, await made.text()
+        requested.append((await made.json())["id"])
+    call_sid = new_call_sid()
+    await inbound_call(client, PHONE, call_sid)
+    for kind, target in (("person", person["id"]), ("call", call_sid)):
+        held = await client.post(
+            "/api/v1/legal-holds",
+            json={"kind": kind, "id": target, "reason": "A claim is expected"},
+            headers=auth(manager),
+        )
+        assert held.status == 201, await held.text()
+    await spoil(client, KEYS.appeal((await appealed.json())["id"]), "status")
+    await spoil(client, KEYS.subject_access(requested[0]), "received_on")
+    await spoil(client, KEYS.legal_hold("person", person["id"]), "kind")
+
+    assert await services_of(client).appeals.of_strategy(strategy["id"]) == []  # its page's
+    everyone = await client.get("/api/v1/appeals", headers=auth(manager))
+    assert everyone.status == 200 and (await everyone.json())["items"] == []
+    mine = await client.get(request_path, headers=auth(manager))
+    assert [r["id"] for r in await mine.json()] == [requested[1]]
+    all_requests = await client.get("/api/v1/subject-access-requests", headers=auth(manager))
+    assert [r["id"] for r in await all_requests.json()] == [requested[1]]
+    holds = await client.get("/api/v1/legal-holds", headers=auth(manager))
+    assert [h["id"] for h in (await holds.json())["items"]] == [call_sid]
+
+    export = await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(manager))
+    assert export.status == 409
+    assert "cannot be read by this version of CallGuard" in (await export.json())["message"]
