@@ -52,44 +52,42 @@ class SubjectAccessStore:
         return SubjectAccessRequest.model_validate_json(raw) if raw else None
 
     async def many(self, request_ids: Sequence[str]) -> dict[str, SubjectAccessRequest]:
-        """The requests still stored, by id, in one round trip. Raises ``Unreadable`` if
-        any is stored in a form this release cannot read (``store.readable``)."""
-        read = await self._read(request_ids)
-        return {request.id: request for request in all_of("subject access requests", read)}
+        """The requests still stored, by the id each is stored under, in one round trip.
+        Raises ``Unreadable`` if any is stored in a form this release cannot read
+        (``store.readable``)."""
+        return dict(all_of("subject access requests", await self._read(request_ids)))
 
     async def _read(
         self, request_ids: Sequence[str]
-    ) -> tuple[list[SubjectAccessRequest], list[str]]:
+    ) -> tuple[list[tuple[str, SubjectAccessRequest]], list[str]]:
+        """Each readable request with the id it is stored under, in order; the others' ids."""
         if not request_ids:
             return [], []
         raws = await self.redis.mget([self.keys.subject_access(i) for i in request_ids])
-        stored = [(i, raw) for i, raw in zip(request_ids, raws, strict=True) if raw]
-        return read_each(
-            "the subject access request", stored, SubjectAccessRequest.model_validate_json
-        )
+        stored = [(i, (i, raw)) for i, raw in zip(request_ids, raws, strict=True) if raw]
+        return read_each("the subject access request", stored, _with_id)
 
-    async def _ids(self, index: str) -> list[str]:
-        return cast(list[str], await self.redis.zrevrange(index, 0, -1))
+    async def _index(self, index: str) -> tuple[list[SubjectAccessRequest], list[str]]:
+        ids = cast(list[str], await self.redis.zrevrange(index, 0, -1))
+        read, unreadable = await self._read(ids)
+        return [request for _, request in read], unreadable
 
     async def all(self) -> list[SubjectAccessRequest]:
         """Every request, latest received first; ``Unreadable`` as ``many``."""
-        ids = await self._ids(self.keys.subject_access_all())
-        return list((await self.many(ids)).values())
+        return all_of("subject access requests", await self.read_all())
 
     async def read_all(self) -> tuple[list[SubjectAccessRequest], list[str]]:
         """``all``'s requests that this release can read, and the ids of the others: for a
         list shown to people."""
-        return await self._read(await self._ids(self.keys.subject_access_all()))
+        return await self._index(self.keys.subject_access_all())
 
     async def of_person(self, person_id: str) -> list[SubjectAccessRequest]:
         """A person's requests; ``Unreadable`` as ``many``."""
-        return list(
-            (await self.many(await self._ids(self.keys.subject_access_of(person_id)))).values()
-        )
+        return all_of("subject access requests", await self.read_of_person(person_id))
 
     async def read_of_person(self, person_id: str) -> tuple[list[SubjectAccessRequest], list[str]]:
         """``of_person``'s requests that this release can read, and the ids of the others."""
-        return await self._read(await self._ids(self.keys.subject_access_of(person_id)))
+        return await self._index(self.keys.subject_access_of(person_id))
 
     async def complete(self, request: SubjectAccessRequest, audit: AuditEntry) -> Completion:
         result = await self._complete(
@@ -108,3 +106,9 @@ class SubjectAccessStore:
             return
         plan = [audit_store.audit_arg(self.keys, entry) for entry in entries]
         await self._audit_reads(keys=[self.keys.AUDIT], args=[json.dumps(plan)])
+
+
+def _with_id(stored: tuple[str, str | bytes]) -> tuple[str, SubjectAccessRequest]:
+    """A stored request with the id it is stored under (``SubjectAccessStore._read``)."""
+    request_id, raw = stored
+    return request_id, SubjectAccessRequest.model_validate_json(raw)

@@ -191,3 +191,12 @@ async def test_appeals_requests_and_holds_this_release_cannot_read_take_no_list_
     export = await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(manager))
     assert export.status == 409
     assert "cannot be read by this version of CallGuard" in (await export.json())["message"]
+    # What acts on them reads strictly: the appeals duty and the report, retention and the
+    # subject access duty are told, never given a list without the record.
+    store = services_of(client).subject_access.store
+    with pytest.raises(Unreadable):
+        await services_of(client).appeals.store.all()
+    with pytest.raises(Unreadable):
+        await store.many(requested)
+    with pytest.raises(Unreadable):
+        await store.of_person(person["id"])
