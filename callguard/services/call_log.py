@@ -180,14 +180,7 @@ class CallLog:
 
     async def read_call(self, actor: Actor, call_sid: str) -> CallRecord:
         """One call record, read by ``actor``: audited for the caller's person, if any."""
-        try:
-            record = await self.store.get(call_sid)
-        except ValueError as error:  # stored by a later release (``CallStore.read_many``)
-            raise Conflict(
-                "This call's record was written by another version of CallGuard and cannot "
-                "be read by this one. Try again once every part of the service is on the "
-                "same version."
-            ) from error
+        record = await self.store.get(call_sid)  # ``Unreadable``: a plain 409 (web layer)
         if record is None:
             raise NotFound(f"no call {call_sid}")
         await self._audit(actor, "call.read", call_sid, [record], "")

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from redis.exceptions import DataError, RedisClusterException, RedisError, ResponseError
 
+from callguard.store.readable import Unreadable as Unreadable  # the web layer's, too
+
 # What the store raises when Redis is down or slow: the web layer answers 503 for these
 # (and the webhooks fail open), without knowing that the store is Redis.
 STORE_UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, TimeoutError)
@@ -57,6 +59,21 @@ def why_never(error: Exception) -> str:
     if isinstance(error, RedisError):
         return f"Redis refused it ({getattr(error, 'status_code', None) or type(error).__name__})"
     return f"it is not in a form this release can read ({type(error).__name__})"
+
+
+def unreadable_conflict(error: Unreadable) -> Conflict:
+    """The plain answer to a request about a record this release cannot read (``store.
+    readable``: a later release wrote it, during a rolling upgrade or after a rollback)."""
+    return Conflict(
+        f"{_count(len(error.ids), 'record')} this needs "
+        f"{'was' if len(error.ids) == 1 else 'were'} written by another version of CallGuard "
+        "and cannot be read by this one, so nothing was done. Try again once every part of "
+        "the service is on the same version."
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"One {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class ServiceError(Exception):

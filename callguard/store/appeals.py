@@ -15,7 +15,7 @@ from callguard.domain.appeals import Appeal
 from callguard.domain.audit import AuditEntry
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
-from callguard.store.readable import all_of, read_each
+from callguard.store.readable import all_of, read_each, read_one
 
 
 class AppealStore:
@@ -34,7 +34,7 @@ class AppealStore:
 
     async def get(self, appeal_id: str) -> Appeal | None:
         raw = await self.redis.get(self.keys.appeal(appeal_id))
-        return Appeal.model_validate_json(raw) if raw else None
+        return read_one("the appeal", appeal_id, raw, Appeal.model_validate_json) if raw else None
 
     async def replace(self, old: Appeal, new: Appeal, audit: AuditEntry) -> bool:
         """Store ``new`` only if the stored appeal is still ``old``; False otherwise."""

@@ -31,7 +31,7 @@ from callguard.store.call_scripts import (
 )
 from callguard.store.call_update_scripts import DEGRADE_CALL, DROP_HELD, UPDATE_CALL
 from callguard.store.keys import HELD_UPDATE_TTL_S, KEPT_REFUSAL_TTL_S, Keys
-from callguard.store.readable import all_of, read_each
+from callguard.store.readable import all_of, read_each, read_one
 from callguard.store.script_sender import ScriptSender
 from callguard.store.scripts import lua
 
@@ -324,9 +324,7 @@ class CallStore:
             fields, warnings = await pipe.execute()
         if not fields:
             return None
-        return CallRecord.model_validate(
-            {**_decode_hash(fields), "warnings": [json.loads(w) for w in warnings]}
-        )
+        return read_one("the record of call", call_sid, (fields, warnings), _record_of)
 
     async def _with_warnings(self, call_sid: str, fields: dict[str, Any]) -> CallRecord:
         warnings = await self.redis.lrange(self.keys.call_warnings(call_sid), 0, -1)

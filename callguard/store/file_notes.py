@@ -21,7 +21,7 @@ from callguard.domain.records import TERMINAL_STATUSES, CallEvent
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
 from callguard.store.notifications import notification_arg
-from callguard.store.readable import all_of, read_each
+from callguard.store.readable import all_of, read_each, read_one
 
 # Shared Lua: audit(entry) appends one audit entry (callguard.store.audit.audit_arg).
 _AUDIT = audit_store.LUA
@@ -193,7 +193,9 @@ class NoteStore:
 
     async def get(self, note_id: str) -> FileNote | None:
         raw = await self.redis.get(self.keys.note(note_id))
-        return FileNote.model_validate_json(raw) if raw else None
+        return (
+            read_one("the file note", note_id, raw, FileNote.model_validate_json) if raw else None
+        )
 
     async def newest(self, author: str | None) -> list[FileNote]:
         """Every note (or one author's), newest first. Raises ``Unreadable`` if any is

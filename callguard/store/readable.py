@@ -47,6 +47,15 @@ def read_each(
     return records, unreadable
 
 
+def read_one(what: str, record_id: str, raw: Raw, parse: Callable[[Raw], Record]) -> Record:
+    """``parse`` of one stored record, or ``Unreadable`` (logged) if this release cannot
+    read it: a request about that record is refused with a plain answer, not a failure."""
+    records, unreadable = read_each(what, [(record_id, raw)], parse)
+    if unreadable:
+        raise Unreadable(what, unreadable)
+    return records[0]
+
+
 def all_of(what: str, read: tuple[list[Record], list[str]]) -> list[Record]:
     """The records of ``read_each``, or ``Unreadable`` if any could not be read."""
     records, unreadable = read

@@ -21,7 +21,7 @@ from callguard.domain.retention import LegalHold
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
 from callguard.store.paging import list_in_pages
-from callguard.store.readable import read_each
+from callguard.store.readable import read_each, read_one
 
 # The fields naming what a notification is about: a hold on any of them spares it.
 NOTIFICATION_REFS = ("call_sid", "file_note_id", "strategy_id")
@@ -356,7 +356,9 @@ class HoldStore:
 
     async def get(self, kind: str, target_id: str) -> LegalHold | None:
         raw = await self.redis.get(self.keys.legal_hold(kind, target_id))
-        return LegalHold.model_validate_json(raw) if raw else None
+        if not raw:
+            return None
+        return read_one("the legal hold", f"{kind}:{target_id}", raw, LegalHold.model_validate_json)
 
     async def read_all(self) -> tuple[list[LegalHold], list[str]]:
         """Every hold this release can read, and the others (kind:id), each logged

@@ -21,7 +21,7 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.subject_access import SubjectAccessRequest
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
-from callguard.store.readable import all_of, read_each
+from callguard.store.readable import all_of, read_each, read_one
 from callguard.store.scripts import AUDIT_READS, COMPLETE_SUBJECT_ACCESS, lua
 
 Completion = Literal["completed", "already", "missing"]
@@ -49,7 +49,10 @@ class SubjectAccessStore:
 
     async def get(self, request_id: str) -> SubjectAccessRequest | None:
         raw = await self.redis.get(self.keys.subject_access(request_id))
-        return SubjectAccessRequest.model_validate_json(raw) if raw else None
+        if not raw:
+            return None
+        parse = SubjectAccessRequest.model_validate_json
+        return read_one("the subject access request", request_id, raw, parse)
 
     async def many(self, request_ids: Sequence[str]) -> dict[str, SubjectAccessRequest]:
         """The requests still stored, by the id each is stored under, in one round trip.

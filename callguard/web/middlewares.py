@@ -7,7 +7,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from callguard.services.errors import STORE_UNAVAILABLE, Invalid, ServiceError
+from callguard.services.errors import (
+    STORE_UNAVAILABLE,
+    Invalid,
+    ServiceError,
+    Unreadable,
+    unreadable_conflict,
+)
 from callguard.web.api import json_response
 from callguard.web.appkeys import SERVICES
 
@@ -28,7 +34,10 @@ HSTS = "max-age=31536000"
 async def error_middleware(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
     """Failures become clear JSON; never a traceback, never a 5xx for bad input."""
     try:
-        return await handler(request)
+        try:
+            return await handler(request)
+        except Unreadable as unread:  # a record a later release wrote: a plain 409
+            raise unreadable_conflict(unread) from unread
     except ServiceError as error:
         body: dict[str, object] = {"error": error.code, "message": error.message}
         if isinstance(error, Invalid):

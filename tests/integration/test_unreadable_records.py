@@ -21,7 +21,7 @@ from callguard.policy import Policy
 from callguard.settings import Settings
 from callguard.store.readable import Unreadable
 from tests.conftest import KEYS, auth
-from tests.e2e.support import STAFF, demo_pages, fast_passwords
+from tests.e2e.support import STAFF, demo_pages, fast_passwords, page_csrf
 from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
 from tests.helpers import services as services_of
 from tests.integration.scheduler_support import at
@@ -51,6 +51,18 @@ async def test_a_call_record_this_release_cannot_read_takes_nothing_down(
     assert [c["call_sid"] for c in (await listed.json())["items"]] == [readable]
     by_person = await client.get(f"/api/v1/calls?person_id={person['id']}", headers=auth(manager))
     assert by_person.status == 200
+    one = await client.get(f"/api/v1/calls/{later}", headers=auth(manager))
+    assert one.status == 409
+    assert "written by another version of CallGuard" in (await one.json())["message"]
+    # Acting on it is refused as plainly, and does nothing.
+    for action in ("warnings", "end"):
+        acted = await client.post(
+            f"/api/v1/calls/{later}/{action}",
+            json={"reason": "verbal_abuse"},
+            headers=auth(tokens["staff"]),
+        )
+        assert acted.status == 409, action
+        assert "so nothing was done" in (await acted.json())["message"]
 
     export = await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(manager))
     assert export.status == 409
@@ -94,6 +106,14 @@ async def test_the_console_stays_up_for_the_other_calls(
     shown = await client.get("/console")
     assert shown.status == 200
     assert calls[1] in await shown.text()
+
+    # Warning the caller of that call from the console: refused plainly, nothing played.
+    token = await page_csrf(client, "/console")
+    warned = await client.post(
+        f"/console/calls/{calls[0]}/warning", data={"csrf_token": token, "reason": "verbal_abuse"}
+    )
+    assert warned.status == 409
+    assert "written by another version of CallGuard" in await warned.text()
 
 
 async def test_a_file_note_this_release_cannot_read_takes_no_list_down(
@@ -191,6 +211,24 @@ async def test_appeals_requests_and_holds_this_release_cannot_read_take_no_list_
     export = await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(manager))
     assert export.status == 409
     assert "cannot be read by this version of CallGuard" in (await export.json())["message"]
+    # A new appeal beside the unreadable one, and lifting the unreadable hold, are refused
+    # plainly: nothing is recorded or lifted.
+    again = await client.post(
+        appeal_path,
+        json={"received_on": "2026-11-27", "grounds": "Again", "decider": "ceo"},
+        headers=auth(manager),
+    )
+    assert again.status == 409, await again.text()
+    assert "so nothing was done" in (await again.json())["message"]
+    lifted = await client.request(
+        "DELETE",
+        "/api/v1/legal-holds",
+        json={"kind": "person", "id": person["id"], "reason": "The claim was settled"},
+        headers=auth(manager),
+    )
+    assert lifted.status == 409 and "so nothing was done" in (await lifted.json())["message"]
+    assert await services_of(client).calls.redis.exists(KEYS.legal_hold("person", person["id"]))
+
     # What acts on them reads strictly: the appeals duty and the report, retention and the
     # subject access duty are told, never given a list without the record.
     store = services_of(client).subject_access.store

@@ -29,6 +29,8 @@ from callguard.services.errors import (
     Invalid,
     NotFound,
     ServiceError,
+    Unreadable,
+    unreadable_conflict,
 )
 from callguard.web import csrf
 from callguard.web.appkeys import SERVICES
@@ -247,6 +249,8 @@ def _wrap(route: PageRoute) -> Callable[[web.Request], Awaitable[web.StreamRespo
             response = await route.handler(context)
         except ServiceError as error:
             response = await _service_error_page(request, error, session)
+        except Unreadable as unread:  # a record a later release wrote: a plain 409
+            response = await _service_error_page(request, unreadable_conflict(unread), session)
         except STORE_UNAVAILABLE:
             log.exception("store unavailable on %s %s", request.method, request.path)
             response = await error_page(
