@@ -63,6 +63,12 @@ async def test_a_call_record_this_release_cannot_read_takes_nothing_down(
         )
         assert acted.status == 409, action
         assert "so nothing was done" in (await acted.json())["message"]
+    triaged = await client.post(
+        f"/api/v1/calls/{later}/message/triage",
+        json={"outcome": "no_action", "notes": "Nothing to act on"},
+        headers=auth(tokens["staff"]),
+    )
+    assert triaged.status == 409, await triaged.text()
 
     export = await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(manager))
     assert export.status == 409
