@@ -23,7 +23,7 @@ from callguard.domain.users import TokenInfo, User
 from callguard.store import audit as audit_store
 from callguard.store.account_scripts import SET_ENDING_SESSIONS
 from callguard.store.keys import Keys
-from callguard.store.readable import read_each
+from callguard.store.readable import read_each, read_one
 from callguard.store.scripts import lua
 
 # Any name a stored user can have (``User.name``); nothing else is looked up.
@@ -68,9 +68,12 @@ class UserStore:
             # key (the password hash), never to be read as a user.
             return None
         raw = await self.redis.get(self.keys.user(name))
-        # One account read on its own is read strictly: taking one this release cannot
-        # read for absent would end its sessions on every replica, or pass its reminders on.
-        return User.model_validate_json(raw) if raw else None
+        if not raw:
+            return None
+        # One account read on its own is read strictly (``Unreadable``, answered with a plain
+        # 409): taking one this release cannot read for absent would end its sessions on
+        # every replica, or pass its reminders on.
+        return read_one("the account", name, raw, User.model_validate_json)
 
     async def list_users(self) -> list[User]:
         """Every account this release can read (one it cannot, written by a later release

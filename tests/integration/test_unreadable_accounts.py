@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import cast
 
 import pytest
 
 from callguard.clock import FixedClock
 from callguard.policy import Policy
 from callguard.settings import Settings
-from tests.conftest import KEYS
+from tests.conftest import KEYS, auth
 from tests.e2e.support import ADMIN, MANAGER, Client, demo_pages, fast_passwords, sign_in
 from tests.helpers import services
 
@@ -50,3 +51,21 @@ async def test_an_account_this_release_cannot_read_takes_nothing_down(
     assert listed.status == 200
     assert "Ali Auditor" not in await listed.text()
     assert "the account ali.auditor cannot be read by this release" in caplog.text
+
+
+async def test_a_request_by_an_account_this_release_cannot_read_is_a_plain_409(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """Its own requests are refused with a plain answer (not a 500), and nothing is done
+    to it: it is not taken for an account that is gone, whose tokens and sessions end."""
+    redis = services(client).users.redis
+    key = KEYS.user("sam.staff")
+    stored = json.loads(cast(str, await redis.get(key)))
+    await redis.set(key, json.dumps({**stored, "role": "a_role_of_a_later_release"}))
+
+    refused = await client.get("/api/v1/file-notes", headers=auth(tokens["staff"]))
+    assert refused.status == 409
+    assert "written by another version of CallGuard" in (await refused.json())["message"]
+    assert await redis.get(key)  # still there, as it was
+    others = await client.get("/api/v1/calls", headers=auth(tokens["manager"]))
+    assert others.status == 200
