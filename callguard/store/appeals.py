@@ -34,7 +34,7 @@ class AppealStore:
 
     async def get(self, appeal_id: str) -> Appeal | None:
         raw = await self.redis.get(self.keys.appeal(appeal_id))
-        return read_one("the appeal", appeal_id, raw, Appeal.model_validate_json) if raw else None
+        return read_one("the appeal", appeal_id, raw, Appeal.model_validate_json)
 
     async def replace(self, old: Appeal, new: Appeal, audit: AuditEntry) -> bool:
         """Store ``new`` only if the stored appeal is still ``old``; False otherwise."""
@@ -78,5 +78,4 @@ class AppealStore:
         if not ids:
             return [], []
         raws = cast(list[str | None], await self.redis.mget([self.keys.appeal(i) for i in ids]))
-        stored = [(i, raw) for i, raw in zip(ids, raws, strict=True) if raw]
-        return read_each("the appeal", stored, Appeal.model_validate_json)
+        return read_each("the appeal", zip(ids, raws, strict=True), Appeal.model_validate_json)

@@ -322,9 +322,8 @@ class CallStore:
             pipe.hgetall(self.keys.call(call_sid))
             pipe.lrange(self.keys.call_warnings(call_sid), 0, -1)
             fields, warnings = await pipe.execute()
-        if not fields:
-            return None
-        return read_one("the record of call", call_sid, (fields, warnings), _record_of)
+        stored = (fields, warnings) if fields else None
+        return read_one("the record of call", call_sid, stored, _record_of)
 
     async def _with_warnings(self, call_sid: str, fields: dict[str, Any]) -> CallRecord:
         warnings = await self.redis.lrange(self.keys.call_warnings(call_sid), 0, -1)
@@ -351,9 +350,8 @@ class CallStore:
                 pipe.lrange(self.keys.call_warnings(sid), 0, -1)
             results = await pipe.execute()
         stored = [
-            (sid, (fields, warnings))
+            (sid, (fields, warnings) if fields else None)
             for sid, fields, warnings in zip(call_sids, results[::2], results[1::2], strict=True)
-            if fields
         ]
         return read_each("the record of call", stored, _record_of)
 

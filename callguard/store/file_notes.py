@@ -193,9 +193,7 @@ class NoteStore:
 
     async def get(self, note_id: str) -> FileNote | None:
         raw = await self.redis.get(self.keys.note(note_id))
-        return (
-            read_one("the file note", note_id, raw, FileNote.model_validate_json) if raw else None
-        )
+        return read_one("the file note", note_id, raw, FileNote.model_validate_json)
 
     async def newest(self, author: str | None) -> list[FileNote]:
         """Every note (or one author's), newest first. Raises ``Unreadable`` if any is
@@ -221,5 +219,4 @@ class NoteStore:
         if not ids:
             return [], []
         raws = await self.redis.mget([self.keys.note(i) for i in ids])
-        stored = [(i, raw) for i, raw in zip(ids, raws, strict=True) if raw]
-        return read_each("the file note", stored, FileNote.model_validate_json)
+        return read_each("the file note", zip(ids, raws, strict=True), FileNote.model_validate_json)

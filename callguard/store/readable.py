@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger("callguard.readable")
 
 Record = TypeVar("Record")
-Raw = TypeVar("Raw")
+# What the store gave for one record (its JSON text, or its hash and more), as ``parse``
+# takes it: typed by ``parse`` alone, as redis-py types what it gives loosely.
+Raw = Any
 
 
 class Unreadable(ValueError):
@@ -32,11 +34,14 @@ class Unreadable(ValueError):
 def read_each(
     what: str, stored: Iterable[tuple[str, Raw]], parse: Callable[[Raw], Record]
 ) -> tuple[list[Record], list[str]]:
-    """``parse`` of each stored (id, raw) pair, in order; and the ids of those it cannot
-    read, each logged (by id and the kind of failure, never the content)."""
+    """``parse`` of each stored (id, raw) pair, in order, skipping those not stored (a raw
+    that is None or empty: gone since it was listed); and the ids of those it cannot read,
+    each logged (by id and the kind of failure, never the content)."""
     records: list[Record] = []
     unreadable: list[str] = []
     for record_id, raw in stored:
+        if not raw:
+            continue
         try:
             records.append(parse(raw))
         except ValueError as error:
@@ -47,13 +52,12 @@ def read_each(
     return records, unreadable
 
 
-def read_one(what: str, record_id: str, raw: Raw, parse: Callable[[Raw], Record]) -> Record:
-    """``parse`` of one stored record, or ``Unreadable`` (logged) if this release cannot
-    read it: a request about that record is refused with a plain answer, not a failure."""
-    records, unreadable = read_each(what, [(record_id, raw)], parse)
-    if unreadable:
-        raise Unreadable(what, unreadable)
-    return records[0]
+def read_one(what: str, record_id: str, raw: Raw, parse: Callable[[Raw], Record]) -> Record | None:
+    """``parse`` of one stored record (None when it is not stored), or ``Unreadable``
+    (logged) if this release cannot read it: a request about that record is refused with
+    a plain answer, not a failure."""
+    found = all_of(what, read_each(what, [(record_id, raw)], parse))
+    return found[0] if found else None
 
 
 def all_of(what: str, read: tuple[list[Record], list[str]]) -> list[Record]:

@@ -356,8 +356,6 @@ class HoldStore:
 
     async def get(self, kind: str, target_id: str) -> LegalHold | None:
         raw = await self.redis.get(self.keys.legal_hold(kind, target_id))
-        if not raw:
-            return None
         return read_one("the legal hold", f"{kind}:{target_id}", raw, LegalHold.model_validate_json)
 
     async def read_all(self) -> tuple[list[LegalHold], list[str]]:
@@ -368,5 +366,5 @@ class HoldStore:
         if not members:
             return [], []
         raws = await self.redis.mget([self.keys.legal_hold(*m.split(":", 1)) for m in members])
-        stored = [(m, raw) for m, raw in zip(members, raws, strict=True) if raw]
+        stored = zip(members, raws, strict=True)
         return read_each("the legal hold", stored, LegalHold.model_validate_json)

@@ -49,8 +49,6 @@ class SubjectAccessStore:
 
     async def get(self, request_id: str) -> SubjectAccessRequest | None:
         raw = await self.redis.get(self.keys.subject_access(request_id))
-        if not raw:
-            return None
         parse = SubjectAccessRequest.model_validate_json
         return read_one("the subject access request", request_id, raw, parse)
 

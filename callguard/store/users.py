@@ -68,8 +68,6 @@ class UserStore:
             # key (the password hash), never to be read as a user.
             return None
         raw = await self.redis.get(self.keys.user(name))
-        if not raw:
-            return None
         # One account read on its own is read strictly (``Unreadable``, answered with a plain
         # 409): taking one this release cannot read for absent would end its sessions on
         # every replica, or pass its reminders on.
@@ -81,7 +79,7 @@ class UserStore:
         that names staff, and no other account, down with it)."""
         names = sorted(cast(set[str], await self.redis.smembers(self.keys.USERS)))
         raws = await self.redis.mget([self.keys.user(n) for n in names]) if names else []
-        stored = [(name, raw) for name, raw in zip(names, raws, strict=True) if raw]
+        stored = zip(names, raws, strict=True)
         users, _unreadable = read_each("the account", stored, User.model_validate_json)
         return users
 
