@@ -3,10 +3,12 @@ between tests; the Twilio REST stand-in; a fixed clock; an app client with token
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
@@ -24,6 +26,9 @@ from callguard.store.launcher import EmbeddedRedis
 from callguard.store.users import UserStore
 from tests.topologies import SyncCluster
 from tests.twilio_standin import TwilioStandIn
+
+if TYPE_CHECKING:
+    from tests.fault_helpers import KillableRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_PATH = ROOT / "policies" / "lancashire-opcc.toml"
@@ -161,3 +166,14 @@ async def tokens(redis_url: str) -> dict[str, str]:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def killable() -> AsyncIterator[KillableRedis]:
+    """A Redis of the test's own, which it may kill and start again (tests.fault_helpers)."""
+    from tests.fault_helpers import KillableRedis  # it builds on this module
+
+    redis = KillableRedis()
+    await asyncio.to_thread(redis.start)
+    yield redis
+    await asyncio.to_thread(redis.close)

@@ -30,25 +30,47 @@ CONTENT_SECURITY_POLICY = (
 HSTS = "max-age=31536000"
 
 
+# Paths that are not pages: they answer JSON (or plain text), and a browser's failure there
+# is not shown in the site's layout. (/demo/twilio/ is the demo's stand-in for Twilio.)
+NOT_PAGES = ("/api/", "/webhooks/", "/healthz", "/readyz", "/metrics", "/demo/twilio/")
+
+
+# Why who is signed in may not be known: their account or the store cannot be read.
+SESSION_UNKNOWN: tuple[type[Exception], ...] = (Unreadable, *STORE_UNAVAILABLE)
+
+
+def is_page(request: web.Request) -> bool:
+    """Whether the request is for one of the pages (an app may be built without them)."""
+    from callguard.web.sessions import WEB_AUTH
+
+    return WEB_AUTH in request.app and not request.path.startswith(NOT_PAGES)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
-    """Failures become clear JSON; never a traceback, never a 5xx for bad input."""
+    """Failures become a clear answer: JSON for the API, a page in the site's layout for a
+    page (one that failed before anyone was known to be signed in, say, reading the session
+    while the store is away); never a traceback, never a 5xx for bad input."""
     try:
         try:
             return await handler(request)
-        except Unreadable as unread:  # a record a later release wrote: a plain 409
-            raise unreadable_conflict(unread) from unread
+        except (web.HTTPException, UnicodeDecodeError):
+            raise
+        except Exception as error:
+            if is_page(request):
+                from callguard.web.pages.framework import failure_page
+
+                return await failure_page(request, error, None)
+            if isinstance(error, Unreadable):  # a record a later release wrote: a plain 409
+                raise unreadable_conflict(error) from error
+            raise
     except ServiceError as error:
         body: dict[str, object] = {"error": error.code, "message": error.message}
         if isinstance(error, Invalid):
             body["fields"] = [{"field": f, "reason": r} for f, r in error.problems]
         return json_response(body, error.status)
     except web.HTTPException as http:
-        if (
-            http.status == 404
-            and request.method in ("GET", "HEAD")
-            and not request.path.startswith(("/api/", "/webhooks/"))
-        ):
+        if http.status == 404 and request.method in ("GET", "HEAD") and is_page(request):
             return await not_found_page(request)
         if http.status >= 400 and request.path.startswith("/api/"):
             response = json_response(
@@ -80,7 +102,10 @@ async def not_found_page(request: web.Request) -> web.StreamResponse:
 
     if WEB_AUTH not in request.app:  # an app without the pages
         raise web.HTTPNotFound()
-    session, _ = await web_auth(request).current(request)
+    try:
+        session, _ = await web_auth(request).current(request)
+    except SESSION_UNKNOWN:  # "Page not found" all the same, as to someone signed out
+        session = None
     return await error_page(
         request,
         404,

@@ -73,14 +73,6 @@ class Answer:
 
 
 @pytest.fixture
-async def killable() -> AsyncIterator[KillableRedis]:
-    redis = KillableRedis()
-    await asyncio.to_thread(redis.start)
-    yield redis
-    await asyncio.to_thread(redis.close)
-
-
-@pytest.fixture
 def fault_settings(killable: KillableRedis, twilio: TwilioStandIn, tmp_path: Path) -> Settings:
     return Settings(
         # A generous budget (3 s) so that killing Redis, not a slow test machine, is what

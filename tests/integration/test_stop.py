@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,14 +26,6 @@ AUTH_TOKEN = "secret-token"  # serve_env's
 ACCOUNT_SID = "AC" + "1" * 32  # serve_env's
 STRANGER = "+447700900999"
 STILL_IN_FLIGHT_S = 1.0
-
-
-@pytest.fixture
-async def killable() -> AsyncIterator[KillableRedis]:
-    redis = KillableRedis()
-    await asyncio.to_thread(redis.start)
-    yield redis
-    await asyncio.to_thread(redis.close)
 
 
 async def post_signed(port: int, path_and_query: str, params: list[tuple[str, str]]) -> str:

@@ -4,9 +4,7 @@ when Redis is stalled (its probe has its own budget)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -52,14 +50,6 @@ async def test_no_hsts_when_the_public_url_is_plain_http(
         response = await client.get("/healthz")
         assert "Strict-Transport-Security" not in response.headers
         assert "form-action 'self'" in response.headers["Content-Security-Policy"]
-
-
-@pytest.fixture
-async def killable() -> AsyncIterator[KillableRedis]:
-    redis = KillableRedis()
-    await asyncio.to_thread(redis.start)
-    yield redis
-    await asyncio.to_thread(redis.close)
 
 
 async def test_readyz_answers_503_within_a_second_when_redis_is_stalled(

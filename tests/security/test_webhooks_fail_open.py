@@ -11,7 +11,6 @@ import asyncio
 import shutil
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -39,14 +38,6 @@ BLOCKED_PHONE = "+447700900123"
 SPOC_CALLER = "+447700900456"
 SPOC_PHONE = "+441772000001"
 ANSWER_BOUND_S = 1.0  # a bound, not a benchmark
-
-
-@pytest.fixture
-async def killable() -> AsyncIterator[KillableRedis]:
-    redis = KillableRedis()
-    await asyncio.to_thread(redis.start)
-    yield redis
-    await asyncio.to_thread(redis.close)
 
 
 def fault_settings(

@@ -247,30 +247,10 @@ def _wrap(route: PageRoute) -> Callable[[web.Request], Awaitable[web.StreamRespo
                 return await csrf_refused(request, session)
         try:
             response = await route.handler(context)
-        except ServiceError as error:
-            response = await _service_error_page(request, error, session)
-        except Unreadable as unread:  # a record a later release wrote: a plain 409
-            response = await _service_error_page(request, unreadable_conflict(unread), session)
-        except STORE_UNAVAILABLE:
-            log.exception("store unavailable on %s %s", request.method, request.path)
-            response = await error_page(
-                request,
-                503,
-                "Sorry, CallGuard cannot reach its store",
-                "Nothing was changed. Try again in a minute.",
-                session,
-            )
         except web.HTTPException:
             raise
-        except Exception:
-            log.exception("unexpected failure on %s %s", request.method, request.path)
-            response = await error_page(
-                request,
-                500,
-                "Sorry, there is a problem with CallGuard",
-                "Nothing more was changed. Try again, and tell an administrator if it goes on.",
-                session,
-            )
+        except Exception as error:
+            response = await failure_page(request, error, session)
         if new_cookie:
             auth.set_cookie(response, session)
         return response
@@ -290,8 +270,38 @@ async def csrf_refused(request: web.Request, session: Session | None) -> web.Res
     )
 
 
+async def failure_page(
+    request: web.Request, error: Exception, session: Session | None
+) -> web.Response:
+    """The page for a request that failed, saying what went wrong and what to do: a use
+    case's failure, a record a later release wrote (a plain 409), the store out of reach
+    (503) or anything else (500, logged with its traceback). ``session`` is None when the
+    failure came before anyone was known to be signed in."""
+    if isinstance(error, Unreadable):
+        return await _service_error_page(request, unreadable_conflict(error), session)
+    if isinstance(error, ServiceError):
+        return await _service_error_page(request, error, session)
+    if isinstance(error, STORE_UNAVAILABLE):
+        log.error("store unavailable on %s %s", request.method, request.path, exc_info=error)
+        return await error_page(
+            request,
+            503,
+            "Sorry, CallGuard cannot reach its store",
+            "Nothing was changed. Try again in a minute.",
+            session,
+        )
+    log.error("unexpected failure on %s %s", request.method, request.path, exc_info=error)
+    return await error_page(
+        request,
+        500,
+        "Sorry, there is a problem with CallGuard",
+        "Nothing more was changed. Try again, and tell an administrator if it goes on.",
+        session,
+    )
+
+
 async def _service_error_page(
-    request: web.Request, error: ServiceError, session: Session
+    request: web.Request, error: ServiceError, session: Session | None
 ) -> web.Response:
     if isinstance(error, NotFound):
         return await error_page(request, 404, "Page not found", error.message, session)
