@@ -8,6 +8,7 @@ ask here, so a filter means the same in a download as on a page.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -18,10 +19,22 @@ from callguard.services.errors import Conflict, NotFound
 from callguard.services.read_audit import ReadAudit
 from callguard.store.call_records import CallStore
 from callguard.store.readable import Unreadable
+from callguard.wording import plural
 
 Outcome = Literal["connect", "divert_spoc", "refuse"]
 # A person's calls are few: past this many, a filter by outcome on them stops counting.
 PERSON_CALLS_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class CallPage:
+    """One page of calls, newest first: the records, how many calls match in all, and the
+    calls of this page left out because this release cannot read them (a later release
+    wrote them, during a rolling upgrade or after a rollback; each is logged)."""
+
+    records: list[CallRecord]
+    total: int
+    left_out: tuple[str, ...] = ()
 
 
 class CallLog:
@@ -41,18 +54,20 @@ class CallLog:
         offset: int = 0,
         limit: int = 50,
         whole: bool = False,
-    ) -> tuple[list[CallRecord], int]:
+    ) -> CallPage:
         """Calls newest first, filtered, one page of them, and how many match. ``whole``:
         for a download, every record or ``Conflict`` (one this release cannot read is
-        otherwise left out of a page shown, and logged)."""
+        otherwise left out of a page shown, logged and counted)."""
         read = self._whole if whole else self._shown
         if person_id and outcome:
-            # A person's calls are few: filter their index by outcome, then page.
+            # A person's calls are few: filter their index by outcome, then page. A call
+            # left out may or may not have had the outcome: it is counted as left out.
             sids, _ = await self.store.page(
                 self.keys.calls_by_person(person_id), since, until, 0, PERSON_CALLS_MAX
             )
-            records = [r for r in await read(sids) if r.outcome == outcome]
-            return records[offset : offset + limit], len(records)
+            every = await read(sids)
+            records = [r for r in every.records if r.outcome == outcome]
+            return CallPage(records[offset : offset + limit], len(records), every.left_out)
         if person_id:
             index = self.keys.calls_by_person(person_id)
         elif outcome:
@@ -60,7 +75,7 @@ class CallLog:
         else:
             index = self.keys.CALLS
         sids, total = await self.store.page(index, since, until, offset, limit)
-        return await read(sids), total
+        return await read(sids, total)
 
     async def breaches(
         self,
@@ -70,17 +85,17 @@ class CallLog:
         until: datetime | None = None,
         offset: int = 0,
         limit: int = 50,
-    ) -> tuple[list[CallRecord], int]:
+    ) -> CallPage:
         """Calls refused under a strategy, newest first."""
         sids, total = await self.store.page(
             self.keys.breaches(strategy_id), since, until, offset, limit
         )
-        return await self._shown(sids), total
+        return await self._shown(sids, total)
 
-    async def messages(self, *, offset: int = 0, limit: int = 50) -> tuple[list[CallRecord], int]:
+    async def messages(self, *, offset: int = 0, limit: int = 50) -> CallPage:
         """Calls whose message waits to be triaged, newest first."""
         sids, total = await self.store.page(self.keys.MESSAGES, None, None, offset, limit)
-        return await self._shown(sids), total
+        return await self._shown(sids, total)
 
     async def triage(
         self, call_sid: str, outcome: TriageOutcome, notes: str, by: str
@@ -126,9 +141,9 @@ class CallLog:
         until: datetime | None = None,
         offset: int = 0,
         limit: int = 50,
-    ) -> tuple[list[CallRecord], int]:
+    ) -> CallPage:
         """``calls``, read by ``actor``: audited for each person the page shows."""
-        records, total = await self.calls(
+        page = await self.calls(
             person_id=person_id,
             outcome=outcome,
             since=since,
@@ -141,9 +156,9 @@ class CallLog:
         words = [
             f"{k} {v.isoformat() if isinstance(v, datetime) else v}" for k, v in shown.items() if v
         ]
-        detail = "; ".join([f"{len(records)} calls from {offset + 1}", *words])
-        await self._audit(actor, action, "calls", records, detail)
-        return records, total
+        detail = "; ".join([f"{len(page.records)} calls from {offset + 1}", *words])
+        await self._audit(actor, action, "calls", page.records, detail)
+        return page
 
     async def read_breaches(
         self,
@@ -154,28 +169,28 @@ class CallLog:
         until: datetime | None = None,
         offset: int = 0,
         limit: int = 50,
-    ) -> tuple[list[CallRecord], int]:
-        records, total = await self.breaches(
+    ) -> CallPage:
+        page = await self.breaches(
             strategy_id, since=since, until=until, offset=offset, limit=limit
         )
-        detail = f"{len(records)} refused calls from {offset + 1}"
-        await self._audit(actor, "call_log.breaches", strategy_id, records, detail)
-        return records, total
+        detail = f"{len(page.records)} refused calls from {offset + 1}"
+        await self._audit(actor, "call_log.breaches", strategy_id, page.records, detail)
+        return page
 
-    async def _shown(self, sids: Sequence[str]) -> list[CallRecord]:
-        """The records to list: one this release cannot read is logged and left out
-        (``CallStore.read_many``), so a list is never lost for one record."""
-        records, _unreadable = await self.store.read_many(sids)
-        return records
+    async def _shown(self, sids: Sequence[str], total: int = 0) -> CallPage:
+        """The records to list: one this release cannot read is logged, left out and
+        counted (``CallStore.read_many``), so a list is never lost for one record."""
+        records, unreadable = await self.store.read_many(sids)
+        return CallPage(records, total, tuple(unreadable))
 
-    async def _whole(self, sids: Sequence[str]) -> list[CallRecord]:
+    async def _whole(self, sids: Sequence[str], total: int = 0) -> CallPage:
         try:
-            return await self.store.many(sids)
+            return CallPage(await self.store.many(sids), total)
         except Unreadable as unread:
             raise Conflict(
-                f"{len(unread.ids)} call records cannot be read by this version of CallGuard, "
-                "so the download would not be complete. Try again once every part of the "
-                "service is on the same version."
+                f"{plural(len(unread.ids), 'call record')} cannot be read by this version of "
+                "CallGuard, so the download would not be complete. Try again once every part "
+                "of the service is on the same version."
             ) from unread
 
     async def read_call(self, actor: Actor, call_sid: str) -> CallRecord:

@@ -53,6 +53,14 @@ class Paged(BaseModel, Generic[Item]):
     limit: int
 
 
+class PagedLeavingOut(Paged[Item], Generic[Item]):
+    """One page of a list whose items a later version of CallGuard may have written (during
+    a rolling upgrade, or after a rollback): those this version cannot read are left out of
+    ``items`` and logged, and ``left_out`` says how many; ``total`` still counts them."""
+
+    left_out: int = 0
+
+
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 
 

@@ -17,7 +17,8 @@ from callguard.domain.records import CallMessage, CallRecord, TriageOutcome
 from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor
 from callguard.phones import mask_phone
-from callguard.web.api import ApiRoutes, Offset, Paged, QueryDatetime, json_response
+from callguard.services.call_log import CallPage
+from callguard.web.api import ApiRoutes, Offset, PagedLeavingOut, QueryDatetime, json_response
 from callguard.web.appkeys import SERVICES
 
 routes = ApiRoutes()
@@ -33,7 +34,7 @@ class CallQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
 
 
-CallsPage = Paged[CallRecord]
+CallsPage = PagedLeavingOut[CallRecord]
 
 
 async def query_calls(
@@ -41,7 +42,7 @@ async def query_calls(
     query: CallQuery,
     actor: Actor,
     action: Literal["call_log.read", "call_log.csv"] = "call_log.read",
-) -> tuple[list[CallRecord], int]:
+) -> CallPage:
     """The calls a query selects: the API's list and CSV, and the pages' call log; each
     read audited (CONTRACT §7)."""
     return await request.app[SERVICES].call_log.read_calls(
@@ -56,6 +57,16 @@ async def query_calls(
     )
 
 
+def calls_page(page: CallPage, query: CallQuery) -> CallsPage:
+    return CallsPage(
+        items=page.records,
+        total=page.total,
+        left_out=len(page.left_out),
+        offset=query.offset,
+        limit=query.limit,
+    )
+
+
 @routes.route(
     "GET",
     "/api/v1/calls",
@@ -65,10 +76,7 @@ async def query_calls(
     response=CallsPage,
 )
 async def list_calls(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
-    records, total = await query_calls(request, query, actor)
-    return json_response(
-        CallsPage(items=records, total=total, offset=query.offset, limit=query.limit)
-    )
+    return json_response(calls_page(await query_calls(request, query, actor), query))
 
 
 CSV_COLUMNS = (
@@ -132,7 +140,7 @@ def csv_row(record: CallRecord) -> list[str]:
     content_type="text/csv",
 )
 async def calls_csv(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
-    records, _total = await query_calls(request, query, actor, "call_log.csv")
+    records = (await query_calls(request, query, actor, "call_log.csv")).records
     names = await person_names(request) if any(r.person_id for r in records) else {}
     out = io.StringIO()
     writer = csv.writer(out)
@@ -168,7 +176,7 @@ async def get_call(request: web.Request, actor: Actor) -> web.Response:
 async def strategy_breaches(request: web.Request, actor: Actor, query: CallQuery) -> web.Response:
     services = request.app[SERVICES]
     strategy = await services.register.strategy(request.match_info["strategy_id"])
-    records, total = await services.call_log.read_breaches(
+    page = await services.call_log.read_breaches(
         actor,
         strategy.id,
         since=query.since,
@@ -176,9 +184,7 @@ async def strategy_breaches(request: web.Request, actor: Actor, query: CallQuery
         offset=query.offset,
         limit=query.limit,
     )
-    return json_response(
-        CallsPage(items=records, total=total, offset=query.offset, limit=query.limit)
-    )
+    return json_response(calls_page(page, query))
 
 
 class MessageQuery(BaseModel):
@@ -220,7 +226,7 @@ def for_actor(actor: Actor, record: CallRecord) -> CallRecord | CallerMessage:
     return CallerMessage.of(record)
 
 
-MessagesPage = Paged[CallRecord | CallerMessage]
+MessagesPage = PagedLeavingOut[CallRecord | CallerMessage]
 
 
 class TriageResult(RootModel[CallRecord | CallerMessage]):
@@ -237,12 +243,15 @@ class TriageResult(RootModel[CallRecord | CallerMessage]):
 )
 async def list_messages(request: web.Request, actor: Actor, query: MessageQuery) -> web.Response:
     """Staff see each caller's number masked and no person id, strategy or route."""
-    records, total = await request.app[SERVICES].call_log.messages(
-        offset=query.offset, limit=query.limit
-    )
-    items = [for_actor(actor, r) for r in records]
+    page = await request.app[SERVICES].call_log.messages(offset=query.offset, limit=query.limit)
     return json_response(
-        MessagesPage(items=items, total=total, offset=query.offset, limit=query.limit)
+        MessagesPage(
+            items=[for_actor(actor, r) for r in page.records],
+            total=page.total,
+            left_out=len(page.left_out),
+            offset=query.offset,
+            limit=query.limit,
+        )
     )
 
 

@@ -21,7 +21,7 @@ from callguard.policy import Policy
 from callguard.settings import Settings
 from callguard.store.readable import Unreadable
 from tests.conftest import KEYS, auth
-from tests.e2e.support import STAFF, demo_pages, fast_passwords, page_csrf
+from tests.e2e.support import MANAGER, STAFF, demo_pages, fast_passwords, page_csrf
 from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
 from tests.helpers import services as services_of
 from tests.integration.scheduler_support import at
@@ -87,6 +87,61 @@ async def test_a_call_record_this_release_cannot_read_takes_nothing_down(
     assert run.summary["call_records_unreadable_kept"] == 1
     assert await redis.exists(KEYS.call(later))  # kept
     assert not await redis.exists(KEYS.call(readable))  # past its period: gone
+
+
+@pytest.fixture
+async def manager_pages(
+    settings: Settings, policy: Policy, clock: FixedClock
+) -> AsyncIterator[Client]:
+    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
+        yield client
+
+
+async def test_a_list_that_leaves_out_a_call_says_so(
+    manager_pages: Client, tokens: dict[str, str], clock: FixedClock
+) -> None:
+    """Every page that lists or counts calls says how many it could not show, and the
+    API's lists say how many they left out (``left_out``), beside a total that counts them."""
+    client, manager = manager_pages, tokens["manager"]
+    person = await create_person(client, manager, phones=["+447700900987"])
+    strategy = await create_strategy(client, manager, person["id"], [{"kind": "phone_blocked"}])
+    later, readable = new_call_sid(), new_call_sid()
+    for sid in (later, readable):
+        response = await inbound_call(client, "+447700900987", sid)
+        assert response.headers["X-CallGuard-Outcome"] == "refuse"
+        await services_of(client).call_events.message_recorded(
+            sid,
+            recording_sid="RE" + "0" * 32,
+            recording_url="https://api.twilio.com/recording",
+            duration_s=30,
+            new_matter=False,
+            for_spoc=None,
+            now=clock.now(),
+        )
+    redis = services_of(client).calls.redis
+    await redis.hset(KEYS.call(later), "outcome", '"an_outcome_of_a_later_release"')
+
+    said = "1 call cannot be shown here because another version of CallGuard recorded it."
+    pages = [f"/calls?person_id={person['id']}", f"/strategies/{strategy['id']}", "/manage"]
+    for page in [*pages, f"/people/{person['id']}"]:
+        shown = await client.get(page)
+        assert shown.status == 200, page
+        assert said in await shown.text(), page
+    listed = await (await client.get(pages[0])).text()
+    assert "Showing 1–2 of 2 calls" in listed  # the page's calls, one of them not shown
+    console = await (await client.get("/console")).text()
+    assert "1 message cannot be shown here because another version" in console
+
+    for api in (
+        f"/api/v1/calls?person_id={person['id']}",
+        f"/api/v1/strategies/{strategy['id']}/breaches",
+        "/api/v1/messages",
+    ):
+        body = await (await client.get(api, headers=auth(manager))).json()
+        assert [c["call_sid"] for c in body["items"]] == [readable], api
+        assert (body["total"], body["left_out"]) == (2, 1), api
+    unfiltered = await (await client.get("/calls")).text()
+    assert said in unfiltered
 
 
 @pytest.fixture

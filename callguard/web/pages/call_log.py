@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from callguard.domain.records import CallRecord
 from callguard.domain.roles import Role
+from callguard.services.call_log import CallPage
 from callguard.web.api_call_log import (
     CSV_COLUMNS,
     CSV_PERSON_NAME,
@@ -133,10 +134,10 @@ async def call_log(context: PageContext) -> web.StreamResponse:
     raw_page = context.request.query.get("page", "1")
     page_number = max(1, min(int(raw_page), 100_000)) if raw_page.isdigit() else 1
     query, errors = call_query(filters, services.tz, offset=(page_number - 1) * PAGE_SIZE)
-    records: list[Any] = []
-    total = 0
+    page = CallPage([], 0)
     if query is not None:
-        records, total = await query_calls(context.request, query, context.actor)
+        page = await query_calls(context.request, query, context.actor)
+    total = page.total
     people, _ = await services.register.store.list_people(0, 100_000)
     names = {p.id: p.name for p in people}
     pages_total = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
@@ -148,8 +149,9 @@ async def call_log(context: PageContext) -> web.StreamResponse:
         "calls.html",
         {
             "title": "Call log",
-            "records": records,
+            "records": page.records,
             "total": total,
+            "left_out": len(page.left_out),
             "filters": filters,
             "date_values": _date_values(context, filters),
             "errors": errors,
@@ -198,14 +200,14 @@ async def call_log_csv(context: PageContext) -> web.StreamResponse:
         query, errors = call_query(filters, services.tz, offset=offset, limit=page_size)
         if query is None:
             raise web.HTTPBadRequest(text="; ".join(m for _, m in errors.summary))
-        records, total = await query_calls(context.request, query, context.actor, "call_log.csv")
-        for record in records:
+        page = await query_calls(context.request, query, context.actor, "call_log.csv")
+        for record in page.records:
             row = dict(zip(CSV_COLUMNS, csv_row(record), strict=True))
             row.update(_csv_words(context, record))
             row[CSV_PERSON_NAME] = csv_cell(names.get(record.person_id or "", ""))
             writer.writerow([row[c] for c in columns])
         offset += page_size  # by the index, whatever a page held
-        if offset >= total:
+        if offset >= page.total:
             break
     stamp = services.clock.now().astimezone(services.tz).strftime("%Y%m%d-%H%M")
     return web.Response(

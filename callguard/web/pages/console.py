@@ -22,6 +22,7 @@ from callguard.domain.notes import FileNote
 from callguard.domain.records import CallRecord
 from callguard.domain.roles import Role
 from callguard.phones import mask_phone
+from callguard.services.call_log import CallPage
 from callguard.services.controls import CallerAlert
 from callguard.services.errors import ServiceError
 from callguard.web.api_call_log import TriageIn
@@ -91,7 +92,7 @@ async def _my_notes(context: PageContext) -> list[FileNote]:
     return sorted(notes, key=lambda n: n.due_at)
 
 
-async def _messages(context: PageContext) -> tuple[list[CallRecord], int]:
+async def _messages(context: PageContext) -> CallPage:
     return await context.services.call_log.messages(limit=MESSAGES_SHOWN)
 
 
@@ -113,13 +114,14 @@ async def _notes_part(context: PageContext) -> dict[str, str]:
 
 
 async def _messages_part(context: PageContext) -> dict[str, str]:
-    messages, total = await _messages(context)
+    messages = await _messages(context)
     return _render_part(
         context,
         "_console_messages.html",
         {
-            "messages": messages,
-            "messages_total": total,
+            "messages": messages.records,
+            "messages_total": messages.total,
+            "left_out": len(messages.left_out),
             "triage_labels": TRIAGE_LABELS,
             "mask": mask_phone,
         },

@@ -58,16 +58,16 @@ async def overview(context: PageContext) -> web.StreamResponse:
     active = await _active_strategies(services)
     overdue, soon = reviews_due(active, today)
     names = await _names(services)
-    breaches, breaches_total = await services.call_log.calls(
+    breaches = await services.call_log.calls(
         outcome="refuse", since=now - timedelta(days=30), limit=RECENT
     )
     since = now - timedelta(weeks=OVERVIEW_WEEKS)
-    week_calls, _ = await services.call_log.calls(since=since, limit=50_000)
-    weekly = calls_per_week(week_calls, now, services.tz, OVERVIEW_WEEKS)
+    week_calls = await services.call_log.calls(since=since, limit=50_000)
+    weekly = calls_per_week(week_calls.records, now, services.tz, OVERVIEW_WEEKS)
     notes = await services.notes.listing(context.actor, None, None)
     to_sign = [n for n in notes if n.status == "completed" and n.signed_off is None]
     drafts_overdue = [n for n in notes if n.status == "draft" and n.due_at < now]
-    _messages, messages_total = await services.call_log.messages(limit=1)
+    messages = await services.call_log.messages(limit=1)
     welfare = await services.notifier.welfare_report(now, 1)
     notifications = await services.notifier.of_user(context.actor.name, True, 10)
     repeat = await services.call_log.repeat_callers(10)
@@ -78,8 +78,9 @@ async def overview(context: PageContext) -> web.StreamResponse:
             "overdue": overdue,
             "soon": soon,
             "names": names,
-            "breaches": breaches,
-            "breaches_total": breaches_total,
+            "breaches": breaches.records,
+            "breaches_total": breaches.total,
+            "left_out": len({*breaches.left_out, *week_calls.left_out}),
             "chart": stacked_weeks_svg(
                 weekly,
                 f"All calls per week, last {OVERVIEW_WEEKS} weeks: connected and refused",
@@ -88,7 +89,7 @@ async def overview(context: PageContext) -> web.StreamResponse:
             "weekly": weekly,
             "to_sign": to_sign,
             "drafts_overdue": drafts_overdue,
-            "messages_total": messages_total,
+            "messages_total": messages.total,
             "welfare": welfare,
             "notifications": notifications,
             "repeat": repeat,

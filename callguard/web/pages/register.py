@@ -162,7 +162,8 @@ async def person_page(context: PageContext) -> web.StreamResponse:
     strategies = await services.register.store.strategies_of(person.id)
     strategies.sort(key=lambda s: s.created_at, reverse=True)
     since = now - timedelta(weeks=CHART_WEEKS)
-    records, _total = await services.call_log.calls(person_id=person.id, limit=10_000)
+    calls = await services.call_log.calls(person_id=person.id, limit=10_000)
+    records = calls.records
     recent = [r for r in records if r.received_at >= since]
     weekly = calls_per_week(recent, now, services.tz, CHART_WEEKS)
     chart = stacked_weeks_svg(
@@ -180,6 +181,7 @@ async def person_page(context: PageContext) -> web.StreamResponse:
             "restriction_lines": restrictions_in_words,
             "chart": chart,
             "weekly": weekly,
+            "left_out": len(calls.left_out),
             "timeline": person_timeline(strategies, records, notes),
             "today": services.register.today(now),
             "subject_access_requests": await services.subject_access.requests_of(person.id),

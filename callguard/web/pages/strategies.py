@@ -208,7 +208,7 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
         context.request.match_info["strategy_id"], context.actor, now
     )
     person = await services.register.person(strategy.person_id, context.actor, now)
-    breaches, breaches_total = await services.call_log.breaches(strategy.id, limit=10)
+    breaches = await services.call_log.breaches(strategy.id, limit=10)
     appeals = await services.appeals.of_strategy(strategy.id)
     return await context.render(
         "strategy.html",
@@ -217,14 +217,15 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
             "strategy": strategy,
             "person": person,
             "restriction_lines": restrictions_in_words,
-            "breaches": breaches,
+            "breaches": breaches.records,
+            "left_out": len(breaches.left_out),
             "history": sorted(
                 strategy_history(strategy) + appeal_rows(appeals, await context.staff_names()),
                 key=lambda r: r.at,
             ),
             "appeals": appeals,
             "appeal_outcomes": OUTCOME_WORDS,
-            "breaches_total": breaches_total,
+            "breaches_total": breaches.total,
             "today": services.register.today(now),
             "notice_rows": notice_rows(strategy),
             # Review and revise are the chief executive's for a no-response strategy (§8.3).
