@@ -25,6 +25,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +83,17 @@ class Spool:
             self.rejected.rename(self.directory / f"calls.{time.time_ns():020d}.jsonl")
         return count
 
-    def _calls_set_aside(self) -> set[str]:
-        """The calls with an entry set aside: their later entries follow it there."""
-        calls: set[str] = set()
+    def _already_set_aside(self) -> _SetAside:
+        """What is set aside: each line, and the calls with an entry there (their later
+        entries follow it there)."""
+        aside = _SetAside()
         with contextlib.suppress(FileNotFoundError), self.rejected.open(encoding="utf-8") as lines:
             for line in lines:
+                aside.lines.add(line.rstrip("\n"))
                 call = _call_of(_read(line))
                 if call is not None:
-                    calls.add(call)
-        return calls
+                    aside.calls.add(call)
+        return aside
 
     async def append(self, entry: Entry) -> None:
         """Return once ``entry`` is on disk (fsync'd). Concurrent appends share one write
@@ -129,17 +132,18 @@ class Spool:
         _append_whole(self.rejected, line + "\n")
 
     async def _apply_or_set_aside(
-        self, line: str, apply: Callable[[Entry], Awaitable[None]], held: set[str]
+        self, line: str, apply: Callable[[Entry], Awaitable[None]], aside: _SetAside
     ) -> int:
         """1 when the entry on ``line`` is applied; 0 when it is set aside instead: it is
         unreadable (torn by a crash mid-append), ``apply`` rejected it, or an earlier entry
-        of its call was set aside (``held``: those calls; kept in order, a call's entries
-        are tried again together)."""
+        of its call was set aside (``aside.calls``; kept in order, a call's entries are
+        tried again together). A line already set aside is not set aside twice: a crash
+        after setting it aside, before its spool file was removed, leaves it in both."""
         entry = _read(line)
         call = _call_of(entry)
         if entry is None:
             why = "it cannot be read (a line torn by a crash)"
-        elif call in held:
+        elif call in aside.calls:
             why = f"call {call}: an earlier entry of this call was set aside"
         else:
             try:
@@ -148,9 +152,13 @@ class Spool:
             except EntryRejected as rejected:
                 why = str(rejected) or "it was rejected"
         if call is not None:
-            held.add(call)
+            aside.calls.add(call)
+        if line in aside.lines:
+            log.warning("spooled call entry already set aside in %s", self.rejected.name)
+            return 0
         log.error("spooled call entry set aside in %s: %s", self.rejected.name, why)
         await asyncio.to_thread(self._reject, line)
+        aside.lines.add(line)
         return 0
 
     async def replay(self, apply: Callable[[Entry], Awaitable[None]]) -> int:
@@ -172,7 +180,7 @@ class Spool:
             # A rewrite a crash cut short (_keep_from): the file it was to replace is whole.
             for part in self.directory.glob("calls*.jsonl.part"):
                 part.unlink(missing_ok=True)
-        held = await asyncio.to_thread(self._calls_set_aside)
+        aside = await asyncio.to_thread(self._already_set_aside)
         for file in self._files():
             if file == self.path:
                 continue
@@ -181,7 +189,7 @@ class Spool:
                 if not line.strip():
                     continue
                 try:
-                    applied += await self._apply_or_set_aside(line, apply, held)
+                    applied += await self._apply_or_set_aside(line, apply, aside)
                 except BaseException:
                     # Redis went away again, or the replay was stopped: the file keeps only
                     # this entry and those after it, so what was applied is not applied again.
@@ -196,6 +204,14 @@ class Spool:
         if not self._files():
             self.pending.clear()
         return applied
+
+
+@dataclass
+class _SetAside:
+    """What a replay finds set aside, and sets aside itself: lines, and the calls they are of."""
+
+    lines: set[str] = field(default_factory=set)
+    calls: set[str] = field(default_factory=set)
 
 
 def _read(line: str) -> Any:

@@ -312,15 +312,15 @@ async def test_a_file_the_spool_makes_is_named_on_disk_before_it_is_relied_on(
     assert synced == ["file", "directory"]
 
 
-def call_entry(sid: int, kind: str) -> dict[str, Any]:
-    return {"kind": kind, "call_sid": f"CA{sid:032d}", "fields": {"status": "completed"}}
+def call_entry(sid: int, kind: str, status: str = "completed") -> dict[str, Any]:
+    return {"kind": kind, "call_sid": f"CA{sid:032d}", "fields": {"status": status}}
 
 
 async def test_a_calls_later_entries_follow_its_entry_that_was_set_aside(tmp_path: Path) -> None:
     """Kept in order: a record set aside takes its call's updates with it (in this replay
     and in later ones), so they are tried again together; other calls' go on."""
     spool = Spool(tmp_path)
-    first = [call_entry(1, "record"), call_entry(2, "record"), call_entry(1, "update")]
+    first = [call_entry(1, "record"), call_entry(2, "record"), call_entry(1, "update", "busy")]
     for entry in first:
         await spool.append(entry)
     applied: list[dict[str, Any]] = []
@@ -339,6 +339,31 @@ async def test_a_calls_later_entries_follow_its_entry_that_was_set_aside(tmp_pat
 
     assert await spool.retry_set_aside() == 3
     assert await replayed(spool) == [first[0], first[2], call_entry(1, "update")]
+
+
+async def test_an_entry_set_aside_just_before_a_crash_is_not_set_aside_twice(
+    tmp_path: Path,
+) -> None:
+    """A crash after an entry was set aside, before its spool file was removed, leaves it in
+    both: the next start's replay applies the file again (no entry is written twice) and
+    sets that entry aside once, not once for each copy."""
+    spool = Spool(tmp_path)
+    for entry in ENTRIES:
+        await spool.append(entry)
+    crashed = tmp_path / "calls.00000000000000000001.jsonl"
+    crashed.write_bytes(spool.path.read_bytes())  # the file as the crash left it
+
+    async def rejects_the_second(entry: dict[str, Any]) -> None:
+        if entry == ENTRIES[1]:
+            raise EntryRejected("the store refused it")
+
+    assert await spool.replay(rejects_the_second) == 4  # both copies' first and third
+    assert spool.set_aside() == 1
+    assert await spool.retry_set_aside() == 1  # the next start
+    assert await spool.replay(rejects_the_second) == 0
+    assert spool.rejected.read_text(encoding="utf-8").splitlines() == [
+        json.dumps(ENTRIES[1], separators=(",", ":"))
+    ]
 
 
 async def test_a_set_aside_cut_short_by_a_full_disk_leaves_no_torn_line(
