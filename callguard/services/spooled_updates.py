@@ -86,9 +86,10 @@ class SpooledUpdates:
     async def sweep(self, now: datetime) -> dict[str, int]:
         """The ``held_updates`` duty: each call with updates held whose record has been
         written since gets them; a call whose held updates expired unapplied leaves the
-        index (its record never came: it is logged). ``now`` is unused: what is due is
-        what Redis holds, whenever the sweep runs."""
-        applied = calls = expired = 0
+        index, logged by why: its record never came, or came too late or could not take
+        them. ``now`` is unused: what is due is what Redis holds, whenever the sweep runs."""
+        applied = calls = 0
+        expired = {"no record": 0, "record": 0}
         for call_sid in await self.store.held_calls():
             if await self.store.has_record(call_sid):
                 count = await self.apply_held(call_sid)
@@ -96,16 +97,27 @@ class SpooledUpdates:
                     applied += count
                     calls += 1
                     continue
+                why = "record"
             elif await self.store.held(call_sid):
                 continue  # still waiting for its record
+            else:
+                why = "no record"
             # Nothing held: expired, unless a replay applied it meanwhile (the replay took
-            # the call out of the index then).
+            # the call out of the index then). Something held still (an update kept, as it
+            # can never be applied): it stays, until it expires.
             _, removed = await self.store.drop_held(call_sid, 0)
-            expired += int(removed)
-        if expired:
+            expired[why] += int(removed)
+        if expired["no record"]:
             log.warning(
                 "%d call(s) had updates held for a record that never reached Redis: "
                 "they were not applied",
-                expired,
+                expired["no record"],
             )
-        return {"calls": calls, "updates_applied": applied, "expired": expired}
+        if expired["record"]:
+            log.warning(
+                "%d call(s) had updates held that expired unapplied, though the call's record "
+                "is in Redis: it came after they expired, or they could not be applied "
+                "(each logged when it was found)",
+                expired["record"],
+            )
+        return {"calls": calls, "updates_applied": applied, "expired": sum(expired.values())}

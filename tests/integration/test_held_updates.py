@@ -83,8 +83,15 @@ async def test_a_call_whose_held_updates_expired_leaves_the_index_and_is_logged(
     assert not await redis.exists(KEYS.call(SID))  # and no partial record was made
 
 
+EXPIRED_WITH_RECORD = (
+    "1 call(s) had updates held that expired unapplied, though the call's record is in "
+    "Redis: it came after they expired, or they could not be applied (each logged when it "
+    "was found)"
+)
+
+
 async def test_a_record_that_came_after_its_held_updates_expired_leaves_the_index(
-    redis: Redis,
+    redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = CallStore(redis, KEYS)
     updates = SpooledUpdates(store)
@@ -92,7 +99,9 @@ async def test_a_record_that_came_after_its_held_updates_expired_leaves_the_inde
     await redis.delete(KEYS.call_held(SID))  # expired
     assert isinstance(await store.record(record_plan(KEYS, DIVERTED), SID), Written)
 
-    assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 1}
+    with caplog.at_level(logging.WARNING, logger="callguard.spooled_updates"):
+        assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 1}
+    assert [r.getMessage() for r in caplog.records] == [EXPIRED_WITH_RECORD]
     assert await store.held_calls() == []
     record = await store.get(SID)
     assert record is not None and record.status == "ringing"  # nothing was left to apply
@@ -166,3 +175,24 @@ async def test_a_held_update_that_can_never_be_applied_holds_up_no_other(
     assert await store.held_calls() == [SID]
     [logged] = caplog.records
     assert f"call {SID} cannot be applied (JSONDecodeError)" in logged.getMessage()
+
+
+async def test_a_held_update_kept_as_it_could_never_be_applied_is_logged_as_such_once_expired(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Kept, unapplied, it stays in the index until it expires; then the call leaves the
+    index, logged as what it was (its record is there), not as a record that never came."""
+    store = CallStore(redis, KEYS)
+    updates = SpooledUpdates(store)
+    await updates.apply(SID, status_update(SID, "completed"), hold=True)
+    await redis.lset(KEYS.call_held(SID), 0, '{"kind": "upd')  # torn
+    assert isinstance(await store.record(record_plan(KEYS, DIVERTED), SID), Written)
+    assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 0}
+    assert await store.held_calls() == [SID]  # kept
+
+    await redis.delete(KEYS.call_held(SID))  # as its expiry does
+    caplog.clear()  # the first sweep's error, that it cannot be applied
+    with caplog.at_level(logging.WARNING, logger="callguard.spooled_updates"):
+        assert await updates.sweep(NOW) == {"calls": 0, "updates_applied": 0, "expired": 1}
+    assert [r.getMessage() for r in caplog.records] == [EXPIRED_WITH_RECORD]
+    assert await store.held_calls() == []
