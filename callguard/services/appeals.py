@@ -32,6 +32,7 @@ from callguard.policy import Policy
 from callguard.services.errors import Conflict, Forbidden, Invalid, NotFound
 from callguard.services.register import Register
 from callguard.store.appeals import AppealStore
+from callguard.store.readable import Shown
 from callguard.store.users import UserStore
 
 # Tries at ending a strategy decided ``ended`` while others write to it.
@@ -223,13 +224,11 @@ class Appeals:
         """A person's appeals, newest first (for a subject access request)."""
         return [a for a in await self.store.all() if a.person_id == person_id]
 
-    async def all(self) -> list[Appeal]:
+    async def all(self) -> Shown[Appeal]:
         """Every appeal, for a list shown to people: one this release cannot read is
         logged and left out (``store.readable``)."""
-        appeals, _unreadable = await self.store.read_all()
-        return appeals
+        return Shown.of(await self.store.read_all())
 
-    async def of_strategy(self, strategy_id: str) -> list[Appeal]:
+    async def of_strategy(self, strategy_id: str) -> Shown[Appeal]:
         """A strategy's appeals, for its page: as ``all``."""
-        appeals, _unreadable = await self.store.read_of_strategy(strategy_id)
-        return appeals
+        return Shown.of(await self.store.read_of_strategy(strategy_id))

@@ -41,6 +41,7 @@ from callguard.policy import Policy
 from callguard.services.errors import Conflict, Forbidden, Invalid, NotFound
 from callguard.store.call_records import CallStore
 from callguard.store.file_notes import NoteStore
+from callguard.store.readable import Shown
 from callguard.store.users import UserStore
 
 log = logging.getLogger("callguard.notes")
@@ -158,19 +159,20 @@ class FileNotes:
 
     async def listing(
         self, actor: Actor, status: NoteStatus | None, author: str | None
-    ) -> list[FileNote]:
+    ) -> Shown[FileNote]:
         if not has_at_least(actor.role, Role.manager):
             author = actor.name  # staff see only their own
-        listed, _unreadable = await self.store.read_newest(author)  # shown: logged, left out
+        listed = Shown.of(await self.store.read_newest(author))  # shown: logged, left out
         notes = [n for n in listed if status in (None, n.status)]
-        return await self._with_recordings(notes)
+        return listed.keeping(await self._with_recordings(notes))
 
-    async def of_person(self, actor: Actor, person_id: str) -> list[FileNote]:
+    async def of_person(self, actor: Actor, person_id: str) -> Shown[FileNote]:
         """The notes of calls from one person, newest first (staff: only their own)."""
-        notes, _unreadable = await self.store.read_of_person(person_id)  # shown, as above
+        listed = Shown.of(await self.store.read_of_person(person_id))  # shown, as above
+        notes = list(listed)
         if not has_at_least(actor.role, Role.manager):
             notes = [n for n in notes if n.author == actor.name]
-        return await self._with_recordings(notes)
+        return listed.keeping(await self._with_recordings(notes))
 
     async def update(
         self, note_id: str, body: NotePatchIn, actor: Actor, now: datetime

@@ -50,6 +50,7 @@ from callguard.services.errors import Conflict, Invalid
 from callguard.store.call_records import CallStore
 from callguard.store.file_notes import NoteStore, note_indexes
 from callguard.store.keys import Keys
+from callguard.store.readable import Shown
 from callguard.store.register import RegisterStore
 from callguard.store.retention import Disposable, HoldStore, LogEntry, RetentionStore
 from callguard.store.subject_access import SubjectAccessStore
@@ -404,7 +405,6 @@ class LegalHolds:
             raise not_held
         return lifted
 
-    async def all(self) -> list[LegalHold]:
+    async def all(self) -> Shown[LegalHold]:
         """Every hold, for the list shown to people (``LegalHoldStore.read_all``)."""
-        holds, _unreadable = await self.store.read_all()
-        return holds
+        return Shown.of(await self.store.read_all())

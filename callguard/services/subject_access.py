@@ -44,7 +44,7 @@ from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
 from callguard.store.file_notes import NoteStore
 from callguard.store.keys import JOB_RUN_TTL_S
-from callguard.store.readable import Unreadable
+from callguard.store.readable import Shown, Unreadable
 from callguard.store.register import RegisterStore
 from callguard.store.subject_access import SubjectAccessStore
 from callguard.wording import long_date
@@ -286,17 +286,15 @@ class SubjectAccess:
         await self.store.create(request, entry)
         return request
 
-    async def requests_of(self, person_id: str) -> list[SubjectAccessRequest]:
+    async def requests_of(self, person_id: str) -> Shown[SubjectAccessRequest]:
         """The person's requests (404 for a person not held, as every unknown id)."""
         await self._person(person_id)
-        requests, _unreadable = await self.store.read_of_person(person_id)  # shown: as below
-        return requests
+        return Shown.of(await self.store.read_of_person(person_id))  # shown: as below
 
-    async def all_requests(self) -> list[SubjectAccessRequest]:
+    async def all_requests(self) -> Shown[SubjectAccessRequest]:
         """Every request, for a list shown to people: one this release cannot read is
         logged and left out (``store.readable``)."""
-        requests, _unreadable = await self.store.read_all()
-        return requests
+        return Shown.of(await self.store.read_all())
 
     async def complete(
         self, request_id: str, body: SubjectAccessCompleteIn, actor: Actor, now: datetime

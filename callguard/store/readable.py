@@ -22,6 +22,26 @@ Record = TypeVar("Record")
 Raw = Any
 
 
+class Shown(list[Record]):
+    """Records for a list shown to people: those this release can read, in order, and
+    ``left_out``, the ids of those it cannot (each logged), so that the page can say how
+    many it could not show."""
+
+    def __init__(self, records: Iterable[Record] = (), left_out: Iterable[str] = ()) -> None:
+        super().__init__(records)
+        self.left_out = tuple(left_out)
+
+    @classmethod
+    def of(cls, read: tuple[list[Record], list[str]]) -> Shown[Record]:
+        """What ``read_each`` read, for a list shown to people."""
+        records, unreadable = read
+        return cls(records, unreadable)
+
+    def keeping(self, records: Iterable[Record]) -> Shown[Record]:
+        """Some of these records (filtered, sorted or completed), with the same left out."""
+        return Shown(records, self.left_out)
+
+
 class Unreadable(ValueError):
     """Stored records (``ids``, of ``what`` kind) this release cannot read."""
 

@@ -23,7 +23,7 @@ from callguard.domain.users import TokenInfo, User
 from callguard.store import audit as audit_store
 from callguard.store.account_scripts import SET_ENDING_SESSIONS
 from callguard.store.keys import Keys
-from callguard.store.readable import read_each, read_one
+from callguard.store.readable import Shown, read_each, read_one
 from callguard.store.scripts import lua
 
 # Any name a stored user can have (``User.name``); nothing else is looked up.
@@ -73,15 +73,14 @@ class UserStore:
         # every replica, or pass its reminders on.
         return read_one("the account", name, raw, User.model_validate_json)
 
-    async def list_users(self) -> list[User]:
+    async def list_users(self) -> Shown[User]:
         """Every account this release can read (one it cannot, written by a later release
         with a role this one does not know, say, is logged and left out: it takes no page
         that names staff, and no other account, down with it)."""
         names = sorted(cast(set[str], await self.redis.smembers(self.keys.USERS)))
         raws = await self.redis.mget([self.keys.user(n) for n in names]) if names else []
         stored = zip(names, raws, strict=True)
-        users, _unreadable = read_each("the account", stored, User.model_validate_json)
-        return users
+        return Shown.of(read_each("the account", stored, User.model_validate_json))
 
     async def add_user(self, user: User) -> bool:
         """Store a new user; False (nothing stored) when the name is taken."""

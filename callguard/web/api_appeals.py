@@ -87,7 +87,7 @@ async def record_appeal(request: web.Request, actor: Actor, body: AppealIn) -> w
     response=AppealsPage,
 )
 async def list_appeals(request: web.Request, actor: Actor, query: AppealQuery) -> web.Response:
-    appeals = await request.app[SERVICES].appeals.all()
+    appeals: list[Appeal] = await request.app[SERVICES].appeals.all()
     if query.strategy_id:
         appeals = [a for a in appeals if a.strategy_id == query.strategy_id]
     if query.status:

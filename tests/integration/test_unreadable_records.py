@@ -21,7 +21,15 @@ from callguard.policy import Policy
 from callguard.settings import Settings
 from callguard.store.readable import Unreadable
 from tests.conftest import KEYS, auth
-from tests.e2e.support import MANAGER, STAFF, demo_pages, fast_passwords, page_csrf
+from tests.e2e.support import (
+    ADMIN,
+    MANAGER,
+    STAFF,
+    demo_pages,
+    fast_passwords,
+    page_csrf,
+    sign_in,
+)
 from tests.helpers import Client, create_person, create_strategy, inbound_call, new_call_sid
 from tests.helpers import services as services_of
 from tests.integration.scheduler_support import at
@@ -121,7 +129,7 @@ async def test_a_list_that_leaves_out_a_call_says_so(
     redis = services_of(client).calls.redis
     await redis.hset(KEYS.call(later), "outcome", '"an_outcome_of_a_later_release"')
 
-    said = "1 call cannot be shown here because another version of CallGuard recorded it."
+    said = "1 call cannot be shown here because another version of CallGuard saved it."
     pages = [f"/calls?person_id={person['id']}", f"/strategies/{strategy['id']}", "/manage"]
     for page in [*pages, f"/people/{person['id']}"]:
         shown = await client.get(page)
@@ -299,3 +307,66 @@ async def test_appeals_requests_and_holds_this_release_cannot_read_take_no_list_
         await store.many(requested)
     with pytest.raises(Unreadable):
         await store.of_person(person["id"])
+
+
+async def test_every_other_list_that_leaves_out_a_record_says_so(
+    manager_pages: Client, tokens: dict[str, str]
+) -> None:
+    """File notes (the notes page, the overview, the console, the person's timeline),
+    appeals (everyone's, a strategy's), subject access requests (everyone's, the person's)
+    and accounts: each page says how many it could not show."""
+    client, manager, staff = manager_pages, tokens["manager"], tokens["staff"]
+    person = await create_person(client, manager, phones=["+447700900987"])
+    strategy = await create_strategy(client, manager, person["id"], [{"kind": "recorded"}])
+    notes = []
+    for _ in range(2):
+        sid = new_call_sid()
+        await inbound_call(client, "+447700900987", sid)
+        made = await client.post("/api/v1/file-notes", json={"call_sid": sid}, headers=auth(staff))
+        assert made.status == 201, await made.text()
+        notes.append((await made.json())["id"])
+    appealed = await client.post(
+        f"/api/v1/strategies/{strategy['id']}/appeals",
+        json={"received_on": "2026-11-27", "grounds": "I was never abusive", "decider": "ceo"},
+        headers=auth(manager),
+    )
+    assert appealed.status == 201, await appealed.text()
+    requested = await client.post(
+        f"/api/v1/people/{person['id']}/subject-access-requests",
+        json={"received_on": "2026-11-27"},
+        headers=auth(manager),
+    )
+    assert requested.status == 201, await requested.text()
+    await spoil(client, KEYS.note(notes[0]), "status")
+    await spoil(client, KEYS.appeal((await appealed.json())["id"]), "status")
+    await spoil(client, KEYS.subject_access((await requested.json())["id"]), "received_on")
+    redis = services_of(client).calls.redis
+    later = {"name": "ali.auditor", "role": "auditor", "display_name": "Ali Auditor"}
+    await redis.set(KEYS.user(later["name"]), json.dumps(later))
+    await redis.sadd(KEYS.USERS, later["name"])
+
+    def said(noun: str) -> str:
+        return f"1 {noun} cannot be shown here because another version of CallGuard saved it."
+
+    shown = {
+        "/notes": ["file note"],
+        "/manage": ["file note"],
+        f"/people/{person['id']}": ["file note", "subject access request"],
+        "/appeals": ["appeal"],
+        f"/strategies/{strategy['id']}": ["appeal"],
+        "/subject-access": ["subject access request"],
+    }
+    for page, nouns in shown.items():
+        response = await client.get(page)
+        assert response.status == 200, page
+        text = await response.text()
+        for noun in nouns:
+            assert said(noun) in text, (page, noun)
+        assert said("account") not in text, page  # the names of staff: no list is shown
+
+    client.session.cookie_jar.clear()
+    await sign_in(client, STAFF)
+    assert said("file note") in await (await client.get("/console")).text()
+    client.session.cookie_jar.clear()
+    await sign_in(client, ADMIN)
+    assert said("account") in await (await client.get("/admin/users")).text()

@@ -59,6 +59,7 @@ async def _users_page(
         {
             "title": "Users",
             "rows": rows,
+            "left_out": len(users.left_out),
             "values": values or {"role": "staff"},
             "errors": errors,
             "page_errors": bool(errors),

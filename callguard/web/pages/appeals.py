@@ -172,6 +172,7 @@ async def appeals_list(context: PageContext) -> web.StreamResponse:
             "title": "Appeals",
             "waiting": sorted(waiting, key=lambda a: a.due_on),
             "decided": decided,
+            "left_out": len(appeals.left_out),
             "today": services.register.today(services.clock.now()),
             "outcomes": OUTCOME_WORDS,
         },

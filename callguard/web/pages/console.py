@@ -18,7 +18,6 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
-from callguard.domain.notes import FileNote
 from callguard.domain.records import CallRecord
 from callguard.domain.roles import Role
 from callguard.phones import mask_phone
@@ -87,11 +86,6 @@ def _render_card(
     return template.render(**values, app=context.request.app)
 
 
-async def _my_notes(context: PageContext) -> list[FileNote]:
-    notes = await context.services.notes.listing(context.actor, "draft", context.actor.name)
-    return sorted(notes, key=lambda n: n.due_at)
-
-
 async def _messages(context: PageContext) -> CallPage:
     return await context.services.call_log.messages(limit=MESSAGES_SHOWN)
 
@@ -110,7 +104,12 @@ def _render_part(context: PageContext, template: str, values: dict[str, Any]) ->
 
 
 async def _notes_part(context: PageContext) -> dict[str, str]:
-    return _render_part(context, "_console_notes.html", {"notes": await _my_notes(context)})
+    notes = await context.services.notes.listing(context.actor, "draft", context.actor.name)
+    return _render_part(
+        context,
+        "_console_notes.html",
+        {"notes": sorted(notes, key=lambda n: n.due_at), "left_out": len(notes.left_out)},
+    )
 
 
 async def _messages_part(context: PageContext) -> dict[str, str]:

@@ -80,7 +80,8 @@ async def overview(context: PageContext) -> web.StreamResponse:
             "names": names,
             "breaches": breaches.records,
             "breaches_total": breaches.total,
-            "left_out": len({*breaches.left_out, *week_calls.left_out}),
+            "calls_left_out": len({*breaches.left_out, *week_calls.left_out}),
+            "notes_left_out": len(notes.left_out),
             "chart": stacked_weeks_svg(
                 weekly,
                 f"All calls per week, last {OVERVIEW_WEEKS} weeks: connected and refused",
@@ -128,6 +129,7 @@ async def notes_list(context: PageContext) -> web.StreamResponse:
             "to_sign": [n for n in notes if n.status == "completed" and n.signed_off is None],
             "drafts": [n for n in notes if n.status == "draft"],
             "signed": [n for n in notes if n.signed_off is not None][:20],
+            "left_out": len(notes.left_out),
             "now": now,
         },
     )

@@ -218,7 +218,7 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
             "person": person,
             "restriction_lines": restrictions_in_words,
             "breaches": breaches.records,
-            "left_out": len(breaches.left_out),
+            "breaches_left_out": len(breaches.left_out),
             "history": sorted(
                 strategy_history(strategy) + appeal_rows(appeals, await context.staff_names()),
                 key=lambda r: r.at,
