@@ -88,7 +88,10 @@ async def test_live_json_sends_only_new_or_changed_cards(demo: Client) -> None:
     [card] = first["changed"]
     assert "You have no file notes to complete." in first["notes"]["html"]
     assert "No messages are waiting." in first["messages"]["html"]
-    shown = f"notes={first['notes']['version']}&messages={first['messages']['version']}"
+    assert first["left_out"]["html"] == ""  # every live call shown
+    shown = "&".join(
+        f"{part}={first[part]['version']}" for part in ("left_out", "notes", "messages")
+    )
     again = await demo.get(f"/console/live.json?have={sid}:{card['version']}&{shown}")
     assert json.loads(await again.text()) == {"live": [sid], "changed": []}
 

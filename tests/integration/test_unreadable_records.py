@@ -175,6 +175,11 @@ async def test_the_console_stays_up_for_the_other_calls(
     shown = await client.get("/console")
     assert shown.status == 200
     assert calls[1] in await shown.text()
+    said = "1 live call cannot be shown here because another version of CallGuard saved it."
+    assert said in await shown.text()
+    polled = await client.get("/console/live.json", headers={"Accept": "application/json"})
+    body = await polled.json()
+    assert body["live"] == [calls[1]] and said in body["left_out"]["html"]
 
     # Warning the caller of that call from the console: refused plainly, nothing played.
     token = await page_csrf(client, "/console")

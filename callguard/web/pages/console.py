@@ -47,13 +47,15 @@ def card_version(record: CallRecord) -> str:
     return hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:12]
 
 
-async def _live_records(context: PageContext) -> list[CallRecord]:
+async def _live_records(context: PageContext) -> tuple[list[CallRecord], dict[str, str]]:
+    """The live calls, oldest first; and the part of the page that says how many could not
+    be shown: one this release cannot read (a later release wrote it) is logged and left
+    out, and the console stays up for every other call."""
     sids = await context.services.calls.live_sids()
-    # One this release cannot read (a later release wrote it) is logged and not shown: the
-    # console stays up for every other call.
-    records, _unreadable = await context.services.calls.read_many(sids)
+    records, unreadable = await context.services.calls.read_many(sids)
     live = [r for r in records if r.in_progress]
-    return sorted(live, key=lambda r: r.received_at)
+    left_out = _render_part(context, "_console_left_out.html", {"left_out": len(unreadable)})
+    return sorted(live, key=lambda r: r.received_at), left_out
 
 
 async def _alert(context: PageContext, record: CallRecord) -> CallerAlert:
@@ -129,7 +131,7 @@ async def _messages_part(context: PageContext) -> dict[str, str]:
 
 @pages.get("/console", name="console", role=Role.staff)
 async def console(context: PageContext) -> web.StreamResponse:
-    records = await _live_records(context)
+    records, left_out = await _live_records(context)
     names = await context.staff_names()
     cards = [
         {"sid": r.call_sid, "version": card_version(r), "html": _render_card(context, r, a, names)}
@@ -142,6 +144,7 @@ async def console(context: PageContext) -> web.StreamResponse:
         {
             "title": "Staff console",
             "cards": cards,
+            "left_out_part": left_out,
             "notes_part": await _notes_part(context),
             "messages_part": await _messages_part(context),
             "poll_ms": POLL_INTERVAL_MS,
@@ -178,7 +181,7 @@ async def live_json(context: PageContext) -> web.StreamResponse:
         sid, _, version = item.partition(":")
         if sid and version:
             have[sid] = version
-    records = await _live_records(context)
+    records, left_out = await _live_records(context)
     changed = []
     for record in records:
         version = card_version(record)
@@ -194,8 +197,10 @@ async def live_json(context: PageContext) -> web.StreamResponse:
             }
         )
     body: dict[str, Any] = {"live": [r.call_sid for r in records], "changed": changed}
-    # The file notes and messages beneath, when they differ from what the page shows.
+    # Calls left out, the file notes and messages beneath: each when it differs from what
+    # the page shows.
     for name, part in (
+        ("left_out", left_out),
         ("notes", await _notes_part(context)),
         ("messages", await _messages_part(context)),
     ):

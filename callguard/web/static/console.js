@@ -15,8 +15,10 @@
   var tokenMeta = document.querySelector('meta[name="csrf-token"]');
   var csrfToken = tokenMeta ? tokenMeta.getAttribute("content") : "";
   var busy = false;
-  // The file notes and messages beneath the calls, kept as current as the calls.
+  // Live calls that cannot be shown, and the file notes and messages beneath the calls,
+  // kept as current as the calls.
   var sections = {
+    left_out: document.getElementById("live-left-out"),
     notes: document.getElementById("my-notes"),
     messages: document.getElementById("messages")
   };
@@ -95,7 +97,7 @@
       }
     });
     empty.hidden = cards().length > 0;
-    ["notes", "messages"].forEach(function (name) {
+    Object.keys(sections).forEach(function (name) {
       var part = data[name];
       var section = sections[name];
       if (!part || !section || section.contains(focused)) {
