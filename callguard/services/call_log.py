@@ -61,13 +61,21 @@ class CallLog:
         read = self._whole if whole else self._shown
         if person_id and outcome:
             # A person's calls are few: filter their index by outcome, then page. A call
-            # left out may or may not have had the outcome: it is counted as left out.
+            # this release cannot read may have the outcome: it keeps its place in the list,
+            # and is left out of its page (and counted) there.
             sids, _ = await self.store.page(
                 self.keys.calls_by_person(person_id), since, until, 0, PERSON_CALLS_MAX
             )
             every = await read(sids)
-            records = [r for r in every.records if r.outcome == outcome]
-            return CallPage(records[offset : offset + limit], len(records), every.left_out)
+            unread = set(every.left_out)
+            matching = {r.call_sid: r for r in every.records if r.outcome == outcome}
+            listed = [sid for sid in sids if sid in matching or sid in unread]
+            page = listed[offset : offset + limit]
+            return CallPage(
+                [matching[sid] for sid in page if sid in matching],
+                len(listed),
+                tuple(sid for sid in page if sid in unread),
+            )
         if person_id:
             index = self.keys.calls_by_person(person_id)
         elif outcome:

@@ -32,7 +32,8 @@ HSTS = "max-age=31536000"
 
 # Paths that are not pages: they answer JSON (or plain text), and a browser's failure there
 # is not shown in the site's layout. (/demo/twilio/ is the demo's stand-in for Twilio.)
-NOT_PAGES = ("/api/", "/webhooks/", "/healthz", "/readyz", "/metrics", "/demo/twilio/")
+NOT_PAGES = ("/api/", "/webhooks/", "/demo/twilio/")
+NOT_PAGE = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 # Why who is signed in may not be known: their account or the store cannot be read.
@@ -43,7 +44,8 @@ def is_page(request: web.Request) -> bool:
     """Whether the request is for one of the pages (an app may be built without them)."""
     from callguard.web.sessions import WEB_AUTH
 
-    return WEB_AUTH in request.app and not request.path.startswith(NOT_PAGES)
+    path = request.path
+    return WEB_AUTH in request.app and path not in NOT_PAGE and not path.startswith(NOT_PAGES)
 
 
 @web.middleware

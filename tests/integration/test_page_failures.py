@@ -50,6 +50,10 @@ async def test_pages_asked_for_while_the_store_is_away_say_so_in_the_sites_layou
         api = await client.get("/api/v1/calls", headers=auth(tokens["manager"]))
         assert api.status == 503
         assert (await api.json())["error"] == "unavailable"
+        # Not pages: the probes answer as they always do.
+        assert (await client.get("/healthz")).content_type == "application/json"
+        ready = await client.get("/readyz")
+        assert (ready.status, ready.content_type) == (503, "application/json")
 
         client.session.cookie_jar.clear()  # signed out: signing in needs the store
         await assert_page(await sign_in(client, STAFF), 503, away)
@@ -75,3 +79,12 @@ async def test_the_pages_of_an_account_this_release_cannot_read_say_so_in_the_si
     await assert_page(await pages.get("/"), 409, "This could not be done", later)
     await assert_page(await pages.get("/no-such-page"), 404, "Page not found")
     assert json.loads(cast(str, await redis.get(key)))["role"] == "a_role_of_a_later_release"
+
+    # The sign-in form is open to anyone on this browser; signing in to that account is
+    # refused as plainly, and says so only to someone with its password.
+    await assert_page(await pages.get("/sign-in"), 200, "Sign in")
+    wrong = await sign_in(pages, STAFF, password="not the password")
+    await assert_page(wrong, 401, "The user name or password is not right")
+    await assert_page(await sign_in(pages, STAFF), 409, later)
+    await sign_in(pages, MANAGER)
+    assert (await pages.get("/manage")).status == 200

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import cast
 
 import pytest
@@ -114,7 +115,8 @@ async def test_a_list_that_leaves_out_a_call_says_so(
     person = await create_person(client, manager, phones=["+447700900987"])
     strategy = await create_strategy(client, manager, person["id"], [{"kind": "phone_blocked"}])
     later, readable = new_call_sid(), new_call_sid()
-    for sid in (later, readable):
+    for sid in (later, readable):  # a minute apart: the readable one is the newer
+        clock.advance(timedelta(minutes=1))
         response = await inbound_call(client, "+447700900987", sid)
         assert response.headers["X-CallGuard-Outcome"] == "refuse"
         await services_of(client).call_events.message_recorded(
@@ -150,6 +152,23 @@ async def test_a_list_that_leaves_out_a_call_says_so(
         assert (body["total"], body["left_out"]) == (2, 1), api
     unfiltered = await (await client.get("/calls")).text()
     assert said in unfiltered
+
+    # Filtered by outcome too: the call that cannot be read may have it, so it keeps its
+    # place in the list (the newest first), and is counted on its own page only.
+    by_outcome = f"/api/v1/calls?person_id={person['id']}&outcome="
+    for outcome in ("refuse", "connect"):
+        body = await (await client.get(by_outcome + outcome, headers=auth(manager))).json()
+        shown = [readable] if outcome == "refuse" else []
+        assert [c["call_sid"] for c in body["items"]] == shown, outcome
+        assert (body["total"], body["left_out"]) == (len(shown) + 1, 1), outcome
+    one_a_page = [f"{by_outcome}refuse&limit=1&offset={n}" for n in (0, 1)]
+    paged = [await (await client.get(p, headers=auth(manager))).json() for p in one_a_page]
+    assert [([c["call_sid"] for c in p["items"]], p["left_out"]) for p in paged] == [
+        ([readable], 0),
+        ([], 1),
+    ]
+    refused = await (await client.get(f"/calls?person_id={person['id']}&outcome=refuse")).text()
+    assert "Showing 1–2 of 2 calls" in refused and said in refused
 
 
 @pytest.fixture

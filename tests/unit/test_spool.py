@@ -341,6 +341,22 @@ async def test_a_calls_later_entries_follow_its_entry_that_was_set_aside(tmp_pat
     assert await replayed(spool) == [first[0], first[2], call_entry(1, "update")]
 
 
+async def test_an_entry_already_set_aside_is_not_set_aside_again(tmp_path: Path) -> None:
+    """The same entry spooled again (a callback sent twice), after the first was set aside
+    by an earlier replay: rejected.txt keeps it once."""
+    spool = Spool(tmp_path)
+
+    async def rejects_the_second(entry: dict[str, Any]) -> None:
+        if entry == ENTRIES[1]:
+            raise EntryRejected("the store refused it")
+
+    for _ in range(2):
+        await spool.append(ENTRIES[1])
+        await spool.append(ENTRIES[2])
+        assert await spool.replay(rejects_the_second) == 1
+    assert spool.set_aside() == 1
+
+
 async def test_an_entry_set_aside_just_before_a_crash_is_not_set_aside_twice(
     tmp_path: Path,
 ) -> None:

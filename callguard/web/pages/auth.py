@@ -8,6 +8,7 @@ import re
 from aiohttp import web
 
 from callguard.domain.roles import Role, has_at_least
+from callguard.services.errors import Unreadable
 from callguard.urls import safe_local_path
 from callguard.web import csrf
 from callguard.web.appkeys import SERVICES
@@ -84,7 +85,10 @@ async def _sign_in_page(
 
 @routes.get("/sign-in", name="signin")
 async def sign_in_form(request: web.Request) -> web.StreamResponse:
-    session, new_cookie = await web_auth(request).current(request)
+    try:
+        session, new_cookie = await web_auth(request).current(request)
+    except Unreadable:  # an account another version saved: anyone may sign in instead
+        session, new_cookie = None, False
     if session is not None:
         response = web.Response(status=303, headers={"Location": start_page(session.role)})
         if new_cookie:
@@ -130,8 +134,10 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         )
         log.warning("sign-in refused: %s is locked", username)
         return await _sign_in_page(request, errors=errors, username=username, status=429)
-    user = await services.users.get_user(username)
     verified = await services.users.verify_password(username, password)
+    # Read only for the right password: an account this release cannot read (another
+    # version saved it) is then a plain 409, told to no one who lacks the password.
+    user = await services.users.get_user(username) if verified is not None else None
     if user is None or verified is None:
         # The reserved attempt stays counted as a failure.
         errors.add("password", "The user name or password is not right")
