@@ -158,9 +158,9 @@ async def test_a_list_that_leaves_out_a_call_says_so(
     by_outcome = f"/api/v1/calls?person_id={person['id']}&outcome="
     for outcome in ("refuse", "connect"):
         body = await (await client.get(by_outcome + outcome, headers=auth(manager))).json()
-        shown = [readable] if outcome == "refuse" else []
-        assert [c["call_sid"] for c in body["items"]] == shown, outcome
-        assert (body["total"], body["left_out"]) == (len(shown) + 1, 1), outcome
+        expected = [readable] if outcome == "refuse" else []
+        assert [c["call_sid"] for c in body["items"]] == expected, outcome
+        assert (body["total"], body["left_out"]) == (len(expected) + 1, 1), outcome
     one_a_page = [f"{by_outcome}refuse&limit=1&offset={n}" for n in (0, 1)]
     paged = [await (await client.get(p, headers=auth(manager))).json() for p in one_a_page]
     assert [([c["call_sid"] for c in p["items"]], p["left_out"]) for p in paged] == [
