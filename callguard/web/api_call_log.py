@@ -255,10 +255,13 @@ async def list_messages(request: web.Request, actor: Actor, query: MessageQuery)
     )
 
 
+TRIAGE_NOTES_MAX = 4000
+
+
 class TriageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: TriageOutcome
-    notes: str = Field(default="", max_length=4000)
+    notes: str = Field(default="", max_length=TRIAGE_NOTES_MAX)
 
 
 @routes.route(

@@ -4,6 +4,7 @@ controls with and without JavaScript, the file note, messages, and the demo pane
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -79,6 +80,16 @@ async def test_the_alert_shows_what_awaits_notice_and_the_interpreters_language(
     assert "No contact strategy applies to this caller." in page
 
 
+def assert_not_done(page: str, problem: str) -> None:
+    """What was not done is said in an error summary ("There is a problem"), never in the
+    success banner."""
+    listed = re.search(r'govuk-error-summary__list">\s*<li>\s*(.*?)\s*</li>', page, re.S)
+    assert listed is not None, "no error summary"
+    assert problem in listed.group(1)
+    assert "govuk-notification-banner--success" not in page
+    assert "<title>Error: " in page
+
+
 async def test_live_json_sends_only_new_or_changed_cards(demo: Client) -> None:
     await sign_in(demo, STAFF)
     await simulate(demo, CAL_RECORDED)
@@ -104,7 +115,7 @@ async def test_warning_then_end_without_javascript_then_complete_the_note(demo: 
     ended_early = await demo.post(
         f"/console/calls/{sid}/end", data={"csrf_token": token, "reason": "verbal_abuse"}
     )
-    assert "warn the caller first" in await ended_early.text()
+    assert_not_done(await ended_early.text(), "warn the caller first")
     warned = await demo.post(
         f"/console/calls/{sid}/warning", data={"csrf_token": token, "reason": "verbal_abuse"}
     )
@@ -236,10 +247,15 @@ async def test_staff_triage_a_callers_message(demo: Client, clock: FixedClock) -
     page = await (await demo.get("/console")).text()
     assert "1 message waiting." in page and "new matter" in page
     token = await page_csrf(demo, "/console")
-    unchosen = await demo.post(
-        f"/console/messages/{sids[0]}/triage", data={"csrf_token": token, "outcome": ""}
-    )
-    assert "Choose what the message turned out to be" in await unchosen.text()
+    triage = f"/console/messages/{sids[0]}/triage"
+    unchosen = await demo.post(triage, data={"csrf_token": token, "outcome": ""})
+    which = "the message from +44*******106"
+    assert_not_done(await unchosen.text(), f"Choose what {which} turned out to be")
+    long_notes = {"csrf_token": token, "outcome": "new_complaint", "notes": "x" * 4001}
+    too_long = await demo.post(triage, data=long_notes)
+    assert_not_done(await too_long.text(), f"The notes on {which} must be 4000 characters")
+    untriaged = await calls.get(sids[0])
+    assert untriaged is not None and untriaged.message and untriaged.message.triage is None
     done = await demo.post(
         f"/console/messages/{sids[0]}/triage",
         data={"csrf_token": token, "outcome": "new_complaint", "notes": "About a new matter"},

@@ -24,7 +24,7 @@ from callguard.phones import mask_phone
 from callguard.services.call_log import CallPage
 from callguard.services.controls import CallerAlert
 from callguard.services.errors import ServiceError
-from callguard.web.api_call_log import TriageIn
+from callguard.web.api_call_log import TRIAGE_NOTES_MAX, TriageIn
 from callguard.web.pages.demo import demo_caller_ref, is_demo
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.words import TRIAGE_LABELS
@@ -218,7 +218,9 @@ async def _control_result(
 ) -> web.StreamResponse:
     if _wants_json(context.request):
         return web.json_response({"ok": ok, "message": message, **(extra or {})}, status=status)
-    return await context.redirect("/console", message if ok else "error:" + message)
+    if ok:
+        return await context.redirect("/console", message)
+    return await context.redirect("/console", error=message)
 
 
 def _reason_label(context: PageContext, code: str) -> str:
@@ -289,17 +291,22 @@ async def triage(context: PageContext) -> web.StreamResponse:
     """As ``POST /api/v1/calls/{sid}/message/triage``: the same model and the same steps."""
     services = context.services
     call_sid = context.request.match_info["call_sid"]
+    record = await services.call_events.get(call_sid)
+    if record.message is None:
+        return await context.redirect(context.url("console"), error="That call has no message")
+    which = f"the message from {mask_phone(record.from_)}"
     try:
         body = TriageIn.model_validate(
             {"outcome": context.text("outcome"), "notes": context.text("notes")}
         )
-    except ValidationError:
-        return await context.redirect(
-            context.url("console"), "error:Choose what the message turned out to be"
+    except ValidationError as invalid:
+        fields = {str(item["loc"][0]) for item in invalid.errors()}
+        problem = (
+            f"Choose what {which} turned out to be"
+            if "outcome" in fields
+            else f"The notes on {which} must be {TRIAGE_NOTES_MAX} characters or fewer"
         )
-    record = await services.call_events.get(call_sid)
-    if record.message is None:
-        return await context.redirect(context.url("console"), "error:That call has no message")
+        return await context.redirect(context.url("console"), error=problem)
     await services.call_log.triage(call_sid, body.outcome, body.notes, context.actor.name)
     return await context.redirect(
         context.url("console"), f"Message triaged: {TRIAGE_LABELS[body.outcome]}."

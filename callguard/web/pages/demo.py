@@ -83,11 +83,11 @@ async def simulate(context: PageContext) -> web.StreamResponse:
     back = urls.safe_local_path(context.text("back")) or "/console"
     caller = await _caller_number(context.services, context.text("caller"))
     if not caller or len(caller) > 40:
-        return await context.redirect(back, "error:Choose who the call comes from")
+        return await context.redirect(back, error="Choose who the call comes from")
     left = context.text("message")
     if len(left) > MESSAGE_MAX:
         return await context.redirect(
-            back, f"error:The message must be {MESSAGE_MAX} characters or fewer"
+            back, error=f"The message must be {MESSAGE_MAX} characters or fewer"
         )
     simulated = await simulate_inbound(context.request, context.services, caller, left or None)
     shown = mask_phone(try_normalise(caller) or caller)

@@ -40,6 +40,7 @@ from callguard.web.sessions import web_auth
 log = logging.getLogger("callguard.web.pages")
 
 MAX_FORM_BYTES = 256 * 1024
+ERROR_FLASH = "error:"  # a stored message for the next page that says what was not done
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -64,11 +65,18 @@ class PageContext:
     async def render(
         self, template: str, context: dict[str, Any] | None = None, status: int = 200
     ) -> web.Response:
-        flashes = await web_auth(self.request).sessions.take_flashes(self.session.id)
+        taken = await web_auth(self.request).sessions.take_flashes(self.session.id)
+        errors = [{"text": f.removeprefix(ERROR_FLASH)} for f in taken if f.startswith(ERROR_FLASH)]
         return render(
             self.request,
             template,
-            {"flashes": flashes, "staff_names": await self.staff_names(), **(context or {})},
+            {
+                "flashes": [f for f in taken if not f.startswith(ERROR_FLASH)],
+                "flash_errors": errors,
+                **({"page_errors": True} if errors else {}),
+                "staff_names": await self.staff_names(),
+                **(context or {}),
+            },
             session=self.session,
             status=status,
         )
@@ -86,10 +94,15 @@ class PageContext:
         with no account now by the user name the record holds."""
         return (await self.staff_names()).get(user_name, user_name)
 
-    async def redirect(self, location: str, flash: str | None = None) -> web.Response:
-        """303 See Other after a successful post, with a message for the next page."""
-        if flash:
-            await web_auth(self.request).sessions.flash(self.session.id, flash)
+    async def redirect(
+        self, location: str, flash: str | None = None, *, error: str | None = None
+    ) -> web.Response:
+        """303 See Other after a post, with a message for the next page: ``flash`` when it
+        was done (a success banner), ``error`` when it was not (an error summary: "There is
+        a problem")."""
+        for message in (flash, ERROR_FLASH + error if error else None):
+            if message:
+                await web_auth(self.request).sessions.flash(self.session.id, message)
         return web.Response(status=303, headers={"Location": location})
 
     def text(self, name: str, default: str = "") -> str:
@@ -136,6 +149,7 @@ def render(
         "assets": request.app[ASSETS],
         "policy": request.app[SERVICES].policy,
         "flashes": [],
+        "flash_errors": [],
     }
     response = aiohttp_jinja2.render_template(template, request, {**base, **context}, status=status)
     response.headers["Cache-Control"] = "no-store"
