@@ -62,6 +62,21 @@ def told_of_applied(strategy: Strategy) -> bool:
     return applied is not None and version_notified_on(strategy, applied) is not None
 
 
+def restrictions_in_force(strategy: Strategy) -> list[Restriction]:
+    """The restrictions as the person knows them now: those applied to calls (the version
+    they were told of, or an interim measure), not a revision they have not yet been told
+    of; for a strategy awaiting notice, those it will have once they are told."""
+    return strategy.applied() if strategy.applied_version is not None else strategy.restrictions
+
+
+def revision_awaiting_notice(strategy: Strategy) -> int | None:
+    """The version of a revision the person has not yet been told of, while an earlier
+    version, with other restrictions, applies to calls."""
+    if strategy.applied_version is None or strategy.applied_restrictions is None:
+        return None
+    return content_version(strategy)
+
+
 def may_apply_interim(role: Role) -> bool:
     return has_at_least(role, Role.chief_executive)
 

@@ -28,6 +28,7 @@ from callguard.domain.appeals import AppealStatus
 from callguard.domain.audit import AuditEntry
 from callguard.domain.fields import DAYS
 from callguard.domain.models import AdjustmentKind, Person
+from callguard.domain.notice import restrictions_in_force
 from callguard.domain.users import Actor
 from callguard.domain.versions import VersionMade, strategy_at, versions_made
 from callguard.policy import Policy
@@ -142,6 +143,8 @@ class Letters:
             raise Conflict("the appeal has not been decided yet: there is no outcome to tell")
         person = await self._person(appeal.person_id)
         strategy = await self.register.get_strategy(appeal.strategy_id)
+        if strategy is not None:  # as it applies now: not a revision the person was not told of
+            strategy = strategy.model_copy(update={"restrictions": restrictions_in_force(strategy)})
         html = self.env.get_template(self.policy.letters.appeal_outcome).render(
             **await self._frame(person, appeal.decider, appeal.matter_ref, now),
             appeal=appeal,

@@ -5,14 +5,18 @@ tests/e2e/test_notice.py."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
+from pydantic import TypeAdapter
 
 from callguard.clock import FixedClock
-from callguard.domain.models import StrategyStatus
+from callguard.domain.models import Restriction, StrategyStatus
 from callguard.policy import Policy
+from callguard.services.controls import restriction_in_words
 from callguard.settings import Settings
+from tests.conftest import auth
 from tests.e2e.support import (
     CEO,
     MANAGER,
@@ -22,7 +26,14 @@ from tests.e2e.support import (
     fast_passwords,
     sign_in,
 )
-from tests.helpers import date_fields, inbound_call, new_call_sid, services
+from tests.helpers import (
+    create_person,
+    create_strategy,
+    date_fields,
+    inbound_call,
+    new_call_sid,
+    services,
+)
 from tests.integration.test_pages_register import error_beside, person_id, post_form
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
@@ -146,3 +157,63 @@ async def test_a_refused_calls_page_names_the_strategy_that_refused_it(demo: Cli
     assert record.refused_by == record.strategy_ids and len(record.refused_by) == 1
     assert "Refused under" in page
     assert f"{record.matter_refs[0]}</a> (a breach of these only, §3.8)" in page
+
+
+async def test_a_revision_not_yet_told_is_shown_apart_from_what_applies(
+    demo: Client, tokens: dict[str, str]
+) -> None:
+    """The strategy's and the person's pages, and an appeal's outcome letter, give the
+    restrictions that apply to calls now; a revision the person has not been told of is
+    shown apart, as what applies once they are told, and is in no letter's "now"."""
+    manager, ceo = auth(tokens["manager"]), auth(tokens["chief_executive"])
+    person = await create_person(demo, tokens["manager"], phones=["+447700900988"])
+    written = {"kind": "written_only", "email": "complaints@example.org"}
+    strategy = await create_strategy(demo, tokens["manager"], person["id"], [written])
+    revised = await demo.post(
+        f"/api/v1/strategies/{strategy['id']}/revisions",
+        json={
+            "expected_version": 1,
+            "changes": {"restrictions": [{"kind": "phone_blocked"}]},
+            "why": "Calls continued from this number",
+        },
+        headers=manager,
+    )
+    assert revised.status == 201, await revised.text()
+    applies = restriction_in_words(TypeAdapter(Restriction).validate_python(written))
+    not_yet = restriction_in_words(
+        TypeAdapter(Restriction).validate_python({"kind": "phone_blocked"})
+    )
+    await sign_in(demo, MANAGER)
+
+    page = await (await demo.get(f"/strategies/{strategy['id']}")).text()
+    restrictions, pending = summary_row(page, "Restrictions"), summary_row(page, "Once the person")
+    assert applies in restrictions and not_yet not in restrictions
+    assert not_yet in pending and "Not yet told" in pending and applies not in pending
+    assert "version 1 applies to calls until the person is told of version 2" in page
+    person_page = await (await demo.get(f"/people/{person['id']}")).text()
+    assert applies in person_page and not_yet not in person_page
+
+    appealed = await demo.post(
+        f"/api/v1/strategies/{strategy['id']}/appeals",
+        json={"received_on": "2026-11-27", "grounds": "I was never abusive", "decider": "ceo"},
+        headers=manager,
+    )
+    assert appealed.status == 201, await appealed.text()
+    appeal_id = (await appealed.json())["id"]
+    decided = await demo.post(
+        f"/api/v1/appeals/{appeal_id}/decision",
+        json={"outcome": "upheld", "reasons": "The calls recorded were abusive"},
+        headers=ceo,
+    )
+    assert decided.status == 200, await decided.text()
+    letter = await (await demo.get(f"/appeals/{appeal_id}/letter")).text()
+    now = letter.split("The arrangements now", 1)[1]
+    assert "Please contact us in writing only" in now
+    assert "We will not take telephone calls from you" not in now
+
+
+def summary_row(page: str, key: str) -> str:
+    """The value of the summary list's row whose key starts with ``key``."""
+    found = re.search(rf'govuk-summary-list__key">{re.escape(key)}.*?</dt>(.*?)</div>', page, re.S)
+    assert found is not None, key
+    return found.group(1)

@@ -30,7 +30,7 @@ from callguard.web.pages import forms, messages, typed_dates
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
-from callguard.web.pages.strategy_notice import awaiting_rows
+from callguard.web.pages.strategy_notice import awaiting_rows, in_force_lines
 from callguard.web.pages.subject_access import status_of as subject_access_status
 from callguard.web.pages.timeline import person_timeline
 
@@ -178,7 +178,7 @@ async def person_page(context: PageContext) -> web.StreamResponse:
             "title": person.name,
             "person": person,
             "strategies": strategies,
-            "restriction_lines": restrictions_in_words,
+            "restriction_lines": in_force_lines,
             "chart": chart,
             "weekly": weekly,
             "calls_left_out": len(calls.left_out),

@@ -31,8 +31,8 @@ from callguard.web.pages import forms, typed_dates, words
 from callguard.web.pages.appeals import OUTCOME_WORDS
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
-from callguard.web.pages.register import people_sorted, restrictions_in_words
-from callguard.web.pages.strategy_notice import notice_rows
+from callguard.web.pages.register import people_sorted
+from callguard.web.pages.strategy_notice import in_force_lines, notice_rows, pending_revision
 
 pages = Pages()
 
@@ -216,7 +216,8 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
             "title": f"Strategy {strategy.matter_ref}",
             "strategy": strategy,
             "person": person,
-            "restriction_lines": restrictions_in_words,
+            "in_force_lines": in_force_lines(strategy),
+            "pending": pending_revision(strategy),
             "breaches": breaches.records,
             "breaches_left_out": len(breaches.left_out),
             "history": sorted(

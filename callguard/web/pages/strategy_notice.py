@@ -17,10 +17,13 @@ from callguard.domain.models import NotifiedIn, Strategy, StrategyStatus
 from callguard.domain.notice import (
     AwaitingNotice,
     awaiting_notice,
+    restrictions_in_force,
+    revision_awaiting_notice,
     version_notified_on,
     working_days_after,
 )
 from callguard.domain.roles import Role
+from callguard.services.controls import restriction_in_words
 from callguard.services.errors import Invalid, NotFound
 from callguard.services.notes import bank_holidays
 from callguard.web.pages import forms, typed_dates
@@ -28,6 +31,27 @@ from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 
 pages = Pages()
+
+
+def in_force_lines(strategy: Strategy) -> list[str]:
+    """The restrictions in words as they apply to calls now (``restrictions_in_force``)."""
+    return [restriction_in_words(r) for r in restrictions_in_force(strategy)]
+
+
+@dataclass(frozen=True)
+class PendingRevision:
+    """A revision the person has not yet been told of: its version and restrictions."""
+
+    version: int
+    lines: list[str]
+
+
+def pending_revision(strategy: Strategy) -> PendingRevision | None:
+    version = revision_awaiting_notice(strategy)
+    if version is None:
+        return None
+    return PendingRevision(version, [restriction_in_words(r) for r in strategy.restrictions])
+
 
 NOTICE_IDS = ("notified_on", "method")
 METHOD_WORDS = {
