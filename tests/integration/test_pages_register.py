@@ -267,6 +267,10 @@ async def test_the_call_log_filters_pages_and_downloads_csv(
     await services(manager).background.drain()
     refused = await (await manager.get("/calls?outcome=refuse")).text()
     assert "Showing 1–3 of 3 calls" in refused
+    past_the_end = await (await manager.get("/calls?outcome=refuse&page=99")).text()
+    assert "Showing 1–3 of 3 calls" in past_the_end  # the last page, not "2451–2450"
+    connected = await (await manager.get("/calls?outcome=connect")).text()
+    assert "Showing 1 call." in connected
     everything = await (await manager.get("/calls")).text()
     assert "of 4 calls" in everything
     download = await manager.get("/calls.csv?outcome=refuse")

@@ -137,6 +137,11 @@ async def call_log(context: PageContext) -> web.StreamResponse:
     page = CallPage([], 0)
     if query is not None:
         page = await query_calls(context.request, query, context.actor)
+        last = max(1, (page.total + PAGE_SIZE - 1) // PAGE_SIZE)
+        if page_number > last:  # past the end (an old link, a typed address): the last page
+            page_number = last
+            query = query.model_copy(update={"offset": (last - 1) * PAGE_SIZE})
+            page = await query_calls(context.request, query, context.actor)
     total = page.total
     people, _ = await services.register.store.list_people(0, 100_000)
     names = {p.id: p.name for p in people}
