@@ -18,23 +18,23 @@ DEMO_USERS = (
     User(
         name="sam",
         role=Role.staff,
-        display_name="Sam Patel (staff)",
+        display_name="Sam Patel",
         email="sam@opcc.example",
         line_manager="morgan",
     ),
     User(
         name="morgan",
         role=Role.manager,
-        display_name="Morgan Lee (line manager)",
+        display_name="Morgan Lee",
         email="morgan@opcc.example",
     ),
     User(
         name="chris",
         role=Role.chief_executive,
-        display_name="Chris Ward (chief executive)",
+        display_name="Chris Ward",
         email="chris@opcc.example",
     ),
-    User(name="ada", role=Role.admin, display_name="Ada Jones (admin)"),
+    User(name="ada", role=Role.admin, display_name="Ada Jones"),
 )
 
 SPOC = {"kind": "spoc", "name": "Jo Bloggs", "phone": "+441772000001"}
