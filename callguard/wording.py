@@ -61,6 +61,19 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
+def duration(seconds: int) -> str:
+    """``45 seconds``, ``1 minute``, ``2 minutes 5 seconds``, ``1 hour 3 minutes``."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        parts = [plural(hours, "hour"), plural(minutes, "minute") if minutes else ""]
+    elif minutes:
+        parts = [plural(minutes, "minute"), plural(secs, "second") if secs else ""]
+    else:
+        parts = [plural(secs, "second")]
+    return " ".join(part for part in parts if part)
+
+
 def week_beginning(monday: date) -> str:
     """``week beginning 30 November 2026``."""
     return f"week beginning {long_date(monday)}"
@@ -94,4 +107,11 @@ def date_filters(tz: tzinfo) -> dict[str, object]:
     def day(value: date | datetime | None) -> str:
         return long_date(value, tz)
 
-    return {"when": when, "time": time_, "day": day, "plural": plural, "clock": clock_time}
+    return {
+        "when": when,
+        "time": time_,
+        "day": day,
+        "plural": plural,
+        "clock": clock_time,
+        "duration": duration,
+    }

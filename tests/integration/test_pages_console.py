@@ -246,6 +246,7 @@ async def test_staff_triage_a_callers_message(demo: Client, clock: FixedClock) -
     )
     page = await (await demo.get("/console")).text()
     assert "1 message waiting." in page and "new matter" in page
+    assert "42 seconds" in page
     token = await page_csrf(demo, "/console")
     triage = f"/console/messages/{sids[0]}/triage"
     unchosen = await demo.post(triage, data={"csrf_token": token, "outcome": ""})
@@ -266,3 +267,8 @@ async def test_staff_triage_a_callers_message(demo: Client, clock: FixedClock) -
     record = await calls.get(sids[0])
     assert record is not None and record.message and record.message.triage
     assert record.message.triage.by == STAFF
+    demo.session.cookie_jar.clear()
+    await sign_in(demo, MANAGER)
+    call_page = await (await demo.get(f"/calls/{sids[0]}")).text()
+    assert "42 seconds long, new matter" in call_page
+    assert "RE" + "0" * 32 not in call_page  # the phone system's reference is no use to people

@@ -64,3 +64,16 @@ def test_dates_and_times_in_the_gov_uk_style() -> None:
     assert wording.plural(1, "completed note") == "1 completed note"
     assert wording.plural(2, "completed note") == "2 completed notes"
     assert wording.week_beginning(date(2026, 11, 30)) == "week beginning 30 November 2026"
+
+
+def test_how_long_in_words() -> None:
+    assert [wording.duration(s) for s in (0, 1, 45, 60, 61, 125, 3600, 3725)] == [
+        "0 seconds",
+        "1 second",
+        "45 seconds",
+        "1 minute",
+        "1 minute 1 second",
+        "2 minutes 5 seconds",
+        "1 hour",
+        "1 hour 2 minutes",
+    ]
