@@ -99,7 +99,7 @@ async def error_middleware(request: web.Request, handler: HandlerFn) -> web.Stre
 
 async def not_found_page(request: web.Request) -> web.StreamResponse:
     """A browser's unknown page: "Page not found" in the site's layout (the API answers JSON)."""
-    from callguard.web.pages.framework import error_page
+    from callguard.web.pages.framework import NOT_FOUND_ADVICE, error_page
     from callguard.web.sessions import WEB_AUTH, web_auth
 
     if WEB_AUTH not in request.app:  # an app without the pages
@@ -112,8 +112,7 @@ async def not_found_page(request: web.Request) -> web.StreamResponse:
         request,
         404,
         "Page not found",
-        "If you typed the web address, check it is correct. If you pasted the web address, "
-        "check you copied the entire address.",
+        NOT_FOUND_ADVICE,
         session,
     )
 

@@ -47,7 +47,7 @@ async def test_manager_creates_a_strategy_fixing_a_validation_error(tab: Tab) ->
     await expect(summary).to_be_visible()
     await expect(summary).to_be_focused()  # GOV.UK Frontend moves focus to the summary
     beside = page.locator("#restrictions-call_windows-windows-0-end-error")
-    await expect(beside).to_contain_text("The end time must be later than the start time, 14:00")
+    await expect(beside).to_contain_text("The end time must be later than the start time, 2pm")
     await expect(window.get_by_label("From", exact=True)).to_have_value("14:00")
     await tab.screenshot("strategy-validation-error")
     await summary.get_by_role("link").first.click()

@@ -121,7 +121,7 @@ async def test_a_strategy_error_is_shown_beside_its_field_then_fixed_and_found(
     bad = await post_form(manager, "/strategies/new", strategy_form(pid))
     assert bad.status == 422
     html = await bad.text()
-    assert "The end time must be later than the start time, 10:00" in error_beside(
+    assert "The end time must be later than the start time, 10am" in error_beside(
         html, "restrictions-call_windows-windows-0-end"
     )
     assert 'href="#restrictions-call_windows-windows-0-end"' in html  # the error summary
@@ -267,6 +267,13 @@ async def test_the_call_log_filters_pages_and_downloads_csv(
     await services(manager).background.drain()
     refused = await (await manager.get("/calls?outcome=refuse")).text()
     assert "Showing 1–3 of 3 calls" in refused
+    bogus = await manager.get("/calls?outcome=bogus")
+    assert bogus.status == 422
+    assert "Choose an outcome from the list" in await bogus.text()  # in the summary
+    unknown = await manager.get("/people/per_nope")
+    assert unknown.status == 404
+    assert "per_nope" not in await unknown.text()  # no id shown: what to check instead
+    assert "check it is correct" in await unknown.text()
     past_the_end = await (await manager.get("/calls?outcome=refuse&page=99")).text()
     assert "Showing 1–3 of 3 calls" in past_the_end  # the last page, not "2451–2450"
     connected = await (await manager.get("/calls?outcome=connect")).text()

@@ -3,6 +3,7 @@ kind added to the domain without a label would show its code to a manager."""
 
 from callguard.domain.models import RESTRICTION_KINDS, AdjustmentKind
 from callguard.web.api_call_log import CSV_COLUMNS, CSV_PERSON_NAME
+from callguard.web.pages import messages
 from callguard.web.pages.forms import ADJUSTMENT_LABELS, KIND_LABELS, KINDS
 from callguard.web.pages.words import CSV_HEADINGS
 
@@ -21,3 +22,20 @@ def test_every_adjustment_kind_has_words_on_the_pages() -> None:
 def test_every_column_of_the_call_log_download_has_a_heading_in_words() -> None:
     assert set(CSV_HEADINGS) == {*CSV_COLUMNS, CSV_PERSON_NAME}
     assert all(heading and "_" not in heading for heading in CSV_HEADINGS.values())
+
+
+def test_an_error_names_a_field_as_its_label_does() -> None:
+    """ "What was said or done must be…", as the file note's form labels it, not "The summary
+    must be…"; times as people say them."""
+    too_long = {"type": "string_too_long", "ctx": {"max_length": 4000}}
+    assert (
+        messages.words_for_error(too_long, "summary")
+        == "What was said or done must be 4000 characters or fewer"
+    )
+    assert (
+        messages.words_for_error(too_long, "grounds", "appeal")
+        == "Why the person disagrees must be 4000 characters or fewer"
+    )
+    assert messages.words_for_reason(
+        "restrictions[0].windows[0].end", "start (17:00) must be before end (09:00)"
+    ) == ("The end time must be later than the start time, 5pm")

@@ -90,7 +90,7 @@ def call_query(
     except ValidationError as error:
         for item in error.errors(include_url=False):
             path = str(item["loc"][0])
-            errors.add(path, messages.words_for_error(item, path))
+            errors.add(path, messages.words_for_error(item, path, "calls"))
         return None, errors
 
 

@@ -159,7 +159,9 @@ FIELDS: dict[str, Field] = {
         "the changes",
     ),
     # file notes
-    "summary": Field("Enter what was said or done", "Enter what was said or done", "the summary"),
+    "summary": Field(
+        "Enter what was said or done", "Enter what was said or done", "what was said or done"
+    ),
     "why_ended": Field(
         "Enter why the call was ended", "Enter why the call was ended", "why the call ended"
     ),
@@ -218,6 +220,14 @@ FORM_FIELDS: dict[str, dict[str, Field]] = {
         "password": Field("Enter a password", "Enter a password", "the password"),
     },
     "end": {"why": Field("Enter why the strategy is ending", "Enter why", "the reason")},
+    "calls": {
+        "outcome": Field(
+            "Choose an outcome from the list", "Choose an outcome from the list", "the outcome"
+        ),
+        "person_id": Field(
+            "Choose a person from the list", "Choose a person from the list", "the person"
+        ),
+    },
     "revise": {
         "why": Field(
             "Enter why the strategy is being revised",
@@ -232,7 +242,9 @@ FORM_FIELDS: dict[str, dict[str, Field]] = {
             "the date the appeal was received",
         ),
         "grounds": Field(
-            "Enter why the person disagrees", "Enter why the person disagrees", "the grounds"
+            "Enter why the person disagrees",
+            "Enter why the person disagrees",
+            "why the person disagrees",
         ),
         "decider": Field("Choose who will decide", "Choose who will decide", "the decider"),
         "outcome": Field("Choose the outcome", "Choose the outcome", "the outcome"),

@@ -40,7 +40,12 @@ from callguard.web.sessions import web_auth
 log = logging.getLogger("callguard.web.pages")
 
 MAX_FORM_BYTES = 256 * 1024
-ERROR_FLASH = "error:"  # a stored message for the next page that says what was not done
+ERROR_FLASH = "error:"
+NOT_FOUND_ADVICE = (
+    "If you typed the web address, check it is correct. If you pasted the web address, "
+    "check you copied the entire address. If you followed a link, what it pointed to may "
+    "have been removed."
+)  # a stored message for the next page that says what was not done
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -317,8 +322,8 @@ async def failure_page(
 async def _service_error_page(
     request: web.Request, error: ServiceError, session: Session | None
 ) -> web.Response:
-    if isinstance(error, NotFound):
-        return await error_page(request, 404, "Page not found", error.message, session)
+    if isinstance(error, NotFound):  # its message names what was looked for by its id
+        return await error_page(request, 404, "Page not found", NOT_FOUND_ADVICE, session)
     if isinstance(error, Forbidden):
         return await error_page(request, 403, "You cannot do this", error.message, session)
     if isinstance(error, Conflict):

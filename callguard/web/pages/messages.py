@@ -174,7 +174,9 @@ _KIND_WORDS = {"no_response": "“no response”", "phone_blocked": "“telephon
 
 @_reason(r"^start \((.+)\) must be before end \((.+)\)")
 def _start_before_end(field: Field, match: re.Match[str]) -> str:
-    return f"The end time must be later than the start time, {match.group(1)}"
+    start = match.group(1)
+    said = wording.clock_time(start) if re.fullmatch(r"\d{2}:\d{2}", start) else start
+    return f"The end time must be later than the start time, {said}"
 
 
 @_reason(r"^contains the same value twice")
