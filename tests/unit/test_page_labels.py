@@ -2,9 +2,10 @@
 kind added to the domain without a label would show its code to a manager."""
 
 from callguard.domain.models import RESTRICTION_KINDS, AdjustmentKind
+from callguard.services.reports import StrategyCounts
 from callguard.web.api_call_log import CSV_COLUMNS, CSV_PERSON_NAME
 from callguard.web.pages.forms import ADJUSTMENT_LABELS, KIND_LABELS, KINDS
-from callguard.web.pages.words import CSV_HEADINGS
+from callguard.web.pages.words import CSV_HEADINGS, STRATEGY_COUNT_LABELS
 
 
 def test_the_strategy_form_offers_every_restriction_kind_of_the_domain_with_words() -> None:
@@ -21,3 +22,8 @@ def test_every_adjustment_kind_has_words_on_the_pages() -> None:
 def test_every_column_of_the_call_log_download_has_a_heading_in_words() -> None:
     assert set(CSV_HEADINGS) == {*CSV_COLUMNS, CSV_PERSON_NAME}
     assert all(heading and "_" not in heading for heading in CSV_HEADINGS.values())
+
+
+def test_every_count_of_strategies_in_the_oversight_report_has_words() -> None:
+    assert set(STRATEGY_COUNT_LABELS) == set(StrategyCounts.model_fields)
+    assert all(label and "_" not in label for label in STRATEGY_COUNT_LABELS.values())
