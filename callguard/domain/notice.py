@@ -56,6 +56,57 @@ def version_notified_on(strategy: Strategy, version: int) -> date | None:
     return next((r.notified_on for r in strategy.revisions if r.version == version), None)
 
 
+def made_at(strategy: Strategy, version: int) -> datetime:
+    """When ``version`` was made (version 1: when the strategy was created)."""
+    if version == 1:
+        return strategy.created_at
+    return next((r.at for r in strategy.revisions if r.version == version), strategy.created_at)
+
+
+def applied_from(strategy: Strategy) -> dict[int, datetime]:
+    """When each version that came to apply to calls began to (§3.6): when the person was
+    recorded as told of it, or when it was made if it was an interim measure or made with
+    its notice already given (a notice given on creation, an imported strategy). A record
+    with neither notice records nor interim versions, yet a version applied, is from before
+    notice was tracked: each version up to the applied one applied from when it was made.
+    A later version takes over from an earlier one (``told`` never goes back); nothing
+    applies from the strategy's end (``applied_at``)."""
+    recorded: dict[int, datetime] = {}
+    for given in sorted(strategy.notices, key=lambda n: n.recorded_at):
+        recorded.setdefault(given.version, given.recorded_at)
+    before_notice = not strategy.notices and not strategy.interim_versions
+    applied_then = (strategy.applied_version or 0) if before_notice else 0
+    starts: dict[int, datetime] = {}
+    for version in [1] + [r.version for r in strategy.revisions if "status" not in r.changed]:
+        from_made = (
+            version in strategy.interim_versions
+            or (version not in recorded and version_notified_on(strategy, version) is not None)
+            or version <= applied_then
+        )
+        candidates = [recorded[version]] if version in recorded else []
+        if from_made:
+            candidates.append(made_at(strategy, version))
+        if candidates:
+            starts[version] = min(candidates)
+    return starts
+
+
+def applied_at(strategy: Strategy, moment: datetime) -> int | None:
+    """The version calls were decided by at ``moment``; None if none was (not yet told, or
+    ended by then). At the present moment it is the strategy's ``applied_version``."""
+    if strategy.ended_at is not None and strategy.ended_at <= moment:
+        return None
+    return max((v for v, at in applied_from(strategy).items() if at <= moment), default=None)
+
+
+def first_applied(strategy: Strategy) -> datetime | None:
+    """When the strategy first applied to calls; None if it never did before its end."""
+    first = min(applied_from(strategy).values(), default=None)
+    if first is None or (strategy.ended_at is not None and strategy.ended_at <= first):
+        return None
+    return first
+
+
 def told_of_applied(strategy: Strategy) -> bool:
     """Whether the person was told in writing of the version applied to calls."""
     applied = strategy.applied_version
@@ -186,10 +237,9 @@ def awaiting_notice(strategy: Strategy, tz: tzinfo) -> AwaitingNotice | None:
     version = content_version(strategy)
     if version_notified_on(strategy, version) is not None:
         return None
-    made = next((r.at for r in strategy.revisions if r.version == version), strategy.created_at)
     return AwaitingNotice(
         version=version,
-        since=made.astimezone(tz).date(),
+        since=made_at(strategy, version).astimezone(tz).date(),
         whole_strategy=strategy.status is StrategyStatus.awaiting_notice,
         interim=version in strategy.interim_versions,
     )

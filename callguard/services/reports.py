@@ -4,8 +4,12 @@ Counts only: no names, numbers or ids of people, so it can go to whoever oversee
 office. For a quarter (office-local calendar quarter):
 
 - strategies in force at any time in it, active at its end (or now, while it runs), new in
-  it, ended by a decision in it, lapsed in it; restrictions in force by kind (as the
-  strategies stand now: a revision during the quarter is not unpicked);
+  it, ended by a decision in it, lapsed in it; restrictions in force by kind at its end.
+  "In force" means applied to calls (§3.6, notice before effect): a strategy counts from
+  when the person was told of it in writing (or it was made as an interim measure), and
+  its restrictions are those of the version that applied then, not a revision made but not
+  yet told of. Strategies made but still awaiting notice at the end are counted apart;
+  one ended before it ever applied is in none of the other counts;
 - reviews that fell overdue in it (remembered by the review duty, plus any overdue now);
 - appeals received in it, decided in it (by outcome), and awaiting a decision past their
   due date at its end;
@@ -30,6 +34,7 @@ from pydantic import BaseModel
 from callguard.domain.appeals import Appeal
 from callguard.domain.duties import Quarter, first_overdue_at, local_day
 from callguard.domain.models import Strategy, StrategyStatus
+from callguard.domain.notice import applied_at, first_applied, restrictions_at
 from callguard.services.errors import Invalid
 from callguard.store.appeals import AppealStore
 from callguard.store.call_records import CallStore
@@ -38,11 +43,14 @@ from callguard.store.reports import ReportStore
 
 
 class StrategyCounts(BaseModel):
-    in_force: int
-    active_at_end: int
-    new: int
-    ended: int
-    lapsed: int
+    in_force: int  # applied to calls at some time in the quarter
+    active_at_end: int  # applied to calls at its end (or now)
+    new: int  # first applied to calls in it
+    ended: int  # applied, then ended by a decision in it
+    lapsed: int  # applied, then lapsed in it
+    # Made but the person not yet told in writing at its end (or now), so applied to no
+    # call. None in reports kept before it was counted (they counted these as in force).
+    awaiting_notice: int | None = None
 
 
 class CallCounts(BaseModel):
@@ -84,7 +92,10 @@ def report_csv(report: OversightReport) -> str:
         ("generated_at", report.generated_at.isoformat()),
         ("complete", "yes" if report.complete else "no"),
     ]
-    rows += [(f"strategies.{k}", v) for k, v in report.strategies.model_dump().items()]
+    rows += [
+        (f"strategies.{k}", "not counted" if v is None else v)
+        for k, v in report.strategies.model_dump().items()
+    ]
     rows += [(f"restrictions_in_force.{k}", v) for k, v in report.restrictions_in_force.items()]
     rows.append(("reviews_overdue", report.reviews_overdue))
     rows += [
@@ -146,10 +157,14 @@ class OversightReports:
         start, end = quarter.bounds(self.tz)
         reference = min(end, now)
         strategies, _total = await self.register.list_strategies(0, 1_000_000)
-        in_force = [s for s in strategies if _in_force(s, start, end)]
-        active_at_end = [s for s in in_force if _active_at(s, reference)]
-        kinds = Counter(r.kind for s in active_at_end for r in s.restrictions)
-        ended_in = [s for s in strategies if s.ended_at is not None and start <= s.ended_at < end]
+        first = {s.id: first_applied(s) for s in strategies}
+        in_force = [s for s in strategies if _in_force(s, first[s.id], start, end)]
+        # The version each applied at the end: a revision not yet told of is not counted.
+        at_end = {s.id: v for s in in_force if (v := applied_at(s, reference)) is not None}
+        kinds = Counter(
+            r.kind for s in in_force if s.id in at_end for r in restrictions_at(s, at_end[s.id])
+        )
+        ended_in = [s for s in in_force if s.ended_at is not None and start <= s.ended_at < end]
         overdue = await self.store.overdue_between(start, end)
         today = local_day(now, self.tz)
         for s in strategies:
@@ -173,10 +188,11 @@ class OversightReports:
             complete=now >= end,
             strategies=StrategyCounts(
                 in_force=len(in_force),
-                active_at_end=len(active_at_end),
-                new=sum(1 for s in strategies if start <= s.created_at < end),
+                active_at_end=len(at_end),
+                new=sum(1 for s in in_force if (f := first[s.id]) is not None and start <= f),
                 ended=sum(1 for s in ended_in if s.status is StrategyStatus.ended),
                 lapsed=sum(1 for s in ended_in if s.status is StrategyStatus.lapsed),
+                awaiting_notice=sum(1 for s in strategies if _awaiting_notice_at(s, reference)),
             ),
             restrictions_in_force=dict(sorted(kinds.items())),
             reviews_overdue=len(overdue),
@@ -210,13 +226,21 @@ class OversightReports:
         )
 
 
-def _in_force(strategy: Strategy, start: datetime, end: datetime) -> bool:
-    return strategy.created_at < end and (strategy.ended_at is None or strategy.ended_at >= start)
+def _in_force(strategy: Strategy, first: datetime | None, start: datetime, end: datetime) -> bool:
+    """Applied to calls at some time in [start, end); ``first``: when it first applied."""
+    return (
+        first is not None
+        and first < end
+        and (strategy.ended_at is None or strategy.ended_at >= start)
+    )
 
 
-def _active_at(strategy: Strategy, moment: datetime) -> bool:
-    return strategy.created_at <= moment and (
-        strategy.ended_at is None or strategy.ended_at > moment
+def _awaiting_notice_at(strategy: Strategy, moment: datetime) -> bool:
+    """Made by ``moment``, not ended by then, and no version of it applied to calls yet."""
+    return (
+        strategy.created_at <= moment
+        and (strategy.ended_at is None or strategy.ended_at > moment)
+        and applied_at(strategy, moment) is None
     )
 
 

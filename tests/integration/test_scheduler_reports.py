@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime
 from typing import Any
 
@@ -98,7 +99,14 @@ async def test_the_oversight_report_counts_every_restriction_in_the_quarter(
         "ends_on": "2026-12-31",
         "generated_at": "2026-11-27T10:00:00Z",
         "complete": False,
-        "strategies": {"in_force": 3, "active_at_end": 1, "new": 2, "ended": 1, "lapsed": 1},
+        "strategies": {
+            "in_force": 3,
+            "active_at_end": 1,
+            "new": 2,
+            "ended": 1,
+            "lapsed": 1,
+            "awaiting_notice": 0,
+        },
         "restrictions_in_force": {"phone_blocked": 1},
         "reviews_overdue": 1,
         "calls": {
@@ -116,6 +124,120 @@ async def test_the_oversight_report_counts_every_restriction_in_the_quarter(
             "overdue": 0,
         },
     }
+
+
+async def told_quarter(client: Client, manager: str, clock: FixedClock) -> None:
+    """Q3 2026: one strategy made, awaiting notice (told in Q4). Q4: one told at once, then
+    revised to written contact only without telling the person; one awaiting notice
+    throughout; one ended before the person was ever told. A call from each of the first
+    two people: the revision not yet told of refuses it, the one awaiting notice does not."""
+
+    async def made(when: datetime, phone: str, notified: bool) -> dict[str, Any]:
+        clock.set(when)
+        person = await create_person(client, manager, phones=[phone])
+        notified_on = when.astimezone(TZ).date().isoformat() if notified else None
+        return await create_strategy(
+            client, manager, person["id"], BLOCKED, review_due="2026-12-10", notified_on=notified_on
+        )
+
+    async def post(path: str, body: dict[str, Any]) -> None:
+        response = await client.post(path, json=body, headers=auth(manager))
+        assert response.status in (200, 201), await response.text()
+
+    told_later = await made(at(2026, 9, 15), "07700 900711", notified=False)
+    revised = await made(at(2026, 10, 5), "07700 900712", notified=True)
+    await made(at(2026, 10, 6), "07700 900713", notified=False)
+    never_told = await made(at(2026, 10, 7), "07700 900714", notified=False)
+    clock.set(at(2026, 10, 8))
+    await post(
+        f"/api/v1/strategies/{never_told['id']}/end",
+        {"expected_version": 1, "why": "Made in error: a different complaint"},
+    )
+    clock.set(at(2026, 10, 20))
+    await post(
+        f"/api/v1/strategies/{told_later['id']}/versions/1/notified",
+        {"notified_on": "2026-10-20", "method": "post"},
+    )
+    clock.set(at(2026, 11, 10))
+    written = {"kind": "written_only", "email": "complaints@example.org"}
+    await post(
+        f"/api/v1/strategies/{revised['id']}/revisions",
+        {
+            "expected_version": 1,
+            "changes": {"restrictions": [written]},
+            "why": "Calls have stopped; letters and e-mail are enough",
+        },
+    )
+    await call_at(client, clock, at(2026, 11, 12), "07700 900712")  # refused: still blocked
+    await call_at(client, clock, at(2026, 11, 13), "07700 900713")  # put through
+    clock.set(at(2026, 11, 27))
+
+
+async def test_strategies_count_as_in_force_from_when_the_person_is_told(
+    client: Client, tokens: dict[str, str], clock: FixedClock
+) -> None:
+    """§3.6 notice before effect: the report counts what applied to calls. A strategy
+    awaiting notice is counted apart, not as in force; a revision not yet told of leaves
+    the version before it counted; one told of later is new in the quarter it was told."""
+    manager = tokens["manager"]
+    await told_quarter(client, manager, clock)
+
+    q4 = await client.get("/api/v1/reports/oversight?quarter=2026-Q4", headers=auth(manager))
+    q3 = await client.get("/api/v1/reports/oversight?quarter=2026-Q3", headers=auth(manager))
+
+    report = await q4.json()
+    assert report["strategies"] == {
+        "in_force": 2,
+        "active_at_end": 2,
+        "new": 2,
+        "ended": 0,
+        "lapsed": 0,
+        "awaiting_notice": 1,
+    }
+    assert report["restrictions_in_force"] == {"phone_blocked": 2}
+    assert report["calls"]["breaches"] == report["calls"]["refused"] == 1
+    before = await q3.json()
+    assert before["complete"] is True
+    assert before["strategies"] == {
+        "in_force": 0,
+        "active_at_end": 0,
+        "new": 0,
+        "ended": 0,
+        "lapsed": 0,
+        "awaiting_notice": 1,
+    }
+    assert before["restrictions_in_force"] == {}
+
+
+async def test_a_report_kept_before_notice_was_counted_still_reads(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """A quarter's report kept by an earlier release has no count of strategies awaiting
+    notice: it reads as not counted (not as none), and says the rest as it was kept."""
+    kept: dict[str, Any] = {
+        "quarter": "2026-Q2",
+        "starts_on": "2026-04-01",
+        "ends_on": "2026-06-30",
+        "generated_at": "2026-07-01T05:00:00Z",
+        "complete": True,
+        "strategies": {"in_force": 4, "active_at_end": 3, "new": 1, "ended": 1, "lapsed": 0},
+        "restrictions_in_force": {"phone_blocked": 3},
+        "reviews_overdue": 0,
+        "calls": {"breaches": 2, "refused": 2, "ended_by_staff": 0, "ended_by_reason": {}},
+    }
+    assert await services_of(client).duties.reports.store.put_if_absent("2026-Q2", json.dumps(kept))
+    manager = auth(tokens["manager"])
+
+    response = await client.get("/api/v1/reports/oversight?quarter=2026-Q2", headers=manager)
+    as_csv = await client.get("/api/v1/reports/oversight.csv?quarter=2026-Q2", headers=manager)
+
+    assert response.status == 200, await response.text()
+    report = await response.json()
+    assert report["strategies"] == {**kept["strategies"], "awaiting_notice": None}
+    assert report["restrictions_in_force"] == {"phone_blocked": 3}
+    rows = dict(list(csv.reader(io.StringIO(await as_csv.text())))[1:])
+    assert rows["strategies.active_at_end"] == "3"
+    assert rows["strategies.awaiting_notice"] == "not counted"
 
 
 async def test_the_report_as_csv_has_one_row_per_number_and_no_personal_data(

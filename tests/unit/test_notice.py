@@ -3,7 +3,7 @@ decided at fixed instants without Redis."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +14,7 @@ from callguard.domain.models import (
     AdjustmentKind,
     CallWindows,
     NoResponse,
+    NotifiedIn,
     Person,
     PhoneBlocked,
     ReasonableAdjustment,
@@ -25,7 +26,13 @@ from callguard.domain.models import (
     Window,
     WrittenOnly,
 )
-from callguard.domain.notice import restrictions_at, told_of_applied
+from callguard.domain.notice import (
+    applied_at,
+    first_applied,
+    restrictions_at,
+    told,
+    told_of_applied,
+)
 from callguard.domain.rules import interim_problems, restriction_problems, status_at_creation
 from callguard.domain.speech import caller_hears, connect_notice
 from callguard.policy import Policy
@@ -193,6 +200,49 @@ def test_a_record_from_before_notice_was_tracked_applies_its_latest_content_vers
     assert told_of_applied(stored)
     assert restrictions_at(stored, 1) == [WRITTEN]
     assert restrictions_at(stored, 2) == [PhoneBlocked()]
+
+
+def test_what_applied_at_a_moment_follows_the_notices_not_the_record_as_it_stands() -> None:
+    """Made awaiting notice, revised before anyone was told, told of version 1, then of 2:
+    at each moment the version applied is the one the person had been told of by then."""
+    made = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    revised, told_v1, told_v2 = (made + timedelta(days=d) for d in (2, 4, 8))
+    revision = Revision(
+        version=2,
+        at=revised,
+        by="manager",
+        why="Written contact only",
+        changed=["restrictions"],
+        before={"restrictions": [{"kind": "phone_blocked"}]},
+        after={"restrictions": [WRITTEN.model_dump()]},
+    )
+    awaiting = _strategy(
+        status="awaiting_notice", applied_version=None, version=2, revisions=[revision]
+    )
+    assert applied_at(awaiting, told_v2) is None and first_applied(awaiting) is None
+
+    by_post = NotifiedIn(notified_on=told_v1.date(), method="post")
+    first = told(awaiting, 1, by_post, "manager", told_v1)
+    then = told(first, 2, NotifiedIn(notified_on=told_v2.date()), "manager", told_v2)
+
+    assert (first.applied_version, then.applied_version) == (1, 2)
+    assert applied_at(first, told_v1) == first.applied_version  # now: as the register says
+    assert applied_at(then, told_v2) == then.applied_version
+    assert [applied_at(then, m) for m in (made, revised, told_v1, told_v2)] == [None, None, 1, 2]
+    assert restrictions_at(then, 1) == [PhoneBlocked()]
+    assert first_applied(then) == told_v1
+    ended = then.model_copy(update={"status": StrategyStatus.ended, "ended_at": told_v1})
+    assert applied_at(ended, told_v1) is None and first_applied(ended) is None
+
+
+def test_a_record_without_notice_records_applied_from_when_it_was_made() -> None:
+    """Made with its notice date before notices were recorded (or imported), or kept before
+    notice was tracked at all: it applied from its creation."""
+    imported = _strategy(notified_on=date(2026, 11, 19), applied_version=1)
+    legacy = _strategy()  # no applied_version stored: it applies its latest version
+    for stored in (imported, legacy):
+        assert applied_at(stored, stored.created_at) == 1
+        assert applied_at(stored, stored.created_at - timedelta(seconds=1)) is None
 
 
 # --- adjustments as policy data ----------------------------------------------------------------

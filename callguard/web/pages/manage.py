@@ -22,6 +22,7 @@ from callguard.web.pages.demo import is_demo
 from callguard.web.pages.forms import KIND_LABELS, FormErrors, place, problems_of
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.typed_dates import DATE_PARTS, clock_time, date_from_parts, date_parts
+from callguard.web.pages.words import STRATEGY_COUNT_LABELS
 
 pages = Pages()
 
@@ -266,6 +267,7 @@ async def oversight(context: PageContext) -> web.StreamResponse:
             "quarter": str(quarter) if quarter else context.request.query.get("quarter", ""),
             "recent": [str(q) for q in recent],
             "kind_labels": KIND_LABELS,
+            "strategy_count_labels": STRATEGY_COUNT_LABELS,
             "reasons": services.policy.reasons,
         },
         status=422 if errors else 200,

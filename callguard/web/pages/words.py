@@ -1,6 +1,7 @@
 """The one table of words for the codes the pages would otherwise show: decision rules,
-outcomes, review outcomes and the names of strategy fields. A code with no entry is
-shown with its underscores and dots as spaces, never as it is stored."""
+outcomes, review outcomes, the names of strategy fields and the oversight report's counts.
+A code with no entry is shown with its underscores and dots as spaces, never as it is
+stored."""
 
 from __future__ import annotations
 
@@ -66,6 +67,15 @@ CSV_HEADINGS = {
     "file_note_id": "File note reference",
     "message": "Message left",
     "refused_by": "Strategies that refused it",
+}
+# The oversight report's counts of contact strategies (services.reports.StrategyCounts).
+STRATEGY_COUNT_LABELS = {
+    "in_force": "In force",
+    "active_at_end": "Active at end",
+    "new": "New",
+    "ended": "Ended",
+    "lapsed": "Lapsed",
+    "awaiting_notice": "Not yet in force: the person has not been told in writing",
 }
 TRIAGE_LABELS = {
     "new_complaint": "A new complaint",
