@@ -85,9 +85,18 @@ class CallResult:
         return self.outcome in ("connect", "divert_spoc") or self.degraded
 
 
-def spoken(twiml: str) -> list[str]:
+def spoken(twiml: str, *, until: str | None = None) -> list[str]:
+    """What the caller hears of ``twiml``; ``until``: only what is said before that verb
+    (what follows a ``Record`` is heard only when no message is left)."""
     root = ElementTree.fromstring(twiml)  # noqa: S314 - our own service's answer
-    return [" ".join(e.itertext()).strip() for e in root.iter("Say") if "".join(e.itertext())]
+    said: list[str] = []
+    for element in root:
+        if element.tag == until:
+            break
+        for say in element.iter("Say"):
+            if "".join(say.itertext()):
+                said.append(" ".join(say.itertext()).strip())
+    return said
 
 
 def _action(twiml: str, tag: str) -> str | None:
@@ -143,7 +152,7 @@ async def place_call(
     if message and record:
         seconds = message_seconds(message)
         recording_sid = "RE" + secrets.token_hex(16)
-        await hooks.post(
+        thanks, _ = await hooks.post(
             record,
             [
                 ("CallSid", sid),
@@ -153,6 +162,8 @@ async def place_call(
             ],
         )
         result.message_left = True
+        if twiml == result.twiml:  # the first answer offered the message: the rest unheard
+            result.hears = [*spoken(twiml, until="Record"), *spoken(thanks)]
     await hang_up(hooks, sid, duration_s=message_seconds(message or "") + len(result.hears) * 3)
     return result
 

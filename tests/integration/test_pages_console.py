@@ -272,3 +272,19 @@ async def test_staff_triage_a_callers_message(demo: Client, clock: FixedClock) -
     call_page = await (await demo.get(f"/calls/{sids[0]}")).text()
     assert "42 seconds long, new matter" in call_page
     assert "RE" + "0" * 32 not in call_page  # the phone system's reference is no use to people
+
+
+async def test_a_simulated_caller_is_said_to_hear_only_what_they_would(demo: Client) -> None:
+    """One who leaves a message hears the thanks, not the words for a caller who left none;
+    one who leaves none hears those words."""
+    await sign_in(demo, STAFF)
+    for message, heard, unheard in (
+        ("Please ring me back", "Thank you. Your message will be listened to", "No message was"),
+        ("", "No message was recorded. Goodbye.", "Your message will be listened to"),
+    ):
+        token = await page_csrf(demo, "/console")
+        form = {"csrf_token": token, "caller": "07700 900106", "back": "/console"}
+        shown = await demo.post("/demo/simulate", data={**form, "message": message})
+        banner = re.search(r"Simulated call from (.*?)</", await shown.text(), re.S)
+        assert banner is not None
+        assert heard in banner.group(1) and unheard not in banner.group(1), message
