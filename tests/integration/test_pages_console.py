@@ -78,6 +78,10 @@ async def test_the_alert_shows_what_awaits_notice_and_the_interpreters_language(
     assert "Needs an interpreter: Polish" in page
     assert "(awaiting notice, not applied to calls): Phone calls from this person" in page
     assert "No contact strategy applies to this caller." in page
+    # Tagged as what it is, not as a strategy in force; the interpreter said once.
+    assert "Strategy awaiting notice</strong> Caller alert" in page
+    assert ">Contact strategy</strong>" not in page and "cg-alert--restricted" not in page
+    assert page.count("interpreter") == 1 and "needs interpreter" not in page
 
 
 def assert_not_done(page: str, problem: str) -> None:
