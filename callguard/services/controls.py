@@ -125,6 +125,8 @@ class CallerAlert(BaseModel):
     awaiting_notice: list[str] = []
     # §2, §8.4: "Needs an interpreter: Polish" (the adjustment's detail is the language).
     interpreter: str | None = None
+    # Whether a strategy applies to this call (a known caller's may all await notice).
+    restricted: bool = False
 
 
 class LiveControls:
@@ -294,6 +296,7 @@ class LiveControls:
             ],
             awaiting_notice=waiting,
             interpreter=interpreter_needed(person) if person else None,
+            restricted=bool(restrictions),
         )
 
     async def _awaiting_notice(self, person_id: str | None) -> list[str]:

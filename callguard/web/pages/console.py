@@ -18,6 +18,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
+from callguard.domain.models import AdjustmentKind
 from callguard.domain.records import CallRecord
 from callguard.domain.roles import Role
 from callguard.phones import mask_phone
@@ -26,6 +27,7 @@ from callguard.services.controls import CallerAlert
 from callguard.services.errors import ServiceError
 from callguard.web.api_call_log import TRIAGE_NOTES_MAX, TriageIn
 from callguard.web.pages.demo import demo_caller_ref, is_demo
+from callguard.web.pages.forms import ADJUSTMENT_LABELS
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.words import TRIAGE_LABELS
 
@@ -75,6 +77,14 @@ def _card_context(
         "csrf_token": context.session.csrf,
         "demo": is_demo(context.request.app),
         "policy": context.services.policy,
+        "adjustment_labels": ADJUSTMENT_LABELS,
+        # The interpreter is shown on its own line, in words: not again among these.
+        "adjustments": [
+            a
+            for a in alert.reasonable_adjustments
+            if not (alert.interpreter and a.kind is AdjustmentKind.needs_interpreter)
+        ],
+        "reason_labels": {r.code: r.label for r in alert.reasons},
     }
 
 
