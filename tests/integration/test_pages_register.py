@@ -788,3 +788,48 @@ async def test_pages_name_staff_by_their_full_names(manager: Client, clock: Fixe
     assert f"by {FULL_NAME[MANAGER]}" in by_manager and f"by {MANAGER}" not in by_manager
     assert f"Signed in as <strong>{FULL_NAME[MANAGER]}</strong>" in by_manager
     assert "by former.staff" in by_leaver
+
+
+def section(html: str, heading: str) -> str:
+    """The register page from the heading starting ``heading`` to the next heading."""
+    start = html.index(f">{heading} (")
+    following = html.find('<h2 class="govuk-heading-m"', start)
+    return html[start : following if following >= 0 else len(html)]
+
+
+async def test_a_search_applies_to_every_section_of_the_register(manager: Client) -> None:
+    """Ida Waiting's strategy awaits notice (the demo): a search that does not match her
+    leaves her out of 'Awaiting notice' as it does out of the strategies and the people."""
+    everyone = await (await manager.get("/people")).text()
+    assert "Ida Waiting" in section(everyone, "Awaiting notice")
+    assert 'id="search-summary"' not in everyone
+
+    html = await (await manager.get("/people?q=zzz")).text()
+    assert "Ida Waiting" not in html
+    assert "Awaiting notice (0)" in html
+    assert "Nothing awaiting notice matches ‘zzz’." in section(html, "Awaiting notice")
+    assert "Showing what matches ‘zzz’ by name or matter reference" in html
+
+    ida = await (await manager.get("/people?q=ida")).text()
+    assert "Ida Waiting" in section(ida, "Awaiting notice")
+    assert "Ida Waiting" in section(ida, "People")
+    assert "Alex Window" not in ida
+
+    # A matter reference finds its strategy, and its person among the people.
+    pid = await person_id(manager, "Ida Waiting")
+    [strategy] = await services(manager).register.store.strategies_of(pid)
+    by_ref = await (await manager.get(f"/people?q={strategy.matter_ref.lower()}")).text()
+    assert strategy.matter_ref in section(by_ref, "Awaiting notice")
+    assert "Ida Waiting" in section(by_ref, "People")
+    assert "Alex Window" not in by_ref
+
+
+async def test_a_search_that_finds_no_one_says_so_in_words(manager: Client) -> None:
+    html = await (await manager.get("/people?q=zzz")).text()
+    people = section(html, "People")
+    assert "No one in the register matches ‘zzz’." in people
+    assert "<table" not in people and "govuk-table__header" not in people
+    assert "No contact strategies match ‘zzz’." in html
+    # What was typed is shown as text, never as markup.
+    odd = await (await manager.get("/people?q=%3Cb%3Ezz")).text()
+    assert "No one in the register matches ‘&lt;b&gt;zz’." in odd
