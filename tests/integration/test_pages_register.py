@@ -793,9 +793,84 @@ async def test_pages_name_staff_by_their_full_names(manager: Client, clock: Fixe
     made = {}
     for name in (MANAGER, "former.staff"):
         actor = Actor(name=name, role=Role.manager)
-        made[name] = await register.create_strategy(body, actor, clock.now())
+        own = body.model_copy(update={"matter_ref": f"CMP-2026-4321-{name}"})
+        made[name] = await register.create_strategy(own, actor, clock.now())
     by_manager = await (await manager.get(f"/strategies/{made[MANAGER].id}")).text()
     by_leaver = await (await manager.get(f"/strategies/{made['former.staff'].id}")).text()
     assert f"by {FULL_NAME[MANAGER]}" in by_manager and f"by {MANAGER}" not in by_manager
     assert f"Signed in as <strong>{FULL_NAME[MANAGER]}</strong>" in by_manager
     assert "by former.staff" in by_leaver
+
+
+def section(html: str, heading: str) -> str:
+    """The register page from the heading starting ``heading`` to the next heading."""
+    start = html.index(f">{heading} (")
+    following = html.find('<h2 class="govuk-heading-m"', start)
+    return html[start : following if following >= 0 else len(html)]
+
+
+async def test_a_search_applies_to_every_section_of_the_register(manager: Client) -> None:
+    """Ida Waiting's strategy awaits notice (the demo): a search that does not match her
+    leaves her out of 'Awaiting notice' as it does out of the strategies and the people."""
+    everyone = await (await manager.get("/people")).text()
+    assert "Ida Waiting" in section(everyone, "Awaiting notice")
+    assert 'id="search-summary"' not in everyone
+
+    html = await (await manager.get("/people?q=zzz")).text()
+    assert "Ida Waiting" not in html
+    assert "Awaiting notice (0)" in html
+    assert "Nothing awaiting notice matches ‘zzz’." in section(html, "Awaiting notice")
+    assert "Showing what matches ‘zzz’ by name or matter reference" in html
+
+    ida = await (await manager.get("/people?q=ida")).text()
+    assert "Ida Waiting" in section(ida, "Awaiting notice")
+    assert "Ida Waiting" in section(ida, "People")
+    assert "Alex Window" not in ida
+
+    # A matter reference finds its strategy, and its person among the people.
+    pid = await person_id(manager, "Ida Waiting")
+    [strategy] = await services(manager).register.store.strategies_of(pid)
+    by_ref = await (await manager.get(f"/people?q={strategy.matter_ref.lower()}")).text()
+    assert strategy.matter_ref in section(by_ref, "Awaiting notice")
+    assert "Ida Waiting" in section(by_ref, "People")
+    assert "Alex Window" not in by_ref
+
+
+async def test_a_search_that_finds_no_one_says_so_in_words(manager: Client) -> None:
+    html = await (await manager.get("/people?q=zzz")).text()
+    people = section(html, "People")
+    assert "No one in the register matches ‘zzz’." in people
+    assert "<table" not in people and "govuk-table__header" not in people
+    assert "No contact strategies match ‘zzz’." in html
+    # What was typed is shown as text, never as markup.
+    odd = await (await manager.get("/people?q=%3Cb%3Ezz")).text()
+    assert "No one in the register matches ‘&lt;b&gt;zz’." in odd
+
+
+async def test_a_matter_reference_another_strategy_holds_is_refused_beside_its_field(
+    manager: Client,
+) -> None:
+    """CMP-2026-0140 is Alex Window's strategy in the demo: the form refuses it for Cal
+    Recorded, in words beside the field, keeps what was typed, and stores nothing."""
+    store = services(manager).register.store
+    before = await store.all_strategy_ids()
+    pid = await person_id(manager, "Cal Recorded")
+    form = strategy_form(
+        pid,
+        matter_ref="CMP-2026-0140",
+        **{"restrictions-call_windows-windows-0-end": "12:00"},
+    )
+    refused = await post_form(manager, "/strategies/new", form)
+    assert refused.status == 422
+    html = await refused.text()
+    assert error_beside(html, "matter_ref").removeprefix("Error: ") == (
+        "CMP-2026-0140 is already the matter reference of Alex Window’s contact strategy: "
+        "each contact strategy needs its own matter reference. To change that strategy, "
+        "revise it instead."
+    )
+    assert 'href="#matter_ref"' in html  # the error summary
+    assert 'value="CMP-2026-0140"' in html
+    assert await store.all_strategy_ids() == before
+
+    own = await post_form(manager, "/strategies/new", {**form, "matter_ref": "CMP-2026-0141-B"})
+    assert own.status == 303

@@ -498,3 +498,85 @@ async def test_the_openapi_document_describes_the_routes(client: Client) -> None
         "review_due",
     }
     assert {"201", "401", "403", "422"} <= set(operation["responses"])
+
+
+async def post_strategy(client: Client, token: str, body: dict[str, Any]) -> Any:
+    return await client.post("/api/v1/strategies", json=body, headers=auth(token))
+
+
+async def test_a_matter_reference_another_strategy_holds_is_a_422_and_nothing_is_stored(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """A matter reference names one contact strategy (§3.8): a second strategy, for another
+    person or the same one, whatever the case and spacing, is refused naming matter_ref."""
+    manager = tokens["manager"]
+    first = await create_person(client, manager, name="Alex Window")
+    second = await create_person(client, manager, name="Bea Other", phones=["07700 900124"])
+    made = await post_strategy(client, manager, strategy_body(first["id"]))
+    assert made.status == 201, await made.text()
+    audited = await services(client).redis.xlen(services(client).keys.AUDIT)
+
+    for person, ref in ((second, " cmp-2026-0142 "), (first, "CMP-2026-0142")):
+        refused = await post_strategy(client, manager, strategy_body(person["id"], matter_ref=ref))
+        assert refused.status == 422, await refused.text()
+        data = await refused.json()
+        assert data["error"] == "invalid"
+        [problem] = data["fields"]
+        assert problem["field"] == "matter_ref"
+        assert "is already the matter reference of" in problem["reason"]
+        assert "each contact strategy needs its own matter reference" in problem["reason"]
+        assert "str_" not in problem["reason"] and "per_" not in problem["reason"]
+    named = await (await post_strategy(client, manager, strategy_body(second["id"]))).json()
+    assert named["fields"][0]["reason"].startswith(
+        "CMP-2026-0142 is already the matter reference of Alex Window’s contact strategy"
+    )
+    assert await services(client).redis.xlen(services(client).keys.AUDIT) == audited
+    assert await strategy_count(client, manager) == 1
+
+    other = await post_strategy(
+        client, manager, strategy_body(second["id"], matter_ref="CMP-2026-0143")
+    )
+    assert other.status == 201, await other.text()
+
+
+async def test_two_strategies_created_at_once_with_one_matter_reference_one_wins(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    manager = tokens["manager"]
+    people = [
+        await create_person(client, manager, name=f"P{i}", phones=[f"07700 90{i:04d}"])
+        for i in range(8)
+    ]
+    responses = await asyncio.gather(
+        *[post_strategy(client, manager, strategy_body(p["id"])) for p in people]
+    )
+    assert sorted(r.status for r in responses) == [201] + [422] * 7
+    assert await strategy_count(client, manager) == 1
+
+
+async def test_a_revision_keeps_its_matter_reference_and_may_not_take_anothers(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    manager = tokens["manager"]
+    first = await create_person(client, manager, name="Alex Window")
+    second = await create_person(client, manager, name="Bea Other", phones=["07700 900124"])
+    one = await (await post_strategy(client, manager, strategy_body(first["id"]))).json()
+    two = await (
+        await post_strategy(client, manager, strategy_body(second["id"], matter_ref="CMP-2"))
+    ).json()
+
+    async def revise(strategy: dict[str, Any], version: int, **changes: Any) -> Any:
+        body = {"expected_version": version, "changes": changes, "why": "corrected"}
+        return await client.post(
+            f"/api/v1/strategies/{strategy['id']}/revisions", json=body, headers=auth(manager)
+        )
+
+    # Keeping its own reference (or restating it) is no clash with itself.
+    assert (await revise(one, 1, reason="Calls at night")).status == 201
+    assert (await revise(one, 2, matter_ref="cmp-2026-0142")).status == 201
+    taken = await revise(two, 1, matter_ref="cmp-2026-0142")
+    assert taken.status == 422, await taken.text()
+    assert fields_named(await taken.json()) == ["changes.matter_ref"]
+    # A reference corrected gives up the old one: another strategy may then use it.
+    assert (await revise(one, 3, matter_ref="CMP-2026-0199")).status == 201
+    assert (await revise(two, 1, matter_ref="CMP-2026-0142")).status == 201

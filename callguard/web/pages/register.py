@@ -55,28 +55,33 @@ def restrictions_in_words(strategy: Strategy) -> list[str]:
 
 @pages.get("/people", name="people", role=Role.manager)
 async def people_list(context: PageContext) -> web.StreamResponse:
+    """The register. A search (name or matter reference) applies to every section shown:
+    what awaits notice, the strategies and the people (a person matches by their name or
+    by one of their strategies' references); the status applies to the strategies only."""
     query = context.request.query.get("q", "").strip()[:100]
     status = context.request.query.get("status", "active")
     people = await people_sorted(context)
     names = {p.id: p.name for p in people}
     strategies = await _strategies(context)
+    if query:
+        needle = query.lower()
+
+        def matches(strategy: Strategy) -> bool:
+            name = names.get(strategy.person_id, "")
+            return needle in strategy.matter_ref.lower() or needle in name.lower()
+
+        strategies = [s for s in strategies if matches(s)]
+        found_by_ref = {s.person_id for s in strategies}
+        people = [p for p in people if needle in p.name.lower() or p.id in found_by_ref]
     awaiting = awaiting_rows(strategies, context)
     if status in ("active", "ended", "lapsed", "awaiting_notice"):
         strategies = [s for s in strategies if s.status.value == status]
-    if query:
-        needle = query.lower()
-        strategies = [
-            s
-            for s in strategies
-            if needle in s.matter_ref.lower() or needle in names.get(s.person_id, "").lower()
-        ]
-        people = [p for p in people if needle in p.name.lower()]
     strategies.sort(key=lambda s: s.review_due)
     today = context.services.register.today(context.services.clock.now())
     return await context.render(
         "people.html",
         {
-            "title": "Register",
+            "title": f"Register: search for ‘{query}’" if query else "Register",
             "people": people,
             "strategies": strategies,
             "names": names,
