@@ -16,7 +16,6 @@ from bench.common import (
     strategy_id,
 )
 from callguard.domain.audit import AuditEntry
-from callguard.domain.fields import same_matter
 from callguard.domain.models import (
     AdjustmentKind,
     Person,
@@ -144,7 +143,7 @@ def written(i: int, template: Template, created: datetime) -> Written:
     strategy = Strategy(
         id=sid,
         person_id=pid,
-        matter_ref=f"CMP-{sid}",  # a matter reference names one strategy (ids: bulk.py)
+        matter_ref="CMP-2026-0142",
         reason=REASON,
         restrictions=restrictions,
         notified_on=created.date(),
@@ -190,8 +189,6 @@ def commands(w: Written) -> list[list[str]]:
         ["XADD", KEYS.AUDIT, "*", *person_audit],
         ["RPUSH", KEYS.audit_person(pid), audit_store.person_line(w.audits[0])],
         ["SET", KEYS.strategy(sid), strategy_text(strategy)],
-        ["SET", KEYS.matter(same_matter(strategy.matter_ref)), sid],
-        ["SET", KEYS.MATTERS_INDEXED, "1"],
         ["HSET", KEYS.person(pid), ACTIVE_FIELD, sid],
         *[["ZADD", KEYS.advocate(p), score, sid] for p in advocates],
         ["RPUSH", KEYS.STRATEGIES, sid],

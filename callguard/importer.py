@@ -26,7 +26,6 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from callguard.domain.audit import AuditEntry
-from callguard.domain.fields import same_matter
 from callguard.domain.models import Person, PersonIn, Strategy, StrategyIn
 from callguard.domain.rules import (
     kinds_role_cannot_create,
@@ -38,7 +37,7 @@ from callguard.domain.rules import (
 from callguard.domain.users import Actor
 from callguard.policy import Policy
 from callguard.services.register import new_id
-from callguard.store.register import RegisterStore, Taken
+from callguard.store.register import RegisterStore
 
 COLUMNS = (
     "name",
@@ -99,7 +98,6 @@ class Importer:
         self.plan = ImportPlan()
         self._people_by_phone: dict[str, Person] = {}
         self._planned: set[str] = set()
-        self._matter_rows: dict[str, int] = {}  # same_matter(ref) -> the row giving it
 
     def add_row(self, number: int, row: dict[str, str]) -> None:
         self.plan.rows += 1
@@ -123,18 +121,9 @@ class Importer:
         person = self._person_for(person_in, reasons)
         has_strategy = bool((row.get("matter_ref") or "").strip())
         strategy = self._strategy_for(row, person, reasons) if has_strategy else None
-        if strategy is not None:
-            earlier = self._matter_rows.get(same_matter(strategy.matter_ref))
-            if earlier is not None:
-                reasons.append(
-                    f"matter_ref: {strategy.matter_ref} is already the matter reference of row "
-                    f"{earlier}'s strategy: each contact strategy needs its own"
-                )
         if reasons:
             self.plan.rejected.append(Rejection(number, reasons))
             return
-        if strategy is not None:
-            self._matter_rows[same_matter(strategy.matter_ref)] = number
         if person.id not in self._planned:
             self._planned.add(person.id)
             self.plan.people.append(person)
@@ -277,9 +266,8 @@ def plan_import(
     return importer.plan
 
 
-async def apply_plan(store: RegisterStore, plan: ImportPlan) -> Taken:
-    """Write the plan in one transaction; what is taken (phones held by someone else,
-    matter references held by another strategy), if anything (nothing is written then)."""
+async def apply_plan(store: RegisterStore, plan: ImportPlan) -> list[str]:
+    """Write the plan in one transaction; the phones already held elsewhere, if any."""
     return await store.import_batch(plan.people, plan.strategies, plan.audits)
 
 

@@ -79,7 +79,7 @@ async def create_restricted_person(
         f"{base}/api/v1/strategies",
         {
             "person_id": person["id"],
-            "matter_ref": f"CMP-{phone}",  # a matter reference names one strategy
+            "matter_ref": "CMP-1",
             "reason": "Abusive calls",
             "restrictions": [restriction],
             # Told in writing, so it is active and applies to calls (§3.6).

@@ -27,10 +27,9 @@ from callguard.settings import Settings
 from callguard.store.keys import DEFAULT_PREFIX, BadPrefix, check_prefix
 from callguard.store.launcher import EmbeddedRedis, RedisLaunchError
 from callguard.store.migrate import LayoutError
-from callguard.store.register import Taken
 
 
-async def _import(settings: Settings, plan: ImportPlan) -> Taken:
+async def _import(settings: Settings, plan: ImportPlan) -> list[str]:
     async with stores_for(settings) as stores:
         return await apply_plan(stores.register, plan)
 
@@ -68,16 +67,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             taken = asyncio.run(_import(resolved, plan))
     except RedisLaunchError as error:
         return problem([f"embedded Redis: {error}"])
-    if taken.phones:
-        print(
-            f"Nothing was imported: phones already held by someone else: {', '.join(taken.phones)}"
-        )
-    if taken.matter_refs:
-        print(
-            "Nothing was imported: matter references already used by another contact "
-            f"strategy (each needs its own): {', '.join(taken.matter_refs)}"
-        )
     if taken:
+        print(f"Nothing was imported: phones already held by someone else: {', '.join(taken)}")
         return 1
     print(
         f"Imported {len(plan.people)} people and {len(plan.strategies)} strategies in "

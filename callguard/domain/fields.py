@@ -99,10 +99,3 @@ ShortText = Annotated[
 MatterRef = Annotated[
     str, Field(min_length=1, max_length=64, pattern=_NOT_BLANK), AfterValidator(_not_blank)
 ]
-
-
-def same_matter(ref: str) -> str:
-    """What makes two matter references one: the text, whatever its case and spacing
-    (``CMP-2026-0140``, ``cmp-2026-0140 ``). A matter reference names one contact strategy
-    (§3.8: a strategy covers one complaint or matter), so no two strategies share one."""
-    return " ".join(ref.split()).casefold()

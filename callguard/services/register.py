@@ -37,7 +37,7 @@ from callguard.policy import Policy
 from callguard.services.errors import Conflict, Forbidden, Invalid, KeptChanging, NotFound
 from callguard.services.kept_refusals import KeptRefusals
 from callguard.services.revisions import fields_to_change, next_version, revision_problems
-from callguard.store.register import MatterRefTaken, PersonChanged, PhoneTaken, RegisterStore
+from callguard.store.register import PersonChanged, PhoneTaken, RegisterStore
 
 # Tries at an edit checked against a person, or a person's strategies, that another edit
 # changed between the reading and the writing: each loss means that edit landed, and this
@@ -181,38 +181,9 @@ class Register:
                 await self.store.create_strategy(strategy, entry, checked_against=person)
             except PersonChanged:
                 continue  # checked again against the person as they are now
-            except MatterRefTaken as taken:
-                raise await self._matter_ref_taken(taken, person.id, "matter_ref") from taken
             await self.refresh_kept(person.phones, now)
             return strategy
         raise KeptChanging("The person’s details")
-
-    async def _matter_ref_taken(self, taken: MatterRefTaken, person_id: str, field: str) -> Invalid:
-        """422 naming ``field``: its matter reference is another strategy's, said in words
-        (whose strategy it is, and what to do instead); no ids."""
-        [(ref, holder_id)] = taken.held.items()
-        holder = await self.store.get_strategy(holder_id)
-        if holder is None or holder.person_id == person_id:
-            whose = "another of this person’s contact strategies"
-        else:
-            other = await self.store.get_person(holder.person_id)
-            whose = f"{other.name}’s contact strategy" if other else "another contact strategy"
-        in_force = holder is not None and holder.status in (
-            StrategyStatus.active,
-            StrategyStatus.awaiting_notice,
-        )
-        if holder is not None and not in_force:
-            whose += f" ({holder.status.value.replace('_', ' ')})"
-        instead = " To change that strategy, revise it instead." if in_force else ""
-        return Invalid(
-            [
-                (
-                    field,
-                    f"{ref} is already the matter reference of {whose}: each contact strategy "
-                    f"needs its own matter reference.{instead}",
-                )
-            ]
-        )
 
     async def strategy(self, strategy_id: str) -> Strategy:
         strategy = await self.store.get_strategy(strategy_id)
@@ -254,9 +225,6 @@ class Register:
                 await self._replace(current, new, actor, now, action, changed, person)
             except PersonChanged:
                 continue  # checked again against the person as they are now
-            except MatterRefTaken as taken:
-                field = f"{field_prefix}changes.matter_ref"
-                raise await self._matter_ref_taken(taken, person.id, field) from taken
             return new
         raise KeptChanging("The person’s details")
 

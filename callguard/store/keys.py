@@ -22,12 +22,6 @@ process, built by ``callguard.bootstrap`` from the settings and handed to every 
                               restrictions), then the rest (revisions, reviews, shares);
                               fields at their defaults left out
   strategies                  LIST strategy ids, oldest first
-  matter:{ref}                STRING id of the strategy whose matter reference this is (ref:
-                              domain.fields.same_matter's form); claimed in the transaction
-                              that writes the strategy, so two strategies never share one
-  matters:indexed             STRING set once every strategy stored before ``matter:{ref}``
-                              existed has been indexed (the first claim does it; the older of
-                              two strategies that already shared a reference holds it)
   quota:{strategy_id}         HASH quota period id -> calls counted
   call:{sid}                  HASH call record, each field JSON-encoded
   call:{sid}:warnings         LIST JSON warnings
@@ -164,7 +158,6 @@ class Keys:
         self.DISPOSALS = self.prefix + "disposals"
         self.OVERDUE_REVIEWS = self.prefix + "overdue-reviews"
         self.SCHEMA = self.prefix + "schema"
-        self.MATTERS_INDEXED = self.prefix + "matters:indexed"
 
     def __repr__(self) -> str:
         return f"Keys({self.prefix!r})"
@@ -180,10 +173,6 @@ class Keys:
 
     def strategy(self, strategy_id: str) -> str:
         return f"{self.prefix}strategy:{strategy_id}"
-
-    def matter(self, same_matter: str) -> str:
-        """The strategy holding a matter reference (``domain.fields.same_matter``'s form)."""
-        return f"{self.prefix}matter:{same_matter}"
 
     def quota(self, strategy_id: str) -> str:
         return f"{self.prefix}quota:{strategy_id}"

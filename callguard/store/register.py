@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, cast
 
 from redis.asyncio import Redis
@@ -17,7 +17,6 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from callguard.domain.audit import AuditEntry
-from callguard.domain.fields import same_matter
 from callguard.domain.models import AdvocateOnly, Person, Strategy, StrategyStatus
 from callguard.store import audit as audit_store
 from callguard.store.keys import Keys
@@ -47,26 +46,6 @@ class PhoneTaken(Exception):
     def __init__(self, index: int) -> None:
         super().__init__(f"phone {index} is held by another person")
         self.index = index
-
-
-class MatterRefTaken(Exception):
-    """A matter reference is already another strategy's: reference -> that strategy's id."""
-
-    def __init__(self, held: dict[str, str]) -> None:
-        super().__init__(f"matter references already held: {', '.join(held)}")
-        self.held = held
-
-
-@dataclass(frozen=True)
-class Taken:
-    """Why an import stored nothing: phones held by someone else, matter references held by
-    another strategy (false when neither)."""
-
-    phones: list[str] = field(default_factory=list)
-    matter_refs: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.phones or self.matter_refs)
 
 
 def _strategy_ids(fields: dict[str, str]) -> list[str]:
@@ -249,44 +228,6 @@ class RegisterStore:
         raws = cast(list[str | None], await self.redis.mget([self.keys.strategy(i) for i in ids]))
         return [parse_strategy(r) for r in raws if r]
 
-    # --- matter references ------------------------------------------------------------------
-
-    async def index_matters(self) -> None:
-        """Once per register: index the matter reference of every strategy stored before
-        the index existed (oldest first, so of two that already share one the older holds
-        it). Adding one twice changes nothing, so replicas doing it at once agree."""
-        if await self.redis.exists(self.keys.MATTERS_INDEXED):
-            return
-        async for ids in list_in_pages(self.redis, self.keys.STRATEGIES, STRATEGY_IDS_READ_AT_ONCE):
-            strategies = await self._strategies(ids)
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for strategy in strategies:
-                    pipe.set(self._matter_key(strategy.matter_ref), strategy.id, nx=True)
-                await pipe.execute()
-        await self.redis.set(self.keys.MATTERS_INDEXED, "1")
-
-    def _matter_key(self, matter_ref: str) -> str:
-        return self.keys.matter(same_matter(matter_ref))
-
-    async def matter_holders(self, matter_refs: Sequence[str]) -> dict[str, str]:
-        """Of ``matter_refs``, those another strategy holds: reference -> its id. A holder
-        whose reference has changed since (its claim left behind) holds nothing."""
-        if not matter_refs:
-            return {}
-        keys = [self._matter_key(ref) for ref in matter_refs]
-        holders = cast(list[str | None], await self.redis.mget(keys))
-        claimed = {
-            ref: holder
-            for ref, holder in zip(matter_refs, holders, strict=True)
-            if holder is not None
-        }
-        held = {s.id: s for s in await self._strategies(sorted(set(claimed.values())))}
-        return {
-            ref: holder
-            for ref, holder in claimed.items()
-            if holder in held and same_matter(held[holder].matter_ref) == same_matter(ref)
-        }
-
     async def create_strategy(
         self, strategy: Strategy, audit: AuditEntry, checked_against: Person | None = None
     ) -> None:
@@ -319,11 +260,10 @@ class RegisterStore:
         retry; when this one was, False (unless it is new). ``checked_against``: the person
         as the strategy was checked against them; raise PersonChanged if they are not."""
         strategy_key, person_key = self.keys.strategy(new.id), self.keys.person(new.person_id)
-        matter_key = self._matter_key(new.matter_ref)
         for _attempt in range(_ATTEMPTS):
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:
-                    await pipe.watch(strategy_key, person_key, matter_key)
+                    await pipe.watch(strategy_key, person_key)
                     raw = cast(str | None, await pipe.get(strategy_key))
                     old = parse_strategy(raw) if raw else None
                     if expected_version is not None and (
@@ -334,29 +274,8 @@ class RegisterStore:
                         held = cast(list[str | None], await pipe.hmget(person_key, PERSON_FIELDS))
                         if person_from(new.person_id, held) != checked_against:
                             raise PersonChanged(new.person_id)
-                    # A new strategy, or a new reference for this one, claims the reference
-                    # (MatterRefTaken if another strategy holds it); a revision that keeps
-                    # its reference keeps it. The claim is WATCHed: of two at once, one wins.
-                    claims = old is None or same_matter(old.matter_ref) != same_matter(
-                        new.matter_ref
-                    )
-                    released: str | None = None
-                    if claims:
-                        await self.index_matters()
-                        holders = await self.matter_holders([new.matter_ref])
-                        if holders and holders[new.matter_ref] != new.id:
-                            raise MatterRefTaken(holders)
-                        if old is not None:
-                            released = self._matter_key(old.matter_ref)
-                            await pipe.watch(released)
-                            if await pipe.get(released) != new.id:
-                                released = None
                     active = await self._active_created(pipe, new.person_id)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    if claims:
-                        pipe.set(matter_key, new.id)
-                    if released is not None:
-                        pipe.delete(released)
                     self._write_strategy(pipe, old, new, active)
                     if expected_version is None:
                         pipe.rpush(self.keys.STRATEGIES, new.id)
@@ -415,28 +334,19 @@ class RegisterStore:
 
     async def import_batch(
         self, people: Sequence[Person], strategies: Sequence[Strategy], audits: Sequence[AuditEntry]
-    ) -> Taken:
+    ) -> list[str]:
         """Store every person and strategy in one transaction, or nothing.
 
-        Returns what is taken: the phones already held by someone else, the matter
-        references already held by another strategy (nothing is stored then). Their keys
-        are WATCHed, so one claimed concurrently also aborts the whole batch. The batch's
-        own references must differ (the importer refuses a file where they do not).
+        Returns the phones already held by someone else (nothing is stored then). The phone
+        keys are WATCHed, so a phone claimed concurrently also aborts the whole batch.
         """
         phone_keys = [self.keys.phone_owner(p) for person in people for p in person.phones]
-        refs = [s.matter_ref for s in strategies]
-        matter_keys = [self._matter_key(ref) for ref in refs]
-        if len(set(matter_keys)) != len(matter_keys):
-            raise ValueError("two strategies in one import share a matter reference")
-        if strategies:
-            await self.index_matters()
         # Strategies of people stored before (not in this batch) join their index.
         earlier = sorted({s.person_id for s in strategies} - {p.id for p in people})
         async with self.redis.pipeline(transaction=True) as pipe:
-            if phone_keys or earlier or matter_keys:
-                await pipe.watch(*phone_keys, *[self.keys.person(i) for i in earlier], *matter_keys)
+            if phone_keys or earlier:
+                await pipe.watch(*phone_keys, *[self.keys.person(i) for i in earlier])
             active = {i: await self._active_created(pipe, i) for i in earlier}
-            held = sorted(await self.matter_holders(refs))
             if phone_keys:
                 # Read after the WATCH (so a later claim still aborts the batch), on the
                 # client rather than the watching pipeline: a Cluster transaction takes
@@ -447,11 +357,9 @@ class RegisterStore:
                     for key, owner in zip(phone_keys, owners, strict=True)
                     if owner is not None
                 ]
-            else:
-                taken = []
-            if taken or held:
-                await pipe.unwatch()  # type: ignore[no-untyped-call]
-                return Taken(taken, held)
+                if taken:
+                    await pipe.unwatch()  # type: ignore[no-untyped-call]
+                    return taken
             pipe.multi()  # type: ignore[no-untyped-call]
             for person in people:
                 pipe.hset(self.keys.person(person.id), mapping=person_fields(person))  # type: ignore[arg-type]
@@ -459,8 +367,7 @@ class RegisterStore:
                     pipe.set(self.keys.phone_owner(phone), person.id)
             if people:
                 pipe.rpush(self.keys.PEOPLE, *[person.id for person in people])
-            for strategy, matter_key in zip(strategies, matter_keys, strict=True):
-                pipe.set(matter_key, strategy.id)
+            for strategy in strategies:
                 self._write_strategy(
                     pipe, None, strategy, active.setdefault(strategy.person_id, {})
                 )
@@ -469,4 +376,4 @@ class RegisterStore:
             for entry in audits:
                 audit_store.add(pipe, self.keys, entry)
             await pipe.execute()
-        return Taken()
+        return []

@@ -24,7 +24,6 @@ from callguard.domain.roles import Role
 from callguard.domain.users import Actor, User
 from callguard.policy import Policy, load_policy
 from callguard.services.duties import Duties
-from callguard.services.errors import Invalid
 from callguard.services.register import Register
 from callguard.services.reminders import Notice, Outbox
 from callguard.store.connection import connect
@@ -74,31 +73,23 @@ async def person_with_strategy(
     review_due: date,
     owner: User = MIA,
     phone: str = "07700 900123",
-    matter_ref: str | None = None,
+    matter_ref: str = "CMP-2026-0142",
     restrictions: list[dict[str, object]] | None = None,
 ) -> Strategy:
-    """``matter_ref``: CMP-2026-0142 unless said, or, when another strategy holds that
-    already (a reference names one strategy), one of the person's own."""
     person = await register.create_person(
         PersonIn(name="A. Person", phones=[phone]), actor(owner), now
     )
     body = StrategyIn.model_validate(
         {
             "person_id": person.id,
-            "matter_ref": matter_ref or "CMP-2026-0142",
+            "matter_ref": matter_ref,
             "reason": "Repeated abusive calls after the complaint was finalised",
             "restrictions": restrictions or [{"kind": "phone_blocked"}],
             "notified_on": now.astimezone(TZ).date().isoformat(),
             "review_due": review_due.isoformat(),
         }
     )
-    try:
-        return await register.create_strategy(body, actor(owner), now)
-    except Invalid as invalid:
-        if matter_ref or [f for f, _ in invalid.problems] != ["matter_ref"]:
-            raise
-    own = body.model_copy(update={"matter_ref": f"CMP-2026-0142-{person.id}"})
-    return await register.create_strategy(own, actor(owner), now)
+    return await register.create_strategy(body, actor(owner), now)
 
 
 async def notices(redis: Redis, user: str, kind: str | None = None) -> list[Notification]:

@@ -143,35 +143,3 @@ async def test_one_bad_row_imports_nothing_and_every_bad_row_is_reported(
     entries = cast(list[tuple[str, dict[str, str]]], client.xrange(KEYS.AUDIT))
     actions = [fields["action"] for _id, fields in entries]
     assert actions.count("person.import") == 5 and actions.count("strategy.import") == 4
-
-
-async def test_a_matter_reference_given_twice_or_already_held_imports_nothing(
-    tmp_path: Path, store: tuple[str, redis.Redis]
-) -> None:
-    """A matter reference names one contact strategy: a file giving one to two strategies
-    (whatever the case) is refused at that row; one already held by a stored strategy
-    stops the whole import."""
-    url, client = store
-    env = clean_env(CALLGUARD_REDIS_URL=url)
-    path = tmp_path / "register.csv"
-    write(path, [row(1), row(2, matter_ref="cmp-00001 ")])
-    code, out, _err = await run_cli(["import", str(path), "--dry-run"], env, tmp_path)
-    print(out)
-    assert code == 1
-    assert (
-        "row 2: matter_ref: cmp-00001 is already the matter reference of row 1's strategy: "
-        "each contact strategy needs its own"
-    ) in out.splitlines()
-
-    write(path, [row(1)])
-    code, out, _err = await run_cli(["import", str(path)], env, tmp_path)
-    assert code == 0, out
-    write(path, [row(2), row(3, matter_ref="CMP-00001")])
-    code, out, _err = await run_cli(["import", str(path)], env, tmp_path)
-    print(out)
-    assert code == 1
-    assert (
-        "Nothing was imported: matter references already used by another contact strategy "
-        "(each needs its own): CMP-00001"
-    ) in out
-    assert (client.llen(KEYS.PEOPLE), client.llen(KEYS.STRATEGIES)) == (1, 1)

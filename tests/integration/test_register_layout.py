@@ -15,8 +15,7 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.models import Person, Strategy, StrategyStatus
 from callguard.store.call_records import CallStore
 from callguard.store.connection import connect
-from callguard.store.register import MatterRefTaken, RegisterStore
-from callguard.store.stored_forms import strategy_text
+from callguard.store.register import RegisterStore
 from tests.conftest import KEYS
 
 pytestmark = pytest.mark.timeout(30)
@@ -98,11 +97,7 @@ async def test_a_person_with_strategies_takes_one_hash_one_list_and_a_string_eac
         KEYS.strategy(older.id),
         KEYS.strategy(newer.id),
         KEYS.STRATEGIES,
-        KEYS.matter("cmp-str_b"),
-        KEYS.matter("cmp-str_a"),
-        KEYS.MATTERS_INDEXED,
     }
-    assert await redis.get(KEYS.matter("cmp-str_b")) == older.id
     assert await redis.type(KEYS.person(who.id)) == "hash"
     assert await redis.type(KEYS.audit_person(who.id)) == "list"
     assert await store.get_person(who.id) == who
@@ -181,8 +176,7 @@ async def test_an_import_stores_what_one_by_one_would(redis: Redis) -> None:
     first = strategy("str_a", AT)
     audits = [audit("person.import", one.id, one.id), audit("strategy.import", first.id, one.id)]
 
-    assert not await store.import_batch([one, other], [first], audits)
-    assert await redis.get(KEYS.matter("cmp-str_a")) == first.id
+    assert await store.import_batch([one, other], [first], audits) == []
 
     assert await store.list_people(0, 10) == ([one, other], 2)
     assert await store.strategies_of(one.id) == [first]
@@ -230,32 +224,3 @@ async def test_the_duties_read_every_strategy_a_few_at_a_time_as_they_go(redis: 
         if len(found) == 1:
             await store.create_strategy(late, audit("strategy.create", late.id, who.id))
     assert found == [s.id for s in seen] + [late.id]
-
-
-async def test_strategies_stored_before_the_matter_index_hold_their_references(
-    redis: Redis,
-) -> None:
-    """A register written before matter references were indexed: the first claim indexes
-    every strategy (the older of two that already share a reference holds it), so a new
-    strategy, an import or a revision cannot take a reference an earlier one holds."""
-    store = RegisterStore(redis, KEYS)
-    who = person()
-    older = strategy("str_b", AT)
-    twin = strategy("str_c", AT + timedelta(hours=1), matter_ref="CMP-str_b")
-    await store.create_person(who, audit("person.create", who.id, who.id))
-    await store.create_strategy(older, audit("strategy.create", older.id, who.id))
-    # As an earlier release left it: no index, and two strategies sharing one reference.
-    await redis.set(KEYS.strategy(twin.id), strategy_text(twin))
-    await redis.rpush(KEYS.STRATEGIES, twin.id)
-    await redis.delete(KEYS.matter("cmp-str_b"), KEYS.MATTERS_INDEXED)
-
-    again = strategy("str_d", AT + timedelta(hours=2), matter_ref=" cmp-STR_B")
-    with pytest.raises(MatterRefTaken) as taken:
-        await store.create_strategy(again, audit("strategy.create", again.id, who.id))
-    assert taken.value.held == {" cmp-STR_B": older.id}
-    assert await redis.get(KEYS.MATTERS_INDEXED) == "1"
-    assert await store.get_strategy(again.id) is None
-    assert (await store.import_batch([], [again], [])).matter_refs == [" cmp-STR_B"]
-    # The strategy sharing it before may still be changed, keeping its reference.
-    changed = twin.model_copy(update={"version": 2, "reason": "Calls at night"})
-    assert await store.replace_strategy(1, changed, audit("strategy.revise", twin.id, who.id))
