@@ -29,6 +29,7 @@ from tests.e2e.support import (
     sign_in,
 )
 from tests.helpers import services
+from tests.integration.test_pages_register import error_beside
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
 __all__ = ["fast_passwords"]
@@ -187,6 +188,10 @@ async def test_an_admin_creates_a_user_with_a_line_manager_who_can_then_sign_in(
     )
     assert short.status == 422
     assert "at least 12 characters" in await short.text()
+    # Staff need a line manager: told when they end a call (§6.5).
+    assert "Choose a line manager: staff need one" in error_beside(
+        await short.text(), "line_manager"
+    )
     created = await pages.post(
         "/admin/users",
         data={

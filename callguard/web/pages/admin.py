@@ -86,9 +86,18 @@ def _user_fields(context: PageContext) -> dict[str, Any]:
     }
 
 
-async def _line_manager_problems(context: PageContext, name: str | None) -> list[tuple[str, str]]:
+STAFF_NEED_A_LINE_MANAGER = (
+    "Choose a line manager: staff need one, as their line manager is told when they end a "
+    "call (§6.5). Add the manager's account first if it is not in the list"
+)
+
+
+async def _line_manager_problems(
+    context: PageContext, name: str | None, *, needed: bool = False
+) -> list[tuple[str, str]]:
+    """``needed``: for a new staff account, or one becoming staff."""
     if not name:
-        return []
+        return [("line_manager", STAFF_NEED_A_LINE_MANAGER)] if needed else []
     manager = await context.services.users.get_user(name)
     if manager is None or manager.role not in (Role.manager, Role.chief_executive):
         return [("line_manager", "must be a user with the manager or chief executive role")]
@@ -107,7 +116,9 @@ async def user_create(context: PageContext) -> web.StreamResponse:
     except ValidationError as error:
         problems += problems_of(error, form="user")
     password = context.form.get("password", "")
-    problems += await _line_manager_problems(context, raw["line_manager"])
+    problems += await _line_manager_problems(
+        context, raw["line_manager"], needed=raw["role"] == Role.staff.value
+    )
     errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
     password_refused = password_problem(password, raw["name"])
     if password_refused:
@@ -191,7 +202,10 @@ async def user_save(context: PageContext) -> web.StreamResponse:
         updated = User.model_validate({"name": user.name, **_user_fields(context)})
     except ValidationError as error:
         problems += problems_of(error, form="user")
-    problems += await _line_manager_problems(context, values.get("line_manager") or None)
+    becomes_staff = user.role is not Role.staff and values.get("role") == Role.staff.value
+    problems += await _line_manager_problems(
+        context, values.get("line_manager") or None, needed=becomes_staff
+    )
     if updated is not None and updated.line_manager == user.name:
         problems.append(("line_manager", "cannot be the user themselves"))
     if problems or updated is None:
