@@ -50,7 +50,14 @@ class Reviews(_Strict):
 
 
 class Emergency(_Strict):
-    advice: str = Field(min_length=1)
+    advice: str = Field(min_length=1)  # said on the phone
+    # Written in letters, where the spoken advice's "hang up" makes no sense; the spoken
+    # advice when not given.
+    in_writing: str | None = Field(default=None, min_length=1)
+
+    @property
+    def written(self) -> str:
+        return self.in_writing or self.advice
 
 
 class Messages(_Strict):

@@ -208,7 +208,7 @@ class Letters:
             "office": self.policy.office,
             "letters": self.policy.letters,
             "appeals": self.policy.appeals,
-            "emergency": self.policy.emergency.advice,
+            "emergency": self.policy.emergency.written,
             "person": person,
             "matter_ref": matter_ref,
             "today": now.astimezone(self.tz).date(),

@@ -71,8 +71,10 @@ async def test_the_strategy_letter_holds_every_element_the_contract_lists(
     assert "looked at again" in text
     assert policy.letters.appeals_to in text
     assert "within 20 working days" in text
-    # The emergency advice and the office's contact details.
-    assert policy.emergency.advice in text
+    # The emergency advice as written (a letter cannot be hung up), and the office's
+    # contact details.
+    assert policy.emergency.written in text and "hang up" not in text
+    assert policy.emergency.written != policy.emergency.advice
     assert policy.letters.office_address in text
     assert policy.letters.office_email in text
     assert policy.letters.office_phone in text

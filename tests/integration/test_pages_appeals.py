@@ -94,7 +94,7 @@ async def test_a_letter_is_previewed_then_downloaded_and_links_to_the_notice_for
     assert "attachment" in pdf.headers["Content-Disposition"]
     words = pdf_text(await pdf.read())
     assert "on Tuesdays between 9am and midday" in words
-    assert policy.emergency.advice in words
+    assert policy.emergency.written in words
 
     assert (await manager.get(f"/strategies/{strategy.id}/versions/9/letter")).status == 404
 
