@@ -46,7 +46,7 @@ class DemoPerson:
     phone: str
     restrictions: list[dict[str, Any]]
     adjustments: tuple[dict[str, str], ...] = ()
-    reason: str = "Repeated abusive calls after the complaint was finalised (§5.3, §6.3)"
+    reason: str = "Repeated abusive calls after the complaint was finalised"
     override: dict[str, str] | None = None
     # False: the person has not yet been told in writing, so the strategy awaits notice (§3.6).
     notified: bool = True
@@ -72,7 +72,7 @@ DEMO_PEOPLE = (
         "Bea Spoc",
         "07700 900102",
         [SPOC],
-        reason="Contacting several members of staff for a different outcome (§5.3)",
+        reason="Contacting several members of staff for a different outcome",
     ),
     DemoPerson("Cal Recorded", "07700 900103", [{"kind": "recorded"}]),
     DemoPerson(
@@ -85,7 +85,7 @@ DEMO_PEOPLE = (
                 "postal_address": "OPCC, County Hall, Preston PR1 0LD",
             },
         ],
-        reason="Calls excessively long and repetitive; written contact agreed (§5.4)",
+        reason="Calls excessively long and repetitive; written contact agreed",
     ),
     DemoPerson(
         "Eli Advocate",
@@ -99,13 +99,13 @@ DEMO_PEOPLE = (
         "Fay Blocked",
         "07700 900106",
         [{"kind": "phone_blocked"}],
-        reason="Threats to staff by phone (§6.3)",
+        reason="Threats to staff by phone",
     ),
     DemoPerson(
         "Gus Final",
         "07700 900107",
         [{"kind": "no_response"}],
-        reason="Complaint fully investigated; all reviews exhausted (§8.2, §8.6)",
+        reason="Complaint fully investigated; all reviews exhausted",
     ),
     DemoPerson(
         "Hal Adjusted",
@@ -130,7 +130,7 @@ DEMO_PEOPLE = (
         "07700 900109",
         [{"kind": "phone_blocked"}],
         adjustments=({"kind": "needs_interpreter", "detail": "Polish"},),
-        reason="Threatening calls to two members of staff (§6.3); letter being translated",
+        reason="Threatening calls to two members of staff; letter being translated",
         notified=False,
     ),
     DemoPerson(
@@ -144,7 +144,7 @@ DEMO_PEOPLE = (
             },
         ],
         adjustments=({"kind": "large_print", "detail": "Letters in 16 point or larger"},),
-        reason="Calls excessively long and repetitive; written contact agreed (§5.4)",
+        reason="Calls excessively long and repetitive; written contact agreed",
     ),
 )
 
