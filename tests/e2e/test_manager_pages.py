@@ -149,3 +149,15 @@ async def test_manager_previews_a_call_and_reads_a_person_chart(
     await page.get_by_role("link", name="Overview").click()
     await expect(page.locator("svg.cg-chart")).to_contain_text("Refused (striped)")
     await tab.screenshot("manager-overview")
+
+
+async def test_on_a_phone_wide_tables_scroll_within_the_page(tab: Tab) -> None:
+    """At 375 pixels wide the register, the call log and the overview fit the screen: a
+    wide table scrolls sideways within itself, and the page does not."""
+    page = tab.page
+    await tab.sign_in(MANAGER, PASSWORD)
+    await page.set_viewport_size({"width": 375, "height": 800})
+    for path in ("/people", "/calls", "/manage"):
+        await tab.open(path)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, (path, width)
