@@ -29,6 +29,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel
 
+from callguard import wording
 from callguard.domain.audit import AuditEntry
 from callguard.domain.fields import DAYS
 from callguard.domain.models import (
@@ -366,7 +367,9 @@ def _and(items: list[str]) -> str:
 
 def _windows_in_words(r: CallWindows) -> str:
     windows = [
-        f"{_and([_DAY_NAMES[d] for d in DAYS if d in w.days])} {w.start}–{w.end}" for w in r.windows
+        f"{_and([_DAY_NAMES[d] for d in DAYS if d in w.days])} "
+        f"{wording.clock_time(w.start)} to {wording.clock_time(w.end)}"
+        for w in r.windows
     ]
     calls = "1 call" if r.max_calls == 1 else f"{r.max_calls} calls"
     words = f"Calls only {_and(windows)}, {calls} per {r.per}"
@@ -376,7 +379,7 @@ def _windows_in_words(r: CallWindows) -> str:
 
 
 def restriction_in_words(r: Restriction) -> str:
-    """One restriction as staff would say it: "Calls only Tuesdays 09:00–12:00, 1 call per
+    """One restriction as staff would say it: "Calls only Tuesdays 9am to midday, 1 call per
     week", "Single point of contact: Jo Bloggs", "Calls are recorded"."""
     if isinstance(r, CallWindows):
         return _windows_in_words(r)

@@ -65,7 +65,7 @@ async def test_manager_creates_a_strategy_fixing_a_validation_error(tab: Tab) ->
     await expect(row).to_have_count(1)
     await expect(row).to_contain_text("CMP-2026-0777")
     await expect(row).to_contain_text(
-        "Calls only Tuesdays and Thursdays 14:00–16:00, 1 call per week"
+        "Calls only Tuesdays and Thursdays 2pm to 4pm, 1 call per week"
     )
     await row.get_by_role("link", name="Cal Recorded").click()
     await expect(page.get_by_role("heading", name="Cal Recorded")).to_be_visible()

@@ -454,7 +454,7 @@ async def test_the_caller_alert_summarises_the_strategy_in_plain_words(
     assert response.status == 200, await response.text()
     alert = await response.json()
     assert alert["restrictions"] == [
-        "Calls only Fridays 09:00–12:00, 5 calls per week",
+        "Calls only Fridays 9am to midday, 5 calls per week",
         "Single point of contact: Jo Bloggs",
         "Calls are recorded",
     ]

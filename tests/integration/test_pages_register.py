@@ -135,7 +135,7 @@ async def test_a_strategy_error_is_shown_beside_its_field_then_fixed_and_found(
     assert good.status == 303
     register = await (await manager.get("/people?q=CMP-2026-0999")).text()
     assert "CMP-2026-0999" in register
-    assert "Calls only Mondays and Wednesdays 10:00–12:00, 2 calls per week" in register
+    assert "Calls only Mondays and Wednesdays 10am to midday, 2 calls per week" in register
 
 
 async def test_service_rules_land_beside_their_fields_too(manager: Client) -> None:
