@@ -205,6 +205,26 @@ def normalise_route(raw: str) -> str:
     return normalise_phone(text)
 
 
+def phone_as_written(number: str | None) -> str:
+    """A stored number as people write it: a UK one as ``07700 900101``, another country's
+    as ``+33 1 23 45 67 89``; a route that is not a number, or one that cannot be read, as
+    it is stored."""
+    if not number:
+        return ""
+    if not re.fullmatch(r"\+\d{7,15}", number):  # a route, or a masked number
+        return number
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    kind = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 44
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, kind)
+
+
 def mask_phone(number: str | None) -> str:
     """Keep only what a log reader needs: ``+44*******123``."""
     if not number:

@@ -50,7 +50,7 @@ async def test_a_manager_changes_a_persons_details_and_staff_can_simulate_their_
     await tab.screenshot("person-change")
     await page.get_by_role("button", name="Save changes").click()
     await expect(page.get_by_text("Ivy Newcomer’s details were changed.")).to_be_visible()
-    await expect(page.get_by_text("+441772533587")).to_be_visible()
+    await expect(page.get_by_text("01772 533587")).to_be_visible()
     await expect(page.get_by_text("ivy@example.org")).to_be_visible()
     await expect(page.get_by_text("Speaks slowly")).to_be_visible()
     audit = await services(app.client).register.store.audit_log(50)

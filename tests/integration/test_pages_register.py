@@ -655,7 +655,7 @@ async def test_pages_use_words_and_one_date_style(demo_manager: Client, clock: F
     assert "Telephone calls blocked" in text
     assert "27 November 2026 at 10am" in text
     call = visible_text(await (await client.get(f"/calls/{sid}")).text())
-    assert "Call from +447700900103" in call and "Verbal abuse" in call
+    assert "Call from 07700 900103" in call and "Verbal abuse" in call
     assert call.count(sid) == 1  # once, as the Twilio call reference, never as a title
 
     oversight = visible_text(await (await client.get("/oversight")).text())

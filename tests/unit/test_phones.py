@@ -16,6 +16,7 @@ from callguard.phones import (
     mask_phone,
     normalise_phone,
     normalise_route,
+    phone_as_written,
     try_normalise,
 )
 
@@ -208,3 +209,18 @@ def test_a_type_is_found_by_libphonenumbers_own_steps_in_made_up_metadata(
     assert ours == theirs
     # Each region has numbers of both kinds, so the step it is made for decides some.
     assert set(theirs.values()) == {True, False}
+
+
+def test_a_stored_number_is_shown_as_people_write_it() -> None:
+    """UK numbers in the national format, others international; a route that is not a
+    number, a masked number or one that cannot be read, as stored."""
+    shown = [
+        phone_as_written(n)
+        for n in ("+447700900101", "+441772000100", "+33123456789", "sip:desk@example.org")
+    ]
+    assert shown == ["07700 900101", "01772 000100", "+33 1 23 45 67 89", "sip:desk@example.org"]
+    assert [phone_as_written(n) for n in ("+44*******101", "", "+4412")] == [
+        "+44*******101",
+        "",
+        "+4412",
+    ]

@@ -15,6 +15,7 @@ import jinja2
 from aiohttp import web
 
 from callguard import wording
+from callguard.phones import phone_as_written
 from callguard.services.container import Services
 from callguard.web.pages import (
     admin,
@@ -82,6 +83,7 @@ def _filters(tz: ZoneInfo) -> dict[str, object]:
         "call_state": call_state_in_words,
         "week": wording.week_beginning,
         "iso_week": wording.iso_week,
+        "phone": phone_as_written,
     }
 
 
