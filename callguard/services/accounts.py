@@ -100,6 +100,16 @@ class Accounts:
         await self._audit(by, now, "user.password", name, f"{ended} sessions ended")
         return ended
 
+    async def role_change_refused(self, current: User, role: Role) -> AccountProblem | None:
+        """Why ``current`` may not be given ``role`` (the only admin who can sign in), if it
+        may not: a form can say so beside its other problems."""
+        if current.role is Role.admin and role is not Role.admin:
+            try:
+                await self._keep_an_admin(current.name)
+            except AccountProblem as refused:
+                return refused
+        return None
+
     async def update_user(self, updated: User, now: datetime, *, by: Actor) -> int:
         """Store the admin's changes to a user; a change of role ends their sessions.
         How many sessions ended."""

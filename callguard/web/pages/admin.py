@@ -202,6 +202,10 @@ async def user_save(context: PageContext) -> web.StreamResponse:
         updated = User.model_validate({"name": user.name, **_user_fields(context)})
     except ValidationError as error:
         problems += problems_of(error, form="user")
+    if updated is not None:
+        refused = await services.accounts.role_change_refused(user, updated.role)
+        if refused is not None:
+            problems.append((refused.field or "role", refused.message))
     becomes_staff = user.role is not Role.staff and values.get("role") == Role.staff.value
     problems += await _line_manager_problems(
         context, values.get("line_manager") or None, needed=becomes_staff
