@@ -150,6 +150,7 @@ def written(i: int, template: Template, created: datetime) -> Written:
         review_due=(created + timedelta(days=84)).date(),
         starts_on=created.date(),
         status=StrategyStatus.active,
+        applied_version=1,  # told, so it applies (none given reads as a record from before)
         created_at=created,
         created_by="mo.manager",
         updated_at=created,

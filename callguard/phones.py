@@ -211,12 +211,9 @@ def phone_as_written(number: str | None) -> str:
     it is stored."""
     if not number:
         return ""
-    if not re.fullmatch(r"\+\d{7,15}", number):  # a route, or a masked number
-        return number
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return number
+    if not re.fullmatch(r"\+\d{7,15}", number) or try_normalise(number) != number:
+        return number  # a route, a masked number, or one taken as the caller sent it
+    parsed = phonenumbers.parse(number, None)
     kind = (
         phonenumbers.PhoneNumberFormat.NATIONAL
         if parsed.country_code == 44

@@ -83,7 +83,13 @@ def cmd_user_create(args: argparse.Namespace) -> int:
                 email=args.email,
                 line_manager=args.line_manager,
             )
-            return f"User {user.name} created ({user.role.value}); they can sign in now."
+            done = f"User {user.name} created ({user.role.value}); they can sign in now."
+            if user.role is Role.staff and user.line_manager is None:
+                done += (
+                    " They have no line manager, who is told when they end a call (§6.5):"
+                    " give them one on the Users page."
+                )
+            return done
 
         return work
 

@@ -315,6 +315,10 @@ class Strategy(Model):
     applied_restrictions: list[Restriction] | None = None
     interim_versions: list[int] = []
     notices: list[Notice] = []
+    # A strategy stored before notice was tracked applied each version from when it was
+    # made, up to this one: kept so that its history reads so (domain.notice.applied_from)
+    # once notices are recorded for it too.
+    applied_before_tracking: int | None = None
 
     def restriction(self, kind: str) -> Restriction | None:
         return next((r for r in self.restrictions if r.kind == kind), None)
@@ -328,7 +332,8 @@ class Strategy(Model):
             ]
             latest = max([1] + [r["version"] for r in said if "status" not in r["changed"]])
             awaiting = data.get("status") == StrategyStatus.awaiting_notice
-            return {**data, "applied_version": None if awaiting else latest}
+            applied = None if awaiting else latest
+            return {**data, "applied_version": applied, "applied_before_tracking": applied}
         return data
 
     def applied(self) -> list[Restriction]:

@@ -67,15 +67,19 @@ def applied_from(strategy: Strategy) -> dict[int, datetime]:
     """When each version that came to apply to calls began to (§3.6): when the person was
     recorded as told of it, or when it was made if it was an interim measure or made with
     its notice already given (a notice given on creation, an imported strategy). A record
-    with neither notice records nor interim versions, yet a version applied, is from before
-    notice was tracked: each version up to the applied one applied from when it was made.
+    from before notice was tracked applied each version up to the one it then applied from
+    when it was made (``applied_before_tracking``; a record with neither notice records nor
+    interim versions, yet a version applied, is read so too), whatever notices came since.
     A later version takes over from an earlier one (``told`` never goes back); nothing
     applies from the strategy's end (``applied_at``)."""
     recorded: dict[int, datetime] = {}
     for given in sorted(strategy.notices, key=lambda n: n.recorded_at):
         recorded.setdefault(given.version, given.recorded_at)
     before_notice = not strategy.notices and not strategy.interim_versions
-    applied_then = (strategy.applied_version or 0) if before_notice else 0
+    applied_then = max(
+        strategy.applied_before_tracking or 0,
+        (strategy.applied_version or 0) if before_notice else 0,
+    )
     starts: dict[int, datetime] = {}
     for version in [1] + [r.version for r in strategy.revisions if "status" not in r.changed]:
         from_made = (
@@ -122,8 +126,10 @@ def restrictions_in_force(strategy: Strategy) -> list[Restriction]:
 
 def revision_awaiting_notice(strategy: Strategy) -> int | None:
     """The version of a revision the person has not yet been told of, while an earlier
-    version, with other restrictions, applies to calls."""
-    if strategy.applied_version is None or strategy.applied_restrictions is None:
+    version, with other restrictions, applies to calls (none once the strategy has ended)."""
+    if strategy.status is not StrategyStatus.active or strategy.applied_version is None:
+        return None
+    if strategy.applied_restrictions is None or strategy.applied() == strategy.restrictions:
         return None
     return content_version(strategy)
 

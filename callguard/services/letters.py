@@ -27,8 +27,8 @@ from callguard import wording
 from callguard.domain.appeals import AppealStatus
 from callguard.domain.audit import AuditEntry
 from callguard.domain.fields import DAYS
-from callguard.domain.models import AdjustmentKind, Person
-from callguard.domain.notice import restrictions_in_force
+from callguard.domain.models import AdjustmentKind, Person, Strategy
+from callguard.domain.notice import restrictions_in_force, revision_awaiting_notice
 from callguard.domain.users import Actor
 from callguard.domain.versions import VersionMade, strategy_at, versions_made
 from callguard.policy import Policy
@@ -46,6 +46,17 @@ _DAY_NAMES = {
     "sat": "Saturdays",
     "sun": "Sundays",
 }
+
+
+def _as_told(strategy: Strategy) -> Strategy:
+    """The strategy as the person knows it: what applies to calls, and, while a revision
+    awaits notice, the reason and review date of the version they were told of."""
+    update: dict[str, object] = {"restrictions": restrictions_in_force(strategy)}
+    if revision_awaiting_notice(strategy) is not None and strategy.applied_version is not None:
+        told_of = strategy_at(strategy, strategy.applied_version)
+        if told_of is not None:
+            update |= {"reason": told_of.reason, "review_due": told_of.review_due}
+    return strategy.model_copy(update=update)
 
 
 def file_name(*parts: str) -> str:
@@ -144,7 +155,7 @@ class Letters:
         person = await self._person(appeal.person_id)
         strategy = await self.register.get_strategy(appeal.strategy_id)
         if strategy is not None:  # as it applies now: not a revision the person was not told of
-            strategy = strategy.model_copy(update={"restrictions": restrictions_in_force(strategy)})
+            strategy = _as_told(strategy)
         html = self.env.get_template(self.policy.letters.appeal_outcome).render(
             **await self._frame(person, appeal.decider, appeal.matter_ref, now),
             appeal=appeal,

@@ -205,6 +205,13 @@ async def test_an_admin_creates_a_user_with_a_line_manager_who_can_then_sign_in(
         allow_redirects=False,
     )
     assert created.status == 303
+    # Nor may a staff account's line manager be taken away.
+    cleared = await pages.post(
+        "/admin/users/kim",
+        data={"csrf_token": token, "display_name": "Kim Staff", "role": "staff"},
+    )
+    assert cleared.status == 422
+    assert "staff need one" in error_beside(await cleared.text(), "line_manager")
     pages.session.cookie_jar.clear()
     assert (await sign_in(pages, "kim", "a long enough password")).status == 303
 

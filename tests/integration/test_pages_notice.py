@@ -173,7 +173,7 @@ async def test_a_revision_not_yet_told_is_shown_apart_from_what_applies(
         f"/api/v1/strategies/{strategy['id']}/revisions",
         json={
             "expected_version": 1,
-            "changes": {"restrictions": [{"kind": "phone_blocked"}]},
+            "changes": {"restrictions": [{"kind": "phone_blocked"}], "review_due": "2027-02-25"},
             "why": "Calls continued from this number",
         },
         headers=manager,
@@ -192,6 +192,10 @@ async def test_a_revision_not_yet_told_is_shown_apart_from_what_applies(
     assert "version 1 applies to calls until the person is told of version 2" in page
     person_page = await (await demo.get(f"/people/{person['id']}")).text()
     assert applies in person_page and not_yet not in person_page
+    register = await (await demo.get("/people", params={"q": person["name"]})).text()
+    assert applies in register and not_yet not in register
+    review = await (await demo.get(f"/strategies/{strategy['id']}/review")).text()
+    assert applies in review and not_yet not in review
 
     appealed = await demo.post(
         f"/api/v1/strategies/{strategy['id']}/appeals",
@@ -210,6 +214,7 @@ async def test_a_revision_not_yet_told_is_shown_apart_from_what_applies(
     now = letter.split("The arrangements now", 1)[1]
     assert "Please contact us in writing only" in now
     assert "We will not take telephone calls from you" not in now
+    assert "reviewed by 20 February 2027" in now  # the date they were told, not 25 February
 
 
 def summary_row(page: str, key: str) -> str:

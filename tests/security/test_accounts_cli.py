@@ -183,3 +183,22 @@ async def test_tokens_are_listed_by_id_never_printed_again_and_revoked(
     assert (await cli(env, "token", "list"))[1].strip() == "No tokens."
     gone = await cli(env, "token", "revoke", token_id)
     assert gone[0] == 1 and "There is no token" in gone[2]
+
+
+async def test_a_staff_account_made_without_a_line_manager_is_made_and_said_to_need_one(
+    env: dict[str, str], redis: Redis
+) -> None:
+    code, out, err = await cli(
+        env,
+        "user",
+        "create",
+        "--name",
+        "kim",
+        "--role",
+        "staff",
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
+    assert code == 0, err
+    assert "They have no line manager" in out and "on the Users page" in out
+    assert await UserStore(redis, KEYS).get_user("kim") is not None

@@ -14,6 +14,7 @@ from callguard.domain.models import (
     AdjustmentKind,
     CallWindows,
     NoResponse,
+    Notice,
     NotifiedIn,
     Person,
     PhoneBlocked,
@@ -30,6 +31,7 @@ from callguard.domain.notice import (
     applied_at,
     first_applied,
     restrictions_at,
+    revision_awaiting_notice,
     told,
     told_of_applied,
 )
@@ -243,6 +245,69 @@ def test_a_record_without_notice_records_applied_from_when_it_was_made() -> None
     for stored in (imported, legacy):
         assert applied_at(stored, stored.created_at) == 1
         assert applied_at(stored, stored.created_at - timedelta(seconds=1)) is None
+
+
+def test_a_record_from_before_notice_was_tracked_keeps_its_history_once_notices_come() -> None:
+    """Kept before notice was tracked, it applied from when it was made; recording a notice
+    for it since, or revising it, does not rewrite when it began to apply."""
+    legacy = _strategy()
+    assert legacy.applied_before_tracking == 1
+    made = legacy.created_at
+    told_later = made + timedelta(days=40)
+    now_told = told(legacy, 1, NotifiedIn(notified_on=told_later.date()), "manager", told_later)
+    assert applied_at(now_told, made + timedelta(days=1)) == 1
+    assert first_applied(now_told) == made
+    revision = Revision(
+        version=2,
+        at=made + timedelta(days=10),
+        by="manager",
+        why="Phone blocked",
+        changed=["restrictions"],
+        before={"restrictions": [WRITTEN.model_dump()]},
+        after={"restrictions": [{"kind": "phone_blocked"}]},
+    )
+    # Version 2 applied at once under the old rules, then version 3 came with its notice.
+    revised = _strategy(
+        restrictions=[{"kind": "phone_blocked"}], version=2, revisions=[revision.model_dump()]
+    )
+    third = revised.model_copy(
+        update={
+            "notices": [
+                Notice(
+                    version=3,
+                    notified_on=told_later.date(),
+                    recorded_by="m",
+                    recorded_at=told_later,
+                )
+            ]
+        }
+    )
+    assert applied_at(third, made + timedelta(days=11)) == 2
+    assert restrictions_at(third, 2) == [PhoneBlocked()]
+
+
+def test_an_ended_strategy_has_no_revision_awaiting_notice() -> None:
+    revision = Revision(
+        version=2,
+        at=NOW,
+        by="manager",
+        why="Phone blocked",
+        changed=["restrictions"],
+        before={"restrictions": [WRITTEN.model_dump()]},
+        after={"restrictions": [{"kind": "phone_blocked"}]},
+    )
+    pending = _strategy(
+        restrictions=[{"kind": "phone_blocked"}],
+        version=2,
+        revisions=[revision.model_dump()],
+        applied_version=1,
+        applied_restrictions=[WRITTEN.model_dump()],
+    )
+    assert revision_awaiting_notice(pending) == 2
+    ended = pending.model_copy(update={"status": StrategyStatus.ended, "ended_at": NOW})
+    assert revision_awaiting_notice(ended) is None
+    same = pending.model_copy(update={"applied_restrictions": [PhoneBlocked()]})
+    assert revision_awaiting_notice(same) is None  # the same restrictions: nothing to tell
 
 
 # --- adjustments as policy data ----------------------------------------------------------------

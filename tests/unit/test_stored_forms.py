@@ -44,6 +44,7 @@ def strategy(**changes: object) -> Strategy:
             "created_at": AT,
             "created_by": "mo.manager",
             "updated_at": AT,
+            "applied_version": 1,  # as made today: one left out is a record from before notice
             **changes,
         }
     )

@@ -95,7 +95,7 @@ STAFF_NEED_A_LINE_MANAGER = (
 async def _line_manager_problems(
     context: PageContext, name: str | None, *, needed: bool = False
 ) -> list[tuple[str, str]]:
-    """``needed``: for a new staff account, or one becoming staff."""
+    """``needed``: for a staff account."""
     if not name:
         return [("line_manager", STAFF_NEED_A_LINE_MANAGER)] if needed else []
     manager = await context.services.users.get_user(name)
@@ -206,9 +206,8 @@ async def user_save(context: PageContext) -> web.StreamResponse:
         refused = await services.accounts.role_change_refused(user, updated.role)
         if refused is not None:
             problems.append((refused.field or "role", refused.message))
-    becomes_staff = user.role is not Role.staff and values.get("role") == Role.staff.value
     problems += await _line_manager_problems(
-        context, values.get("line_manager") or None, needed=becomes_staff
+        context, values.get("line_manager") or None, needed=values.get("role") == Role.staff.value
     )
     if updated is not None and updated.line_manager == user.name:
         problems.append(("line_manager", "cannot be the user themselves"))

@@ -40,12 +40,12 @@ from callguard.web.sessions import web_auth
 log = logging.getLogger("callguard.web.pages")
 
 MAX_FORM_BYTES = 256 * 1024
-ERROR_FLASH = "error:"
+ERROR_FLASH = "error:"  # a stored message for the next page that says what was not done
 NOT_FOUND_ADVICE = (
     "If you typed the web address, check it is correct. If you pasted the web address, "
     "check you copied the entire address. If you followed a link, what it pointed to may "
     "have been removed."
-)  # a stored message for the next page that says what was not done
+)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

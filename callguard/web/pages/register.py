@@ -24,7 +24,6 @@ from callguard.domain.models import (
 )
 from callguard.domain.roles import Role
 from callguard.services import people
-from callguard.services.controls import restriction_in_words
 from callguard.services.errors import Conflict, Invalid
 from callguard.web.pages import forms, messages, typed_dates
 from callguard.web.pages.charts import calls_per_week, stacked_weeks_svg
@@ -47,10 +46,6 @@ async def people_sorted(context: PageContext) -> list[Person]:
 async def _strategies(context: PageContext) -> list[Strategy]:
     strategies, _ = await context.services.register.store.list_strategies(0, 100_000)
     return strategies
-
-
-def restrictions_in_words(strategy: Strategy) -> list[str]:
-    return [restriction_in_words(r) for r in strategy.restrictions]
 
 
 @pages.get("/people", name="people", role=Role.manager)
@@ -87,7 +82,7 @@ async def people_list(context: PageContext) -> web.StreamResponse:
             "names": names,
             "q": query,
             "status": status,
-            "restriction_lines": restrictions_in_words,
+            "restriction_lines": in_force_lines,
             "today": today,
             "awaiting": awaiting,
         },

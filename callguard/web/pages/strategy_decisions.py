@@ -24,8 +24,8 @@ from callguard.web.api import field_path
 from callguard.web.pages import forms, messages, typed_dates
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
-from callguard.web.pages.register import restrictions_in_words
 from callguard.web.pages.strategies import active_strategy, form_values, int_or_none
+from callguard.web.pages.strategy_notice import in_force_lines
 
 pages = Pages()
 
@@ -55,7 +55,7 @@ async def _decision_page(
             "page_errors": bool(errors),
             "latest_review": wording.long_date(add_months(today, months)),
             "months": months,
-            "restriction_lines": restrictions_in_words,
+            "restriction_lines": in_force_lines,
         },
         status=status,
     )
