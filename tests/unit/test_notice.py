@@ -170,6 +170,20 @@ def _strategy(**fields: object) -> Strategy:
     return Strategy.model_validate({**base, **fields})
 
 
+def _phone_blocked_revision(at: datetime, notified_on: date | None = None) -> Revision:
+    """Version 2: written contact only becomes telephone calls blocked."""
+    return Revision(
+        version=2,
+        at=at,
+        by="manager",
+        why="Phone blocked",
+        changed=["restrictions"],
+        before={"restrictions": [WRITTEN.model_dump()]},
+        after={"restrictions": [{"kind": "phone_blocked"}]},
+        notified_on=notified_on,
+    )
+
+
 def test_creation_without_notice_awaits_it_and_applies_nothing() -> None:
     assert status_at_creation(None, interim=False) == (StrategyStatus.awaiting_notice, None, [])
     assert status_at_creation(date(2026, 11, 30), interim=False) == (
@@ -184,16 +198,7 @@ def test_creation_without_notice_awaits_it_and_applies_nothing() -> None:
 
 
 def test_a_record_from_before_notice_was_tracked_applies_its_latest_content_version() -> None:
-    revision = Revision(
-        version=2,
-        at=NOW,
-        by="manager",
-        why="Phone blocked",
-        changed=["restrictions"],
-        before={"restrictions": [WRITTEN.model_dump()]},
-        after={"restrictions": [{"kind": "phone_blocked"}]},
-        notified_on=date(2026, 11, 25),
-    )
+    revision = _phone_blocked_revision(NOW, notified_on=date(2026, 11, 25))
     stored = _strategy(
         restrictions=[{"kind": "phone_blocked"}], version=3, revisions=[revision.model_dump()]
     )
@@ -257,15 +262,7 @@ def test_a_record_from_before_notice_was_tracked_keeps_its_history_once_notices_
     now_told = told(legacy, 1, NotifiedIn(notified_on=told_later.date()), "manager", told_later)
     assert applied_at(now_told, made + timedelta(days=1)) == 1
     assert first_applied(now_told) == made
-    revision = Revision(
-        version=2,
-        at=made + timedelta(days=10),
-        by="manager",
-        why="Phone blocked",
-        changed=["restrictions"],
-        before={"restrictions": [WRITTEN.model_dump()]},
-        after={"restrictions": [{"kind": "phone_blocked"}]},
-    )
+    revision = _phone_blocked_revision(made + timedelta(days=10))
     # Version 2 applied at once under the old rules, then version 3 came with its notice.
     revised = _strategy(
         restrictions=[{"kind": "phone_blocked"}], version=2, revisions=[revision.model_dump()]
@@ -287,15 +284,7 @@ def test_a_record_from_before_notice_was_tracked_keeps_its_history_once_notices_
 
 
 def test_an_ended_strategy_has_no_revision_awaiting_notice() -> None:
-    revision = Revision(
-        version=2,
-        at=NOW,
-        by="manager",
-        why="Phone blocked",
-        changed=["restrictions"],
-        before={"restrictions": [WRITTEN.model_dump()]},
-        after={"restrictions": [{"kind": "phone_blocked"}]},
-    )
+    revision = _phone_blocked_revision(NOW)
     pending = _strategy(
         restrictions=[{"kind": "phone_blocked"}],
         version=2,
