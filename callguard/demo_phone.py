@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import base64
 import hmac
+import io
 import logging
+import math
 import re
+import struct
+import wave
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +60,26 @@ def twilio_like_answer(path: str, form: MultiDict[str]) -> dict[str, Any]:
     }
 
 
+RECORDING = re.compile(r"/Recordings/(RE[0-9a-f]{32})\.wav$")
+
+
+def recording_wav(seconds: float = 1.0) -> bytes:
+    """A recording as the phone system gives one (WAV, 8 kHz, 16-bit, mono): a quiet
+    tone, for a stand-in that has no callers' voices to give."""
+    rate = 8000
+    frames = b"".join(
+        struct.pack("<h", int(2000 * math.sin(2 * math.pi * 440 * n / rate)))
+        for n in range(int(rate * seconds))
+    )
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(rate)
+        sound.writeframes(frames)
+    return out.getvalue()
+
+
 def twilio_like_status(method: str, path: str) -> int:
     if method == "DELETE":
         return 204  # a deleted recording: no body, as Twilio answers
@@ -83,6 +107,8 @@ class DemoPhoneSystem:
         status = twilio_like_status(request.method, path)
         if status == 204:
             return web.Response(status=204)
+        if request.method == "GET" and RECORDING.search(path):
+            return web.Response(body=recording_wav(), content_type="audio/x-wav")
         if request.method == "POST":
             self._play_along(request, path, form)
         return web.json_response(twilio_like_answer(path, form), status=status)

@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from typing import Protocol
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -33,6 +33,15 @@ DIAL_TIMEOUT_S = 10.0
 
 # twilio's client logs request URLs and parameters (phone numbers) at INFO.
 logging.getLogger("twilio").setLevel(logging.WARNING)
+
+
+# A message's recording as WAV (8 kHz 16-bit mono, 16 kB a second): 64 MiB is over an hour,
+# the longest message a policy may allow.
+MAX_RECORDING_BYTES = 64 * 1024 * 1024
+
+
+class RecordingNotFetched(Exception):
+    """The phone system did not give a recording (it answered an error, or not at all)."""
 
 
 class Telephony(Protocol):
@@ -61,6 +70,9 @@ class Telephony(Protocol):
 
     async def delete_recording(self, recording_sid: str) -> None:
         """Delete a recording held by the phone system (its call record was deleted)."""
+
+    async def fetch_recording(self, recording_sid: str) -> bytes | None:
+        """A recording's sound (WAV), or None when the phone system no longer holds it."""
 
 
 class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -253,6 +265,30 @@ class TwilioTelephony:
 
     async def close(self) -> None:
         await self.http.close()
+
+    async def fetch_recording(self, recording_sid: str) -> bytes | None:
+        """``GET /2010-04-01/Accounts/{sid}/Recordings/{recording_sid}.wav`` with the
+        account's credentials; None for a 404 (deleted), ``RecordingNotFetched`` for any
+        other failure or a recording larger than a message can be."""
+        url = f"{self.api_base}/{API_VERSION}/Accounts/{self.account_sid}/Recordings/"
+        headers = {"Authorization": self.post_headers["Authorization"], "Accept": "audio/*"}
+        try:
+            async with self.http.session.get(
+                url + quote(recording_sid, safe="") + ".wav",
+                headers=headers,
+                allow_redirects=True,
+                timeout=self.dial_timeout,
+            ) as response:
+                if response.status == 404:
+                    return None
+                if response.status != 200:
+                    raise RecordingNotFetched(f"the phone system answered {response.status}")
+                audio: bytes = await response.content.read(MAX_RECORDING_BYTES + 1)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise RecordingNotFetched(type(error).__name__) from error
+        if len(audio) > MAX_RECORDING_BYTES:
+            raise RecordingNotFetched("the recording is larger than a message can be")
+        return audio
 
     async def delete_recording(self, recording_sid: str) -> None:
         """``DELETE /2010-04-01/Accounts/{sid}/Recordings/{recording_sid}.json``; a recording

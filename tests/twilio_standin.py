@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from multidict import MultiDict
 
-from callguard.demo_phone import twilio_like_answer, twilio_like_status
+from callguard.demo_phone import RECORDING, recording_wav, twilio_like_answer, twilio_like_status
 
 
 @dataclass
@@ -34,6 +34,8 @@ class TwilioStandIn:
     fail_with: int | None = None
     # Set an event to hold every answer until it is set (a request kept in flight).
     hold: asyncio.Event | None = None
+    # Recordings the phone system no longer holds (a GET of one is 404).
+    recordings_gone: set[str] = field(default_factory=set)
 
     @property
     def base_url(self) -> str:
@@ -79,4 +81,9 @@ class TwilioStandIn:
         status = twilio_like_status(request.method, request.path)
         if status == 204:  # DELETE (a recording): no body
             return web.Response(status=204)
+        recording = RECORDING.search(request.path) if request.method == "GET" else None
+        if recording is not None:
+            if recording.group(1) in self.recordings_gone:
+                return web.json_response({"message": "not found", "status": 404}, status=404)
+            return web.Response(body=recording_wav(0.5), content_type="audio/x-wav")
         return web.json_response(twilio_like_answer(request.path, recorded.form), status=status)

@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from callguard.domain.records import TERMINAL_STATUSES, CallMessage, CallRecord
-from callguard.services.errors import NotFound
+from callguard.services.errors import Gone, NotFound, PhoneSystemFailed
 from callguard.store.call_records import CallStore
 from callguard.store.spool import Spool
-from callguard.telephony import Telephony
+from callguard.telephony import RecordingNotFetched, Telephony
 from callguard.urls import Callbacks
 
 log = logging.getLogger("callguard.calls")
@@ -44,6 +44,27 @@ class CallEvents:
         if record is None:
             raise NotFound(f"no call {call_sid}")
         return record
+
+    async def message_audio(self, call_sid: str) -> tuple[CallRecord, bytes]:
+        """The call's record and the sound of the message the caller left (§3.10: staff
+        listen to every one), fetched from the phone system, which keeps it."""
+        record = await self.get(call_sid)
+        recording = record.message.recording_sid if record.message else None
+        if not recording:
+            raise NotFound(f"call {call_sid} has no message")
+        try:
+            audio = await self.telephony.fetch_recording(recording)
+        except RecordingNotFetched as failed:
+            log.warning("message recording not fetched (%s)", failed)
+            raise PhoneSystemFailed(
+                "The phone system did not give the message's recording. Try again in a minute."
+            ) from failed
+        if audio is None:
+            raise Gone(
+                "The phone system no longer keeps this message's recording: recordings are "
+                "kept for a set time, then deleted."
+            )
+        return record, audio
 
     async def get_if_reachable(self, call_sid: str) -> CallRecord | None:
         """The record, or None when it is not in the store (yet) or the store did not answer

@@ -106,6 +106,20 @@ class KeptChanging(Conflict):
         )
 
 
+class Gone(ServiceError):
+    """410: what was asked for was kept once and is no longer (a recording past its time)."""
+
+    status = 410
+    code = "gone"
+
+
+class PhoneSystemFailed(ServiceError):
+    """502: the phone system did not give what was asked of it; nothing was changed."""
+
+    status = 502
+    code = "phone_system"
+
+
 class Forbidden(ServiceError):
     status = 403
     code = "forbidden"

@@ -23,7 +23,8 @@ from tests.e2e.support import (
     page_csrf,
     sign_in,
 )
-from tests.helpers import services
+from tests.helpers import inbound_call, new_call_sid, services
+from tests.twilio_standin import TwilioStandIn
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
 __all__ = ["fast_passwords"]
@@ -292,3 +293,54 @@ async def test_a_simulated_caller_is_said_to_hear_only_what_they_would(demo: Cli
         banner = re.search(r"Simulated call from (.*?)</", await shown.text(), re.S)
         assert banner is not None
         assert heard in banner.group(1) and unheard not in banner.group(1), message
+
+
+@pytest.fixture
+async def staff(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
+    """Signed in as staff, with the tests' stand-in for Twilio (not the demo's own)."""
+    async with demo_pages(settings, policy, clock, signed_in_as=STAFF) as client:
+        yield client
+
+
+async def test_staff_listen_to_a_message_fetched_from_the_phone_system(
+    staff: Client, clock: FixedClock, twilio: TwilioStandIn
+) -> None:
+    """The console plays a message from CallGuard itself, which fetches it from the phone
+    system with the account's credentials and audits the listen as a read; one the phone
+    system no longer keeps, or cannot give, is said so in words."""
+    demo = staff
+    sids = [new_call_sid()]
+    refused = await inbound_call(demo, "07700 900106", sids[0])  # Fay Blocked
+    assert refused.headers["X-CallGuard-Outcome"] == "refuse"
+    recording = "RE" + "a" * 32
+    await services(demo).call_events.message_recorded(
+        sids[0],
+        recording_sid=recording,
+        recording_url="https://api.twilio.com/recording",
+        duration_s=12,
+        new_matter=False,
+        for_spoc=None,
+        now=clock.now(),
+    )
+    path = f"/console/messages/{sids[0]}/recording.wav"
+    assert f'src="{path}"' in await (await demo.get("/console")).text()
+
+    listened = await demo.get(path)
+    assert listened.status == 200 and listened.content_type == "audio/wav"
+    assert (await listened.read())[:4] == b"RIFF"
+    [fetched] = twilio.matching(rf"/Recordings/{recording}\.wav$")
+    assert fetched.method == "GET" and fetched.authorization.startswith("Basic ")
+    record = await services(demo).calls.get(sids[0])
+    assert record is not None and record.person_id
+    audit = await services(demo).register.store.audit_of_person(record.person_id)
+    assert [e["target"] for e in audit if e["action"] == "call.message.listen"] == [sids[0]]
+
+    twilio.fail_with = 500
+    failed = await demo.get(path)
+    assert failed.status == 502 and "did not give the message" in await failed.text()
+    twilio.fail_with = None
+    twilio.recordings_gone.add(recording)
+    gone = await demo.get(path)
+    assert gone.status == 410 and "no longer keeps this message" in await gone.text()
+    no_message = await demo.get(f"/console/messages/{new_call_sid()}/recording.wav")
+    assert no_message.status == 404

@@ -296,6 +296,24 @@ async def end(context: PageContext) -> web.StreamResponse:
 # --- messages -----------------------------------------------------------------------------
 
 
+@pages.get("/console/messages/{call_sid}/recording.wav", name="message-recording", role=Role.staff)
+async def message_recording(context: PageContext) -> web.StreamResponse:
+    """The message a refused caller left, to listen to before triage (§3.10): fetched from
+    the phone system with the account's credentials, never linked to it directly; each
+    listen is audited as a read of the caller's data."""
+    services = context.services
+    call_sid = context.request.match_info["call_sid"]
+    record, audio = await services.call_events.message_audio(call_sid)
+    await services.read_audit.record(
+        context.actor, services.clock.now(), "call.message.listen", call_sid, [record.person_id]
+    )
+    return web.Response(
+        body=audio,
+        content_type="audio/wav",
+        headers={"Cache-Control": "no-store", "Content-Disposition": "inline"},
+    )
+
+
 @pages.post("/console/messages/{call_sid}/triage", name="console-triage", role=Role.staff)
 async def triage(context: PageContext) -> web.StreamResponse:
     """As ``POST /api/v1/calls/{sid}/message/triage``: the same model and the same steps."""
