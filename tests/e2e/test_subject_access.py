@@ -43,7 +43,7 @@ async def test_manager_logs_completes_and_reads_a_subject_access_request(
     await expect(
         page.get_by_text("Subject access request logged. It must be answered by 20 December 2026.")
     ).to_be_visible()
-    row = page.locator("#subject-access + table tbody tr")
+    row = page.locator("#subject-access + .cg-table-scroll tbody tr")
     await expect(row).to_contain_text("20 November 2026")
     await expect(row).to_contain_text("Open")
     assert await axe_violations(page) == []
@@ -65,7 +65,7 @@ async def test_manager_logs_completes_and_reads_a_subject_access_request(
         await expect(page.get_by_role("heading", name=section, exact=True)).to_be_visible()
     await expect(page.locator("#calls ~ h3").first).to_contain_text("27 November 2026")
     await expect(page.get_by_text("Told in writing on 20 November 2026")).to_be_visible()
-    audit = page.locator("#audit + table")
+    audit = page.locator("#audit + .cg-table-scroll table")
     await expect(audit).to_contain_text(MANAGER)
     await expect(audit).to_contain_text("Logged your request for this information")
     assert await axe_violations(page) == []
