@@ -35,9 +35,12 @@ DIAL_TIMEOUT_S = 10.0
 logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
-# A message's recording as WAV (8 kHz 16-bit mono, 16 kB a second): 64 MiB is over an hour,
-# the longest message a policy may allow.
+# A message's recording as WAV (8 kHz 16-bit mono, 16 kB a second): 64 MiB is over an hour.
+# A longer one (a policy may allow up to five hours, with extra time) is refused, not held
+# in memory; fetching one may take up to RECORDING_TIMEOUT_S.
 MAX_RECORDING_BYTES = 64 * 1024 * 1024
+RECORDING_TIMEOUT_S = 60
+_RECORDING_SID = re.compile(r"RE[0-9a-f]{32}")
 
 
 class RecordingNotFetched(Exception):
@@ -270,25 +273,31 @@ class TwilioTelephony:
         """``GET /2010-04-01/Accounts/{sid}/Recordings/{recording_sid}.wav`` with the
         account's credentials; None for a 404 (deleted), ``RecordingNotFetched`` for any
         other failure or a recording larger than a message can be."""
+        if not _RECORDING_SID.fullmatch(recording_sid):
+            raise RecordingNotFetched("not a recording's reference")
         url = f"{self.api_base}/{API_VERSION}/Accounts/{self.account_sid}/Recordings/"
         headers = {"Authorization": self.post_headers["Authorization"], "Accept": "audio/*"}
+        audio = bytearray()
         try:
             async with self.http.session.get(
                 url + quote(recording_sid, safe="") + ".wav",
                 headers=headers,
-                allow_redirects=True,
-                timeout=self.dial_timeout,
+                allow_redirects=True,  # aiohttp drops the credentials for another host
+                timeout=aiohttp.ClientTimeout(total=RECORDING_TIMEOUT_S),
             ) as response:
                 if response.status == 404:
                     return None
                 if response.status != 200:
                     raise RecordingNotFetched(f"the phone system answered {response.status}")
-                audio: bytes = await response.content.read(MAX_RECORDING_BYTES + 1)
+                if (response.content_length or 0) > MAX_RECORDING_BYTES:
+                    raise RecordingNotFetched("the recording is longer than can be played here")
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    audio += chunk
+                    if len(audio) > MAX_RECORDING_BYTES:
+                        raise RecordingNotFetched("the recording is longer than can be played here")
         except (aiohttp.ClientError, TimeoutError) as error:
             raise RecordingNotFetched(type(error).__name__) from error
-        if len(audio) > MAX_RECORDING_BYTES:
-            raise RecordingNotFetched("the recording is larger than a message can be")
-        return audio
+        return bytes(audio)
 
     async def delete_recording(self, recording_sid: str) -> None:
         """``DELETE /2010-04-01/Accounts/{sid}/Recordings/{recording_sid}.json``; a recording

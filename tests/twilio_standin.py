@@ -36,6 +36,8 @@ class TwilioStandIn:
     hold: asyncio.Event | None = None
     # Recordings the phone system no longer holds (a GET of one is 404).
     recordings_gone: set[str] = field(default_factory=set)
+    # How long each recording it gives is (WAV, 16 kB a second).
+    recording_seconds: float = 0.5
 
     @property
     def base_url(self) -> str:
@@ -85,5 +87,7 @@ class TwilioStandIn:
         if recording is not None:
             if recording.group(1) in self.recordings_gone:
                 return web.json_response({"message": "not found", "status": 404}, status=404)
-            return web.Response(body=recording_wav(0.5), content_type="audio/x-wav")
+            return web.Response(
+                body=recording_wav(self.recording_seconds), content_type="audio/x-wav"
+            )
         return web.json_response(twilio_like_answer(request.path, recorded.form), status=status)

@@ -61,8 +61,8 @@ class CallEvents:
             ) from failed
         if audio is None:
             raise Gone(
-                "The phone system no longer keeps this message's recording: recordings are "
-                "kept for a set time, then deleted."
+                "The phone system does not have this message's recording at the moment. Try "
+                "again later, and tell a manager if this goes on."
             )
         return record, audio
 

@@ -304,13 +304,36 @@ async def message_recording(context: PageContext) -> web.StreamResponse:
     services = context.services
     call_sid = context.request.match_info["call_sid"]
     record, audio = await services.call_events.message_audio(call_sid)
-    await services.read_audit.record(
-        context.actor, services.clock.now(), "call.message.listen", call_sid, [record.person_id]
-    )
+    response = _audio_part(context.request, audio)
+    if response.status == 200 or response.headers["Content-Range"].startswith("bytes 0-"):
+        # Once a listen: a player's later requests for parts of it (to seek) are not new ones.
+        await services.read_audit.record(
+            context.actor, services.clock.now(), "call.message.listen", call_sid, [record.person_id]
+        )
+    return response
+
+
+def _audio_part(request: web.Request, audio: bytes) -> web.Response:
+    """The sound, or the part of it a player asks for (a Range: Safari plays nothing from a
+    server that cannot give parts, and every player seeks so)."""
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Disposition": "inline",
+        "Accept-Ranges": "bytes",
+    }
+    try:
+        wanted = request.http_range
+    except ValueError:
+        wanted = slice(None, None)  # a Range this server does not read: the whole of it
+    if wanted.start is None and wanted.stop is None:
+        return web.Response(body=audio, content_type="audio/wav", headers=headers)
+    start, stop, _ = wanted.indices(len(audio))
+    if start >= len(audio) or start >= stop:
+        headers["Content-Range"] = f"bytes */{len(audio)}"
+        return web.Response(status=416, headers=headers)
+    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{len(audio)}"
     return web.Response(
-        body=audio,
-        content_type="audio/wav",
-        headers={"Cache-Control": "no-store", "Content-Disposition": "inline"},
+        status=206, body=audio[start:stop], content_type="audio/wav", headers=headers
     )
 
 
