@@ -46,6 +46,7 @@ AUDIT_WORDS = {
     "strategy.share": "Shared your contact arrangements with another organisation",
     "call.read": "Read the record of a call",
     "call.alert.read": "Read the alert shown to staff during a call",
+    "call.message.listen": "Listened to the message left in a call",
     "call.warning": "Warned you during a call",
     "call.end": "Ended a call",
     "call.end.redirect_failed": "Ended a call",
