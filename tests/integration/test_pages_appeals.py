@@ -79,6 +79,7 @@ async def test_a_letter_is_previewed_then_downloaded_and_links_to_the_notice_for
     text = await preview.text()
     assert '<article class="letter"' in text
     assert "Arrangements for your contact with us" in text
+    assert "then record how and when it was sent" in text  # with the link to do so
     assert "on Tuesdays between 9am and midday" in text
     assert "Jo Bloggs" in text
     assert f'href="{preview_path}.pdf"' in text and "Download the letter (PDF)" in text
@@ -226,6 +227,9 @@ async def test_only_the_named_decider_decides_and_the_outcome_letter_follows(
     letter = await (await manager.get(f"{appeal_path}/letter")).text()
     assert "The outcome of your request to look at our decision again" in letter
     assert "stay as they are" in letter
+    # An outcome letter's sending is not recorded here: the page does not ask for it.
+    assert "Download it to print or send it." in letter
+    assert "record how and when it was sent" not in letter
     history = await (await manager.get(f"/strategies/{strategy.id}")).text()
     assert "Appeal decided: upheld" in history
 
