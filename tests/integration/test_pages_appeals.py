@@ -6,7 +6,6 @@ decider decides; the strategy's history shows it. The demo data holds an appeal.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -33,12 +32,6 @@ from tests.letter_support import pdf_text
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
 __all__ = ["fast_passwords"]
-
-
-@pytest.fixture
-async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
-        yield client
 
 
 async def demo_strategy(client: Client, name: str = "Alex Window") -> Strategy:

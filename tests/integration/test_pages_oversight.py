@@ -4,26 +4,17 @@ applies to calls (§3.6), and a report kept by an earlier release still shows.""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from callguard.clock import FixedClock
-from callguard.policy import Policy
-from callguard.settings import Settings
-from tests.e2e.support import MANAGER, Client, demo_pages, fast_passwords
+from tests.e2e.support import Client, fast_passwords
 from tests.helpers import services
 from tests.integration.test_pages_register import visible_text
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
 __all__ = ["fast_passwords"]
-
-
-@pytest.fixture
-async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
-        yield client
 
 
 async def test_a_strategy_awaiting_notice_is_shown_apart_not_as_in_force(

@@ -18,13 +18,12 @@ from tests.integration.test_pages_register import (
     bad,
     check_words,
     error_beside,
-    manager,
     person_id,
     post_form,
 )
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
-__all__ = ["fast_passwords", "manager"]
+__all__ = ["fast_passwords"]
 
 
 async def shown_as(client: Client, path: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ when to the audit of each person shown, and the subject access export shows it."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
@@ -31,12 +30,6 @@ pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")
 __all__ = ["fast_passwords"]
 
 GUS_PHONE = "07700 900107"  # Gus Final in the demo data: every call refused
-
-
-@pytest.fixture
-async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
-        yield client
 
 
 async def audit_of(client: Client | ApiClient, person_id: str) -> list[dict[str, str]]:

@@ -39,12 +39,6 @@ pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")
 __all__ = ["fast_passwords"]
 
 
-@pytest.fixture
-async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
-        yield client
-
-
 async def person_id(client: Client, name: str) -> str:
     people, _ = await services(client).register.store.list_people(0, 100)
     return next(p.id for p in people if p.name == name)

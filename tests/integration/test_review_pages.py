@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
@@ -16,12 +15,9 @@ from callguard.domain.appeals import AppealDecisionIn
 from callguard.domain.models import PersonIn, StrategyIn
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor, User
-from callguard.policy import Policy
-from callguard.settings import Settings
 from tests.e2e.support import (
     MANAGER,
     Client,
-    demo_pages,
     fast_passwords,
     page_csrf,
 )
@@ -30,12 +26,6 @@ from tests.letter_support import RESTRICTIONS
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
 __all__ = ["fast_passwords"]
-
-
-@pytest.fixture
-async def manager(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
-    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
-        yield client
 
 
 def text_of(html: str) -> str:

@@ -6,17 +6,14 @@ path, and every page and duty listing strategies failed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import pytest
 
 from callguard.clock import FixedClock
 from callguard.phones import InvalidPhone, normalise_phone
-from callguard.policy import Policy
-from callguard.settings import Settings
 from tests.conftest import KEYS, auth
-from tests.e2e.support import MANAGER, demo_pages, fast_passwords
+from tests.e2e.support import fast_passwords
 from tests.helpers import Client, create_person, create_strategy, inbound_call, services
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
@@ -24,10 +21,9 @@ __all__ = ["fast_passwords"]
 
 
 @pytest.fixture
-async def pages(settings: Settings, policy: Policy, clock: FixedClock) -> AsyncIterator[Client]:
+def pages(manager: Client) -> Client:
     """The app, a manager signed in to its pages (the API takes the suite's tokens)."""
-    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
-        yield client
+    return manager
 
 
 PERSON_PHONE = "+447700900123"

@@ -9,7 +9,6 @@ that acts on what it reads (counts, reminders) is told, not given a list without
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import cast
 
@@ -18,15 +17,11 @@ import pytest
 from callguard.clock import FixedClock
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
-from callguard.policy import Policy
-from callguard.settings import Settings
 from callguard.store.readable import Unreadable
 from tests.conftest import KEYS, auth
 from tests.e2e.support import (
     ADMIN,
-    MANAGER,
     STAFF,
-    demo_pages,
     fast_passwords,
     page_csrf,
     sign_in,
@@ -99,11 +94,8 @@ async def test_a_call_record_this_release_cannot_read_takes_nothing_down(
 
 
 @pytest.fixture
-async def manager_pages(
-    settings: Settings, policy: Policy, clock: FixedClock
-) -> AsyncIterator[Client]:
-    async with demo_pages(settings, policy, clock, signed_in_as=MANAGER) as client:
-        yield client
+def manager_pages(manager: Client) -> Client:
+    return manager
 
 
 async def test_a_list_that_leaves_out_a_call_says_so(

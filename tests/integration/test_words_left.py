@@ -17,11 +17,10 @@ from callguard.web.api_call_log import CSV_COLUMNS
 from tests.conftest import auth
 from tests.e2e.support import fast_passwords
 from tests.helpers import create_person, inbound_call, new_call_sid, post_signed, services
-from tests.integration.test_pages_register import manager
 from tests.processes import clean_env, run_cli
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
-__all__ = ["fast_passwords", "manager"]
+__all__ = ["fast_passwords"]
 
 Client = TestClient[web.Request, web.Application]
 
