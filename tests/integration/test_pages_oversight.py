@@ -12,6 +12,7 @@ from callguard.clock import FixedClock
 from tests.e2e.support import Client, fast_passwords
 from tests.helpers import services
 from tests.integration.test_pages_register import visible_text
+from tests.integration.test_scheduler_reports import KEPT_BEFORE_NOTICE_COUNTED
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
 __all__ = ["fast_passwords"]
@@ -32,17 +33,7 @@ async def test_a_strategy_awaiting_notice_is_shown_apart_not_as_in_force(
 
 
 async def test_a_report_kept_before_notice_was_counted_shows_it_was_not(manager: Client) -> None:
-    kept = {
-        "quarter": "2026-Q2",
-        "starts_on": "2026-04-01",
-        "ends_on": "2026-06-30",
-        "generated_at": "2026-07-01T05:00:00Z",
-        "complete": True,
-        "strategies": {"in_force": 4, "active_at_end": 3, "new": 1, "ended": 1, "lapsed": 0},
-        "restrictions_in_force": {"phone_blocked": 3},
-        "reviews_overdue": 0,
-        "calls": {"breaches": 2, "refused": 2, "ended_by_staff": 0, "ended_by_reason": {}},
-    }
+    kept = KEPT_BEFORE_NOTICE_COUNTED
     await services(manager).duties.reports.store.put_if_absent("2026-Q2", json.dumps(kept))
 
     response = await manager.get("/oversight?quarter=2026-Q2")

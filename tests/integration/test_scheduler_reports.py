@@ -209,22 +209,27 @@ async def test_strategies_count_as_in_force_from_when_the_person_is_told(
     assert before["restrictions_in_force"] == {}
 
 
+# A quarter's report as a release from before notice was counted kept it (no count of the
+# strategies awaiting notice).
+KEPT_BEFORE_NOTICE_COUNTED: dict[str, Any] = {
+    "quarter": "2026-Q2",
+    "starts_on": "2026-04-01",
+    "ends_on": "2026-06-30",
+    "generated_at": "2026-07-01T05:00:00Z",
+    "complete": True,
+    "strategies": {"in_force": 4, "active_at_end": 3, "new": 1, "ended": 1, "lapsed": 0},
+    "restrictions_in_force": {"phone_blocked": 3},
+    "reviews_overdue": 0,
+    "calls": {"breaches": 2, "refused": 2, "ended_by_staff": 0, "ended_by_reason": {}},
+}
+
+
 async def test_a_report_kept_before_notice_was_counted_still_reads(
     client: Client, tokens: dict[str, str]
 ) -> None:
     """A quarter's report kept by an earlier release has no count of strategies awaiting
     notice: it reads as not counted (not as none), and says the rest as it was kept."""
-    kept: dict[str, Any] = {
-        "quarter": "2026-Q2",
-        "starts_on": "2026-04-01",
-        "ends_on": "2026-06-30",
-        "generated_at": "2026-07-01T05:00:00Z",
-        "complete": True,
-        "strategies": {"in_force": 4, "active_at_end": 3, "new": 1, "ended": 1, "lapsed": 0},
-        "restrictions_in_force": {"phone_blocked": 3},
-        "reviews_overdue": 0,
-        "calls": {"breaches": 2, "refused": 2, "ended_by_staff": 0, "ended_by_reason": {}},
-    }
+    kept = KEPT_BEFORE_NOTICE_COUNTED
     assert await services_of(client).duties.reports.store.put_if_absent("2026-Q2", json.dumps(kept))
     manager = auth(tokens["manager"])
 
