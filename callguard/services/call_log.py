@@ -8,7 +8,7 @@ ask here, so a filter means the same in a download as on a page.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -18,7 +18,7 @@ from callguard.domain.users import Actor
 from callguard.services.errors import Conflict, NotFound
 from callguard.services.read_audit import ReadAudit
 from callguard.store.call_records import CallStore
-from callguard.store.readable import Unreadable
+from callguard.store.readable import Shown, Unreadable
 from callguard.wording import plural
 
 Outcome = Literal["connect", "divert_spoc", "refuse"]
@@ -28,13 +28,16 @@ PERSON_CALLS_MAX = 100_000
 
 @dataclass(frozen=True)
 class CallPage:
-    """One page of calls, newest first: the records, how many calls match in all, and the
-    calls of this page left out because this release cannot read them (a later release
-    wrote them, during a rolling upgrade or after a rollback; each is logged)."""
+    """One page of calls, newest first: the records shown (with the calls of this page left
+    out because this release cannot read them: ``store.readable.Shown``), and how many
+    calls match in all."""
 
-    records: list[CallRecord]
-    total: int
-    left_out: tuple[str, ...] = ()
+    records: Shown[CallRecord] = field(default_factory=Shown)
+    total: int = 0
+
+    @property
+    def left_out(self) -> tuple[str, ...]:
+        return self.records.left_out
 
 
 class CallLog:
@@ -71,11 +74,11 @@ class CallLog:
             matching = {r.call_sid: r for r in every.records if r.outcome == outcome}
             listed = [sid for sid in sids if sid in matching or sid in unread]
             page = listed[offset : offset + limit]
-            return CallPage(
+            shown = Shown(
                 [matching[sid] for sid in page if sid in matching],
-                len(listed),
-                tuple(sid for sid in page if sid in unread),
+                [sid for sid in page if sid in unread],
             )
+            return CallPage(shown, len(listed))
         if person_id:
             index = self.keys.calls_by_person(person_id)
         elif outcome:
@@ -188,12 +191,11 @@ class CallLog:
     async def _shown(self, sids: Sequence[str], total: int = 0) -> CallPage:
         """The records to list: one this release cannot read is logged, left out and
         counted (``CallStore.read_many``), so a list is never lost for one record."""
-        records, unreadable = await self.store.read_many(sids)
-        return CallPage(records, total, tuple(unreadable))
+        return CallPage(Shown.of(await self.store.read_many(sids)), total)
 
     async def _whole(self, sids: Sequence[str], total: int = 0) -> CallPage:
         try:
-            return CallPage(await self.store.many(sids), total)
+            return CallPage(Shown(await self.store.many(sids)), total)
         except Unreadable as unread:
             raise Conflict(
                 f"{plural(len(unread.ids), 'call record')} cannot be read by this version of "

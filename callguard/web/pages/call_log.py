@@ -134,7 +134,7 @@ async def call_log(context: PageContext) -> web.StreamResponse:
     raw_page = context.request.query.get("page", "1")
     page_number = max(1, min(int(raw_page), 100_000)) if raw_page.isdigit() else 1
     query, errors = call_query(filters, services.tz, offset=(page_number - 1) * PAGE_SIZE)
-    page = CallPage([], 0)
+    page = CallPage()  # none, until the filters are right
     if query is not None:
         page = await query_calls(context.request, query, context.actor)
         last = max(1, (page.total + PAGE_SIZE - 1) // PAGE_SIZE)
