@@ -11,12 +11,12 @@ from callguard.domain.appeals import Appeal, AppealDeciderIn, AppealDecisionIn, 
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
 from callguard.services.letters import RenderedLetter
-from callguard.web.api import ApiRoutes, Offset, Paged, json_response
+from callguard.web.api import ApiRoutes, Offset, PagedLeavingOut, json_response
 from callguard.web.appkeys import SERVICES
 
 routes = ApiRoutes()
 
-AppealsPage = Paged[Appeal]
+AppealsPage = PagedLeavingOut[Appeal]
 
 
 class AppealQuery(BaseModel):
@@ -87,7 +87,8 @@ async def record_appeal(request: web.Request, actor: Actor, body: AppealIn) -> w
     response=AppealsPage,
 )
 async def list_appeals(request: web.Request, actor: Actor, query: AppealQuery) -> web.Response:
-    appeals: list[Appeal] = await request.app[SERVICES].appeals.all()
+    listed = await request.app[SERVICES].appeals.all()
+    appeals: list[Appeal] = listed
     if query.strategy_id:
         appeals = [a for a in appeals if a.strategy_id == query.strategy_id]
     if query.status:
@@ -103,7 +104,13 @@ async def list_appeals(request: web.Request, actor: Actor, query: AppealQuery) -
         f"{len(page)} appeals from {query.offset + 1}",
     )
     return json_response(
-        AppealsPage(items=page, total=len(appeals), offset=query.offset, limit=query.limit)
+        AppealsPage(
+            items=page,
+            total=len(appeals),
+            offset=query.offset,
+            limit=query.limit,
+            left_out=len(listed.left_out),
+        )
     )
 
 

@@ -18,7 +18,7 @@ from callguard.domain.notes import (
 from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor
 from callguard.services.notify import WelfareReport
-from callguard.web.api import ApiRoutes, Offset, Paged, json_response
+from callguard.web.api import ApiRoutes, Offset, PagedLeavingOut, json_response
 from callguard.web.appkeys import SERVICES
 
 routes = ApiRoutes()
@@ -32,7 +32,7 @@ class NoteQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
 
 
-FileNotesPage = Paged[FileNote]
+FileNotesPage = PagedLeavingOut[FileNote]
 
 
 def _as_seen_by(actor: Actor, note: FileNote) -> FileNote:
@@ -65,7 +65,13 @@ async def list_file_notes(request: web.Request, actor: Actor, query: NoteQuery) 
         f"{len(page)} notes from {query.offset + 1}",
     )
     return json_response(
-        FileNotesPage(items=page, total=len(notes), offset=query.offset, limit=query.limit)
+        FileNotesPage(
+            items=page,
+            total=len(notes),
+            offset=query.offset,
+            limit=query.limit,
+            left_out=len(notes.left_out),
+        )
     )
 
 

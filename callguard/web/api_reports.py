@@ -18,6 +18,8 @@ routes = ApiRoutes()
 
 class LegalHolds(BaseModel):
     items: list[LegalHold]
+    # How many holds were left out because another version of CallGuard saved them.
+    left_out: int = 0
 
 
 @routes.route(
@@ -60,7 +62,8 @@ async def lift_legal_hold(request: web.Request, actor: Actor, body: LegalHoldIn)
     response=LegalHolds,
 )
 async def list_legal_holds(request: web.Request, actor: Actor) -> web.Response:
-    return json_response(LegalHolds(items=await request.app[SERVICES].duties.holds.all()))
+    holds = await request.app[SERVICES].duties.holds.all()
+    return json_response(LegalHolds(items=holds, left_out=len(holds.left_out)))
 
 
 class DisposalQuery(BaseModel):
