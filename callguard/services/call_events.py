@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from collections import OrderedDict
+from datetime import datetime, timedelta
 from typing import Any
 
 from callguard.domain.records import TERMINAL_STATUSES, CallMessage, CallRecord
@@ -25,6 +26,47 @@ from callguard.urls import Callbacks
 log = logging.getLogger("callguard.calls")
 
 UNANSWERED_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
+# A message's sound, once fetched, is kept this long in the process's memory (nowhere else),
+# so that a player's later requests for parts of it (to seek; Safari asks for several before
+# it plays) are answered without fetching it again; at most this much in all.
+SOUND_KEPT_FOR = timedelta(minutes=5)
+SOUNDS_KEPT_MAX_BYTES = 32 * 2**20
+
+
+class RecentSounds:
+    """Messages' sounds fetched in the last ``kept_for``, up to ``max_bytes`` in all (the
+    first fetched go first), by recording."""
+
+    def __init__(
+        self, kept_for: timedelta = SOUND_KEPT_FOR, max_bytes: int = SOUNDS_KEPT_MAX_BYTES
+    ) -> None:
+        self.kept_for = kept_for
+        self.max_bytes = max_bytes
+        self._sounds: OrderedDict[str, tuple[datetime, bytes]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, recording_sid: str, now: datetime) -> bytes | None:
+        while self._sounds:
+            oldest, (fetched_at, _) = next(iter(self._sounds.items()))
+            if now - fetched_at < self.kept_for:
+                break
+            self._forget(oldest)
+        kept = self._sounds.get(recording_sid)
+        return kept[1] if kept else None
+
+    def keep(self, recording_sid: str, audio: bytes, now: datetime) -> None:
+        self._forget(recording_sid)
+        if len(audio) > self.max_bytes:
+            return
+        self._sounds[recording_sid] = (now, audio)
+        self._bytes += len(audio)
+        while self._bytes > self.max_bytes:
+            self._forget(next(iter(self._sounds)))
+
+    def _forget(self, recording_sid: str) -> None:
+        kept = self._sounds.pop(recording_sid, None)
+        if kept is not None:
+            self._bytes -= len(kept[1])
 
 
 class CallEvents:
@@ -38,6 +80,7 @@ class CallEvents:
         # The longest one step with the store may take before it is given up (None: as long
         # as the connection's own timeout).
         self.budget_s: float | None = None
+        self.sounds = RecentSounds()
 
     async def get(self, call_sid: str) -> CallRecord:
         record = await self.store.get(call_sid)
@@ -45,13 +88,17 @@ class CallEvents:
             raise NotFound(f"no call {call_sid}")
         return record
 
-    async def message_audio(self, call_sid: str) -> tuple[CallRecord, bytes]:
+    async def message_audio(self, call_sid: str, now: datetime) -> tuple[CallRecord, bytes]:
         """The call's record and the sound of the message the caller left (§3.10: staff
-        listen to every one), fetched from the phone system, which keeps it."""
+        listen to every one), fetched from the phone system, which keeps it (or kept from
+        a fetch in the last ``SOUND_KEPT_FOR``)."""
         record = await self.get(call_sid)
         recording = record.message.recording_sid if record.message else None
         if not recording:
             raise NotFound(f"call {call_sid} has no message")
+        kept = self.sounds.get(recording, now)
+        if kept is not None:
+            return record, kept
         try:
             audio = await self.telephony.fetch_recording(recording)
         except RecordingNotFetched as failed:
@@ -64,6 +111,7 @@ class CallEvents:
                 "The phone system does not have this message's recording at the moment. Try "
                 "again later, and tell a manager if this goes on."
             )
+        self.sounds.keep(recording, audio, now)
         return record, audio
 
     async def get_if_reachable(self, call_sid: str) -> CallRecord | None:

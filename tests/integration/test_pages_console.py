@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
@@ -355,6 +356,13 @@ async def test_staff_listen_to_a_message_fetched_from_the_phone_system(
     past = await demo.get(path, headers={"Range": f"bytes={len(whole)}-"})
     assert past.status == 416 and past.headers["Content-Range"] == f"bytes */{len(whole)}"
     assert await listens() == [sids[0], sids[0]]
+    # Every part came from the one fetch, kept for five minutes; after them it is fetched
+    # again (and what the phone system says then is what the page says).
+    assert len(twilio.matching(rf"/Recordings/{recording}\.wav$")) == 1
+    clock.advance(timedelta(minutes=4, seconds=59))
+    assert (await demo.get(path)).status == 200
+    assert len(twilio.matching(rf"/Recordings/{recording}\.wav$")) == 1
+    clock.advance(timedelta(seconds=1))
 
     twilio.fail_with = 500
     failed = await demo.get(path)

@@ -303,12 +303,13 @@ async def message_recording(context: PageContext) -> web.StreamResponse:
     listen is audited as a read of the caller's data."""
     services = context.services
     call_sid = context.request.match_info["call_sid"]
-    record, audio = await services.call_events.message_audio(call_sid)
+    now = services.clock.now()
+    record, audio = await services.call_events.message_audio(call_sid, now)
     response = _audio_part(context.request, audio)
     if response.status == 200 or response.headers["Content-Range"].startswith("bytes 0-"):
         # Once a listen: a player's later requests for parts of it (to seek) are not new ones.
         await services.read_audit.record(
-            context.actor, services.clock.now(), "call.message.listen", call_sid, [record.person_id]
+            context.actor, now, "call.message.listen", call_sid, [record.person_id]
         )
     return response
 
