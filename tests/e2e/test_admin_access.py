@@ -1,6 +1,7 @@
 """An admin in the browser (issue 14 points 2, 3): disabling a member of staff signs them out
 of their own open browser at once; a new password does too; the API tokens page lists a
-token by its id (never the token) and revokes it. Checked with axe-core on the new page."""
+token by its id (never the token) and revokes it, after asking. Checked with axe-core on
+the new pages."""
 
 from __future__ import annotations
 
@@ -88,6 +89,11 @@ async def test_the_tokens_page_lists_by_id_and_revokes(tab: Tab, app: App) -> No
     assert token not in await tab.page.content()
     assert await axe_violations(tab.page) == []
     await tab.screenshot("admin-tokens")
-    await row.get_by_role("button", name="Revoke").click()
+    await row.get_by_role("link", name="Revoke").click()  # asks first
+    asked = f"Revoke token {info.id} of {MANAGER}?"
+    await expect(tab.page.get_by_role("heading", name=asked)).to_be_visible()
+    assert await axe_violations(tab.page) == []
+    assert (await app.client.get("/api/v1/people", headers=auth(token))).status == 200
+    await tab.page.get_by_role("button", name="Revoke the token").click()
     await expect(tab.page.get_by_text(f"Token {info.id} of {MANAGER} revoked.")).to_be_visible()
     assert (await app.client.get("/api/v1/people", headers=auth(token))).status == 401

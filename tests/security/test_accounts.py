@@ -242,11 +242,18 @@ async def test_admin_pages_list_and_revoke_tokens_with_csrf_and_an_audit_entry(
     )
     assert refused.status == 403
     assert await _people_status(pages, token) == 200
-    csrf = await page_csrf(pages, "/admin/tokens")
-    revoked = await pages.post(
-        f"/admin/tokens/{info.id}/revoke", data={"csrf_token": csrf}, allow_redirects=False
-    )
+    # The list's link asks first; asking changes nothing.
+    confirm = f"/admin/tokens/{info.id}/revoke"
+    assert f'href="{confirm}"' in html
+    asked = await (await pages.get(confirm)).text()
+    assert f"Revoke token {info.id} of {MANAGER}?" in asked
+    assert "will be refused from now on. You cannot undo this" in asked
+    assert await _people_status(pages, token) == 200
+    csrf = await page_csrf(pages, confirm)
+    revoked = await pages.post(confirm, data={"csrf_token": csrf}, allow_redirects=False)
     assert revoked.status == 303
+    gone = await pages.get(confirm)
+    assert gone.status == 404 and "may have been removed" in await gone.text()
     assert await _people_status(pages, token) == 401
     assert (ADMIN, "token.revoke", info.id) in await _audit_actions(pages)
 

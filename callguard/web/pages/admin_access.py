@@ -1,5 +1,5 @@
 """Access (the ``admin`` role): every API token, with its user, when it was made and last
-used, and a button to revoke it; and disabling or enabling a user. Each change goes
+used, and a link to revoke it (after asking); and disabling or enabling a user. Each change goes
 through ``services.accounts`` (audited; a disabled user's sessions end at once)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from callguard.services.errors import NotFound
 from callguard.web.pages.framework import PageContext, Pages
 
 pages = Pages()
+NO_SUCH_TOKEN = "There is no such token. It may have been revoked already."  # noqa: S105
 
 
 @pages.get("/admin/tokens", name="admin-tokens", role=Role.admin)
@@ -25,7 +26,19 @@ async def tokens_list(context: PageContext) -> web.StreamResponse:
     )
 
 
-@pages.post("/admin/tokens/{token_id}/revoke", name="admin-token-revoke", role=Role.admin)
+@pages.get("/admin/tokens/{token_id}/revoke", name="admin-token-revoke", role=Role.admin)
+async def token_revoke_form(context: PageContext) -> web.StreamResponse:
+    """Asks before a token is revoked: it cannot be undone, and whatever uses it stops."""
+    token_id = context.request.match_info["token_id"]
+    found = [t for t in await context.services.accounts.list_tokens() if t.id == token_id]
+    if not found:
+        raise NotFound(NO_SUCH_TOKEN)
+    return await context.render(
+        "admin_token_revoke.html", {"title": "Revoke an API token", "token": found[0]}
+    )
+
+
+@pages.post("/admin/tokens/{token_id}/revoke", name="admin-token-revoke-post", role=Role.admin)
 async def token_revoke(context: PageContext) -> web.StreamResponse:
     token_id = context.request.match_info["token_id"]
     try:
@@ -33,7 +46,7 @@ async def token_revoke(context: PageContext) -> web.StreamResponse:
             token_id, context.services.clock.now(), by=context.actor
         )
     except AccountProblem:
-        raise NotFound("no such token: it may have been revoked already") from None
+        raise NotFound(NO_SUCH_TOKEN) from None
     return await context.redirect(
         context.url("admin-tokens"), f"Token {revoked.id} of {revoked.user} revoked."
     )
