@@ -14,6 +14,7 @@ from aiohttp import web
 from callguard.clock import FixedClock
 from callguard.policy import Policy
 from callguard.settings import Settings
+from callguard.web.appkeys import SERVICES
 from tests.conftest import make_app
 
 
@@ -21,6 +22,18 @@ from tests.conftest import make_app
 class LiveServer:
     base_url: str
     loop: asyncio.AbstractEventLoop
+    app: web.Application
+
+    def settle(self) -> None:
+        """Wait for what the app does after it has answered (its background work, the
+        spool's replay into Redis), so that a look at the store sees all of it."""
+
+        async def settled() -> None:
+            services = self.app[SERVICES]
+            await services.background.drain()
+            await services.screening.replay_spool()
+
+        asyncio.run_coroutine_threadsafe(settled(), self.loop).result(timeout=30)
 
 
 @contextmanager
@@ -28,10 +41,12 @@ def live_server(settings: Settings, policy: Policy, clock: FixedClock) -> Iterat
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     runner_box: list[web.AppRunner] = []
+    app_box: list[web.Application] = []
     port_box: list[int] = []
 
     async def start() -> None:
-        runner = web.AppRunner(await make_app(settings, policy, clock), access_log=None)
+        app_box.append(await make_app(settings, policy, clock))
+        runner = web.AppRunner(app_box[0], access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -49,7 +64,7 @@ def live_server(settings: Settings, policy: Policy, clock: FixedClock) -> Iterat
     if not ready.wait(timeout=30):
         raise RuntimeError("live server did not start")
     try:
-        yield LiveServer(f"http://127.0.0.1:{port_box[0]}", loop)
+        yield LiveServer(f"http://127.0.0.1:{port_box[0]}", loop, app_box[0])
     finally:
         asyncio.run_coroutine_threadsafe(runner_box[0].cleanup(), loop).result(timeout=30)
         loop.call_soon_threadsafe(loop.stop)
