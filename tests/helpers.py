@@ -110,3 +110,18 @@ def date_fields(name: str, iso: str) -> dict[str, str]:
         return {f"{name}-day": "", f"{name}-month": "", f"{name}-year": ""}
     year, month, day = iso.split("-")
     return {f"{name}-day": str(int(day)), f"{name}-month": str(int(month)), f"{name}-year": year}
+
+
+# Forms no one can read, as a sender may make them: a multipart form without its boundary,
+# or cut short; a character set no one knows; a transfer encoding no one knows.
+UNREADABLE_FORMS = [
+    ("multipart/form-data; boundary=zzz", b"CallSid=CA1"),
+    ("multipart/form-data", b"CallSid=CA1"),
+    ("application/x-www-form-urlencoded; charset=bogus-xyz", b"CallSid=CA1"),
+    ("multipart/form-data; boundary=zzz", b'--zzz\r\nContent-Disposition: form-data; name="a"'),
+    (
+        "multipart/form-data; boundary=zzz",
+        b'--zzz\r\nContent-Disposition: form-data; name="a"\r\n'
+        b"Content-Transfer-Encoding: zzz\r\n\r\nb\r\n--zzz--\r\n",
+    ),
+]

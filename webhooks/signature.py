@@ -38,6 +38,8 @@ from twilio.request_validator import (
     remove_port,
 )
 
+from callguard.web.form_body import FormUnreadable, posted_form
+
 MAX_FORM_BYTES = 64 * 1024
 SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 ALGORITHMS = (HMAC_SHA1, HMAC_SHA256)
@@ -95,7 +97,12 @@ class SignatureChecker:
             raise web.HTTPRequestEntityTooLarge(
                 max_size=MAX_FORM_BYTES, actual_size=request.content_length
             )
-        raw = await request.post()
+        try:
+            raw = await posted_form(request)
+        except FormUnreadable:
+            raise web.HTTPForbidden(
+                text="bad X-Twilio-Signature: the form could not be read"
+            ) from None
         form = MultiDictProxy(MultiDict((k, v) for k, v in raw.items() if isinstance(v, str)))
         if len(form) != len(raw):
             raise web.HTTPBadRequest(text="file uploads are not accepted")

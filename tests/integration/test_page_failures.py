@@ -18,7 +18,7 @@ from callguard.settings import Settings
 from tests.conftest import KEYS, auth
 from tests.e2e.support import MANAGER, STAFF, Client, demo_pages, fast_passwords, sign_in
 from tests.fault_helpers import KillableRedis, create_tokens
-from tests.helpers import services
+from tests.helpers import UNREADABLE_FORMS, services
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fast_passwords")]
 __all__ = ["fast_passwords"]
@@ -88,3 +88,19 @@ async def test_the_pages_of_an_account_this_release_cannot_read_say_so_in_the_si
     await assert_page(await sign_in(pages, STAFF), 409, later)
     await sign_in(pages, MANAGER)
     assert (await pages.get("/manage")).status == 200
+
+
+async def test_a_form_that_cannot_be_read_is_said_so_and_changes_nothing(manager: Client) -> None:
+    """A form its sender made so that it cannot be read (see the webhooks' test) is a 400
+    that says so in words, whether or not anyone is signed in; nothing is done."""
+    redis = services(manager).redis
+    people_before = await redis.llen(KEYS.PEOPLE)
+    for path in ("/people/new", "/sign-in"):
+        for content_type, body in UNREADABLE_FORMS:
+            response = await manager.post(
+                path, data=body, headers={"Content-Type": content_type}, allow_redirects=False
+            )
+            text = await response.text()
+            assert response.status == 400, (path, content_type, text)
+            assert text == "The form could not be read. Go back to the page and try again."
+    assert await redis.llen(KEYS.PEOPLE) == people_before

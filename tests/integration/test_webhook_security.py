@@ -14,6 +14,7 @@ from callguard import urls
 from callguard.settings import Settings
 from tests.conftest import AUTH_TOKEN, PUBLIC_URL, auth
 from tests.helpers import (
+    UNREADABLE_FORMS,
     Client,
     call_record,
     create_person,
@@ -396,5 +397,23 @@ async def test_bad_but_signed_callbacks_are_400_naming_the_field(
     response = await post_signed(client, path + query, params)
     assert response.status == 400, await response.text()
     assert field in await response.text()
+    assert await _state(client, settings) == before
+    assert twilio.requests == []
+
+
+async def test_a_form_that_cannot_be_read_is_refused_as_unsigned(
+    client: Client, twilio: TwilioStandIn, settings: Settings
+) -> None:
+    """Its signature cannot be checked: 403, as for a wrong one, and nothing changes."""
+    before = await _state(client, settings)
+    for path in (VOICE, urls.STATUS, f"{urls.LEG}?call_sid={new_call_sid()}"):
+        for content_type, body in UNREADABLE_FORMS:
+            response = await client.post(
+                path,
+                data=body,
+                headers={"Content-Type": content_type, "X-Twilio-Signature": "abc"},
+            )
+            assert response.status == 403, (path, content_type, await response.text())
+    await services(client).background.drain()
     assert await _state(client, settings) == before
     assert twilio.requests == []

@@ -17,6 +17,7 @@ from callguard.web.pages.framework import (
     PageContext,
     Pages,
     csrf_refused,
+    read_form,
     render,
 )
 from callguard.web.sessions import LOGIN_CSRF_COOKIE, web_auth
@@ -101,7 +102,7 @@ async def sign_in_form(request: web.Request) -> web.StreamResponse:
 async def sign_in(request: web.Request) -> web.StreamResponse:
     auth = web_auth(request)
     services = request.app[SERVICES]
-    form = await request.post()
+    form = await read_form(request)
     token = form.get(csrf.FIELD)
     if not csrf.same(
         request.cookies.get(LOGIN_CSRF_COOKIE, ""), token if isinstance(token, str) else None

@@ -34,6 +34,7 @@ from callguard.services.errors import (
 )
 from callguard.web import csrf
 from callguard.web.appkeys import SERVICES
+from callguard.web.form_body import FormUnreadable, posted_form
 from callguard.web.pages.assets import ASSETS
 from callguard.web.sessions import web_auth
 
@@ -233,8 +234,20 @@ async def _form(request: web.Request) -> MultiDictProxy[str]:
         raise web.HTTPRequestEntityTooLarge(
             max_size=MAX_FORM_BYTES, actual_size=request.content_length
         )
-    raw = await request.post()
+    raw = await read_form(request)
     return MultiDictProxy(MultiDict((k, v) for k, v in raw.items() if isinstance(v, str)))
+
+
+async def read_form(
+    request: web.Request,
+) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The posted form; one that cannot be read is a 400 that says so in words."""
+    try:
+        return await posted_form(request)
+    except FormUnreadable:
+        raise web.HTTPBadRequest(
+            text="The form could not be read. Go back to the page and try again."
+        ) from None
 
 
 def _sign_in_location(request: web.Request) -> str:
