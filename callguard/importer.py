@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from callguard.domain import error_words
 from callguard.domain.audit import AuditEntry
 from callguard.domain.models import Person, PersonIn, Strategy, StrategyIn
 from callguard.domain.rules import (
@@ -84,7 +85,7 @@ def _errors(error: ValidationError, prefix: str = "") -> list[str]:
     from callguard.web.api import field_path
 
     return [
-        f"{prefix}{field_path(tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+        f"{prefix}{field_path(error_words.where(e))}: {error_words.reason_for(e)}"
         for e in error.errors(include_url=False)
     ]
 

@@ -70,7 +70,7 @@ def _normalise(raw: str, region: str) -> str:
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(f"not a phone number: {exc}") from exc
+        raise InvalidPhone("not a phone number") from exc
     return _valid(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), parsed)
 
 

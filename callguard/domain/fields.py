@@ -48,12 +48,9 @@ def _route(value: str, info: ValidationInfo) -> str:
         raise ValueError(str(exc)) from exc
 
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
-
-
 def _email(value: str) -> str:
     value = value.strip()
-    if not _EMAIL.fullmatch(value):
+    if not re.fullmatch(EMAIL_PATTERN, value):
         raise ValueError("not an e-mail address")
     return value
 
@@ -75,27 +72,28 @@ def _not_blank(value: str) -> str:
 
 # The patterns put in the OpenAPI document what the validators check (a phone must
 # also parse as a real number; that the schema cannot say).
-_NOT_BLANK = r"[^\s\ufeff]"
+NOT_BLANK_PATTERN = r"[^\s\ufeff]"
+PHONE_PATTERN = r"^[(+]{0,2}[0-9][0-9 ()./-]*$"
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$"
+HHMM_PATTERN = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
 Phone = Annotated[
     str,
-    Field(min_length=3, max_length=40, pattern=r"^[(+]{0,2}[0-9][0-9 ()./-]*$"),
+    Field(min_length=3, max_length=40, pattern=PHONE_PATTERN),
     AfterValidator(_phone),
 ]
 Route = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(_route)]
 Email = Annotated[
     str,
-    Field(max_length=320, pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$"),
+    Field(max_length=320, pattern=EMAIL_PATTERN),
     AfterValidator(_email),
 ]
-HHMM = Annotated[
-    str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"), AfterValidator(_hhmm)
-]
+HHMM = Annotated[str, Field(pattern=HHMM_PATTERN), AfterValidator(_hhmm)]
 Text = Annotated[
-    str, Field(min_length=1, max_length=4000, pattern=_NOT_BLANK), AfterValidator(_not_blank)
+    str, Field(min_length=1, max_length=4000, pattern=NOT_BLANK_PATTERN), AfterValidator(_not_blank)
 ]
 ShortText = Annotated[
-    str, Field(min_length=1, max_length=200, pattern=_NOT_BLANK), AfterValidator(_not_blank)
+    str, Field(min_length=1, max_length=200, pattern=NOT_BLANK_PATTERN), AfterValidator(_not_blank)
 ]
 MatterRef = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=_NOT_BLANK), AfterValidator(_not_blank)
+    str, Field(min_length=1, max_length=64, pattern=NOT_BLANK_PATTERN), AfterValidator(_not_blank)
 ]

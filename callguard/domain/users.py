@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callguard.domain.roles import Role
 
+# What a user's name may hold: letters, digits and . _ @ - (it is part of keys and paths).
+USER_NAME_PATTERN = r"^[A-Za-z0-9._@-]+$"
+
 
 class User(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
+    name: str = Field(min_length=1, max_length=64, pattern=USER_NAME_PATTERN)
     role: Role
     display_name: str = ""
     email: str | None = None

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
+from callguard.domain import error_words
 from callguard.domain.dates import InputDateTime
 from callguard.domain.models import RESTRICTION_KINDS
 from callguard.domain.roles import Role, has_at_least
@@ -139,6 +140,7 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     ``restrictions[0].windows[0].end``.
 
     The discriminator tag pydantic adds after a list index is dropped: callers never wrote it.
+    A name longer than any field's (one sent that is not a field) is cut short.
     """
     out = ""
     previous_was_index = False
@@ -150,9 +152,14 @@ def field_path(loc: tuple[int | str, ...]) -> str:
         if previous_was_index and part in _UNION_TAGS:
             previous_was_index = False
             continue
+        if len(part) > _LONGEST_NAME:
+            part = part[:_LONGEST_NAME] + "…"
         out += f".{part}" if out else part
         previous_was_index = False
     return out or "(body)"
+
+
+_LONGEST_NAME = 64
 
 
 # pydantic names a discriminated union's member by its tag: a restriction's kind.
@@ -160,10 +167,12 @@ _UNION_TAGS = frozenset(RESTRICTION_KINDS)
 
 
 def invalid_from(error: ValidationError, prefix: tuple[str, ...] = ()) -> Invalid:
+    """Each error by its field's path, in words (``domain.error_words``)."""
     problems = []
     for item in error.errors(include_url=False):
-        reason = item["msg"].removeprefix("Value error, ")
-        problems.append((field_path(prefix + tuple(item["loc"])), reason))
+        problems.append(
+            (field_path(prefix + error_words.where(item)), error_words.reason_for(item))
+        )
     return Invalid(problems)
 
 

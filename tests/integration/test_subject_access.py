@@ -183,7 +183,7 @@ async def test_completing_a_request_is_recorded_once(
     [
         ({"received_on": "2026-11-28"}, "received_on", "must not be in the future"),
         ({"received_on": "27/11/2026"}, "received_on", "date"),
-        ({}, "received_on", "Field required"),
+        ({}, "received_on", "is required"),
     ],
 )
 async def test_a_bad_request_is_refused_naming_the_field(

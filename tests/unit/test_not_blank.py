@@ -9,7 +9,7 @@ import re
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from callguard.domain.fields import _NOT_BLANK, ShortText
+from callguard.domain.fields import NOT_BLANK_PATTERN, ShortText
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -28,5 +28,5 @@ def test_text_with_something_in_it_is_kept(text: str) -> None:
     assert kept == text.strip()
     # What is kept matches the published pattern as Python reads it (JavaScript reads
     # \\s as Python does, and also as a byte order mark).
-    assert re.search(_NOT_BLANK, kept)
-    assert re.search(_NOT_BLANK, kept.replace("\ufeff", ""))
+    assert re.search(NOT_BLANK_PATTERN, kept)
+    assert re.search(NOT_BLANK_PATTERN, kept.replace("\ufeff", ""))
