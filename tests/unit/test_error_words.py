@@ -30,10 +30,14 @@ NEVER = ("Input should", "Field required", "Extra inputs", "String should", "pat
 def payloads(model: type[BaseModel]) -> list[Any]:
     fields = list(model.model_fields)
     every = [{name: value for name in fields} for value in BAD_VALUES]
-    nested = [
-        {name: ({"kind": SENT} if value == "tagged" else value) for name in fields}
-        for value in ("tagged", [{"kind": SENT}], [{}], [{"kind": "call_windows", SENT: 1}])
+    # Nested: a tagged object whose tag is unknown, lists of them, one with a field too many.
+    tagged: list[Any] = [
+        {"kind": SENT},
+        [{"kind": SENT}],
+        [{}],
+        [{"kind": "call_windows", SENT: 1}],
     ]
+    nested = [{name: value for name in fields} for value in tagged]
     return [*every, *nested, *BAD_BODIES]
 
 
