@@ -106,6 +106,18 @@ class KeptChanging(Conflict):
         )
 
 
+class StaleVersion(Conflict):
+    """A change asked for against a version of a strategy that another change has replaced
+    since (``expected_version``): nothing was changed."""
+
+    def __init__(self, strategy_id: str, current: int, expected: int) -> None:
+        super().__init__(
+            f"strategy {strategy_id} is at version {current}, not {expected}: reload it and "
+            "try again"
+        )
+        self.current = current
+
+
 class Gone(ServiceError):
     """410: what was asked for was kept once and is no longer (a recording past its time)."""
 

@@ -34,7 +34,14 @@ from callguard.domain.rules import (
 )
 from callguard.domain.users import Actor
 from callguard.policy import Policy
-from callguard.services.errors import Conflict, Forbidden, Invalid, KeptChanging, NotFound
+from callguard.services.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    KeptChanging,
+    NotFound,
+    StaleVersion,
+)
 from callguard.services.kept_refusals import KeptRefusals
 from callguard.services.revisions import fields_to_change, next_version, revision_problems
 from callguard.store.register import PersonChanged, PhoneTaken, RegisterStore
@@ -342,10 +349,7 @@ class Register:
         if current.status not in (StrategyStatus.active, StrategyStatus.awaiting_notice):
             raise Conflict(f"strategy {strategy_id} is {current.status.value}, not active")
         if current.version != expected_version:
-            raise Conflict(
-                f"strategy {strategy_id} is at version {current.version}, not "
-                f"{expected_version}: reload it and try again"
-            )
+            raise StaleVersion(strategy_id, current.version, expected_version)
         return current
 
     async def _replace(

@@ -208,6 +208,52 @@ async def test_revise_review_and_end_a_strategy(manager: Client) -> None:
     assert final.status.value == "ended" and final.version == 4
 
 
+async def test_a_form_sent_after_someone_else_changed_the_strategy_is_shown_again(
+    manager: Client,
+) -> None:
+    """Revise, review and end, each sent against version 1 after another change made
+    version 2: nothing is saved; the form comes back with what was typed, says why in
+    words (no id), and is now for version 2, so sending it again saves it."""
+    pid = await person_id(manager, "Bea Spoc")
+    [strategy] = await services(manager).register.store.strategies_of(pid)
+    base = f"/strategies/{strategy.id}"
+    revise = {
+        "expected_version": "1",
+        "matter_ref": strategy.matter_ref,
+        "reason": strategy.reason,
+        "kinds": ["spoc", "recorded"],
+        "restrictions-spoc-name": "Jo Bloggs",
+        "restrictions-spoc-phone": "+441772000001",
+        **date_fields("review_due", strategy.review_due.isoformat()),
+        "why": "Calls to be recorded after the meeting on 3 December",
+    }
+    first = await post_form(manager, base + "/revise", revise, base + "/revise")
+    assert first.status == 303
+    said = "Someone else changed this strategy while you were working on it, so nothing was saved"
+    review = {
+        "expected_version": "1",
+        "outcome": "continue",
+        "notes": "Reviewed with the caseworker",
+        **date_fields("next_review_due", "2027-02-10"),
+    }
+    end = {"expected_version": "1", "why": "The matter is closed"}
+    for path, form, typed in (
+        ("/revise", {**revise, "why": "A second change"}, "A second change"),
+        ("/review", review, "Reviewed with the caseworker"),
+        ("/end", end, "The matter is closed"),
+    ):
+        stale = await post_form(manager, base + path, form, base + path)
+        page = await stale.text()
+        assert stale.status == 409, path
+        assert said in page and "(version 2)" in page and "is at version" not in page, path
+        assert typed in page, path  # what was typed is kept
+        assert 'name="expected_version" value="2"' in page, path
+    assert (await services(manager).register.strategy(strategy.id)).version == 2
+    again = await post_form(manager, base + "/end", {**end, "expected_version": "2"}, base + "/end")
+    assert again.status == 303
+    assert (await services(manager).register.strategy(strategy.id)).status.value == "ended"
+
+
 async def test_a_review_whose_outcome_is_a_revision_is_recorded_as_one(manager: Client) -> None:
     pid = await person_id(manager, "Bea Spoc")
     [strategy] = await services(manager).register.store.strategies_of(pid)

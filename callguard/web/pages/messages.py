@@ -290,3 +290,12 @@ def duplicate_phone(phones: list[str], message: str) -> str:
 @_reason(r"^must not be before the request was received")
 def _before_received(field: Field, match: re.Match[str]) -> str:
     return _sentence(f"{field.name} must be on or after the date the request was received")
+
+
+def stale_version(current: int) -> str:
+    """A form sent against a version of the strategy that another change has replaced."""
+    return (
+        "Someone else changed this strategy while you were working on it, so nothing was "
+        f"saved. The page now shows it as it is (version {current}): check what you entered "
+        "and save again"
+    )

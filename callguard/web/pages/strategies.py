@@ -26,8 +26,8 @@ from callguard.domain.models import (
     StrategyIn,
 )
 from callguard.domain.roles import Role, has_at_least
-from callguard.services.errors import Forbidden, Invalid
-from callguard.web.pages import forms, typed_dates, words
+from callguard.services.errors import Forbidden, Invalid, StaleVersion
+from callguard.web.pages import forms, messages, typed_dates, words
 from callguard.web.pages.appeals import OUTCOME_WORDS
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
@@ -132,6 +132,10 @@ async def strategy_create(context: PageContext) -> web.StreamResponse:
         return await again(forms.strategy_errors(forms.problems_of(error), kinds))
     except Invalid as invalid:
         return await again(forms.strategy_errors(invalid.problems, kinds))
+    except StaleVersion as stale:  # the form shows the strategy as it is now
+        errors = FormErrors()
+        errors.add("changes", messages.stale_version(stale.current))
+        return await again(errors, 409)
     except Forbidden as forbidden:
         return await again(forms.strategy_errors([("restrictions", forbidden.message)], kinds), 403)
     return await context.redirect(
@@ -327,6 +331,10 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
     except Invalid as invalid:
         problems = placed(invalid.problems)
         return await again(forms.strategy_errors(problems, kinds, "changes.", form="revise"))
+    except StaleVersion as stale:  # the form shows the strategy as it is now
+        errors = FormErrors()
+        errors.add("changes", messages.stale_version(stale.current))
+        return await again(errors, 409)
     except Forbidden as forbidden:
         return await again(forms.strategy_errors([("restrictions", forbidden.message)], kinds), 403)
     said = f"Strategy {revised.matter_ref} revised: now version {revised.version}."

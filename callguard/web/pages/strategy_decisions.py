@@ -19,7 +19,7 @@ from callguard.domain.models import (
     StrategyStatus,
 )
 from callguard.domain.roles import Role
-from callguard.services.errors import Invalid
+from callguard.services.errors import Invalid, StaleVersion
 from callguard.web.api import field_path
 from callguard.web.pages import forms, messages, typed_dates
 from callguard.web.pages.forms import FormErrors
@@ -116,6 +116,11 @@ async def strategy_review(context: PageContext) -> web.StreamResponse:
         reviewed = await services.register.review(
             strategy.id, body, context.actor, services.clock.now()
         )
+    except StaleVersion as stale:
+        errors = forms.place(
+            [("expected_version", messages.stale_version(stale.current))], REVIEW_IDS
+        )
+        return await _decision_page(context, "strategy_review.html", strategy, values, errors, 409)
     except Invalid as invalid:
         errors = forms.place(invalid.problems, REVIEW_IDS)
         return await _decision_page(context, "strategy_review.html", strategy, values, errors, 422)
@@ -151,6 +156,10 @@ async def strategy_end(context: PageContext) -> web.StreamResponse:
     assert isinstance(body, EndIn)
     try:
         ended = await services.register.end(strategy.id, body, context.actor, services.clock.now())
+    except StaleVersion as stale:
+        stale_problem = ("expected_version", messages.stale_version(stale.current))
+        errors = forms.place([stale_problem], END_IDS)
+        return await _decision_page(context, "strategy_end.html", strategy, values, errors, 409)
     except Invalid as invalid:
         errors = forms.place(invalid.problems, END_IDS, form="end")
         return await _decision_page(context, "strategy_end.html", strategy, values, errors, 422)
