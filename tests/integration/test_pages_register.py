@@ -160,7 +160,13 @@ async def test_a_manager_may_not_create_no_response(manager: Client) -> None:
     }
     response = await post_form(manager, "/strategies/new", form)
     assert response.status == 403
-    assert "chief executive" in error_beside(await response.text(), "restrictions")
+    said = error_beside(await response.text(), "restrictions")
+    assert said == "Error: A manager cannot set “no response”: only the chief executive can (§8.3)"
+    # A person no longer on the register (or a choice tampered with): words, no id.
+    tampered = {**form, "person_id": "per_nonexistent", "kinds": ["recorded"]}
+    gone = await post_form(manager, "/strategies/new", tampered)
+    assert gone.status == 422
+    assert error_beside(await gone.text(), "person_id") == "Error: Choose a person from the list"
 
 
 async def test_revise_review_and_end_a_strategy(manager: Client) -> None:
@@ -181,6 +187,11 @@ async def test_revise_review_and_end_a_strategy(manager: Client) -> None:
     no_why = await post_form(manager, base + "/revise", form, base + "/revise")
     assert no_why.status == 422
     assert error_beside(await no_why.text(), "why")
+    unchanged = {**form, "kinds": ["spoc"], "why": "Nothing, by mistake"}
+    nothing = await post_form(manager, base + "/revise", unchanged, base + "/revise")
+    assert nothing.status == 422
+    said = error_beside(await nothing.text(), "changes")
+    assert said == "Error: Change at least one thing to save a revision"
     revised = await post_form(
         manager, base + "/revise", {**form, "why": "Calls to be recorded"}, base + "/revise"
     )

@@ -180,6 +180,7 @@ def strategy_ids() -> list[str]:
         "adjustment_override-equality_advice_from",
         "why",
         "review_notes",
+        "changes",  # the revise form's: a revision that changes nothing
     ]
     ids += [f"restrictions-{kind}" for kind in KINDS]
     cw = "restrictions-call_windows"

@@ -156,12 +156,17 @@ def _own_number(field: Field, match: re.Match[str]) -> str:
     return "An advocate's phone number cannot be one of the person's own numbers"
 
 
+@_reason(r"^no person ")
+def _no_person(field: Field, match: re.Match[str]) -> str:
+    return "Choose a person from the list"
+
+
 @_reason(r"^name at least one field to change")
 def _no_change(field: Field, match: re.Match[str]) -> str:
     return "Change at least one thing to save a revision"
 
 
-@_reason(r"^the ([a-z_]+) role may not set (.+) restrictions")
+@_reason(r"^the ([a-z_]+) role may not (?:set|create) (.+?) restrictions")
 def _role_may_not(field: Field, match: re.Match[str]) -> str:
     kinds = [k.strip() for k in match.group(2).split(",")]
     named = ", ".join(_KIND_WORDS.get(k, k.replace("_", " ")) for k in kinds)
