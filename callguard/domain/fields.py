@@ -70,6 +70,22 @@ def _not_blank(value: str) -> str:
     return value
 
 
+# Characters that can hide or disguise what text says: control characters (a null, say)
+# but tab and line breaks, and the marks that force or isolate a direction of writing (a
+# right-to-left override can make a name read as another). The marks a right-to-left
+# language's text needs (U+200E, U+200F, U+061C) are kept.
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _no_hidden(value: str, info: ValidationInfo) -> str:
+    if not _stored(info) and _HIDDEN.search(value):
+        raise ValueError(
+            "must not contain hidden characters, such as a null or a mark that reverses "
+            "the direction of writing"
+        )
+    return value
+
+
 # The patterns put in the OpenAPI document what the validators check (a phone must
 # also parse as a real number; that the schema cannot say).
 NOT_BLANK_PATTERN = r"[^\s\ufeff]"
@@ -89,11 +105,20 @@ Email = Annotated[
 ]
 HHMM = Annotated[str, Field(pattern=HHMM_PATTERN), AfterValidator(_hhmm)]
 Text = Annotated[
-    str, Field(min_length=1, max_length=4000, pattern=NOT_BLANK_PATTERN), AfterValidator(_not_blank)
+    str,
+    Field(min_length=1, max_length=4000, pattern=NOT_BLANK_PATTERN),
+    AfterValidator(_not_blank),
+    AfterValidator(_no_hidden),
 ]
 ShortText = Annotated[
-    str, Field(min_length=1, max_length=200, pattern=NOT_BLANK_PATTERN), AfterValidator(_not_blank)
+    str,
+    Field(min_length=1, max_length=200, pattern=NOT_BLANK_PATTERN),
+    AfterValidator(_not_blank),
+    AfterValidator(_no_hidden),
 ]
 MatterRef = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=NOT_BLANK_PATTERN), AfterValidator(_not_blank)
+    str,
+    Field(min_length=1, max_length=64, pattern=NOT_BLANK_PATTERN),
+    AfterValidator(_not_blank),
+    AfterValidator(_no_hidden),
 ]

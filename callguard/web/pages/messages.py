@@ -156,6 +156,11 @@ def _own_number(field: Field, match: re.Match[str]) -> str:
     return "An advocate's phone number cannot be one of the person's own numbers"
 
 
+@_reason(r"^must not contain hidden characters(.*)")
+def _hidden(field: Field, match: re.Match[str]) -> str:
+    return _sentence(f"{field.name} must not contain hidden characters{match.group(1)}")
+
+
 @_reason(r"^no person ")
 def _no_person(field: Field, match: re.Match[str]) -> str:
     return "Choose a person from the list"
