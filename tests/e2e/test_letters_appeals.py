@@ -71,7 +71,7 @@ async def test_an_appeal_is_recorded_then_decided_by_its_decider(tab: Tab, app: 
     await tab.sign_in(CEO, PASSWORD)
     await page.get_by_role("link", name="Appeals").click()
     await page.locator("#appeals-waiting").get_by_role("link", name=strategy.matter_ref).click()
-    await page.get_by_label("Ended: the strategy ends now").check()
+    await page.get_by_label("The strategy ends now").check()
     await page.get_by_label("Your reasons").fill("A single point of contact is enough")
     assert await axe_violations(page) == []
     await page.get_by_role("button", name="Record the decision").click()
@@ -86,4 +86,4 @@ async def test_an_appeal_is_recorded_then_decided_by_its_decider(tab: Tab, app: 
     assert "A single point of contact is enough" in text
 
     await tab.open(f"/strategies/{strategy.id}")
-    await expect(page.locator("#history")).to_contain_text("Appeal decided: strategy ended")
+    await expect(page.locator("#history")).to_contain_text("Appeal decided: the strategy ends now")

@@ -224,7 +224,7 @@ async def test_only_the_named_decider_decides_and_the_outcome_letter_follows(
     assert "Download it to print or send it." in letter
     assert "record how and when it was sent" not in letter
     history = await (await manager.get(f"/strategies/{strategy.id}")).text()
-    assert "Appeal decided: upheld" in history
+    assert "Appeal decided: the strategy stays as it is" in history
 
 
 async def test_staff_cannot_open_letters_or_appeals(

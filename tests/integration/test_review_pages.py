@@ -44,7 +44,7 @@ async def test_the_strategy_page_gives_an_appeals_outcome_in_words(
     assert page.status == 200
     text = text_of(await page.text())
     assert "(varied)" not in text
-    assert "Varied: the strategy will be revised" in text
+    assert "The strategy will be changed" in text
 
 
 async def test_the_subject_access_bundle_gives_restrictions_and_adjustments_in_words(

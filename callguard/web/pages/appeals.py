@@ -32,10 +32,12 @@ pages = Pages()
 
 APPEAL_IDS = ("received_on", "grounds", "decider")
 DECISION_IDS = ("outcome", "reasons")
+# An appeal's outcome, said by what it means for the strategy: "upheld" alone reads as the
+# appeal's success to many, where here it is the decision's.
 OUTCOME_WORDS = {
-    "upheld": "Upheld: the strategy stays as it is",
-    "varied": "Varied: the strategy will be revised",
-    "ended": "Ended: the strategy ends now",
+    "upheld": "The strategy stays as it is",
+    "varied": "The strategy will be changed",
+    "ended": "The strategy ends now",
 }
 
 

@@ -355,9 +355,9 @@ def appeal_rows(appeals: list[Appeal], staff_names: dict[str, str]) -> list[Hist
         received = f"Appeal received {wording.long_date(a.received_on)}; {decider} to decide"
         rows.append(HistoryRow(a.recorded_at, received, a.recorded_by, a.grounds))
         if a.decided_at is not None and a.outcome is not None:
-            what = f"Appeal decided: {APPEAL_OUTCOMES[a.outcome]}"
+            outcome = OUTCOME_WORDS[a.outcome]
+            what = f"Appeal decided: {outcome[:1].lower()}{outcome[1:]}"
             rows.append(HistoryRow(a.decided_at, what, a.decider, a.reasons or ""))
     return rows
 
 
-APPEAL_OUTCOMES = {"upheld": "upheld", "varied": "varied", "ended": "strategy ended"}
