@@ -199,6 +199,15 @@ async def test_revise_review_and_end_a_strategy(manager: Client) -> None:
     page = await (await manager.get(base)).text()
     assert "Version 2: revised (restrictions)" in page
 
+    review_page = await (await manager.get(base + "/review")).text()
+    assert 'name="outcome"' in review_page and "checked" not in review_page  # none chosen
+    unchosen = await post_form(
+        manager, base + "/review", {"expected_version": "2", "notes": "Seen"}, base + "/review"
+    )
+    assert unchosen.status == 422
+    assert (
+        error_beside(await unchosen.text(), "outcome") == "Error: Choose the outcome of the review"
+    )
     reviewed = await post_form(
         manager,
         base + "/review",

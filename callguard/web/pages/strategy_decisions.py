@@ -87,7 +87,7 @@ async def strategy_review_form(context: PageContext) -> web.StreamResponse:
     strategy = await active_strategy(context)
     today = context.services.register.today(context.services.clock.now())
     latest = add_months(today, context.services.policy.reviews.max_interval_months)
-    values = {"outcome": "continue", **typed_dates.date_parts("next_review_due", latest)}
+    values = dict(typed_dates.date_parts("next_review_due", latest))  # no outcome chosen for them
     return await _decision_page(context, "strategy_review.html", strategy, values, None)
 
 
