@@ -15,6 +15,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -104,9 +106,9 @@ def _parse_hhmm(value: str) -> time:
 class CallWindows(Model):
     kind: Literal["call_windows"] = "call_windows"
     windows: Annotated[list[Window], Field(min_length=1, max_length=14)]
-    max_calls: int = Field(ge=1, le=100)
+    max_calls: StrictInt = Field(ge=1, le=100)
     per: Literal["window", "week", "month"]
-    max_minutes: int | None = Field(default=None, ge=1, le=240)
+    max_minutes: StrictInt | None = Field(default=None, ge=1, le=240)
 
 
 class Spoc(Model):
@@ -192,7 +194,7 @@ class StrategyIn(Model):
     review_due: InputDate
     adjustment_override: AdjustmentOverride | None = None
     # Applies before the letter (e.g. after threats): [notice] interim_kinds, chief executive.
-    interim: bool = False
+    interim: StrictBool = False
 
 
 class StrategyChanges(Model):
@@ -206,11 +208,11 @@ class StrategyChanges(Model):
 
 
 class RevisionIn(Model):
-    expected_version: int = Field(ge=1)
+    expected_version: StrictInt = Field(ge=1)
     changes: StrategyChanges
     why: Text
     notified_on: InputDate | None = None
-    interim: bool = False
+    interim: StrictBool = False
 
 
 class Revision(Model):
@@ -227,7 +229,7 @@ class Revision(Model):
 class ReviewIn(Model):
     outcome: Literal["continue", "revise", "end"]
     notes: Text
-    expected_version: int = Field(ge=1)
+    expected_version: StrictInt = Field(ge=1)
     next_review_due: InputDate | None = None
     revision: RevisionIn | None = None
     notified_on: InputDate | None = None
@@ -250,7 +252,7 @@ class Review(Model):
 
 
 class EndIn(Model):
-    expected_version: int = Field(ge=1)
+    expected_version: StrictInt = Field(ge=1)
     why: Text
     notified_on: InputDate | None = None
 

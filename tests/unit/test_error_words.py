@@ -94,3 +94,34 @@ def test_a_kind_missing_or_unknown_is_placed_on_the_kind() -> None:
 )
 def test_reasons_by_kind(item: dict[str, Any], said: str) -> None:
     assert said in error_words.reason_for(item)
+
+
+def test_true_is_not_a_number_nor_1_a_yes() -> None:
+    """JSON's true is not taken as 1, nor 1 as true, where a count, a version or a yes
+    or no is asked for (pydantic would take both)."""
+    from callguard.domain.models import RevisionIn, StrategyIn
+
+    window = {"days": ["mon"], "start": "09:00", "end": "12:00"}
+    restriction = {"kind": "call_windows", "windows": [window], "max_calls": True, "per": "week"}
+    body = {
+        "person_id": "per_1",
+        "matter_ref": "M1",
+        "reason": "R",
+        "restrictions": [{**restriction, "max_minutes": True}],
+        "review_due": "2027-01-20",
+        "interim": 1,
+    }
+    with pytest.raises(ValidationError) as raised:
+        StrategyIn.model_validate(body)
+    assert dict(invalid_from(raised.value).problems) == {
+        "restrictions[0].max_calls": "must be a whole number",
+        "restrictions[0].max_minutes": "must be a whole number",
+        "interim": "must be true or false",
+    }
+    with pytest.raises(ValidationError) as raised:
+        RevisionIn.model_validate(
+            {"expected_version": True, "changes": {"reason": "S"}, "why": "W"}
+        )
+    assert dict(invalid_from(raised.value).problems) == {
+        "expected_version": "must be a whole number"
+    }
