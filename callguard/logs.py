@@ -18,6 +18,8 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError, LineTooLong
+
 from callguard.phones import mask_phone
 
 # Digit runs that look like phone numbers: 9 to 15 digits, single spaces allowed between
@@ -96,6 +98,30 @@ class MaskingFormatter(logging.Formatter):
         return text
 
 
+class UnreadableRequests(logging.Filter):
+    """aiohttp logs a request it could not read at all (a line or header longer than it
+    reads, something that is not HTTP) as an ERROR with a traceback and the start of what
+    was sent. That is the sender's error, and the internet sends plenty: it is said in one
+    line at WARNING, without what was sent, so that errors mean something went wrong here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and error.code < 500:
+            if isinstance(error, LineTooLong):
+                what = "a line or header too long"
+            elif isinstance(error, BadHttpMethod):
+                what = "not an HTTP request"
+            else:
+                what = "not a well-formed HTTP request"
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "refused a request that could not be read (%s): %d", (
+                what,
+                error.code,
+            )
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def configure(json_lines: bool, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(
@@ -108,3 +134,6 @@ def configure(json_lines: bool, level: int = logging.INFO) -> None:
     root.setLevel(level)
     # APScheduler narrates every job it adds and runs at INFO.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, UnreadableRequests) for f in server.filters):
+        server.addFilter(UnreadableRequests())
