@@ -114,9 +114,12 @@ class UnreadableRequests(logging.Filter):
             else:
                 what = "not a well-formed HTTP request"
             record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg, record.args = "refused a request that could not be read (%s): %d", (
-                what,
-                error.code,
+            record.msg, record.args = (
+                "refused a request that could not be read (%s): %d",
+                (
+                    what,
+                    error.code,
+                ),
             )
             record.exc_info = record.exc_text = None
         return True

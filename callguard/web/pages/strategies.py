@@ -359,5 +359,3 @@ def appeal_rows(appeals: list[Appeal], staff_names: dict[str, str]) -> list[Hist
             what = f"Appeal decided: {outcome[:1].lower()}{outcome[1:]}"
             rows.append(HistoryRow(a.decided_at, what, a.decider, a.reasons or ""))
     return rows
-
-
