@@ -16,6 +16,7 @@ from callguard.domain.models import PersonIn, StrategyIn
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor, User
 from tests.e2e.support import (
+    FULL_NAME,
     MANAGER,
     Client,
     fast_passwords,
@@ -86,6 +87,9 @@ async def test_the_subject_access_bundle_gives_restrictions_and_adjustments_in_w
     assert "post to PO Box 123, Preston PR1 2AB" in text
     assert "spoc" not in text and "call windows" not in text
     assert "Needs extra time: dyslexia" in text
+    # Who did what is said by their name, as the person would know them, not their user name.
+    assert f"by {FULL_NAME[MANAGER]}" in text and f"by {MANAGER}" not in text
+    assert f"{MANAGER} (" not in text  # the audit's "who"
 
 
 async def test_the_call_log_download_works_and_names_the_strategies_that_refused(
