@@ -67,6 +67,10 @@ log = logging.getLogger("callguard.controls")
 MAX_ATTEMPTS = 5
 
 
+NO_SUCH_CALL = "there is no record of that call"
+ALREADY_ENDED = "staff have already ended this call, and its file note has been drafted"
+
+
 class NotInProgress(Conflict):
     code = "call_not_in_progress"
 
@@ -164,7 +168,7 @@ class LiveControls:
     async def _record(self, call_sid: str) -> CallRecord:
         record = await self.calls.get(call_sid)
         if record is None:
-            raise NotFound(f"no call {call_sid}")
+            raise NotFound(NO_SUCH_CALL)
         return record
 
     async def warn(self, call_sid: str, code: str, actor: Actor, now: datetime) -> WarningGiven:
@@ -173,6 +177,15 @@ class LiveControls:
         _check_in_progress(record)
         if not record.conference_sid:
             raise NotConnected("the call is not connected to staff yet, so nothing can be played")
+        # Logged before it is played, in one step that refuses a call staff have ended
+        # meanwhile: a warning is never played after the ending, nor missing from the file
+        # note drafted then; its number counts every warning logged before it.
+        warning = CallEvent(at=now, reason=code, by=actor.name)
+        number = await self.calls.add_warning(call_sid, warning)
+        if number is None:
+            raise NotFound(NO_SUCH_CALL)
+        if number == 0:
+            raise NotInProgress(ALREADY_ENDED)
         try:
             await self.telephony.announce_to_participant(
                 conference_sid=record.conference_sid,
@@ -181,18 +194,15 @@ class LiveControls:
             )
         except Exception as error:
             log.warning("warning not played on a call (%s)", type(error).__name__)
+            await self.calls.withdraw_warning(call_sid, warning)
             raise PhoneSystemFailed(
                 "the phone system did not play the warning; it was not logged, try again"
             ) from error
-        warning = CallEvent(at=now, reason=code, by=actor.name)
-        await self.calls.add_warning(call_sid, warning)
         await self.register.audit(_call_audit(actor, now, "call.warning", record, code))
         await self.notifier.count_for_welfare(
             await self.users.get_user(actor.name), actor.name, call_sid, now
         )
-        return WarningGiven(
-            call_sid=call_sid, warning=warning, warnings_in_call=len(record.warnings) + 1
-        )
+        return WarningGiven(call_sid=call_sid, warning=warning, warnings_in_call=number)
 
     async def end(self, call_sid: str, code: str, actor: Actor, now: datetime) -> CallEnded:
         reason = self.reason(code)
@@ -221,13 +231,11 @@ class LiveControls:
             if result.kind == "ended":
                 break
             if result.kind == "already_ended":
-                raise NotInProgress(
-                    f"the call was already ended by staff; its file note is {result.file_note_id}"
-                )
+                raise NotInProgress(ALREADY_ENDED)
             if result.kind == "not_in_progress":
-                raise NotInProgress(f"the call is not in progress (status {result.status})")
+                raise NotInProgress(_not_in_progress(result.status))
             if result.kind == "missing":
-                raise NotFound(f"no call {call_sid}")
+                raise NotFound(NO_SUCH_CALL)
             if result.kind == "no_warning":
                 raise WarningRequired("warn the caller first (§6.4)")
         else:
@@ -322,12 +330,23 @@ def interpreter_needed(person: Person) -> str | None:
 
 def _check_in_progress(record: CallRecord) -> None:
     if record.ended is not None:
-        raise NotInProgress(
-            f"the call was already ended by staff; its file note is {record.file_note_id}"
-        )
+        raise NotInProgress(ALREADY_ENDED)
     if not record.in_progress:
-        why = "was refused" if record.outcome == "refuse" else f"is {record.status}"
-        raise NotInProgress(f"the call is not in progress (it {why})")
+        raise NotInProgress(
+            "the call is not in progress: it was refused"
+            if record.outcome == "refuse"
+            else _not_in_progress(record.status)
+        )
+
+
+def _not_in_progress(status: str | None) -> str:
+    """Why a call is not in progress, from its status (Twilio's word, or its JSON text)."""
+    said = (status or "").strip('"')
+    if said == "completed":
+        return "the call is not in progress: it has finished"
+    if said in ("busy", "no-answer", "failed", "canceled"):
+        return "the call is not in progress: it was not answered"
+    return "the call is not in progress"
 
 
 def _call_audit(

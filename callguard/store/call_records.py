@@ -29,7 +29,7 @@ from callguard.store.call_scripts import (
     REFRESH_KEPT_REFUSAL,
     SCREEN_CALL,
 )
-from callguard.store.call_update_scripts import DEGRADE_CALL, DROP_HELD, UPDATE_CALL
+from callguard.store.call_update_scripts import ADD_WARNING, DEGRADE_CALL, DROP_HELD, UPDATE_CALL
 from callguard.store.keys import HELD_UPDATE_TTL_S, KEPT_REFUSAL_TTL_S, Keys
 from callguard.store.readable import all_of, read_each, read_one
 from callguard.store.script_sender import ScriptSender
@@ -150,6 +150,7 @@ class CallStore:
         self._lookup = redis.register_script(lua(LOOKUP_CALLER, keys))
         self._degrade = redis.register_script(lua(DEGRADE_CALL, keys))
         self._drop_held = redis.register_script(lua(DROP_HELD, keys))
+        self._add_warning = redis.register_script(lua(ADD_WARNING, keys))
         self._refresh_kept = redis.register_script(lua(REFRESH_KEPT_REFUSAL, keys))
         # The two scripts of every inbound call, sent on connections kept for them.
         self.sender = ScriptSender(redis)
@@ -329,8 +330,21 @@ class CallStore:
         warnings = await self.redis.lrange(self.keys.call_warnings(call_sid), 0, -1)
         return CallRecord.model_validate({**fields, "warnings": [json.loads(w) for w in warnings]})
 
-    async def add_warning(self, call_sid: str, warning: CallEvent) -> None:
-        await self.redis.rpush(self.keys.call_warnings(call_sid), warning.model_dump_json())
+    async def add_warning(self, call_sid: str, warning: CallEvent) -> int | None:
+        """Log ``warning`` on the call unless staff have ended it (``ADD_WARNING``): its
+        number in the call (1 for the first), 0 when the call was ended, None when there is
+        no record."""
+        number = int(
+            await self._add_warning(
+                keys=[self.keys.call(call_sid), self.keys.call_warnings(call_sid)],
+                args=[warning.model_dump_json()],
+            )
+        )
+        return None if number < 0 else number
+
+    async def withdraw_warning(self, call_sid: str, warning: CallEvent) -> None:
+        """Take back a warning ``add_warning`` logged (it could not be played after all)."""
+        await self.redis.lrem(self.keys.call_warnings(call_sid), 1, warning.model_dump_json())
 
     async def many(self, call_sids: Sequence[str]) -> list[CallRecord]:
         """The records of these calls that are stored, in order. Raises ``Unreadable`` if

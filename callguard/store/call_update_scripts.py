@@ -74,6 +74,23 @@ end
 return 1
 """
 
+# ADD_WARNING: log a warning given on a live call, unless staff have ended the call: this and
+# END_CALL (store.file_notes) are each one step, so a warning is either in the call's record
+# before it was ended, and so in its file note, or refused.
+#   KEYS[1] call:{sid}  KEYS[2] call:{sid}:warnings  ARGV[1] the warning (JSON)
+# Returns the warning's number in the call (1 for the first), 0 when staff have ended the
+# call, -1 when there is no record.
+ADD_WARNING = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return -1
+end
+local ended = redis.call('HGET', KEYS[1], 'ended')
+if ended and ended ~= 'null' then
+  return 0
+end
+return redis.call('RPUSH', KEYS[2], ARGV[1])
+"""
+
 # DROP_HELD: forget the first ARGV[1] updates held for a record (applied), keeping any held
 # since; once none is left, the call leaves the index of calls with updates held.
 #   KEYS[1] call:{sid}:held  KEYS[2] calls:held  ARGV[1] how many  ARGV[2] call sid

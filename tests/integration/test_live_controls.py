@@ -232,6 +232,46 @@ async def test_a_warning_twilio_did_not_accept_is_not_logged(
     assert (await end(client, tokens["staff"], call.call_sid)).status == 409
 
 
+async def test_warnings_given_at_once_are_numbered_in_turn(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    call = await live_call(client, tokens)
+    given = await asyncio.gather(*(warn(client, tokens["staff"], call.call_sid) for _ in range(8)))
+    assert [r.status for r in given] == [201] * 8
+    numbers = sorted([(await r.json())["warnings_in_call"] for r in given])
+    assert numbers == list(range(1, 9))
+    assert len((await call_record(client, tokens["manager"], call.call_sid))["warnings"]) == 8
+
+
+async def test_a_warning_racing_the_end_is_in_the_file_note_or_refused(
+    client: Client, tokens: dict[str, str], twilio: TwilioStandIn
+) -> None:
+    """Ending and warning at once: each warning is either logged before the end, and so in
+    the file note drafted then, or refused (409) and not played; never logged after it."""
+    await restricted_person(client, tokens)
+    for _round in range(3):
+        call_sid, _conference = await connect_call(client)
+        played_before = len(twilio.matching(r"/Participants/CA[0-9a-f]+\.json$"))
+        ended, *warned = await asyncio.gather(
+            end(client, tokens["manager"], call_sid, "threats"),
+            *(warn(client, tokens["staff"], call_sid) for _ in range(4)),
+        )
+        assert ended.status == 200, await ended.text()
+        assert {r.status for r in warned} <= {201, 409}
+        record = await call_record(client, tokens["manager"], call_sid)
+        note = await (
+            await client.get(
+                f"/api/v1/file-notes/{record['file_note_id']}", headers=auth(tokens["manager"])
+            )
+        ).json()
+        logged = len(record["warnings"])
+        assert logged == sum(r.status == 201 for r in warned)
+        assert len(note["warnings"]) == logged  # the note has every warning the record has
+        played = len(twilio.matching(r"/Participants/CA[0-9a-f]+\.json$")) - played_before
+        assert played == logged  # none refused was played
+        await call_status(client, call_sid, "completed")
+
+
 # --- ending ---------------------------------------------------------------------------------
 
 
@@ -345,7 +385,9 @@ async def test_a_second_end_is_refused_and_makes_no_second_note(
     second = await end(client, tokens["manager"], call.call_sid, "threats")
 
     assert second.status == 409
-    assert note_id in (await second.json())["message"]
+    said = (await second.json())["message"]
+    assert said == "staff have already ended this call, and its file note has been drafted"
+    assert (await call_record(client, tokens["manager"], call.call_sid))["file_note_id"] == note_id
     assert len(twilio.matching(r"/Calls/CA[0-9a-f]+\.json$")) == redirects
     notes = await (await client.get("/api/v1/file-notes", headers=auth(tokens["manager"]))).json()
     assert [n["id"] for n in notes["items"]] == [note_id]

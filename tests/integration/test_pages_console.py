@@ -122,7 +122,7 @@ async def test_warning_then_end_without_javascript_then_complete_the_note(demo: 
     ended_early = await demo.post(
         f"/console/calls/{sid}/end", data={"csrf_token": token, "reason": "verbal_abuse"}
     )
-    assert_not_done(await ended_early.text(), "warn the caller first")
+    assert_not_done(await ended_early.text(), "Warn the caller first")
     warned = await demo.post(
         f"/console/calls/{sid}/warning", data={"csrf_token": token, "reason": "verbal_abuse"}
     )
@@ -181,12 +181,25 @@ async def test_the_controls_answer_json_to_the_console_script(demo: Client) -> N
     )
     assert refused.status == 409
     assert (await refused.json())["ok"] is False
+    # A reason not on the list (a tampered form) is asked for again, in words.
+    for action, said in (("warning", "the warning"), ("end", "ending the call")):
+        odd = await demo.post(
+            f"/console/calls/{sid}/{action}", data={"reason": "nonsense"}, headers=headers
+        )
+        assert (odd.status, (await odd.json())["message"]) == (422, f"Choose the reason for {said}")
     ended = await demo.post(
         f"/console/calls/{sid}/end", data={"reason": "threats"}, headers=headers
     )
     body = await ended.json()
     assert ended.status == 200 and body["ok"] is True
     assert body["note_url"] == f"/notes/{body['file_note_id']}"
+    again = await demo.post(
+        f"/console/calls/{sid}/warning", data={"reason": "threats"}, headers=headers
+    )
+    assert again.status == 409  # said in words, as a sentence, no note's id
+    assert (await again.json())["message"] == (
+        "Staff have already ended this call, and its file note has been drafted"
+    )
     no_token = await demo.post(
         f"/console/calls/{sid}/warning",
         data={"reason": "threats"},

@@ -226,6 +226,7 @@ def _wants_json(request: web.Request) -> bool:
 async def _control_result(
     context: PageContext, ok: bool, message: str, status: int, extra: dict[str, str] | None = None
 ) -> web.StreamResponse:
+    message = message[:1].upper() + message[1:]  # the services' reasons begin in lower case
     if _wants_json(context.request):
         return web.json_response({"ok": ok, "message": message, **(extra or {})}, status=status)
     if ok:
@@ -242,7 +243,7 @@ def _reason_label(context: PageContext, code: str) -> str:
 async def warn(context: PageContext) -> web.StreamResponse:
     call_sid = context.request.match_info["call_sid"]
     code = context.text("reason")
-    if not code:
+    if code not in context.services.policy.reasons:  # none chosen, or not one of the list
         return await _control_result(context, False, "Choose the reason for the warning", 422)
     try:
         given = await context.services.controls.warn(
@@ -264,7 +265,7 @@ async def warn(context: PageContext) -> web.StreamResponse:
 async def end(context: PageContext) -> web.StreamResponse:
     call_sid = context.request.match_info["call_sid"]
     code = context.text("reason")
-    if not code:
+    if code not in context.services.policy.reasons:
         return await _control_result(context, False, "Choose the reason for ending the call", 422)
     try:
         ended = await context.services.controls.end(
