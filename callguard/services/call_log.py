@@ -122,7 +122,11 @@ class CallLog:
             raise Conflict("this message was already triaged")
         triage = Triage(outcome=outcome, notes=notes, by=by, at=self.clock.now())
         message = record.message.model_copy(update={"triage": triage})
-        await self.store.update(call_sid, {"message": message.model_dump(mode="json")}, False)
+        kept = await self.store.triage(call_sid, message.model_dump(mode="json"))
+        if kept is None:
+            raise NotFound(f"no call {call_sid}")
+        if not kept:
+            raise Conflict("this message was already triaged")  # by someone else, just now
         await self.store.remove_from_messages(call_sid)
         return record.model_copy(update={"message": message})
 

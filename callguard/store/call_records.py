@@ -298,6 +298,22 @@ class CallStore:
         updated = await self._update(keys=keys, args=[*args, hold, HELD_UPDATE_TTL_S])
         return bool(updated)
 
+    async def triage(self, call_sid: str, message: Mapping[str, Any]) -> bool | None:
+        """Write the call's message with its triage, unless someone triaged it otherwise
+        meanwhile (``UPDATE_CALL``'s 3): whether this triage is the one kept; None when the
+        record is gone."""
+        keys = [
+            self.keys.call(call_sid),
+            self.keys.LIVE_CALLS,
+            self.keys.call_held(call_sid),
+            self.keys.HELD_CALLS,
+        ]
+        encoded = json.dumps({"message": json.dumps(message)})
+        updated = int(
+            await self._update(keys=keys, args=[encoded, "0", call_sid, "", 0.0, _PROGRESS])
+        )
+        return None if updated == 0 else updated == 1
+
     async def held(self, call_sid: str) -> list[str]:
         """Updates held for the record (``update``'s ``hold``), oldest first."""
         return cast(list[str], await self.redis.lrange(self.keys.call_held(call_sid), 0, -1))

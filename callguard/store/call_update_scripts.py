@@ -18,8 +18,11 @@ fills in each ``$family``, so no key name is spelled here).
 #   ARGV[7] optional: the update as spooled, held in KEYS[3] for ARGV[8] seconds when there is
 #   no record (a replay: its record is still in another replica's spool); the sid is then in
 #   KEYS[4], by the time it was first held, until DROP_HELD finds nothing held for it
+# A message's triage is never replaced by another (the first person's stands; the same one
+# again is simply set again).
 # Returns 1 when the record is there (updated, or left as it is), 2 when there is no record
-# and the update is held for it, 0 when there is no record (the caller spools the update).
+# and the update is held for it, 0 when there is no record (the caller spools the update),
+# 3 when the record is there but its message was triaged already, otherwise (left as it is).
 UPDATE_CALL = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   if ARGV[7] and ARGV[7] ~= '' then
@@ -47,14 +50,21 @@ for _, name in ipairs({'status', 'other_leg_status'}) do
     end
   end
 end
+local triaged_already = false
 if fields.message then
   local stored = redis.call('HGET', KEYS[1], 'message')
   -- A record stored whole (before records went sparse) holds "null" for no message.
   local old, new = stored and cjson.decode(stored), cjson.decode(fields.message)
-  if type(old) == 'table' and old.triage and old.triage ~= cjson.null
-      and not (type(new) == 'table' and new.triage and new.triage ~= cjson.null) then
+  local old_triaged = type(old) == 'table' and old.triage and old.triage ~= cjson.null
+  local new_triaged = type(new) == 'table' and new.triage and new.triage ~= cjson.null
+  if old_triaged and not new_triaged then
     fields.message = nil
     left_out = true
+  elseif old_triaged and new_triaged and stored ~= fields.message then
+    -- The first triage stands: another person's, made meanwhile, is not overwritten.
+    fields.message = nil
+    left_out = true
+    triaged_already = true
   end
 end
 local flat = {}
@@ -70,6 +80,9 @@ if ARGV[2] == '1' then
 end
 if ARGV[4] and ARGV[4] ~= '' and not left_out then
   redis.call('ZADD', ARGV[4], ARGV[5], ARGV[3])
+end
+if triaged_already then
+  return 3
 end
 return 1
 """

@@ -4,12 +4,15 @@ conference and other-leg events, the different-matter key, messages and recordin
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
 
 from callguard import urls
+from callguard.domain.records import TriageOutcome
+from callguard.services.errors import Conflict
 from tests.conftest import PUBLIC_URL, auth
 from tests.helpers import (
     Client,
@@ -335,6 +338,65 @@ async def test_a_message_is_kept_listed_and_triaged_once(
         f"/api/v1/calls/{call_sid}/message/triage", json=triage, headers=staff
     )
     assert second.status == 409
+
+
+async def test_a_message_triaged_by_several_at_once_keeps_the_first_only(
+    client: Client, tokens: dict[str, str]
+) -> None:
+    """Ten people triage one message at once, each differently: one is told it is done and
+    that triage is the one kept; the others are told it was triaged already."""
+    call_sid, root = await refused_call(client, tokens)
+    await post_to(
+        client,
+        only(root, "Record").attrib["action"],
+        [
+            ("AccountSid", ACCOUNT),
+            ("CallSid", call_sid),
+            ("RecordingSid", "RE" + "6" * 32),
+            ("RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE6"),
+            ("RecordingDuration", "12"),
+        ],
+    )
+    outcomes: list[TriageOutcome] = ["new_complaint", "criminal_matter", "safeguarding"]
+    # Each reads the message untriaged before any of them writes (the real store, its reads
+    # held until all ten have read): the check before the write cannot stop the others;
+    # the write must.
+    call_log = services(client).call_log
+    store = call_log.store
+    all_read = asyncio.Barrier(10)
+
+    class ReadTogether:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        async def get(self, sid: str) -> Any:
+            record = await store.get(sid)
+            await all_read.wait()
+            return record
+
+    call_log.store = ReadTogether()  # type: ignore[assignment]
+    try:
+        answers = await asyncio.gather(
+            *(
+                call_log.triage(call_sid, outcomes[n % 3], f"Triage {n}", "sam.staff")
+                for n in range(10)
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        call_log.store = store
+    [won] = [a for a in answers if not isinstance(a, BaseException)]
+    refused = [a for a in answers if isinstance(a, Conflict)]
+    assert len(refused) == 9, answers
+    stored = (await call_record(client, tokens["manager"], call_sid))["message"]["triage"]
+    assert won.message is not None and won.message.triage is not None
+    assert (stored["outcome"], stored["notes"]) == (
+        won.message.triage.outcome,
+        won.message.triage.notes,
+    )
+    # The same triage written again (a replay) is no conflict; another one is.
+    again = await services(client).calls.triage(call_sid, won.message.model_dump(mode="json"))
+    assert again is True
 
 
 async def test_the_recording_status_callback_stores_the_recording(

@@ -287,6 +287,18 @@ async def test_staff_triage_a_callers_message(demo: Client, clock: FixedClock) -
     record = await calls.get(sids[0])
     assert record is not None and record.message and record.message.triage
     assert record.message.triage.by == STAFF
+    # Sent again (a second press, or a second person): the console says who triaged it and
+    # how, in its error summary; nothing changes.
+    again = await demo.post(
+        f"/console/messages/{sids[0]}/triage",
+        data={"csrf_token": token, "outcome": "no_action", "notes": ""},
+    )
+    assert again.status == 200 and "There is a problem" in (said := await again.text())
+    assert f"{FULL_NAME[STAFF]} had already triaged the message from" in said
+    assert ": a new complaint. Nothing was changed" in said
+    kept = await calls.get(sids[0])
+    assert kept is not None and kept.message and kept.message.triage
+    assert kept.message.triage.outcome == "new_complaint"
     demo.session.cookie_jar.clear()
     await sign_in(demo, MANAGER)
     call_page = await (await demo.get(f"/calls/{sids[0]}")).text()

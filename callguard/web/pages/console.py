@@ -24,7 +24,7 @@ from callguard.domain.roles import Role
 from callguard.phones import mask_phone
 from callguard.services.call_log import CallPage
 from callguard.services.controls import CallerAlert
-from callguard.services.errors import ServiceError
+from callguard.services.errors import Conflict, ServiceError
 from callguard.web.api_call_log import TRIAGE_NOTES_MAX, TriageIn
 from callguard.web.pages.demo import demo_caller_ref, is_demo
 from callguard.web.pages.forms import ADJUSTMENT_LABELS
@@ -360,7 +360,18 @@ async def triage(context: PageContext) -> web.StreamResponse:
             else f"The notes on {which} must be {TRIAGE_NOTES_MAX} characters or fewer"
         )
         return await context.redirect(context.url("console"), error=problem)
-    await services.call_log.triage(call_sid, body.outcome, body.notes, context.actor.name)
+    try:
+        await services.call_log.triage(call_sid, body.outcome, body.notes, context.actor.name)
+    except Conflict:  # someone else triaged it first: theirs stands
+        kept = await services.call_events.get(call_sid)
+        triage = kept.message.triage if kept.message else None
+        said = (
+            f"{await context.staff_name(triage.by)} had already triaged {which}: "
+            f"{TRIAGE_LABELS[triage.outcome].lower()}. Nothing was changed"
+            if triage
+            else f"Someone had already triaged {which}. Nothing was changed"
+        )
+        return await context.redirect(context.url("console"), error=said)
     return await context.redirect(
         context.url("console"), f"Message triaged: {TRIAGE_LABELS[body.outcome]}."
     )
