@@ -19,6 +19,7 @@ import re
 from datetime import UTC, datetime
 
 from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError, LineTooLong
+from aiohttp.web_protocol import RequestPayloadError
 
 from callguard.phones import mask_phone
 
@@ -100,28 +101,32 @@ class MaskingFormatter(logging.Formatter):
 
 class UnreadableRequests(logging.Filter):
     """aiohttp logs a request it could not read at all (a line or header longer than it
-    reads, something that is not HTTP) as an ERROR with a traceback and the start of what
-    was sent. That is the sender's error, and the internet sends plenty: it is said in one
-    line at WARNING, without what was sent, so that errors mean something went wrong here."""
+    reads, something that is not HTTP, a body said to be compressed that is not) as an ERROR
+    with a traceback and the start of what was sent. That is the sender's error, and the
+    internet sends plenty: it is said in one line at WARNING (or the level aiohttp gave, if
+    lower), with where it came from but without what was sent, so that errors mean something
+    went wrong here."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HttpProcessingError) and error.code < 500:
-            if isinstance(error, LineTooLong):
-                what = "a line or header too long"
-            elif isinstance(error, BadHttpMethod):
-                what = "not an HTTP request"
-            else:
-                what = "not a well-formed HTTP request"
+        if isinstance(error, LineTooLong):
+            what = "a line or header too long"
+        elif isinstance(error, BadHttpMethod):
+            what = "not an HTTP request"
+        elif isinstance(error, HttpProcessingError) and error.code < 500:
+            what = "not a well-formed HTTP request"
+        elif isinstance(error, RequestPayloadError):
+            what = "a body that could not be decoded"
+        else:
+            return True
+        if record.levelno > logging.WARNING:
             record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg, record.args = (
-                "refused a request that could not be read (%s): %d",
-                (
-                    what,
-                    error.code,
-                ),
-            )
-            record.exc_info = record.exc_text = None
+        sender = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        record.msg = "refused a request that could not be read (%s)" + (
+            " from %s" if sender else ""
+        )
+        record.args = (what, sender) if sender else (what,)
+        record.exc_info = record.exc_text = None
         return True
 
 

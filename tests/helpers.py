@@ -113,15 +113,19 @@ def date_fields(name: str, iso: str) -> dict[str, str]:
 
 
 # Forms no one can read, as a sender may make them: a multipart form without its boundary,
-# or cut short; a character set no one knows; a transfer encoding no one knows.
-UNREADABLE_FORMS = [
-    ("multipart/form-data; boundary=zzz", b"CallSid=CA1"),
-    ("multipart/form-data", b"CallSid=CA1"),
-    ("application/x-www-form-urlencoded; charset=bogus-xyz", b"CallSid=CA1"),
-    ("multipart/form-data; boundary=zzz", b'--zzz\r\nContent-Disposition: form-data; name="a"'),
+# or cut short; a character set no one knows; a transfer encoding no one knows; a body said
+# to be compressed that is not. Each: its content type, its body, its other headers.
+UNREADABLE_FORMS: list[tuple[str, bytes, dict[str, str]]] = [
+    ("multipart/form-data; boundary=zzz", b"CallSid=CA1", {}),
+    ("multipart/form-data", b"CallSid=CA1", {}),
+    ("application/x-www-form-urlencoded; charset=bogus-xyz", b"CallSid=CA1", {}),
+    ("multipart/form-data; boundary=zzz", b'--zzz\r\nContent-Disposition: form-data; name="a"', {}),
     (
         "multipart/form-data; boundary=zzz",
         b'--zzz\r\nContent-Disposition: form-data; name="a"\r\n'
         b"Content-Transfer-Encoding: zzz\r\n\r\nb\r\n--zzz--\r\n",
+        {},
     ),
+    ("application/x-www-form-urlencoded", b"CallSid=CA1", {"Content-Encoding": "gzip"}),
+    ("application/x-www-form-urlencoded", b"CallSid=CA1", {"Content-Encoding": "deflate"}),
 ]

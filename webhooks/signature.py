@@ -100,9 +100,7 @@ class SignatureChecker:
         try:
             raw = await posted_form(request)
         except FormUnreadable:
-            raise web.HTTPForbidden(
-                text="bad X-Twilio-Signature: the form could not be read"
-            ) from None
+            raise web.HTTPBadRequest(text="the form could not be read") from None
         form = MultiDictProxy(MultiDict((k, v) for k, v in raw.items() if isinstance(v, str)))
         if len(form) != len(raw):
             raise web.HTTPBadRequest(text="file uploads are not accepted")

@@ -1,15 +1,18 @@
 """A posted form, read: one its sender made so that it cannot be read (a multipart form
 without its boundary or cut short, a character set no one knows, an unknown transfer
-encoding) is the sender's error, never a failure of ours (a 5xx)."""
+encoding, a body said to be compressed that is not) is the sender's error, 400 (CONTRACT
+§5), never a failure of ours (a 5xx)."""
 
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import MultiDictProxy
 
-# What aiohttp raises for such a form (``UnicodeDecodeError``, a ``ValueError``, is
-# answered apart: the form was read but is not UTF-8; see ``middlewares``).
-_UNREADABLE = (ValueError, LookupError, RuntimeError)
+# What aiohttp's reading of a form raises for such a form, and nothing of ours runs inside
+# it (``UnicodeDecodeError``, a ``ValueError``, is answered apart: the form was read but is
+# not UTF-8; see ``middlewares``). RuntimeError: a multipart part's unknown transfer encoding.
+_UNREADABLE = (ValueError, LookupError, RuntimeError, RequestPayloadError)
 
 
 class FormUnreadable(Exception):

@@ -96,9 +96,12 @@ async def test_a_form_that_cannot_be_read_is_said_so_and_changes_nothing(manager
     redis = services(manager).redis
     people_before = await redis.llen(KEYS.PEOPLE)
     for path in ("/people/new", "/sign-in"):
-        for content_type, body in UNREADABLE_FORMS:
+        for content_type, body, headers in UNREADABLE_FORMS:
             response = await manager.post(
-                path, data=body, headers={"Content-Type": content_type}, allow_redirects=False
+                path,
+                data=body,
+                headers={**headers, "Content-Type": content_type, "Connection": "close"},
+                allow_redirects=False,
             )
             text = await response.text()
             assert response.status == 400, (path, content_type, text)

@@ -401,19 +401,24 @@ async def test_bad_but_signed_callbacks_are_400_naming_the_field(
     assert twilio.requests == []
 
 
-async def test_a_form_that_cannot_be_read_is_refused_as_unsigned(
+async def test_a_form_that_cannot_be_read_is_400_and_changes_nothing(
     client: Client, twilio: TwilioStandIn, settings: Settings
 ) -> None:
-    """Its signature cannot be checked: 403, as for a wrong one, and nothing changes."""
+    """CONTRACT §5: a body that is not valid form encoding is 400, and nothing changes."""
     before = await _state(client, settings)
     for path in (VOICE, urls.STATUS, f"{urls.LEG}?call_sid={new_call_sid()}"):
-        for content_type, body in UNREADABLE_FORMS:
+        for content_type, body, headers in UNREADABLE_FORMS:
             response = await client.post(
                 path,
                 data=body,
-                headers={"Content-Type": content_type, "X-Twilio-Signature": "abc"},
+                headers={
+                    **headers,
+                    "Content-Type": content_type,
+                    "X-Twilio-Signature": "abc",
+                    "Connection": "close",
+                },
             )
-            assert response.status == 403, (path, content_type, await response.text())
+            assert response.status == 400, (path, content_type, await response.text())
     await services(client).background.drain()
     assert await _state(client, settings) == before
     assert twilio.requests == []
