@@ -232,8 +232,10 @@ async def test_a_form_sent_after_someone_else_changed_the_strategy_is_shown_agai
     manager: Client,
 ) -> None:
     """Revise, review and end, each sent against version 1 after another change made
-    version 2: nothing is saved; the form comes back with what was typed, says why in
-    words (no id), and is now for version 2, so sending it again saves it."""
+    version 2: nothing is saved, and the page says why in words (no id). The review and end
+    forms come back with what was typed, now for version 2. The revise form comes back
+    showing version 2 itself, keeping only what describes the revision (why): what was
+    typed over version 1, sent again, would undo the other person's change."""
     pid = await person_id(manager, "Bea Spoc")
     [strategy] = await services(manager).register.store.strategies_of(pid)
     base = f"/strategies/{strategy.id}"
@@ -248,8 +250,32 @@ async def test_a_form_sent_after_someone_else_changed_the_strategy_is_shown_agai
         "why": "Calls to be recorded after the meeting on 3 December",
     }
     first = await post_form(manager, base + "/revise", revise, base + "/revise")
-    assert first.status == 303
+    assert first.status == 303  # version 2: calls recorded
+
+    # Another manager, still on version 1 (no recording), changes only the reason.
+    theirs = {**revise, "kinds": ["spoc"], "reason": "A new reason", "why": "Reason reworded"}
+    stale = await post_form(manager, base + "/revise", theirs, base + "/revise")
+    page = await stale.text()
+    assert stale.status == 409
     said = "Someone else changed this strategy while you were working on it, so nothing was saved"
+    assert said in page and "It is now version 2, shown below: make your changes to it" in page
+    assert "is at version" not in page
+    assert "Reason reworded" in page  # the revision's own words are kept
+    assert "A new reason" not in page  # the strategy is shown as it now is
+    assert 'name="kinds" type="checkbox" value="recorded" checked' in page
+    assert 'name="expected_version" value="2"' in page
+    # Sent again from what the page now shows, with the reason changed: recording stays.
+    again = await post_form(
+        manager,
+        base + "/revise",
+        {**revise, "expected_version": "2", "reason": "A new reason", "why": "Reason reworded"},
+        base + "/revise",
+    )
+    assert again.status == 303
+    now = await services(manager).register.strategy(strategy.id)
+    assert now.version == 3 and now.reason == "A new reason"
+    assert "recorded" in [r.kind for r in now.restrictions]
+
     review = {
         "expected_version": "1",
         "outcome": "continue",
@@ -258,19 +284,17 @@ async def test_a_form_sent_after_someone_else_changed_the_strategy_is_shown_agai
     }
     end = {"expected_version": "1", "why": "The matter is closed"}
     for path, form, typed in (
-        ("/revise", {**revise, "why": "A second change"}, "A second change"),
         ("/review", review, "Reviewed with the caseworker"),
         ("/end", end, "The matter is closed"),
     ):
         stale = await post_form(manager, base + path, form, base + path)
         page = await stale.text()
         assert stale.status == 409, path
-        assert said in page and "(version 2)" in page and "is at version" not in page, path
+        assert said in page and "It is now version 3: check it below" in page, path
         assert typed in page, path  # what was typed is kept
-        assert 'name="expected_version" value="2"' in page, path
-    assert (await services(manager).register.strategy(strategy.id)).version == 2
-    again = await post_form(manager, base + "/end", {**end, "expected_version": "2"}, base + "/end")
-    assert again.status == 303
+        assert 'name="expected_version" value="3"' in page, path
+    ended = await post_form(manager, base + "/end", {**end, "expected_version": "3"}, base + "/end")
+    assert ended.status == 303
     assert (await services(manager).register.strategy(strategy.id)).status.value == "ended"
 
 

@@ -312,6 +312,13 @@ def strategy_errors(
     )
 
 
+# The revise form's fields that describe the revision, not the strategy: kept when the
+# form is shown again over a newer version (``strategies.strategy_revise``).
+REVISION_OWN_FIELDS = frozenset(
+    {"why", "review_notes", "interim", *(f"notified_on-{p}" for p in ("day", "month", "year"))}
+)
+
+
 def strategy_values(strategy: Strategy) -> tuple[Values, list[str], dict[int, list[str]]]:
     """A stored strategy as form values (to pre-fill the revise form)."""
     values: Values = {

@@ -302,10 +302,12 @@ def _before_received(field: Field, match: re.Match[str]) -> str:
     return _sentence(f"{field.name} must be on or after the date the request was received")
 
 
-def stale_version(current: int) -> str:
+def stale_version(current: int, kept_what_was_typed: bool = False) -> str:
     """A form sent against a version of the strategy that another change has replaced."""
-    return (
+    said = (
         "Someone else changed this strategy while you were working on it, so nothing was "
-        f"saved. The page now shows it as it is (version {current}): check what you entered "
-        "and save again"
+        f"saved. It is now version {current}"
     )
+    if kept_what_was_typed:
+        return f"{said}: check it below, then send what you entered again"
+    return f"{said}, shown below: make your changes to it again"

@@ -132,10 +132,6 @@ async def strategy_create(context: PageContext) -> web.StreamResponse:
         return await again(forms.strategy_errors(forms.problems_of(error), kinds))
     except Invalid as invalid:
         return await again(forms.strategy_errors(invalid.problems, kinds))
-    except StaleVersion as stale:  # the form shows the strategy as it is now
-        errors = FormErrors()
-        errors.add("changes", messages.stale_version(stale.current))
-        return await again(errors, 409)
     except Forbidden as forbidden:
         return await again(forms.strategy_errors([("restrictions", forbidden.message)], kinds), 403)
     return await context.redirect(
@@ -331,10 +327,27 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
     except Invalid as invalid:
         problems = placed(invalid.problems)
         return await again(forms.strategy_errors(problems, kinds, "changes.", form="revise"))
-    except StaleVersion as stale:  # the form shows the strategy as it is now
+    except StaleVersion as stale:
+        # The form shows the strategy as it is now, not what was typed over the version
+        # before: sent again as it was, it would undo the other person's change. What
+        # describes this revision rather than the strategy (why, when told, review notes) is
+        # kept.
         errors = FormErrors()
         errors.add("changes", messages.stale_version(stale.current))
-        return await again(errors, 409)
+        current = await services.register.strategy(strategy.id)
+        now_values, now_kinds, now_days = forms.strategy_values(current)
+        kept = {k: v for k, v in values.items() if k in forms.REVISION_OWN_FIELDS}
+        return await _strategy_form(
+            context,
+            mode="revise",
+            values={**now_values, **kept},
+            kinds=now_kinds,
+            days_of=now_days,
+            errors=errors,
+            strategy=current,
+            status=409,
+            as_review=as_review,
+        )
     except Forbidden as forbidden:
         return await again(forms.strategy_errors([("restrictions", forbidden.message)], kinds), 403)
     said = f"Strategy {revised.matter_ref} revised: now version {revised.version}."

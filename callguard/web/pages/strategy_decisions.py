@@ -118,7 +118,7 @@ async def strategy_review(context: PageContext) -> web.StreamResponse:
         )
     except StaleVersion as stale:
         errors = forms.place(
-            [("expected_version", messages.stale_version(stale.current))], REVIEW_IDS
+            [("expected_version", messages.stale_version(stale.current, True))], REVIEW_IDS
         )
         return await _decision_page(context, "strategy_review.html", strategy, values, errors, 409)
     except Invalid as invalid:
@@ -157,7 +157,7 @@ async def strategy_end(context: PageContext) -> web.StreamResponse:
     try:
         ended = await services.register.end(strategy.id, body, context.actor, services.clock.now())
     except StaleVersion as stale:
-        stale_problem = ("expected_version", messages.stale_version(stale.current))
+        stale_problem = ("expected_version", messages.stale_version(stale.current, True))
         errors = forms.place([stale_problem], END_IDS)
         return await _decision_page(context, "strategy_end.html", strategy, values, errors, 409)
     except Invalid as invalid:
