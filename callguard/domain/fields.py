@@ -71,17 +71,23 @@ def _not_blank(value: str) -> str:
 
 
 # Characters that can hide or disguise what text says: control characters (a null, say)
-# but tab and line breaks, and the marks that force or isolate a direction of writing (a
-# right-to-left override can make a name read as another). The marks a right-to-left
-# language's text needs (U+200E, U+200F, U+061C) are kept.
-_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# but tab and line breaks, and the two marks that reverse how text reads (a right-to-left
+# override can make a name read as another). Line breaks of other kinds that pasted text
+# carries (Word's page break, PowerPoint's line break, a Unicode line or paragraph
+# separator) become line breaks; the marks that embed or isolate a direction of writing,
+# which phones put around names in mixed scripts, are kept, as are joiners and soft hyphens.
+_HIDDEN = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202d\u202e]")
+_OTHER_LINE_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
 
 
 def _no_hidden(value: str, info: ValidationInfo) -> str:
-    if not _stored(info) and _HIDDEN.search(value):
+    if _stored(info):
+        return value
+    value = _OTHER_LINE_BREAKS.sub("\n", value)
+    if _HIDDEN.search(value):
         raise ValueError(
-            "must not contain hidden characters, such as a null or a mark that reverses "
-            "the direction of writing"
+            "contains characters that cannot be seen, usually from copying and pasting: "
+            "type it again"
         )
     return value
 

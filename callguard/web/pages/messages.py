@@ -156,9 +156,9 @@ def _own_number(field: Field, match: re.Match[str]) -> str:
     return "An advocate's phone number cannot be one of the person's own numbers"
 
 
-@_reason(r"^must not contain hidden characters(.*)")
+@_reason(r"^contains characters that cannot be seen(.*)")
 def _hidden(field: Field, match: re.Match[str]) -> str:
-    return _sentence(f"{field.name} must not contain hidden characters{match.group(1)}")
+    return _sentence(f"{field.name} contains characters that cannot be seen{match.group(1)}")
 
 
 @_reason(r"^no person ")
