@@ -62,6 +62,15 @@ class PagedLeavingOut(Paged[Item], Generic[Item]):
     left_out: int = 0
 
 
+class PagedSayingUnreadable(Paged[Item], Generic[Item]):
+    """One page of a list read whole (file notes, appeals), whose records a later version
+    of CallGuard may have written: those this version cannot read are logged and left out,
+    and ``unreadable`` says how many of this kind there are. They cannot be filtered or
+    paged, so ``unreadable`` counts them whatever the filters, and ``total`` does not."""
+
+    unreadable: int = 0
+
+
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 
 

@@ -11,12 +11,12 @@ from callguard.domain.appeals import Appeal, AppealDeciderIn, AppealDecisionIn, 
 from callguard.domain.roles import Role
 from callguard.domain.users import Actor
 from callguard.services.letters import RenderedLetter
-from callguard.web.api import ApiRoutes, Offset, PagedLeavingOut, json_response
+from callguard.web.api import ApiRoutes, Offset, PagedSayingUnreadable, json_response
 from callguard.web.appkeys import SERVICES
 
 routes = ApiRoutes()
 
-AppealsPage = PagedLeavingOut[Appeal]
+AppealsPage = PagedSayingUnreadable[Appeal]
 
 
 class AppealQuery(BaseModel):
@@ -109,7 +109,7 @@ async def list_appeals(request: web.Request, actor: Actor, query: AppealQuery) -
             total=len(appeals),
             offset=query.offset,
             limit=query.limit,
-            left_out=len(listed.left_out),
+            unreadable=len(listed.left_out),
         )
     )
 

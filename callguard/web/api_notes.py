@@ -18,7 +18,7 @@ from callguard.domain.notes import (
 from callguard.domain.roles import Role, has_at_least
 from callguard.domain.users import Actor
 from callguard.services.notify import WelfareReport
-from callguard.web.api import ApiRoutes, Offset, PagedLeavingOut, json_response
+from callguard.web.api import ApiRoutes, Offset, PagedSayingUnreadable, json_response
 from callguard.web.appkeys import SERVICES
 
 routes = ApiRoutes()
@@ -32,7 +32,7 @@ class NoteQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
 
 
-FileNotesPage = PagedLeavingOut[FileNote]
+FileNotesPage = PagedSayingUnreadable[FileNote]
 
 
 def _as_seen_by(actor: Actor, note: FileNote) -> FileNote:
@@ -70,7 +70,7 @@ async def list_file_notes(request: web.Request, actor: Actor, query: NoteQuery) 
             total=len(notes),
             offset=query.offset,
             limit=query.limit,
-            left_out=len(notes.left_out),
+            unreadable=len(notes.left_out),
         )
     )
 

@@ -19,7 +19,7 @@ routes = ApiRoutes()
 class LegalHolds(BaseModel):
     items: list[LegalHold]
     # How many holds were left out because another version of CallGuard saved them.
-    left_out: int = 0
+    unreadable: int = 0
 
 
 @routes.route(
@@ -63,7 +63,7 @@ async def lift_legal_hold(request: web.Request, actor: Actor, body: LegalHoldIn)
 )
 async def list_legal_holds(request: web.Request, actor: Actor) -> web.Response:
     holds = await request.app[SERVICES].duties.holds.all()
-    return json_response(LegalHolds(items=holds, left_out=len(holds.left_out)))
+    return json_response(LegalHolds(items=holds, unreadable=len(holds.left_out)))
 
 
 class DisposalQuery(BaseModel):

@@ -219,7 +219,7 @@ async def test_a_file_note_this_release_cannot_read_takes_no_list_down(
     assert listed.status == 200
     body = await listed.json()
     assert [n["id"] for n in body["items"]] == [note_ids[1]]
-    assert (body["total"], body["left_out"]) == (1, 1)  # it cannot be filtered, so apart
+    assert (body["total"], body["unreadable"]) == (1, 1)  # it cannot be filtered, so apart
     manager_actor = Actor(name="mo.manager", role=Role.manager)
     of_person = await services_of(client).notes.of_person(manager_actor, person["id"])
     assert [n.id for n in of_person] == [note_ids[1]]  # the person's page lists these
@@ -287,14 +287,14 @@ async def test_appeals_requests_and_holds_this_release_cannot_read_take_no_list_
         "total": 0,
         "offset": 0,
         "limit": 0,
-        "left_out": 1,
+        "unreadable": 1,
     }
     mine = await client.get(request_path, headers=auth(manager))
     assert [r["id"] for r in await mine.json()] == [requested[1]]
     all_requests = await client.get("/api/v1/subject-access-requests", headers=auth(manager))
     assert [r["id"] for r in await all_requests.json()] == [requested[1]]
     holds = await (await client.get("/api/v1/legal-holds", headers=auth(manager))).json()
-    assert ([h["id"] for h in holds["items"]], holds["left_out"]) == ([call_sid], 1)
+    assert ([h["id"] for h in holds["items"]], holds["unreadable"]) == ([call_sid], 1)
 
     export = await client.get(f"/api/v1/people/{person['id']}/export", headers=auth(manager))
     assert export.status == 409
