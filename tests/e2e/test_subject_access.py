@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.async_api import expect
 
 from tests.e2e.conftest import App, Tab, axe_violations
-from tests.e2e.support import MANAGER, PASSWORD
+from tests.e2e.support import FULL_NAME, MANAGER, PASSWORD
 from tests.helpers import inbound_call, services
 
 
@@ -66,7 +66,7 @@ async def test_manager_logs_completes_and_reads_a_subject_access_request(
     await expect(page.locator("#calls ~ h3").first).to_contain_text("27 November 2026")
     await expect(page.get_by_text("Told in writing on 20 November 2026")).to_be_visible()
     audit = page.locator("#audit + .cg-table-scroll table")
-    await expect(audit).to_contain_text(MANAGER)
+    await expect(audit).to_contain_text(f"{FULL_NAME[MANAGER]} (manager)")  # by name, not user name
     await expect(audit).to_contain_text("Logged your request for this information")
     assert await axe_violations(page) == []
     await tab.screenshot("subject-access-bundle")
