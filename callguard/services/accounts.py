@@ -21,8 +21,9 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.roles import Role
 from callguard.domain.users import NEW_USER_NAME, Actor, TokenInfo, User
 from callguard.passwords import password_problem
+from callguard.services.errors import KeptChanging
 from callguard.store.sessions import LoginThrottle
-from callguard.store.users import UserStore
+from callguard.store.users import LastAdmin, UserChanged, UserStore
 
 # Who acts from the command line: someone with the server's own access.
 COMMAND_LINE = Actor(name="command line", role=Role.admin)
@@ -112,31 +113,58 @@ class Accounts:
 
     async def update_user(self, updated: User, now: datetime, *, by: Actor) -> int:
         """Store the admin's changes to a user; a change of role ends their sessions.
-        How many sessions ended."""
-        current = await self._existing(updated.name)
-        updated = updated.model_copy(update={"disabled": current.disabled})
-        if current.role is Role.admin and updated.role is not Role.admin:
-            await self._keep_an_admin(current.name)
-        if updated.role is current.role:
-            await self.users.put_user(updated)
-            await self._audit(by, now, "user.update", updated.name)
+        How many sessions ended. Checked against the user as stored at the write: whether
+        they are disabled is theirs, not this form's; the last enabled admin keeps the role."""
+        for _attempt in range(ACCOUNT_ATTEMPTS):
+            current, read = await self._existing_as_stored(updated.name)
+            new = updated.model_copy(update={"disabled": current.disabled})
+            role_changed = new.role is not current.role
+            try:
+                ended = await self.users.replace_checked(
+                    read,
+                    new,
+                    end_sessions=role_changed,
+                    leaves_no_admin=_enabled_admin(current) and not _enabled_admin(new),
+                )
+            except UserChanged:
+                continue
+            except LastAdmin:
+                raise _only_admin(current.name) from None
+            break
+        else:
+            raise KeptChanging(f"{updated.name}'s account")
+        if not role_changed:
+            await self._audit(by, now, "user.update", new.name)
             return 0
-        ended = await self.users.replace_user(updated)
-        detail = f"role {current.role.value} -> {updated.role.value}; {ended} sessions ended"
-        await self._audit(by, now, "user.role", updated.name, detail)
+        detail = f"role {current.role.value} -> {new.role.value}; {ended} sessions ended"
+        await self._audit(by, now, "user.role", new.name, detail)
         return ended
 
     async def set_disabled(
         self, name: str, disabled: bool, now: datetime, *, by: Actor = COMMAND_LINE
     ) -> int:
         """Disable (every session ends; sign-in and tokens refused) or enable a user. How
-        many sessions ended."""
-        user = await self._existing(name)
+        many sessions ended. Checked against the user as stored at the write, and, for the
+        last enabled admin, refused."""
         if disabled and by.name == name:
             raise AccountProblem("You cannot disable your own account")
-        if disabled and user.role is Role.admin:
-            await self._keep_an_admin(name)
-        ended = await self.users.replace_user(user.model_copy(update={"disabled": disabled}))
+        for _attempt in range(ACCOUNT_ATTEMPTS):
+            user, read = await self._existing_as_stored(name)
+            new = user.model_copy(update={"disabled": disabled})
+            try:
+                ended = await self.users.replace_checked(
+                    read,
+                    new,
+                    end_sessions=True,
+                    leaves_no_admin=_enabled_admin(user) and not _enabled_admin(new),
+                )
+            except UserChanged:
+                continue
+            except LastAdmin:
+                raise _only_admin(name) from None
+            break
+        else:
+            raise KeptChanging(f"{name}'s account")
         action = "user.disable" if disabled else "user.enable"
         await self._audit(by, now, action, name, f"{ended} sessions ended" if disabled else "")
         return ended
@@ -216,16 +244,21 @@ class Accounts:
         return user
 
     async def _keep_an_admin(self, leaving: str) -> None:
-        """Refuse to leave no enabled admin (nobody could manage users from the pages)."""
+        """Refuse to leave no enabled admin (nobody could manage users from the pages): the
+        check a form makes before it is sent (the write checks again, ``REPLACE_USER``)."""
         others = [
             u
             for u in await self.users.list_users()
             if u.role is Role.admin and not u.disabled and u.name != leaving
         ]
         if not others:
-            raise AccountProblem(
-                f"{leaving} is the only admin who can sign in: make another admin first", "role"
-            )
+            raise _only_admin(leaving)
+
+    async def _existing_as_stored(self, name: str) -> tuple[User, str]:
+        found = await self.users.user_as_stored(name)
+        if found is None:
+            raise AccountProblem(f"There is no user named {name[:64]!r}", "name")
+        return found
 
     @staticmethod
     def _check_password(password: str, name: str) -> None:
@@ -253,3 +286,18 @@ class Accounts:
                 at=now, who=by.name, role=by.role.value, action=action, target=target, detail=detail
             )
         )
+
+
+# Tries at a change to an account that another change, written between its reading and its
+# writing, made stale (each loss means that change landed; this one is checked again).
+ACCOUNT_ATTEMPTS = 10
+
+
+def _enabled_admin(user: User) -> bool:
+    return user.role is Role.admin and not user.disabled
+
+
+def _only_admin(name: str) -> AccountProblem:
+    return AccountProblem(
+        f"{name} is the only admin who can sign in: make another admin first", "role"
+    )

@@ -43,3 +43,44 @@ end
 redis.call('DEL', KEYS[2])
 return ended
 """
+
+
+# REPLACE_USER: an admin's change to a user (details, role, disabled), written only if the
+# record is still as it was read, so that two changes made at once cannot undo each other (a
+# save of someone's details made as they were disabled would enable them again); and, when
+# the change leaves them no enabled admin, only if another enabled admin remains, so that
+# two admins demoting or disabling each other at once cannot leave none. Optionally ends
+# every session of theirs in the same step (as SET_ENDING_SESSIONS).
+#   KEYS[1] user:{name}   KEYS[2] sessions:user:{name}   KEYS[3] users (SET of names)
+#   ARGV[1] the record as read   ARGV[2] the new record   ARGV[3] "1": end their sessions
+#   ARGV[4] "1": the new record is no enabled admin where the old one was   ARGV[5] name
+# Builds user:{other} from $user and session:{sha256} from $session.
+# Returns {"changed"} (read again and retry) | {"last_admin"} | {"replaced", sessions ended}
+REPLACE_USER = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return {'changed'}
+end
+if ARGV[4] == '1' then
+  local others = 0
+  for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    if name ~= ARGV[5] then
+      local ok, other = pcall(cjson.decode, redis.call('GET', $user .. name) or 'null')
+      if ok and type(other) == 'table' and other.role == 'admin' and other.disabled ~= true then
+        others = others + 1
+      end
+    end
+  end
+  if others == 0 then
+    return {'last_admin'}
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+local ended = 0
+if ARGV[3] == '1' then
+  for _, sha in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    ended = ended + redis.call('DEL', $session .. sha)
+  end
+  redis.call('DEL', KEYS[2])
+end
+return {'replaced', ended}
+"""

@@ -287,6 +287,7 @@ class Keys:
             "live_calls": self.LIVE_CALLS,
             "audit": self.AUDIT,
             "session": self.session(""),
+            "user": self.user(""),
         }
 
     def legacy_strategy_screen(self, strategy_id: str) -> str:

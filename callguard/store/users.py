@@ -21,7 +21,7 @@ from callguard.domain.audit import AuditEntry
 from callguard.domain.roles import Role
 from callguard.domain.users import TokenInfo, User
 from callguard.store import audit as audit_store
-from callguard.store.account_scripts import SET_ENDING_SESSIONS
+from callguard.store.account_scripts import REPLACE_USER, SET_ENDING_SESSIONS
 from callguard.store.keys import Keys
 from callguard.store.readable import Shown, read_each, read_one
 from callguard.store.scripts import lua
@@ -46,6 +46,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class UserChanged(Exception):
+    """A user's record changed between its reading and a write checked against it."""
+
+
+class LastAdmin(Exception):
+    """A change would have left no enabled admin."""
+
+
 class UserStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
@@ -53,6 +61,7 @@ class UserStore:
         self.passwords_checked = 0
         self.keys = keys
         self._set_ending_sessions = redis.register_script(lua(SET_ENDING_SESSIONS, keys))
+        self._replace_user = redis.register_script(lua(REPLACE_USER, keys))
         # Token id -> epoch this process last wrote its last use.
         self._last_used_written: dict[str, float] = {}
 
@@ -72,6 +81,38 @@ class UserStore:
         # 409): taking one this release cannot read for absent would end its sessions on
         # every replica, or pass its reminders on.
         return read_one("the account", name, raw, User.model_validate_json)
+
+    async def user_as_stored(self, name: str) -> tuple[User, str] | None:
+        """The user and their record as stored (for ``replace_checked``), or None."""
+        if not STORED_NAME.fullmatch(name):
+            return None
+        raw = cast(str | None, await self.redis.get(self.keys.user(name)))
+        user = read_one("the account", name, raw, User.model_validate_json)
+        return None if user is None or raw is None else (user, raw)
+
+    async def replace_checked(
+        self, read: str, new: User, *, end_sessions: bool, leaves_no_admin: bool
+    ) -> int:
+        """Store ``new`` over the record ``read`` (``REPLACE_USER``): how many of their
+        sessions ended. ``UserChanged`` when the record is no longer ``read`` (nothing is
+        stored: read it again); ``LastAdmin`` when ``leaves_no_admin`` and no other enabled
+        admin remains (nothing is stored)."""
+        answer = await self._replace_user(
+            keys=[self.keys.user(new.name), self.keys.user_sessions(new.name), self.keys.USERS],
+            args=[
+                read,
+                new.model_dump_json(),
+                "1" if end_sessions else "0",
+                "1" if leaves_no_admin else "0",
+                new.name,
+            ],
+        )
+        kind = answer[0].decode() if isinstance(answer[0], bytes) else str(answer[0])
+        if kind == "changed":
+            raise UserChanged(new.name)
+        if kind == "last_admin":
+            raise LastAdmin(new.name)
+        return int(answer[1])
 
     async def list_users(self) -> Shown[User]:
         """Every account this release can read (one it cannot, written by a later release
