@@ -80,15 +80,22 @@ _HIDDEN = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202d\u202e]")
 _OTHER_LINE_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
 
 
+HIDDEN_CHARACTERS = (
+    "contains characters that cannot be seen, usually from copying and pasting: type it again"
+)
+
+
+def has_hidden_characters(text: str) -> bool:
+    """Whether ``text`` holds a character that hides or disguises what it says."""
+    return bool(_HIDDEN.search(text))
+
+
 def _no_hidden(value: str, info: ValidationInfo) -> str:
     if _stored(info):
         return value
     value = _OTHER_LINE_BREAKS.sub("\n", value)
-    if _HIDDEN.search(value):
-        raise ValueError(
-            "contains characters that cannot be seen, usually from copying and pasting: "
-            "type it again"
-        )
+    if has_hidden_characters(value):
+        raise ValueError(HIDDEN_CHARACTERS)
     return value
 
 

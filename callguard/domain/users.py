@@ -32,7 +32,9 @@ class User(BaseModel):
 
 # A new user's name (CONTRACT §5): letters, digits, ".", "_" and "-". Users stored before
 # this rule (an "@" in a single-sign-on name) keep working; no new one gets such a name.
-NEW_USER_NAME = r"[A-Za-z0-9._-]{1,64}"
+# A new user's name: letters, digits, . _ and -, with at least one letter or digit (a name
+# of dots alone would be a path no page can reach).
+NEW_USER_NAME = r"(?=[._-]*[A-Za-z0-9])[A-Za-z0-9._-]{1,64}"
 
 
 class Actor(BaseModel):

@@ -18,6 +18,7 @@ import re
 from datetime import datetime, timedelta
 
 from callguard.domain.audit import AuditEntry
+from callguard.domain.fields import EMAIL_PATTERN, HIDDEN_CHARACTERS, has_hidden_characters
 from callguard.domain.roles import Role
 from callguard.domain.users import NEW_USER_NAME, Actor, TokenInfo, User
 from callguard.passwords import password_problem
@@ -68,8 +69,14 @@ class Accounts:
         """A new user; with a password they can sign in to the pages at once."""
         if not _NEW_NAME.fullmatch(name):
             raise AccountProblem(
-                "Choose a user name of at most 64 letters, digits, '.', '_' or '-'", "name"
+                "Choose a user name of at most 64 letters, digits, '.', '_' or '-', with at "
+                "least one letter or digit",
+                "name",
             )
+        taken = [u.name for u in await self.users.list_users() if u.name.lower() == name.lower()]
+        if taken:  # "Alice" beside "alice" would be two people to everyone reading a page
+            raise AccountProblem(f"A user named {taken[0]} already exists", "name")
+        _check_details(display_name, email)
         if password is not None:
             self._check_password(password, name)
         await self._check_line_manager(line_manager, name)
@@ -115,6 +122,7 @@ class Accounts:
         """Store the admin's changes to a user; a change of role ends their sessions.
         How many sessions ended. Checked against the user as stored at the write: whether
         they are disabled is theirs, not this form's; the last enabled admin keeps the role."""
+        _check_details(updated.display_name, updated.email)
         for _attempt in range(ACCOUNT_ATTEMPTS):
             current, read = await self._existing_as_stored(updated.name)
             new = updated.model_copy(update={"disabled": current.disabled})
@@ -301,3 +309,14 @@ def _only_admin(name: str) -> AccountProblem:
     return AccountProblem(
         f"{name} is the only admin who can sign in: make another admin first", "role"
     )
+
+
+def _check_details(display_name: str, email: str | None) -> None:
+    """A user's full name and email address as people type them (the record itself takes
+    whatever an earlier release stored)."""
+    if has_hidden_characters(display_name):
+        raise AccountProblem(f"The full name {HIDDEN_CHARACTERS}", "display_name")
+    if email and not re.fullmatch(EMAIL_PATTERN, email.strip()):
+        raise AccountProblem(
+            "Enter an email address in the correct format, like name@example.org", "email"
+        )

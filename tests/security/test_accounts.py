@@ -254,6 +254,8 @@ async def test_admin_pages_list_and_revoke_tokens_with_csrf_and_an_audit_entry(
     assert revoked.status == 303
     gone = await pages.get(confirm)
     assert gone.status == 404 and "may have been removed" in await gone.text()
+    twice = await pages.post(confirm, data={"csrf_token": csrf})  # a second press
+    assert "That token had already been revoked" in await twice.text()
     assert await _people_status(pages, token) == 401
     assert (ADMIN, "token.revoke", info.id) in await _audit_actions(pages)
 
@@ -331,6 +333,12 @@ async def test_the_only_admin_who_can_sign_in_cannot_be_demoted_or_disabled(
     )
     assert demote.status == 422
     assert "the only admin who can sign in: make another admin first" in await demote.text()
+    # Disabling one's own account from the page: refused, and said as a problem.
+    csrf = await page_csrf(pages, f"/admin/users/{ADMIN}")
+    own = await pages.post(f"/admin/users/{ADMIN}/disable", data={"csrf_token": csrf})
+    said = await own.text()
+    assert "There is a problem" in said and "You cannot disable your own account" in said
+    assert "govuk-notification-banner--success" not in said
     accounts, now = services(pages).accounts, services(pages).clock.now()
     await accounts.create_user("second.admin", Role.admin, NEW_PASSWORD, now)
     with pytest.raises(AccountProblem, match="cannot disable your own account"):
@@ -384,3 +392,32 @@ async def test_rehashing_an_old_hash_at_sign_in_ends_no_session(
     assert await _still_in(pages)
     rehashed = await services(pages).users.password_hash(STAFF)
     assert rehashed is not None and not store_users._HASHER.check_needs_rehash(rehashed)
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "refused"),
+    [
+        ("..", {}, "with at least one letter or digit"),
+        (".", {}, "with at least one letter or digit"),
+        ("ALICE.Smith", {}, "A user named alice.smith already exists"),
+        ("bea.new", {"email": "sam@"}, "Enter an email address in the correct format"),
+        ("bea.new", {"email": "not-an-email"}, "Enter an email address in the correct format"),
+        ("bea.new", {"display_name": "\u202eBea"}, "characters that cannot be seen"),
+    ],
+)
+async def test_a_new_user_is_refused_in_words(
+    pages: Client, name: str, fields: dict[str, str], refused: str
+) -> None:
+    accounts, now = services(pages).accounts, services(pages).clock.now()
+    await accounts.create_user("alice.smith", Role.staff, None, now, line_manager=MANAGER)
+    with pytest.raises(AccountProblem) as problem:
+        await accounts.create_user(
+            name,
+            Role.manager,
+            None,
+            now,
+            display_name=fields.get("display_name", ""),
+            email=fields.get("email"),
+        )
+    assert refused in problem.value.message
+    assert await services(pages).users.get_user(name) is None or name.lower() == "alice.smith"

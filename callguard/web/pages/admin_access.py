@@ -45,8 +45,10 @@ async def token_revoke(context: PageContext) -> web.StreamResponse:
         revoked = await context.services.accounts.revoke_token(
             token_id, context.services.clock.now(), by=context.actor
         )
-    except AccountProblem:
-        raise NotFound(NO_SUCH_TOKEN) from None
+    except AccountProblem:  # revoked already (a second press, or another admin)
+        return await context.redirect(
+            context.url("admin-tokens"), error="That token had already been revoked"
+        )
     return await context.redirect(
         context.url("admin-tokens"), f"Token {revoked.id} of {revoked.user} revoked."
     )
@@ -62,7 +64,7 @@ async def _set_disabled(context: PageContext, disabled: bool) -> web.StreamRespo
             name, disabled, context.services.clock.now(), by=context.actor
         )
     except AccountProblem as refused:
-        return await context.redirect(back, refused.message + ".")
+        return await context.redirect(back, error=refused.message)
     if disabled:
         said = f"{name} is disabled: signed out everywhere, and their API tokens refused."
     else:

@@ -204,7 +204,7 @@ FORM_FIELDS: dict[str, dict[str, Field]] = {
     "user": {
         "name": Field(
             "Enter a user name",
-            "Enter a user name using only letters, numbers, dots, hyphens, underscores or @",
+            "Enter a user name using only letters, numbers, full stops, hyphens or underscores",
             "the user name",
         ),
         "display_name": Field("Enter the full name", "Enter the full name", "the full name"),
