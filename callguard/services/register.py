@@ -366,10 +366,9 @@ class Register:
         was checked against them (PersonChanged if they are no longer)."""
         entry = _audit(actor, now, action, new.id, new.person_id, detail)
         stored = await self.store.replace_strategy(current.version, new, entry, checked_against)
-        if not stored:
-            raise Conflict(
-                f"strategy {new.id} was changed by someone else at the same time: reload it"
-            )
+        if not stored:  # another change landed between the reading and the writing
+            latest = await self.strategy(new.id)
+            raise StaleVersion(new.id, latest.version, current.version)
         if self.kept is not None:
             await self.kept.refresh_person(new.person_id, now)
 

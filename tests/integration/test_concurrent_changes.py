@@ -1,7 +1,7 @@
-"""Changes to accounts made at the same moment (issue 14's admin pages, with two admins):
-neither undoes the other, and together they never leave no enabled admin. Each race is
-made to happen: the real store's reads are held until both changes have read (the store
-itself is the real one, on a real Redis)."""
+"""Changes made at the same moment, to accounts (issue 14's admin pages, two admins) and to
+a strategy: neither undoes the other, two admins never leave none, and the one that lost is
+told so in a way the pages can answer. Each race is made to happen: the real store's reads
+are held until both changes have read (the store itself is the real one, on a real Redis)."""
 
 from __future__ import annotations
 
@@ -102,3 +102,57 @@ async def test_a_save_made_as_someone_is_disabled_does_not_enable_them(client: C
     eve = await users.get_user("eve.staff")
     assert eve is not None and eve.disabled  # the disable holds
     assert eve.display_name == "Eve Staff"  # and so does the save
+
+
+async def test_two_revisions_at_once_one_is_told_the_strategy_changed(client: Client) -> None:
+    """The register's own race: both read version 1 and pass the check; the write of one
+    finds version 2 (``StaleVersion``, which the pages answer with the form again)."""
+    from callguard.domain.models import PersonIn, RevisionIn, StrategyIn
+    from callguard.services.errors import StaleVersion
+
+    register = services(client).register
+    boss = Actor(name="mo.manager", role=Role.manager)
+    person = await register.create_person(
+        PersonIn.model_validate({"name": "Sam Sample", "phones": ["07700 900555"]}), boss, NOW
+    )
+    strategy = await register.create_strategy(
+        StrategyIn.model_validate(
+            {
+                "person_id": person.id,
+                "matter_ref": "CMP-2026-0777",
+                "reason": "Repeated abusive calls",
+                "restrictions": [{"kind": "recorded"}],
+                "notified_on": "2026-11-20",
+                "review_due": "2027-02-20",
+            }
+        ),
+        boss,
+        NOW,
+    )
+    store = register.store
+
+    class ReadTogether(FirstReadsTogether):
+        async def get_strategy(self, strategy_id: str) -> Any:
+            return await self._together(await self.store.get_strategy(strategy_id))
+
+    register.store = ReadTogether(store)  # type: ignore[assignment]
+    try:
+        results = await asyncio.gather(
+            *(
+                register.revise(
+                    strategy.id,
+                    RevisionIn.model_validate(
+                        {"expected_version": 1, "changes": {"reason": reason}, "why": "Reworded"}
+                    ),
+                    boss,
+                    NOW,
+                )
+                for reason in ("First wording", "Second wording")
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        register.store = store
+    stale = [r for r in results if isinstance(r, StaleVersion)]
+    assert len(stale) == 1 and stale[0].current == 2, results
+    assert (await register.strategy(strategy.id)).version == 2
