@@ -123,6 +123,8 @@ class Accounts:
         How many sessions ended. Checked against the user as stored at the write: whether
         they are disabled is theirs, not this form's; the last enabled admin keeps the role."""
         _check_details(updated.display_name, updated.email)
+        if updated.role not in LINE_MANAGER_ROLES:
+            await self._check_manages_no_one(updated.name, "given a role that manages no one")
         for _attempt in range(ACCOUNT_ATTEMPTS):
             current, read = await self._existing_as_stored(updated.name)
             new = updated.model_copy(update={"disabled": current.disabled})
@@ -156,6 +158,8 @@ class Accounts:
         last enabled admin, refused."""
         if disabled and by.name == name:
             raise AccountProblem("You cannot disable your own account")
+        if disabled:
+            await self._check_manages_no_one(name, "disabled")
         for _attempt in range(ACCOUNT_ATTEMPTS):
             user, read = await self._existing_as_stored(name)
             new = user.model_copy(update={"disabled": disabled})
@@ -262,6 +266,21 @@ class Accounts:
         if not others:
             raise _only_admin(leaving)
 
+    async def _check_manages_no_one(self, name: str, becoming: str) -> None:
+        """§6.5: a member of staff's line manager is told when they end a call. Someone who
+        is still a line manager is not to be disabled or given a role that manages no one:
+        their staff would go on naming a manager who is never told."""
+        staff = [u for u in await self.users.list_users() if u.line_manager == name]
+        if staff:
+            names = ", ".join(u.full_name for u in staff[:3])
+            more = f" and {len(staff) - 3} others" if len(staff) > 3 else ""
+            raise AccountProblem(
+                f"{name} is the line manager of {names}{more}: give "
+                f"{'them' if len(staff) > 1 else 'that person'} another line manager before "
+                f"{name} is {becoming}",
+                "role",
+            )
+
     async def _existing_as_stored(self, name: str) -> tuple[User, str]:
         found = await self.users.user_as_stored(name)
         if found is None:
@@ -280,9 +299,10 @@ class Accounts:
         if line_manager == name:
             raise AccountProblem("A user cannot be their own line manager", "line_manager")
         manager = await self.users.get_user(line_manager)
-        if manager is None or manager.role not in (Role.manager, Role.chief_executive):
+        if manager is None or manager.role not in LINE_MANAGER_ROLES or manager.disabled:
             raise AccountProblem(
-                "The line manager must be a user with the manager or chief executive role",
+                "The line manager must be someone who can sign in, with the manager or chief "
+                "executive role",
                 "line_manager",
             )
 
@@ -295,6 +315,9 @@ class Accounts:
             )
         )
 
+
+# Roles whose holders may be a member of staff's line manager (§6.5).
+LINE_MANAGER_ROLES = frozenset({Role.manager, Role.chief_executive})
 
 # Tries at a change to an account that another change, written between its reading and its
 # writing, made stale (each loss means that change landed; this one is checked again).

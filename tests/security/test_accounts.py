@@ -31,6 +31,7 @@ from callguard.store.users import hash_token
 from tests.conftest import KEYS, auth
 from tests.e2e.support import (
     ADMIN,
+    CEO,
     MANAGER,
     PASSWORD,
     STAFF,
@@ -83,7 +84,18 @@ async def _audit_actions(pages: Client) -> list[tuple[str, str, str]]:
 # --- tokens ----------------------------------------------------------------------------------
 
 
+async def _manages_no_one(pages: Client, manager: str) -> None:
+    """The manager's staff given the chief executive as line manager (§6.5: a line manager
+    is not disabled or demoted while they manage someone)."""
+    users, now = services(pages).users, services(pages).clock.now()
+    for user in await users.list_users():
+        if user.line_manager == manager:
+            moved = user.model_copy(update={"line_manager": CEO})
+            await services(pages).accounts.update_user(moved, now, by=_admin())
+
+
 async def test_a_demoted_managers_token_follows_the_new_role_at_once(pages: Client) -> None:
+    await _manages_no_one(pages, MANAGER)
     token = await _token(pages, MANAGER, Role.manager)
     assert await _people_status(pages, token) == 200
     assert (await pages.get("/api/v1/calls.csv", headers=auth(token))).status == 200
@@ -96,6 +108,7 @@ async def test_a_demoted_managers_token_follows_the_new_role_at_once(pages: Clie
 
 
 async def test_a_disabled_users_token_gets_401_and_works_again_once_enabled(pages: Client) -> None:
+    await _manages_no_one(pages, MANAGER)
     token = await _token(pages, MANAGER, Role.manager)
     now = services(pages).clock.now()
     await services(pages).accounts.set_disabled(MANAGER, True, now, by=_admin())
@@ -421,3 +434,34 @@ async def test_a_new_user_is_refused_in_words(
         )
     assert refused in problem.value.message
     assert await services(pages).users.get_user(name) is None or name.lower() == "alice.smith"
+
+
+async def test_a_line_manager_is_not_disabled_or_demoted_while_they_manage_someone(
+    pages: Client,
+) -> None:
+    """§6.5: the line manager is told when their staff end a call; one disabled, or given a
+    role that manages no one, would be named and never told."""
+    accounts, now = services(pages).accounts, services(pages).clock.now()
+    await accounts.create_user("lee.manager", Role.manager, None, now, display_name="Lee Lane")
+    await accounts.create_user(
+        "kit.staff", Role.staff, None, now, display_name="Kit Staff", line_manager="lee.manager"
+    )
+    said = "lee.manager is the line manager of Kit Staff: give that person another line manager"
+    with pytest.raises(AccountProblem, match=said):
+        await accounts.set_disabled("lee.manager", True, now, by=_admin())
+    lee = await services(pages).users.get_user("lee.manager")
+    assert lee is not None
+    with pytest.raises(AccountProblem, match=said):
+        await accounts.update_user(lee.model_copy(update={"role": Role.staff}), now, by=_admin())
+    # Nor is a disabled manager anyone's line manager.
+    await accounts.create_user("old.manager", Role.manager, None, now)
+    await accounts.set_disabled("old.manager", True, now, by=_admin())
+    with pytest.raises(AccountProblem, match="must be someone who can sign in"):
+        await accounts.create_user("new.staff", Role.staff, None, now, line_manager="old.manager")
+    # Once Kit has another line manager, Lee may be disabled.
+    kit = await services(pages).users.get_user("kit.staff")
+    assert kit is not None
+    await accounts.update_user(kit.model_copy(update={"line_manager": MANAGER}), now, by=_admin())
+    await accounts.set_disabled("lee.manager", True, now, by=_admin())
+    lee = await services(pages).users.get_user("lee.manager")
+    assert lee is not None and lee.disabled
