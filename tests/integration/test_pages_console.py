@@ -274,7 +274,7 @@ async def test_staff_triage_a_callers_message(demo: Client, clock: FixedClock) -
     assert_not_done(await unchosen.text(), f"Choose what {which} turned out to be")
     long_notes = {"csrf_token": token, "outcome": "new_complaint", "notes": "x" * 4001}
     too_long = await demo.post(triage, data=long_notes)
-    assert_not_done(await too_long.text(), f"The notes on {which} must be 4000 characters")
+    assert_not_done(await too_long.text(), f"The notes on {which} must be 4,000 characters")
     untriaged = await calls.get(sids[0])
     assert untriaged is not None and untriaged.message and untriaged.message.triage is None
     done = await demo.post(

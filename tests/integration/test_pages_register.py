@@ -658,6 +658,9 @@ async def test_the_file_note_and_user_admin_say_what_is_wrong_in_words(
     note = f"/notes/{record.file_note_id}"
     seen += await bad(client, note, {"action": "complete"})
     seen += await bad(client, note + "/addenda", {"addendum": ""}, note)
+    too_long = await bad(client, note + "/addenda", {"addendum": "x" * 4001}, note)
+    assert "The addendum must be 4,000 characters or fewer" in too_long
+    seen += too_long
     await client.post("/sign-out", data={"csrf_token": await page_csrf(client, "/console")})
 
     assert (await sign_in(client, ADMIN)).status == 303

@@ -31,11 +31,11 @@ def test_an_error_names_a_field_as_its_label_does() -> None:
     too_long = {"type": "string_too_long", "ctx": {"max_length": 4000}}
     assert (
         messages.words_for_error(too_long, "summary")
-        == "What was said or done must be 4000 characters or fewer"
+        == "What was said or done must be 4,000 characters or fewer"
     )
     assert (
         messages.words_for_error(too_long, "grounds", "appeal")
-        == "Why the person disagrees must be 4000 characters or fewer"
+        == "Why the person disagrees must be 4,000 characters or fewer"
     )
     assert messages.words_for_reason(
         "restrictions[0].windows[0].end", "start (17:00) must be before end (09:00)"

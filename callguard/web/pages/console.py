@@ -357,7 +357,7 @@ async def triage(context: PageContext) -> web.StreamResponse:
         problem = (
             f"Choose what {which} turned out to be"
             if "outcome" in fields
-            else f"The notes on {which} must be {TRIAGE_NOTES_MAX} characters or fewer"
+            else f"The notes on {which} must be {TRIAGE_NOTES_MAX:,} characters or fewer"
         )
         return await context.redirect(context.url("console"), error=problem)
     try:

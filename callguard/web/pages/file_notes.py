@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from callguard.domain.notes import AddendumIn, FileNote, NotePatchIn
 from callguard.domain.roles import Role, has_at_least
 from callguard.services.errors import Invalid
+from callguard.web.pages import messages
 from callguard.web.pages.forms import FormErrors, place, problems_of
 from callguard.web.pages.framework import PageContext, Pages
 
@@ -127,10 +128,11 @@ async def note_addendum(context: PageContext) -> web.StreamResponse:
     now = services.clock.now()
     try:
         body = AddendumIn.model_validate({"text": context.form.get("addendum", "")})
-    except ValidationError:
+    except ValidationError as invalid:
         note = await services.notes.get(note_id, context.actor, now)
         errors = FormErrors()
-        errors.add("addendum", "Enter the correction or addition")
+        [item] = invalid.errors(include_url=False)[:1]
+        errors.add("addendum", messages.words_for_error(item, "addendum"))
         return await _note_page(context, note, errors=errors, status=422)
     await services.notes.add_addendum(note_id, body, context.actor, now)
     return await context.redirect(context.url("note", note_id=note_id), "Addendum added.")

@@ -61,7 +61,7 @@ def words_for_error(item: Mapping[str, Any], path: str, form: str = "") -> str:
     if kind in _EMPTY_TYPES:
         return field.empty
     if kind in _LONG_TYPES:
-        limit = ctx.get("max_length")
+        limit = f"{ctx['max_length']:,}" if isinstance(ctx.get("max_length"), int) else "?"
         if kind == "too_long" and field.items:
             return f"Enter no more than {limit} {field.items}"
         return _sentence(f"{field.name} must be {limit} characters or fewer")
