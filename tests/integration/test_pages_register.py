@@ -448,7 +448,9 @@ async def test_adding_a_person_with_a_bad_phone_shows_the_error_beside_phones(
         manager, "/people/new", {"name": "Pat New", "phones": "07700 900555\nnot a phone"}
     )
     assert response.status == 422
-    assert error_beside(await response.text(), "phones")
+    assert error_beside(await response.text(), "phones") == (
+        "Error: Line 2: enter a phone number, like 07700 900 982"  # which line of the box
+    )
     taken = await post_form(manager, "/people/new", {"name": "Pat New", "phones": "07700 900101"})
     assert taken.status == 409
     assert "already held" in error_beside(await taken.text(), "phones")
@@ -513,7 +515,7 @@ async def test_every_form_says_what_is_wrong_in_words(demo_manager: Client) -> N
     # Add a person.
     person = await bad(client, "/people/new", {"name": " ", "phones": "12ab", "emails": "nope"})
     assert "Enter the person's name" in person
-    assert "Enter a phone number, like 07700 900 982" in person
+    assert "Line 1: enter a phone number, like 07700 900 982" in person
     seen += person
     taken = await bad(client, "/people/new", {"name": "Dee Dup", "phones": "07700 900 101"})
     assert taken == ["07700 900 101 is already held by another person"] * 2

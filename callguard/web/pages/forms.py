@@ -156,11 +156,20 @@ def person_body(form: FormLike, chosen_adjustments: Sequence[str]) -> Values:
 
 
 def person_errors(problems: Iterable[tuple[str, str]]) -> FormErrors:
-    # An adjustment's error (``reasonable_adjustments[0].detail``) is shown at the group.
-    cleaned = [
-        (re.sub(r"^reasonable_adjustments\[\d+\].*", "reasonable_adjustments", p), r)
-        for p, r in problems
-    ]
+    # An adjustment's error (``reasonable_adjustments[0].detail``) is shown at the group; a
+    # phone number's or email address's says which line of its box it is about.
+    cleaned = []
+    for path, reason in problems:
+        line = re.fullmatch(r"(phones|emails)\[(\d+)\]", path)
+        if line:
+            said = messages.words_for_reason(path, reason)
+            path, reason = (
+                line.group(1),
+                f"Line {int(line.group(2)) + 1}: {said[:1].lower()}{said[1:]}",
+            )
+        cleaned.append(
+            (re.sub(r"^reasonable_adjustments\[\d+\].*", "reasonable_adjustments", path), reason)
+        )
     return place(cleaned, PERSON_IDS)
 
 
