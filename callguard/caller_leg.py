@@ -79,6 +79,8 @@ class CallResult:
     message_left: bool = False
     twiml: str = ""
     after_digits: str | None = None
+    # What the service answered the message with (the thanks), when one was left.
+    thanks: str | None = None
 
     @property
     def connected(self) -> bool:
@@ -162,6 +164,7 @@ async def place_call(
             ],
         )
         result.message_left = True
+        result.thanks = thanks
         if twiml == result.twiml:  # the first answer offered the message: the rest unheard
             result.hears = [*spoken(twiml, until="Record"), *spoken(thanks)]
     await hang_up(hooks, sid, duration_s=message_seconds(message or "") + len(result.hears) * 3)

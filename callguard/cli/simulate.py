@@ -14,11 +14,16 @@ from callguard.cli.common import load_settings, problem
 from callguard.cli.running import DEMO_ACCOUNT_SID, DEMO_OFFICE_NUMBER, demo_settings
 
 
-def describe_twiml(twiml: str) -> list[str]:
-    """What the caller hears and where the call goes, in plain words."""
+def describe_twiml(twiml: str, until: str | None = None) -> list[str]:
+    """What the caller hears and where the call goes, in plain words; ``until``: only what
+    comes before that verb (what follows a ``Record`` is heard only when no message is
+    left)."""
     root = ElementTree.fromstring(twiml)  # noqa: S314 - our own service's answer
     lines: list[str] = []
-    for element in root.iter():
+    verbs = list(root)
+    if until is not None:
+        verbs = verbs[: next((i for i, v in enumerate(verbs) if v.tag == until), len(verbs)) + 1]
+    for element in (e for verb in verbs for e in verb.iter()):
         text = "".join(element.itertext()).strip() if element.tag == "Say" else ""
         if text:
             lines.append(f'  hears: "{text}"')
@@ -61,15 +66,19 @@ def cmd_simulate_call(args: argparse.Namespace) -> int:
     )
     if result.route:
         print(f"The call goes to: {result.route}")
+    # What follows the offer of a message is heard only by a caller who leaves none.
+    left = "Record" if result.message_left else None
     print("The caller:")
-    print("\n".join(describe_twiml(result.twiml)))
+    print("\n".join(describe_twiml(result.twiml, left if result.after_digits is None else None)))
     if result.after_digits is not None:
         print(f"After pressing {args.digits}, the caller:")
-        print("\n".join(describe_twiml(result.after_digits)))
+        print("\n".join(describe_twiml(result.after_digits, left)))
     if result.connected:
         print("The caller stays on the line until staff end the call or it is hung up.")
     elif result.message_left:
-        print("The caller left a message, now waiting to be triaged; then hung up.")
+        print("The caller leaves a message, now waiting to be triaged, and then:")
+        if result.thanks:
+            print("\n".join(describe_twiml(result.thanks)))
     else:
         if args.message:
             print("No message was left: the caller was not offered one.")

@@ -89,7 +89,9 @@ async def test_a_cli_call_is_answered_warned_and_ended_and_a_refused_one_leaves_
             tmp_path,
         )
         assert code == 0, err
-        assert "left a message" in out
+        assert "The caller leaves a message, now waiting to be triaged" in out
+        # The words for a caller who leaves none are not said to be heard; the thanks are.
+        assert "No message was recorded" not in out and "Thank you" in out
         refused_sid = call_sid_of(out)
         refused = await record_when(base, morgan, refused_sid, lambda r: r["status"] == "completed")
         assert refused["outcome"] == "refuse"
