@@ -13,7 +13,7 @@ from playwright.async_api import Browser, expect
 from callguard.domain.roles import Role
 from tests.conftest import auth
 from tests.e2e.conftest import ACTION_TIMEOUT_MS, App, Tab, axe_violations
-from tests.e2e.support import ADMIN, MANAGER, PASSWORD, STAFF
+from tests.e2e.support import ADMIN, FULL_NAME, MANAGER, PASSWORD, STAFF
 from tests.helpers import services
 
 NEW_PASSWORD = "violet-harbour-42-ladder"
@@ -90,7 +90,7 @@ async def test_the_tokens_page_lists_by_id_and_revokes(tab: Tab, app: App) -> No
     assert await axe_violations(tab.page) == []
     await tab.screenshot("admin-tokens")
     await row.get_by_role("link", name="Revoke").click()  # asks first
-    asked = f"Revoke token {info.id} of {MANAGER}?"
+    asked = f"Revoke token {info.id} of {FULL_NAME[MANAGER]}?"
     await expect(tab.page.get_by_role("heading", name=asked)).to_be_visible()
     assert await axe_violations(tab.page) == []
     assert (await app.client.get("/api/v1/people", headers=auth(token))).status == 200

@@ -32,6 +32,7 @@ from tests.conftest import KEYS, auth
 from tests.e2e.support import (
     ADMIN,
     CEO,
+    FULL_NAME,
     MANAGER,
     PASSWORD,
     STAFF,
@@ -259,7 +260,7 @@ async def test_admin_pages_list_and_revoke_tokens_with_csrf_and_an_audit_entry(
     confirm = f"/admin/tokens/{info.id}/revoke"
     assert f'href="{confirm}"' in html
     asked = await (await pages.get(confirm)).text()
-    assert f"Revoke token {info.id} of {MANAGER}?" in asked
+    assert f"Revoke token {info.id} of {FULL_NAME[MANAGER]}?" in asked  # by name
     assert "will be refused from now on. You cannot undo this" in asked
     assert await _people_status(pages, token) == 200
     csrf = await page_csrf(pages, confirm)
