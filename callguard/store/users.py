@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import secrets
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -252,7 +253,7 @@ class UserStore:
     async def set_password(self, name: str, password: str) -> int:
         """Store an argon2id hash of ``password`` (hashed off the event loop) and end every
         session of the user in the same step; how many sessions ended."""
-        hashed = await asyncio.to_thread(_HASHER.hash, password)
+        hashed = await asyncio.to_thread(_HASHER.hash, _composed(password))
         return int(
             await self._set_ending_sessions(
                 keys=[self.keys.password(name), self.keys.user_sessions(name)], args=[hashed]
@@ -272,11 +273,16 @@ class UserStore:
         ``password_hash`` once its session exists: a change in between ends that session."""
         stored = cast(str | None, await self.redis.get(self.keys.password(name)))
         self.passwords_checked += 1
-        ok = await asyncio.to_thread(_verify, stored or _DUMMY_HASH, password)
+        composed = _composed(password)
+        ok = await asyncio.to_thread(_verify, stored or _DUMMY_HASH, composed)
+        if not ok and stored is not None and composed != password:
+            # A password set before passwords were composed, typed as it was then.
+            ok = await asyncio.to_thread(_verify, stored, password)
+            self.passwords_checked += 1
         if not ok or stored is None:
             return None
         if _HASHER.check_needs_rehash(stored):
-            rehashed = await asyncio.to_thread(_HASHER.hash, password)
+            rehashed = await asyncio.to_thread(_HASHER.hash, composed)
             # Only if unchanged meanwhile (a new password set by an admin wins).
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:
@@ -293,6 +299,12 @@ class UserStore:
 
     async def password_hash(self, name: str) -> str | None:
         return cast(str | None, await self.redis.get(self.keys.password(name)))
+
+
+def _composed(password: str) -> str:
+    """The password with its accented letters in one form (Unicode NFC): "é" typed as one
+    character on one keyboard and as "e" and an accent on another is the same password."""
+    return unicodedata.normalize("NFC", password)
 
 
 def _verify(hashed: str, password: str) -> bool:

@@ -466,3 +466,25 @@ async def test_a_line_manager_is_not_disabled_or_demoted_while_they_manage_someo
     await accounts.set_disabled("lee.manager", True, now, by=_admin())
     lee = await services(pages).users.get_user("lee.manager")
     assert lee is not None and lee.disabled
+
+
+async def test_a_password_with_accents_is_the_same_however_the_accents_were_typed(
+    pages: Client,
+) -> None:
+    """One keyboard sends "é" as one character (NFC), another as "e" and an accent (NFD):
+    either signs in, whichever the password was set with; and one set before passwords were
+    composed still signs in as it was typed then."""
+    import unicodedata
+
+    users = services(pages).users
+    password = "café-crème-brûlée-42"
+    nfc, nfd = (unicodedata.normalize(form, password) for form in ("NFC", "NFD"))
+    assert nfc != nfd
+    for set_with in (nfc, nfd):
+        await users.set_password(STAFF, set_with)
+        assert await users.check_password(STAFF, nfc)
+        assert await users.check_password(STAFF, nfd)
+        assert not await users.check_password(STAFF, nfc.replace("42", "43"))
+    # Hashed from the decomposed text, as an earlier release did.
+    await services(pages).redis.set(KEYS.password(STAFF), PasswordHasher().hash(nfd))
+    assert await users.check_password(STAFF, nfd)
