@@ -15,6 +15,7 @@ A refusal is an ``AccountProblem`` holding one sentence to show as it is.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from callguard.domain.audit import AuditEntry
@@ -120,30 +121,17 @@ class Accounts:
 
     async def update_user(self, updated: User, now: datetime, *, by: Actor) -> int:
         """Store the admin's changes to a user; a change of role ends their sessions.
-        How many sessions ended. Checked against the user as stored at the write: whether
-        they are disabled is theirs, not this form's; the last enabled admin keeps the role."""
+        How many sessions ended. Whether they are disabled is theirs, not this form's; the
+        last enabled admin keeps the role."""
         _check_details(updated.display_name, updated.email)
         if updated.role not in LINE_MANAGER_ROLES:
             await self._check_manages_no_one(updated.name, "given a role that manages no one")
-        for _attempt in range(ACCOUNT_ATTEMPTS):
-            current, read = await self._existing_as_stored(updated.name)
-            new = updated.model_copy(update={"disabled": current.disabled})
-            role_changed = new.role is not current.role
-            try:
-                ended = await self.users.replace_checked(
-                    read,
-                    new,
-                    end_sessions=role_changed,
-                    leaves_no_admin=_enabled_admin(current) and not _enabled_admin(new),
-                )
-            except UserChanged:
-                continue
-            except LastAdmin:
-                raise _only_admin(current.name) from None
-            break
-        else:
-            raise KeptChanging(f"{updated.name}'s account")
-        if not role_changed:
+        current, new, ended = await self._replace(
+            updated.name,
+            lambda stored: updated.model_copy(update={"disabled": stored.disabled}),
+            end_sessions=lambda stored, new: new.role is not stored.role,
+        )
+        if new.role is current.role:
             await self._audit(by, now, "user.update", new.name)
             return 0
         detail = f"role {current.role.value} -> {new.role.value}; {ended} sessions ended"
@@ -154,32 +142,46 @@ class Accounts:
         self, name: str, disabled: bool, now: datetime, *, by: Actor = COMMAND_LINE
     ) -> int:
         """Disable (every session ends; sign-in and tokens refused) or enable a user. How
-        many sessions ended. Checked against the user as stored at the write, and, for the
-        last enabled admin, refused."""
+        many sessions ended. The last enabled admin is not disabled."""
         if disabled and by.name == name:
             raise AccountProblem("You cannot disable your own account")
         if disabled:
             await self._check_manages_no_one(name, "disabled")
+        _current, _new, ended = await self._replace(
+            name,
+            lambda stored: stored.model_copy(update={"disabled": disabled}),
+            end_sessions=lambda _stored, _new: True,
+        )
+        action = "user.disable" if disabled else "user.enable"
+        await self._audit(by, now, action, name, f"{ended} sessions ended" if disabled else "")
+        return ended
+
+    async def _replace(
+        self,
+        name: str,
+        change: Callable[[User], User],
+        *,
+        end_sessions: Callable[[User, User], bool],
+    ) -> tuple[User, User, int]:
+        """``change`` applied to the user as stored, written only if they are still so and
+        an enabled admin remains (``REPLACE_USER``), read again and retried when another
+        change landed first: (the user as it was, as it is, how many sessions ended)."""
         for _attempt in range(ACCOUNT_ATTEMPTS):
-            user, read = await self._existing_as_stored(name)
-            new = user.model_copy(update={"disabled": disabled})
+            current, read = await self._existing_as_stored(name)
+            new = change(current)
             try:
                 ended = await self.users.replace_checked(
                     read,
                     new,
-                    end_sessions=True,
-                    leaves_no_admin=_enabled_admin(user) and not _enabled_admin(new),
+                    end_sessions=end_sessions(current, new),
+                    leaves_no_admin=_enabled_admin(current) and not _enabled_admin(new),
                 )
             except UserChanged:
                 continue
             except LastAdmin:
                 raise _only_admin(name) from None
-            break
-        else:
-            raise KeptChanging(f"{name}'s account")
-        action = "user.disable" if disabled else "user.enable"
-        await self._audit(by, now, action, name, f"{ended} sessions ended" if disabled else "")
-        return ended
+            return current, new, ended
+        raise KeptChanging(f"{name}'s account")
 
     async def unlocked(self, name: str, now: datetime, *, by: Actor) -> None:
         """Audit an admin's lifting of a user's sign-in lock-out (the throttle is the web
