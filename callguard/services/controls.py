@@ -83,6 +83,10 @@ class WarningRequired(Conflict):
     code = "warning_required"
 
 
+class WarningPlaying(Conflict):
+    code = "warning_playing"
+
+
 class PhoneSystemFailed(ServiceError):
     status = 502
     code = "phone_system_failed"
@@ -194,10 +198,11 @@ class LiveControls:
             )
         except Exception as error:
             log.warning("warning not played on a call (%s)", type(error).__name__)
-            await self.calls.withdraw_warning(call_sid, warning)
+            await self.calls.played_warning(call_sid, warning, played=False)
             raise PhoneSystemFailed(
                 "the phone system did not play the warning; it was not logged, try again"
             ) from error
+        await self.calls.played_warning(call_sid, warning, played=True)
         await self.register.audit(_call_audit(actor, now, "call.warning", record, code))
         await self.notifier.count_for_welfare(
             await self.users.get_user(actor.name), actor.name, call_sid, now
@@ -238,6 +243,10 @@ class LiveControls:
                 raise NotFound(NO_SUCH_CALL)
             if result.kind == "no_warning":
                 raise WarningRequired("warn the caller first (§6.4)")
+            if result.kind == "playing":
+                raise WarningPlaying(
+                    "a warning is being played to the caller: end the call once it has been"
+                )
         else:
             raise Conflict("the call is changing too quickly; try again")
         if manager is None:

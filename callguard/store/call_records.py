@@ -29,7 +29,13 @@ from callguard.store.call_scripts import (
     REFRESH_KEPT_REFUSAL,
     SCREEN_CALL,
 )
-from callguard.store.call_update_scripts import ADD_WARNING, DEGRADE_CALL, DROP_HELD, UPDATE_CALL
+from callguard.store.call_update_scripts import (
+    ADD_WARNING,
+    DEGRADE_CALL,
+    DROP_HELD,
+    PLAYED_WARNING,
+    UPDATE_CALL,
+)
 from callguard.store.keys import HELD_UPDATE_TTL_S, KEPT_REFUSAL_TTL_S, Keys
 from callguard.store.readable import all_of, read_each, read_one
 from callguard.store.script_sender import ScriptSender
@@ -139,6 +145,11 @@ def _record_of(stored: tuple[dict[str, str], list[str]]) -> CallRecord:
     )
 
 
+# The longest a warning is counted as being played (a process that died while playing one
+# leaves the count; ending the call waits at most this long for it).
+WARNING_PLAYING_TTL_S = 30
+
+
 class CallStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
@@ -151,6 +162,7 @@ class CallStore:
         self._degrade = redis.register_script(lua(DEGRADE_CALL, keys))
         self._drop_held = redis.register_script(lua(DROP_HELD, keys))
         self._add_warning = redis.register_script(lua(ADD_WARNING, keys))
+        self._played_warning = redis.register_script(lua(PLAYED_WARNING, keys))
         self._refresh_kept = redis.register_script(lua(REFRESH_KEPT_REFUSAL, keys))
         # The two scripts of every inbound call, sent on connections kept for them.
         self.sender = ScriptSender(redis)
@@ -347,20 +359,28 @@ class CallStore:
         return CallRecord.model_validate({**fields, "warnings": [json.loads(w) for w in warnings]})
 
     async def add_warning(self, call_sid: str, warning: CallEvent) -> int | None:
-        """Log ``warning`` on the call unless staff have ended it (``ADD_WARNING``): its
-        number in the call (1 for the first), 0 when the call was ended, None when there is
-        no record."""
+        """Log ``warning`` on the call, as being played, unless staff have ended it
+        (``ADD_WARNING``): its number in the call (1 for the first), 0 when the call was
+        ended, None when there is no record. ``played_warning`` must follow."""
         number = int(
             await self._add_warning(
-                keys=[self.keys.call(call_sid), self.keys.call_warnings(call_sid)],
-                args=[warning.model_dump_json()],
+                keys=[
+                    self.keys.call(call_sid),
+                    self.keys.call_warnings(call_sid),
+                    self.keys.call_warnings_playing(call_sid),
+                ],
+                args=[warning.model_dump_json(), WARNING_PLAYING_TTL_S],
             )
         )
         return None if number < 0 else number
 
-    async def withdraw_warning(self, call_sid: str, warning: CallEvent) -> None:
-        """Take back a warning ``add_warning`` logged (it could not be played after all)."""
-        await self.redis.lrem(self.keys.call_warnings(call_sid), 1, warning.model_dump_json())
+    async def played_warning(self, call_sid: str, warning: CallEvent, *, played: bool) -> None:
+        """A warning ``add_warning`` logged is no longer being played: it was, or it could
+        not be and is taken back out of the record (``PLAYED_WARNING``)."""
+        await self._played_warning(
+            keys=[self.keys.call_warnings(call_sid), self.keys.call_warnings_playing(call_sid)],
+            args=[warning.model_dump_json(), "1" if played else ""],
+        )
 
     async def many(self, call_sids: Sequence[str]) -> list[CallRecord]:
         """The records of these calls that are stored, in order. Raises ``Unreadable`` if

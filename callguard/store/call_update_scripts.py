@@ -87,10 +87,13 @@ end
 return 1
 """
 
-# ADD_WARNING: log a warning given on a live call, unless staff have ended the call: this and
-# END_CALL (store.file_notes) are each one step, so a warning is either in the call's record
-# before it was ended, and so in its file note, or refused.
-#   KEYS[1] call:{sid}  KEYS[2] call:{sid}:warnings  ARGV[1] the warning (JSON)
+# ADD_WARNING: log a warning given on a live call, unless staff have ended it, and count it
+# as being played (KEYS[3]) until PLAYED_WARNING: END_CALL (store.file_notes) refuses to end
+# a call while one is, so a call is never ended on the strength of a warning the phone system
+# then failed to play; and a warning is either in the record before the call was ended, and
+# so in its file note, or refused.
+#   KEYS[1] call:{sid}  KEYS[2] call:{sid}:warnings  KEYS[3] call:{sid}:playing
+#   ARGV[1] the warning (JSON)  ARGV[2] seconds the count of playing warnings is kept at most
 # Returns the warning's number in the call (1 for the first), 0 when staff have ended the
 # call, -1 when there is no record.
 ADD_WARNING = """
@@ -101,7 +104,22 @@ local ended = redis.call('HGET', KEYS[1], 'ended')
 if ended and ended ~= 'null' then
   return 0
 end
+redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
 return redis.call('RPUSH', KEYS[2], ARGV[1])
+"""
+
+# PLAYED_WARNING: a warning ADD_WARNING logged has been played (ARGV[2] "1"), or could not be
+# (""), when it is taken back out of the record; either way it is no longer being played.
+#   KEYS[1] call:{sid}:warnings  KEYS[2] call:{sid}:playing  ARGV[1] the warning (JSON)
+PLAYED_WARNING = """
+if ARGV[2] ~= '1' then
+  redis.call('LREM', KEYS[1], 1, ARGV[1])
+end
+if tonumber(redis.call('DECR', KEYS[2])) <= 0 then
+  redis.call('DEL', KEYS[2])
+end
+return 1
 """
 
 # DROP_HELD: forget the first ARGV[1] updates held for a record (applied), keeping any held

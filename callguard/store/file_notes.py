@@ -27,13 +27,14 @@ from callguard.store.readable import all_of, read_each, read_one
 _AUDIT = audit_store.LUA
 
 # END_CALL: mark a live call ended by staff and draft its file note, once.
-#   ARGV[1] JSON plan: call_key, warnings_key, live_key, sid, ended (JSON text),
+#   ARGV[1] JSON plan: call_key, warnings_key, playing_key, live_key, sid, ended (JSON text),
 #     file_note_id (JSON text), warnings_seen, require_warning, terminal [statuses],
 #     note {key, json, score, indexes}, audit (callguard.store.audit.audit_arg),
 #     optional notification {key, flat, index, score}
 # Returns {"ended"} | {"missing"} | {"already_ended", file_note_id JSON}
 #   | {"not_in_progress", status JSON} | {"no_warning"}
 #   | {"stale"} (a warning arrived since the plan was made: rebuild it and retry)
+#   | {"playing"} (a warning is being played: the call is not ended on its strength yet)
 END_CALL = (
     _AUDIT
     + """
@@ -54,6 +55,9 @@ for _, terminal in ipairs(plan.terminal) do
   if status == terminal then
     return {'not_in_progress', status_json}
   end
+end
+if tonumber(redis.call('GET', plan.playing_key) or '0') > 0 then
+  return {'playing'}
 end
 local warnings = redis.call('LLEN', plan.warnings_key)
 if warnings ~= plan.warnings_seen then
@@ -137,6 +141,7 @@ class NoteStore:
         plan: dict[str, Any] = {
             "call_key": self.keys.call(sid),
             "warnings_key": self.keys.call_warnings(sid),
+            "playing_key": self.keys.call_warnings_playing(sid),
             "live_key": self.keys.LIVE_CALLS,
             "sid": sid,
             "ended": ended.model_dump_json(),

@@ -183,6 +183,10 @@ class Keys:
     def call_warnings(self, call_sid: str) -> str:
         return f"{self.prefix}call:{call_sid}:warnings"
 
+    def call_warnings_playing(self, call_sid: str) -> str:
+        """How many warnings logged on the call are still being played (ADD_WARNING)."""
+        return f"{self.prefix}call:{call_sid}:playing"
+
     def call_held(self, call_sid: str) -> str:
         return f"{self.prefix}call:{call_sid}:held"
 

@@ -247,7 +247,8 @@ async def test_a_warning_racing_the_end_is_in_the_file_note_or_refused(
     client: Client, tokens: dict[str, str], twilio: TwilioStandIn
 ) -> None:
     """Ending and warning at once: each warning is either logged before the end, and so in
-    the file note drafted then, or refused (409) and not played; never logged after it."""
+    the file note drafted then, or refused (409) and not played; never logged after it. An
+    end asked for while a warning is being played is refused until it has been (409)."""
     await restricted_person(client, tokens)
     for _round in range(3):
         call_sid, _conference = await connect_call(client)
@@ -256,8 +257,12 @@ async def test_a_warning_racing_the_end_is_in_the_file_note_or_refused(
             end(client, tokens["manager"], call_sid, "threats"),
             *(warn(client, tokens["staff"], call_sid) for _ in range(4)),
         )
-        assert ended.status == 200, await ended.text()
         assert {r.status for r in warned} <= {201, 409}
+        if ended.status == 409:  # while a warning was being played: once it has been, it ends
+            said = (await ended.json())["message"]
+            assert said.startswith("a warning is being played to the caller"), said
+            ended = await end(client, tokens["manager"], call_sid, "threats")
+        assert ended.status == 200, await ended.text()
         record = await call_record(client, tokens["manager"], call_sid)
         note = await (
             await client.get(
@@ -270,6 +275,31 @@ async def test_a_warning_racing_the_end_is_in_the_file_note_or_refused(
         played = len(twilio.matching(r"/Participants/CA[0-9a-f]+\.json$")) - played_before
         assert played == logged  # none refused was played
         await call_status(client, call_sid, "completed")
+
+
+async def test_a_call_is_not_ended_on_a_warning_the_phone_system_then_fails_to_play(
+    client: Client, tokens: dict[str, str], twilio: TwilioStandIn
+) -> None:
+    """A warning is logged before it is played; an end that needs a warning, asked for
+    meanwhile, is refused while it is being played, and the warning the phone system then
+    refuses is taken back: no file note names it, and the call is not ended on it."""
+    call = await live_call(client, tokens)
+    twilio.hold = asyncio.Event()
+    twilio.fail_with = 500
+    warning = asyncio.create_task(warn(client, tokens["staff"], call.call_sid))
+    await twilio.wait_for(len(twilio.requests) + 1)  # being played, the answer held
+    ending = await end(client, tokens["manager"], call.call_sid)  # verbal abuse: needs one
+    assert ending.status == 409
+    assert (await ending.json())["message"].startswith("a warning is being played")
+    twilio.hold.set()
+    assert (await warning).status == 502
+    twilio.hold, twilio.fail_with = None, None
+    record = await call_record(client, tokens["manager"], call.call_sid)
+    assert record["warnings"] == [] and record["file_note_id"] is None
+    # Now the end needs a warning, as it did before any was asked for.
+    assert (await end(client, tokens["manager"], call.call_sid)).status == 409
+    assert (await warn(client, tokens["staff"], call.call_sid)).status == 201
+    assert (await end(client, tokens["manager"], call.call_sid)).status == 200
 
 
 # --- ending ---------------------------------------------------------------------------------
