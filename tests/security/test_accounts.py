@@ -488,3 +488,9 @@ async def test_a_password_with_accents_is_the_same_however_the_accents_were_type
     # Hashed from the decomposed text, as an earlier release did.
     await services(pages).redis.set(KEYS.password(STAFF), PasswordHasher().hash(nfd))
     assert await users.check_password(STAFF, nfd)
+    # A wrong password with a decomposed accent costs a known name and an unknown one the
+    # same two checks, so the time taken does not tell which names exist.
+    for name in (STAFF, "no.such.person"):
+        before = users.passwords_checked
+        assert not await users.check_password(name, nfd.replace("42", "43"))
+        assert users.passwords_checked - before == 2, name

@@ -157,16 +157,16 @@ def person_body(form: FormLike, chosen_adjustments: Sequence[str]) -> Values:
 
 def person_errors(problems: Iterable[tuple[str, str]]) -> FormErrors:
     # An adjustment's error (``reasonable_adjustments[0].detail``) is shown at the group; a
-    # phone number's or email address's says which line of its box it is about.
+    # phone number's or email address's says which of those entered it is about (counted as
+    # the form reads them: by line, comma or semicolon, blank ones left out).
     cleaned = []
     for path, reason in problems:
-        line = re.fullmatch(r"(phones|emails)\[(\d+)\]", path)
-        if line:
+        entry = re.fullmatch(r"(phones|emails)\[(\d+)\]", path)
+        if entry:
             said = messages.words_for_reason(path, reason)
-            path, reason = (
-                line.group(1),
-                f"Line {int(line.group(2)) + 1}: {said[:1].lower()}{said[1:]}",
-            )
+            which = "Phone number" if entry.group(1) == "phones" else "Email address"
+            path = entry.group(1)
+            reason = f"{which} {int(entry.group(2)) + 1}: {said[:1].lower()}{said[1:]}"
         cleaned.append(
             (re.sub(r"^reasonable_adjustments\[\d+\].*", "reasonable_adjustments", path), reason)
         )
