@@ -115,3 +115,14 @@ def date_filters(tz: tzinfo) -> dict[str, object]:
         "clock": clock_time,
         "duration": duration,
     }
+
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+
+
+def ordinal(n: int) -> str:
+    """1 -> "first", 9 -> "ninth", 10 -> "10th", 21 -> "21st" (GOV.UK: words to ninth)."""
+    if 1 <= n <= len(_ORDINALS):
+        return _ORDINALS[n - 1]
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

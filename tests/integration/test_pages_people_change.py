@@ -42,7 +42,7 @@ async def test_bad_changes_say_what_is_wrong_in_words_and_change_nothing(manager
     shown = await shown_as(manager, path)
     wrong = await bad(manager, path, {**shown, "name": " ", "phones": "12ab"})
     assert "Enter the person's name" in wrong
-    assert "Phone number 1: enter a phone number, like 07700 900 982" in wrong
+    assert "The first phone number: enter a phone number, like 07700 900 982" in wrong
     taken = await bad(
         manager, path, {**shown, "name": "Dee Written", "phones": "07700 900101"}, status=409
     )

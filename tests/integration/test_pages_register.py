@@ -449,7 +449,7 @@ async def test_adding_a_person_with_a_bad_phone_shows_the_error_beside_phones(
     )
     assert response.status == 422
     assert error_beside(await response.text(), "phones") == (
-        "Error: Phone number 2: enter a phone number, like 07700 900 982"  # which one
+        "Error: The second phone number: enter a phone number, like 07700 900 982"
     )
     taken = await post_form(manager, "/people/new", {"name": "Pat New", "phones": "07700 900101"})
     assert taken.status == 409
@@ -515,7 +515,7 @@ async def test_every_form_says_what_is_wrong_in_words(demo_manager: Client) -> N
     # Add a person.
     person = await bad(client, "/people/new", {"name": " ", "phones": "12ab", "emails": "nope"})
     assert "Enter the person's name" in person
-    assert "Phone number 1: enter a phone number, like 07700 900 982" in person
+    assert "The first phone number: enter a phone number, like 07700 900 982" in person
     seen += person
     taken = await bad(client, "/people/new", {"name": "Dee Dup", "phones": "07700 900 101"})
     assert taken == ["07700 900 101 is already held by another person"] * 2

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from callguard import wording
 from callguard.domain.fields import DAYS
 from callguard.domain.models import RESTRICTION_KINDS, AdjustmentKind, Strategy
 from callguard.web.api import field_path
@@ -164,9 +165,10 @@ def person_errors(problems: Iterable[tuple[str, str]]) -> FormErrors:
         entry = re.fullmatch(r"(phones|emails)\[(\d+)\]", path)
         if entry:
             said = messages.words_for_reason(path, reason)
-            which = "Phone number" if entry.group(1) == "phones" else "Email address"
+            which = "phone number" if entry.group(1) == "phones" else "email address"
+            nth = wording.ordinal(int(entry.group(2)) + 1)
             path = entry.group(1)
-            reason = f"{which} {int(entry.group(2)) + 1}: {said[:1].lower()}{said[1:]}"
+            reason = f"The {nth} {which}: {said[:1].lower()}{said[1:]}"
         cleaned.append(
             (re.sub(r"^reasonable_adjustments\[\d+\].*", "reasonable_adjustments", path), reason)
         )
