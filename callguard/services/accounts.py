@@ -124,6 +124,7 @@ class Accounts:
         How many sessions ended. Whether they are disabled is theirs, not this form's; the
         last enabled admin keeps the role."""
         _check_details(updated.display_name, updated.email)
+        await self._check_line_manager(updated.line_manager, updated.name)
         if updated.role not in LINE_MANAGER_ROLES:
             await self._check_manages_no_one(updated.name, "given a role that manages no one")
         current, new, ended = await self._replace(
@@ -272,14 +273,16 @@ class Accounts:
         """§6.5: a member of staff's line manager is told when they end a call. Someone who
         is still a line manager is not to be disabled or given a role that manages no one:
         their staff would go on naming a manager who is never told."""
-        staff = [u for u in await self.users.list_users() if u.line_manager == name]
+        users = await self.users.list_users()
+        staff = [u for u in users if u.line_manager == name and not u.disabled]
         if staff:
+            manager = next((u.full_name for u in users if u.name == name), name)
             names = ", ".join(u.full_name for u in staff[:3])
             more = f" and {len(staff) - 3} others" if len(staff) > 3 else ""
             raise AccountProblem(
-                f"{name} is the line manager of {names}{more}: give "
+                f"{manager} is the line manager of {names}{more}: give "
                 f"{'them' if len(staff) > 1 else 'that person'} another line manager before "
-                f"{name} is {becoming}",
+                f"{manager} is {becoming}",
                 "role",
             )
 
@@ -295,18 +298,29 @@ class Accounts:
         if problem:
             raise AccountProblem(problem, "password")
 
-    async def _check_line_manager(self, line_manager: str | None, name: str) -> None:
+    async def line_manager_refused(
+        self, line_manager: str | None, name: str
+    ) -> AccountProblem | None:
+        """Why ``line_manager`` may not be ``name``'s line manager, if they may not (a form
+        says so beside its other problems): themselves, unknown, disabled, or a role that
+        manages no one."""
         if not line_manager:
-            return
+            return None
         if line_manager == name:
-            raise AccountProblem("A user cannot be their own line manager", "line_manager")
+            return AccountProblem("A user cannot be their own line manager", "line_manager")
         manager = await self.users.get_user(line_manager)
         if manager is None or manager.role not in LINE_MANAGER_ROLES or manager.disabled:
-            raise AccountProblem(
+            return AccountProblem(
                 "The line manager must be someone who can sign in, with the manager or chief "
                 "executive role",
                 "line_manager",
             )
+        return None
+
+    async def _check_line_manager(self, line_manager: str | None, name: str) -> None:
+        refused = await self.line_manager_refused(line_manager, name)
+        if refused is not None:
+            raise refused
 
     async def _audit(
         self, by: Actor, now: datetime, action: str, target: str, detail: str = ""
@@ -343,5 +357,5 @@ def _check_details(display_name: str, email: str | None) -> None:
         raise AccountProblem(f"The full name {HIDDEN_CHARACTERS}", "display_name")
     if email and not re.fullmatch(EMAIL_PATTERN, email.strip()):
         raise AccountProblem(
-            "Enter an email address in the correct format, like name@example.org", "email"
+            "Enter an email address in the correct format, like name@example.com", "email"
         )

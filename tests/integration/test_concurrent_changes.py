@@ -84,6 +84,7 @@ async def test_two_admins_changing_each_other_at_once_leave_one(
 async def test_a_save_made_as_someone_is_disabled_does_not_enable_them(client: Client) -> None:
     users = services(client).users
     await users.put_user(User(name="ada.admin", role=Role.admin))
+    await users.put_user(User(name="mo.manager", role=Role.manager))
     await users.put_user(User(name="eve.staff", role=Role.staff, line_manager="mo.manager"))
     accounts = await _accounts_racing(client)
     ada = Actor(name="ada.admin", role=Role.admin)

@@ -447,7 +447,7 @@ async def test_a_line_manager_is_not_disabled_or_demoted_while_they_manage_someo
     await accounts.create_user(
         "kit.staff", Role.staff, None, now, display_name="Kit Staff", line_manager="lee.manager"
     )
-    said = "lee.manager is the line manager of Kit Staff: give that person another line manager"
+    said = "Lee Lane is the line manager of Kit Staff: give that person another line manager"
     with pytest.raises(AccountProblem, match=said):
         await accounts.set_disabled("lee.manager", True, now, by=_admin())
     lee = await services(pages).users.get_user("lee.manager")
@@ -459,6 +459,16 @@ async def test_a_line_manager_is_not_disabled_or_demoted_while_they_manage_someo
     await accounts.set_disabled("old.manager", True, now, by=_admin())
     with pytest.raises(AccountProblem, match="must be someone who can sign in"):
         await accounts.create_user("new.staff", Role.staff, None, now, line_manager="old.manager")
+    # Nor is one chosen on an edit, and the admin page does not offer one.
+    kit = await services(pages).users.get_user("kit.staff")
+    assert kit is not None
+    with pytest.raises(AccountProblem, match="must be someone who can sign in"):
+        await accounts.update_user(
+            kit.model_copy(update={"line_manager": "old.manager"}), now, by=_admin()
+        )
+    await _signed_in(pages, ADMIN)
+    offered = await (await pages.get("/admin/users/kit.staff")).text()
+    assert 'value="lee.manager"' in offered and 'value="old.manager"' not in offered
     # Once Kit has another line manager, Lee may be disabled.
     kit = await services(pages).users.get_user("kit.staff")
     assert kit is not None

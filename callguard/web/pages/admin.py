@@ -3,6 +3,7 @@ lock-outs. An admin sees no personal data about callers: only these pages."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 from callguard.domain.roles import Role
 from callguard.domain.users import User
 from callguard.passwords import password_problem
-from callguard.services.accounts import AccountProblem
+from callguard.services.accounts import LINE_MANAGER_ROLES, AccountProblem
 from callguard.services.errors import NotFound
 from callguard.web.pages.forms import FormErrors, place, problems_of
 from callguard.web.pages.framework import PageContext, Pages
@@ -64,9 +65,7 @@ async def _users_page(
             "errors": errors,
             "page_errors": bool(errors),
             "roles": list(ROLE_LABELS.items()),
-            "managers": [
-                (u.name, u.name) for u in users if u.role in (Role.manager, Role.chief_executive)
-            ],
+            "managers": _managers(users),
         },
         status=status,
     )
@@ -93,15 +92,22 @@ STAFF_NEED_A_LINE_MANAGER = (
 
 
 async def _line_manager_problems(
-    context: PageContext, name: str | None, *, needed: bool = False
+    context: PageContext, name: str | None, user_name: str, *, needed: bool = False
 ) -> list[tuple[str, str]]:
     """``needed``: for a staff account."""
     if not name:
         return [("line_manager", STAFF_NEED_A_LINE_MANAGER)] if needed else []
-    manager = await context.services.users.get_user(name)
-    if manager is None or manager.role not in (Role.manager, Role.chief_executive):
-        return [("line_manager", "must be a user with the manager or chief executive role")]
-    return []
+    refused = await context.services.accounts.line_manager_refused(name, user_name)
+    return [("line_manager", refused.message)] if refused else []
+
+
+def _managers(users: Sequence[User], but: str = "") -> list[tuple[str, str]]:
+    """Who may be chosen as a line manager: enabled, in a role that manages staff."""
+    return [
+        (u.name, u.name)
+        for u in users
+        if u.role in LINE_MANAGER_ROLES and not u.disabled and u.name != but
+    ]
 
 
 @pages.post("/admin/users", name="admin-user-create", role=Role.admin)
@@ -117,7 +123,7 @@ async def user_create(context: PageContext) -> web.StreamResponse:
         problems += problems_of(error, form="user")
     password = context.form.get("password", "")
     problems += await _line_manager_problems(
-        context, raw["line_manager"], needed=raw["role"] == Role.staff.value
+        context, raw["line_manager"], raw["name"], needed=raw["role"] == Role.staff.value
     )
     errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
     password_refused = password_problem(password, raw["name"])
@@ -180,11 +186,7 @@ async def _user_page(
             "errors": errors,
             "page_errors": bool(errors),
             "roles": list(ROLE_LABELS.items()),
-            "managers": [
-                (u.name, u.name)
-                for u in users
-                if u.role in (Role.manager, Role.chief_executive) and u.name != user.name
-            ],
+            "managers": _managers(users, but=user.name),
             "locked_s": await web_auth(context.request).throttle.locked_for_s(user.name, now),
         },
         status=status,
@@ -207,10 +209,11 @@ async def user_save(context: PageContext) -> web.StreamResponse:
         if refused is not None:
             problems.append((refused.field or "role", refused.message))
     problems += await _line_manager_problems(
-        context, values.get("line_manager") or None, needed=values.get("role") == Role.staff.value
+        context,
+        values.get("line_manager") or None,
+        user.name,
+        needed=values.get("role") == Role.staff.value,
     )
-    if updated is not None and updated.line_manager == user.name:
-        problems.append(("line_manager", "cannot be the user themselves"))
     if problems or updated is None:
         errors = place(problems, USER_IDS, labels=USER_LABELS, form="user")
         return await _user_page(context, user, values, errors, 422)
