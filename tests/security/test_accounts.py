@@ -447,6 +447,11 @@ async def test_a_line_manager_is_not_disabled_or_demoted_while_they_manage_someo
     await accounts.create_user(
         "kit.staff", Role.staff, None, now, display_name="Kit Staff", line_manager="lee.manager"
     )
+    # Someone who has left (disabled) does not keep Lee from being disabled.
+    await accounts.create_user(
+        "left.staff", Role.staff, None, now, display_name="Left Staff", line_manager="lee.manager"
+    )
+    await accounts.set_disabled("left.staff", True, now, by=_admin())
     said = "Lee Lane is the line manager of Kit Staff: give that person another line manager"
     with pytest.raises(AccountProblem, match=said):
         await accounts.set_disabled("lee.manager", True, now, by=_admin())
