@@ -118,6 +118,10 @@ class StaleVersion(Conflict):
         self.current = current
 
 
+class NotActive(Conflict):
+    """A change asked of a strategy that has ended (or otherwise stopped applying)."""
+
+
 class Gone(ServiceError):
     """410: what was asked for was kept once and is no longer (a recording past its time)."""
 

@@ -39,6 +39,7 @@ from callguard.services.errors import (
     Forbidden,
     Invalid,
     KeptChanging,
+    NotActive,
     NotFound,
     StaleVersion,
 )
@@ -347,7 +348,7 @@ class Register:
     async def _current(self, strategy_id: str, expected_version: int) -> Strategy:
         current = await self.strategy(strategy_id)
         if current.status not in (StrategyStatus.active, StrategyStatus.awaiting_notice):
-            raise Conflict(f"strategy {strategy_id} is {current.status.value}, not active")
+            raise NotActive(f"strategy {strategy_id} is {current.status.value}, not active")
         if current.version != expected_version:
             raise StaleVersion(strategy_id, current.version, expected_version)
         return current

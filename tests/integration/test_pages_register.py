@@ -296,6 +296,23 @@ async def test_a_form_sent_after_someone_else_changed_the_strategy_is_shown_agai
     ended = await post_form(manager, base + "/end", {**end, "expected_version": "3"}, base + "/end")
     assert ended.status == 303
     assert (await services(manager).register.strategy(strategy.id)).status.value == "ended"
+    # Forms sent, or opened, after it has ended: back to the strategy's page, saying why.
+    token = await page_csrf(manager, base)
+    sent_again: list[tuple[str, dict[str, Any]]] = [
+        ("/revise", revise),
+        ("/review", review),
+        ("/end", end),
+    ]
+    for path, form in sent_again:
+        for sent in (
+            manager.post(base + path, data={"csrf_token": token, **form}, allow_redirects=False),
+            manager.get(base + path, allow_redirects=False),
+        ):
+            response = await sent
+            assert (response.status, response.headers["Location"]) == (303, base), path
+            page = await (await manager.get(base)).text()
+            assert "This strategy has ended, so it cannot be changed. Nothing was saved" in page
+    assert (await services(manager).register.strategy(strategy.id)).version == 4
 
 
 async def test_a_review_whose_outcome_is_a_revision_is_recorded_as_one(manager: Client) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -110,6 +110,11 @@ class PageContext:
             if message:
                 await web_auth(self.request).sessions.flash(self.session.id, message)
         return web.Response(status=303, headers={"Location": location})
+
+    async def back_to(self, location: str, error: str) -> NoReturn:
+        """Send the person to ``location`` at once, its error summary saying ``error``."""
+        await web_auth(self.request).sessions.flash(self.session.id, ERROR_FLASH + error)
+        raise web.HTTPSeeOther(location)
 
     def text(self, name: str, default: str = "") -> str:
         return self.form.get(name, default).strip()

@@ -24,9 +24,10 @@ from callguard.domain.models import (
     RevisionIn,
     Strategy,
     StrategyIn,
+    StrategyStatus,
 )
 from callguard.domain.roles import Role, has_at_least
-from callguard.services.errors import Forbidden, Invalid, StaleVersion
+from callguard.services.errors import Forbidden, Invalid, NotActive, StaleVersion
 from callguard.web.pages import forms, messages, typed_dates, words
 from callguard.web.pages.appeals import OUTCOME_WORDS
 from callguard.web.pages.forms import FormErrors
@@ -236,8 +237,21 @@ async def strategy_page(context: PageContext) -> web.StreamResponse:
     )
 
 
+ENDED = "This strategy has ended, so it cannot be changed. Nothing was saved"
+
+
+async def changeable(context: PageContext, strategy: Strategy) -> Strategy:
+    """``strategy``, if it can still be changed; one that has ended sends the manager to its
+    page, saying so."""
+    if strategy.status not in (StrategyStatus.active, StrategyStatus.awaiting_notice):
+        await context.back_to(context.url("strategy", strategy_id=strategy.id), ENDED)
+    return strategy
+
+
 async def active_strategy(context: PageContext) -> Strategy:
-    return await context.services.register.strategy(context.request.match_info["strategy_id"])
+    """The strategy the page's address names, if it can still be changed (``changeable``)."""
+    strategy_id = context.request.match_info["strategy_id"]
+    return await changeable(context, await context.services.register.strategy(strategy_id))
 
 
 @pages.get("/strategies/{strategy_id}/revise", name="strategy-revise", role=Role.manager)
@@ -334,7 +348,7 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
         # kept.
         errors = FormErrors()
         errors.add("changes", messages.stale_version(stale.current))
-        current = await services.register.strategy(strategy.id)
+        current = await changeable(context, await services.register.strategy(strategy.id))
         now_values, now_kinds, now_days = forms.strategy_values(current)
         kept = {k: v for k, v in values.items() if k in forms.REVISION_OWN_FIELDS}
         return await _strategy_form(
@@ -348,6 +362,8 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
             status=409,
             as_review=as_review,
         )
+    except NotActive:  # ended by someone else since this page was sent
+        await context.back_to(context.url("strategy", strategy_id=strategy.id), ENDED)
     except Forbidden as forbidden:
         return await again(forms.strategy_errors([("restrictions", forbidden.message)], kinds), 403)
     said = f"Strategy {revised.matter_ref} revised: now version {revised.version}."

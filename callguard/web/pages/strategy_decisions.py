@@ -19,12 +19,18 @@ from callguard.domain.models import (
     StrategyStatus,
 )
 from callguard.domain.roles import Role
-from callguard.services.errors import Invalid, StaleVersion
+from callguard.services.errors import Invalid, NotActive, StaleVersion
 from callguard.web.api import field_path
 from callguard.web.pages import forms, messages, typed_dates
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
-from callguard.web.pages.strategies import active_strategy, form_values, int_or_none
+from callguard.web.pages.strategies import (
+    ENDED,
+    active_strategy,
+    changeable,
+    form_values,
+    int_or_none,
+)
 from callguard.web.pages.strategy_notice import in_force_lines
 
 pages = Pages()
@@ -116,11 +122,14 @@ async def strategy_review(context: PageContext) -> web.StreamResponse:
         reviewed = await services.register.review(
             strategy.id, body, context.actor, services.clock.now()
         )
-    except StaleVersion as stale:
+    except StaleVersion as stale:  # the form again, for the strategy as it now is
+        current = await changeable(context, await services.register.strategy(strategy.id))
         errors = forms.place(
             [("expected_version", messages.stale_version(stale.current, True))], REVIEW_IDS
         )
-        return await _decision_page(context, "strategy_review.html", strategy, values, errors, 409)
+        return await _decision_page(context, "strategy_review.html", current, values, errors, 409)
+    except NotActive:  # ended by someone else since this page was sent
+        await context.back_to(context.url("strategy", strategy_id=strategy.id), ENDED)
     except Invalid as invalid:
         errors = forms.place(invalid.problems, REVIEW_IDS)
         return await _decision_page(context, "strategy_review.html", strategy, values, errors, 422)
@@ -156,10 +165,13 @@ async def strategy_end(context: PageContext) -> web.StreamResponse:
     assert isinstance(body, EndIn)
     try:
         ended = await services.register.end(strategy.id, body, context.actor, services.clock.now())
-    except StaleVersion as stale:
+    except StaleVersion as stale:  # the form again, for the strategy as it now is
+        current = await changeable(context, await services.register.strategy(strategy.id))
         stale_problem = ("expected_version", messages.stale_version(stale.current, True))
         errors = forms.place([stale_problem], END_IDS)
-        return await _decision_page(context, "strategy_end.html", strategy, values, errors, 409)
+        return await _decision_page(context, "strategy_end.html", current, values, errors, 409)
+    except NotActive:
+        await context.back_to(context.url("strategy", strategy_id=strategy.id), ENDED)
     except Invalid as invalid:
         errors = forms.place(invalid.problems, END_IDS, form="end")
         return await _decision_page(context, "strategy_end.html", strategy, values, errors, 422)
