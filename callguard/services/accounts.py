@@ -220,7 +220,13 @@ class Accounts:
                 raise AccountProblem(f"{user.name} is disabled: enable them first")
             if line_manager and line_manager != user.line_manager:
                 await self._check_line_manager(line_manager, user.name)
-                await self.users.put_user(user.model_copy(update={"line_manager": line_manager}))
+                # Checked at the write, as every change to an account: a disable made
+                # meanwhile stands (the token is then refused, as the user's are).
+                _before, user, _ended = await self._replace(
+                    user.name,
+                    lambda stored: stored.model_copy(update={"line_manager": line_manager}),
+                    end_sessions=lambda _stored, _new: False,
+                )
         expires = now + timedelta(days=expires_in_days) if expires_in_days else None
         info, token = await self.users.issue_token(user.name, role, now, expires)
         await self._audit(by, now, "token.create", info.id, f"for {user.name}")

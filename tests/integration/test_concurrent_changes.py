@@ -100,6 +100,50 @@ async def test_a_save_made_as_someone_is_disabled_does_not_enable_them(client: C
     assert eve.display_name == "Eve Staff"  # and so does the save
 
 
+async def test_a_token_made_as_someone_is_disabled_does_not_enable_them(client: Client) -> None:
+    """``token create --line-manager`` changes the user's line manager: checked at the
+    write like every change to an account, so a disable made between its reading of the
+    user and its writing stands."""
+    users = services(client).users
+    for user in (
+        User(name="ada.admin", role=Role.admin),
+        User(name="mo.manager", role=Role.manager),
+        User(name="ceo", role=Role.chief_executive),
+        User(name="eve.staff", role=Role.staff, line_manager="mo.manager"),
+    ):
+        await users.put_user(user)
+    accounts = services(client).accounts
+    store = accounts.users
+    ada = Actor(name="ada.admin", role=Role.admin)
+
+    class DisabledAfterTheFirstRead:
+        """The real store; its first read of Eve is followed, before it is answered, by
+        another admin disabling her (through the real store)."""
+
+        done = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        async def get_user(self, name: str) -> Any:
+            read = await store.get_user(name)
+            if name == "eve.staff" and not self.done:
+                self.done = True
+                accounts.users = store
+                await accounts.set_disabled("eve.staff", True, NOW, by=ada)
+                accounts.users = self  # type: ignore[assignment]
+            return read
+
+    accounts.users = DisabledAfterTheFirstRead()  # type: ignore[assignment]
+    try:
+        await accounts.create_token("eve.staff", Role.staff, NOW, line_manager="ceo", by=ada)
+    finally:
+        accounts.users = store
+    eve = await users.get_user("eve.staff")
+    assert eve is not None and eve.disabled  # the disable holds
+    assert eve.line_manager == "ceo"  # and so does the token's change
+
+
 async def test_two_revisions_at_once_one_is_told_the_strategy_changed(client: Client) -> None:
     """The register's own race: both read version 1 and pass the check; the write of one
     finds version 2 (``StaleVersion``, which the pages answer with the form again)."""
