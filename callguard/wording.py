@@ -117,6 +117,16 @@ def date_filters(tz: tzinfo) -> dict[str, object]:
     }
 
 
+def sentence(text: str) -> str:
+    """``text`` to begin a sentence: its first letter a capital."""
+    return text[:1].upper() + text[1:]
+
+
+def mid_sentence(text: str) -> str:
+    """``text`` (a sentence of its own) to follow a colon: its first letter small."""
+    return text[:1].lower() + text[1:]
+
+
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
 
 

@@ -298,6 +298,25 @@ class CallStore:
         """Set fields on an existing record (and add it to ``index``, a ZSET and score);
         False when there is no record (yet). ``hold``: when there is none, keep this (the
         update as spooled) for it instead (``held``), and say True."""
+        return bool(await self._updated(call_sid, fields, finished, index, hold=hold))
+
+    async def triage(self, call_sid: str, message: Mapping[str, Any]) -> bool | None:
+        """Write the call's message with its triage, unless someone triaged it otherwise
+        meanwhile (``UPDATE_CALL``'s 3): whether this triage is the one kept; None when the
+        record is gone."""
+        updated = await self._updated(call_sid, {"message": message}, False)
+        return None if updated == 0 else updated == 1
+
+    async def _updated(
+        self,
+        call_sid: str,
+        fields: Mapping[str, Any],
+        finished: bool,
+        index: tuple[str, float] | None = None,
+        *,
+        hold: str = "",
+    ) -> int:
+        """``UPDATE_CALL``'s answer for these fields (see ``update``)."""
         encoded = json.dumps({name: json.dumps(value) for name, value in fields.items()})
         index_key, score = index if index else ("", 0.0)
         keys = [
@@ -307,24 +326,7 @@ class CallStore:
             self.keys.HELD_CALLS,
         ]
         args = [encoded, "1" if finished else "0", call_sid, index_key, score, _PROGRESS]
-        updated = await self._update(keys=keys, args=[*args, hold, HELD_UPDATE_TTL_S])
-        return bool(updated)
-
-    async def triage(self, call_sid: str, message: Mapping[str, Any]) -> bool | None:
-        """Write the call's message with its triage, unless someone triaged it otherwise
-        meanwhile (``UPDATE_CALL``'s 3): whether this triage is the one kept; None when the
-        record is gone."""
-        keys = [
-            self.keys.call(call_sid),
-            self.keys.LIVE_CALLS,
-            self.keys.call_held(call_sid),
-            self.keys.HELD_CALLS,
-        ]
-        encoded = json.dumps({"message": json.dumps(message)})
-        updated = int(
-            await self._update(keys=keys, args=[encoded, "0", call_sid, "", 0.0, _PROGRESS])
-        )
-        return None if updated == 0 else updated == 1
+        return int(await self._update(keys=keys, args=[*args, hold, HELD_UPDATE_TTL_S]))
 
     async def held(self, call_sid: str) -> list[str]:
         """Updates held for the record (``update``'s ``hold``), oldest first."""

@@ -18,6 +18,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
+from callguard import wording
 from callguard.domain.models import AdjustmentKind
 from callguard.domain.records import CallRecord
 from callguard.domain.roles import Role
@@ -226,7 +227,7 @@ def _wants_json(request: web.Request) -> bool:
 async def _control_result(
     context: PageContext, ok: bool, message: str, status: int, extra: dict[str, str] | None = None
 ) -> web.StreamResponse:
-    message = message[:1].upper() + message[1:]  # the services' reasons begin in lower case
+    message = wording.sentence(message)  # the services' reasons begin in lower case
     if _wants_json(context.request):
         return web.json_response({"ok": ok, "message": message, **(extra or {})}, status=status)
     if ok:

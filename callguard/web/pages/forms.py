@@ -168,7 +168,7 @@ def person_errors(problems: Iterable[tuple[str, str]]) -> FormErrors:
             which = "phone number" if entry.group(1) == "phones" else "email address"
             nth = wording.ordinal(int(entry.group(2)) + 1)
             path = entry.group(1)
-            reason = f"The {nth} {which}: {said[:1].lower()}{said[1:]}"
+            reason = f"The {nth} {which}: {wording.mid_sentence(said)}"
         cleaned.append(
             (re.sub(r"^reasonable_adjustments\[\d+\].*", "reasonable_adjustments", path), reason)
         )

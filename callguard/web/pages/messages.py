@@ -45,8 +45,7 @@ def _field(path: str, form: str) -> Field:
     return Field(f"Enter the {label}", f"Enter the {label} in the correct format", f"the {label}")
 
 
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
+_sentence = wording.sentence
 
 
 def words_for_error(item: Mapping[str, Any], path: str, form: str = "") -> str:

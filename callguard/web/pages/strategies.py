@@ -341,14 +341,14 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
     except Invalid as invalid:
         problems = placed(invalid.problems)
         return await again(forms.strategy_errors(problems, kinds, "changes.", form="revise"))
-    except StaleVersion as stale:
-        # The form shows the strategy as it is now, not what was typed over the version
-        # before: sent again as it was, it would undo the other person's change. What
-        # describes this revision rather than the strategy (why, when told, review notes) is
-        # kept.
-        errors = FormErrors()
-        errors.add("changes", messages.stale_version(stale.current))
+    except (StaleVersion, NotActive):
+        # The form shows the strategy as it is now (or, if another change ended it, its
+        # page: ``changeable``), not what was typed over the version before: sent again as
+        # it was, it would undo the other person's change. What describes this revision
+        # rather than the strategy (why, when told, review notes) is kept.
         current = await changeable(context, await services.register.strategy(strategy.id))
+        errors = FormErrors()
+        errors.add("changes", messages.stale_version(current.version))
         now_values, now_kinds, now_days = forms.strategy_values(current)
         kept = {k: v for k, v in values.items() if k in forms.REVISION_OWN_FIELDS}
         return await _strategy_form(
@@ -362,8 +362,6 @@ async def strategy_revise(context: PageContext) -> web.StreamResponse:
             status=409,
             as_review=as_review,
         )
-    except NotActive:  # ended by someone else since this page was sent
-        await context.back_to(context.url("strategy", strategy_id=strategy.id), ENDED)
     except Forbidden as forbidden:
         return await again(forms.strategy_errors([("restrictions", forbidden.message)], kinds), 403)
     said = f"Strategy {revised.matter_ref} revised: now version {revised.version}."
@@ -384,7 +382,6 @@ def appeal_rows(appeals: list[Appeal], staff_names: dict[str, str]) -> list[Hist
         received = f"Appeal received {wording.long_date(a.received_on)}; {decider} to decide"
         rows.append(HistoryRow(a.recorded_at, received, a.recorded_by, a.grounds))
         if a.decided_at is not None and a.outcome is not None:
-            outcome = OUTCOME_WORDS[a.outcome]
-            what = f"Appeal decided: {outcome[:1].lower()}{outcome[1:]}"
+            what = f"Appeal decided: {wording.mid_sentence(OUTCOME_WORDS[a.outcome])}"
             rows.append(HistoryRow(a.decided_at, what, a.decider, a.reasons or ""))
     return rows

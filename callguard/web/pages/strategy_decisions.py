@@ -25,7 +25,6 @@ from callguard.web.pages import forms, messages, typed_dates
 from callguard.web.pages.forms import FormErrors
 from callguard.web.pages.framework import PageContext, Pages
 from callguard.web.pages.strategies import (
-    ENDED,
     active_strategy,
     changeable,
     form_values,
@@ -65,6 +64,18 @@ async def _decision_page(
         },
         status=status,
     )
+
+
+async def _after_another_change(
+    context: PageContext, template: str, strategy: Strategy, values: dict[str, Any]
+) -> web.Response:
+    """A review or ending that lost to another change of the strategy (StaleVersion, or
+    NotActive when that change ended it): its form again, with what was typed, for the
+    strategy as it now is; or, if it has ended, its page (``changeable``)."""
+    current = await changeable(context, await context.services.register.strategy(strategy.id))
+    ids = REVIEW_IDS if "review" in template else END_IDS
+    errors = forms.place([("expected_version", messages.stale_version(current.version, True))], ids)
+    return await _decision_page(context, template, current, values, errors, 409)
 
 
 async def _apply(
@@ -122,14 +133,8 @@ async def strategy_review(context: PageContext) -> web.StreamResponse:
         reviewed = await services.register.review(
             strategy.id, body, context.actor, services.clock.now()
         )
-    except StaleVersion as stale:  # the form again, for the strategy as it now is
-        current = await changeable(context, await services.register.strategy(strategy.id))
-        errors = forms.place(
-            [("expected_version", messages.stale_version(stale.current, True))], REVIEW_IDS
-        )
-        return await _decision_page(context, "strategy_review.html", current, values, errors, 409)
-    except NotActive:  # ended by someone else since this page was sent
-        await context.back_to(context.url("strategy", strategy_id=strategy.id), ENDED)
+    except (StaleVersion, NotActive):
+        return await _after_another_change(context, "strategy_review.html", strategy, values)
     except Invalid as invalid:
         errors = forms.place(invalid.problems, REVIEW_IDS)
         return await _decision_page(context, "strategy_review.html", strategy, values, errors, 422)
@@ -165,13 +170,8 @@ async def strategy_end(context: PageContext) -> web.StreamResponse:
     assert isinstance(body, EndIn)
     try:
         ended = await services.register.end(strategy.id, body, context.actor, services.clock.now())
-    except StaleVersion as stale:  # the form again, for the strategy as it now is
-        current = await changeable(context, await services.register.strategy(strategy.id))
-        stale_problem = ("expected_version", messages.stale_version(stale.current, True))
-        errors = forms.place([stale_problem], END_IDS)
-        return await _decision_page(context, "strategy_end.html", current, values, errors, 409)
-    except NotActive:
-        await context.back_to(context.url("strategy", strategy_id=strategy.id), ENDED)
+    except (StaleVersion, NotActive):
+        return await _after_another_change(context, "strategy_end.html", strategy, values)
     except Invalid as invalid:
         errors = forms.place(invalid.problems, END_IDS, form="end")
         return await _decision_page(context, "strategy_end.html", strategy, values, errors, 422)

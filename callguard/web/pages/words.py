@@ -5,6 +5,7 @@ stored."""
 
 from __future__ import annotations
 
+from callguard import wording
 from callguard.domain.records import TERMINAL_STATUSES, CallRecord
 
 RULE_LABELS = {
@@ -86,8 +87,7 @@ TRIAGE_LABELS = {
 
 
 def _plain(code: str) -> str:
-    text = code.replace(".", " ").replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
+    return wording.sentence(code.replace(".", " ").replace("_", " ").strip())
 
 
 def rule_in_words(code: str | None) -> str:
